@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..domain.errors import ValidationFailed
+from ..extensions import db
+from ..models import Account, AdminGrant, Org, utcnow
+from ..services import accounts
+from ..web.forms import apply_errors
+from ..web.htmx import is_htmx
+from ..web.net import client_ip
+from ..web.scope import safe_next
+from . import bp
+from .forms import ChangePasswordForm, LoginForm
+
+
+def init_login_manager(login_manager) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录。"
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        try:
+            account_id, version = (int(x) for x in user_id.split("."))
+        except ValueError:
+            return None
+        account = db.session.get(Account, account_id)
+        if account is None or account.session_version != version:
+            return None
+        return account
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if is_htmx():
+            resp = current_app.response_class("", status=401)
+            resp.headers["HX-Redirect"] = target
+            return resp
+        flash("请先登录。", "info")
+        return redirect(target)
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        return render_template("auth/login.html", form=form)
+    if not form.validate():
+        return render_template("auth/login.html", form=form), 400
+    result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
+                                   settings=_settings(), now=utcnow(), ip=client_ip())
+    db.session.commit()   # failure counters and the audit entry are kept either way
+    if result.account is None:
+        form.password.errors = [result.message]
+        return render_template("auth/login.html", form=form), 401
+    session.clear()
+    login_user(result.account)
+    session["seen"] = utcnow().timestamp()
+    grant = db.session.scalar(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id).where(
+        AdminGrant.person_id == result.account.person_id, AdminGrant.revoked_at.is_(None)).order_by(Org.code))
+    if grant is not None:
+        session["org_id"] = grant.org_id
+    if result.account.must_change_password:
+        flash("您正在使用初始密码（身份证号后八位），请先设置新密码。", "warning")
+        return redirect(url_for("auth.change_password"))
+    flash(f"欢迎，{result.account.person.name}。", "success")
+    return redirect(safe_next(form.next.data))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    session.clear()
+    flash("您已安全退出。", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("auth/password.html", form=form), 400
+        try:
+            accounts.change_password(db.session, current_user, current=form.current.data or "",
+                                     new=form.new.data or "", confirm=form.confirm.data or "",
+                                     settings=_settings(), ip=client_ip())
+        except ValidationFailed as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+            return render_template("auth/password.html", form=form), 422
+        db.session.commit()
+        login_user(current_user._get_current_object())   # new session_version → refresh our own cookie
+        flash("密码已修改。其他地方登录的会话已失效。", "success")
+        return redirect(url_for("main.home"))
+    return render_template("auth/password.html", form=form)

@@ -1,0 +1,98 @@
+"""Command line: flask --app tuanjian <command>. Commands call the same services as the web."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from .domain.errors import DomainError
+from .domain.orgtree import OrgKind
+from .extensions import db
+from .models import Org, utcnow
+from .services.actor import Actor
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+def _fail(exc: DomainError):
+    db.session.rollback()
+    raise click.ClickException(exc.message)
+
+
+def init_app(app: Flask) -> None:
+    @app.cli.command("init-root")
+    @click.option("--name", required=True, help="根组织简称，例如 共青团望江县委员会")
+    @click.option("--code", required=True, help="根组织代码，例如 000.012.016.007")
+    @click.option("--full-name", default=None, help="根组织全称（可选）")
+    @click.option("--kind", type=click.Choice([k.value for k in OrgKind]), default=OrgKind.LEADING.value,
+                  show_default=True, help="组织类别")
+    def init_root(name, code, full_name, kind):
+        """创建根组织（团县委）并打印其第一名管理员的注册码。"""
+        from .services.codes import issue_root_code
+        from .services.orgs import create_root
+        actor = Actor.system()
+        try:
+            org = create_root(db.session, actor, name=name, code=code, kind=OrgKind(kind), full_name=full_name)
+            code_row = issue_root_code(db.session, actor, org, _settings(), utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        _print_code(org, code_row)
+
+    @app.cli.command("root-code")
+    @click.option("--code", "org_code", required=True, help="根组织代码")
+    def root_code(org_code):
+        """为根组织重新生成管理员注册码（原未使用的注册码作废）。"""
+        from sqlalchemy import select
+
+        from .services.codes import issue_root_code
+        org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
+        if org is None:
+            raise click.ClickException(f"没有代码为 {org_code} 的组织")
+        try:
+            code_row = issue_root_code(db.session, Actor.system(), org, _settings(), utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            _fail(exc)
+        _print_code(org, code_row)
+
+    @app.cli.command("demo")
+    @click.option("--if-empty", is_flag=True, help="数据库已有数据时跳过（make run 使用）")
+    def demo(if_empty):
+        """导入演示数据：望江县 36 个团组织（代码同望青字〔2013〕10号附件1）、下级团总支/团支部、团员和演示管理员。"""
+        from .demo import database_is_empty, seed_demo
+        if not database_is_empty(db.session):
+            if if_empty:
+                click.echo("数据库已有数据，跳过演示数据。")
+                return
+            raise click.ClickException("数据库已有数据：演示数据只能导入空数据库。")
+        logins = seed_demo(db.session, _settings(), utcnow())
+        db.session.commit()
+        click.echo("已导入望江县演示数据。演示账号（用户名为身份证号码）：")
+        for login in logins:
+            click.echo(f"  {login.role:<8} {login.org:<12} {login.name}  身份证号 {login.id_number}  密码 {login.password}")
+
+    @app.cli.command("demo-logins")
+    def demo_logins():
+        """打印演示账号。"""
+        from sqlalchemy import select
+
+        from .demo import DEMO_PASSWORD
+        from .models import Account, AdminGrant, Person
+        from werkzeug.security import check_password_hash
+        rows = db.session.execute(select(Person, Org).join(AdminGrant, AdminGrant.person_id == Person.id)
+                                  .join(Org, AdminGrant.org_id == Org.id).join(Account, Account.person_id == Person.id)
+                                  .where(AdminGrant.revoked_at.is_(None)).order_by(Org.code)).all()
+        shown = [(p, o) for p, o in rows if check_password_hash(p.account.password_hash, DEMO_PASSWORD)]
+        if not shown:
+            click.echo("（没有仍使用演示密码的账号）")
+        for person, org in shown:
+            click.echo(f"  {org.short_name:<12} {person.name}  身份证号 {person.id_number}  密码 {DEMO_PASSWORD}")
+
+
+def _print_code(org: Org, code_row) -> None:
+    from .web.filters import local_time
+    click.echo(f"根组织：{org.short_name}（{org.code}）")
+    click.echo(f"管理员注册码：{code_row.code}（区分大小写，有效期至 {local_time(code_row.expires_at)}，仅可使用一次）")
+    click.echo("请打开 /register/ 页面，搜索本组织并用此注册码注册第一名管理员。")

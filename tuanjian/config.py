@@ -1,0 +1,50 @@
+"""Configuration: defaults, then instance files, then TUANJIAN_* environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-only-insecure-key"
+
+
+class DefaultSecretKeyError(RuntimeError):
+    pass
+
+
+def database_url_from_env(instance_path: str) -> str:
+    url = os.environ.get("TUANJIAN_DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "tuanjian.sqlite3")
+    return normalise_database_url(url)
+
+
+def normalise_database_url(url: str) -> str:
+    """Let users write postgresql://… or postgres://…; we drive PostgreSQL with psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def secret_key_from_instance(instance_path: str) -> str | None:
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="utf-8").strip()
+        return key or None
+    return None
+
+
+DEFAULTS = dict(
+    SECRET_KEY=DEFAULT_SECRET_KEY,
+    SQLALCHEMY_ENGINE_OPTIONS={},
+    MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    WTF_CSRF_TIME_LIMIT=None,           # the token lives as long as the session (which idles out)
+    SESSION_COOKIE_HTTPONLY=True,
+    SESSION_COOKIE_SAMESITE="Lax",
+    SESSION_COOKIE_SECURE=False,        # set TUANJIAN_SESSION_COOKIE_SECURE=true behind HTTPS
+    SESSION_COOKIE_NAME="tuanjian_session",
+    REMEMBER_COOKIE_DURATION=0,
+    TIMEZONE_OFFSET_HOURS=8,            # display times in 北京时间
+    PAGE_SIZE=50,
+    TRUST_PROXY=False,                  # TUANJIAN_TRUST_PROXY=true behind nginx: use X-Forwarded-For for addresses
+)

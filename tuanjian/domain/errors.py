@@ -1,0 +1,40 @@
+"""Domain exceptions. Their messages are written for users (Chinese) and are safe to show."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """A rule was broken. ``str(exc)`` is a Chinese message fit for the user."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class ValidationFailed(DomainError):
+    """One or more fields are invalid. ``field_errors`` maps field name -> list of messages."""
+
+    status = 422
+
+    def __init__(self, field_errors: dict[str, list[str]] | None = None, message: str | None = None):
+        self.field_errors: dict[str, list[str]] = {k: list(v) for k, v in (field_errors or {}).items()}
+        if message is None:
+            message = "；".join(m for msgs in self.field_errors.values() for m in msgs) or "填写内容有误"
+        super().__init__(message)
+
+    @classmethod
+    def single(cls, field: str, message: str) -> "ValidationFailed":
+        return cls({field: [message]})
+
+
+class NotAllowed(DomainError):
+    """The actor may see the object but may not do this to it."""
+
+    status = 403
+
+
+class Conflict(DomainError):
+    """The request collides with the current state (already used, already exists, limit reached)."""
+
+    status = 409

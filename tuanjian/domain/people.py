@@ -1,0 +1,245 @@
+"""People: ID numbers (GB 11643), names, phones, enumerations and the join-age rule (DOMAIN.md 3)."""
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from .errors import ValidationFailed
+
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK_CHARS = "10X98765432"
+_ID_RE = re.compile(r"^\d{17}[\dX]$")
+
+
+def id_check_char(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS))
+    return _CHECK_CHARS[total % 11]
+
+
+@dataclass(frozen=True)
+class IdInfo:
+    number: str
+    birth_date: date
+    gender: str          # "男" / "女"
+    region: str          # first six digits
+
+    def age_on(self, day: date) -> int:
+        return full_years(self.birth_date, day)
+
+
+def full_years(born: date, on: date) -> int:
+    years = on.year - born.year
+    if (on.month, on.day) < (born.month, born.day):
+        years -= 1
+    return years
+
+
+def normalise_id_number(raw) -> str:
+    """Canonical text of an ID number typed or read from a cell: strip spaces, upper-case X.
+
+    Numbers (an Excel cell typed as number) are refused: an 18-digit number cannot survive a float.
+    """
+    if raw is None:
+        return ""
+    if isinstance(raw, bool):
+        raise ValidationFailed.single("id_number", "身份证号码格式不对")
+    if isinstance(raw, float | Decimal) or isinstance(raw, int):
+        raise ValidationFailed.single(
+            "id_number", "身份证号码被存成了数字，末几位可能已丢失：请把该列设为“文本”格式后重新填写")
+    text = str(raw).strip().replace(" ", "").replace("\u3000", "").replace("'", "")
+    return text.upper().replace("Ｘ", "X")
+
+
+def parse_id_number(raw, today: date | None = None) -> IdInfo:
+    """Validate an 18-character ID number: format, real birth date, check digit."""
+    number = normalise_id_number(raw)
+    if not number:
+        raise ValidationFailed.single("id_number", "请填写身份证号码")
+    if not _ID_RE.match(number):
+        raise ValidationFailed.single("id_number", f"身份证号码应为18位（17位数字加1位数字或X），现为{len(number)}位")
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise ValidationFailed.single("id_number", f"身份证号码中的出生日期{number[6:14]}不是真实日期") from None
+    today = today or date.today()
+    if born > today or born.year < 1900:
+        raise ValidationFailed.single("id_number", f"身份证号码中的出生日期{born.isoformat()}不合理")
+    if id_check_char(number[:17]) != number[17]:
+        raise ValidationFailed.single("id_number", "身份证号码校验位不对，请逐位核对")
+    gender = "男" if int(number[16]) % 2 == 1 else "女"
+    return IdInfo(number=number, birth_date=born, gender=gender, region=number[:6])
+
+
+def mask_id_number(number: str) -> str:
+    """340827********0015 style: keep the region and the last four."""
+    if not number or len(number) < 10:
+        return "*" * len(number or "")
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+
+
+def default_password(id_number: str) -> str:
+    """Accounts created by others get the last 8 characters of the ID (X upper case) [A: S4]."""
+    return normalise_id_number(id_number)[-8:]
+
+
+# ---------------------------------------------------------------- names, phones
+
+NAME_MAX = 30
+_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·•A-Za-z .\-]+$")
+
+
+def validate_person_name(raw) -> str:
+    name = " ".join(str(raw or "").replace("\u3000", " ").split())
+    if not name:
+        raise ValidationFailed.single("name", "请填写姓名")
+    if len(name) > NAME_MAX:
+        raise ValidationFailed.single("name", f"姓名最多{NAME_MAX}个字")
+    if not _NAME_RE.match(name):
+        raise ValidationFailed.single("name", "姓名只能包含汉字、字母和间隔号“·”")
+    return name.replace("•", "·")
+
+
+def normalise_phone(raw) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw).strip().replace(" ", "").replace("-", "").replace("\u3000", "")
+    if text.startswith("+86"):
+        text = text[3:]
+    return text
+
+
+def validate_phone(raw, required: bool = True) -> str:
+    phone = normalise_phone(raw)
+    if not phone:
+        if required:
+            raise ValidationFailed.single("phone", "请填写手机号码")
+        return ""
+    if not (len(phone) == 11 and phone.isdigit() and phone[0] == "1"):
+        raise ValidationFailed.single("phone", "手机号码应为以1开头的11位数字")
+    return phone
+
+
+# ---------------------------------------------------------------- enumerations
+
+ETHNICITIES = (
+    "汉族", "蒙古族", "回族", "藏族", "维吾尔族", "苗族", "彝族", "壮族", "布依族", "朝鲜族", "满族", "侗族",
+    "瑶族", "白族", "土家族", "哈尼族", "哈萨克族", "傣族", "黎族", "傈僳族", "佤族", "畲族", "高山族", "拉祜族",
+    "水族", "东乡族", "纳西族", "景颇族", "柯尔克孜族", "土族", "达斡尔族", "仫佬族", "羌族", "布朗族", "撒拉族",
+    "毛南族", "仡佬族", "锡伯族", "阿昌族", "普米族", "塔吉克族", "怒族", "乌孜别克族", "俄罗斯族", "鄂温克族",
+    "德昂族", "保安族", "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
+    "其他", "外国血统中国籍人士",
+)
+_ETHNICITY_ALIASES = {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "汉": "汉族", "蒙古": "蒙古族"}
+
+
+def normalise_ethnicity(raw) -> str:
+    text = str(raw or "").strip().replace(" ", "")
+    if not text:
+        raise ValidationFailed.single("ethnicity", "请选择民族")
+    if text in ETHNICITIES:
+        return text
+    if text in _ETHNICITY_ALIASES:
+        return _ETHNICITY_ALIASES[text]
+    if text + "族" in ETHNICITIES:
+        return text + "族"
+    if text + "族" in _ETHNICITY_ALIASES:
+        return _ETHNICITY_ALIASES[text + "族"]
+    raise ValidationFailed.single("ethnicity", f"“{text}”不是标准民族名称（GB 3304），例如“汉族”")
+
+
+MEMBER_POLITICAL_STATUSES = ("共青团员", "中共预备党员", "中共党员")
+CADRE_POLITICAL_STATUSES = MEMBER_POLITICAL_STATUSES + ("群众",)
+
+
+def validate_political_status(raw, *, cadre: bool = False) -> str:
+    text = str(raw or "").strip()
+    allowed = CADRE_POLITICAL_STATUSES if cadre else MEMBER_POLITICAL_STATUSES
+    if not text:
+        raise ValidationFailed.single("political_status", "请选择政治面貌")
+    if text not in allowed:
+        raise ValidationFailed.single("political_status", f"政治面貌只能是：{'、'.join(allowed)}")
+    return text
+
+
+# 团内职务 (DOMAIN.md 4.1)
+POSITIONS_GRASSROOTS = ("书记", "副书记", "组织委员", "宣传委员", "文体委员", "生产委员", "权益委员", "志愿委员", "其他")
+POSITIONS_LEADING = ("书记", "副书记", "常委", "委员", "候补委员", "工作人员")
+
+
+def positions_for(is_leading: bool) -> tuple[str, ...]:
+    return POSITIONS_LEADING if is_leading else POSITIONS_GRASSROOTS
+
+
+def validate_position(raw, *, is_leading: bool) -> str:
+    text = str(raw or "").strip()
+    allowed = positions_for(is_leading)
+    if not text:
+        raise ValidationFailed.single("position", "请选择团内职务")
+    if text not in allowed:
+        raise ValidationFailed.single("position", f"团内职务只能是：{'、'.join(allowed)}")
+    return text
+
+
+# ---------------------------------------------------------------- year-month and the join-age rule
+
+_YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?(?:[-./]\s*\d{1,2}\s*日?)?$")
+_YM_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
+
+
+@dataclass(frozen=True, order=True)
+class YearMonth:
+    year: int
+    month: int
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    @property
+    def first_day(self) -> date:
+        return date(self.year, self.month, 1)
+
+    @property
+    def last_day(self) -> date:
+        return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+
+def parse_year_month(raw, field: str = "join_date", label: str = "入团年月") -> YearMonth:
+    """Accept 2015-06, 2015.6, 2015/06, 2015年6月, 201506, 20150601, a date or a datetime."""
+    if isinstance(raw, datetime):
+        return YearMonth(raw.year, raw.month)
+    if isinstance(raw, date):
+        return YearMonth(raw.year, raw.month)
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw or "").strip()
+    if not text:
+        raise ValidationFailed.single(field, f"请填写{label}")
+    m = _YM_RE.match(text) or _YM_COMPACT_RE.match(text)
+    if not m:
+        raise ValidationFailed.single(field, f"{label}“{text}”格式不对，应为“年-月”，例如 2015-06")
+    year, month = int(m.group(1)), int(m.group(2))
+    if not 1 <= month <= 12 or year < 1900:
+        raise ValidationFailed.single(field, f"{label}“{text}”不是有效的年月")
+    return YearMonth(year, month)
+
+
+def check_join_date(join: YearMonth, birth: date, *, today: date, cutoff: date, min_age: int,
+                    min_age_before_cutoff: int) -> None:
+    """入团年月 not in the future; join age >= min_age, or >= min_age_before_cutoff when joined before cutoff.
+
+    The age is counted at the end of the join month, so someone who turns 13 during that month passes.
+    """
+    if join.first_day > today:
+        raise ValidationFailed.single("join_date", f"入团年月{join}不能晚于当前月份")
+    required = min_age_before_cutoff if join.first_day < cutoff else min_age
+    age = full_years(birth, join.last_day)
+    if age < required:
+        when = f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起"
+        raise ValidationFailed.single(
+            "join_date", f"入团时须年满{required}周岁（{when}入团），按身份证出生日期计算入团时只有{age}周岁")

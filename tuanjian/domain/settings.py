@@ -1,0 +1,67 @@
+"""Rule settings.
+
+DOMAIN.md tags some rules [C] (inferred or from a single provincial system) or notes that the seed
+notices disagree with other sources. Those rules are settings with the documented defaults, so a
+county can change them without touching code. The web app builds one ``Settings`` from its config
+(environment variables ``TUANJIAN_<NAME>``); pure functions take it as an argument.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import date
+
+from .orgtree import DEFAULT_PLACEMENT, OrgKind
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Registration codes (seed 001: 8 characters, 20 days).
+    code_valid_days: int = 20
+    # Admins per organisation (seed 003 FAQ item 4: 2 for leading bodies, 3 for grassroots) [B].
+    admin_limit_leading: int = 2
+    admin_limit_grassroots: int = 3
+    # Join age (seed 001: >= 13, or >= 12 when joined before 2016-09-01).
+    join_age_cutoff: date = date(2016, 9, 1)
+    join_age_min: int = 13
+    join_age_min_before_cutoff: int = 12
+    # Accounts (issue 2): 5 failures lock the account for 15 minutes; idle sessions end after 30.
+    login_max_failures: int = 5
+    login_lock_minutes: int = 15
+    session_idle_minutes: int = 30
+    # Passwords [C: S21 reports 8-32 characters mixing digits and letters].
+    password_min_length: int = 8
+    password_max_length: int = 32
+    # Registration-code guessing from one address: slow down after this many failures, lock after more.
+    code_attempts_before_slowdown: int = 3
+    code_attempts_before_lockout: int = 10
+    code_lockout_minutes: int = 30
+    code_attempt_window_minutes: int = 30
+    # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
+    placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
+
+    def admin_limit(self, kind: OrgKind) -> int:
+        return self.admin_limit_leading if kind.is_leading else self.admin_limit_grassroots
+
+    @classmethod
+    def from_mapping(cls, values: dict) -> "Settings":
+        """Build settings from a config mapping with keys like ``CODE_VALID_DAYS``. Unknown keys are ignored."""
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            key = f.name.upper()
+            if key not in values or f.name == "placement":
+                continue
+            raw = values[key]
+            if f.type in ("date",) or f.name == "join_age_cutoff":
+                kwargs[f.name] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
+            else:
+                kwargs[f.name] = int(raw)
+        if "PLACEMENT" in values and values["PLACEMENT"]:
+            kwargs["placement"] = {
+                OrgKind(parent): frozenset(OrgKind(c) for c in children)
+                for parent, children in dict(values["PLACEMENT"]).items()
+            }
+        return cls(**kwargs)
+
+
+DEFAULT_SETTINGS = Settings()

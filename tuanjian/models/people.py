@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..domain.people import mask_id_number
+from .base import Base, utcnow
+
+
+class Person(Base):
+    """One real person, identified by the ID number. Member records, cadre posts and accounts point here."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(30))
+    gender: Mapped[str] = mapped_column(String(2))
+    birth_date: Mapped[date] = mapped_column(Date)
+    ethnicity: Mapped[str | None] = mapped_column(String(20))
+    political_status: Mapped[str | None] = mapped_column(String(10))
+    join_date: Mapped[str | None] = mapped_column(String(7))      # 入团年月 "YYYY-MM"
+    phone: Mapped[str | None] = mapped_column(String(11))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    account: Mapped["Account | None"] = relationship(back_populates="person", uselist=False)  # noqa: F821
+    posts: Mapped[list[CadrePost]] = relationship(back_populates="person")
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.id_number)
+
+
+class Member(Base):
+    """团员: a person's membership record in exactly one 团支部."""
+
+    __tablename__ = "members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    deleted_reason: Mapped[str | None] = mapped_column(String(200))
+
+    person: Mapped[Person] = relationship()
+    org: Mapped["Org"] = relationship()  # noqa: F821
+
+
+class CadrePost(Base):
+    """团干部职务: (person, organisation, position). One person may hold posts in several organisations."""
+
+    __tablename__ = "cadre_posts"
+    __table_args__ = (
+        Index("uq_cadre_posts_active", "person_id", "org_id", "position", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    position: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    person: Mapped[Person] = relationship(back_populates="posts")
+    org: Mapped["Org"] = relationship()  # noqa: F821

@@ -1,0 +1,231 @@
+"""Organisation tree, direct children, registration codes and admins of an organisation."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from ..domain.codes import CodeStatus
+from ..domain.errors import DomainError, ValidationFailed
+from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
+from ..extensions import db
+from ..models import Org, RegistrationCode, utcnow
+from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes, within
+from ..services import accounts as accounts_service
+from ..services import codes as codes_service
+from ..services import orgs as orgs_service
+from ..spreadsheets.writer import write_table
+from ..web.filters import local_time
+from ..web.forms import apply_errors
+from ..web.htmx import render
+from ..web.scope import (admin_required, code_or_404, current_actor, current_org, grant_or_404, int_arg, org_or_404,
+                         post_or_404)
+from . import bp
+from .forms import CreateChildForm
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+@dataclass
+class NodeInfo:
+    org: Org
+    n_children: int
+    n_admins: int
+    admin_limit: int
+    code: RegistrationCode | None
+    code_status: CodeStatus | None
+    manage: bool      # the user is an admin of this org's parent: may issue codes, manage its admins
+
+
+def node_infos(orgs: list[Org]) -> list[NodeInfo]:
+    ids = [o.id for o in orgs]
+    kids, admins, codes = child_counts(db.session, ids), admin_counts(db.session, ids), latest_codes(db.session, ids)
+    me = current_org()
+    now = utcnow()
+    settings = _settings()
+    out = []
+    for o in orgs:
+        code = codes.get(o.id)
+        out.append(NodeInfo(org=o, n_children=kids.get(o.id, 0), n_admins=admins.get(o.id, 0),
+                            admin_limit=settings.admin_limit(o.org_kind), code=code,
+                            code_status=code.status(now) if code else None,
+                            manage=me is not None and o.parent_id == me.id))
+    return out
+
+
+def breadcrumb(org: Org) -> list[Org]:
+    """Ancestors of ``org`` down from the user's own org (nothing above the scope is shown)."""
+    scope = current_org()
+    codes = []
+    c = org.code
+    while True:
+        codes.append(c)
+        if c == scope.code or "." not in c:
+            break
+        c = c.rsplit(".", 1)[0]
+    found = {o.code: o for o in db.session.scalars(select(Org).where(Org.code.in_(codes)))}
+    return [found[c] for c in reversed(codes) if c in found and is_within(c, scope.code)]
+
+
+def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[str] | None = None):
+    me = current_org()
+    children = list(db.session.scalars(children_of(org.id)))
+    kinds = allowed_children(org.org_kind, _settings().placement)
+    if form is None:
+        form = CreateChildForm(formdata=None)
+    form.kind.choices = [("", "请选择")] + [(k.value, k.label) for k in kinds]
+    return dict(org=org, me=me, info=node_infos([org])[0], nodes=node_infos(children), crumbs=breadcrumb(org),
+                form=form, can_create=(org.id == me.id and bool(kinds)), hints=hints or [],
+                today=date.today())
+
+
+@bp.get("/")
+@admin_required
+def index():
+    return redirect(url_for("orgs.detail", org_id=current_org().id))
+
+
+@bp.get("/<int:org_id>")
+@admin_required
+def detail(org_id: int):
+    org = org_or_404(org_id)
+    return render("orgs/detail.html", block="children", **_detail_context(org))
+
+
+@bp.get("/<int:org_id>/children")
+@admin_required
+def children(org_id: int):
+    """Children of one node, for lazy expansion in the tree (a whole page without htmx)."""
+    org = org_or_404(org_id)
+    return render("orgs/detail.html", block="children", **_detail_context(org))
+
+
+@bp.post("/<int:org_id>/children")
+@admin_required
+def create_child(org_id: int):
+    org = org_or_404(org_id)
+    form = CreateChildForm()
+    if not form.validate():
+        return render("orgs/detail.html", status=400, **_detail_context(org, form))
+    actor = current_actor()
+    if org.id != actor.org_id:
+        flash("只能为本组织创建直属下级组织。", "error")
+        return render("orgs/detail.html", status=403, **_detail_context(org, form))
+    try:
+        kind = OrgKind.from_label(form.kind.data) if form.kind.data else None
+        if kind is None:
+            raise ValidationFailed.single("kind", "请选择组织类别")
+        child = orgs_service.create_child(db.session, actor, org, short_name=form.short_name.data or "", kind=kind,
+                                          settings=_settings(), is_township=form.is_township.data)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return render("orgs/detail.html", status=422, **_detail_context(org, form))
+    hints = name_hints(child.short_name, child.org_kind)
+    flash(f"已创建{child.kind_label}“{child.short_name}”，组织代码 {child.code}。下一步：为它生成管理员注册码。"
+          + ("（提示：" + "；".join(hints) + "）" if hints else ""), "success")
+    return redirect(url_for("orgs.detail", org_id=org.id) + f"#org-{child.id}")
+
+
+# ---------------------------------------------------------------- registration codes
+
+@bp.post("/<int:org_id>/code")
+@admin_required
+def issue_code(org_id: int):
+    org = org_or_404(org_id)
+    code = codes_service.issue_code(db.session, current_actor(), org, _settings(), utcnow())
+    db.session.commit()
+    flash(f"已为“{org.short_name}”生成管理员注册码 {code.code}，有效期至 {local_time(code.expires_at)}。"
+          "请将注册码交给该组织的管理员。", "success")
+    return redirect(url_for("orgs.detail", org_id=org.parent_id) + f"#org-{org.id}")
+
+
+@bp.post("/codes/<int:code_id>/revoke")
+@admin_required
+def revoke_code(code_id: int):
+    code = code_or_404(code_id)
+    codes_service.revoke_code(db.session, current_actor(), code, utcnow())
+    db.session.commit()
+    flash(f"已撤销“{code.org.short_name}”的注册码。", "success")
+    return redirect(url_for("orgs.detail", org_id=code.org.parent_id) + f"#org-{code.org_id}")
+
+
+@bp.post("/<int:org_id>/codes.xlsx")
+@admin_required
+def batch_codes(org_id: int):
+    org = org_or_404(org_id)
+    rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
+    db.session.commit()
+    table = [(r.code.code if r.code else "", r.org.code, r.org.short_name, r.org.kind_label,
+              local_time(r.code.expires_at) if r.code else "", r.note) for r in rows]
+    out = write_table(["管理员注册码", "组织代码", "组织简称", "组织类别", "有效期至", "说明"], table,
+                      title="管理员注册码", text_columns=(0, 1), widths=(16, 26, 30, 14, 18, 24),
+                      caption=f"{org.short_name} 直属下级组织管理员注册码（注册码区分大小写，每码限注册一名管理员）")
+    name = f"管理员注册码_{org.short_name}_{utcnow():%Y%m%d}.xlsx"
+    return send_file(out, as_attachment=True, download_name=name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---------------------------------------------------------------- admins
+
+def _admins_context(org: Org):
+    from ..models import AdminGrant
+    grants = list(db.session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
+                                                             AdminGrant.revoked_at.is_(None)).order_by(AdminGrant.id)))
+    me = current_org()
+    return dict(org=org, grants=grants, posts=active_posts(db.session, org.id),
+                eligible=accounts_service.eligible_cadres(db.session, org),
+                limit=_settings().admin_limit(org.org_kind), crumbs=breadcrumb(org),
+                may_manage=(org.id == me.id or org.parent_id == me.id))
+
+
+@bp.get("/<int:org_id>/admins")
+@admin_required
+def admins(org_id: int):
+    org = org_or_404(org_id)
+    return render("orgs/admins.html", **_admins_context(org))
+
+
+@bp.post("/<int:org_id>/admins")
+@admin_required
+def grant_admin(org_id: int):
+    org = org_or_404(org_id)
+    post_id = int_arg("post_id")
+    if post_id is None:
+        flash("请选择要设为管理员的团干部。", "error")
+        return render("orgs/admins.html", status=422, **_admins_context(org))
+    post = post_or_404(post_id)
+    try:
+        grant = accounts_service.grant_admin(db.session, current_actor(), org, post, settings=_settings(),
+                                             now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
+    flash(f"已设定 {grant.person.name} 为“{org.short_name}”管理员。"
+          + ("其账号初始密码为身份证号后八位，首次登录须修改。" if grant.person.account.must_change_password else ""),
+          "success")
+    return redirect(url_for("orgs.admins", org_id=org.id))
+
+
+@bp.post("/admins/<int:grant_id>/revoke")
+@admin_required
+def revoke_admin(grant_id: int):
+    grant = grant_or_404(grant_id)
+    org = grant.org
+    try:
+        accounts_service.revoke_admin(db.session, current_actor(), grant, now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
+    flash(f"已解除 {grant.person.name} 的管理员身份（其团干部职务和账号保留）。", "success")
+    return redirect(url_for("orgs.admins", org_id=org.id))

@@ -1,0 +1,98 @@
+"""Public admin registration (管理员注册) with a code from the parent organisation."""
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.errors import DomainError, ValidationFailed
+from ..domain.people import positions_for
+from ..domain.throttle import format_wait
+from ..extensions import db
+from ..models import Org, utcnow
+from ..services import throttle
+from ..services.registration import RegistrationInput, WrongCode, register_admin
+from ..web.forms import apply_errors
+from ..web.htmx import render
+from ..web.net import client_ip
+from . import bp
+from .forms import RegisterForm
+
+SEARCH_LIMIT = 20
+
+
+def search_orgs(q: str) -> list[Org]:
+    q = " ".join((q or "").split())
+    if len(q) < 2:
+        return []
+    like = f"%{q}%"
+    return list(db.session.scalars(
+        select(Org).where(or_(Org.short_name.like(like), Org.full_name.like(like),
+                              Org.code.startswith(q, autoescape=True)))
+        .order_by(Org.code).limit(SEARCH_LIMIT)))
+
+
+def _page(form: RegisterForm, status: int = 200, *, top_error: str | None = None, selected: Org | None = None):
+    q = form.q.data or ""
+    results = search_orgs(q)
+    positions = positions_for(selected.org_kind.is_leading) if selected else ()
+    return render("registration/register.html", block="org_results", status=status, form=form, q=q,
+                  results=results, selected=selected, top_error=top_error,
+                  positions=positions)
+
+
+@bp.get("/")
+def register():
+    form = RegisterForm(formdata=None)
+    form.q.data = request.args.get("q", "")
+    selected = None
+    if request.args.get("org_id", "").isdigit():
+        selected = db.session.get(Org, int(request.args["org_id"]))
+    return _page(form, selected=selected)
+
+
+@bp.post("/")
+def submit():
+    form = RegisterForm()
+    settings = current_app.extensions["tuanjian_settings"]
+    selected = db.session.get(Org, int(form.org_id.data)) if (form.org_id.data or "").isdigit() else None
+    if not form.validate():          # CSRF only; the field rules live in the domain
+        return _page(form, 400, top_error="页面已过期，请刷新后重新填写。", selected=selected)
+    ip, now = client_ip(), utcnow()
+    key = f"regcode:{ip}"
+    wait = throttle.seconds_to_wait(db.session, key, now)
+    if wait:
+        db.session.rollback()
+        return _page(form, 429, top_error=f"注册码错误次数过多，请{format_wait(wait)}后再试。", selected=selected)
+    data = RegistrationInput(
+        org_id=selected.id if selected else None, position=form.position.data or "", code=form.code.data or "",
+        name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
+        ethnicity=form.ethnicity.data or "", political_status=form.political_status.data or "",
+        join_date=form.join_date.data or "", password=form.password.data or "",
+        password_confirm=form.password_confirm.data or "")
+    try:
+        grant = register_admin(db.session, data, settings=settings, now=now, ip=ip)
+        db.session.commit()
+    except WrongCode as exc:
+        db.session.rollback()
+        wait = throttle.fail(db.session, key, throttle.code_policy(settings), now)
+        db.session.commit()
+        apply_errors(form, exc)
+        note = f"错误次数过多，请{format_wait(wait)}后再试。" if wait else None
+        return _page(form, 422, top_error=note, selected=selected)
+    except ValidationFailed as exc:
+        db.session.rollback()
+        leftover = apply_errors(form, exc)
+        return _page(form, 422, top_error="；".join(leftover) or None, selected=selected)
+    except DomainError as exc:
+        db.session.rollback()
+        return _page(form, exc.status, top_error=exc.message, selected=selected)
+    except IntegrityError:
+        db.session.rollback()
+        return _page(form, 409, top_error="该信息刚刚已被提交过（可能是重复提交），请直接登录或刷新后重试。",
+                     selected=selected)
+    throttle.clear(db.session, key)
+    db.session.commit()
+    org = db.session.get(Org, grant.org_id)
+    return render_template("registration/done.html", org=org, position=data.position,
+                           id_number=grant.person.masked_id)

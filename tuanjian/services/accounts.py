@@ -1,0 +1,171 @@
+"""Login, lockout, passwords and admin grants."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.passwords import check_password
+from ..domain.people import default_password, normalise_id_number
+from ..domain.settings import Settings
+from ..domain.throttle import format_wait
+from ..models import Account, AdminGrant, CadrePost, Org, Person
+from ..queries import admin_count
+from . import audit, throttle
+from .actor import Actor
+
+GENERIC_LOGIN_ERROR = "身份证号码或密码错误"
+
+# A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+
+
+@dataclass
+class LoginResult:
+    account: Account | None
+    message: str | None = None
+
+
+def home_org_id(session, person_id: int) -> int | None:
+    """The highest organisation the person administers: account events are filed under it for the audit page."""
+    return session.scalar(select(AdminGrant.org_id).join(Org, AdminGrant.org_id == Org.id).where(
+        AdminGrant.person_id == person_id, AdminGrant.revoked_at.is_(None)).order_by(Org.code).limit(1))
+
+
+def find_account(session, id_number: str) -> Account | None:
+    return session.scalar(select(Account).join(Person).where(Person.id_number == id_number))
+
+
+def authenticate(session, id_number_raw: str, password: str, *, settings: Settings, now: datetime,
+                 ip: str | None) -> LoginResult:
+    """Check a login. Failure counters are written to the session: the caller commits in both outcomes."""
+    ip_key = f"login:{ip}"
+    wait = throttle.seconds_to_wait(session, ip_key, now)
+    if wait:
+        return LoginResult(None, f"登录失败次数过多，请{format_wait(wait)}后再试")
+    try:
+        id_number = normalise_id_number(id_number_raw)
+    except ValidationFailed:
+        id_number = ""
+    if not id_number or not password:
+        return LoginResult(None, "请填写身份证号码和密码")
+    account = find_account(session, id_number)
+    if account is None:
+        check_password_hash(_DUMMY_HASH, password)
+        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    actor = Actor(person_id=account.person_id, name=account.person.name, ip=ip)
+    if account.locked_until and account.locked_until > now:
+        left = int((account.locked_until - now).total_seconds()) + 1
+        return LoginResult(None, f"该账号因连续{settings.login_max_failures}次密码错误已被锁定，请{format_wait(left)}后再试，"
+                                 "或联系上级管理员重置密码")
+    if not check_password_hash(account.password_hash, password):
+        account.failed_logins = (account.failed_logins or 0) + 1
+        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+        if account.failed_logins >= settings.login_max_failures:
+            account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+            account.failed_logins = 0
+            audit.record(session, actor, "account.locked", object_type="account", object_id=account.id,
+                         org_id=home_org_id(session, account.person_id),
+                         summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误被锁定"
+                                 f"{settings.login_lock_minutes}分钟")
+            return LoginResult(None, f"密码连续错误{settings.login_max_failures}次，账号已锁定"
+                                     f"{settings.login_lock_minutes}分钟")
+        left = settings.login_max_failures - account.failed_logins
+        return LoginResult(None, f"{GENERIC_LOGIN_ERROR}（再错{left}次账号将被锁定{settings.login_lock_minutes}分钟）")
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    audit.record(session, actor, "account.login", object_type="account", object_id=account.id,
+                 org_id=home_org_id(session, account.person_id),
+                 summary=f"{account.person.name} 登录")
+    return LoginResult(account)
+
+
+def change_password(session, account: Account, *, current: str, new: str, confirm: str, settings: Settings,
+                    ip: str | None) -> None:
+    errors: dict[str, list[str]] = {}
+    if not check_password_hash(account.password_hash, current or ""):
+        errors["current"] = ["当前密码不正确"]
+    try:
+        check_password(new, min_length=settings.password_min_length, max_length=settings.password_max_length,
+                       id_number=account.person.id_number)
+    except ValidationFailed as exc:
+        errors["new"] = exc.field_errors["password"]
+    if new and current and new == current:
+        errors.setdefault("new", []).append("新密码不能与当前密码相同")
+    if new != confirm:
+        errors["confirm"] = ["两次输入的新密码不一致"]
+    if errors:
+        raise ValidationFailed(errors)
+    account.password_hash = generate_password_hash(new)
+    account.must_change_password = False
+    account.session_version = (account.session_version or 1) + 1
+    audit.record(session, Actor(account.person_id, account.person.name, ip), "account.password_changed",
+                 object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
+                 summary=f"{account.person.name} 修改了密码")
+
+
+def ensure_account(session, person: Person) -> tuple[Account, bool]:
+    """The person's account, created with the default password (last 8 of the ID) when missing."""
+    if person.account is not None:
+        return person.account, False
+    account = Account(person_id=person.id, password_hash=generate_password_hash(default_password(person.id_number)),
+                      must_change_password=True)
+    session.add(account)
+    session.flush()
+    return account, True
+
+
+# ---------------------------------------------------------------- admin grants
+
+def check_may_manage_admins(actor: Actor, org: Org) -> None:
+    """An org's own admins manage its admins; so do the admins of its direct parent."""
+    if org.id != actor.org_id and org.parent_id != actor.org_id:
+        raise NotAllowed("只能管理本组织及直属下级组织的管理员")
+
+
+def eligible_cadres(session, org: Org) -> list[CadrePost]:
+    """Active cadre posts of ``org`` whose holder is not yet its admin."""
+    admin_ids = select(AdminGrant.person_id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None))
+    return list(session.scalars(select(CadrePost).where(
+        CadrePost.org_id == org.id, CadrePost.ended_at.is_(None), CadrePost.person_id.not_in(admin_ids))
+        .order_by(CadrePost.id)))
+
+
+def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: Settings, now: datetime) -> AdminGrant:
+    check_may_manage_admins(actor, org)
+    if post.org_id != org.id or post.ended_at is not None:
+        raise ValidationFailed.single("post_id", "管理员必须是本组织的现任团干部")
+    session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
+    limit = settings.admin_limit(org.org_kind)
+    if admin_count(session, org.id) >= limit:
+        raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限")
+    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == post.person_id,
+                                                  AdminGrant.revoked_at.is_(None))):
+        raise Conflict(f"{post.person.name}已是{org.short_name}的管理员")
+    account, created = ensure_account(session, post.person)
+    grant = AdminGrant(org_id=org.id, person_id=post.person_id, granted_at=now, granted_by_id=actor.person_id)
+    session.add(grant)
+    session.flush()
+    note = "；已为其开通账号，初始密码为身份证号后八位，首次登录须修改" if created else ""
+    audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
+                 summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
+                 after={"person": post.person.masked_id, "position": post.position})
+    return grant
+
+
+def revoke_admin(session, actor: Actor, grant: AdminGrant, *, now: datetime) -> None:
+    org = grant.org
+    check_may_manage_admins(actor, org)
+    if grant.revoked_at is not None:
+        raise Conflict("该管理员已被解除")
+    if grant.person_id == actor.person_id and org.id == actor.org_id and admin_count(session, org.id) <= 1:
+        raise NotAllowed("您是本组织唯一的管理员，不能解除自己；请先设定另一名管理员")
+    grant.revoked_at, grant.revoked_by_id = now, actor.person_id
+    audit.record(session, actor, "admin.revoke", object_type="admin_grant", object_id=grant.id, org_id=org.id,
+                 summary=f"解除 {grant.person.name} 的 {org.short_name} 管理员身份（团干部职务和账号保留）",
+                 before={"person": grant.person.masked_id, "admin": True}, after={"admin": False})

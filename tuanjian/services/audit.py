@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from ..models import AuditEntry, utcnow
+from .actor import Actor
+
+ACTION_LABELS = {
+    "org.create_root": "初始化根组织",
+    "org.create": "创建下级组织",
+    "code.issue": "生成注册码",
+    "code.revoke": "撤销注册码",
+    "admin.register": "管理员注册",
+    "admin.grant": "设定管理员",
+    "admin.revoke": "解除管理员",
+    "account.login": "登录",
+    "account.login_failed": "登录失败",
+    "account.locked": "账号锁定",
+    "account.password_changed": "修改密码",
+    "account.password_reset": "重置密码",
+    "demo.seed": "导入演示数据",
+}
+
+
+def record(session, actor: Actor, action: str, *, object_type: str, object_id: int | None, org_id: int | None,
+           summary: str, before: dict | None = None, after: dict | None = None) -> AuditEntry:
+    entry = AuditEntry(at=utcnow(), actor_person_id=actor.person_id, actor_name=actor.name[:60], ip=actor.ip,
+                       action=action, object_type=object_type, object_id=object_id, org_id=org_id,
+                       summary=summary, before=before, after=after)
+    session.add(entry)
+    return entry

@@ -1,0 +1,121 @@
+"""Issuing and revoking 管理员注册码 for direct child organisations."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..domain.codes import CodeStatus, expiry, generate_code
+from ..domain.errors import Conflict, NotAllowed
+from ..domain.settings import Settings
+from ..models import Org, RegistrationCode
+from ..queries import admin_count
+from . import audit
+from .actor import Actor
+
+
+def check_may_issue(actor: Actor, org: Org) -> None:
+    """Codes are issued by the admins of the direct parent only (seed 001: 直属下级团组织)."""
+    if org.parent_id is None or org.parent_id != actor.org_id:
+        raise NotAllowed("只能为本组织的直属下级组织生成或撤销注册码")
+
+
+def usable_code(session, org_id: int, now: datetime) -> RegistrationCode | None:
+    return session.scalar(select(RegistrationCode).where(
+        RegistrationCode.org_id == org_id, RegistrationCode.used_at.is_(None),
+        RegistrationCode.revoked_at.is_(None), RegistrationCode.expires_at > now)
+        .order_by(RegistrationCode.id.desc()).limit(1))
+
+
+def _new_code(session, org: Org, actor: Actor, settings: Settings, now: datetime) -> RegistrationCode:
+    for _ in range(10):
+        text = generate_code()
+        if session.scalar(select(RegistrationCode.id).where(RegistrationCode.code == text)):
+            continue
+        code = RegistrationCode(org_id=org.id, code=text, issued_at=now, issued_by_id=actor.person_id,
+                                expires_at=expiry(now, settings.code_valid_days))
+        try:
+            with session.begin_nested():
+                session.add(code)
+                session.flush()
+        except IntegrityError:  # pragma: no cover - 48^8 space; a collision is astronomically rare
+            continue
+        return code
+    raise Conflict("生成注册码失败，请重试")  # pragma: no cover
+
+
+def issue_code(session, actor: Actor, org: Org, settings: Settings, now: datetime) -> RegistrationCode:
+    """A fresh code for ``org``. An earlier unused code of the same org is revoked (only the newest is valid)."""
+    check_may_issue(actor, org)
+    limit = settings.admin_limit(org.org_kind)
+    if admin_count(session, org.id) >= limit:
+        raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限，不能再生成注册码")
+    previous = usable_code(session, org.id, now)
+    if previous is not None:
+        previous.revoked_at, previous.revoked_by_id = now, actor.person_id
+        audit.record(session, actor, "code.revoke", object_type="registration_code", object_id=previous.id,
+                     org_id=org.id, summary=f"重新生成注册码，原注册码作废（{org.short_name}）",
+                     before={"status": CodeStatus.UNUSED.label}, after={"status": CodeStatus.REVOKED.label})
+    code = _new_code(session, org, actor, settings, now)
+    audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id, org_id=org.id,
+                 summary=f"为 {org.short_name}（{org.code}）生成注册码，有效期至 {code.expires_at:%Y-%m-%d %H:%M} (UTC)",
+                 after={"org": org.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
+    return code
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    org: Org
+    code: RegistrationCode | None
+    note: str
+
+
+def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: datetime) -> list[BatchRow]:
+    """Codes for every direct child: a still-valid unused code is kept (it may already be handed out),
+    children without one get a new code, children at their admin limit get none."""
+    if parent.id != actor.org_id:
+        raise NotAllowed("只能为本组织的直属下级组织批量生成注册码")
+    rows: list[BatchRow] = []
+    children = session.scalars(select(Org).where(Org.parent_id == parent.id).order_by(Org.sort_order, Org.code))
+    for child in children:
+        limit = settings.admin_limit(child.org_kind)
+        if admin_count(session, child.id) >= limit:
+            rows.append(BatchRow(child, None, f"管理员已满{limit}名，无需注册码"))
+            continue
+        existing = usable_code(session, child.id, now)
+        if existing is not None:
+            rows.append(BatchRow(child, existing, "沿用尚未使用的注册码"))
+            continue
+        code = _new_code(session, child, actor, settings, now)
+        audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id,
+                     org_id=child.id, summary=f"批量生成注册码：{child.short_name}（{child.code}）",
+                     after={"org": child.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
+        rows.append(BatchRow(child, code, "新生成"))
+    return rows
+
+
+def revoke_code(session, actor: Actor, code: RegistrationCode, now: datetime) -> None:
+    check_may_issue(actor, code.org)
+    status = code.status(now)
+    if status is not CodeStatus.UNUSED:
+        raise Conflict(f"该注册码{status.label}，无需撤销")
+    code.revoked_at, code.revoked_by_id = now, actor.person_id
+    audit.record(session, actor, "code.revoke", object_type="registration_code", object_id=code.id,
+                 org_id=code.org_id, summary=f"撤销 {code.org.short_name} 的注册码",
+                 before={"status": status.label}, after={"status": CodeStatus.REVOKED.label})
+
+
+def issue_root_code(session, actor: Actor, org: Org, settings: Settings, now: datetime) -> RegistrationCode:
+    """From the command line only: a code for a root organisation, which has no parent to issue one."""
+    if org.parent_id is not None:
+        raise NotAllowed("命令行只为根组织生成注册码；下级组织的注册码由其上级组织管理员在系统中生成")
+    previous = usable_code(session, org.id, now)
+    if previous is not None:
+        previous.revoked_at = now
+    code = _new_code(session, org, actor, settings, now)
+    audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id, org_id=org.id,
+                 summary=f"命令行为根组织 {org.short_name}（{org.code}）生成注册码",
+                 after={"org": org.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
+    return code

@@ -1,0 +1,131 @@
+"""Public admin registration with a 管理员注册码: one transaction creates person, post, account and grant."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.passwords import check_password
+from ..domain.people import validate_position
+from ..domain.settings import Settings
+from ..models import Account, AdminGrant, CadrePost, Org, Person, RegistrationCode
+from ..queries import admin_count
+from . import audit
+from .actor import Actor
+from .people import Collector, validate_person
+
+
+class WrongCode(ValidationFailed):
+    """The code does not exist or belongs to another org: counts towards the guessing limit."""
+
+    def __init__(self):
+        super().__init__({"code": ["管理员注册码错误：请核对字母大小写，并确认所选组织与注册码一致"]})
+
+
+@dataclass
+class RegistrationInput:
+    org_id: int | None
+    position: str
+    code: str
+    name: str
+    id_number: str
+    phone: str
+    ethnicity: str
+    political_status: str
+    join_date: str
+    password: str
+    password_confirm: str
+
+
+def register_admin(session, data: RegistrationInput, *, settings: Settings, now: datetime,
+                   ip: str | None) -> AdminGrant:
+    today = (now).date()
+    c = Collector()
+    org = session.get(Org, data.org_id) if data.org_id else None
+    if org is None:
+        c.add("org_id", "请先查找并选择要注册的团组织")
+    else:
+        c.check(validate_position, data.position, is_leading=org.org_kind.is_leading)
+    code_text = normalise_entered_code(data.code)
+    if not code_text:
+        c.add("code", "请填写管理员注册码")
+    elif not looks_like_code(code_text):
+        c.add("code", "管理员注册码是8位字母和数字，请核对")
+    person_data = validate_person(c, name=data.name, id_number=data.id_number, phone=data.phone,
+                                  ethnicity=data.ethnicity, political_status=data.political_status,
+                                  join_date=data.join_date, settings=settings, today=today, cadre=True)
+    existing_person = None
+    if person_data is not None:
+        existing_person = session.scalar(select(Person).where(Person.id_number == person_data.id_info.number))
+    existing_account = existing_person.account if existing_person is not None else None
+    if existing_account is None:
+        c.check(check_password, data.password, min_length=settings.password_min_length,
+                max_length=settings.password_max_length)
+        if data.password and data.password != data.password_confirm:
+            c.add("password_confirm", "两次输入的密码不一致")
+    elif not data.password or not check_password_hash(existing_account.password_hash, data.password):
+        c.add("password", "该身份证号已有账号：请填写该账号现在的登录密码（忘记密码请联系上级管理员重置）")
+    if existing_person is not None and person_data is not None and existing_person.name != person_data.name:
+        c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")
+    c.raise_if_any()
+
+    # Serialise registrations of this org (row lock on PostgreSQL; SQLite writes are already serial).
+    session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
+    code = session.scalar(select(RegistrationCode).where(RegistrationCode.code == code_text))
+    if code is None or code.org_id != org.id:
+        raise WrongCode()
+    status = code.status(now)
+    if status is CodeStatus.USED:
+        raise ValidationFailed.single("code", "该注册码已被使用（一个注册码只能注册一名管理员），请向上级组织申请新的注册码")
+    if status is CodeStatus.REVOKED:
+        raise ValidationFailed.single("code", "该注册码已被上级组织撤销，请向上级组织申请新的注册码")
+    if status is CodeStatus.EXPIRED:
+        raise ValidationFailed.single("code", f"该注册码已于 {code.expires_at:%Y-%m-%d} 过期，请联系上级组织管理员重新生成")
+    limit = settings.admin_limit(org.org_kind)
+    if admin_count(session, org.id) >= limit:
+        raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限，不能再注册")
+
+    pd = person_data
+    if existing_person is None:
+        person = Person(id_number=pd.id_info.number, name=pd.name, gender=pd.id_info.gender,
+                        birth_date=pd.id_info.birth_date)
+        session.add(person)
+        before = None
+    else:
+        person = existing_person
+        before = {"phone": person.phone, "ethnicity": person.ethnicity, "political_status": person.political_status,
+                  "join_date": person.join_date}
+    person.phone, person.ethnicity, person.political_status = pd.phone, pd.ethnicity, pd.political_status
+    person.join_date = str(pd.join_date) if pd.join_date else None
+    session.flush()
+    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == person.id,
+                                                  AdminGrant.revoked_at.is_(None))):
+        raise Conflict(f"您已是{org.short_name}的管理员，请直接登录")
+    if existing_account is None:
+        session.add(Account(person_id=person.id, password_hash=generate_password_hash(data.password),
+                            must_change_password=False))
+    post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == org.id,
+                                                  CadrePost.position == data.position, CadrePost.ended_at.is_(None)))
+    if post is None:
+        session.add(CadrePost(person_id=person.id, org_id=org.id, position=data.position, created_at=now))
+    # Mark the code used atomically: of many concurrent redemptions exactly one matches this row.
+    result = session.execute(
+        update(RegistrationCode)
+        .where(RegistrationCode.id == code.id, RegistrationCode.used_at.is_(None),
+               RegistrationCode.revoked_at.is_(None), RegistrationCode.expires_at > now)
+        .values(used_at=now, used_by_id=person.id)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise ValidationFailed.single("code", "该注册码刚刚已被使用，请向上级组织申请新的注册码")
+    grant = AdminGrant(org_id=org.id, person_id=person.id, granted_at=now, code_id=code.id)
+    session.add(grant)
+    session.flush()
+    actor = Actor(person_id=person.id, name=person.name, ip=ip, org_id=org.id, scope_code=org.code)
+    audit.record(session, actor, "admin.register", object_type="admin_grant", object_id=grant.id, org_id=org.id,
+                 summary=f"{person.name} 使用注册码注册为 {org.short_name}（{org.code}）管理员，职务：{data.position}",
+                 before=before, after={"org": org.code, "position": data.position, "person": person.masked_id})
+    return grant

@@ -1,0 +1,1 @@
+"""openpyxl/calamine adapters. The only package that imports them."""

@@ -1,0 +1,34 @@
+"""Template filters and globals."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import Flask, current_app, get_flashed_messages
+
+from ..domain.people import mask_id_number
+from .htmx import is_htmx
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    if value is None:
+        return ""
+    offset = current_app.config.get("TIMEZONE_OFFSET_HOURS", 8)
+    return (value + timedelta(hours=offset)).strftime(fmt)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject():
+        from .scope import active_grants, current_org
+        return {
+            "current_org": current_org,
+            "active_grants": active_grants,
+            "is_htmx": is_htmx,
+            "settings": current_app.extensions["tuanjian_settings"],
+            "flashes": lambda: get_flashed_messages(with_categories=True),
+        }

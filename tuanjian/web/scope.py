@@ -1,0 +1,120 @@
+"""The scope chokepoint: every id in a URL or form is resolved here. Out of scope answers 404."""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, g, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import AdminGrant, CadrePost, Org, RegistrationCode
+from ..queries import within
+from ..services.actor import Actor
+from .net import client_ip
+
+
+def active_grants() -> list[AdminGrant]:
+    """The current user's admin grants, highest organisation first (cached per request)."""
+    if "active_grants" not in g:
+        if not current_user.is_authenticated:
+            g.active_grants = []
+        else:
+            g.active_grants = list(db.session.scalars(
+                select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
+                .where(AdminGrant.person_id == current_user.person_id, AdminGrant.revoked_at.is_(None))
+                .order_by(Org.code)))
+    return g.active_grants
+
+
+def current_org() -> Org | None:
+    """The organisation the user is acting as admin of (chosen in the session, else the highest)."""
+    grants = active_grants()
+    if not grants:
+        return None
+    wanted = session.get("org_id")
+    for grant in grants:
+        if grant.org_id == wanted:
+            return grant.org
+    return grants[0].org
+
+
+def current_actor() -> Actor:
+    org = current_org()
+    return Actor(person_id=current_user.person_id, name=current_user.person.name, ip=client_ip(),
+                 org_id=org.id if org else None, scope_code=org.code if org else None)
+
+
+def scope_code_or_404() -> str:
+    org = current_org()
+    if org is None:
+        abort(404)
+    return org.code
+
+
+def admin_required(view):
+    """Logged in, password changed, and admin of at least one organisation."""
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            from ..extensions import login_manager
+            return login_manager.unauthorized()
+        if current_org() is None:
+            return render_template("errors/not_admin.html"), 403
+        return view(*args, **kwargs)
+    return wrapped
+
+
+# ---------------------------------------------------------------- loaders (the only way views load by id)
+
+def org_or_404(org_id: int) -> Org:
+    org = db.session.scalar(select(Org).where(Org.id == org_id, within(Org.code, scope_code_or_404())))
+    if org is None:
+        abort(404)
+    return org
+
+
+def code_or_404(code_id: int) -> RegistrationCode:
+    code = db.session.scalar(select(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
+                             .where(RegistrationCode.id == code_id, within(Org.code, scope_code_or_404())))
+    if code is None:
+        abort(404)
+    return code
+
+
+def grant_or_404(grant_id: int) -> AdminGrant:
+    grant = db.session.scalar(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
+                              .where(AdminGrant.id == grant_id, within(Org.code, scope_code_or_404())))
+    if grant is None:
+        abort(404)
+    return grant
+
+
+def post_or_404(post_id: int) -> CadrePost:
+    post = db.session.scalar(select(CadrePost).join(Org, CadrePost.org_id == Org.id)
+                             .where(CadrePost.id == post_id, within(Org.code, scope_code_or_404())))
+    if post is None:
+        abort(404)
+    return post
+
+
+def int_arg(name: str, default: int | None = None, source=None) -> int | None:
+    """An integer from the query string or form; garbage becomes a 400 with a Chinese message."""
+    raw = (source if source is not None else request.values).get(name, "")
+    if raw in ("", None):
+        return default
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        abort(400, description=f"参数“{name}”应为数字")
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths may be redirect targets."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("main.home")
+
+
+def redirect_back(default: str):
+    return redirect(safe_next(request.form.get("next") or default))
