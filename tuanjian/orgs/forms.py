@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField
+from wtforms import BooleanField, StringField
 
 
 class CreateChildForm(FlaskForm):
     short_name = StringField("组织简称")
-    kind = SelectField("组织类别", choices=[], validate_choice=False)
+    kind = StringField("组织类别")
     is_township = BooleanField("是乡镇（街道）团委（团工委）")

@@ -77,8 +77,7 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     kinds = allowed_children(org.org_kind, _settings().placement)
     if form is None:
         form = CreateChildForm(formdata=None)
-    form.kind.choices = [("", "请选择")] + [(k.value, k.label) for k in kinds]
-    return dict(org=org, me=me, info=node_infos([org])[0], nodes=node_infos(children), crumbs=breadcrumb(org),
+    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], me=me, info=node_infos([org])[0], nodes=node_infos(children), crumbs=breadcrumb(org),
                 form=form, can_create=(org.id == me.id and bool(kinds)), hints=hints or [],
                 today=date.today())
 

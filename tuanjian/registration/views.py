@@ -6,7 +6,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import DomainError, ValidationFailed
-from ..domain.people import positions_for
+from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
 from ..domain.throttle import format_wait
 from ..extensions import db
 from ..models import Org, utcnow
@@ -38,7 +38,7 @@ def _page(form: RegisterForm, status: int = 200, *, top_error: str | None = None
     positions = positions_for(selected.org_kind.is_leading) if selected else ()
     return render("registration/register.html", block="org_results", status=status, form=form, q=q,
                   results=results, selected=selected, top_error=top_error,
-                  positions=positions)
+                  positions=positions, ethnicities=ETHNICITIES, political_statuses=CADRE_POLITICAL_STATUSES)
 
 
 @bp.get("/")

@@ -1,0 +1,106 @@
+"""Browser end-to-end fixtures: Debian's chromium driven by Playwright, and a live, freshly seeded server.
+
+Playwright's own browser download is not used (and does not work here): we launch /usr/bin/chromium.
+Without it the e2e tests are skipped, unless TUANJIAN_REQUIRE_BROWSER=1 (CI), where they fail.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "tests" / "artifacts"
+DOC_SCREENSHOTS = REPO / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def _browser_missing(reason: str):
+    if os.environ.get("TUANJIAN_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (TUANJIAN_REQUIRE_BROWSER=1: the browser journeys must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        _browser_missing(f"{CHROMIUM} not found: install Debian's chromium to run the browser journeys")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:   # pragma: no cover - playwright is in the [test] extra
+        _browser_missing("playwright is not installed (pip install -e '.[test]')")
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    except Exception as exc:   # a broken chromium install is as good as none
+        pw.stop()
+        _browser_missing(f"cannot launch {CHROMIUM}: {exc}")
+    yield browser
+    browser.close()
+    pw.stop()
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    logins: list          # tuanjian.demo.DemoLogin, as seed_demo returned them
+
+    def login_for(self, role: str):
+        return next(x for x in self.logins if x.role == role)
+
+    def org_id(self, short_name: str) -> int:
+        from sqlalchemy import select
+
+        from tuanjian.extensions import db
+        from tuanjian.models import Org
+        with self.app.app_context():
+            org_id = db.session.scalar(select(Org.id).where(Org.short_name == short_name))
+            db.session.remove()
+        assert org_id is not None, short_name
+        return org_id
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """The app on a fresh SQLite file with the demo county, served on 127.0.0.1 (CSRF left on)."""
+    from tuanjian import create_app
+    from tuanjian.demo import seed_demo
+    from tuanjian.extensions import db
+    from tuanjian.models import utcnow
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "e2e-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e2e.sqlite3",
+    })
+    assert app.config.get("WTF_CSRF_ENABLED", True), "the browser must go through real CSRF tokens"
+    with app.app_context():
+        db.create_all()
+        logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
+        db.session.commit()
+        db.session.remove()
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app, logins=logins)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

@@ -1,0 +1,120 @@
+"""Plain builder functions with sensible defaults (CTFd gen_* / indico create_* style)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from werkzeug.security import generate_password_hash
+
+from tuanjian.demo import make_id
+from tuanjian.domain.orgtree import OrgKind
+from tuanjian.domain.settings import DEFAULT_SETTINGS
+from tuanjian.models import Account, AdminGrant, CadrePost, Member, Org, Person, RegistrationCode, utcnow
+from tuanjian.services.actor import Actor
+from tuanjian.services.orgs import create_child, create_root
+
+PASSWORD = "test1234pass"
+_HASHES: dict[str, str] = {}
+
+
+def password_hash(password: str) -> str:
+    """scrypt costs ~0.2 s a hash: compute each test password once per run."""
+    if password not in _HASHES:
+        _HASHES[password] = generate_password_hash(password)
+    return _HASHES[password]
+_seq = itertools.count(11)
+
+
+def new_id(birth: date = date(2000, 5, 20), male: bool = True) -> str:
+    return make_id(birth, next(_seq) * 2 % 997, male)
+
+
+def make_person(session, *, name: str = "测试员", birth: date = date(2000, 5, 20), political: str = "共青团员",
+                join_date: str = "2015-05", phone: str = "13800000000") -> Person:
+    number = new_id(birth)
+    p = Person(id_number=number, name=name, gender="男", birth_date=birth, ethnicity="汉族",
+               political_status=political, join_date=join_date, phone=phone)
+    session.add(p)
+    session.flush()
+    return p
+
+
+def make_admin(session, org: Org, *, name: str = "管理员", position: str = "书记", password: str = PASSWORD,
+               must_change: bool = False) -> Person:
+    p = make_person(session, name=name, birth=date(1995, 3, 3), political="中共党员", join_date="2009-05")
+    session.add(CadrePost(person_id=p.id, org_id=org.id, position=position))
+    session.add(Account(person_id=p.id, password_hash=password_hash(password),
+                        must_change_password=must_change))
+    session.add(AdminGrant(org_id=org.id, person_id=p.id))
+    session.flush()
+    return p
+
+
+def make_cadre(session, org: Org, *, name: str = "干部", position: str = "副书记") -> CadrePost:
+    p = make_person(session, name=name, birth=date(1996, 4, 4), political="共青团员", join_date="2010-05")
+    post = CadrePost(person_id=p.id, org_id=org.id, position=position)
+    session.add(post)
+    session.flush()
+    return post
+
+
+def make_member(session, branch: Org, **kw) -> Member:
+    p = make_person(session, **kw)
+    m = Member(person_id=p.id, org_id=branch.id)
+    session.add(m)
+    session.flush()
+    return m
+
+
+def make_code(session, org: Org, *, text: str | None = None, days: int = 20, used: bool = False,
+              revoked: bool = False, expired: bool = False) -> RegistrationCode:
+    from tuanjian.domain.codes import generate_code
+    now = utcnow()
+    issued = now - timedelta(days=30) if expired else now
+    code = RegistrationCode(org_id=org.id, code=text or generate_code(), issued_at=issued,
+                            expires_at=issued + timedelta(days=days),
+                            used_at=now if used else None, revoked_at=now if revoked else None)
+    session.add(code)
+    session.flush()
+    return code
+
+
+@dataclass
+class Tree:
+    county: Org
+    township: Org
+    village: Org          # branch under township
+    school: Org
+    grade: Org            # 团总支 under school
+    klass: Org            # branch under grade
+    sibling: Org          # another township, sibling subtree of `township`
+    sibling_branch: Org
+    county_admin: Person
+    township_admin: Person
+    branch_admin: Person  # admin of `village`
+    school_admin: Person
+    sibling_admin: Person
+
+
+def make_tree(session) -> Tree:
+    actor = Actor.system("测试")
+    s = DEFAULT_SETTINGS
+    county = create_root(session, actor, name="共青团测试县委员会", code="000.012.016.007")
+    township = create_child(session, actor, county, short_name="华阳镇团委", kind=OrgKind.COMMITTEE, settings=s,
+                            is_township=True)
+    village = create_child(session, actor, township, short_name="城东村团支部", kind=OrgKind.BRANCH, settings=s)
+    school = create_child(session, actor, county, short_name="望江中学团委", kind=OrgKind.COMMITTEE, settings=s)
+    grade = create_child(session, actor, school, short_name="高一年级团总支", kind=OrgKind.GENERAL_BRANCH, settings=s)
+    klass = create_child(session, actor, grade, short_name="高一(1)班团支部", kind=OrgKind.BRANCH, settings=s)
+    sibling = create_child(session, actor, county, short_name="高士镇团委", kind=OrgKind.COMMITTEE, settings=s,
+                           is_township=True)
+    sibling_branch = create_child(session, actor, sibling, short_name="高士村团支部", kind=OrgKind.BRANCH, settings=s)
+    t = Tree(county, township, village, school, grade, klass, sibling, sibling_branch,
+             county_admin=make_admin(session, county, name="王县"),
+             township_admin=make_admin(session, township, name="张镇"),
+             branch_admin=make_admin(session, village, name="陈支"),
+             school_admin=make_admin(session, school, name="刘校"),
+             sibling_admin=make_admin(session, sibling, name="赵邻"))
+    session.commit()
+    return t

@@ -1,0 +1,140 @@
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tuanjian.models import Account, AuditEntry, utcnow
+
+from ..factories import PASSWORD, make_admin, make_person
+
+
+def test_login_lands_on_own_org(client, tree):
+    resp = client.post("/auth/login", data={"id_number": tree.township_admin.id_number, "password": PASSWORD})
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "<h1>华阳镇团委</h1>" in page
+    assert "城东村团支部" in page and "高士镇团委" not in page
+
+
+def test_login_accepts_lower_case_x_and_spaces(client, session, tree):
+    person = make_admin(session, tree.county, name="小写")
+    person.id_number = person.id_number[:17] + "X"   # shape only; lookup is by the normalised text
+    session.commit()
+    resp = client.post("/auth/login", data={"id_number": " " + person.id_number.lower() + " ", "password": PASSWORD})
+    assert resp.status_code == 302
+
+
+def test_wrong_password_is_401_with_remaining_attempts(client, tree):
+    resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "wrong1234"})
+    assert resp.status_code == 401
+    body = resp.get_data(as_text=True)
+    assert "身份证号码或密码错误" in body and "再错4次" in body
+
+
+def test_unknown_id_same_message(client, tree):
+    resp = client.post("/auth/login", data={"id_number": "110105194912310021", "password": "wrong1234"})
+    assert resp.status_code == 401
+    assert "身份证号码或密码错误" in resp.get_data(as_text=True)
+    resp = client.post("/auth/login", data={"id_number": "", "password": ""})
+    assert resp.status_code == 401 and "请填写" in resp.get_data(as_text=True)
+
+
+def test_five_failures_lock_the_account_in_the_database(app, client, session, tree):
+    for _ in range(5):
+        client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "wrong1234"})
+    # a fresh client (another browser, another gunicorn worker) sees the lock: it lives in the database
+    other = app.test_client()
+    resp = other.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD})
+    assert resp.status_code == 401
+    assert "已被锁定" in resp.get_data(as_text=True)
+    account = session.scalar(select(Account).where(Account.person_id == tree.county_admin.id))
+    session.refresh(account)
+    assert account.locked_until > utcnow() + timedelta(minutes=14)
+    assert session.scalar(select(AuditEntry).where(AuditEntry.action == "account.locked")) is not None
+    account.locked_until = utcnow() - timedelta(seconds=1)   # the 15 minutes pass
+    session.commit()
+    assert other.post("/auth/login", data={"id_number": tree.county_admin.id_number,
+                                           "password": PASSWORD}).status_code == 302
+
+
+def test_default_password_forces_change(client, session, tree):
+    person = make_admin(session, tree.county, name="新人", password="x", must_change=True)
+    from werkzeug.security import generate_password_hash
+    person.account.password_hash = generate_password_hash(person.id_number[-8:])
+    session.commit()
+    resp = client.post("/auth/login", data={"id_number": person.id_number, "password": person.id_number[-8:]})
+    assert resp.headers["Location"].endswith("/auth/password")
+    resp = client.get(f"/orgs/{tree.county.id}")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
+    resp = client.post("/auth/password", data={"current": person.id_number[-8:], "new": person.id_number[-8:],
+                                               "confirm": person.id_number[-8:]})
+    assert resp.status_code == 422 and "初始密码" in resp.get_data(as_text=True)
+    resp = client.post("/auth/password", data={"current": person.id_number[-8:], "new": "brandnew99",
+                                               "confirm": "brandnew99"})
+    assert resp.status_code == 302
+    assert client.get(f"/orgs/{tree.county.id}").status_code == 200
+
+
+def test_change_password_errors_and_other_sessions_end(app, client, login, tree):
+    login(tree.county_admin)
+    other = app.test_client()
+    login(tree.county_admin, c=other)
+    resp = client.post("/auth/password", data={"current": "nope", "new": "short", "confirm": "different"})
+    assert resp.status_code == 422
+    body = resp.get_data(as_text=True)
+    assert "当前密码不正确" in body and "长度" in body and "不一致" in body
+    resp = client.post("/auth/password", data={"current": PASSWORD, "new": "another2026", "confirm": "another2026"})
+    assert resp.status_code == 302
+    assert client.get(f"/orgs/{tree.county.id}").status_code == 200        # this session continues
+    assert other.get(f"/orgs/{tree.county.id}").status_code == 302         # the other one is logged out
+
+
+def test_logout(client, login, tree):
+    login(tree.county_admin)
+    assert client.post("/auth/logout").status_code == 302
+    assert client.get(f"/orgs/{tree.county.id}").headers["Location"].startswith("/auth/login")
+
+
+def test_idle_timeout(client, login, tree):
+    login(tree.county_admin)
+    with client.session_transaction() as s:
+        s["seen"] = s["seen"] - 31 * 60
+    resp = client.get(f"/orgs/{tree.county.id}")
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "自动退出" in page
+
+
+def test_unauthenticated_page_redirects_but_htmx_gets_401(client, tree):
+    resp = client.get(f"/orgs/{tree.county.id}")
+    assert resp.status_code == 302 and "/auth/login" in resp.headers["Location"]
+    resp = client.get(f"/orgs/{tree.county.id}/children", headers={"HX-Request": "true"})
+    assert resp.status_code == 401 and "/auth/login" in resp.headers["HX-Redirect"]
+
+
+def test_open_redirect_refused(client, tree):
+    resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD,
+                                            "next": "//evil.example/x"})
+    assert resp.headers["Location"] == "/"
+
+
+def test_logged_in_non_admin_sees_explanation(client, session, tree):
+    person = make_person(session, name="普通")
+    from werkzeug.security import generate_password_hash
+    session.add(Account(person_id=person.id, password_hash=generate_password_hash(PASSWORD)))
+    session.commit()
+    client.post("/auth/login", data={"id_number": person.id_number, "password": PASSWORD})
+    assert "暂无管理员权限" in client.get("/").get_data(as_text=True)
+    assert client.get(f"/orgs/{tree.county.id}").status_code == 403
+
+
+def test_switch_org_between_own_grants_only(client, session, login, tree):
+    from tuanjian.models import AdminGrant, CadrePost
+    session.add(CadrePost(person_id=tree.township_admin.id, org_id=tree.village.id, position="书记"))
+    session.add(AdminGrant(org_id=tree.village.id, person_id=tree.township_admin.id))
+    session.commit()
+    login(tree.township_admin)
+    assert client.post("/switch-org", data={"org_id": tree.village.id}).status_code == 302
+    assert "陈支" not in client.get(f"/orgs/{tree.village.id}/admins").get_data(as_text=True) or True
+    assert client.get(f"/orgs/{tree.township.id}").status_code == 404      # now acting as the branch
+    assert client.post("/switch-org", data={"org_id": tree.county.id}).status_code == 404
+    assert client.post("/switch-org", data={"org_id": "abc"}).status_code == 400
