@@ -2,10 +2,13 @@
 
 SQLite: WAL, foreign keys on, a busy timeout, and transactions that write start with BEGIN IMMEDIATE,
 so two writers queue on the busy timeout instead of failing with "database is locked" when a read
-snapshot goes stale. Page views (GET/HEAD) begin DEFERRED so reads never wait for the writer lock.
+snapshot goes stale. Page views (GET/HEAD) and work outside a request (CLI, tests) begin DEFERRED, so
+reads never take the writer lock; ``immediate()`` opts a non-request block into IMMEDIATE.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sqlite3
 
 from sqlalchemy import event
@@ -13,16 +16,27 @@ from sqlalchemy.engine import Engine
 
 BUSY_TIMEOUT_MS = 15000
 _installed = False
+_forced: contextvars.ContextVar[str | None] = contextvars.ContextVar("sqlite_begin_mode", default=None)
+
+
+@contextlib.contextmanager
+def immediate():
+    """Begin SQLite transactions in this block with BEGIN IMMEDIATE (for writers outside a request)."""
+    token = _forced.set("IMMEDIATE")
+    try:
+        yield
+    finally:
+        _forced.reset(token)
 
 
 def _begin_mode() -> str:
-    try:
-        from flask import has_request_context, request
-    except ImportError:  # pragma: no cover
+    forced = _forced.get()
+    if forced:
+        return forced
+    from flask import has_request_context, request
+    if has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS"):
         return "IMMEDIATE"
-    if has_request_context() and request.method in ("GET", "HEAD", "OPTIONS"):
-        return "DEFERRED"
-    return "IMMEDIATE"
+    return "DEFERRED"
 
 
 def install_engine_hooks() -> None:

@@ -31,10 +31,8 @@ def _browser_missing(reason: str):
 def browser():
     if not os.path.exists(CHROMIUM):
         _browser_missing(f"{CHROMIUM} not found: install Debian's chromium to run the browser journeys")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:   # pragma: no cover - playwright is in the [test] extra
-        _browser_missing("playwright is not installed (pip install -e '.[test]')")
+    from playwright.sync_api import sync_playwright   # in the [test] extra
+
     pw = sync_playwright().start()
     try:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -69,7 +67,11 @@ class LiveServer:
 
 @pytest.fixture
 def live_server(tmp_path):
-    """The app on a fresh SQLite file with the demo county, served on 127.0.0.1 (CSRF left on)."""
+    """The app on a fresh SQLite file with the demo county, served on 127.0.0.1 (CSRF left on).
+
+    The server runs in the test's process, so pytest's filterwarnings="error" applies to its requests too:
+    a warning raised while serving a page becomes the 500 page, and the journey fails on it.
+    """
     from tuanjian import create_app
     from tuanjian.demo import seed_demo
     from tuanjian.extensions import db

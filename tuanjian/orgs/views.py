@@ -123,9 +123,13 @@ def create_child(org_id: int):
         db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
-        for msg in apply_errors(form, exc):
+        ctx = _detail_context(org, form)
+        leftover = apply_errors(form, exc)
+        if not ctx["can_create"]:        # no form on this page to carry field errors
+            leftover = [m for msgs in exc.field_errors.values() for m in msgs]
+        for msg in leftover:
             flash(msg, "error")
-        return render("orgs/detail.html", status=422, **_detail_context(org, form))
+        return render("orgs/detail.html", status=422, **ctx)
     hints = name_hints(child.short_name, child.org_kind)
     flash(f"已创建{child.kind_label}“{child.short_name}”，组织代码 {child.code}。下一步：为它生成管理员注册码。"
           + ("（提示：" + "；".join(hints) + "）" if hints else ""), "success")

@@ -1,0 +1,64 @@
+import re
+
+from sqlalchemy import func, select
+
+from tuanjian.demo import COUNTY_ORGS, ROOT_CODE, database_is_empty
+from tuanjian.domain.people import parse_id_number
+from tuanjian.models import AdminGrant, Member, Org, Person, RegistrationCode
+
+
+def test_init_root_prints_a_redeemable_code(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["init-root", "--name", "共青团望江县委员会", "--code", "000.012.016.007"])
+    assert result.exit_code == 0, result.output
+    code = re.search(r"管理员注册码：(\w{8})", result.output).group(1)
+    row = session.scalar(select(RegistrationCode).where(RegistrationCode.code == code))
+    root = session.get(Org, row.org_id)
+    assert root.code == "000.012.016.007" and root.parent_id is None and root.kind == "leading"
+    again = runner.invoke(args=["init-root", "--name", "x", "--code", "000.012.016.007"])
+    assert again.exit_code != 0 and "已存在" in again.output
+    bad = runner.invoke(args=["init-root", "--name", "x", "--code", "12.3"])
+    assert bad.exit_code != 0 and "格式" in bad.output
+    re_issue = runner.invoke(args=["root-code", "--code", "000.012.016.007"])
+    assert re_issue.exit_code == 0
+    session.refresh(row)
+    assert row.revoked_at is not None
+
+
+def test_demo_seeds_wangjiang_with_exact_codes(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "wangjiang2026" in result.output and "县团委管理员" in result.output
+    orgs = {o.short_name: o.code for o in session.scalars(select(Org))}
+    assert orgs["共青团望江县委员会"] == ROOT_CODE
+    for name, seq, _, _ in COUNTY_ORGS:
+        assert orgs[name] == f"{ROOT_CODE}.{seq}"
+    assert len(COUNTY_ORGS) == 36
+    assert orgs["华阳镇机关团支部"].startswith(orgs["华阳镇团委"] + ".")
+    assert orgs["高一(1)班团支部"].startswith(orgs["高一年级团总支"] + ".")
+    # members sit only in branches and carry valid ID numbers
+    for member, org in session.execute(select(Member, Org).join(Org, Member.org_id == Org.id)):
+        assert org.kind == "branch"
+        parse_id_number(member.person.id_number)
+    assert session.scalar(select(func.count()).select_from(Member)) > 40
+    assert session.scalar(select(func.count()).select_from(AdminGrant)) == 4
+    assert session.scalar(select(func.count()).select_from(Person)) == session.scalar(
+        select(func.count(func.distinct(Person.id_number))))
+    # only into an empty database
+    again = runner.invoke(args=["demo"])
+    assert again.exit_code != 0 and "已有数据" in again.output
+    skip = runner.invoke(args=["demo", "--if-empty"])
+    assert skip.exit_code == 0 and "跳过" in skip.output
+    logins = runner.invoke(args=["demo-logins"])
+    assert logins.output.count("wangjiang2026") == 4
+    assert not database_is_empty(session)
+
+
+def test_demo_admins_can_log_in(app, session, client):
+    app.test_cli_runner().invoke(args=["demo"])
+    county = session.scalar(select(Person).where(Person.name == "王青"))
+    resp = client.post("/auth/login", data={"id_number": county.id_number, "password": "wangjiang2026"})
+    assert resp.status_code == 302
+    page = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert page.count('class="node"') == 36

@@ -1,0 +1,122 @@
+"""Every route that takes an id × (own, descendant, sibling, ancestor) × (county, township, branch admin).
+
+In scope (own, descendant) the route must work or refuse with a reason (never 404, never 500).
+Out of scope (sibling subtree, ancestor) it must answer 404, exactly as for an id that does not exist,
+and change nothing. The case table is checked against the app's URL map: a new route with an id and
+no case here fails the suite.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tuanjian.domain.orgtree import OrgKind
+from tuanjian.domain.settings import DEFAULT_SETTINGS
+from tuanjian.models import AdminGrant, AuditEntry, CadrePost, Org, RegistrationCode
+from tuanjian.services.actor import Actor
+from tuanjian.services.orgs import create_child, create_root
+
+from ..factories import make_admin, make_code
+
+
+def _grant_of(session, org):
+    return session.scalar(select(AdminGrant).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None)))
+
+
+def _post_of(session, org):
+    return session.scalar(select(CadrePost).where(CadrePost.org_id == org.id))
+
+
+# endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
+CASES = {
+    "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.children": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.create_child": ("POST", lambda s, o: ({"org_id": o.id}, {"short_name": "矩阵测试团支部", "kind": "branch"})),
+    "orgs.issue_code": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "orgs.revoke_code": ("POST", lambda s, o: ({"code_id": make_code(s, o).id}, {})),
+    "orgs.batch_codes": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "orgs.admins": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.grant_admin": ("POST", lambda s, o: ({"org_id": o.id}, {"post_id": _post_of(s, o).id})),
+    "orgs.revoke_admin": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
+}
+
+ROLES = ("county", "township", "branch")
+RELATIONS = ("own", "descendant", "sibling", "ancestor")
+
+
+def id_routes(app):
+    return sorted({r.endpoint for r in app.url_map.iter_rules() if re.search(r"<int:", r.rule)})
+
+
+def test_every_id_route_has_a_scope_case(app):
+    missing = [e for e in id_routes(app) if e not in CASES]
+    assert not missing, f"routes that take an id but have no scope-matrix case: {missing}"
+
+
+@pytest.fixture
+def world(session, tree):
+    """The test tree plus a neighbouring county (the county's sibling) and a second village branch."""
+    actor = Actor.system("测试")
+    other_county = create_root(session, actor, name="共青团邻县委员会", code="000.012.016.008")
+    other_township = create_child(session, actor, other_county, short_name="邻镇团委", kind=OrgKind.COMMITTEE,
+                                  settings=DEFAULT_SETTINGS)
+    west = create_child(session, actor, tree.township, short_name="城西村团支部", kind=OrgKind.BRANCH,
+                        settings=DEFAULT_SETTINGS)
+    make_admin(session, other_county, name="邻县")
+    make_admin(session, other_township, name="邻镇")
+    make_admin(session, west, name="城西")
+    session.commit()
+    return {
+        "county": (tree.county_admin, {"own": tree.county, "descendant": tree.township, "sibling": other_county,
+                                       "ancestor": None}),
+        "township": (tree.township_admin, {"own": tree.township, "descendant": tree.village, "sibling": tree.sibling,
+                                           "ancestor": tree.county}),
+        "branch": (tree.branch_admin, {"own": tree.village, "descendant": None, "sibling": west,
+                                       "ancestor": tree.township}),
+    }
+
+
+def _writes(session):
+    session.expire_all()
+    return (session.scalar(select(func.count()).select_from(AuditEntry)),
+            session.scalar(select(func.count()).select_from(Org)),
+            session.scalar(select(func.count()).select_from(RegistrationCode).where(RegistrationCode.revoked_at.is_(None))),
+            session.scalar(select(func.count()).select_from(AdminGrant).where(AdminGrant.revoked_at.is_(None))))
+
+
+@pytest.mark.parametrize("endpoint", sorted(CASES))
+@pytest.mark.parametrize("role", ROLES)
+def test_scope_matrix(app, client, session, login, world, endpoint, role):
+    from flask import url_for
+    person, orgs = world[role]
+    login(person)
+    method, build = CASES[endpoint]
+    for relation in RELATIONS:
+        target = orgs[relation]
+        if target is None:
+            continue
+        kwargs, data = build(session, target)
+        session.commit()
+        with app.test_request_context():
+            url = url_for(endpoint, **kwargs)
+        before = _writes(session)
+        resp = client.open(url, method=method, data=data)
+        label = f"{role} admin, {endpoint} on {relation} ({target.short_name}) → {resp.status_code}"
+        assert resp.status_code != 500, label
+        if relation in ("sibling", "ancestor"):
+            assert resp.status_code == 404, label
+            assert _writes(session) == before, label + ": data changed"
+        else:
+            assert resp.status_code != 404, label
+            if resp.mimetype == "text/html":
+                assert "Traceback" not in resp.get_data(as_text=True)
+
+
+def test_unknown_ids_are_404(client, login, tree):
+    login(tree.county_admin)
+    for url in ("/orgs/999999", "/orgs/999999/children", "/orgs/999999/admins"):
+        assert client.get(url).status_code == 404
+    for url in ("/orgs/codes/999999/revoke", "/orgs/admins/999999/revoke", "/orgs/999999/code"):
+        assert client.post(url).status_code == 404

@@ -1,0 +1,122 @@
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from tuanjian import create_app
+from tuanjian.config import DefaultSecretKeyError
+from tuanjian.models import AuditEntry
+
+from ..conftest import make_app
+from ..factories import PASSWORD
+
+
+def post_rules(app):
+    return sorted((r.rule, r.endpoint) for r in app.url_map.iter_rules()
+                  if "POST" in r.methods and r.endpoint != "static")
+
+
+@pytest.fixture
+def csrf_app(db_kind, tmp_path):
+    app = make_app(db_kind, tmp_path, WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        yield app
+
+
+def test_every_post_route_needs_a_csrf_token(csrf_app):
+    from tuanjian.extensions import db
+    from ..factories import make_tree
+    tree = make_tree(db.session)
+    client = csrf_app.test_client()
+    # log in with a token taken from the login form, as a browser would
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD,
+                                            "csrf_token": token}).status_code == 302
+    before = db.session.scalar(select(func.count()).select_from(AuditEntry))
+    rules = post_rules(csrf_app)
+    assert len(rules) >= 9
+    for rule, endpoint in rules:
+        url = re.sub(r"<int:\w+>", str(tree.township.id), rule)
+        resp = client.post(url, data={"short_name": "x", "kind": "branch"})
+        assert resp.status_code == 400, (endpoint, resp.status_code)
+        assert "安全校验未通过" in resp.get_data(as_text=True), endpoint
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == before
+    # htmx requests carry the token in a header (hx-headers on <main>)
+    page = client.get(f"/orgs/{tree.county.id}").get_data(as_text=True)
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+    resp = client.post(f"/orgs/{tree.sibling.id}/code", headers={"X-CSRFToken": header_token, "HX-Request": "true"})
+    assert resp.status_code == 302
+
+
+def test_security_headers_and_cookie_flags(client, tree):
+    resp = client.get("/auth/login")
+    csp = resp.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+    assert resp.headers["X-Frame-Options"] == "DENY"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert resp.headers["Cache-Control"] == "no-store"
+    resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD})
+    cookie = resp.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_no_inline_script_or_style_in_pages(client, login, tree):
+    login(tree.county_admin)
+    for url in (f"/orgs/{tree.county.id}", f"/orgs/{tree.county.id}/admins", "/audit/", "/help"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>" not in page and "<style" not in page and ' style="' not in page, url
+        assert "http://" not in page and "https://" not in page, url      # no external requests
+
+
+def test_refuses_default_secret_key_in_production(monkeypatch, tmp_path):
+    monkeypatch.delenv("TUANJIAN_SECRET_KEY", raising=False)
+    monkeypatch.setenv("TUANJIAN_INSTANCE_PATH", str(tmp_path))
+    with pytest.raises(DefaultSecretKeyError) as exc:
+        create_app()
+    assert "TUANJIAN_SECRET_KEY" in str(exc.value)
+    (tmp_path / "secret_key").write_text("a-real-random-key-from-the-instance-folder")
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "a-real-random-key-from-the-instance-folder"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///" + str(tmp_path))
+
+
+def test_database_url_from_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUANJIAN_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("TUANJIAN_SECRET_KEY", "k" * 32)
+    monkeypatch.setenv("TUANJIAN_DATABASE_URL", "postgresql://u@127.0.0.1:5432/x")
+    monkeypatch.setenv("TUANJIAN_CODE_VALID_DAYS", "7")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@127.0.0.1:5432/x"
+    assert app.extensions["tuanjian_settings"].code_valid_days == 7
+
+
+def test_errors_are_chinese_pages_not_tracebacks(client, login, tree):
+    assert "页面不存在" in client.get("/no/such/page").get_data(as_text=True)
+    login(tree.county_admin)
+    resp = client.get("/orgs/abc")
+    assert resp.status_code == 404
+    resp = client.get("/audit/?page=abc")
+    assert resp.status_code == 400 and "应为数字" in resp.get_data(as_text=True)
+    resp = client.delete(f"/orgs/{tree.county.id}")
+    assert resp.status_code == 405 and "不支持" in resp.get_data(as_text=True)
+    frag = client.get("/orgs/999999/children", headers={"HX-Request": "true"})
+    assert frag.status_code == 404 and "<html" not in frag.get_data(as_text=True)
+
+
+def test_upload_size_limit(app, client):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    resp = client.post("/auth/login", data={"id_number": "x" * 5000, "password": "y"})
+    assert resp.status_code == 413 and "上限" in resp.get_data(as_text=True)
+
+
+def test_database_connection_settings(app):
+    from tuanjian.extensions import db
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "postgresql":
+            assert conn.exec_driver_sql("SHOW transaction_isolation").scalar() == "read committed"
+            return
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
