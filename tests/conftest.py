@@ -104,3 +104,13 @@ def login(client):
         assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
         return c
     return _login
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (TUANJIAN_REQUIRE_BROWSER=1) a skipped test is a failure: no tool may silently be missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("TUANJIAN_REQUIRE_BROWSER") == "1" and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, which must run every test: {report.longrepr}"

@@ -1,0 +1,52 @@
+# tuanjian — the two commands: `make run` (set up everything, serve the demo) and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+FLASK  := $(BIN)/flask --app tuanjian
+
+.PHONY: run setup test test-fast check-python migrate demo bench clean
+
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更新版本 (Python 3.11+ is required)")'
+
+$(BIN)/.installed: pyproject.toml | check-python
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(BIN)/.installed-test: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+instance/secret_key:
+	@mkdir -p instance
+	@$(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@
+	@chmod 600 $@
+	@echo "已生成密钥 instance/secret_key"
+
+migrate: $(BIN)/.installed instance/secret_key
+	$(FLASK) db upgrade
+
+setup: migrate
+	$(FLASK) demo --if-empty
+
+run: setup
+	@echo "演示账号（用户名为身份证号码）："
+	@$(FLASK) demo-logins
+	@echo "打开 http://$(HOST):$(PORT)/  （按 Ctrl+C 停止）"
+	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - 'tuanjian:create_app()'
+
+test: $(BIN)/.installed-test
+	$(BIN)/python -m pytest
+
+test-fast: $(BIN)/.installed-test
+	$(BIN)/python -m pytest -m 'not e2e' -x -q
+
+bench: $(BIN)/.installed-test
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info tests/artifacts
