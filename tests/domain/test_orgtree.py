@@ -87,3 +87,12 @@ def test_short_name_rules_and_hints():
     assert "25" in exc.value.message
     assert name_hints("城东村团支部", K.BRANCH) == []
     assert name_hints("城东村", K.BRANCH)
+
+
+def test_only_branches_hold_members():
+    from tuanjian.domain.orgtree import check_holds_members
+    check_holds_members(K.BRANCH)
+    for kind in (K.LEADING, K.COMMITTEE, K.WORKING, K.GENERAL_BRANCH):
+        with pytest.raises(ValidationFailed) as exc:
+            check_holds_members(kind, "某组织")
+        assert "只能编入团支部" in exc.value.message

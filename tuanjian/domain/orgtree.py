@@ -80,6 +80,13 @@ DEFAULT_PLACEMENT: dict[OrgKind, frozenset[OrgKind]] = {
 }
 
 
+def check_holds_members(kind: OrgKind, org_name: str = "") -> None:
+    """Every 团员 belongs to exactly one 团支部; 团委, 团工委 and 团总支 cannot hold members (DOMAIN.md 1.2)."""
+    if not kind.holds_members:
+        where = f"“{org_name}”是{kind.label}，" if org_name else ""
+        raise ValidationFailed.single("org_id", f"{where}团员只能编入团支部，请选择具体的团支部")
+
+
 def allowed_children(parent: OrgKind, placement: dict[OrgKind, frozenset[OrgKind]] | None = None) -> list[OrgKind]:
     """Child categories a parent of this category may create, in display order."""
     allowed = (placement or DEFAULT_PLACEMENT).get(parent, frozenset())

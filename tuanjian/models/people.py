@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, event, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from ..domain.orgtree import OrgKind, check_holds_members
 from ..domain.people import mask_id_number
 from .base import Base, utcnow
 
@@ -69,3 +70,14 @@ class CadrePost(Base):
 
     person: Mapped[Person] = relationship(back_populates="posts")
     org: Mapped["Org"] = relationship()  # noqa: F821
+
+
+@event.listens_for(Session, "before_flush")
+def _members_only_in_branches(session, flush_context, instances):  # noqa: ARG001
+    """Whatever path writes a member (form, import, CLI), it can only land in a 团支部."""
+    from .org import Org
+    for obj in list(session.new) + list(session.dirty):
+        if isinstance(obj, Member) and obj.org_id is not None:
+            org = obj.org if obj.org is not None and obj.org.id == obj.org_id else session.get(Org, obj.org_id)
+            if org is not None:
+                check_holds_members(OrgKind(org.kind), org.short_name)
