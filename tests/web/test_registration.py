@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
-from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Person, RegistrationCode, Throttle
+from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Person, Throttle
 
 from ..factories import PASSWORD, make_admin, make_code, make_person
 
@@ -122,7 +122,7 @@ def test_code_of_another_org_is_wrong(client, session, tree):
 
 
 def test_code_is_case_sensitive(client, session, tree):
-    code = make_code(session, tree.township, text="abcd3467")
+    make_code(session, tree.township, text="abcd3467")
     session.commit()
     _assert_refused(client, session, form(tree.township, "ABCD3467"), 422, "管理员注册码错误")
 

@@ -11,7 +11,7 @@ CODE_LENGTH = 8
 ALPHABET = "3467ACDEFGHJKLMNPQRTUVWXYabcdefghijkmnpqrtuvwxy9"
 
 
-class CodeStatus(str, enum.Enum):
+class CodeStatus(enum.StrEnum):
     UNUSED = "unused"
     USED = "used"
     EXPIRED = "expired"

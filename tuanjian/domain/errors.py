@@ -24,7 +24,7 @@ class ValidationFailed(DomainError):
         super().__init__(message)
 
     @classmethod
-    def single(cls, field: str, message: str) -> "ValidationFailed":
+    def single(cls, field: str, message: str) -> ValidationFailed:
         return cls({field: [message]})
 
 

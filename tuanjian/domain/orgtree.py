@@ -12,7 +12,7 @@ MAX_CODE_LEVELS = 10
 _CODE_RE = re.compile(r"^\d{3}(\.\d{3})*$")
 
 
-class OrgKind(str, enum.Enum):
+class OrgKind(enum.StrEnum):
     LEADING = "leading"            # 团的领导机关
     COMMITTEE = "committee"        # 基层团委
     WORKING = "working"            # 团工委
@@ -43,7 +43,7 @@ class OrgKind(str, enum.Enum):
         return self in (OrgKind.COMMITTEE, OrgKind.WORKING)
 
     @classmethod
-    def from_label(cls, text: str) -> "OrgKind":
+    def from_label(cls, text: str) -> OrgKind:
         text = (text or "").strip()
         for kind, label in KIND_LABELS.items():
             if text in (label, kind.value) or text in KIND_ALIASES.get(kind, ()):

@@ -44,7 +44,7 @@ class Settings:
         return self.admin_limit_leading if kind.is_leading else self.admin_limit_grassroots
 
     @classmethod
-    def from_mapping(cls, values: dict) -> "Settings":
+    def from_mapping(cls, values: dict) -> Settings:
         """Build settings from a config mapping with keys like ``CODE_VALID_DAYS``. Unknown keys are ignored."""
         kwargs = {}
         for f in dataclasses.fields(cls):

@@ -24,7 +24,7 @@ class Account(UserMixin, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    person: Mapped["Person"] = relationship(back_populates="account")  # noqa: F821
+    person: Mapped[Person] = relationship(back_populates="account")  # noqa: F821
 
     def get_id(self) -> str:
         # A password change bumps session_version, which ends every other session of this account.
@@ -49,8 +49,8 @@ class AdminGrant(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
-    org: Mapped["Org"] = relationship()  # noqa: F821
-    person: Mapped["Person"] = relationship(foreign_keys=[person_id])  # noqa: F821
+    org: Mapped[Org] = relationship()  # noqa: F821
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])  # noqa: F821
 
 
 class Throttle(Base):

@@ -26,4 +26,4 @@ class AuditEntry(Base):
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
 
-    org: Mapped["Org | None"] = relationship()  # noqa: F821
+    org: Mapped[Org | None] = relationship()  # noqa: F821

@@ -1,5 +1,5 @@
 """Declarative base with a naming convention, so SQLite batch migrations can name constraints."""
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
@@ -19,4 +19,4 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     """Naive UTC: every timestamp in the database is UTC without tzinfo (SQLite keeps no zone)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -27,7 +27,7 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
-    account: Mapped["Account | None"] = relationship(back_populates="person", uselist=False)  # noqa: F821
+    account: Mapped[Account | None] = relationship(back_populates="person", uselist=False)  # noqa: F821
     posts: Mapped[list[CadrePost]] = relationship(back_populates="person")
 
     @property
@@ -49,7 +49,7 @@ class Member(Base):
     deleted_reason: Mapped[str | None] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship()
-    org: Mapped["Org"] = relationship()  # noqa: F821
+    org: Mapped[Org] = relationship()  # noqa: F821
 
 
 class CadrePost(Base):
@@ -69,7 +69,7 @@ class CadrePost(Base):
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     person: Mapped[Person] = relationship(back_populates="posts")
-    org: Mapped["Org"] = relationship()  # noqa: F821
+    org: Mapped[Org] = relationship()  # noqa: F821
 
 
 @event.listens_for(Session, "before_flush")

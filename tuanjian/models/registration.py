@@ -25,8 +25,8 @@ class RegistrationCode(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
-    org: Mapped["Org"] = relationship()  # noqa: F821
-    used_by: Mapped["Person | None"] = relationship(foreign_keys=[used_by_id])  # noqa: F821
+    org: Mapped[Org] = relationship()  # noqa: F821
+    used_by: Mapped[Person | None] = relationship(foreign_keys=[used_by_id])  # noqa: F821
 
     def status(self, now: datetime | None = None) -> CodeStatus:
         return code_status(now=now or utcnow(), expires_at=self.expires_at, used_at=self.used_at,

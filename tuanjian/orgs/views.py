@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from flask import current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, send_file, url_for
 from sqlalchemy import select
 
 from ..domain.codes import CodeStatus
@@ -12,7 +12,7 @@ from ..domain.errors import DomainError, ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
 from ..extensions import db
 from ..models import Org, RegistrationCode, utcnow
-from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes, within
+from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes
 from ..services import accounts as accounts_service
 from ..services import codes as codes_service
 from ..services import orgs as orgs_service

@@ -14,5 +14,5 @@ class Actor:
     scope_code: str | None = None
 
     @classmethod
-    def system(cls, name: str = "命令行") -> "Actor":
+    def system(cls, name: str = "命令行") -> Actor:
         return cls(person_id=None, name=name, ip=None)
