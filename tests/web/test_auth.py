@@ -28,6 +28,9 @@ def test_wrong_password_is_401_with_remaining_attempts(client, tree):
     assert resp.status_code == 401
     body = resp.get_data(as_text=True)
     assert "身份证号码或密码错误" in body and "再错4次" in body
+    from tuanjian.extensions import db
+    entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "account.login_failed"))
+    assert entry.ip == "127.0.0.1" and entry.org_id == tree.county.id and "wrong1234" not in str(entry.summary)
 
 
 def test_unknown_id_same_message(client, tree):

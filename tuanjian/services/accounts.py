@@ -75,6 +75,9 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
             return LoginResult(None, f"密码连续错误{settings.login_max_failures}次，账号已锁定"
                                      f"{settings.login_lock_minutes}分钟")
         left = settings.login_max_failures - account.failed_logins
+        audit.record(session, actor, "account.login_failed", object_type="account", object_id=account.id,
+                     org_id=home_org_id(session, account.person_id),
+                     summary=f"{account.person.name} 的账号登录失败（密码错误，第{account.failed_logins}次）")
         return LoginResult(None, f"{GENERIC_LOGIN_ERROR}（再错{left}次账号将被锁定{settings.login_lock_minutes}分钟）")
     account.failed_logins = 0
     account.locked_until = None

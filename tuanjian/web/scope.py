@@ -74,28 +74,25 @@ def org_or_404(org_id: int) -> Org:
     return org
 
 
-def code_or_404(code_id: int) -> RegistrationCode:
-    code = db.session.scalar(select(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
-                             .where(RegistrationCode.id == code_id, within(Org.code, scope_code_or_404())))
-    if code is None:
+def _owned_by_org_or_404(model, obj_id: int):
+    """Load a row that belongs to an organisation (``model.org_id``) when that organisation is in scope."""
+    obj = db.session.scalar(select(model).join(Org, model.org_id == Org.id)
+                            .where(model.id == obj_id, within(Org.code, scope_code_or_404())))
+    if obj is None:
         abort(404)
-    return code
+    return obj
+
+
+def code_or_404(code_id: int) -> RegistrationCode:
+    return _owned_by_org_or_404(RegistrationCode, code_id)
 
 
 def grant_or_404(grant_id: int) -> AdminGrant:
-    grant = db.session.scalar(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
-                              .where(AdminGrant.id == grant_id, within(Org.code, scope_code_or_404())))
-    if grant is None:
-        abort(404)
-    return grant
+    return _owned_by_org_or_404(AdminGrant, grant_id)
 
 
 def post_or_404(post_id: int) -> CadrePost:
-    post = db.session.scalar(select(CadrePost).join(Org, CadrePost.org_id == Org.id)
-                             .where(CadrePost.id == post_id, within(Org.code, scope_code_or_404())))
-    if post is None:
-        abort(404)
-    return post
+    return _owned_by_org_or_404(CadrePost, post_id)
 
 
 def int_arg(name: str, default: int | None = None, source=None) -> int | None:
