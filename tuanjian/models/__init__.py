@@ -1,10 +1,11 @@
 """All models, re-exported for Alembic autogenerate and for convenience."""
-from .accounts import Account, AdminGrant, Throttle
+from .accounts import Account, AdminGrant, ResetCode, Throttle
 from .audit import AuditEntry
 from .base import Base, utcnow
-from .org import Org
-from .people import CadrePost, Member, Person
+from .imports import ImportBatch
+from .org import Org, OrgCodeChange
+from .people import CadrePost, Member, Person, PostChange
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "Member", "Org", "Person",
-           "RegistrationCode", "Throttle", "utcnow"]
+__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "ImportBatch", "Member", "Org", "OrgCodeChange",
+           "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "utcnow"]

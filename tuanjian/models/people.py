@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, event, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..domain.orgtree import OrgKind, check_holds_members
@@ -65,8 +65,14 @@ class CadrePost(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
     position: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str | None] = mapped_column(String(30))           # free text for 其他 / 工作人员 (e.g. 组织部部长)
+    nature: Mapped[str | None] = mapped_column(String(4))           # 团干部性质: 专职/兼职/挂职
+    start_month: Mapped[str | None] = mapped_column(String(7))      # 任现职年月 YYYY-MM
+    party_committee: Mapped[bool | None] = mapped_column(Boolean)   # 是否同级党委（支部）成员
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    end_reason: Mapped[str | None] = mapped_column(String(100))
 
     person: Mapped[Person] = relationship(back_populates="posts")
     org: Mapped[Org] = relationship()  # noqa: F821
@@ -81,3 +87,20 @@ def _members_only_in_branches(session, flush_context, instances):  # noqa: ARG00
             org = obj.org if obj.org is not None and obj.org.id == obj.org_id else session.get(Org, obj.org_id)
             if org is not None:
                 check_holds_members(OrgKind(org.kind), org.short_name)
+
+
+class PostChange(Base):
+    """团干部职务变更 history: a position changed (from → to) or a post ended (to is None), when and by whom."""
+
+    __tablename__ = "post_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("cadre_posts.id"), index=True)
+    from_position: Mapped[str | None] = mapped_column(String(20))
+    to_position: Mapped[str | None] = mapped_column(String(20))
+    changed_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(100))
+    by_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    by: Mapped[Person | None] = relationship(foreign_keys=[by_person_id])
