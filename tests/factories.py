@@ -40,7 +40,7 @@ def make_person(session, *, name: str = "测试员", birth: date = date(2000, 5,
     return p
 
 
-def make_admin(session, org: Org, *, name: str = "管理员", position: str = "书记", password: str = PASSWORD,
+def make_admin(session, org: Org, *, name: str = "管理员", position: str = "副书记", password: str = PASSWORD,
                must_change: bool = False) -> Person:
     p = make_person(session, name=name, birth=date(1995, 3, 3), political="中共党员", join_date="2009-05")
     session.add(CadrePost(person_id=p.id, org_id=org.id, position=position))

@@ -40,6 +40,8 @@ CASES = {
     "orgs.admins": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "orgs.grant_admin": ("POST", lambda s, o: ({"org_id": o.id}, {"post_id": _post_of(s, o).id})),
     "orgs.revoke_admin": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
+    "orgs.info": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.save_info": ("POST", lambda s, o: ({"org_id": o.id}, {"short_name": o.short_name})),
 }
 
 ROLES = ("county", "township", "branch")

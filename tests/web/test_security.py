@@ -21,6 +21,9 @@ def csrf_app(db_kind, tmp_path):
     app = make_app(db_kind, tmp_path, WTF_CSRF_ENABLED=True)
     with app.app_context():
         yield app
+        from tuanjian.extensions import db
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_every_post_route_needs_a_csrf_token(csrf_app):

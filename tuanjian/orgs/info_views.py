@@ -1,0 +1,91 @@
+"""录入组织信息 (org info form with the first-save confirmation)."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, request, url_for
+
+from ..domain.errors import ValidationFailed
+from ..domain.orginfo import DEFAULT_INDUSTRIES, LOCKED_FIELDS, needs_contact, needs_industry, needs_staffing, \
+    required_fields
+from ..domain.orgtree import OrgKind, allowed_children
+from ..extensions import db
+from ..models import utcnow
+from ..services import orginfo as service
+from ..web.forms import apply_errors
+from ..web.htmx import render
+from ..web.scope import admin_required, current_actor, org_or_404
+from . import bp
+from .forms import OrgInfoForm
+from .views import breadcrumb
+
+
+def _industries() -> tuple[str, ...]:
+    return tuple(current_app.config.get("INDUSTRIES") or DEFAULT_INDUSTRIES)
+
+
+def _kind_choices(org):
+    if org.parent is None:
+        return [(org.kind, org.kind_label)]
+    kinds = allowed_children(org.parent.org_kind, current_app.extensions["tuanjian_settings"].placement)
+    return [(k.value, k.label) for k in kinds]
+
+
+def _context(org, form, *, status_hints=None, confirm=None):
+    actor = current_actor()
+    kind = OrgKind(form.kind.data) if form.kind.data in {k.value for k in OrgKind} else org.org_kind
+    secretary = service.current_secretary(db.session, org)
+    return dict(org=org, form=form, crumbs=breadcrumb(org), kind_choices=_kind_choices(org), industries=_industries(),
+                required=set(required_fields(kind)), show_staff=needs_staffing(kind), show_industry=needs_industry(kind),
+                contact_required=needs_contact(kind), locked=service.locked_for(actor, org), locked_fields=LOCKED_FIELDS,
+                first_save=org.info_locked_at is None and actor.org_id == org.id, confirm=confirm,
+                secretary=secretary, hints=status_hints or [], complete=service.is_info_complete(db.session, org))
+
+
+def _prefill(org, form):
+    for key, value in service.info_values(org).items():
+        getattr(form, key).data = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+    secretary = service.current_secretary(db.session, org)
+    if secretary is not None:
+        form.secretary_name.data = secretary.person.name
+        form.secretary_id_number.data = secretary.person.id_number
+        form.secretary_phone.data = secretary.person.phone or ""
+    form.secretary_presiding.data = org.secretary_presiding
+
+
+@bp.get("/<int:org_id>/info")
+@admin_required
+def info(org_id: int):
+    org = org_or_404(org_id)
+    form = OrgInfoForm(formdata=None)
+    _prefill(org, form)
+    return render("orgs/info.html", **_context(org, form))
+
+
+@bp.post("/<int:org_id>/info")
+@admin_required
+def save_info(org_id: int):
+    org = org_or_404(org_id)
+    form = OrgInfoForm()
+    if not form.validate():
+        return render("orgs/info.html", status=400, **_context(org, form))
+    actor = current_actor()
+    if service.locked_for(actor, org):       # locked fields are shown read-only and not posted: keep the saved values
+        for key in LOCKED_FIELDS:
+            if not request.form.get(key):
+                getattr(form, key).data = service.info_values(org)[key] or ""
+    data = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "confirmed")}
+    try:
+        saved = service.save_org_info(db.session, actor, org, data, settings=current_app.extensions["tuanjian_settings"],
+                                      now=utcnow(), confirmed=form.confirmed.data == "1", industries=_industries())
+        db.session.commit()
+    except service.NeedsConfirmation as exc:
+        db.session.rollback()
+        return render("orgs/info.html", **_context(org, form, confirm=exc.locked))
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return render("orgs/info.html", status=422, **_context(org, form))
+    note = "（已为书记开通账号，初始密码为身份证号后八位）" if saved.secretary_created else ""
+    flash(f"已保存“{org.short_name}”的组织信息{note}。" + ("提示：" + "；".join(saved.hints) if saved.hints else ""),
+          "success")
+    return redirect(url_for("orgs.info", org_id=org.id))
