@@ -1,9 +1,11 @@
 """Scoped query builders. Every list the app shows starts from one of these."""
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, func, or_, select
+from dataclasses import dataclass
 
-from .models import AdminGrant, CadrePost, Org, RegistrationCode
+from sqlalchemy import Select, and_, func, not_, or_, select
+
+from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
 
 
 def within(column, scope_code: str):
@@ -16,7 +18,8 @@ def orgs_in(scope_code: str) -> Select:
 
 
 def children_of(org_id: int) -> Select:
-    return select(Org).where(Org.parent_id == org_id).order_by(Org.sort_order, Org.code)
+    """Live (not dissolved) direct children in the parent's chosen order."""
+    return select(Org).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).order_by(Org.sort_order, Org.code)
 
 
 def active_grants_query():
@@ -31,7 +34,8 @@ def admin_count(session, org_id: int) -> int:
 def child_counts(session, org_ids: list[int]) -> dict[int, int]:
     if not org_ids:
         return {}
-    rows = session.execute(select(Org.parent_id, func.count()).where(Org.parent_id.in_(org_ids))
+    rows = session.execute(select(Org.parent_id, func.count()).where(Org.parent_id.in_(org_ids),
+                                                                     Org.dissolved_at.is_(None))
                            .group_by(Org.parent_id))
     return {pid: n for pid, n in rows}
 
@@ -57,3 +61,62 @@ def latest_codes(session, org_ids: list[int]) -> dict[int, RegistrationCode]:
 def active_posts(session, org_id: int) -> list[CadrePost]:
     return list(session.scalars(select(CadrePost).where(CadrePost.org_id == org_id, CadrePost.ended_at.is_(None))
                                 .order_by(CadrePost.id)))
+
+
+# ---------------------------------------------------------------- people in scope
+
+def person_in_scope(scope_code: str):
+    """SQL condition on ``Person``: an active cadre post, a current membership or an active admin grant in an
+    organisation of the subtree. One EXISTS per kind, correlated to the enclosing ``select(Person)``."""
+    def linked(model, active):
+        return (select(model.id).join(Org, model.org_id == Org.id)
+                .where(model.person_id == Person.id, active, within(Org.code, scope_code)).exists())
+    return or_(linked(CadrePost, CadrePost.ended_at.is_(None)), linked(Member, Member.deleted_at.is_(None)),
+               linked(AdminGrant, AdminGrant.revoked_at.is_(None)))
+
+
+@dataclass(frozen=True)
+class PersonLink:
+    """One reason a person is in scope: a post, a membership or an admin grant in one organisation."""
+
+    person_id: int
+    org: Org
+    role: str                    # "post" / "member" / "admin"
+    position: str | None = None  # 团内职务 of a post
+
+    @property
+    def label(self) -> str:
+        return {"post": self.position or "团干部", "member": "团员", "admin": "管理员"}[self.role]
+
+
+_ROLE_ORDER = {"admin": 0, "post": 1, "member": 2}
+
+
+def person_links(session, person_ids, scope_code: str) -> dict[int, list[PersonLink]]:
+    """The active posts, memberships and admin grants of these people inside the subtree, by organisation code."""
+    ids = sorted(set(person_ids))
+    out: dict[int, list[PersonLink]] = {pid: [] for pid in ids}
+    if not ids:
+        return out
+    in_scope = within(Org.code, scope_code)
+    for post, org in session.execute(select(CadrePost, Org).join(Org, CadrePost.org_id == Org.id).where(
+            CadrePost.person_id.in_(ids), CadrePost.ended_at.is_(None), in_scope)):
+        out[post.person_id].append(PersonLink(post.person_id, org, "post", post.position))
+    for pid, org in session.execute(select(Member.person_id, Org).join(Org, Member.org_id == Org.id).where(
+            Member.person_id.in_(ids), Member.deleted_at.is_(None), in_scope)):
+        out[pid].append(PersonLink(pid, org, "member"))
+    for pid, org in session.execute(select(AdminGrant.person_id, Org).join(Org, AdminGrant.org_id == Org.id).where(
+            AdminGrant.person_id.in_(ids), AdminGrant.revoked_at.is_(None), in_scope)):
+        out[pid].append(PersonLink(pid, org, "admin"))
+    for links in out.values():
+        links.sort(key=lambda link: (link.org.code, _ROLE_ORDER[link.role], link.position or ""))
+    return out
+
+
+def admins_outside(session, person_ids, scope_code: str) -> set[int]:
+    """Those of these people who administer an organisation outside the subtree."""
+    ids = sorted(set(person_ids))
+    if not ids:
+        return set()
+    return set(session.scalars(select(AdminGrant.person_id).join(Org, AdminGrant.org_id == Org.id).where(
+        AdminGrant.person_id.in_(ids), AdminGrant.revoked_at.is_(None), not_(within(Org.code, scope_code)))))

@@ -7,7 +7,6 @@ from sqlalchemy.exc import IntegrityError
 
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
-from ..domain.throttle import format_wait
 from ..extensions import db
 from ..models import Org, utcnow
 from ..services import throttle
@@ -28,7 +27,7 @@ def search_orgs(q: str) -> list[Org]:
     like = f"%{q}%"
     return list(db.session.scalars(
         select(Org).where(or_(Org.short_name.like(like), Org.full_name.like(like),
-                              Org.code.startswith(q, autoescape=True)))
+                              Org.code.startswith(q, autoescape=True)), Org.dissolved_at.is_(None))
         .order_by(Org.code).limit(SEARCH_LIMIT)))
 
 
@@ -59,11 +58,11 @@ def submit():
     if not form.validate():          # CSRF only; the field rules live in the domain
         return _page(form, 400, top_error="页面已过期，请刷新后重新填写。", selected=selected)
     ip, now = client_ip(), utcnow()
-    key = f"regcode:{ip}"
-    wait = throttle.seconds_to_wait(db.session, key, now)
-    if wait:
+    guard = throttle.CodeGuard.for_address("regcode", ip, settings, "注册码")
+    refusal = guard.blocked(db.session, now)
+    if refusal:
         db.session.rollback()
-        return _page(form, 429, top_error=f"注册码错误次数过多，请{format_wait(wait)}后再试。", selected=selected)
+        return _page(form, 429, top_error=refusal, selected=selected)
     data = RegistrationInput(
         org_id=selected.id if selected else None, position=form.position.data or "", code=form.code.data or "",
         name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
@@ -75,10 +74,9 @@ def submit():
         db.session.commit()
     except WrongCode as exc:
         db.session.rollback()
-        wait = throttle.fail(db.session, key, throttle.code_policy(settings), now)
+        note = guard.wrong(db.session, now)
         db.session.commit()
         apply_errors(form, exc)
-        note = f"错误次数过多，请{format_wait(wait)}后再试。" if wait else None
         return _page(form, 422, top_error=note, selected=selected)
     except ValidationFailed as exc:
         db.session.rollback()
@@ -91,7 +89,7 @@ def submit():
         db.session.rollback()
         return _page(form, 409, top_error="该信息刚刚已被提交过（可能是重复提交），请直接登录或刷新后重试。",
                      selected=selected)
-    throttle.clear(db.session, key)
+    guard.passed(db.session)
     db.session.commit()
     org = db.session.get(Org, grant.org_id)
     return render_template("registration/done.html", org=org, position=data.position,

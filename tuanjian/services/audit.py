@@ -16,6 +16,12 @@ ACTION_LABELS = {
     "account.locked": "账号锁定",
     "account.password_changed": "修改密码",
     "account.password_reset": "重置密码",
+    "resetcode.issue": "生成重置密码验证码",
+    "org.info": "录入组织信息",
+    "org.reorder": "调整顺序",
+    "org.move": "迁移组织",
+    "org.merge": "合并团支部",
+    "org.dissolve": "撤销组织",
     "demo.seed": "导入演示数据",
 }
 

@@ -20,6 +20,8 @@ def check_may_issue(actor: Actor, org: Org) -> None:
     """Codes are issued by the admins of the direct parent only (seed 001: 直属下级团组织)."""
     if org.parent_id is None or org.parent_id != actor.org_id:
         raise NotAllowed("只能为本组织的直属下级组织生成或撤销注册码")
+    if org.is_dissolved:
+        raise Conflict(f"“{org.short_name}”已撤销，不能生成注册码")
 
 
 def usable_code(session, org_id: int, now: datetime) -> RegistrationCode | None:
@@ -78,7 +80,8 @@ def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: dat
     if parent.id != actor.org_id:
         raise NotAllowed("只能为本组织的直属下级组织批量生成注册码")
     rows: list[BatchRow] = []
-    children = session.scalars(select(Org).where(Org.parent_id == parent.id).order_by(Org.sort_order, Org.code))
+    children = session.scalars(select(Org).where(Org.parent_id == parent.id, Org.dissolved_at.is_(None))
+                               .order_by(Org.sort_order, Org.code))
     for child in children:
         limit = settings.admin_limit(child.org_kind)
         if admin_count(session, child.id) >= limit:

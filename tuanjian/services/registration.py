@@ -46,8 +46,8 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     today = (now).date()
     c = Collector()
     org = session.get(Org, data.org_id) if data.org_id else None
-    if org is None:
-        c.add("org_id", "请先查找并选择要注册的团组织")
+    if org is None or org.is_dissolved:
+        c.add("org_id", "请先查找并选择要注册的团组织" if org is None else f"“{org.short_name}”已撤销，不能注册")
     else:
         c.check(validate_position, data.position, is_leading=org.org_kind.is_leading)
     code_text = normalise_entered_code(data.code)
