@@ -118,3 +118,24 @@ def make_tree(session) -> Tree:
              sibling_admin=make_admin(session, sibling, name="赵邻"))
     session.commit()
     return t
+
+
+def give_account(session, person: Person, *, password: str = PASSWORD, must_change: bool = False) -> Account:
+    account = Account(person_id=person.id, password_hash=password_hash(password), must_change_password=must_change)
+    session.add(account)
+    session.flush()
+    return account
+
+
+def make_reset_code(session, person: Person, *, text: str | None = None, hours: int = 48, used: bool = False,
+                    revoked: bool = False, expired: bool = False):
+    from tuanjian.domain.resetcodes import generate_reset_code
+    from tuanjian.models import ResetCode
+    now = utcnow()
+    issued = now - timedelta(hours=hours + 1) if expired else now
+    code = ResetCode(person_id=person.id, code=text or generate_reset_code(), issued_at=issued,
+                     expires_at=issued + timedelta(hours=hours),
+                     used_at=now if used else None, revoked_at=now if revoked else None)
+    session.add(code)
+    session.flush()
+    return code

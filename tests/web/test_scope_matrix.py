@@ -29,6 +29,15 @@ def _post_of(session, org):
     return session.scalar(select(CadrePost).where(CadrePost.org_id == org.id))
 
 
+def _batch_of(session, org, kind="org_children"):
+    from tuanjian.models import ImportBatch
+    batch = ImportBatch(kind=kind, org_id=org.id, file_name="矩阵.xlsx", file_sha256="0" * 64,
+                        status="pending", report={"rows": [], "totals": {"rows": 0, "ok": 0, "error": 0}})
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 # endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
 CASES = {
     "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -40,8 +49,34 @@ CASES = {
     "orgs.admins": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "orgs.grant_admin": ("POST", lambda s, o: ({"org_id": o.id}, {"post_id": _post_of(s, o).id})),
     "orgs.revoke_admin": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
+    "people.detail": ("GET", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, None)),
+    "people.issue_reset_code": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, {})),
     "orgs.info": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "orgs.save_info": ("POST", lambda s, o: ({"org_id": o.id}, {"short_name": o.short_name})),
+    "orgs.structure": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.reorder": ("POST", lambda s, o: ({"org_id": o.id}, {"direction": "down"})),
+    "orgs.move": ("POST", lambda s, o: ({"org_id": o.id}, {"new_parent_id": o.id})),
+    "orgs.merge": ("POST", lambda s, o: ({"org_id": o.id}, {"target_id": o.id})),
+    "orgs.dissolve": ("POST", lambda s, o: ({"org_id": o.id}, {"reason": "矩阵测试"})),
+    "orgs.import_children": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.children_template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "orgs.upload_children": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "orgs.import_batch": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o).id}, None)),
+    "orgs.commit_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o).id}, {"mode": "valid"})),
+    "orgs.cancel_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o).id}, {})),
+    "orgs.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o).id}, None)),
+    "cadres.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "cadres.add": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
+    "cadres.post": ("GET", lambda s, o: ({"post_id": _post_of(s, o).id}, None)),
+    "cadres.change": ("POST", lambda s, o: ({"post_id": _post_of(s, o).id}, {"position": "委员", "changed_on": "2026-01-01"})),
+    "cadres.end": ("POST", lambda s, o: ({"post_id": _post_of(s, o).id}, {"ended_on": "2026-01-01"})),
+    "cadres.import_page": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "cadres.template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "cadres.upload": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "cadres.batch": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
+    "cadres.commit_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, {"mode": "valid"})),
+    "cadres.cancel_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, {})),
+    "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
 }
 
 ROLES = ("county", "township", "branch")

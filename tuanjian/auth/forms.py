@@ -12,3 +12,12 @@ class ChangePasswordForm(FlaskForm):
     current = PasswordField("当前密码")
     new = PasswordField("新密码")
     confirm = PasswordField("再次输入新密码")
+
+
+class ForgotPasswordForm(FlaskForm):
+    """忘记密码: the rules live in services.resetcodes; this form carries CSRF and redisplay."""
+
+    id_number = StringField("身份证号码")
+    code = StringField("重置密码验证码")
+    password = PasswordField("新密码")
+    confirm = PasswordField("再次输入新密码")

@@ -7,13 +7,13 @@ from sqlalchemy import select
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import Account, AdminGrant, Org, utcnow
-from ..services import accounts
+from ..services import accounts, resetcodes, throttle
 from ..web.forms import apply_errors
 from ..web.htmx import is_htmx
 from ..web.net import client_ip
 from ..web.scope import safe_next
 from . import bp
-from .forms import ChangePasswordForm, LoginForm
+from .forms import ChangePasswordForm, ForgotPasswordForm, LoginForm
 
 
 def init_login_manager(login_manager) -> None:
@@ -103,3 +103,40 @@ def change_password():
         flash("密码已修改。其他地方登录的会话已失效。", "success")
         return redirect(url_for("main.home"))
     return render_template("auth/password.html", form=form)
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot():
+    """忘记密码: ID number + 重置密码验证码 from an admin → a new password. Wrong codes are throttled per address."""
+    form = ForgotPasswordForm()
+    if request.method == "GET":
+        return render_template("auth/forgot.html", form=form)
+    if not form.validate():           # CSRF only; the field rules live in services.resetcodes
+        return render_template("auth/forgot.html", form=form, top_error="页面已过期，请刷新后重新填写。"), 400
+    settings, ip, now = _settings(), client_ip(), utcnow()
+    guard = throttle.CodeGuard.for_address("resetcode", ip, settings, "验证码")
+    refusal = guard.blocked(db.session, now)
+    if refusal:
+        db.session.rollback()
+        return render_template("auth/forgot.html", form=form, top_error=refusal), 429
+    try:
+        resetcodes.redeem_reset_code(db.session, id_number=form.id_number.data or "", code=form.code.data or "",
+                                     password=form.password.data or "", confirm=form.confirm.data or "",
+                                     settings=settings, now=now, ip=ip)
+    except resetcodes.WrongResetCode as exc:
+        db.session.rollback()
+        note = guard.wrong(db.session, now)
+        db.session.commit()
+        apply_errors(form, exc)
+        return render_template("auth/forgot.html", form=form, top_error=note), 422
+    except ValidationFailed as exc:
+        db.session.rollback()
+        leftover = apply_errors(form, exc)
+        return render_template("auth/forgot.html", form=form, top_error="；".join(leftover) or None), 422
+    guard.passed(db.session)
+    db.session.commit()
+    if current_user.is_authenticated:
+        logout_user()
+        session.clear()
+    flash("密码已重置，账号锁定（如有）已同时解除，其他地方登录的会话已失效。请用新密码登录。", "success")
+    return redirect(url_for("auth.login"))

@@ -37,6 +37,8 @@ class Settings:
     code_attempts_before_lockout: int = 10
     code_lockout_minutes: int = 30
     code_attempt_window_minutes: int = 30
+    # 重置密码验证码: schools report it expires after 2 days [B: S22]. Wrong codes use the code_attempts_* limits.
+    reset_code_valid_hours: int = 48
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 

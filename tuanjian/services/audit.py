@@ -22,6 +22,11 @@ ACTION_LABELS = {
     "org.move": "迁移组织",
     "org.merge": "合并团支部",
     "org.dissolve": "撤销组织",
+    "import.org_children": "批量创建下级组织",
+    "cadre.add": "录入团干部",
+    "cadre.change": "团干部职务变更",
+    "cadre.end": "团干部卸任",
+    "import.cadres": "批量录入团干部",
     "demo.seed": "导入演示数据",
 }
 

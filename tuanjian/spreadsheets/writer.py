@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 
 from openpyxl import Workbook
@@ -52,6 +53,115 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str 
     for c in range(1, len(headers) + 1):
         ws.column_dimensions[get_column_letter(c)].width = (widths[c - 1] if widths and c - 1 < len(widths) else 18)
     ws.freeze_panes = ws.cell(row=(3 if caption else 2), column=1)
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+# ---------------------------------------------------------------- import templates and error workbooks
+
+REQUIRED_FONT = Font(bold=True, color="C00000")
+ERROR_FILL = PatternFill("solid", fgColor="FFE0E0")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    required: bool = False
+    width: int = 18
+    text: bool = True                      # format the column as text ('@') so Excel keeps IDs and phones
+    choices: tuple[str, ...] = ()          # dropdown drawn from the hidden list sheet
+    note: str = ""
+
+
+def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, instructions: Sequence[str],
+                      rows: int = 2000, example: Sequence | None = None) -> BytesIO:
+    """A template: an instructions sheet, the data sheet (required headers in red, text formats,
+    dropdowns valid for every row) and a hidden sheet holding the dropdown lists."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+    wb = Workbook()
+    info = wb.active
+    info.title = "填写说明"
+    set_text(info.cell(row=1, column=1), title)
+    info.cell(row=1, column=1).font = Font(bold=True, size=14)
+    for i, line in enumerate(instructions, start=3):
+        set_text(info.cell(row=i, column=1), line)
+    r = len(instructions) + 4
+    set_text(info.cell(row=r, column=1), "列")
+    set_text(info.cell(row=r, column=2), "说明")
+    for c in columns:
+        r += 1
+        set_text(info.cell(row=r, column=1), c.header + ("（必填）" if c.required else ""))
+        set_text(info.cell(row=r, column=2), c.note or ("从下拉列表中选择" if c.choices else ""))
+        if c.required:
+            info.cell(row=r, column=1).font = REQUIRED_FONT
+    info.column_dimensions["A"].width = 30
+    info.column_dimensions["B"].width = 90
+
+    ws = wb.create_sheet(sheet)
+    lists = wb.create_sheet("下拉列表")
+    lists.sheet_state = "hidden"
+    list_col = 0
+    for idx, c in enumerate(columns, start=1):
+        cell = ws.cell(row=1, column=idx)
+        set_text(cell, c.header)
+        cell.font = REQUIRED_FONT if c.required else Font(bold=True)
+        cell.fill = HEADER_FILL
+        letter = get_column_letter(idx)
+        ws.column_dimensions[letter].width = c.width
+        if c.text:
+            for row in range(2, rows + 2):
+                ws.cell(row=row, column=idx).number_format = "@"
+        if c.choices:
+            list_col += 1
+            ll = get_column_letter(list_col)
+            for i, choice in enumerate(c.choices, start=1):
+                set_text(lists.cell(row=i, column=list_col), choice)
+            dv = DataValidation(type="list", formula1=f"'下拉列表'!${ll}$1:${ll}${len(c.choices)}", allow_blank=True,
+                                showErrorMessage=True, errorTitle="请从列表中选择", error=f"{c.header}请从下拉列表中选择")
+            ws.add_data_validation(dv)
+            dv.add(f"{letter}2:{letter}1048576")
+    if example:
+        for idx, value in enumerate(example, start=1):
+            set_text(ws.cell(row=2, column=idx), value)
+    ws.freeze_panes = "A2"
+    wb.active = 1
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def error_workbook(columns: Sequence[Column], rows: Sequence[tuple[int, dict, dict[str, list[str]]]], *,
+                   sheet: str) -> BytesIO:
+    """The failed rows, as uploaded, plus 原行号 and 错误说明; the faulty cells are highlighted."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    headers = [c.header for c in columns] + ["原行号", "错误说明"]
+    for idx, h in enumerate(headers, start=1):
+        cell = ws.cell(row=1, column=idx)
+        set_text(cell, h)
+        cell.font = REQUIRED_FONT if idx <= len(columns) and columns[idx - 1].required else Font(bold=True)
+        cell.fill = HEADER_FILL
+    for r, (number, cells, errors) in enumerate(rows, start=2):
+        for idx, c in enumerate(columns, start=1):
+            value = cells.get(c.key)
+            cell = ws.cell(row=r, column=idx)
+            set_text(cell, value if isinstance(value, (int, float)) and not isinstance(value, bool) and not c.text
+                     else ("" if value is None else str(value)))
+            if c.text:
+                cell.number_format = "@"
+            if c.key in errors:
+                cell.fill = ERROR_FILL
+        ws.cell(row=r, column=len(columns) + 1, value=number)
+        set_text(ws.cell(row=r, column=len(columns) + 2),
+                 "；".join(m for msgs in errors.values() for m in msgs))
+    for idx, c in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(idx)].width = c.width
+    ws.column_dimensions[get_column_letter(len(columns) + 2)].width = 60
     out = BytesIO()
     wb.save(out)
     out.seek(0)

@@ -8,8 +8,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AdminGrant, CadrePost, Org, RegistrationCode
-from ..queries import within
+from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, RegistrationCode
+from ..queries import person_in_scope, within
 from ..services.actor import Actor
 from .net import client_ip
 
@@ -93,6 +93,18 @@ def grant_or_404(grant_id: int) -> AdminGrant:
 
 def post_or_404(post_id: int) -> CadrePost:
     return _owned_by_org_or_404(CadrePost, post_id)
+
+
+def batch_or_404(batch_id: int) -> ImportBatch:
+    return _owned_by_org_or_404(ImportBatch, batch_id)
+
+
+def person_or_404(person_id: int) -> Person:
+    """A person with an active post, a current membership or an active admin grant in the user's subtree."""
+    person = db.session.scalar(select(Person).where(Person.id == person_id, person_in_scope(scope_code_or_404())))
+    if person is None:
+        abort(404)
+    return person
 
 
 def int_arg(name: str, default: int | None = None, source=None) -> int | None:

@@ -1,0 +1,275 @@
+"""本级团干部 pages: list, add, change position, end post, Excel import."""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from ..domain.cadres import NATURES, YES_NO, validate_cadre
+from ..domain.errors import DomainError, ValidationFailed
+from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
+from ..extensions import db
+from ..models import AdminGrant, CadrePost, ImportBatch, PostChange, utcnow
+from ..orgs.import_views import XLSX, render_batch
+from ..orgs.views import breadcrumb
+from ..services import cadres as service
+from ..spreadsheets.reader import ImportFileError
+from ..spreadsheets.writer import Column, error_workbook, template_workbook
+from ..web.forms import apply_errors
+from ..web.htmx import render
+from ..web.scope import admin_required, batch_or_404, current_actor, org_or_404, post_or_404
+from . import bp
+from .forms import CadreForm, ChangeForm, EndForm
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+def _may_manage(org) -> bool:
+    actor = current_actor()
+    return not org.is_dissolved and (org.id == actor.org_id or org.parent_id == actor.org_id)
+
+
+def _context(org, form=None):
+    posts = list(db.session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))
+                                    .order_by(CadrePost.id)))
+    admins = set(db.session.scalars(select(AdminGrant.person_id).where(AdminGrant.org_id == org.id,
+                                                                      AdminGrant.revoked_at.is_(None))))
+    history = db.session.execute(select(PostChange, CadrePost).join(CadrePost, PostChange.post_id == CadrePost.id)
+                                 .where(CadrePost.org_id == org.id).order_by(PostChange.id.desc()).limit(100)).all()
+    return dict(org=org, crumbs=breadcrumb(org), posts=posts, admins=admins, history=history,
+                form=form or CadreForm(formdata=None), may_manage=_may_manage(org),
+                positions=service.positions(org), natures=NATURES, yes_no=YES_NO, ethnicities=ETHNICITIES,
+                political_statuses=CADRE_POLITICAL_STATUSES)
+
+
+@bp.get("/org/<int:org_id>")
+@admin_required
+def index(org_id: int):
+    return render("cadres/index.html", **_context(org_or_404(org_id)))
+
+
+@bp.post("/org/<int:org_id>")
+@admin_required
+def add(org_id: int):
+    org = org_or_404(org_id)
+    form = CadreForm()
+    if not form.validate():
+        return render("cadres/index.html", status=400, **_context(org, form))
+    now = utcnow()
+    try:
+        data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(), today=now.date())
+        created, opened = service.add_cadre(db.session, current_actor(), org, data, now=now)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return render("cadres/index.html", status=422, **_context(org, form))
+    flash(f"已录入团干部 {created.person.name}（{created.position}）。"
+          + ("已为其开通账号，初始密码为身份证号后八位，首次登录须修改。" if opened else ""), "success")
+    return redirect(url_for("cadres.index", org_id=org.id))
+
+
+def _post_page(post, change_form=None, end_form=None, status=200, error=None):
+    org = post.org
+    changes = list(db.session.scalars(select(PostChange).where(PostChange.post_id == post.id).order_by(PostChange.id)))
+    is_admin = db.session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
+                                                             AdminGrant.person_id == post.person_id)) is not None
+    if change_form is None:
+        change_form = ChangeForm(formdata=None)
+        change_form.changed_on.data = date.today().isoformat()
+    if end_form is None:
+        end_form = EndForm(formdata=None)
+        end_form.ended_on.data = date.today().isoformat()
+    return render("cadres/post.html", status=status, post=post, org=org, crumbs=breadcrumb(org), changes=changes,
+                  is_admin=is_admin, change_form=change_form, end_form=end_form, positions=service.positions(org),
+                  may_manage=_may_manage(org), error=error)
+
+
+def _date(raw: str, field: str, label: str) -> date:
+    try:
+        return date.fromisoformat((raw or "").strip().replace("/", "-").replace(".", "-"))
+    except ValueError:
+        raise ValidationFailed.single(field, f"{label}格式应为 2026-05-01") from None
+
+
+@bp.get("/<int:post_id>")
+@admin_required
+def post(post_id: int):
+    return _post_page(post_or_404(post_id))
+
+
+@bp.post("/<int:post_id>/change")
+@admin_required
+def change(post_id: int):
+    post_ = post_or_404(post_id)
+    form = ChangeForm()
+    if not form.validate():
+        return _post_page(post_, change_form=form, status=400)
+    try:
+        changed_on = _date(form.changed_on.data, "changed_on", "变更日期")
+        service.change_position(db.session, current_actor(), post_, position=form.position.data,
+                                title=form.title.data, changed_on=changed_on, now=utcnow())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        leftover = apply_errors(form, exc)
+        return _post_page(post_, change_form=form, status=422, error="；".join(leftover) or None)
+    except DomainError as exc:
+        db.session.rollback()
+        return _post_page(post_, change_form=form, status=exc.status, error=exc.message)
+    flash(f"已将 {post_.person.name} 的职务变更为 {post_.position}。", "success")
+    return redirect(url_for("cadres.post", post_id=post_.id))
+
+
+@bp.post("/<int:post_id>/end")
+@admin_required
+def end(post_id: int):
+    post_ = post_or_404(post_id)
+    form = EndForm()
+    if not form.validate():
+        return _post_page(post_, end_form=form, status=400)
+    try:
+        ended_on = _date(form.ended_on.data, "ended_on", "卸任日期")
+        service.end_post(db.session, current_actor(), post_, ended_on=ended_on, reason=form.reason.data or "",
+                         now=utcnow())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        leftover = apply_errors(form, exc)
+        return _post_page(post_, end_form=form, status=422, error="；".join(leftover) or None)
+    except DomainError as exc:
+        db.session.rollback()
+        return _post_page(post_, end_form=form, status=exc.status, error=exc.message)
+    flash(f"{post_.person.name} 已卸任 {post_.position}，记录已保留。", "success")
+    return redirect(url_for("cadres.index", org_id=post_.org_id))
+
+
+# ---------------------------------------------------------------- Excel import
+
+def _columns(org) -> list[Column]:
+    return [Column("姓名", "name", required=True, width=12),
+            Column("身份证号码", "id_number", required=True, width=22, note="18位，须为文本格式（模板已设置）"),
+            Column("手机号码", "phone", required=True, width=15),
+            Column("民族", "ethnicity", required=True, width=10, choices=ETHNICITIES),
+            Column("政治面貌", "political_status", required=True, width=12, choices=CADRE_POLITICAL_STATUSES),
+            Column("入团年月", "join_date", width=10, note="如 2010-05；政治面貌为“群众”可不填"),
+            Column("职务", "position", required=True, width=12, choices=service.positions(org)),
+            Column("职务名称", "title", width=16, note="职务选“其他”时必填，如“组织部部长”"),
+            Column("团干部性质", "nature", required=True, width=10, choices=NATURES),
+            Column("任现职年月", "start_month", width=10, note="如 2023-09"),
+            Column("是否同级党委成员", "party_committee", width=10, choices=YES_NO)]
+
+
+ENDPOINTS = {"commit": "cadres.commit_batch", "cancel": "cadres.cancel_batch", "errors": "cadres.batch_errors",
+             "upload_page": "cadres.import_page"}
+
+
+def _batch(batch_id: int) -> ImportBatch:
+    batch = batch_or_404(batch_id)
+    if batch.kind != "cadres":
+        abort(404)
+    return batch
+
+
+def _render_batch(batch, org, status=200):
+    return render_batch(batch, org, _columns(org), status=status, what="批量录入团干部", endpoints=ENDPOINTS,
+                        result_columns={"name": "姓名", "position": "职务"},
+                        next_url=url_for("cadres.index", org_id=org.id), next_label="查看本级团干部")
+
+
+@bp.get("/org/<int:org_id>/import")
+@admin_required
+def import_page(org_id: int, error: str | None = None, status: int = 200):
+    org = org_or_404(org_id)
+    return render_template("cadres/import.html", org=org, crumbs=breadcrumb(org), error=error,
+                           max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
+
+
+@bp.get("/org/<int:org_id>/template.xlsx")
+@admin_required
+def template(org_id: int):
+    org = org_or_404(org_id)
+    out = template_workbook(_columns(org), sheet=service.CADRE_SHEET, title=f"{org.short_name} 本级团干部信息采集表",
+                            instructions=["1. 在“团干部”工作表中从第2行起每行填写一名团干部；红色表头为必填。",
+                                          "2. 身份证号码、手机号码、年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
+                                          "3. 民族、政治面貌、职务、团干部性质请从下拉列表中选择；不要修改表头。",
+                                          "4. 一人在本组织担任多个职务时，每个职务填一行。",
+                                          "5. 新录入的团干部自动开通账号，初始密码为身份证号后八位。"])
+    return send_file(out, as_attachment=True, download_name=f"本级团干部模板_{org.short_name}.xlsx", mimetype=XLSX)
+
+
+@bp.post("/org/<int:org_id>/import")
+@admin_required
+def upload(org_id: int):
+    org = org_or_404(org_id)
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return import_page(org_id, error="请选择要上传的 Excel 文件", status=422)
+    try:
+        batch = service.preview_cadres(db.session, current_actor(), org, data=file.read(), filename=file.filename,
+                                       settings=_settings(), now=utcnow())
+        db.session.commit()
+    except ImportFileError as exc:
+        db.session.rollback()
+        return import_page(org_id, error=str(exc), status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        return import_page(org_id, error=exc.message, status=exc.status)
+    return redirect(url_for("cadres.batch", batch_id=batch.id))
+
+
+@bp.get("/imports/<int:batch_id>")
+@admin_required
+def batch(batch_id: int):
+    b = _batch(batch_id)
+    return _render_batch(b, org_or_404(b.org_id))
+
+
+@bp.post("/imports/<int:batch_id>/commit")
+@admin_required
+def commit_batch(batch_id: int):
+    b = _batch(batch_id)
+    org = org_or_404(b.org_id)
+    try:
+        posts = service.commit_cadres(db.session, current_actor(), b, mode=request.form.get("mode", ""),
+                                      settings=_settings(), now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _render_batch(b, org, status=exc.status)
+    flash(f"已录入 {len(posts)} 名团干部（新账号初始密码为身份证号后八位）。", "success")
+    return redirect(url_for("cadres.batch", batch_id=b.id))
+
+
+@bp.post("/imports/<int:batch_id>/cancel")
+@admin_required
+def cancel_batch(batch_id: int):
+    from ..services.imports import cancel
+    b = _batch(batch_id)
+    try:
+        cancel(db.session, current_actor(), b)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash("已取消这次导入，没有写入任何数据。", "info")
+    return redirect(url_for("cadres.import_page", org_id=b.org_id))
+
+
+@bp.get("/imports/<int:batch_id>/errors.xlsx")
+@admin_required
+def batch_errors(batch_id: int):
+    from ..domain.imports import ImportReport
+    b = _batch(batch_id)
+    org = org_or_404(b.org_id)
+    report = ImportReport.from_json(b.report)
+    out = error_workbook(_columns(org), [(r.number, r.cells, r.errors) for r in report.error_rows],
+                         sheet=service.CADRE_SHEET)
+    return send_file(out, as_attachment=True, download_name=f"导入错误_{b.file_name.rsplit('.', 1)[0]}.xlsx",
+                     mimetype=XLSX)

@@ -1,0 +1,52 @@
+"""The shape every import report takes: per-row outcome with field errors, and totals (pure)."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+OK, ERROR = "ok", "error"
+
+
+@dataclass
+class RowOutcome:
+    number: int                                   # the sheet's row number
+    cells: dict                                   # the values as uploaded (strings), for the error workbook
+    kind: str = OK
+    data: dict = field(default_factory=dict)      # cleaned values, ready to write
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    note: str = ""
+
+    def fail(self, field_name: str, message: str) -> None:
+        self.kind = ERROR
+        self.errors.setdefault(field_name, []).append(message)
+
+
+@dataclass
+class ImportReport:
+    rows: list[RowOutcome]
+
+    @property
+    def ok_rows(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.kind == OK]
+
+    @property
+    def error_rows(self) -> list[RowOutcome]:
+        return [r for r in self.rows if r.kind == ERROR]
+
+    def totals(self) -> dict[str, int]:
+        return {"rows": len(self.rows), "ok": len(self.ok_rows), "error": len(self.error_rows)}
+
+    def to_json(self) -> dict:
+        return {"rows": [asdict(r) for r in self.rows], "totals": self.totals()}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "ImportReport":
+        return cls([RowOutcome(**r) for r in data.get("rows", [])])
+
+
+def cell_text(value) -> str:
+    """A raw cell as the text the user typed (numbers without a trailing .0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()

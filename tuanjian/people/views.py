@@ -1,0 +1,90 @@
+"""人员查询: people in the admin's subtree, a person's page, and 重置密码验证码 (issue 3)."""
+from __future__ import annotations
+
+import re
+
+from flask import current_app, flash, redirect, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from ..domain.people import normalise_id_number
+from ..extensions import db
+from ..models import Person, utcnow
+from ..queries import person_in_scope, person_links
+from ..services import resetcodes
+from ..web.filters import local_time
+from ..web.htmx import render
+from ..web.scope import admin_required, current_actor, int_arg, person_or_404
+from . import bp
+
+MIN_QUERY = 2
+# Digits (and the X of an ID number) only, with at least one digit: the query is a piece of an ID number.
+_ID_PART_RE = re.compile(r"^(?=.*\d)[0-9X]+$")
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+def _clean_query(raw: str | None) -> str:
+    return " ".join((raw or "").split())[:30]
+
+
+def search_condition(q: str):
+    """A name contains ``q``, or, when ``q`` is part of an ID number, the ID number contains it."""
+    number = normalise_id_number(q)
+    if _ID_PART_RE.match(number):
+        return Person.id_number.contains(number, autoescape=True)
+    return Person.name.contains(q, autoescape=True)
+
+
+@bp.get("/")
+@admin_required
+def index():
+    q = _clean_query(request.args.get("q"))
+    page = max(1, int_arg("page", 1) or 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    actor = current_actor()
+    people: list[Person] = []
+    total, pages = 0, 1
+    if len(q) >= MIN_QUERY:
+        stmt = select(Person).where(person_in_scope(actor.scope_code), search_condition(q))
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        pages = max(1, (total + per_page - 1) // per_page)
+        page = min(page, pages)
+        people = list(db.session.scalars(stmt.options(selectinload(Person.account))
+                                         .order_by(Person.name, Person.id)
+                                         .offset((page - 1) * per_page).limit(per_page)))
+    ids = [p.id for p in people]
+    links = person_links(db.session, ids, actor.scope_code)
+    refusals = resetcodes.refusals(db.session, actor, people, links)
+    codes = resetcodes.usable_codes(db.session, [pid for pid in ids if refusals[pid] is None], utcnow())
+    return render("people/index.html", block="people_results", q=q, people=people, links=links,
+                  refusals=refusals, codes=codes, page=page, pages=pages, total=total, min_query=MIN_QUERY)
+
+
+@bp.get("/<int:person_id>")
+@admin_required
+def detail(person_id: int):
+    person = person_or_404(person_id)
+    actor = current_actor()
+    now = utcnow()
+    links = person_links(db.session, [person.id], actor.scope_code)
+    refusal = resetcodes.refusals(db.session, actor, [person], links)[person.id]
+    code = resetcodes.usable_codes(db.session, [person.id], now).get(person.id) if refusal is None else None
+    account = person.account
+    locked = account is not None and account.locked_until is not None and account.locked_until > now
+    return render("people/detail.html", person=person, links=links[person.id], refusal=refusal, code=code,
+                  account=account, locked=locked, q=_clean_query(request.args.get("q")))
+
+
+@bp.post("/<int:person_id>/reset-code")
+@admin_required
+def issue_reset_code(person_id: int):
+    person = person_or_404(person_id)
+    code = resetcodes.issue_reset_code(db.session, current_actor(), person, settings=_settings(), now=utcnow())
+    db.session.commit()
+    flash(f"已为 {person.name} 生成重置密码验证码，有效期至 {local_time(code.expires_at)}。请把验证码告知本人。",
+          "success")
+    q = _clean_query(request.form.get("q"))
+    return redirect(url_for("people.detail", person_id=person.id, q=q or None) + "#reset-code")

@@ -1,0 +1,178 @@
+"""本级团干部: add cadres singly or from a workbook, change or end posts with history."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..domain.cadres import CADRE_COLUMNS, validate_cadre_rows, validate_post
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.imports import ImportReport
+from ..domain.people import positions_for
+from ..domain.settings import Settings
+from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
+from ..spreadsheets.reader import RawRow, read_sheet
+from . import audit
+from .accounts import ensure_account
+from .actor import Actor
+
+CADRE_SHEET = "团干部"
+
+
+def check_may_manage(actor: Actor, org: Org) -> None:
+    """An org's own admins enter its cadres; so do the admins of its direct parent."""
+    if org.id != actor.org_id and org.parent_id != actor.org_id:
+        raise NotAllowed("只能录入本组织或直属下级组织的团干部")
+    if org.is_dissolved:
+        raise Conflict(f"“{org.short_name}”已撤销")
+
+
+def _person_for(session, data: dict) -> tuple[Person, bool]:
+    person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
+    created = person is None
+    if created:
+        person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],
+                        birth_date=date.fromisoformat(data["birth_date"]))
+        session.add(person)
+    elif person.name != data["name"]:
+        raise ValidationFailed.single("name", f"该身份证号已登记为“{person.name}”，与填写的姓名不一致")
+    person.phone, person.ethnicity, person.political_status = data["phone"], data["ethnicity"], data["political_status"]
+    if data.get("join_date"):
+        person.join_date = data["join_date"]
+    session.flush()
+    return person, created
+
+
+def add_cadre(session, actor: Actor, org: Org, data: dict, *, now: datetime) -> tuple[CadrePost, bool]:
+    """``data``: the cleaned person block and post block (domain.cadres). Returns the post and whether an
+    account was opened (with the default password)."""
+    check_may_manage(actor, org)
+    person, _ = _person_for(session, data)
+    if session.scalar(select(CadrePost.id).where(CadrePost.org_id == org.id, CadrePost.person_id == person.id,
+                                                 CadrePost.position == data["position"], CadrePost.ended_at.is_(None))):
+        raise ValidationFailed.single("position", f"{person.name}已是{org.short_name}的{data['position']}")
+    post = CadrePost(person_id=person.id, org_id=org.id, position=data["position"], title=data.get("title"),
+                     nature=data.get("nature"), start_month=data.get("start_month"),
+                     party_committee=data.get("party_committee"), created_at=now)
+    session.add(post)
+    _, opened = ensure_account(session, person)
+    session.flush()
+    audit.record(session, actor, "cadre.add", object_type="cadre_post", object_id=post.id, org_id=org.id,
+                 summary=f"录入团干部：{person.name}，{org.short_name} {post.position}"
+                         + ("（已开通账号，初始密码为身份证号后八位）" if opened else ""),
+                 after={"person": person.masked_id, "position": post.position, "nature": post.nature})
+    return post, opened
+
+
+def change_position(session, actor: Actor, post: CadrePost, *, position: str, title: str | None,
+                    changed_on: date, now: datetime) -> PostChange:
+    """团干部职务变更: the post keeps its id; the change (from, to, date, by whom) is kept."""
+    org = post.org
+    check_may_manage(actor, org)
+    if post.ended_at is not None:
+        raise Conflict("该职务已卸任，不能再变更")
+    cleaned = validate_post(position=position, title=title, nature=post.nature or "兼职", start_month=None,
+                            party_committee=None, is_leading=org.org_kind.is_leading, today=now.date())
+    if changed_on > now.date():
+        raise ValidationFailed.single("changed_on", "变更日期不能晚于今天")
+    if cleaned["position"] == post.position and cleaned["title"] == post.title:
+        raise ValidationFailed.single("position", "新职务与现任职务相同")
+    if session.scalar(select(CadrePost.id).where(CadrePost.org_id == org.id, CadrePost.person_id == post.person_id,
+                                                 CadrePost.position == cleaned["position"],
+                                                 CadrePost.ended_at.is_(None), CadrePost.id != post.id)):
+        raise ValidationFailed.single("position", f"{post.person.name}已担任{cleaned['position']}")
+    change = PostChange(post_id=post.id, from_position=post.position, to_position=cleaned["position"],
+                        changed_on=changed_on, by_person_id=actor.person_id, at=now)
+    session.add(change)
+    before = post.position
+    post.position, post.title = cleaned["position"], cleaned["title"]
+    post.start_month = f"{changed_on:%Y-%m}"
+    audit.record(session, actor, "cadre.change", object_type="cadre_post", object_id=post.id, org_id=org.id,
+                 summary=f"团干部职务变更：{post.person.name}，{org.short_name} {before} → {post.position}",
+                 before={"position": before}, after={"position": post.position, "date": changed_on.isoformat()})
+    return change
+
+
+def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: str, now: datetime) -> None:
+    org = post.org
+    check_may_manage(actor, org)
+    if post.ended_at is not None:
+        raise Conflict("该职务已卸任")
+    if ended_on > now.date():
+        raise ValidationFailed.single("ended_on", "卸任日期不能晚于今天")
+    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == post.person_id,
+                                                  AdminGrant.revoked_at.is_(None))):
+        raise Conflict(f"{post.person.name}是{org.short_name}的管理员。管理员必须是本组织团干部，"
+                       "请先在“本组织管理员”中设定其他管理员并解除其管理员身份，再办理卸任")
+    reason = " ".join((reason or "").split())[:100] or "卸任"
+    post.ended_at, post.ended_on, post.end_reason = now, ended_on, reason
+    session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
+                           note=reason, by_person_id=actor.person_id, at=now))
+    audit.record(session, actor, "cadre.end", object_type="cadre_post", object_id=post.id, org_id=org.id,
+                 summary=f"团干部卸任：{post.person.name}，{org.short_name} {post.position}（{reason}）",
+                 before={"position": post.position}, after={"ended_on": ended_on.isoformat()})
+
+
+# ---------------------------------------------------------------- import
+
+def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
+                   now: datetime) -> ImportBatch:
+    check_may_manage(actor, org)
+    sheet = read_sheet(data, filename, CADRE_COLUMNS, required=("name", "id_number", "position"),
+                       prefer_sheet=CADRE_SHEET)
+    if not sheet.rows:
+        raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
+    report = _validate(session, org, sheet.rows, settings, now)
+    batch = ImportBatch(kind="cadres", org_id=org.id, created_by_id=actor.person_id, created_at=now,
+                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
+                        status="pending", report=report.to_json())
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> ImportReport:
+    numbers = set()
+    for r in rows:
+        v = r.cells.get("id_number")
+        if isinstance(v, str):
+            numbers.add(v.strip().upper())
+    known = {n: name for n, name in session.execute(
+        select(Person.id_number, Person.name).where(Person.id_number.in_(numbers)))} if numbers else {}
+    existing = {(n, pos) for n, pos in session.execute(
+        select(Person.id_number, CadrePost.position).join(CadrePost, CadrePost.person_id == Person.id)
+        .where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None)))}
+    return validate_cadre_rows(rows, is_leading=org.org_kind.is_leading, settings=settings, today=now.date(),
+                               known_names=known, existing_posts=existing)
+
+
+def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
+                  now: datetime) -> list[CadrePost]:
+    org = session.get(Org, batch.org_id)
+    check_may_manage(actor, org)
+    if batch.status != "pending":
+        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    if mode not in ("all", "valid"):
+        raise ValidationFailed.single("mode", "请选择导入方式")
+    stored = ImportReport.from_json(batch.report)
+    # the stored cells are text; an ID that arrived as a number was already an error and stays one
+    report = _validate(session, org, [RawRow(r.number, r.cells) for r in stored.rows], settings, now)
+    for old, new in zip(stored.rows, report.rows, strict=True):
+        if old.kind == "error" and new.kind == "ok":
+            new.kind, new.errors = "error", old.errors
+    if mode == "all" and report.error_rows:
+        raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
+    posts = [add_cadre(session, actor, org, row.data, now=now)[0] for row in report.ok_rows]
+    batch.status, batch.committed_at = "committed", now
+    batch.report = report.to_json()
+    batch.result = {"created": [{"id": p.id, "name": p.person.name, "position": p.position} for p in posts],
+                    "skipped": len(report.error_rows), "mode": mode}
+    audit.record(session, actor, "import.cadres", object_type="import_batch", object_id=batch.id, org_id=org.id,
+                 summary=f"批量录入团干部：{batch.file_name}，新增 {len(posts)} 人次，未导入 {len(report.error_rows)} 行",
+                 after={"created": len(posts), "skipped": len(report.error_rows)})
+    return posts
+
+
+def positions(org: Org) -> tuple[str, ...]:
+    return positions_for(org.org_kind.is_leading)

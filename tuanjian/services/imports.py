@@ -1,0 +1,103 @@
+"""Import batches: validate everything into a pending batch, then commit all valid rows in one transaction."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.imports import ImportReport
+from ..domain.org_import import COLUMNS as ORG_COLUMNS
+from ..domain.org_import import HERE, ExistingOrg
+from ..domain.org_import import validate_rows as validate_org_rows
+from ..domain.orgtree import OrgKind
+from ..domain.settings import Settings
+from ..models import ImportBatch, Org
+from ..spreadsheets.reader import read_sheet
+from . import audit
+from .actor import Actor
+from .orgs import create_child
+
+ALL_OR_NOTHING, VALID_ONLY = "all", "valid"
+ORG_SHEET = "下级组织"
+
+
+def _validate(session, parent: Org, rows, settings: Settings) -> ImportReport:
+    """Validate against the live tree below ``parent`` (read once; the domain rule makes no queries)."""
+    from ..queries import within
+    live = list(session.scalars(select(Org).where(within(Org.code, parent.code), Org.dissolved_at.is_(None))))
+    children: dict[int, set[str]] = {}
+    for o in live:
+        if o.parent_id is not None:
+            children.setdefault(o.parent_id, set()).add(o.short_name)
+    here = ExistingOrg(HERE, parent.org_kind, frozenset(children.get(parent.id, ())))
+    below: dict[str, list[ExistingOrg]] = {}
+    for o in live:
+        if o.id != parent.id:
+            below.setdefault(o.short_name, []).append(
+                ExistingOrg(f"org:{o.id}", o.org_kind, frozenset(children.get(o.id, ()))))
+    return validate_org_rows(rows, here=here, below=below, placement=settings.placement)
+
+
+def check_may_import_children(actor: Actor, parent: Org) -> None:
+    if parent.id != actor.org_id:
+        raise NotAllowed("只能为本组织批量创建直属下级组织")
+
+
+def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, filename: str,
+                         settings: Settings, now: datetime) -> ImportBatch:
+    check_may_import_children(actor, parent)
+    sheet = read_sheet(data, filename, ORG_COLUMNS, required=("short_name", "kind"), prefer_sheet=ORG_SHEET)
+    if not sheet.rows:
+        raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“下级组织”工作表中从第2行起填写")
+    report = _validate(session, parent, sheet.rows, settings)
+    batch = ImportBatch(kind="org_children", org_id=parent.id, created_by_id=actor.person_id, created_at=now,
+                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
+                        status="pending", report=report.to_json())
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
+                        now: datetime) -> list[Org]:
+    """Re-validate against the current tree (another admin may have added children meanwhile), then create
+    the rows in this one transaction: all valid rows, or nothing when ``mode`` is all-or-nothing."""
+    parent = session.get(Org, batch.org_id)
+    check_may_import_children(actor, parent)
+    if batch.status != "pending":
+        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    if mode not in (ALL_OR_NOTHING, VALID_ONLY):
+        raise ValidationFailed.single("mode", "请选择导入方式")
+    from ..spreadsheets.reader import RawRow
+    stored = ImportReport.from_json(batch.report)
+    report = _validate(session, parent, [RawRow(r.number, r.cells) for r in stored.rows], settings)
+    if mode == ALL_OR_NOTHING and report.error_rows:
+        raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据；"
+                       "请下载错误表修改后重新上传")
+    created = []
+    made: dict[str, Org] = {}                  # "row:<n>" -> the org created for that row (parents come first)
+    for row in report.ok_rows:
+        ref = row.data["parent"]
+        target = parent if ref == HERE else made[ref] if ref.startswith("row:") else session.get(Org, int(ref[4:]))
+        org = create_child(session, actor, target, short_name=row.data["short_name"], kind=OrgKind(row.data["kind"]),
+                           settings=settings, is_township=row.data["is_township"])
+        made[f"row:{row.number}"] = org
+        created.append(org)
+    batch.status, batch.committed_at = "committed", now
+    batch.report = report.to_json()
+    batch.result = {"created": [{"id": o.id, "code": o.code, "short_name": o.short_name,
+                                 "parent": o.parent.short_name} for o in created],
+                    "skipped": len(report.error_rows), "mode": mode}
+    audit.record(session, actor, "import.org_children", object_type="import_batch", object_id=batch.id,
+                 org_id=parent.id, summary=f"批量创建下级组织：{batch.file_name}，新建 {len(created)} 个，"
+                                           f"未导入 {len(report.error_rows)} 行",
+                 after={"created": len(created), "skipped": len(report.error_rows)})
+    return created
+
+
+def cancel(session, actor: Actor, batch: ImportBatch) -> None:
+    if batch.status != "pending":
+        raise Conflict("这批数据已经处理，不能取消")
+    batch.status = "cancelled"
