@@ -48,6 +48,8 @@ def _configure(app: Flask, test_config: dict | None) -> None:
             "（make run 会自动生成）。Refusing to start with the default secret key: set TUANJIAN_SECRET_KEY.")
     from .domain.settings import Settings
     app.extensions["tuanjian_settings"] = Settings.from_mapping(app.config)
+    from .clock import set_offset
+    set_offset(app.config.get("TIMEZONE_OFFSET_HOURS", 8))
 
 
 def _init_extensions(app: Flask) -> None:

@@ -172,3 +172,24 @@ def test_cadre_import(client, session, login, tree):
     errors = client.get(f"/cadres/imports/{batch_id}/errors.xlsx")
     ws = load_workbook(BytesIO(errors.data)).active
     assert ws.max_row == 3 and "错误说明" in [c.value for c in ws[1]]
+
+
+def test_today_is_the_countys_day_not_the_servers_utc_day(client, session, login, tree, monkeypatch):
+    """At 03:45 北京时间 the server's UTC date is still yesterday; the rules must use the local day."""
+    from datetime import datetime
+
+    import tuanjian.cadres.views as views
+    import tuanjian.clock as clock
+    from tuanjian.clock import local_date
+    fake_now = datetime(2026, 11, 23, 19, 45)          # UTC → 2026-11-24 03:45 in UTC+8
+    assert local_date(fake_now).isoformat() == "2026-11-24"
+    monkeypatch.setattr(views, "utcnow", lambda: fake_now)
+    monkeypatch.setattr(clock, "utcnow", lambda: fake_now)
+    login(tree.school_admin)
+    client.post(f"/cadres/org/{tree.school.id}", data=cadre())
+    post = posts(session, tree.school)[-1]
+    assert 'value="2026-11-24"' in client.get(f"/cadres/{post.id}").get_data(as_text=True)
+    resp = client.post(f"/cadres/{post.id}/change", data={"position": "副书记", "changed_on": "2026-11-24"})
+    assert resp.status_code == 302
+    resp = client.post(f"/cadres/{post.id}/end", data={"ended_on": "2026-11-25"})
+    assert resp.status_code == 422 and "不能晚于今天" in resp.get_data(as_text=True)

@@ -198,7 +198,7 @@ def test_wrong_codes_are_throttled_per_address(app, client, session, tree):
 
 def test_repeated_failures_lock_the_address(client, session, tree):
     settings = client.application.extensions["tuanjian_settings"]
-    for i in range(settings.code_attempts_before_lockout):
+    for _ in range(settings.code_attempts_before_lockout):
         session.expire_all()
         row = session.get(Throttle, "resetcode:127.0.0.1")
         if row is not None:                      # skip the growing waits between attempts

@@ -180,6 +180,10 @@ def test_one_file_builds_general_branches_and_their_branches(client, session, lo
     assert [k.code for k in kids] == [f"{g2.code}.{i:03d}" for i in range(1, 5)]
     assert session.scalar(select(Org).where(Org.short_name == "高一(3)班团支部")).parent_id == tree.grade.id
     assert session.scalar(select(func.count()).select_from(Org).where(Org.parent_id == tree.school.id)) == 4
+    # uploading the same file again: every row, nested ones included, says it already exists
+    resp = upload(client, tree.school.id, workbook(rows, headers=("组织简称", "组织类别", "上级组织")))
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "0 行无误" in page and page.count("如是重复上传") == 16 and "本身有错误" not in page
 
 
 def test_parent_column_errors(client, session, login, tree):

@@ -3,7 +3,6 @@ from sqlalchemy import select
 from tuanjian.demo import make_id
 from tuanjian.models import Account, AuditEntry, CadrePost, Org, Person, PostChange
 
-from ..factories import make_admin
 from datetime import date
 
 SEC_ID = make_id(date(1993, 2, 3), 77, True)

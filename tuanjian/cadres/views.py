@@ -21,6 +21,7 @@ from ..web.htmx import render
 from ..web.scope import admin_required, batch_or_404, current_actor, org_or_404, post_or_404
 from . import bp
 from .forms import CadreForm, ChangeForm, EndForm
+from ..clock import local_date, local_today
 
 
 def _settings():
@@ -60,7 +61,7 @@ def add(org_id: int):
         return render("cadres/index.html", status=400, **_context(org, form))
     now = utcnow()
     try:
-        data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(), today=now.date())
+        data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(), today=local_date(now))
         created, opened = service.add_cadre(db.session, current_actor(), org, data, now=now)
         db.session.commit()
     except ValidationFailed as exc:
@@ -80,10 +81,10 @@ def _post_page(post, change_form=None, end_form=None, status=200, error=None):
                                                              AdminGrant.person_id == post.person_id)) is not None
     if change_form is None:
         change_form = ChangeForm(formdata=None)
-        change_form.changed_on.data = date.today().isoformat()
+        change_form.changed_on.data = local_today().isoformat()
     if end_form is None:
         end_form = EndForm(formdata=None)
-        end_form.ended_on.data = date.today().isoformat()
+        end_form.ended_on.data = local_today().isoformat()
     return render("cadres/post.html", status=status, post=post, org=org, crumbs=breadcrumb(org), changes=changes,
                   is_admin=is_admin, change_form=change_form, end_form=end_form, positions=service.positions(org),
                   may_manage=_may_manage(org), error=error)

@@ -39,7 +39,7 @@ class ImportReport:
         return {"rows": [asdict(r) for r in self.rows], "totals": self.totals()}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ImportReport":
+    def from_json(cls, data: dict) -> ImportReport:
         return cls([RowOutcome(**r) for r in data.get("rows", [])])
 
 

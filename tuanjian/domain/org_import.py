@@ -50,7 +50,12 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
         ref = " ".join(cells.get("parent", "").split())
         parent_key, parent_kind, existing_children = here.key, here.kind, here.child_names
         if ref:
-            if ref in in_file:
+            failed_row = ref in in_file and in_file[ref][1] is None
+            if failed_row and len(below.get(ref, ())) == 1:
+                # the row above failed (typically: it already exists, a re-upload): hang this row on the existing org
+                match = below[ref][0]
+                parent_key, parent_kind, existing_children = match.key, match.kind, match.child_names
+            elif ref in in_file:
                 row_no, parent_kind = in_file[ref]
                 parent_key, existing_children = f"row:{row_no}", frozenset()
                 if parent_kind is None:

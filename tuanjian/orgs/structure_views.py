@@ -79,8 +79,9 @@ def move(org_id: int):
         f"已将“{org.short_name}”移到“{target.short_name}”之下。")
     if failed is not None:
         return failed
-    flash(f"组织代码 {old_code} → {holder['changes'][old_code]}，连同下级共 {len(holder['changes'])} 个组织已重新编码，"
-          "原代码记录在“代码变更记录”中。", "info")
+    n = len(holder["changes"])
+    flash(f"组织代码 {old_code} → {holder['changes'][old_code]}"
+          + (f"，连同 {n - 1} 个下级组织一并重新编码" if n > 1 else "") + "；原代码记录在“代码变更记录”中。", "info")
     return redirect(url_for("orgs.structure", org_id=org.id))
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from flask import current_app, flash, redirect, send_file, url_for
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from ..web.scope import (admin_required, code_or_404, current_actor, current_org
                          post_or_404)
 from . import bp
 from .forms import CreateChildForm
+from ..clock import local_today
 
 
 def _settings():
@@ -79,7 +79,7 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
         form = CreateChildForm(formdata=None)
     return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], me=me, info=node_infos([org])[0], nodes=node_infos(children), crumbs=breadcrumb(org),
                 form=form, can_create=(org.id == me.id and bool(kinds)), hints=hints or [],
-                today=date.today())
+                today=local_today())
 
 
 @bp.get("/")

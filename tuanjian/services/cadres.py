@@ -16,6 +16,7 @@ from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit
 from .accounts import ensure_account
 from .actor import Actor
+from ..clock import local_date
 
 CADRE_SHEET = "团干部"
 
@@ -73,8 +74,8 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
     if post.ended_at is not None:
         raise Conflict("该职务已卸任，不能再变更")
     cleaned = validate_post(position=position, title=title, nature=post.nature or "兼职", start_month=None,
-                            party_committee=None, is_leading=org.org_kind.is_leading, today=now.date())
-    if changed_on > now.date():
+                            party_committee=None, is_leading=org.org_kind.is_leading, today=local_date(now))
+    if changed_on > local_date(now):
         raise ValidationFailed.single("changed_on", "变更日期不能晚于今天")
     if cleaned["position"] == post.position and cleaned["title"] == post.title:
         raise ValidationFailed.single("position", "新职务与现任职务相同")
@@ -99,7 +100,7 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
     check_may_manage(actor, org)
     if post.ended_at is not None:
         raise Conflict("该职务已卸任")
-    if ended_on > now.date():
+    if ended_on > local_date(now):
         raise ValidationFailed.single("ended_on", "卸任日期不能晚于今天")
     if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == post.person_id,
                                                   AdminGrant.revoked_at.is_(None))):
@@ -143,7 +144,7 @@ def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> Imp
     existing = {(n, pos) for n, pos in session.execute(
         select(Person.id_number, CadrePost.position).join(CadrePost, CadrePost.person_id == Person.id)
         .where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None)))}
-    return validate_cadre_rows(rows, is_leading=org.org_kind.is_leading, settings=settings, today=now.date(),
+    return validate_cadre_rows(rows, is_leading=org.org_kind.is_leading, settings=settings, today=local_date(now),
                                known_names=known, existing_posts=existing)
 
 

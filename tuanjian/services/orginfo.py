@@ -17,6 +17,7 @@ from . import audit
 from .accounts import ensure_account
 from .actor import Actor
 from .people import Collector
+from ..clock import local_date
 
 SECRETARY = "书记"
 
@@ -78,9 +79,9 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     if not may_edit(actor, org):
         raise NotAllowed("不在您的管理范围内")
     c = Collector()
-    info = c.check(validate_org_info, data, industries=industries, today=now.date())
+    info = c.check(validate_org_info, data, industries=industries, today=local_date(now))
     sec_name = c.check(lambda: validate_person_name(data.get("secretary_name")))
-    sec_id = c.check(lambda: parse_id_number(data.get("secretary_id_number"), now.date()))
+    sec_id = c.check(lambda: parse_id_number(data.get("secretary_id_number"), local_date(now)))
     sec_phone = c.check(lambda: validate_phone(data.get("secretary_phone"), True))
     for key in ("name", "id_number", "phone"):        # person-rule field names → form field names
         if key in c.errors:
@@ -136,14 +137,14 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     own_post = session.scalar(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.person_id == holder.id,
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
-        previous.ended_at, previous.ended_on, previous.end_reason = now, now.date(), "书记变更"
-        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None, changed_on=now.date(),
+        previous.ended_at, previous.ended_on, previous.end_reason = now, local_date(now), "书记变更"
+        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None, changed_on=local_date(now),
                                note=f"书记变更为{holder.name}", by_person_id=actor.person_id, at=now))
     if own_post is None:
         session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
     elif own_post.position != SECRETARY:
         session.add(PostChange(post_id=own_post.id, from_position=own_post.position, to_position=SECRETARY,
-                               changed_on=now.date(), note="录入组织信息时设为书记", by_person_id=actor.person_id, at=now))
+                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id, at=now))
         own_post.position = SECRETARY
     session.flush()
 

@@ -9,6 +9,7 @@ from ..domain.settings import Settings
 from ..models import Org
 from . import audit
 from .actor import Actor
+from ..clock import local_date
 
 
 def org_snapshot(org: Org) -> dict:
@@ -145,8 +146,8 @@ def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
                                                                RegistrationCode.revoked_at.is_(None))):
         code.revoked_at, code.revoked_by_id = now, actor.person_id
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))):
-        post.ended_at, post.ended_on, post.end_reason = now, now.date(), reason[:100]
-        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=now.date(),
+        post.ended_at, post.ended_on, post.end_reason = now, local_date(now), reason[:100]
+        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=local_date(now),
                                note=reason[:100], by_person_id=actor.person_id, at=now))
     org.dissolved_at, org.dissolved_reason = now, reason[:200]
 

@@ -17,6 +17,7 @@ from ..queries import admin_count
 from . import audit
 from .actor import Actor
 from .people import Collector, validate_person
+from ..clock import local_date
 
 
 class WrongCode(ValidationFailed):
@@ -43,7 +44,7 @@ class RegistrationInput:
 
 def register_admin(session, data: RegistrationInput, *, settings: Settings, now: datetime,
                    ip: str | None) -> AdminGrant:
-    today = (now).date()
+    today = local_date(now)
     c = Collector()
     org = session.get(Org, data.org_id) if data.org_id else None
     if org is None or org.is_dissolved:

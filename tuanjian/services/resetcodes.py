@@ -17,6 +17,7 @@ from . import audit
 from .accounts import home_org_id
 from .actor import Actor
 from .people import Collector
+from ..clock import local_date
 
 # One message for an unknown ID number and for a wrong code, so the form does not tell who has an account.
 WRONG_CODE_MESSAGE = "身份证号码或重置密码验证码错误：请核对（验证码区分大小写），或请管理员重新生成"
@@ -118,7 +119,7 @@ def redeem_reset_code(session, *, id_number: str, code: str, password: str, conf
     """Set a new password with a reset code. Every problem is a ``ValidationFailed`` (``WrongResetCode`` when
     the ID number and code do not match: unknown ID and wrong code read the same). Never commits."""
     c = Collector()
-    info = c.check(parse_id_number, id_number, now.date())
+    info = c.check(parse_id_number, id_number, local_date(now))
     code_text = rules.normalise_reset_code(code)
     if not code_text:
         c.add("code", "请填写重置密码验证码")

@@ -1,19 +1,19 @@
 """Template filters and globals."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import Flask, current_app, get_flashed_messages
 
 from ..domain.people import mask_id_number
 from .htmx import is_htmx
+from ..clock import to_local
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
-    offset = current_app.config.get("TIMEZONE_OFFSET_HOURS", 8)
-    return (value + timedelta(hours=offset)).strftime(fmt)
+    return to_local(value).strftime(fmt)
 
 
 def init_app(app: Flask) -> None:
