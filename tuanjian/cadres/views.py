@@ -3,22 +3,21 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, redirect, url_for
 from sqlalchemy import select
 
 from ..domain.cadres import NATURES, YES_NO, validate_cadre
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
 from ..extensions import db
-from ..models import AdminGrant, CadrePost, ImportBatch, PostChange, utcnow
-from ..orgs.import_views import XLSX, render_batch
+from ..models import AdminGrant, CadrePost, PostChange, utcnow
 from ..orgs.views import breadcrumb
 from ..services import cadres as service
-from ..spreadsheets.reader import ImportFileError
-from ..spreadsheets.writer import Column, error_workbook, template_workbook
+from ..spreadsheets.writer import Column
+from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
 from ..web.htmx import render
-from ..web.scope import admin_required, batch_or_404, current_actor, org_or_404, post_or_404
+from ..web.scope import admin_required, current_actor, org_or_404, post_or_404
 from . import bp
 from .forms import CadreForm, ChangeForm, EndForm
 from ..clock import local_date, local_today
@@ -165,112 +164,23 @@ def _columns(org) -> list[Column]:
             Column("是否同级党委成员", "party_committee", width=10, choices=YES_NO)]
 
 
-ENDPOINTS = {"commit": "cadres.commit_batch", "cancel": "cadres.cancel_batch", "errors": "cadres.batch_errors",
-             "upload_page": "cadres.import_page"}
+FLOW = ImportFlow(
+    kind="cadres", what="批量录入团干部", sheet=service.CADRE_SHEET,
+    endpoints={"upload_page": "cadres.import_page", "template": "cadres.template", "upload": "cadres.upload",
+               "batch": "cadres.batch", "commit": "cadres.commit_batch", "cancel": "cadres.cancel_batch",
+               "errors": "cadres.batch_errors"},
+    columns=_columns,
+    instructions=lambda org: [
+        "1. 在“团干部”工作表中从第2行起每行填写一名团干部；红色表头为必填。",
+        "2. 身份证号码、手机号码、年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
+        "3. 民族、政治面貌、职务、团干部性质请从下拉列表中选择；不要修改表头。",
+        "4. 一人在本组织担任多个职务时，每个职务填一行。",
+        "5. 新录入的团干部自动开通账号，初始密码为身份证号后八位。"],
+    steps=["每行填写一名团干部；一人担任多个职务时每个职务一行。", "新团干部自动开通账号，初始密码为身份证号后八位。"],
+    preview=service.preview_cadres, commit_rows=service.commit_cadres,
+    result_columns={"name": "姓名", "position": "职务"},
+    next_step=lambda org: (url_for("cadres.index", org_id=org.id), "查看本级团干部"),
+    success=lambda posts: f"已录入 {len(posts)} 名团干部（新账号初始密码为身份证号后八位）。")
 
 
-def _batch(batch_id: int) -> ImportBatch:
-    batch = batch_or_404(batch_id)
-    if batch.kind != "cadres":
-        abort(404)
-    return batch
-
-
-def _render_batch(batch, org, status=200):
-    return render_batch(batch, org, _columns(org), status=status, what="批量录入团干部", endpoints=ENDPOINTS,
-                        result_columns={"name": "姓名", "position": "职务"},
-                        next_url=url_for("cadres.index", org_id=org.id), next_label="查看本级团干部")
-
-
-@bp.get("/org/<int:org_id>/import")
-@admin_required
-def import_page(org_id: int, error: str | None = None, status: int = 200):
-    org = org_or_404(org_id)
-    return render_template("cadres/import.html", org=org, crumbs=breadcrumb(org), error=error,
-                           max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
-
-
-@bp.get("/org/<int:org_id>/template.xlsx")
-@admin_required
-def template(org_id: int):
-    org = org_or_404(org_id)
-    out = template_workbook(_columns(org), sheet=service.CADRE_SHEET, title=f"{org.short_name} 本级团干部信息采集表",
-                            instructions=["1. 在“团干部”工作表中从第2行起每行填写一名团干部；红色表头为必填。",
-                                          "2. 身份证号码、手机号码、年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
-                                          "3. 民族、政治面貌、职务、团干部性质请从下拉列表中选择；不要修改表头。",
-                                          "4. 一人在本组织担任多个职务时，每个职务填一行。",
-                                          "5. 新录入的团干部自动开通账号，初始密码为身份证号后八位。"])
-    return send_file(out, as_attachment=True, download_name=f"本级团干部模板_{org.short_name}.xlsx", mimetype=XLSX)
-
-
-@bp.post("/org/<int:org_id>/import")
-@admin_required
-def upload(org_id: int):
-    org = org_or_404(org_id)
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return import_page(org_id, error="请选择要上传的 Excel 文件", status=422)
-    try:
-        batch = service.preview_cadres(db.session, current_actor(), org, data=file.read(), filename=file.filename,
-                                       settings=_settings(), now=utcnow())
-        db.session.commit()
-    except ImportFileError as exc:
-        db.session.rollback()
-        return import_page(org_id, error=str(exc), status=422)
-    except DomainError as exc:
-        db.session.rollback()
-        return import_page(org_id, error=exc.message, status=exc.status)
-    return redirect(url_for("cadres.batch", batch_id=batch.id))
-
-
-@bp.get("/imports/<int:batch_id>")
-@admin_required
-def batch(batch_id: int):
-    b = _batch(batch_id)
-    return _render_batch(b, org_or_404(b.org_id))
-
-
-@bp.post("/imports/<int:batch_id>/commit")
-@admin_required
-def commit_batch(batch_id: int):
-    b = _batch(batch_id)
-    org = org_or_404(b.org_id)
-    try:
-        posts = service.commit_cadres(db.session, current_actor(), b, mode=request.form.get("mode", ""),
-                                      settings=_settings(), now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _render_batch(b, org, status=exc.status)
-    flash(f"已录入 {len(posts)} 名团干部（新账号初始密码为身份证号后八位）。", "success")
-    return redirect(url_for("cadres.batch", batch_id=b.id))
-
-
-@bp.post("/imports/<int:batch_id>/cancel")
-@admin_required
-def cancel_batch(batch_id: int):
-    from ..services.imports import cancel
-    b = _batch(batch_id)
-    try:
-        cancel(db.session, current_actor(), b)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash("已取消这次导入，没有写入任何数据。", "info")
-    return redirect(url_for("cadres.import_page", org_id=b.org_id))
-
-
-@bp.get("/imports/<int:batch_id>/errors.xlsx")
-@admin_required
-def batch_errors(batch_id: int):
-    from ..domain.imports import ImportReport
-    b = _batch(batch_id)
-    org = org_or_404(b.org_id)
-    report = ImportReport.from_json(b.report)
-    out = error_workbook(_columns(org), [(r.number, r.cells, r.errors) for r in report.error_rows],
-                         sheet=service.CADRE_SHEET)
-    return send_file(out, as_attachment=True, download_name=f"导入错误_{b.file_name.rsplit('.', 1)[0]}.xlsx",
-                     mimetype=XLSX)
+FLOW.register(bp, upload_rule="/org/<int:org_id>/import", template_rule="/org/<int:org_id>/template.xlsx")

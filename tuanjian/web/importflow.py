@@ -1,0 +1,151 @@
+"""One upload → preview → commit → result/error-workbook flow, shared by every Excel import.
+
+A blueprint declares an ``ImportFlow`` (what it imports, its columns, its preview and commit services)
+and its views become one-liners. Batches are loaded through the scope chokepoint and by kind.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from sqlalchemy import select
+
+from ..domain.errors import DomainError
+from ..domain.imports import ImportReport
+from ..extensions import db
+from ..models import ImportBatch, Org, utcnow
+from ..services.imports import cancel
+from ..spreadsheets.reader import ImportFileError
+from ..spreadsheets.writer import Column, error_workbook, template_workbook
+from .htmx import render
+from .scope import batch_or_404, current_actor, org_or_404
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@dataclass
+class ImportFlow:
+    kind: str                                          # ImportBatch.kind
+    what: str                                          # 批量创建下级组织 / 批量录入团干部
+    sheet: str                                         # the data sheet of the template
+    endpoints: dict[str, str]                          # upload_page, template, upload, batch, commit, cancel, errors
+    columns: Callable[[Org], list[Column]]
+    instructions: Callable[[Org], list[str]]
+    preview: Callable                                  # (session, actor, org, *, data, filename, settings, now)
+    commit_rows: Callable                              # (session, actor, batch, *, mode, settings, now) -> list
+    result_columns: dict[str, str]
+    next_step: Callable[[Org], tuple[str, str]]        # (url, label) after a successful import
+    success: Callable[[list], str]
+    steps: list[str] = field(default_factory=list)     # the numbered lines on the upload page
+
+    # ---- helpers
+    def _settings(self):
+        return current_app.extensions["tuanjian_settings"]
+
+    def batch(self, batch_id: int) -> ImportBatch:
+        batch = batch_or_404(batch_id)
+        if batch.kind != self.kind:
+            abort(404)
+        return batch
+
+    def render_batch(self, batch: ImportBatch, org: Org, status: int = 200):
+        from ..orgs.views import breadcrumb
+        urls = {name: url_for(self.endpoints[name], batch_id=batch.id) for name in ("commit", "cancel", "errors")}
+        urls["upload_page"] = url_for(self.endpoints["upload_page"], org_id=org.id)
+        urls["next"], next_label = self.next_step(org)
+        return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
+                      report=ImportReport.from_json(batch.report), labels={c.key: c.header for c in self.columns(org)},
+                      what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label)
+
+    # ---- views
+    def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):
+        from ..orgs.views import breadcrumb
+        org = org_or_404(org_id)
+        batches = list(db.session.scalars(select(ImportBatch).where(ImportBatch.org_id == org.id,
+                                                                     ImportBatch.kind == self.kind)
+                                          .order_by(ImportBatch.id.desc()).limit(10)))
+        return render_template("imports/upload.html", org=org, crumbs=breadcrumb(org), flow=self, batches=batches,
+                               error=error, max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
+
+    def template(self, org_id: int):
+        org = org_or_404(org_id)
+        out = template_workbook(self.columns(org), sheet=self.sheet, title=f"{org.short_name} {self.what}",
+                                instructions=self.instructions(org))
+        return send_file(out, as_attachment=True, download_name=f"{self.what}模板_{org.short_name}.xlsx",
+                         mimetype=XLSX)
+
+    def upload(self, org_id: int):
+        org = org_or_404(org_id)
+        file = request.files.get("file")
+        if file is None or not file.filename:
+            return self.upload_page(org_id, error="请选择要上传的 Excel 文件", status=422)
+        try:
+            batch = self.preview(db.session, current_actor(), org, data=file.read(), filename=file.filename,
+                                 settings=self._settings(), now=utcnow())
+            db.session.commit()
+        except ImportFileError as exc:
+            db.session.rollback()
+            return self.upload_page(org_id, error=str(exc), status=422)
+        except DomainError as exc:
+            db.session.rollback()
+            return self.upload_page(org_id, error=exc.message, status=exc.status)
+        return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+
+    def show(self, batch_id: int):
+        batch = self.batch(batch_id)
+        return self.render_batch(batch, org_or_404(batch.org_id))
+
+    def commit(self, batch_id: int):
+        batch = self.batch(batch_id)
+        org = org_or_404(batch.org_id)
+        try:
+            created = self.commit_rows(db.session, current_actor(), batch, mode=request.form.get("mode", ""),
+                                       settings=self._settings(), now=utcnow())
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return self.render_batch(batch, org, status=exc.status)
+        flash(self.success(created), "success")
+        return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+
+    def cancel(self, batch_id: int):
+        batch = self.batch(batch_id)
+        try:
+            cancel(db.session, current_actor(), batch)
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+        else:
+            flash("已取消这次导入，没有写入任何数据。", "info")
+        return redirect(url_for(self.endpoints["upload_page"], org_id=batch.org_id))
+
+    def errors(self, batch_id: int):
+        batch = self.batch(batch_id)
+        org = org_or_404(batch.org_id)
+        report = ImportReport.from_json(batch.report)
+        out = error_workbook(self.columns(org), [(r.number, r.cells, r.errors) for r in report.error_rows],
+                             sheet=self.sheet)
+        return send_file(out, as_attachment=True, download_name=f"导入错误_{batch.file_name.rsplit('.', 1)[0]}.xlsx",
+                         mimetype=XLSX)
+
+    def register(self, bp, *, upload_rule: str, template_rule: str) -> None:
+        """Add the seven routes to ``bp`` under the endpoint names in ``self.endpoints``."""
+        from .scope import admin_required
+
+        def name(key):
+            return self.endpoints[key].split(".", 1)[1]
+
+        routes = [
+            (upload_rule, "upload_page", ["GET"], lambda org_id: self.upload_page(org_id)),
+            (template_rule, "template", ["GET"], self.template),
+            (upload_rule, "upload", ["POST"], self.upload),
+            ("/imports/<int:batch_id>", "batch", ["GET"], self.show),
+            ("/imports/<int:batch_id>/commit", "commit", ["POST"], self.commit),
+            ("/imports/<int:batch_id>/cancel", "cancel", ["POST"], self.cancel),
+            ("/imports/<int:batch_id>/errors.xlsx", "errors", ["GET"], self.errors),
+        ]
+        for rule, key, methods, view in routes:
+            bp.add_url_rule(rule, endpoint=name(key), view_func=admin_required(view), methods=methods)
