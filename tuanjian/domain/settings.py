@@ -25,6 +25,10 @@ class Settings:
     join_age_cutoff: date = date(2016, 9, 1)
     join_age_min: int = 13
     join_age_min_before_cutoff: int = 12
+    # 发展团员编号 is required for joins from this year on (DOMAIN.md 3.3: 2017; Xinjiang 2016).
+    dev_number_required_from_year: int = 2017
+    # 超龄: members of this age or older with no League post are due to leave (团章 art. 1).
+    overage_years: int = 28
     # Accounts (issue 2): 5 failures lock the account for 15 minutes; idle sessions end after 30.
     login_max_failures: int = 5
     login_lock_minutes: int = 15

@@ -1,0 +1,133 @@
+"""团员 rules (DOMAIN.md 3): member-only fields, 发展团员编号, 超龄, and one whole-member validator shared by
+the entry form, the importer and the CLI."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from .errors import ValidationFailed
+from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
+                     positions_for, validate_person_name, validate_phone, validate_political_status,
+                     validate_position)
+
+EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科", "普通本科在读", "普通专科", "普通专科在读", "普通高中",
+              "普通高中在读", "中等职业教育", "中等职业教育在读", "初中", "初中在读", "小学")
+OCCUPATIONS = ("国有企业职工", "非公企业职工", "机关事业单位职工", "社会组织员工", "农民", "学生", "自由职业者",
+               "公办高校教职工", "公办中学教职工", "公办中职教职工", "民办高校教职工", "民办中学教职工", "民办中职教职工", "其他")
+YES, NO = "是", "否"
+_YES = ("是", "y", "Y", "yes", "1", "true", "True", "TRUE")
+_NO = ("否", "n", "N", "no", "0", "false", "False", "FALSE")
+DEV_NUMBER_LENGTH = 12
+_DEV_RE = re.compile(r"^[0-9A-Za-z]+$")
+WORKPLACE_MAX = 100
+
+
+def parse_yes_no(raw, field: str, label: str, *, required: bool) -> bool | None:
+    text = str(raw if raw is not None else "").strip()
+    if isinstance(raw, bool):
+        return raw
+    if not text:
+        if required:
+            raise ValidationFailed.single(field, f"请填写{label}（是或否）")
+        return None
+    if text in _YES:
+        return True
+    if text in _NO:
+        return False
+    raise ValidationFailed.single(field, f"{label}只能填“是”或“否”")
+
+
+def normalise_dev_number(raw) -> str:
+    if raw is None:
+        return ""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    return str(raw).strip().replace(" ", "").replace("\u3000", "").upper()
+
+
+def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) -> str | None:
+    """发展团员编号 [B: S6, rules as coded in S17]: required for joins from ``required_from_year``; 12 characters;
+    the first four are the join year (2017 and 2018 interchangeable); optional earlier, but if given it must be
+    longer than four characters and start with the join year."""
+    number = normalise_dev_number(raw)
+    required = join is not None and join.year >= required_from_year
+    if not number:
+        if required:
+            raise ValidationFailed.single("dev_number", f"{required_from_year}年及以后入团的团员须填写发展团员编号（12位）")
+        return None
+    if not _DEV_RE.match(number):
+        raise ValidationFailed.single("dev_number", "发展团员编号只能由数字和字母组成")
+    if join is not None:
+        years = {str(join.year)}
+        if join.year in (2017, 2018):
+            years = {"2017", "2018"}
+        if number[:4] not in years:
+            raise ValidationFailed.single(
+                "dev_number", f"发展团员编号前4位应为入团年份{'或'.join(sorted(years))}，现为{number[:4]}")
+    if required and len(number) != DEV_NUMBER_LENGTH:
+        raise ValidationFailed.single("dev_number", f"发展团员编号应为{DEV_NUMBER_LENGTH}位，现为{len(number)}位")
+    if not required and len(number) <= 4:
+        raise ValidationFailed.single("dev_number", "发展团员编号位数不足")
+    return number
+
+
+def is_overage(birth: date, today: date, *, holds_post: bool, years: int = 28) -> bool:
+    """超龄: aged ``years`` or more and holding no League post (cadres keep membership)."""
+    return not holds_post and full_years(birth, today) >= years
+
+
+def overage_date(birth: date, years: int = 28) -> date:
+    """The day the member turns ``years`` (29 Feb births turn on 1 Mar)."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
+
+
+def validate_member(values: dict, *, settings, today: date) -> dict:
+    """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
+    (strings from a form, raw cells from a workbook). Returns the columns to write."""
+    errors: dict[str, list[str]] = {}
+
+    def check(fn, *a, **k):
+        try:
+            return fn(*a, **k)
+        except ValidationFailed as exc:
+            for f, msgs in exc.field_errors.items():
+                errors.setdefault(f, []).extend(msgs)
+            return None
+
+    name = check(validate_person_name, values.get("name"))
+    info = check(parse_id_number, values.get("id_number"), today)
+    eth = check(normalise_ethnicity, values.get("ethnicity"))
+    pol = check(validate_political_status, values.get("political_status"), cadre=False)
+    join = check(parse_year_month, values.get("join_date"))
+    if join is not None and info is not None:
+        check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
+              min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff)
+    dev = check(check_dev_number, values.get("dev_number"), join, required_from_year=settings.dev_number_required_from_year)
+    phone = check(validate_phone, values.get("phone"), False)
+    is_cadre = check(parse_yes_no, values.get("is_cadre"), "is_cadre", "是否为团干部", required=True)
+    position = None
+    if is_cadre:
+        position = check(lambda: validate_position(values.get("position"), is_leading=False))
+    elif str(values.get("position") or "").strip():
+        errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
+    education = str(values.get("education") or "").strip() or None
+    if education and education not in EDUCATIONS:
+        errors.setdefault("education", []).append("学历请从列表中选择，如“普通本科”“普通高中在读”")
+    occupation = str(values.get("occupation") or "").strip() or None
+    if occupation and occupation not in OCCUPATIONS:
+        errors.setdefault("occupation", []).append("职业请从列表中选择，如“学生”“农民”")
+    workplace = " ".join(str(values.get("workplace") or "").split()) or None
+    if workplace and len(workplace) > WORKPLACE_MAX:
+        errors.setdefault("workplace", []).append(f"学习工作单位最多{WORKPLACE_MAX}个字")
+    if errors:
+        raise ValidationFailed(errors)
+    return {"name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
+            "ethnicity": eth, "political_status": pol, "join_date": str(join), "dev_number": dev, "phone": phone or None,
+            "is_cadre": bool(is_cadre), "position": position, "education": education, "occupation": occupation,
+            "workplace": workplace}
+
+
+BRANCH_POSITIONS = positions_for(False)
