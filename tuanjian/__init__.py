@@ -67,13 +67,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_web(app: Flask) -> None:
-    from . import audit, auth, cadres, main, orgs, people, registration
+    from . import audit, auth, cadres, main, members, orgs, people, registration
     from .web import errors, filters, security
 
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
-    for module in (main, auth, registration, orgs, cadres, audit, people):
+    for module in (main, auth, registration, orgs, cadres, members, audit, people):
         app.register_blueprint(module.bp)
 
 

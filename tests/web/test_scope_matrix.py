@@ -29,6 +29,15 @@ def _post_of(session, org):
     return session.scalar(select(CadrePost).where(CadrePost.org_id == org.id))
 
 
+def _member_in(session, org):
+    """A member of ``org`` (a plain record is enough for the loader; orgs that hold none get one via raw insert)."""
+    from tuanjian.models import Member
+    from ..factories import make_person
+    person = make_person(session, name="矩阵团员")
+    session.execute(Member.__table__.insert().values(person_id=person.id, org_id=org.id))
+    return session.scalar(select(Member).where(Member.person_id == person.id))
+
+
 def _batch_of(session, org, kind="org_children"):
     from tuanjian.models import ImportBatch
     batch = ImportBatch(kind=kind, org_id=org.id, file_name="矩阵.xlsx", file_sha256="0" * 64,
@@ -76,6 +85,13 @@ CASES = {
     "cadres.batch": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
     "cadres.commit_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, {"mode": "valid"})),
     "cadres.cancel_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, {})),
+    "members.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.reveal": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "members.new": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.create": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
+    "members.edit": ("GET", lambda s, o: ({"member_id": _member_in(s, o).id}, None)),
+    "members.update": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"ethnicity": "汉族"})),
+    "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"reason": "矩阵测试"})),
     "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
 }
 

@@ -43,12 +43,17 @@ class Member(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    dev_number: Mapped[str | None] = mapped_column(String(20), unique=True)       # 发展团员编号
+    education: Mapped[str | None] = mapped_column(String(20))                     # 学历
+    occupation: Mapped[str | None] = mapped_column(String(20))                    # 职业
+    workplace: Mapped[str | None] = mapped_column(String(100))                    # 学习工作单位
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_reason: Mapped[str | None] = mapped_column(String(200))
+    deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
 
-    person: Mapped[Person] = relationship()
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
     org: Mapped[Org] = relationship()  # noqa: F821
 
 

@@ -27,6 +27,10 @@ ACTION_LABELS = {
     "cadre.change": "团干部职务变更",
     "cadre.end": "团干部卸任",
     "import.cadres": "批量录入团干部",
+    "member.add": "录入团员",
+    "member.update": "修改团员信息",
+    "member.delete": "删除团员记录",
+    "member.reveal": "查看完整身份证号",
     "demo.seed": "导入演示数据",
 }
 

@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, RegistrationCode
+from ..models import AdminGrant, CadrePost, ImportBatch, Member, Org, Person, RegistrationCode
 from ..queries import person_in_scope, within
 from ..services.actor import Actor
 from .net import client_ip
@@ -93,6 +93,10 @@ def grant_or_404(grant_id: int) -> AdminGrant:
 
 def post_or_404(post_id: int) -> CadrePost:
     return _owned_by_org_or_404(CadrePost, post_id)
+
+
+def member_or_404(member_id: int) -> Member:
+    return _owned_by_org_or_404(Member, member_id)
 
 
 def batch_or_404(batch_id: int) -> ImportBatch:

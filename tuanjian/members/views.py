@@ -1,0 +1,222 @@
+"""团员 lists (a branch, or any org's whole subtree flattened), single entry, edit, soft delete."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, flash, redirect, request, url_for
+from sqlalchemy import func, or_, select
+
+from ..clock import local_date, local_today
+from ..domain.errors import DomainError, ValidationFailed
+from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
+from ..domain.orgtree import OrgKind
+from ..domain.people import ETHNICITIES, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS
+from ..extensions import db
+from ..models import CadrePost, Member, Org, Person, utcnow
+from ..queries import within
+from ..services import members as service
+from ..web.forms import apply_errors
+from ..web.htmx import render
+from ..web.scope import admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404
+from . import bp
+from .forms import DeleteForm, MemberForm
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+@dataclass
+class Row:
+    member: Member
+    person: Person
+    branch: Org
+    committee: Org | None      # nearest 团委/团工委 (or leading body) above the branch, within scope
+    general: Org | None        # nearest 团总支 above the branch
+    overage: bool
+    cadre_positions: list[str]
+
+
+def _query(org: Org, q: str):
+    stmt = (select(Member, Person, Org).join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
+            .where(within(Org.code, org.code), Member.deleted_at.is_(None)))
+    if q:
+        if q.replace("X", "").replace("x", "").isdigit():
+            stmt = stmt.where(Person.id_number.contains(q.upper()))
+        else:
+            stmt = stmt.where(or_(Person.name.contains(q), Org.short_name.contains(q)))
+    return stmt
+
+
+def member_rows(org: Org, q: str, page: int, per_page: int) -> tuple[list[Row], int]:
+    stmt = _query(org, q)
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    found = db.session.execute(stmt.order_by(Org.code, Person.name, Member.id)
+                               .offset((page - 1) * per_page).limit(per_page)).all()
+    scope = current_org()
+    ancestor_codes = set()
+    for _, _, branch in found:
+        code = branch.code
+        while "." in code and code != scope.code:
+            code = code.rsplit(".", 1)[0]
+            ancestor_codes.add(code)
+    ancestors = {o.code: o for o in db.session.scalars(select(Org).where(Org.code.in_(ancestor_codes)))} \
+        if ancestor_codes else {}
+    person_ids = [p.id for _, p, _ in found]
+    posts: dict[int, list[str]] = {}
+    if person_ids:
+        for pid, pos in db.session.execute(select(CadrePost.person_id, CadrePost.position).where(
+                CadrePost.person_id.in_(person_ids), CadrePost.ended_at.is_(None))):
+            posts.setdefault(pid, []).append(pos)
+    today = local_today()
+    rows = []
+    for member, person, branch in found:
+        committee = general = None
+        code = branch.code
+        while "." in code and code != scope.code:
+            code = code.rsplit(".", 1)[0]
+            anc = ancestors.get(code)
+            if anc is None:
+                continue
+            if anc.org_kind is OrgKind.GENERAL_BRANCH and general is None:
+                general = anc
+            elif anc.org_kind is not OrgKind.GENERAL_BRANCH and committee is None:
+                committee = anc
+        rows.append(Row(member, person, branch, committee, general,
+                        is_overage(person.birth_date, today, holds_post=bool(posts.get(person.id)),
+                                   years=_settings().overage_years), posts.get(person.id, [])))
+    return rows, total
+
+
+def _list(org: Org, *, reveal: bool = False, status: int = 200):
+    q = " ".join(request.values.get("q", "").split())[:30]
+    page = max(1, int_arg("page", 1) or 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    rows, total = member_rows(org, q, page, per_page)
+    if reveal and rows:
+        service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
+        db.session.commit()
+    return render("members/index.html", block="member_table", status=status, org=org, rows=rows, total=total, q=q,
+                  page=page, pages=max(1, (total + per_page - 1) // per_page), reveal=reveal and bool(rows),
+                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org))
+
+
+def _crumbs(org):
+    from ..orgs.views import breadcrumb
+    return breadcrumb(org)
+
+
+@bp.get("/org/<int:org_id>")
+@admin_required
+def index(org_id: int):
+    return _list(org_or_404(org_id))
+
+
+@bp.post("/org/<int:org_id>/reveal")
+@admin_required
+def reveal(org_id: int):
+    return _list(org_or_404(org_id), reveal=True)
+
+
+def _form_context(org, form, member=None):
+    return dict(org=org, form=form, member=member, crumbs=_crumbs(org), ethnicities=ETHNICITIES,
+                political_statuses=MEMBER_POLITICAL_STATUSES, positions=POSITIONS_GRASSROOTS, educations=EDUCATIONS,
+                occupations=OCCUPATIONS, dev_from=_settings().dev_number_required_from_year,
+                delete_form=DeleteForm(formdata=None))
+
+
+@bp.get("/org/<int:org_id>/new")
+@admin_required
+def new(org_id: int):
+    org = org_or_404(org_id)
+    if not org.org_kind.holds_members:
+        flash("团员只能录入到团支部：请先进入具体的团支部。", "error")
+        return redirect(url_for("members.index", org_id=org.id))
+    form = MemberForm(formdata=None)
+    form.is_cadre.data = "否"
+    return render("members/form.html", **_form_context(org, form))
+
+
+@bp.post("/org/<int:org_id>/new")
+@admin_required
+def create(org_id: int):
+    org = org_or_404(org_id)
+    form = MemberForm()
+    if not form.validate():
+        return render("members/form.html", status=400, **_form_context(org, form))
+    now = utcnow()
+    try:
+        data = validate_member(form.data, settings=_settings(), today=local_date(now))
+        member, opened = service.add_member(db.session, current_actor(), org, data, now=now)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return render("members/form.html", status=422, **_form_context(org, form))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("members/form.html", status=exc.status, **_form_context(org, form))
+    flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
+          + "可以继续录入下一名。", "success")
+    return redirect(url_for("members.new", org_id=org.id))
+
+
+@bp.get("/<int:member_id>")
+@admin_required
+def edit(member_id: int):
+    member = member_or_404(member_id)
+    form = MemberForm(formdata=None)
+    p = member.person
+    posts = [c.position for c in db.session.scalars(select(CadrePost).where(
+        CadrePost.org_id == member.org_id, CadrePost.person_id == p.id, CadrePost.ended_at.is_(None)))]
+    for key, value in {"name": p.name, "id_number": p.id_number, "ethnicity": p.ethnicity,
+                       "political_status": p.political_status, "join_date": p.join_date, "phone": p.phone,
+                       "dev_number": member.dev_number, "education": member.education, "occupation": member.occupation,
+                       "workplace": member.workplace, "is_cadre": "是" if posts else "否",
+                       "position": posts[0] if posts else ""}.items():
+        getattr(form, key).data = value or ""
+    return render("members/form.html", **_form_context(member.org, form, member))
+
+
+@bp.post("/<int:member_id>")
+@admin_required
+def update(member_id: int):
+    member = member_or_404(member_id)
+    form = MemberForm()
+    form.name.data, form.id_number.data = member.person.name, member.person.id_number     # fixed fields
+    if not form.validate():
+        return render("members/form.html", status=400, **_form_context(member.org, form, member))
+    now = utcnow()
+    try:
+        data = validate_member(form.data, settings=_settings(), today=local_date(now))
+        service.update_member(db.session, current_actor(), member, data, now=now)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return render("members/form.html", status=422, **_form_context(member.org, form, member))
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("members/form.html", status=exc.status, **_form_context(member.org, form, member))
+    flash(f"已保存 {member.person.name} 的信息。", "success")
+    return redirect(url_for("members.index", org_id=member.org_id))
+
+
+@bp.post("/<int:member_id>/delete")
+@admin_required
+def delete(member_id: int):
+    member = member_or_404(member_id)
+    org_id = member.org_id
+    try:
+        service.delete_member(db.session, current_actor(), member, reason=request.form.get("reason", ""), now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("members.edit", member_id=member.id))
+    flash(f"已删除 {member.person.name} 的团员记录（记录保留，可在操作日志中查到）。", "success")
+    return redirect(url_for("members.index", org_id=org_id))

@@ -1,0 +1,158 @@
+"""团员: single entry, edit and soft delete in a 团支部 (the import pipeline will reuse add/update)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import select
+
+from ..clock import local_date
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.orgtree import check_holds_members, is_within
+from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
+from . import audit
+from .accounts import ensure_account
+from .actor import Actor
+
+MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace")
+PERSON_FIELDS = ("ethnicity", "political_status", "join_date", "phone")
+
+
+def check_may_edit(actor: Actor, branch: Org) -> None:
+    """Admins of the branch or of any organisation above it (in scope) enter its members."""
+    if actor.scope_code is None or not is_within(branch.code, actor.scope_code):
+        raise NotAllowed("不在您的管理范围内")
+    if branch.is_dissolved:
+        raise Conflict(f"“{branch.short_name}”已撤销")
+    check_holds_members(branch.org_kind, branch.short_name)
+
+
+def holder_description(org: Org) -> str:
+    parent = f"（上级：{org.parent.short_name}）" if org.parent is not None else ""
+    return f"“{org.short_name}”{parent}"
+
+
+def _check_dev_number_free(session, number: str | None, member_id: int | None) -> None:
+    if not number:
+        return
+    other = session.scalar(select(Member.id).where(Member.dev_number == number, Member.deleted_at.is_(None)))
+    if other is not None and other != member_id:
+        raise ValidationFailed.single("dev_number", "该发展团员编号已被其他团员使用，请核对")
+
+
+def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime) -> bool:
+    """是否为团干部 + 团内职务 → an active post in the branch; returns whether an account was opened."""
+    posts = list(session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
+                                                         CadrePost.person_id == member.person_id,
+                                                         CadrePost.ended_at.is_(None))))
+    if data["is_cadre"]:
+        if not any(p.position == data["position"] for p in posts):
+            if posts:
+                post = posts[0]
+                session.add(PostChange(post_id=post.id, from_position=post.position, to_position=data["position"],
+                                       changed_on=local_date(now), by_person_id=actor.person_id, at=now, note="团员信息修改"))
+                post.position = data["position"]
+            else:
+                session.add(CadrePost(person_id=member.person_id, org_id=member.org_id, position=data["position"],
+                                      created_at=now))
+        _, opened = ensure_account(session, member.person)
+        return opened
+    if posts:
+        _refuse_if_admin(session, member, "取消其团干部职务")
+        for post in posts:
+            post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "团员信息修改：不再担任团干部"
+            session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
+                                   changed_on=local_date(now), by_person_id=actor.person_id, at=now, note="不再担任团干部"))
+    return False
+
+
+def _refuse_if_admin(session, member: Member, what: str) -> None:
+    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == member.org_id, AdminGrant.revoked_at.is_(None),
+                                                  AdminGrant.person_id == member.person_id)):
+        raise Conflict(f"{member.person.name}是本团支部管理员，须先移交管理员权限，才能{what}")
+
+
+def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime) -> tuple[Member, bool]:
+    """``data`` is domain.members.validate_member output. Returns the member and whether an account was opened."""
+    check_may_edit(actor, branch)
+    person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
+    member = None
+    if person is not None:
+        if person.name != data["name"]:
+            raise ValidationFailed.single("name", f"该身份证号已登记，但姓名不是“{data['name']}”，请核对")
+        member = session.scalar(select(Member).where(Member.person_id == person.id))
+        if member is not None and member.deleted_at is None:
+            if member.org_id == branch.id:
+                raise Conflict(f"{person.name}已是本团支部团员，无需重复录入")
+            raise Conflict(f"该团员已在{holder_description(member.org)}登记，请通过组织关系转接转入，不能重复录入")
+    _check_dev_number_free(session, data["dev_number"], member.id if member else None)
+    if person is None:
+        person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],
+                        birth_date=date.fromisoformat(data["birth_date"]))
+        session.add(person)
+    for key in PERSON_FIELDS:
+        if data.get(key) is not None:
+            setattr(person, key, data[key])
+    session.flush()
+    restored = member is not None
+    if member is None:
+        member = Member(person_id=person.id, org_id=branch.id, created_at=now)
+        session.add(member)
+    else:      # a soft-deleted record comes back in this branch
+        member.org_id, member.deleted_at, member.deleted_reason, member.deleted_by_id = branch.id, None, None, None
+    for key in MEMBER_FIELDS:
+        setattr(member, key, data.get(key))
+    session.flush()
+    opened = _sync_cadre(session, actor, member, data, now)
+    audit.record(session, actor, "member.add", object_type="member", object_id=member.id, org_id=branch.id,
+                 summary=f"{'恢复' if restored else '录入'}团员：{person.name}，{branch.short_name}"
+                         + (f"，团内职务{data['position']}" if data["is_cadre"] else ""),
+                 after={"person": person.masked_id, "join_date": data["join_date"], "cadre": data["is_cadre"]})
+    return member, opened
+
+
+def update_member(session, actor: Actor, member: Member, data: dict, *, now: datetime) -> bool:
+    """Edit everything but the name and ID number (those are corrected only by an upper admin, later)."""
+    check_may_edit(actor, member.org)
+    if member.deleted_at is not None:
+        raise Conflict("该团员记录已删除")
+    person = member.person
+    if data["id_number"] != person.id_number or data["name"] != person.name:
+        raise ValidationFailed.single("name", "姓名和身份证号码录入后不能在此修改")
+    _check_dev_number_free(session, data["dev_number"], member.id)
+    before = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
+    for key in PERSON_FIELDS:
+        setattr(person, key, data.get(key))
+    for key in MEMBER_FIELDS:
+        setattr(member, key, data.get(key))
+    opened = _sync_cadre(session, actor, member, data, now)
+    after = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
+    changed = {k for k in after if before[k] != after[k]}
+    audit.record(session, actor, "member.update", object_type="member", object_id=member.id, org_id=member.org_id,
+                 summary=f"修改团员信息：{person.name}（{member.org.short_name}）",
+                 before={k: before[k] for k in changed} or None, after={k: after[k] for k in changed} or None)
+    return opened
+
+
+def delete_member(session, actor: Actor, member: Member, *, reason: str, now: datetime) -> None:
+    """Soft delete with a reason; the record and its history stay."""
+    check_may_edit(actor, member.org)
+    if member.deleted_at is not None:
+        raise Conflict("该团员记录已删除")
+    reason = " ".join((reason or "").split())[:200]
+    if not reason:
+        raise ValidationFailed.single("reason", "请填写删除原因")
+    _refuse_if_admin(session, member, "删除其团员记录")
+    for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
+                                                        CadrePost.person_id == member.person_id,
+                                                        CadrePost.ended_at.is_(None))):
+        post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "团员记录删除"
+    member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
+    audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
+                 summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}",
+                 before={"deleted": False}, after={"deleted": True, "reason": reason})
+
+
+def record_reveal(session, actor: Actor, org: Org, members: list[Member]) -> None:
+    audit.record(session, actor, "member.reveal", object_type="org", object_id=org.id, org_id=org.id,
+                 summary=f"查看完整身份证号码：{org.short_name} 团员名单中 {len(members)} 人",
+                 after={"members": [m.person.masked_id for m in members]})
