@@ -92,6 +92,13 @@ CASES = {
     "members.edit": ("GET", lambda s, o: ({"member_id": _member_in(s, o).id}, None)),
     "members.update": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"ethnicity": "汉族"})),
     "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"reason": "矩阵测试"})),
+    "members.import_page": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.upload": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "members.batch": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, None)),
+    "members.commit_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, {"mode": "valid"})),
+    "members.cancel_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, {})),
+    "members.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, None)),
     "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 OK, ERROR = "ok", "error"
+NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
 
 
 @dataclass
@@ -26,14 +27,17 @@ class ImportReport:
 
     @property
     def ok_rows(self) -> list[RowOutcome]:
-        return [r for r in self.rows if r.kind == OK]
+        return [r for r in self.rows if r.kind != ERROR]
 
     @property
     def error_rows(self) -> list[RowOutcome]:
         return [r for r in self.rows if r.kind == ERROR]
 
     def totals(self) -> dict[str, int]:
-        return {"rows": len(self.rows), "ok": len(self.ok_rows), "error": len(self.error_rows)}
+        totals = {"rows": len(self.rows), "ok": len(self.ok_rows), "error": len(self.error_rows)}
+        for kind in (NEW, UPDATE, UNCHANGED):
+            totals[kind] = sum(1 for r in self.rows if r.kind == kind)
+        return totals
 
     def to_json(self) -> dict:
         return {"rows": [asdict(r) for r in self.rows], "totals": self.totals()}

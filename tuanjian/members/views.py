@@ -15,6 +15,9 @@ from ..extensions import db
 from ..models import CadrePost, Member, Org, Person, utcnow
 from ..queries import within
 from ..services import members as service
+from ..services.member_imports import commit_members, preview_members
+from ..spreadsheets.writer import Column
+from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404
@@ -220,3 +223,47 @@ def delete(member_id: int):
         return redirect(url_for("members.edit", member_id=member.id))
     flash(f"已删除 {member.person.name} 的团员记录（记录保留，可在操作日志中查到）。", "success")
     return redirect(url_for("members.index", org_id=org_id))
+
+
+# ---------------------------------------------------------------- Excel import (导入团员团干部)
+
+def _columns(org) -> list[Column]:
+    from ..services.member_imports import branches_in
+    names = tuple(dict.fromkeys(b.short_name for b in branches_in(db.session, org)))
+    branch_required = not org.org_kind.holds_members
+    return [Column("姓名", "name", required=True, width=12),
+            Column("身份证号码", "id_number", required=True, width=22, note="18位，须为文本格式（模板已设置），末位X大小写均可"),
+            Column("民族", "ethnicity", required=True, width=10, choices=ETHNICITIES, note="也可写“汉”“回”等"),
+            Column("政治面貌", "political_status", required=True, width=12, choices=MEMBER_POLITICAL_STATUSES),
+            Column("入团年月", "join_date", required=True, width=10, note="如 2015-06、2015.6、201506"),
+            Column("所在团支部", "branch", required=branch_required, width=26, choices=names,
+                   note="从下拉列表选择" if branch_required else "可不填（即本团支部）"),
+            Column("是否为团干部", "is_cadre", required=True, width=10, choices=("是", "否")),
+            Column("团内职务", "position", width=10, choices=POSITIONS_GRASSROOTS, note="是团干部时必填"),
+            Column("发展团员编号", "dev_number", width=16, note="2017年及以后入团的必填，12位"),
+            Column("手机号码", "phone", width=14),
+            Column("学历", "education", width=14, choices=EDUCATIONS),
+            Column("职业", "occupation", width=14, choices=OCCUPATIONS),
+            Column("学习工作单位", "workplace", width=24)]
+
+
+FLOW = ImportFlow(
+    kind="members", what="导入团员团干部", sheet="团员",
+    endpoints={"upload_page": "members.import_page", "template": "members.template", "upload": "members.upload",
+               "batch": "members.batch", "commit": "members.commit_batch", "cancel": "members.cancel_batch",
+               "errors": "members.batch_errors"},
+    columns=_columns,
+    instructions=lambda org: [
+        "1. 在“团员”工作表中从第2行起每行填写一名团员；红色表头为必填。团支部的团干部也在这里填写（是否为团干部填“是”并选团内职务）。",
+        "2. 身份证号码、手机号码、入团年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
+        "3. 下拉列表的栏目请从列表中选择；不要修改表头（列的顺序可以调整，多余的列会被忽略）。",
+        "4. 已在系统中的团员按身份证号更新，信息未变的行自动跳过；同一文件重复上传不会重复录入。",
+        "5. 团干部自动开通账号，初始密码为身份证号后八位。"],
+    steps=["每行一名团员；团支部的团干部也在这里填写。团委、团总支导入时须填写“所在团支部”。",
+           "已在系统中的团员按身份证号更新，未变的行自动跳过。"],
+    preview=preview_members, commit_rows=commit_members,
+    result_columns={"name": "姓名", "branch": "所在团支部", "change": "结果"},
+    next_step=lambda org: (url_for("members.index", org_id=org.id), "查看团员名单"),
+    success=lambda written: f"已导入 {len(written)} 名团员（新增或更新）。")
+
+FLOW.register(bp, upload_rule="/org/<int:org_id>/import", template_rule="/org/<int:org_id>/template.xlsx")

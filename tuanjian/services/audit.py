@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "member.update": "修改团员信息",
     "member.delete": "删除团员记录",
     "member.reveal": "查看完整身份证号",
+    "import.members": "导入团员",
     "demo.seed": "导入演示数据",
 }
 

@@ -1,0 +1,187 @@
+from datetime import date, datetime
+from io import BytesIO
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import func, select
+
+from tuanjian.demo import make_id
+from tuanjian.models import AuditEntry, CadrePost, ImportBatch, Member, Person
+
+from ..factories import make_member
+
+HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+        "手机号码", "学历", "职业", "学习工作单位"]
+
+
+def ids(n, start=900):
+    return [make_id(date(2003, 4, 1 + i % 27), start + 2 * i + 1, True) for i in range(n)]
+
+
+def book(rows, head=HEAD, sheet="团员") -> BytesIO:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(head)
+    for r in rows:
+        ws.append(list(r))
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+_dev = iter(range(100000, 999999))
+
+
+def row(name, number, branch="", join="2018-05", dev=None, cadre="否", position="", **kw):
+    dev = f"2018{next(_dev):08d}" if dev is None else dev
+    base = [name, number, "汉族", "共青团员", join, branch, cadre, position, dev, "13900000000", "普通高中在读", "学生", ""]
+    return base
+
+
+def upload(client, org_id, data, name="团员.xlsx"):
+    resp = client.post(f"/members/org/{org_id}/import", data={"file": (data, name)}, content_type="multipart/form-data")
+    return resp
+
+
+def batch_page(client, resp):
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-1500:]
+    return client.get(resp.headers["Location"]).get_data(as_text=True), int(resp.headers["Location"].rsplit("/", 1)[1])
+
+
+def count(session, model=Member):
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def test_template_lists_branches_in_scope(client, login, tree):
+    login(tree.township_admin)
+    wb = load_workbook(BytesIO(client.get(f"/members/org/{tree.township.id}/template.xlsx").data))
+    ws = wb["团员"]
+    assert [c.value for c in ws[1]] == HEAD
+    lists = wb["下拉列表"]
+    values = {c.value for col in lists.iter_cols() for c in col if c.value}
+    assert "城东村团支部" in values and "高士村团支部" not in values and "汉族" in values
+    assert ws["B2"].number_format == "@" and ws["E2"].number_format == "@"
+
+
+def test_branch_import_new_update_unchanged_and_errors(client, session, login, tree):
+    existing = make_member(session, tree.village, name="老甲", join_date="2015-05", phone="13000000000")
+    session.commit()
+    login(tree.branch_admin)
+    n = ids(5)
+    rows = [row("新一", n[0]), row("新二", n[1], cadre="是", position="宣传委员"),
+            ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "", "否", "", "", "13000000000", "", "", ""],
+            row("错三", n[2][:17] + ("0" if n[2][17] != "0" else "1")),            # bad check digit
+            row("重四", n[3]), row("重四", n[3]),                                   # duplicate inside the file
+            row("新五", float(n[4][:17] + "0")),                                    # ID stored as a number
+            row("老甲", existing.person.id_number, join="2015-05", dev="")]       # same person: phone changes → update
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book(rows[:-1])))
+    assert "共 7 行" in page and "2 行无误" not in page
+    assert "校验位" in page and "身份证号在本文件中重复出现（第6、7行）" in page and "被存成了数字" in page
+    assert "新增 2" in page and "未变 1" in page
+    before = count(session)
+    assert client.post(f"/members/imports/{batch_id}/commit", data={"mode": "all"}).status_code == 409
+    assert count(session) == before
+    resp = client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-2000:]
+    assert count(session) == before + 2
+    cadre = session.scalar(select(Person).where(Person.name == "新二"))
+    assert session.scalar(select(CadrePost).where(CadrePost.person_id == cadre.id)).position == "宣传委员"
+    assert cadre.account is not None and cadre.account.must_change_password
+    # error workbook: the failed rows, original row numbers, reasons, red cells
+    ws = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data)).active
+    header = [c.value for c in ws[1]]
+    got = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [r[header.index("原行号")] for r in got] == [5, 6, 7, 8]
+    # re-upload the good rows: nothing new, nothing changed
+    page, batch2 = batch_page(client, upload(client, tree.village.id, book(rows[:3])))
+    assert "新增 0" in page and "未变 3" in page
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "import.members"))
+    assert entry.after["new"] == 2
+
+
+def test_update_changes_fields(client, session, login, tree):
+    existing = make_member(session, tree.village, name="老乙", join_date="2015-05", phone="13000000000")
+    session.commit()
+    login(tree.branch_admin)
+    r = row("老乙", existing.person.id_number, join="2015-05", dev="")
+    r[9] = "13811112222"
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book([r])))
+    assert "更新 1" in page and "将更新：手机号码" in page
+    client.post(f"/members/imports/{batch_id}/commit", data={"mode": "all"})
+    session.expire_all()
+    assert session.get(Member, existing.id).person.phone == "13811112222"
+
+
+def test_upper_level_import_needs_branch_column(client, session, login, tree):
+    login(tree.township_admin)
+    n = ids(3, 950)
+    rows = [row("甲", n[0], branch="城东村团支部"), row("乙", n[1]), row("丙", n[2], branch="高士村团支部")]
+    page, batch_id = batch_page(client, upload(client, tree.township.id, book(rows)))
+    assert "请填写所在团支部" in page and "找不到团支部“高士村团支部”" in page
+    client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
+    assert session.scalar(select(Member).join(Person, Member.person_id == Person.id).where(Person.name == "甲")).org_id == tree.village.id
+
+
+def test_member_held_outside_scope_is_named(client, session, login, tree):
+    other = make_member(session, tree.sibling_branch, name="外丁")
+    session.commit()
+    login(tree.branch_admin)
+    page, _ = batch_page(client, upload(client, tree.village.id,
+                                        book([row("外丁", other.person.id_number, join="2015-05", dev="")])))
+    assert "高士村团支部" in page and "转接" in page
+
+
+def test_admin_own_row_is_recognised(client, session, login, tree):
+    me = tree.branch_admin
+    session.add(Member(person_id=me.id, org_id=tree.village.id))
+    session.commit()
+    login(me)
+    r = row(me.name, me.id_number, join="2009-05", dev="")
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book([r])))
+    assert "0 行有错误" in page
+    n = count(session)
+    client.post(f"/members/imports/{batch_id}/commit", data={"mode": "all"})
+    assert count(session) == n
+
+
+@pytest.mark.parametrize("content,name,fragment", [
+    (b"", "a.xlsx", "空的"), (b"not a workbook", "a.xlsx", "不是有效的 Excel"), (b"x", "a.csv", "只能上传 Excel"),
+])
+def test_bad_files(client, session, login, tree, content, name, fragment):
+    login(tree.branch_admin)
+    resp = upload(client, tree.village.id, BytesIO(content), name)
+    assert resp.status_code == 422 and fragment in resp.get_data(as_text=True)
+    assert count(session, ImportBatch) == 0
+
+
+def test_wrong_sheet_or_headers(client, login, tree):
+    login(tree.branch_admin)
+    resp = upload(client, tree.village.id, book([["x"]], head=["组织简称", "组织类别"]))
+    assert resp.status_code == 422 and "没有找到表头" in resp.get_data(as_text=True)
+    resp = upload(client, tree.village.id, book([]))
+    assert resp.status_code == 422 and "没有数据行" in resp.get_data(as_text=True)
+
+
+def test_columns_in_any_order_and_extra_columns(client, session, login, tree):
+    login(tree.branch_admin)
+    n = ids(1, 990)[0]
+    head = ["备注", "身份证号码", "姓名", " 民 族 ", "是否为团干部", "入团年月", "政治面貌", "发展团员编号"]
+    data = [["随便", n, "顺序", "汉", "否", datetime(2019, 6, 1), "共青团员", "201912345678"]]
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book(data, head=head)))
+    assert "新增 1" in page
+    client.post(f"/members/imports/{batch_id}/commit", data={"mode": "all"})
+    assert session.scalar(select(Person).where(Person.id_number == n)).join_date == "2019-06"
+
+
+def test_duplicate_dev_numbers_in_one_file_are_reported_on_both_rows(client, login, tree):
+    login(tree.branch_admin)
+    n = ids(2, 970)
+    page, _ = batch_page(client, upload(client, tree.village.id, book([row("甲", n[0], dev="201800000001"),
+                                                                        row("乙", n[1], dev="201800000001")])))
+    assert page.count("发展团员编号在本文件中重复出现（第2、3行）") == 2 and "0 行无误" in page

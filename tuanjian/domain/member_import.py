@@ -1,0 +1,100 @@
+"""团员团干部 import rows (DOMAIN.md 3): every row validated with the member rules, its branch resolved,
+then classified against what the database holds: new, update, unchanged or error (upsert by ID number)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .errors import ValidationFailed
+from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
+from .members import validate_member
+
+COLUMNS = {"姓名": "name", "身份证号码": "id_number", "民族": "ethnicity", "政治面貌": "political_status",
+           "入团年月": "join_date", "所在团支部": "branch", "是否为团干部": "is_cadre", "团内职务": "position",
+           "发展团员编号": "dev_number", "手机号码": "phone", "学历": "education", "职业": "occupation",
+           "学习工作单位": "workplace"}
+COMPARED = ("ethnicity", "political_status", "join_date", "phone", "dev_number", "education", "occupation",
+            "workplace", "position", "branch_id")
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What the database holds for an ID number (loaded once by the service)."""
+
+    name: str
+    member_id: int | None
+    branch_id: int | None
+    in_scope: bool                  # the member's branch lies in the importer's subtree
+    holder: str                     # description of the holding org, for messages
+    values: dict                    # current values of COMPARED fields
+
+
+def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
+                  existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
+    """``branches``: branch short name → ids in scope; ``default_branch``: the branch itself when a branch admin
+    imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it."""
+    outcomes: list[RowOutcome] = []
+    seen: dict[str, list[RowOutcome]] = {}
+    seen_dev: dict[str, list[RowOutcome]] = {}
+    for raw in rows:
+        cells = {k: cell_text(v) for k, v in raw.cells.items()}
+        out = RowOutcome(number=raw.number, cells=cells)
+        values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
+                  "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone")}
+        data = None
+        try:
+            data = validate_member(values, settings=settings, today=today)
+        except ValidationFailed as exc:
+            for f, msgs in exc.field_errors.items():
+                for m in msgs:
+                    out.fail(f, m)
+        branch_name = " ".join(cells.get("branch", "").split())
+        branch_id = None
+        if branch_name:
+            ids = branches.get(branch_name, [])
+            if len(ids) == 1:
+                branch_id = ids[0]
+            elif len(ids) > 1:
+                out.fail("branch", f"有{len(ids)}个团支部都叫“{branch_name}”，请在各自团支部中分别导入")
+            else:
+                out.fail("branch", f"找不到团支部“{branch_name}”：须为您管理范围内的团支部，请从下拉列表中选择")
+        elif default_branch is not None:
+            branch_id = default_branch
+        else:
+            out.fail("branch", "请填写所在团支部")
+        if data is not None:
+            number = data["id_number"]
+            seen.setdefault(number, []).append(out)
+            if data["dev_number"]:
+                seen_dev.setdefault(data["dev_number"], []).append(out)
+            holder = dev_numbers.get(data["dev_number"]) if data["dev_number"] else None
+            if holder is not None and holder != number:
+                out.fail("dev_number", "该发展团员编号已被其他团员使用")
+            known = existing.get(number)
+            if known is not None and known.name != data["name"]:
+                out.fail("name", f"该身份证号已登记为“{known.name}”，与填写的姓名不一致")
+            elif known is not None and known.member_id is not None and not known.in_scope:
+                out.fail("id_number", f"该团员已在{known.holder}登记，请通过组织关系转接转入")
+            if out.kind != ERROR and branch_id is not None:
+                data["branch_id"] = branch_id
+                out.data = data
+                if known is None or known.member_id is None:
+                    out.kind = NEW
+                else:
+                    new_values = {k: data.get(k) for k in COMPARED}
+                    out.kind = UNCHANGED if new_values == known.values else UPDATE
+                    if out.kind == UPDATE:
+                        changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
+                        out.note = "将更新：" + "、".join(_LABELS.get(k, k) for k in changed)
+        outcomes.append(out)
+    for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
+        for outs in groups.values():             # the same value twice in one file: report it on every row
+            if len(outs) > 1 and len({o.number for o in outs}) > 1:
+                rows_text = "、".join(str(o.number) for o in outs)
+                for o in outs:
+                    o.fail(field, f"{label}在本文件中重复出现（第{rows_text}行）")
+                    o.data = {}
+    return ImportReport(outcomes)
+
+
+_LABELS = {v: k for k, v in COLUMNS.items()} | {"branch_id": "所在团支部"}

@@ -1,0 +1,144 @@
+"""团员团干部 import: preview (validate + classify every row) and commit (one transaction, upsert by ID)."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..clock import local_date
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.imports import NEW, UPDATE, ImportReport
+from ..domain.member_import import COLUMNS, Existing, validate_rows
+from ..domain.orgtree import OrgKind, is_within
+from ..domain.settings import Settings
+from ..models import CadrePost, ImportBatch, Member, Org, Person
+from ..queries import within
+from ..spreadsheets.reader import RawRow, read_sheet
+from . import audit
+from .actor import Actor
+from .members import add_member, check_may_edit, holder_description, update_member
+
+MEMBER_SHEET = "团员"
+
+
+def branches_in(session, org: Org) -> list[Org]:
+    return list(session.scalars(select(Org).where(within(Org.code, org.code), Org.kind == OrgKind.BRANCH.value,
+                                                  Org.dissolved_at.is_(None)).order_by(Org.code)))
+
+
+def _context(session, org: Org, rows) -> dict:
+    numbers, devs = set(), set()
+    for r in rows:
+        for key, bucket in (("id_number", numbers), ("dev_number", devs)):
+            v = r.cells.get(key)
+            if isinstance(v, str) and v.strip():
+                bucket.add(v.strip().upper())
+    branches: dict[str, list[int]] = {}
+    for b in branches_in(session, org):
+        branches.setdefault(b.short_name, []).append(b.id)
+    existing: dict[str, Existing] = {}
+    if numbers:
+        found = session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
+                                .where(Person.id_number.in_(numbers))).all()
+        live_ids = [(p.id, m.org_id) for p, m in found if m is not None and m.deleted_at is None]
+        positions = {}
+        if live_ids:
+            for pid, oid, pos in session.execute(select(CadrePost.person_id, CadrePost.org_id, CadrePost.position).where(
+                    CadrePost.person_id.in_([p for p, _ in live_ids]), CadrePost.ended_at.is_(None))):
+                positions.setdefault((pid, oid), pos)
+        for person, member in found:
+            live = member is not None and member.deleted_at is None
+            values = {}
+            if live:
+                values = {"ethnicity": person.ethnicity, "political_status": person.political_status,
+                          "join_date": person.join_date, "phone": person.phone, "dev_number": member.dev_number,
+                          "education": member.education, "occupation": member.occupation,
+                          "workplace": member.workplace, "position": positions.get((person.id, member.org_id)),
+                          "branch_id": member.org_id}
+            existing[person.id_number] = Existing(
+                name=person.name, member_id=member.id if live else None, branch_id=member.org_id if live else None,
+                in_scope=live and is_within(member.org.code, org.code),
+                holder=holder_description(member.org) if live else "", values=values)
+    dev_numbers = {}
+    if devs:
+        dev_numbers = {d: n for d, n in session.execute(
+            select(Member.dev_number, Person.id_number).join(Person, Member.person_id == Person.id)
+            .where(Member.dev_number.in_(devs), Member.deleted_at.is_(None)))}
+    return {"branches": branches, "default_branch": org.id if org.org_kind.holds_members else None,
+            "existing": existing, "dev_numbers": dev_numbers}
+
+
+def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> ImportReport:
+    return validate_rows(rows, settings=settings, today=local_date(now), **_context(session, org, rows))
+
+
+def _check_org(actor: Actor, org: Org) -> None:
+    if actor.scope_code is None or not is_within(org.code, actor.scope_code):
+        raise ValidationFailed.single("org_id", "不在您的管理范围内")
+    if org.org_kind.holds_members:
+        check_may_edit(actor, org)
+
+
+def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
+                    now: datetime) -> ImportBatch:
+    _check_org(actor, org)
+    if not org.org_kind.holds_members and not branches_in(session, org):
+        raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
+    sheet = read_sheet(data, filename, COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET)
+    if not sheet.rows:
+        raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
+    report = _validate(session, org, sheet.rows, settings, now)
+    batch = ImportBatch(kind="members", org_id=org.id, created_by_id=actor.person_id, created_at=now,
+                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
+                        status="pending", report=report.to_json())
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
+                   now: datetime) -> list[Member]:
+    """Re-validate against the current database, then write all new and changed rows in this transaction."""
+    org = session.get(Org, batch.org_id)
+    _check_org(actor, org)
+    if batch.status != "pending":
+        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    if mode not in ("all", "valid"):
+        raise ValidationFailed.single("mode", "请选择导入方式")
+    stored = ImportReport.from_json(batch.report)
+    report = _validate(session, org, [RawRow(r.number, r.cells) for r in stored.rows], settings, now)
+    for old, new in zip(stored.rows, report.rows, strict=True):    # an error found at upload stays an error
+        if old.kind == "error" and new.kind != "error":
+            new.kind, new.errors, new.data = "error", old.errors, {}
+    if mode == "all" and report.error_rows:
+        raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
+    written = []
+    branches = {b.id: b for b in branches_in(session, org)}
+    for row in report.ok_rows:
+        data = row.data
+        branch = branches[data["branch_id"]]
+        if row.kind == NEW:
+            member, _ = add_member(session, actor, branch, data, now=now)
+        elif row.kind == UPDATE:
+            member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
+                                    .where(Person.id_number == data["id_number"]))
+            if member.org_id != branch.id:
+                member.org_id = branch.id
+                session.flush()
+            update_member(session, actor, member, data, now=now)
+        else:
+            continue
+        written.append(member)
+    batch.status, batch.committed_at = "committed", now
+    batch.report = report.to_json()
+    t = report.totals()
+    batch.result = {"created": [{"name": m.person.name, "branch": m.org.short_name,
+                                 "change": "新增" if r.kind == NEW else "更新"}
+                                for m, r in zip(written, [r for r in report.ok_rows if r.kind in (NEW, UPDATE)],
+                                                strict=True)],
+                    "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode}
+    audit.record(session, actor, "import.members", object_type="import_batch", object_id=batch.id, org_id=org.id,
+                 summary=f"导入团员：{batch.file_name}，新增 {t['new']} 人，更新 {t['update']} 人，未变 {t['unchanged']} 人，"
+                         f"有错误未导入 {t['error']} 行", after=t)
+    return written
