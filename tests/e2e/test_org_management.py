@@ -107,7 +107,7 @@ def test_school_admin_manages_its_orgs(browser, live_server, artifacts, tmp_path
         # 2. batch-create 3 团总支 and 12 团支部 from one Excel file
         page.locator("#create-child").get_by_role("link", name="用 Excel 批量创建").click()
         expect(page).to_have_url(f"{base}/orgs/{school_id}/children/import")
-        expect(page.locator("h1")).to_have_text("批量创建直属下级组织")
+        expect(page.locator("h1")).to_have_text("批量创建下级组织")
         with page.expect_download() as download_info:
             page.get_by_role("link", name="下载 Excel 模板").click()
         download = download_info.value
