@@ -133,7 +133,7 @@ def test_school_admin_manages_its_orgs(browser, live_server, artifacts, tmp_path
         page.locator("input[name=mode][value=all]").check()
         page.get_by_role("button", name="确认导入").click()
         expect(page.locator("h1")).to_have_text("导入完成")
-        expect(flash).to_contain_text("已创建 15 个下级组织")
+        expect(flash).to_contain_text("已创建 15 个组织")
         expect(page.locator("main")).to_contain_text("成功导入 15 条")
 
         created = _orgs(app, NEW_ORGS)
