@@ -38,6 +38,15 @@ def _member_in(session, org):
     return session.scalar(select(Member).where(Member.person_id == person.id))
 
 
+def _transfer_between(session, org):
+    """A transfer request whose both ends are ``org`` (the loader only asks whether either end is in scope)."""
+    from tuanjian.models import TransferRequest
+    req = TransferRequest(member_id=_member_in(session, org).id, from_org_id=org.id, to_org_id=org.id, status="pending")
+    session.add(req)
+    session.flush()
+    return req
+
+
 def _batch_of(session, org, kind="org_children"):
     from tuanjian.models import ImportBatch
     batch = ImportBatch(kind=kind, org_id=org.id, file_name="矩阵.xlsx", file_sha256="0" * 64,
@@ -99,6 +108,10 @@ CASES = {
     "members.commit_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, {"mode": "valid"})),
     "members.cancel_batch": ("POST", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, {})),
     "members.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "members").id}, None)),
+    "members.request_transfer": ("POST", lambda s, o: ({"org_id": o.id}, {"id_number": "x", "name": "x"})),
+    "members.accept_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
+    "members.refuse_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
+    "members.cancel_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
     "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
 }
 

@@ -20,7 +20,8 @@ from ..spreadsheets.writer import Column
 from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
 from ..web.htmx import render
-from ..web.scope import admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404
+from ..web.scope import (admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404,
+                         transfer_or_404)
 from . import bp
 from .forms import DeleteForm, MemberForm
 
@@ -157,6 +158,11 @@ def create(org_id: int):
         for msg in apply_errors(form, exc):
             flash(msg, "error")
         return render("members/form.html", status=422, **_form_context(org, form))
+    except service.HeldElsewhere as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("members/form.html", status=exc.status, transfer_offer={"id_number": data["id_number"],
+                      "name": data["name"], "holder": exc.holder}, **_form_context(org, form))
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -267,3 +273,90 @@ FLOW = ImportFlow(
     success=lambda written: f"已导入 {len(written)} 名团员（新增或更新）。")
 
 FLOW.register(bp, upload_rule="/org/<int:org_id>/import", template_rule="/org/<int:org_id>/template.xlsx")
+
+
+# ---------------------------------------------------------------- 组织关系转接
+
+@bp.get("/transfers")
+@admin_required
+def transfers():
+    from sqlalchemy.orm import aliased
+
+    from ..models import TransferRequest
+    from ..services import transfers as transfer_service
+    scope = current_org()
+    q = " ".join(request.args.get("q", "").split())[:30]
+    src, dst = aliased(Org), aliased(Org)
+    stmt = (select(TransferRequest).join(src, TransferRequest.from_org_id == src.id)
+            .join(dst, TransferRequest.to_org_id == dst.id).join(Member, TransferRequest.member_id == Member.id)
+            .join(Person, Member.person_id == Person.id)
+            .where(within(src.code, scope.code) | within(dst.code, scope.code)))
+    if q:
+        stmt = stmt.where(or_(Person.name.contains(q), src.short_name.contains(q), dst.short_name.contains(q)))
+    reqs = list(db.session.scalars(stmt.order_by((TransferRequest.status == "pending").desc(),
+                                                 TransferRequest.id.desc()).limit(200)))
+    actor = current_actor()
+    return render("members/transfers.html", block="transfer_table", reqs=reqs, q=q,
+                  may_decide={r.id: transfer_service.may_decide(actor, r) for r in reqs},
+                  may_cancel={r.id: transfer_service.may_cancel(actor, r) for r in reqs})
+
+
+@bp.post("/org/<int:org_id>/transfer")
+@admin_required
+def request_transfer(org_id: int):
+    from ..services import transfers as transfer_service
+    org = org_or_404(org_id)
+    try:
+        transfer_service.request_transfer(db.session, current_actor(), org, id_number=request.form.get("id_number", ""),
+                                          name=request.form.get("name", ""), reason=request.form.get("reason", ""),
+                                          now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("members.new", org_id=org.id))
+    flash("已发出转接申请，等待转出团支部或其上级组织管理员处理。可在“组织关系转接”中查看进度。", "success")
+    return redirect(url_for("members.transfers"))
+
+
+def _decide(transfer_id: int, accept: bool):
+    from ..services import transfers as transfer_service
+    req = transfer_or_404(transfer_id)
+    try:
+        transfer_service.decide(db.session, current_actor(), req, accept=accept, note=request.form.get("note", ""),
+                                now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash(f"已{'同意' if accept else '拒绝'} {req.member.person.name} 的转接申请。", "success")
+    return redirect(url_for("members.transfers"))
+
+
+@bp.post("/transfers/<int:transfer_id>/accept")
+@admin_required
+def accept_transfer(transfer_id: int):
+    return _decide(transfer_id, True)
+
+
+@bp.post("/transfers/<int:transfer_id>/refuse")
+@admin_required
+def refuse_transfer(transfer_id: int):
+    return _decide(transfer_id, False)
+
+
+@bp.post("/transfers/<int:transfer_id>/cancel")
+@admin_required
+def cancel_transfer(transfer_id: int):
+    from ..services import transfers as transfer_service
+    req = transfer_or_404(transfer_id)
+    try:
+        transfer_service.cancel_request(db.session, current_actor(), req, now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        flash("已撤回转接申请。", "info")
+    return redirect(url_for("members.transfers"))

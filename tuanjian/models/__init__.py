@@ -4,8 +4,8 @@ from .audit import AuditEntry
 from .base import Base, utcnow
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
-from .people import CadrePost, Member, Person, PostChange
+from .people import CadrePost, Member, Person, PostChange, TransferRequest
 from .registration import RegistrationCode
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "ImportBatch", "Member", "Org", "OrgCodeChange",
-           "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "utcnow"]
+           "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

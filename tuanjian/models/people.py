@@ -109,3 +109,32 @@ class PostChange(Base):
     at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     by: Mapped[Person | None] = relationship(foreign_keys=[by_person_id])
+
+
+class TransferRequest(Base):
+    """组织关系转接: move a member from the branch holding them to another branch. The receiving side asks;
+    an admin over the holding branch (its own or a common ancestor's) accepts or refuses."""
+
+    __tablename__ = "transfer_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"), index=True)
+    from_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    to_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="pending")      # pending, accepted, refused, cancelled
+    reason: Mapped[str | None] = mapped_column(String(200))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+
+    member: Mapped[Member] = relationship()
+    from_org: Mapped[Org] = relationship(foreign_keys=[from_org_id])  # noqa: F821
+    to_org: Mapped[Org] = relationship(foreign_keys=[to_org_id])  # noqa: F821
+    requested_by: Mapped[Person | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def status_label(self) -> str:
+        return {"pending": "待处理", "accepted": "已同意（已转入）", "refused": "已拒绝", "cancelled": "已撤回"}[self.status]

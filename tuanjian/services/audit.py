@@ -32,6 +32,10 @@ ACTION_LABELS = {
     "member.delete": "删除团员记录",
     "member.reveal": "查看完整身份证号",
     "import.members": "导入团员",
+    "transfer.request": "申请组织关系转接",
+    "transfer.accept": "同意转接",
+    "transfer.refuse": "拒绝转接",
+    "transfer.cancel": "撤回转接申请",
     "demo.seed": "导入演示数据",
 }
 

@@ -17,6 +17,14 @@ MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace")
 PERSON_FIELDS = ("ethnicity", "political_status", "join_date", "phone")
 
 
+class HeldElsewhere(Conflict):
+    """The ID number belongs to a member of another branch: offer a 转接 request instead of a duplicate."""
+
+    def __init__(self, holder: Org, name: str):
+        super().__init__(f"该团员已在{holder_description(holder)}登记，请通过组织关系转接转入，不能重复录入")
+        self.holder, self.name = holder, name
+
+
 def check_may_edit(actor: Actor, branch: Org) -> None:
     """Admins of the branch or of any organisation above it (in scope) enter its members."""
     if actor.scope_code is None or not is_within(branch.code, actor.scope_code):
@@ -83,7 +91,7 @@ def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime)
         if member is not None and member.deleted_at is None:
             if member.org_id == branch.id:
                 raise Conflict(f"{person.name}已是本团支部团员，无需重复录入")
-            raise Conflict(f"该团员已在{holder_description(member.org)}登记，请通过组织关系转接转入，不能重复录入")
+            raise HeldElsewhere(member.org, person.name)
     _check_dev_number_free(session, data["dev_number"], member.id if member else None)
     if person is None:
         person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],

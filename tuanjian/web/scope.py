@@ -99,6 +99,21 @@ def member_or_404(member_id: int) -> Member:
     return _owned_by_org_or_404(Member, member_id)
 
 
+def transfer_or_404(transfer_id: int):
+    """A transfer request is visible to both sides: either branch within the user's subtree."""
+    from sqlalchemy.orm import aliased
+
+    from ..models import TransferRequest
+    src, dst = aliased(Org), aliased(Org)
+    scope = scope_code_or_404()
+    req = db.session.scalar(select(TransferRequest).join(src, TransferRequest.from_org_id == src.id)
+                            .join(dst, TransferRequest.to_org_id == dst.id)
+                            .where(TransferRequest.id == transfer_id, within(src.code, scope) | within(dst.code, scope)))
+    if req is None:
+        abort(404)
+    return req
+
+
 def batch_or_404(batch_id: int) -> ImportBatch:
     return _owned_by_org_or_404(ImportBatch, batch_id)
 

@@ -1,0 +1,96 @@
+"""组织关系转接 requests between branches."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ..clock import local_date
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.orgtree import check_holds_members, is_within
+from ..domain.people import parse_id_number
+from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange, TransferRequest
+from . import audit
+from .actor import Actor
+
+
+def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, name: str, reason: str,
+                     now: datetime) -> TransferRequest:
+    """The receiving side asks for a member held by another branch (identified by the ID number and name the
+    admin typed; nothing about the member is shown before the holder agrees)."""
+    if actor.scope_code is None or not is_within(to_branch.code, actor.scope_code):
+        raise NotAllowed("不在您的管理范围内")
+    check_holds_members(to_branch.org_kind, to_branch.short_name)
+    info = parse_id_number(id_number, local_date(now))
+    member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
+                            .where(Person.id_number == info.number, Member.deleted_at.is_(None)))
+    if member is None or member.person.name != " ".join((name or "").split()):
+        raise ValidationFailed.single("id_number", "没有找到该身份证号和姓名对应的团员，请核对")
+    if member.org_id == to_branch.id:
+        raise Conflict(f"{member.person.name}已在本团支部")
+    if session.scalar(select(TransferRequest.id).where(TransferRequest.member_id == member.id,
+                                                       TransferRequest.status == "pending")):
+        raise Conflict("该团员已有一个待处理的转接申请，请等待对方处理")
+    req = TransferRequest(member_id=member.id, from_org_id=member.org_id, to_org_id=to_branch.id, status="pending",
+                          reason=" ".join((reason or "").split())[:200] or None, requested_by_id=actor.person_id,
+                          requested_at=now)
+    session.add(req)
+    session.flush()
+    for org_id in {member.org_id, to_branch.id}:     # both sides' audit pages show it
+        audit.record(session, actor, "transfer.request", object_type="transfer", object_id=req.id, org_id=org_id,
+                     summary=f"申请转接：{member.person.name} 从 {member.org.short_name} 转入 {to_branch.short_name}",
+                     after={"person": member.person.masked_id, "status": "pending"})
+    return req
+
+
+def may_decide(actor: Actor, req: TransferRequest) -> bool:
+    """An admin of the holding branch or of any org above it (the common ancestor included)."""
+    return actor.scope_code is not None and is_within(req.from_org.code, actor.scope_code)
+
+
+def may_cancel(actor: Actor, req: TransferRequest) -> bool:
+    return actor.scope_code is not None and is_within(req.to_org.code, actor.scope_code)
+
+
+def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: str, now: datetime) -> None:
+    if not may_decide(actor, req):
+        raise NotAllowed("只有转出团支部或其上级组织的管理员可以处理该申请")
+    if req.status != "pending":
+        raise Conflict(f"该申请{req.status_label}，不能再处理")
+    member = req.member
+    if accept:
+        if member.deleted_at is not None or member.org_id != req.from_org_id:
+            raise Conflict("该团员的组织关系已变化，本申请无法执行")
+        if req.to_org.is_dissolved:
+            raise Conflict(f"“{req.to_org.short_name}”已撤销")
+        if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == member.org_id,
+                                                      AdminGrant.person_id == member.person_id,
+                                                      AdminGrant.revoked_at.is_(None))):
+            raise Conflict(f"{member.person.name}是{req.from_org.short_name}的管理员，须先移交管理员权限才能转出")
+        for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
+                                                            CadrePost.person_id == member.person_id,
+                                                            CadrePost.ended_at.is_(None))):
+            post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "组织关系转出"
+            session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
+                                   changed_on=local_date(now), note="组织关系转出", by_person_id=actor.person_id, at=now))
+        member.org_id = req.to_org_id
+    req.status = "accepted" if accept else "refused"
+    req.decided_by_id, req.decided_at = actor.person_id, now
+    req.decision_note = " ".join((note or "").split())[:200] or None
+    for org_id in {req.from_org_id, req.to_org_id}:
+        audit.record(session, actor, "transfer.accept" if accept else "transfer.refuse", object_type="transfer",
+                     object_id=req.id, org_id=org_id,
+                     summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} 从 {req.from_org.short_name} 转入 "
+                             f"{req.to_org.short_name}" + (f"（{req.decision_note}）" if req.decision_note else ""),
+                     before={"status": "pending"}, after={"status": req.status})
+
+
+def cancel_request(session, actor: Actor, req: TransferRequest, *, now: datetime) -> None:
+    if not may_cancel(actor, req):
+        raise NotAllowed("只有申请方可以撤回")
+    if req.status != "pending":
+        raise Conflict(f"该申请{req.status_label}，不能撤回")
+    req.status, req.decided_by_id, req.decided_at = "cancelled", actor.person_id, now
+    audit.record(session, actor, "transfer.cancel", object_type="transfer", object_id=req.id, org_id=req.to_org_id,
+                 summary=f"撤回转接申请：{req.member.person.name} 转入 {req.to_org.short_name}",
+                 before={"status": "pending"}, after={"status": "cancelled"})
