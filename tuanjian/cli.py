@@ -126,11 +126,11 @@ def init_app(app: Flask) -> None:
 
         from .demo import DEMO_PASSWORD
         from .models import Account, AdminGrant, Person
-        from werkzeug.security import check_password_hash
+        from .services.accounts import verify_password
         rows = db.session.execute(select(Person, Org).join(AdminGrant, AdminGrant.person_id == Person.id)
                                   .join(Org, AdminGrant.org_id == Org.id).join(Account, Account.person_id == Person.id)
                                   .where(AdminGrant.revoked_at.is_(None)).order_by(Org.code)).all()
-        shown = [(p, o) for p, o in rows if check_password_hash(p.account.password_hash, DEMO_PASSWORD)]
+        shown = [(p, o) for p, o in rows if verify_password(p.account, DEMO_PASSWORD)]
         if not shown:
             click.echo("（没有仍使用演示密码的账号）")
         for person, org in shown:

@@ -141,3 +141,20 @@ def test_switch_org_between_own_grants_only(client, session, login, tree):
     assert client.get(f"/orgs/{tree.township.id}").status_code == 404      # now acting as the branch
     assert client.post("/switch-org", data={"org_id": tree.county.id}).status_code == 404
     assert client.post("/switch-org", data={"org_id": "abc"}).status_code == 400
+
+
+def test_accounts_opened_by_others_use_the_default_password_without_a_stored_hash(client, session, tree):
+    from tuanjian.services.accounts import ensure_account
+    person = make_person(session, name="新干部")
+    account, created = ensure_account(session, person)
+    session.commit()
+    assert created and account.password_hash is None and account.must_change_password
+    assert client.post("/auth/login", data={"id_number": person.id_number, "password": "wrongpass1"}).status_code == 401
+    resp = client.post("/auth/login", data={"id_number": person.id_number,
+                                            "password": person.id_number[-8:].lower()})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
+    resp = client.post("/auth/password", data={"current": person.id_number[-8:], "new": "mynewpass9",
+                                               "confirm": "mynewpass9"})
+    assert resp.status_code == 302
+    session.refresh(account)
+    assert account.password_hash and account.password_hash.startswith(("scrypt", "pbkdf2"))

@@ -185,3 +185,11 @@ def test_duplicate_dev_numbers_in_one_file_are_reported_on_both_rows(client, log
     page, _ = batch_page(client, upload(client, tree.village.id, book([row("甲", n[0], dev="201800000001"),
                                                                         row("乙", n[1], dev="201800000001")])))
     assert page.count("发展团员编号在本文件中重复出现（第2、3行）") == 2 and "0 行无误" in page
+
+
+def test_row_limit_is_a_setting(app, client, login, tree):
+    from dataclasses import replace
+    app.extensions["tuanjian_settings"] = replace(app.extensions["tuanjian_settings"], import_max_rows=2)
+    login(tree.branch_admin)
+    resp = upload(client, tree.village.id, book([row("甲", n) for n in ids(3, 1100)]))
+    assert resp.status_code == 422 and "一次最多导入 2 行" in resp.get_data(as_text=True)

@@ -29,6 +29,8 @@ class Settings:
     dev_number_required_from_year: int = 2017
     # 超龄: members of this age or older with no League post are due to leave (团章 art. 1).
     overage_years: int = 28
+    # Imports: the most rows one workbook may hold (the upload size cap is TUANJIAN_MAX_CONTENT_LENGTH).
+    import_max_rows: int = 100000
     # Accounts (issue 2): 5 failures lock the account for 15 minutes; idle sessions end after 30.
     login_max_failures: int = 5
     login_lock_minutes: int = 15

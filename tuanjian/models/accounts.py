@@ -16,7 +16,10 @@ class Account(UserMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id"), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # NULL: the account still has the default password (last 8 characters of the ID number). That password is
+    # derivable from the ID, so hashing it protects nothing; storing no hash lets imports open thousands of
+    # accounts without thousands of scrypt rounds. Any password the person sets is hashed.
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime)

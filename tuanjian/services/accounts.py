@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import hmac
+
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -27,6 +29,14 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
 class LoginResult:
     account: Account | None
     message: str | None = None
+
+
+def verify_password(account: Account, password: str) -> bool:
+    """The one place a password is checked (default-password accounts have no hash, see models.accounts)."""
+    if account.password_hash is None:
+        expected = default_password(account.person.id_number)
+        return hmac.compare_digest((password or "").upper().encode(), expected.encode())
+    return check_password_hash(account.password_hash, password or "")
 
 
 def home_org_id(session, person_id: int) -> int | None:
@@ -62,7 +72,7 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         left = int((account.locked_until - now).total_seconds()) + 1
         return LoginResult(None, f"该账号因连续{settings.login_max_failures}次密码错误已被锁定，请{format_wait(left)}后再试，"
                                  "或联系上级管理员重置密码")
-    if not check_password_hash(account.password_hash, password):
+    if not verify_password(account, password):
         account.failed_logins = (account.failed_logins or 0) + 1
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         if account.failed_logins >= settings.login_max_failures:
@@ -91,7 +101,7 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
 def change_password(session, account: Account, *, current: str, new: str, confirm: str, settings: Settings,
                     ip: str | None) -> None:
     errors: dict[str, list[str]] = {}
-    if not check_password_hash(account.password_hash, current or ""):
+    if not verify_password(account, current or ""):
         errors["current"] = ["当前密码不正确"]
     try:
         check_password(new, min_length=settings.password_min_length, max_length=settings.password_max_length,
@@ -116,8 +126,7 @@ def ensure_account(session, person: Person) -> tuple[Account, bool]:
     """The person's account, created with the default password (last 8 of the ID) when missing."""
     if person.account is not None:
         return person.account, False
-    account = Account(person_id=person.id, password_hash=generate_password_hash(default_password(person.id_number)),
-                      must_change_password=True)
+    account = Account(person_id=person.id, password_hash=None, must_change_password=True)
     session.add(account)
     session.flush()
     return account, True

@@ -121,7 +121,7 @@ def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: st
                    now: datetime) -> ImportBatch:
     check_may_manage(actor, org)
     sheet = read_sheet(data, filename, CADRE_COLUMNS, required=("name", "id_number", "position"),
-                       prefer_sheet=CADRE_SHEET)
+                       prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now)

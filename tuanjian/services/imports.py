@@ -48,7 +48,8 @@ def check_may_import_children(actor: Actor, parent: Org) -> None:
 def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, filename: str,
                          settings: Settings, now: datetime) -> ImportBatch:
     check_may_import_children(actor, parent)
-    sheet = read_sheet(data, filename, ORG_COLUMNS, required=("short_name", "kind"), prefer_sheet=ORG_SHEET)
+    sheet = read_sheet(data, filename, ORG_COLUMNS, required=("short_name", "kind"), prefer_sheet=ORG_SHEET,
+                       max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“下级组织”工作表中从第2行起填写")
     report = _validate(session, parent, sheet.rows, settings)

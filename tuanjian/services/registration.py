@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
 from ..domain.errors import Conflict, ValidationFailed
@@ -15,6 +15,7 @@ from ..domain.settings import Settings
 from ..models import Account, AdminGrant, CadrePost, Org, Person, RegistrationCode
 from ..queries import admin_count
 from . import audit
+from .accounts import verify_password
 from .actor import Actor
 from .people import Collector, validate_person
 from ..clock import local_date
@@ -68,7 +69,7 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
                 max_length=settings.password_max_length)
         if data.password and data.password != data.password_confirm:
             c.add("password_confirm", "两次输入的密码不一致")
-    elif not data.password or not check_password_hash(existing_account.password_hash, data.password):
+    elif not data.password or not verify_password(existing_account, data.password):
         c.add("password", "该身份证号已有账号：请填写该账号现在的登录密码（忘记密码请联系上级管理员重置）")
     if existing_person is not None and person_data is not None and existing_person.name != person_data.name:
         c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from python_calamine import CalamineWorkbook
 
-MAX_ROWS = 5000
+MAX_ROWS = 100000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024        # zip-bomb guard for .xlsx/.ods
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".xlsm")
 
@@ -47,7 +47,7 @@ def _is_blank(value) -> bool:
 
 
 def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
-               prefer_sheet: str | None = None) -> Sheet:
+               prefer_sheet: str | None = None, max_rows: int = MAX_ROWS) -> Sheet:
     """``columns`` maps header text (as in the template) to a canonical key."""
     name = (filename or "").lower()
     if not name.endswith(ALLOWED_SUFFIXES):
@@ -88,8 +88,8 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
                 if all(_is_blank(v) for v in cells.values()):
                     continue
                 rows.append(RawRow(offset, cells))
-                if len(rows) > MAX_ROWS:
-                    raise ImportFileError(f"一次最多导入 {MAX_ROWS} 行，请拆分成几个文件")
+                if len(rows) > max_rows:
+                    raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
             return Sheet(sheet_name, rows, unknown)
     need = "、".join(h for h, k in columns.items() if k in required) or "、".join(columns)
     raise ImportFileError(f"没有找到表头（需要包含：{need}）。请使用系统下载的模板，不要修改表头")

@@ -21,6 +21,7 @@ from ..spreadsheets.writer import Column, error_workbook, template_workbook
 from .htmx import render
 from .scope import batch_or_404, current_actor, org_or_404
 
+ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -54,8 +55,12 @@ class ImportFlow:
         urls = {name: url_for(self.endpoints[name], batch_id=batch.id) for name in ("commit", "cancel", "errors")}
         urls["upload_page"] = url_for(self.endpoints["upload_page"], org_id=org.id)
         urls["next"], next_label = self.next_step(org)
+        report = ImportReport.from_json(batch.report)
+        # a 50,000-row file must not become a 50,000-row page: every error row (up to a cap), then a sample of the rest
+        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN], key=lambda r: r.number)
         return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
-                      report=ImportReport.from_json(batch.report), labels={c.key: c.header for c in self.columns(org)},
+                      report=report, shown=shown, hidden=len(report.rows) - len(shown),
+                      labels={c.key: c.header for c in self.columns(org)},
                       what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label)
 
     # ---- views

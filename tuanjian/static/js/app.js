@@ -16,6 +16,13 @@
       t.setAttribute("aria-expanded", open ? "false" : "true");
     }
   }, true);
+  // Long uploads: say that the server is working and prevent a second click (the page works without this).
+  document.addEventListener("submit", function (e) {
+    var form = e.target, text = form.getAttribute && form.getAttribute("data-busy-text");
+    if (!text) { return; }
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.disabled = true; button.textContent = text; }
+  });
   document.addEventListener("htmx:afterSwap", function (e) {
     var target = e.detail && e.detail.target;
     if (target && target.classList && target.classList.contains("tree") && target.id) {
