@@ -221,7 +221,6 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
         expect(main).to_contain_text("新增 7")
         expect(main).to_contain_text("3 行有错误")
         errors = page.locator("tr.row-error")
-        open("/tmp/dbg.html","w").write(page.content())
         expect(errors).to_have_count(3)
         for r in BAD:
             bad_row = row_of(r.name)

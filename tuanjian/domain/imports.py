@@ -1,7 +1,7 @@
 """The shape every import report takes: per-row outcome with field errors, and totals (pure)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 OK, ERROR = "ok", "error"
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
@@ -40,7 +40,11 @@ class ImportReport:
         return totals
 
     def to_json(self) -> dict:
-        return {"rows": [asdict(r) for r in self.rows], "totals": self.totals()}
+        # shallow on purpose: the values are plain strings/numbers, and asdict()'s deep copies cost seconds
+        # on a 50,000-row file
+        return {"rows": [{"number": r.number, "cells": r.cells, "kind": r.kind, "data": r.data,
+                          "errors": r.errors, "note": r.note} for r in self.rows],
+                "totals": self.totals()}
 
     @classmethod
     def from_json(cls, data: dict) -> ImportReport:

@@ -33,6 +33,13 @@ def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]]
                   existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
     """``branches``: branch short name → ids in scope; ``default_branch``: the branch itself when a branch admin
     imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it."""
+    report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch)
+    return classify(report, existing=existing, dev_numbers=dev_numbers)
+
+
+def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
+               default_branch: int | None) -> ImportReport:
+    """The rules that depend only on the file: every field, the branch name, duplicates inside the file."""
     outcomes: list[RowOutcome] = []
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
@@ -63,29 +70,11 @@ def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]]
         else:
             out.fail("branch", "请填写所在团支部")
         if data is not None:
-            number = data["id_number"]
-            seen.setdefault(number, []).append(out)
+            seen.setdefault(data["id_number"], []).append(out)
             if data["dev_number"]:
                 seen_dev.setdefault(data["dev_number"], []).append(out)
-            holder = dev_numbers.get(data["dev_number"]) if data["dev_number"] else None
-            if holder is not None and holder != number:
-                out.fail("dev_number", "该发展团员编号已被其他团员使用")
-            known = existing.get(number)
-            if known is not None and known.name != data["name"]:
-                out.fail("name", f"该身份证号已登记为“{known.name}”，与填写的姓名不一致")
-            elif known is not None and known.member_id is not None and not known.in_scope:
-                out.fail("id_number", f"该团员已在{known.holder}登记，请通过组织关系转接转入")
-            if out.kind != ERROR and branch_id is not None:
-                data["branch_id"] = branch_id
-                out.data = data
-                if known is None or known.member_id is None:
-                    out.kind = NEW
-                else:
-                    new_values = {k: data.get(k) for k in COMPARED}
-                    out.kind = UNCHANGED if new_values == known.values else UPDATE
-                    if out.kind == UPDATE:
-                        changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
-                        out.note = "将更新：" + "、".join(_LABELS.get(k, k) for k in changed)
+            if out.kind != ERROR:
+                out.data = {**data, "branch_id": branch_id}
         outcomes.append(out)
     for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
         for outs in groups.values():             # the same value twice in one file: report it on every row
@@ -95,6 +84,35 @@ def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]]
                     o.fail(field, f"{label}在本文件中重复出现（第{rows_text}行）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
+    """The rules that depend on the database, applied to rows that passed check_rows: new, update, unchanged,
+    or an error (name differs, member held outside the importer's subtree, 发展团员编号 taken)."""
+    for out in report.rows:
+        if out.kind == ERROR:
+            continue
+        data = out.data
+        number = data["id_number"]
+        holder = dev_numbers.get(data["dev_number"]) if data["dev_number"] else None
+        if holder is not None and holder != number:
+            out.fail("dev_number", "该发展团员编号已被其他团员使用")
+        known = existing.get(number)
+        if known is not None and known.name != data["name"]:
+            out.fail("name", f"该身份证号已登记为“{known.name}”，与填写的姓名不一致")
+        elif known is not None and known.member_id is not None and not known.in_scope:
+            out.fail("id_number", f"该团员已在{known.holder}登记，请通过组织关系转接转入")
+        if out.kind == ERROR:
+            out.data = {}
+            continue
+        if known is None or known.member_id is None:
+            out.kind, out.note = NEW, ""
+        else:
+            new_values = {k: data.get(k) for k in COMPARED}
+            out.kind = UNCHANGED if new_values == known.values else UPDATE
+            changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
+            out.note = ("将更新：" + "、".join(_LABELS.get(k, k) for k in changed)) if changed else ""
+    return report
 
 
 _LABELS = {v: k for k, v in COLUMNS.items()} | {"branch_id": "所在团支部"}

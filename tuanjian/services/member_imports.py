@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from ..clock import local_date
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import NEW, UPDATE, ImportReport
-from ..domain.member_import import COLUMNS, Existing, validate_rows
+from ..domain.member_import import COLUMNS, Existing, classify, validate_rows
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
@@ -117,17 +117,24 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
     if mode not in ("all", "valid"):
         raise ValidationFailed.single("mode", "请选择导入方式")
-    stored = ImportReport.from_json(batch.report)
-    report = _validate(session, org, [RawRow(r.number, r.cells) for r in stored.rows], settings, now)
-    for old, new in zip(stored.rows, report.rows, strict=True):    # an error found at upload stays an error
-        if old.kind == "error" and new.kind != "error":
-            new.kind, new.errors, new.data = "error", old.errors, {}
+    # The file's own rules were checked at upload and cannot change; what may have changed since is the
+    # database (another admin imported the same people, a branch was dissolved): classify again against it.
+    report = ImportReport.from_json(batch.report)
+    live_branches = {b.id for b in branches_in(session, org)}
+    for row in report.ok_rows:
+        row.kind, row.errors = "ok", {}
+        if row.data["branch_id"] not in live_branches:
+            row.fail("branch", "该团支部已撤销或已移出您的管理范围")
+            row.data = {}
+    ctx = _context(session, org, [RawRow(r.number, {"id_number": r.data["id_number"],
+                                                     "dev_number": r.data.get("dev_number")})
+                                  for r in report.ok_rows])
+    report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"])
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
     written = []
     branches = {b.id: b for b in branches_in(session, org)}
-    context = _context(session, org, [RawRow(r.number, {"id_number": r.data["id_number"]}) for r in report.ok_rows])
-    brand_new = [r for r in report.ok_rows if r.kind == NEW and r.data["id_number"] not in context["existing"]]
+    brand_new = [r for r in report.ok_rows if r.kind == NEW and r.data["id_number"] not in ctx["existing"]]
     bulk = _bulk_insert(session, brand_new, now)
     for row in report.ok_rows:
         data = row.data

@@ -1,0 +1,160 @@
+"""Member import benchmark: upload→preview and commit through the app vs. the floor, in one run.
+
+The floor is what any importer must do at least: read the workbook with calamine, check every ID's
+GB 11643 checksum, and insert the rows with one executemany. The app's preview + commit is compared
+with it (target for 50,000 rows: ≤ 4× the floor, peak memory < 500 MB).
+
+Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql]
+PostgreSQL uses a scratch database tuanjian_bench on TUANJIAN_BENCH_DATABASE_URL
+(default postgresql://postgres@127.0.0.1:5432/postgres for the server).
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import resource
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from openpyxl import Workbook  # noqa: E402
+from python_calamine import CalamineWorkbook  # noqa: E402
+from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+
+from tuanjian import create_app  # noqa: E402
+from tuanjian.config import normalise_database_url  # noqa: E402
+from tuanjian.demo import make_id  # noqa: E402
+from tuanjian.domain.orgtree import OrgKind  # noqa: E402
+from tuanjian.domain.people import id_check_char  # noqa: E402
+from tuanjian.extensions import db  # noqa: E402
+from tuanjian.models import Base, ImportBatch, Member, Person  # noqa: E402
+from tuanjian.services.actor import Actor  # noqa: E402
+from tuanjian.services.orgs import create_child, create_root  # noqa: E402
+
+HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+        "手机号码", "学历", "职业", "学习工作单位"]
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = "子涵欣怡梓轩浩宇雨萱一诺佳怡宇轩思涵晨阳俊杰文博"
+
+
+def build_workbook(n: int, error_every: int = 50) -> bytes:
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("团员")
+    ws.append(HEAD)
+    for i in range(n):
+        birth = date(1998 + i % 10, 1 + i % 12, 1 + i % 28)
+        number = make_id(birth, i % 1000, i % 2 == 0, region=f"34{(i // 1000) % 10000:04d}")
+        if i % error_every == 7:
+            number = number[:17] + ("0" if number[17] != "0" else "1")        # a bad check digit
+        join = birth.year + 15
+        name = SURNAMES[i % 10] + GIVEN[(i // 10) % 20] + GIVEN[(i // 200) % 20]
+        ws.append([name, number, "汉族", "共青团员", f"{join}-05", "", "否", "",
+                   f"{join}{i:08d}", "13900000000", "普通高中在读", "学生", ""])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def floor(data: bytes, url: str) -> float:
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    t = time.perf_counter()
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_name("团员").to_python()[1:]
+    good = [r for r in rows if id_check_char(str(r[1])[:17]) == str(r[1])[17]]
+    with engine.begin() as conn:
+        conn.execute(insert(Person), [{"id_number": r[1], "name": r[0], "gender": "男", "birth_date": date(2000, 1, 1)}
+                                      for r in good])
+    elapsed = time.perf_counter() - t
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+    return elapsed
+
+
+def database_urls(kind: str, tmp: str) -> tuple[str, str]:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/floor.sqlite3", f"sqlite:///{tmp}/app.sqlite3"
+    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
+                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for name in ("tuanjian_bench_floor", "tuanjian_bench_app"):
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    base = server.rsplit("/", 1)[0]
+    return base + "/tuanjian_bench_floor", base + "/tuanjian_bench_app"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=50000)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp()
+    t = time.perf_counter()
+    data = build_workbook(args.rows)
+    print(f"workbook: {args.rows} rows, {len(data) / 1e6:.1f} MB, built in {time.perf_counter() - t:.1f} s")
+    floor_url, app_url = database_urls(args.db, tmp)
+    floor_s = floor(data, floor_url)
+
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": app_url, "MAX_CONTENT_LENGTH": 200 * 1024 * 1024})
+    with app.app_context():
+        db.create_all()
+        settings = app.extensions["tuanjian_settings"]
+        actor = Actor.system("bench")
+        root = create_root(db.session, actor, name="基准县团委", code="000.999")
+        branch = create_child(db.session, actor, root, short_name="基准团支部", kind=OrgKind.BRANCH, settings=settings)
+        from werkzeug.security import generate_password_hash
+
+        from tuanjian.models import Account, AdminGrant, CadrePost
+        admin = Person(id_number=make_id(date(1990, 1, 1), 1, True, region="110101"), name="基准", gender="男",
+                       birth_date=date(1990, 1, 1))
+        db.session.add(admin)
+        db.session.flush()
+        db.session.add_all([CadrePost(person_id=admin.id, org_id=branch.id, position="书记"),
+                            Account(person_id=admin.id, password_hash=generate_password_hash("bench1234")),
+                            AdminGrant(org_id=branch.id, person_id=admin.id)])
+        db.session.commit()
+        branch_id, admin_id_number = branch.id, admin.id_number
+        db.session.remove()
+    client = app.test_client()
+    assert client.post("/auth/login", data={"id_number": admin_id_number, "password": "bench1234"}).status_code == 302
+    t = time.perf_counter()
+    resp = client.post(f"/members/org/{branch_id}/import", data={"file": (io.BytesIO(data), "bench.xlsx")},
+                       content_type="multipart/form-data")
+    preview_s = time.perf_counter() - t
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
+    batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    t = time.perf_counter()
+    page = client.get(resp.headers["Location"])
+    page_s = time.perf_counter() - t
+    t = time.perf_counter()
+    resp = client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
+    commit_s = time.perf_counter() - t
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
+    with app.app_context():
+        members = db.session.scalar(select(db.func.count()).select_from(Member))
+        status = db.session.get(ImportBatch, batch_id).status
+        db.session.remove()
+        db.engine.dispose()
+    total = preview_s + commit_s
+    print(f"database: {args.db}")
+    print(f"floor (calamine read + checksum + one executemany): {floor_s:.2f} s")
+    print(f"app upload+preview: {preview_s:.2f} s; preview page: {page_s:.2f} s ({len(page.data) / 1e3:.0f} kB); "
+          f"commit: {commit_s:.2f} s; members written: {members}; batch {status}")
+    print(f"ratio (preview + commit) / floor: {total / floor_s:.1f}×  (target ≤ 4×)")
+    print(f"peak memory (max RSS of this process): {peak_mb():.0f} MB  (target < 500 MB)")
+
+
+if __name__ == "__main__":
+    main()
