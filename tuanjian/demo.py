@@ -124,7 +124,7 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
         for i in range(n):
             person = people.new()
             session.add(Member(person_id=person.id, org_id=branch.id, created_at=now))
-            if i == 0:
+            if i == 0 and branch_name != "华阳镇机关团支部":     # that branch's 书记 is the demo admin 陈晨
                 session.add(CadrePost(person_id=person.id, org_id=branch.id, position="书记", created_at=now))
             elif i == 1 and n >= 5:
                 session.add(CadrePost(person_id=person.id, org_id=branch.id, position="组织委员", created_at=now))

@@ -193,3 +193,14 @@ def test_row_limit_is_a_setting(app, client, login, tree):
     login(tree.branch_admin)
     resp = upload(client, tree.village.id, book([row("甲", n) for n in ids(3, 1100)]))
     assert resp.status_code == 422 and "一次最多导入 2 行" in resp.get_data(as_text=True)
+
+
+def test_error_workbook_keeps_the_dropdowns(client, login, tree):
+    login(tree.township_admin)
+    n = ids(1, 1200)
+    page, batch_id = batch_page(client, upload(client, tree.township.id, book([row("甲", n[0], branch="不存在团支部")])))
+    wb = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data))
+    assert "下拉列表" in wb.sheetnames and wb["下拉列表"].sheet_state == "hidden"
+    values = {c.value for col in wb["下拉列表"].iter_cols() for c in col if c.value}
+    assert "城东村团支部" in values
+    assert any("下拉列表" in v.formula1 for v in wb["团员"].data_validations.dataValidation)

@@ -80,7 +80,6 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
                       rows: int = 2000, example: Sequence | None = None) -> BytesIO:
     """A template: an instructions sheet, the data sheet (required headers in red, text formats,
     dropdowns valid for every row) and a hidden sheet holding the dropdown lists."""
-    from openpyxl.worksheet.datavalidation import DataValidation
     wb = Workbook()
     info = wb.active
     info.title = "填写说明"
@@ -101,28 +100,16 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
     info.column_dimensions["B"].width = 90
 
     ws = wb.create_sheet(sheet)
-    lists = wb.create_sheet("下拉列表")
-    lists.sheet_state = "hidden"
-    list_col = 0
     for idx, c in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=idx)
         set_text(cell, c.header)
         cell.font = REQUIRED_FONT if c.required else Font(bold=True)
         cell.fill = HEADER_FILL
-        letter = get_column_letter(idx)
-        ws.column_dimensions[letter].width = c.width
+        ws.column_dimensions[get_column_letter(idx)].width = c.width
         if c.text:
             for row in range(2, rows + 2):
                 ws.cell(row=row, column=idx).number_format = "@"
-        if c.choices:
-            list_col += 1
-            ll = get_column_letter(list_col)
-            for i, choice in enumerate(c.choices, start=1):
-                set_text(lists.cell(row=i, column=list_col), choice)
-            dv = DataValidation(type="list", formula1=f"'下拉列表'!${ll}$1:${ll}${len(c.choices)}", allow_blank=True,
-                                showErrorMessage=True, errorTitle="请从列表中选择", error=f"{c.header}请从下拉列表中选择")
-            ws.add_data_validation(dv)
-            dv.add(f"{letter}2:{letter}1048576")
+    add_dropdowns(wb, ws, columns)
     if example:
         for idx, value in enumerate(example, start=1):
             set_text(ws.cell(row=2, column=idx), value)
@@ -132,6 +119,25 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
     wb.save(out)
     out.seek(0)
     return out
+
+
+def add_dropdowns(wb, ws, columns: Sequence[Column]) -> None:
+    """A hidden 下拉列表 sheet holding every column's choices, and list validations for all rows of ``ws``."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+    lists = wb.create_sheet("下拉列表")
+    lists.sheet_state = "hidden"
+    list_col = 0
+    for idx, c in enumerate(columns, start=1):
+        if not c.choices:
+            continue
+        list_col += 1
+        ll, letter = get_column_letter(list_col), get_column_letter(idx)
+        for i, choice in enumerate(c.choices, start=1):
+            set_text(lists.cell(row=i, column=list_col), choice)
+        dv = DataValidation(type="list", formula1=f"'下拉列表'!${ll}$1:${ll}${len(c.choices)}", allow_blank=True,
+                            showErrorMessage=True, errorTitle="请从列表中选择", error=f"{c.header}请从下拉列表中选择")
+        ws.add_data_validation(dv)
+        dv.add(f"{letter}2:{letter}1048576")
 
 
 def error_workbook(columns: Sequence[Column], rows: Sequence[tuple[int, dict, dict[str, list[str]]]], *,
@@ -162,6 +168,7 @@ def error_workbook(columns: Sequence[Column], rows: Sequence[tuple[int, dict, di
     for idx, c in enumerate(columns, start=1):
         ws.column_dimensions[get_column_letter(idx)].width = c.width
     ws.column_dimensions[get_column_letter(len(columns) + 2)].width = 60
+    add_dropdowns(wb, ws, columns)            # the same lists as the template, so fixes are picked, not typed
     out = BytesIO()
     wb.save(out)
     out.seek(0)
