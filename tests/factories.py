@@ -19,9 +19,10 @@ _HASHES: dict[str, str] = {}
 
 
 def password_hash(password: str) -> str:
-    """scrypt costs ~0.2 s a hash: compute each test password once per run."""
+    """Test accounts use a cheap pbkdf2 hash (verification accepts any method), so the hundreds of logins in the
+    suite do not each pay scrypt's ~0.2 s; passwords set through the app are still hashed with scrypt."""
     if password not in _HASHES:
-        _HASHES[password] = generate_password_hash(password)
+        _HASHES[password] = generate_password_hash(password, method="pbkdf2:sha256:1000")
     return _HASHES[password]
 _seq = itertools.count(11)
 
