@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .errors import ValidationFailed
+from .errors import Collector, ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
 from .people import (check_join_date, normalise_ethnicity, parse_id_number, parse_year_month, validate_person_name,
                      validate_phone, validate_political_status, validate_position)
@@ -50,15 +50,8 @@ def validate_post(*, position, title, nature, start_month, party_committee, is_l
 
 def validate_cadre_person(data: dict, *, settings, today: date) -> dict:
     """The personal block of a cadre (political status may be 群众; then 入团年月 may stay empty)."""
-    errors: dict[str, list[str]] = {}
-
-    def check(fn, *a, **k):
-        try:
-            return fn(*a, **k)
-        except ValidationFailed as exc:
-            for f, msgs in exc.field_errors.items():
-                errors.setdefault(f, []).extend(msgs)
-            return None
+    collector = Collector()
+    check, errors = collector.check, collector.errors
 
     name = check(validate_person_name, data.get("name"))
     info = check(parse_id_number, data.get("id_number"), today)

@@ -38,3 +38,25 @@ class Conflict(DomainError):
     """The request collides with the current state (already used, already exists, limit reached)."""
 
     status = 409
+
+
+class Collector:
+    """Runs several field checks and keeps every error, so a form or an import row shows all problems at once."""
+
+    def __init__(self):
+        self.errors: dict[str, list[str]] = {}
+
+    def check(self, fn, *args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            for field, msgs in exc.field_errors.items():
+                self.errors.setdefault(field, []).extend(msgs)
+            return None
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from .errors import ValidationFailed
+from .errors import Collector, ValidationFailed
 from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
                      positions_for, validate_person_name, validate_phone, validate_political_status,
                      validate_position)
@@ -87,15 +87,8 @@ def overage_date(birth: date, years: int = 28) -> date:
 def validate_member(values: dict, *, settings, today: date) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write."""
-    errors: dict[str, list[str]] = {}
-
-    def check(fn, *a, **k):
-        try:
-            return fn(*a, **k)
-        except ValidationFailed as exc:
-            for f, msgs in exc.field_errors.items():
-                errors.setdefault(f, []).extend(msgs)
-            return None
+    collector = Collector()
+    check, errors = collector.check, collector.errors
 
     name = check(validate_person_name, values.get("name"))
     info = check(parse_id_number, values.get("id_number"), today)

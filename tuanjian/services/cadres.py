@@ -1,7 +1,6 @@
 """本级团干部: add cadres singly or from a workbook, change or end posts with history."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit
+from .imports import new_batch
 from .accounts import ensure_account
 from .actor import Actor
 from ..clock import local_date
@@ -125,12 +125,7 @@ def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: st
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now)
-    batch = ImportBatch(kind="cadres", org_id=org.id, created_by_id=actor.person_id, created_at=now,
-                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
-                        status="pending", report=report.to_json())
-    session.add(batch)
-    session.flush()
-    return batch
+    return new_batch(session, actor, org, kind="cadres", data=data, filename=filename, report=report, now=now)
 
 
 def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> ImportReport:

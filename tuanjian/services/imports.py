@@ -40,6 +40,17 @@ def _validate(session, parent: Org, rows, settings: Settings) -> ImportReport:
     return validate_org_rows(rows, here=here, below=below, placement=settings.placement)
 
 
+def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filename: str, report: ImportReport,
+              now: datetime) -> ImportBatch:
+    """A pending batch holding the validated rows until the user confirms or cancels."""
+    batch = ImportBatch(kind=kind, org_id=org.id, created_by_id=actor.person_id, created_at=now,
+                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
+                        status="pending", report=report.to_json())
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 def check_may_import_children(actor: Actor, parent: Org) -> None:
     if parent.id != actor.org_id:
         raise NotAllowed("只能为本组织批量创建直属下级组织")
@@ -53,12 +64,7 @@ def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, fil
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“下级组织”工作表中从第2行起填写")
     report = _validate(session, parent, sheet.rows, settings)
-    batch = ImportBatch(kind="org_children", org_id=parent.id, created_by_id=actor.person_id, created_at=now,
-                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
-                        status="pending", report=report.to_json())
-    session.add(batch)
-    session.flush()
-    return batch
+    return new_batch(session, actor, parent, kind="org_children", data=data, filename=filename, report=report, now=now)
 
 
 def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,

@@ -1,7 +1,6 @@
 """团员团干部 import: preview (validate + classify every row) and commit (one transaction, upsert by ID)."""
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 
 from datetime import date
@@ -18,6 +17,7 @@ from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
 from ..queries import within
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit
+from .imports import new_batch
 from .actor import Actor
 from .members import add_member, check_may_edit, holder_description, update_member
 
@@ -100,12 +100,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now)
-    batch = ImportBatch(kind="members", org_id=org.id, created_by_id=actor.person_id, created_at=now,
-                        file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
-                        status="pending", report=report.to_json())
-    session.add(batch)
-    session.flush()
-    return batch
+    return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now)
 
 
 def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,

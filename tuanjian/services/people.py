@@ -1,36 +1,13 @@
 """Shared person handling: validation of the personal fields every form and import collects."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from ..domain.errors import ValidationFailed
+from ..domain.errors import Collector, ValidationFailed  # noqa: F401  (Collector: re-exported)
 from ..domain.people import (IdInfo, YearMonth, check_join_date, normalise_ethnicity, parse_id_number,
                              parse_year_month, validate_person_name, validate_phone, validate_political_status)
 from ..domain.settings import Settings
-
-
-class Collector:
-    """Runs several field checks and keeps every error, so a form shows all problems at once."""
-
-    def __init__(self):
-        self.errors: dict[str, list[str]] = {}
-
-    def check(self, fn: Callable, *args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except ValidationFailed as exc:
-            for field, msgs in exc.field_errors.items():
-                self.errors.setdefault(field, []).extend(msgs)
-            return None
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise ValidationFailed(self.errors)
 
 
 @dataclass(frozen=True)
