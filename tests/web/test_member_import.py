@@ -152,6 +152,8 @@ def test_admin_own_row_is_recognised(client, session, login, tree):
 
 @pytest.mark.parametrize("content,name,fragment", [
     (b"", "a.xlsx", "空的"), (b"not a workbook", "a.xlsx", "不是有效的 Excel"), (b"x", "a.csv", "只能上传 Excel"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "加密.xlsx", "打开密码"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 600, "坏的.xls", "不是有效的 Excel"),
 ])
 def test_bad_files(client, session, login, tree, content, name, fragment):
     login(tree.branch_admin)

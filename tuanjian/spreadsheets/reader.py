@@ -16,6 +16,8 @@ from python_calamine import CalamineWorkbook
 MAX_ROWS = 100000
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024        # zip-bomb guard for .xlsx/.ods
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".xlsm")
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls, and any .xlsx that Excel encrypted with a password
+PASSWORD_MESSAGE = "该文件设置了打开密码（已加密），系统无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传"
 
 
 class ImportFileError(Exception):
@@ -54,6 +56,8 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
     if not data:
         raise ImportFileError("上传的文件是空的")
+    if data[:8] == OLE_MAGIC and name.endswith((".xlsx", ".xlsm")):
+        raise ImportFileError(PASSWORD_MESSAGE)
     if data[:2] == b"PK":
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -63,7 +67,9 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
             raise ImportFileError("文件已损坏，无法作为 Excel 打开；请用 Excel 另存为 .xlsx 后重新上传") from None
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception:  # calamine raises several types for unreadable files
+    except Exception as exc:  # calamine raises several types for unreadable files
+        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
+            raise ImportFileError(PASSWORD_MESSAGE) from None
         raise ImportFileError("无法读取该文件：它不是有效的 Excel 工作簿（可能是改了扩展名或已损坏）") from None
     wanted = {header_key(h): key for h, key in columns.items()}
     candidates = list(wb.sheet_names)
