@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+import operator
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -16,8 +17,9 @@ _ID_RE = re.compile(r"^\d{17}[\dX]$")
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
-    total = sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True))
-    return _CHECK_CHARS[total % 11]
+    if len(first17) != 17:
+        raise ValueError("17 digits expected")
+    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 @dataclass(frozen=True)

@@ -115,6 +115,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     # The file's own rules were checked at upload and cannot change; what may have changed since is the
     # database (another admin imported the same people, a branch was dissolved): classify again against it.
     report = ImportReport.from_json(batch.report)
+    as_previewed = [(r.kind, r.note, r.errors) for r in report.rows]
     live_branches = {b.id for b in branches_in(session, org)}
     for row in report.ok_rows:
         row.kind, row.errors = "ok", {}
@@ -150,7 +151,8 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             continue
         written.append(data["id_number"])
     batch.status, batch.committed_at = "committed", now
-    batch.report = report.to_json()
+    if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
+        batch.report = report.to_json()          # rewrite the (large) report only when the database changed it
     t = report.totals()
     names = {b.id: b.short_name for b in branches.values()}
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
@@ -172,16 +174,23 @@ def _bulk_insert(session, rows, now: datetime) -> dict[str, int]:
                "birth_date": date.fromisoformat(r.data["birth_date"]), "ethnicity": r.data["ethnicity"],
                "political_status": r.data["political_status"], "join_date": r.data["join_date"],
                "phone": r.data["phone"], "created_at": now, "updated_at": now} for r in rows]
-    person_ids = session.scalars(insert(Person).returning(Person.id, sort_by_parameter_order=True), people).all()
-    session.execute(insert(Member), [
+    # Core executemany (RETURNING would run row by row on SQLite), then one chunked look-up of the new ids
+    session.execute(insert(Person.__table__), people)
+    numbers = [p["id_number"] for p in people]
+    id_of = {}
+    for chunk in _chunked(numbers):
+        id_of.update(dict(session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(chunk))).all()))
+    person_ids = [id_of[n] for n in numbers]
+    session.execute(insert(Member.__table__), [
         {"person_id": pid, "org_id": r.data["branch_id"], "dev_number": r.data["dev_number"],
          "education": r.data["education"], "occupation": r.data["occupation"], "workplace": r.data["workplace"],
          "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)])
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
-        session.execute(insert(CadrePost), [{"person_id": pid, "org_id": r.data["branch_id"],
-                                             "position": r.data["position"], "created_at": now} for pid, r in cadres])
-        session.execute(insert(Account), [{"person_id": pid, "password_hash": None, "must_change_password": True,
-                                           "failed_logins": 0, "session_version": 1, "created_at": now}
-                                          for pid, _ in cadres])
+        session.execute(insert(CadrePost.__table__), [{"person_id": pid, "org_id": r.data["branch_id"],
+                                                       "position": r.data["position"], "created_at": now}
+                                                      for pid, r in cadres])
+        session.execute(insert(Account.__table__), [{"person_id": pid, "password_hash": None,
+                                                     "must_change_password": True, "failed_logins": 0,
+                                                     "session_version": 1, "created_at": now} for pid, _ in cadres])
     return {r.data["id_number"]: pid for pid, r in zip(person_ids, rows, strict=True)}
