@@ -106,3 +106,20 @@ def live_server(tmp_path):
 def artifacts():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+class WatchedPage:
+    """A browser context and page that record every request leaving the live server, every page error and every
+    console error (except the browser's own "Failed to load resource" lines), so each journey can assert none."""
+
+    def __init__(self, browser, base: str, js: bool, *, timeout_ms: int = 10_000):
+        self.context = browser.new_context(java_script_enabled=js, viewport=VIEWPORT, locale="zh-CN")
+        self.context.set_default_timeout(timeout_ms)
+        self.foreign: list[str] = []
+        self.page_errors: list[str] = []
+        self.console_errors: list[str] = []
+        self.context.on("request", lambda r: None if r.url.startswith(base + "/") else self.foreign.append(r.url))
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        self.page.on("console", lambda m: self.console_errors.append(f"{self.page.url} {m.location}: {m.text}")
+                     if m.type == "error" and not m.text.startswith("Failed to load resource") else None)

@@ -18,7 +18,7 @@ from tuanjian.demo import ROOT_NAME, make_id
 from tuanjian.extensions import db
 from tuanjian.models import Account, AdminGrant, Person, RegistrationCode
 
-from .conftest import DOC_SCREENSHOTS, VIEWPORT
+from .conftest import DOC_SCREENSHOTS, WatchedPage
 
 pytestmark = pytest.mark.e2e
 
@@ -64,14 +64,9 @@ def test_code_registration_journey(browser, live_server, artifacts, js):
     county = live_server.login_for("县团委管理员")
     assert county.name == "王青"
 
-    context = browser.new_context(java_script_enabled=js, viewport=VIEWPORT, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    foreign, page_errors, console_errors = [], [], []
-    context.on("request", lambda r: None if r.url.startswith(base + "/") else foreign.append(r.url))
-    page = context.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    page.on("console", lambda m: console_errors.append(f"{page.url} {m.location}: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    watched = WatchedPage(browser, base, js, timeout_ms=TIMEOUT_MS)
+    context, page = watched.context, watched.page
+    foreign, page_errors, console_errors = watched.foreign, watched.page_errors, watched.console_errors
     shots = {}
 
     def shot(name):

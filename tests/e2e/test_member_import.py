@@ -22,7 +22,7 @@ from tuanjian.extensions import db
 from tuanjian.models import Account, CadrePost, Member, Org, Person
 from tuanjian.queries import within
 
-from .conftest import VIEWPORT
+from .conftest import WatchedPage
 
 pytestmark = pytest.mark.e2e
 
@@ -157,14 +157,9 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
     assert (admin.name, admin.org) == ("张华", TOWNSHIP)
     members_before = _township_member_count(app, town_id)
 
-    context = browser.new_context(java_script_enabled=js, viewport=VIEWPORT, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    foreign, page_errors, console_errors = [], [], []
-    context.on("request", lambda r: None if r.url.startswith(base + "/") else foreign.append(r.url))
-    page = context.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    page.on("console", lambda m: console_errors.append(f"{page.url} {m.location}: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    watched = WatchedPage(browser, base, js, timeout_ms=TIMEOUT_MS)
+    context, page = watched.context, watched.page
+    foreign, page_errors, console_errors = watched.foreign, watched.page_errors, watched.console_errors
     flash = page.locator("#flash")
     main = page.locator("main")
 

@@ -18,7 +18,7 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import Org, OrgCodeChange
 
-from .conftest import VIEWPORT
+from .conftest import WatchedPage
 
 pytestmark = pytest.mark.e2e
 
@@ -76,14 +76,9 @@ def test_school_admin_manages_its_orgs(browser, live_server, artifacts, tmp_path
     admin = live_server.login_for("学校团委管理员")
     assert (admin.name, admin.org) == ("刘洋", SCHOOL)
 
-    context = browser.new_context(java_script_enabled=js, viewport=VIEWPORT, locale="zh-CN")
-    context.set_default_timeout(TIMEOUT_MS)
-    foreign, page_errors, console_errors = [], [], []
-    context.on("request", lambda r: None if r.url.startswith(base + "/") else foreign.append(r.url))
-    page = context.new_page()
-    page.on("pageerror", lambda exc: page_errors.append(str(exc)))
-    page.on("console", lambda m: console_errors.append(f"{page.url} {m.location}: {m.text}")
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    watched = WatchedPage(browser, base, js, timeout_ms=TIMEOUT_MS)
+    context, page = watched.context, watched.page
+    foreign, page_errors, console_errors = watched.foreign, watched.page_errors, watched.console_errors
     flash = page.locator("#flash")
 
     def shot(name):
