@@ -16,7 +16,7 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit
 from .accounts import ensure_account
 from .actor import Actor
-from .people import Collector
+from ..domain.errors import Collector
 from ..clock import local_date
 
 SECRETARY = "书记"

@@ -7,8 +7,10 @@ from datetime import datetime
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
+from ..clock import local_date
+from ..domain.cadres import validate_cadre_person
 from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
-from ..domain.errors import Conflict, ValidationFailed
+from ..domain.errors import Collector, Conflict, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import validate_position
 from ..domain.settings import Settings
@@ -17,8 +19,6 @@ from ..queries import admin_count
 from . import audit
 from .accounts import verify_password
 from .actor import Actor
-from .people import Collector, validate_person
-from ..clock import local_date
 
 
 class WrongCode(ValidationFailed):
@@ -57,12 +57,14 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
         c.add("code", "请填写管理员注册码")
     elif not looks_like_code(code_text):
         c.add("code", "管理员注册码是8位字母和数字，请核对")
-    person_data = validate_person(c, name=data.name, id_number=data.id_number, phone=data.phone,
-                                  ethnicity=data.ethnicity, political_status=data.political_status,
-                                  join_date=data.join_date, settings=settings, today=today, cadre=True)
+    # an admin is a cadre: the same personal rules as every cadre entry (political status may be 群众)
+    person_data = c.check(validate_cadre_person, {"name": data.name, "id_number": data.id_number,
+                                                  "phone": data.phone, "ethnicity": data.ethnicity,
+                                                  "political_status": data.political_status,
+                                                  "join_date": data.join_date}, settings=settings, today=today)
     existing_person = None
     if person_data is not None:
-        existing_person = session.scalar(select(Person).where(Person.id_number == person_data.id_info.number))
+        existing_person = session.scalar(select(Person).where(Person.id_number == person_data["id_info"].number))
     existing_account = existing_person.account if existing_person is not None else None
     if existing_account is None:
         c.check(check_password, data.password, min_length=settings.password_min_length,
@@ -71,7 +73,7 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
             c.add("password_confirm", "两次输入的密码不一致")
     elif not data.password or not verify_password(existing_account, data.password):
         c.add("password", "该身份证号已有账号：请填写该账号现在的登录密码（忘记密码请联系上级管理员重置）")
-    if existing_person is not None and person_data is not None and existing_person.name != person_data.name:
+    if existing_person is not None and person_data is not None and existing_person.name != person_data["name"]:
         c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")
     c.raise_if_any()
 
@@ -91,18 +93,17 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     if admin_count(session, org.id) >= limit:
         raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限，不能再注册")
 
-    pd = person_data
+    pd, info = person_data, person_data["id_info"]
     if existing_person is None:
-        person = Person(id_number=pd.id_info.number, name=pd.name, gender=pd.id_info.gender,
-                        birth_date=pd.id_info.birth_date)
+        person = Person(id_number=info.number, name=pd["name"], gender=info.gender, birth_date=info.birth_date)
         session.add(person)
         before = None
     else:
         person = existing_person
         before = {"phone": person.phone, "ethnicity": person.ethnicity, "political_status": person.political_status,
                   "join_date": person.join_date}
-    person.phone, person.ethnicity, person.political_status = pd.phone, pd.ethnicity, pd.political_status
-    person.join_date = str(pd.join_date) if pd.join_date else None
+    person.phone, person.ethnicity, person.political_status = pd["phone"], pd["ethnicity"], pd["political_status"]
+    person.join_date = pd["join_date"]
     session.flush()
     if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == person.id,
                                                   AdminGrant.revoked_at.is_(None))):

@@ -16,7 +16,7 @@ from ..queries import PersonLink, admins_outside, person_links
 from . import audit
 from .accounts import home_org_id
 from .actor import Actor
-from .people import Collector
+from ..domain.errors import Collector
 from ..clock import local_date
 
 # One message for an unknown ID number and for a wrong code, so the form does not tell who has an account.
