@@ -22,10 +22,6 @@ def children_of(org_id: int) -> Select:
     return select(Org).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).order_by(Org.sort_order, Org.code)
 
 
-def active_grants_query():
-    return select(AdminGrant).where(AdminGrant.revoked_at.is_(None))
-
-
 def admin_count(session, org_id: int) -> int:
     return session.scalar(select(func.count()).select_from(AdminGrant).where(
         AdminGrant.org_id == org_id, AdminGrant.revoked_at.is_(None))) or 0

@@ -7,7 +7,7 @@ from datetime import date
 
 from .errors import Collector, ValidationFailed
 from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
-                     positions_for, validate_person_name, validate_phone, validate_political_status,
+                     validate_person_name, validate_phone, validate_political_status,
                      validate_position)
 
 EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科", "普通本科在读", "普通专科", "普通专科在读", "普通高中",
@@ -122,5 +122,3 @@ def validate_member(values: dict, *, settings, today: date) -> dict:
             "is_cadre": bool(is_cadre), "position": position, "education": education, "occupation": occupation,
             "workplace": workplace}
 
-
-BRANCH_POSITIONS = positions_for(False)

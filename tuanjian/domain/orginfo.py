@@ -5,8 +5,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from .errors import ValidationFailed
-from .orgtree import FULL_NAME_MAX, OrgKind, clean_name, validate_short_name
+from .errors import Collector, ValidationFailed
+from .orgtree import FULL_NAME_MAX, OrgKind, clean_name, name_hints, validate_short_name
 
 # 单位所属行业类别 (the 16 values of the GD front-end [C]); a county may replace the list (setting INDUSTRIES).
 DEFAULT_INDUSTRIES = (
@@ -105,19 +105,12 @@ def parse_count(raw, field: str, *, required: bool) -> int | None:
 def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUSTRIES,
                       today: date | None = None) -> OrgInfo:
     """Validate the org-info form (everything but the secretary). Collects every error."""
-    errors: dict[str, list[str]] = {}
+    collector = Collector()
+    check, errors = collector.check, collector.errors
 
-    def check(field, fn):
-        try:
-            return fn()
-        except ValidationFailed as exc:
-            for f, msgs in exc.field_errors.items():
-                errors.setdefault(field if f not in FIELD_LABELS else f, []).extend(msgs)
-            return None
-
-    kind = check("kind", lambda: OrgKind.from_label(data.get("kind") or "") if data.get("kind") else
+    kind = check(lambda: OrgKind.from_label(data.get("kind") or "") if data.get("kind") else
                  _missing("kind"))
-    short_name = check("short_name", lambda: validate_short_name(data.get("short_name") or ""))
+    short_name = check(lambda: validate_short_name(data.get("short_name") or ""))
     full_name = clean_name(data.get("full_name") or "")
     if not full_name:
         errors.setdefault("full_name", []).append("请填写组织全称，如“中国共产主义青年团××委员会”")
@@ -131,7 +124,7 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
     staff = {}
     for f in STAFF_FIELDS:
         required = kind is not None and needs_staffing(kind)
-        staff[f] = check(f, lambda f=f, r=required: parse_count(data.get(f), f, required=r))
+        staff[f] = check(lambda f=f, r=required: parse_count(data.get(f), f, required=r))
         if kind is not None and not needs_staffing(kind):
             staff[f] = None
     if staff.get("staff_admin_actual") is not None and staff.get("staff_admin_quota") is not None \
@@ -148,7 +141,7 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
         errors.setdefault("phone", []).append("联系电话格式不对（数字、连字符，7～20位）")
     if email and not _EMAIL_RE.match(email):
         errors.setdefault("email", []).append("电子邮箱格式不对，例如 tuanwei@example.cn")
-    counts = {f: check(f, lambda f=f: parse_count(data.get(f), f, required=False)) for f in OPTIONAL_COUNT_FIELDS}
+    counts = {f: check(lambda f=f: parse_count(data.get(f), f, required=False)) for f in OPTIONAL_COUNT_FIELDS}
     founded = None
     raw_founded = (data.get("founded_on") or "").strip() if isinstance(data.get("founded_on"), str) else data.get("founded_on")
     if raw_founded:
@@ -178,9 +171,7 @@ _CLASS_BRANCH_RE = re.compile(r"(19|20)\d{2}级.*\d+班团支部$")
 
 def naming_hints(short_name: str, full_name: str | None, kind: OrgKind, industry: str | None = None) -> list[str]:
     """Warnings, never blocks (seed 001 naming rules)."""
-    hints = []
-    if not short_name.endswith(kind.suffix):
-        hints.append(f"组织简称通常以“{kind.suffix}”结尾")
+    hints = name_hints(short_name, kind)
     if kind is OrgKind.BRANCH and industry in SCHOOL_INDUSTRIES and "班" in short_name \
             and not _CLASS_BRANCH_RE.search(short_name):
         hints.append("班级团支部请按“(专业)入学年份+班号+团支部”命名，例如“计算机专业2017级3班团支部”")

@@ -23,7 +23,6 @@ from ..web.scope import (admin_required, code_or_404, current_actor, current_org
                          post_or_404)
 from . import bp
 from .forms import CreateChildForm
-from ..clock import local_today
 
 
 def _settings():
@@ -78,8 +77,7 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     if form is None:
         form = CreateChildForm(formdata=None)
     return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], me=me, info=node_infos([org])[0], nodes=node_infos(children), crumbs=breadcrumb(org),
-                form=form, can_create=(org.id == me.id and bool(kinds)), hints=hints or [],
-                today=local_today())
+                form=form, can_create=(org.id == me.id and bool(kinds)), hints=hints or [])
 
 
 @bp.get("/")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ..domain.errors import NotAllowed, ValidationFailed
 from ..domain.orginfo import (DEFAULT_INDUSTRIES, FIELD_LABELS, LOCKED_FIELDS, changed_locked_fields, info_complete,
                               validate_org_info)
-from ..domain.orgtree import OrgKind, check_placement, is_strictly_below, is_within
+from ..domain.orgtree import OrgKind, check_placement, is_within
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
@@ -163,6 +163,3 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
 def _plain(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
-
-def is_below_actor(actor: Actor, org: Org) -> bool:
-    return actor.scope_code is not None and is_strictly_below(org.code, actor.scope_code)
