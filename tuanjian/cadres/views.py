@@ -102,27 +102,35 @@ def post(post_id: int):
     return _post_page(post_or_404(post_id))
 
 
+def _post_form(post_, form, form_key: str, action, success, target: str):
+    """Shared shape of the post's two forms: validate, act, commit once; errors re-render the post page."""
+    if not form.validate():
+        return _post_page(post_, status=400, **{form_key: form})
+    try:
+        action()
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        leftover = apply_errors(form, exc)
+        return _post_page(post_, status=422, error="；".join(leftover) or None, **{form_key: form})
+    except DomainError as exc:
+        db.session.rollback()
+        return _post_page(post_, status=exc.status, error=exc.message, **{form_key: form})
+    flash(success(), "success")
+    return redirect(target)
+
+
 @bp.post("/<int:post_id>/change")
 @admin_required
 def change(post_id: int):
     post_ = post_or_404(post_id)
     form = ChangeForm()
-    if not form.validate():
-        return _post_page(post_, change_form=form, status=400)
-    try:
-        changed_on = _date(form.changed_on.data, "changed_on", "变更日期")
-        service.change_position(db.session, current_actor(), post_, position=form.position.data,
-                                title=form.title.data, changed_on=changed_on, now=utcnow())
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        leftover = apply_errors(form, exc)
-        return _post_page(post_, change_form=form, status=422, error="；".join(leftover) or None)
-    except DomainError as exc:
-        db.session.rollback()
-        return _post_page(post_, change_form=form, status=exc.status, error=exc.message)
-    flash(f"已将 {post_.person.name} 的职务变更为 {post_.position}。", "success")
-    return redirect(url_for("cadres.post", post_id=post_.id))
+    return _post_form(
+        post_, form, "change_form",
+        lambda: service.change_position(db.session, current_actor(), post_, position=form.position.data,
+                                        title=form.title.data, now=utcnow(),
+                                        changed_on=_date(form.changed_on.data, "changed_on", "变更日期")),
+        lambda: f"已将 {post_.person.name} 的职务变更为 {post_.position}。", url_for("cadres.post", post_id=post_.id))
 
 
 @bp.post("/<int:post_id>/end")
@@ -130,22 +138,11 @@ def change(post_id: int):
 def end(post_id: int):
     post_ = post_or_404(post_id)
     form = EndForm()
-    if not form.validate():
-        return _post_page(post_, end_form=form, status=400)
-    try:
-        ended_on = _date(form.ended_on.data, "ended_on", "卸任日期")
-        service.end_post(db.session, current_actor(), post_, ended_on=ended_on, reason=form.reason.data or "",
-                         now=utcnow())
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        leftover = apply_errors(form, exc)
-        return _post_page(post_, end_form=form, status=422, error="；".join(leftover) or None)
-    except DomainError as exc:
-        db.session.rollback()
-        return _post_page(post_, end_form=form, status=exc.status, error=exc.message)
-    flash(f"{post_.person.name} 已卸任 {post_.position}，记录已保留。", "success")
-    return redirect(url_for("cadres.index", org_id=post_.org_id))
+    return _post_form(
+        post_, form, "end_form",
+        lambda: service.end_post(db.session, current_actor(), post_, reason=form.reason.data or "", now=utcnow(),
+                                 ended_on=_date(form.ended_on.data, "ended_on", "卸任日期")),
+        lambda: f"{post_.person.name} 已卸任 {post_.position}，记录已保留。", url_for("cadres.index", org_id=post_.org_id))
 
 
 # ---------------------------------------------------------------- Excel import
