@@ -144,3 +144,25 @@ def make_reset_code(session, person: Person, *, text: str | None = None, hours: 
     session.add(code)
     session.flush()
     return code
+
+
+def text_workbook(headers, rows, *, sheet: str, title: str | None = None):
+    """An uploaded workbook as a clerk types it: strings stay text (never formulas), numbers and dates stay typed."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    if title:
+        ws.append([title])
+    ws.append(list(headers))
+    for r in rows:
+        ws.append(list(r))
+        for cell in ws[ws.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out

@@ -1,11 +1,13 @@
 from datetime import date
 from io import BytesIO
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
 from tuanjian.models import Account, AuditEntry, CadrePost, Person, PostChange
+
+from ..factories import text_workbook
 
 NEW = make_id(date(1990, 10, 10), 401, True)
 
@@ -118,22 +120,9 @@ def test_end_post_and_admin_refusal(client, session, login, tree):
     assert admin_post.ended_at is None
 
 
-def _cadre_book(rows, numeric_id=False):
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "团干部"
-    ws.append(["姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称", "团干部性质",
-               "任现职年月", "是否同级党委成员"])
-    for r in rows:
-        ws.append(list(r))
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    out = BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
-
+def _cadre_book(rows):
+    return text_workbook(["姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称",
+                          "团干部性质", "任现职年月", "是否同级党委成员"], rows, sheet="团干部")
 
 def test_cadre_import(client, session, login, tree):
     login(tree.school_admin)

@@ -2,13 +2,13 @@ from datetime import date, datetime
 from io import BytesIO
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
 from tuanjian.models import AuditEntry, CadrePost, ImportBatch, Member, Person
 
-from ..factories import make_member
+from ..factories import make_member, text_workbook
 
 HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
         "手机号码", "学历", "职业", "学习工作单位"]
@@ -19,20 +19,7 @@ def ids(n, start=900):
 
 
 def book(rows, head=HEAD, sheet="团员") -> BytesIO:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
-    ws.append(head)
-    for r in rows:
-        ws.append(list(r))
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"
-    out = BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
-
+    return text_workbook(head, rows, sheet=sheet)
 
 _dev = iter(range(100000, 999999))
 

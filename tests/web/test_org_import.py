@@ -1,29 +1,16 @@
 from io import BytesIO
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from tuanjian.models import AuditEntry, ImportBatch, Org
 
+from ..factories import text_workbook
+
 
 def workbook(rows, headers=("组织简称", "组织类别"), sheet="下级组织", title_row=False) -> BytesIO:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
-    if title_row:
-        ws.append(["华阳镇团委 批量创建下级组织"])
-    ws.append(list(headers))
-    for r in rows:
-        ws.append(list(r))
-        for cell in ws[ws.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"          # text as typed, never a formula
-    out = BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
-
+    return text_workbook(headers, rows, sheet=sheet, title="华阳镇团委 批量创建下级组织" if title_row else None)
 
 def upload(client, org_id, data, name="下级组织.xlsx"):
     return client.post(f"/orgs/{org_id}/children/import", data={"file": (data, name)},
