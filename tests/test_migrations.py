@@ -65,3 +65,37 @@ def test_upgrade_keeps_existing_data(db_kind, tmp_path):
             assert conn.execute(text("SELECT org_id FROM members")).scalar() == 2
             assert conn.execute(text("SELECT position, nature FROM cadre_posts")).one() == ("书记", None)
         db.engine.dispose()
+
+
+def test_upgrade_packs_stored_import_reports(db_kind, tmp_path):
+    """Import batches stored as plain JSON before the packed format upgrade with their rows and totals intact,
+    and come back as JSON on downgrade."""
+    import json
+
+    from tuanjian.domain.imports import ImportReport, RowOutcome
+    from tuanjian.models import ImportBatch
+    url = _fresh_url(db_kind, tmp_path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    report = ImportReport([RowOutcome(2, {"name": "张三"}, data={"name": "张三"}),
+                           RowOutcome(3, {"name": ""}, kind="error", errors={"name": ["请填写姓名"]})])
+    legacy = {"rows": [{"number": r.number, "cells": r.cells, "kind": r.kind, "data": r.data, "errors": r.errors,
+                        "note": r.note} for r in report.rows], "totals": report.totals()}
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="73ea640e6c24")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, is_township, sort_order, "
+                              "created_at, secretary_presiding) VALUES (1, NULL, '000.012', 'leading', '县团委', false, "
+                              "0, '2026-01-01', false)"))
+            conn.execute(text("INSERT INTO import_batches (id, kind, org_id, created_at, file_name, file_sha256, "
+                              "status, report) VALUES (1, 'members', 1, '2026-01-01', 'a.xlsx', :sha, 'pending', "
+                              ":report)"), {"sha": "0" * 64, "report": json.dumps(legacy)})
+        upgrade(directory=MIGRATIONS)
+        batch = db.session.get(ImportBatch, 1)
+        assert batch.totals == report.totals()
+        assert ImportReport.from_json(batch.report) == report
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="73ea640e6c24")
+        with db.engine.connect() as conn:
+            stored = conn.execute(text("SELECT report FROM import_batches")).scalar()
+        assert ImportReport.from_json(json.loads(stored) if isinstance(stored, str) else stored) == report
+        db.engine.dispose()

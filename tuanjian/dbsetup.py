@@ -63,3 +63,53 @@ def install_engine_hooks() -> None:
     def _on_begin(conn):
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql(f"BEGIN {_begin_mode()}")
+
+
+def insert_many(session, table, rows: list[dict]) -> None:
+    """Insert many rows in the session's transaction, for imports of tens of thousands of rows: COPY on
+    PostgreSQL (several times faster than psycopg's row-by-row pipelined executemany); elsewhere one DBAPI
+    executemany of the compiled statement, with each column's bind conversion done once per distinct value
+    (SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself). Python-side column
+    defaults are applied here, as an ORM insert would. Every row must have the same keys."""
+    if not rows:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    names = list(rows[0])
+    defaults = []
+    for column in table.columns:
+        if column.name not in rows[0] and column.default is not None and not column.default.is_sequence:
+            names.append(column.name)
+            defaults.append(column.default.arg(None) if column.default.is_callable else column.default.arg)
+    if dialect.name == "postgresql":
+        quote = dialect.identifier_preparer.quote
+        with conn.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} "
+                             f"({', '.join(quote(n) for n in names)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([*row.values(), *defaults])
+        return
+    compiled = table.insert().compile(dialect=dialect, column_keys=names)
+    if not compiled.positional:
+        conn.execute(table.insert(), [{**row, **dict(zip(names[len(row):], defaults, strict=True))} for row in rows])
+        return
+    position = {name: i for i, name in enumerate(names)}
+    converters = []
+    for key in compiled.positiontup:
+        processor = table.c[key].type._cached_bind_processor(dialect)
+        converters.append((position[key], processor, {}))
+
+    def convert(value, processor, memo):
+        try:
+            return memo[value]
+        except KeyError:
+            memo[value] = processor(value)
+            return memo[value]
+        except TypeError:                       # an unhashable value: convert it every time
+            return processor(value)
+    params = []
+    for row in rows:
+        values = [*row.values(), *defaults]
+        params.append(tuple(values[i] if processor is None or values[i] is None else convert(values[i], processor, memo)
+                            for i, processor, memo in converters))
+    conn.exec_driver_sql(compiled.string, params)

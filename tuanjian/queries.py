@@ -1,9 +1,10 @@
 """Scoped query builders. Every list the app shows starts from one of these."""
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, not_, or_, select
+from sqlalchemy import ARRAY, Select, and_, any_, bindparam, func, not_, or_, select
 
 from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
 
@@ -11,6 +12,22 @@ from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
 def within(column, scope_code: str):
     """SQL for "column is scope_code or lies below it" (delimiter-aware, so 001 never matches 0011)."""
     return or_(column == scope_code, column.startswith(scope_code + ".", autoescape=True))
+
+
+# stays under SQLite's bound-parameter limit (999 before SQLite 3.32, 32766 since)
+IN_CHUNK = 30000 if sqlite3.sqlite_version_info >= (3, 32) else 900
+
+
+def among(session, column, values) -> list:
+    """Conditions that together say "column IN values" for any number of values: one ``= ANY(array)`` with a
+    single parameter on PostgreSQL, IN (...) chunks under SQLite's parameter limit elsewhere. Run the query
+    once per condition and combine the results."""
+    values = list(values)
+    if not values:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        return [column == any_(bindparam(None, values, type_=ARRAY(column.type)))]
+    return [column.in_(values[i:i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 
 
 def orgs_in(scope_code: str) -> Select:

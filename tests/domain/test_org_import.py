@@ -41,3 +41,22 @@ def test_parent_problems():
 def test_child_of_failed_row_fails_too():
     report = run([("坏团总支", "团委"), ("好班团支部", "团支部", "坏团总支")])
     assert [r.kind for r in report.rows] == ["error", "error"]
+
+
+def test_import_report_json_round_trip_keeps_every_row():
+    """The compact stored form (values as lists in shared key order) gives back the same report, also for rows
+    whose keys differ from the first row's, and reports stored in the earlier dict-per-row form still load."""
+    from tuanjian.domain.imports import ImportReport, RowOutcome
+    rows = [RowOutcome(2, {"a": "1", "b": ""}, data={"x": 1, "y": None}, kind="new", note="n"),
+            RowOutcome(3, {"a": "2", "b": "z"}, kind="error", errors={"a": ["错", "又错"]}),
+            RowOutcome(4, {"a": "3"}, data={"x": 2, "y": "v"}),                 # fewer cells than the first row
+            RowOutcome(5, {"a": "4", "c": "w"}, data={"x": 3, "q": True})]      # same count, other keys
+    report = ImportReport(rows)
+    import json
+    doc = json.loads(json.dumps(report.to_json()))
+    assert ImportReport.from_json(doc) == report
+    assert doc["totals"] == report.totals()
+    legacy = {"rows": [{"number": r.number, "cells": r.cells, "kind": r.kind, "data": r.data, "errors": r.errors,
+                        "note": r.note} for r in rows]}
+    assert ImportReport.from_json(legacy) == report
+    assert ImportReport.from_json(ImportReport([]).to_json()) == ImportReport([])

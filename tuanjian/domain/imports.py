@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 OK, ERROR = "ok", "error"
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
@@ -40,19 +41,45 @@ class ImportReport:
         return totals
 
     def to_json(self) -> dict:
-        # shallow on purpose: the values are plain strings/numbers, and asdict()'s deep copies cost seconds
-        # on a 50,000-row file
-        return {"rows": [{"number": r.number, "cells": r.cells, "kind": r.kind, "data": r.data,
-                          "errors": r.errors, "note": r.note} for r in self.rows],
+        """A compact JSON document (a 50,000-row report is stored between preview and commit): the rows of one
+        file share their cell keys and their data keys, so each row keeps its values as lists in that order;
+        a row whose keys differ keeps its dict."""
+        cell_keys = list(self.rows[0].cells) if self.rows else []
+        data_keys = next((list(r.data) for r in self.rows if r.data), [])
+
+        def packer(keys: list):
+            n = len(keys)
+            getter = itemgetter(*keys) if n > 1 else (lambda values: tuple(values[k] for k in keys))
+
+            def pack(values: dict):
+                if len(values) == n:
+                    try:
+                        return getter(values)
+                    except KeyError:
+                        pass
+                return values
+            return pack
+        cells, data = packer(cell_keys), packer(data_keys)
+        return {"format": 2, "cell_keys": cell_keys, "data_keys": data_keys,
+                "rows": [(r.number, r.kind, cells(r.cells), data(r.data) if r.data else None, r.errors or None, r.note)
+                         for r in self.rows],
                 "totals": self.totals()}
 
     @classmethod
-    def from_json(cls, data: dict) -> ImportReport:
-        return cls([RowOutcome(**r) for r in data.get("rows", [])])
+    def from_json(cls, doc: dict) -> ImportReport:
+        if doc.get("format") != 2:                    # reports stored before the compact format
+            return cls([RowOutcome(**r) for r in doc.get("rows", [])])
+        cell_keys, data_keys = doc["cell_keys"], doc["data_keys"]
+        return cls([RowOutcome(number, cells if isinstance(cells, dict) else dict(zip(cell_keys, cells, strict=True)), kind,
+                               (data if isinstance(data, dict) else dict(zip(data_keys, data, strict=True))) if data else {},
+                               errors or {}, note)
+                    for number, kind, cells, data, errors, note in doc["rows"]])
 
 
 def cell_text(value) -> str:
     """A raw cell as the text the user typed (numbers without a trailing .0)."""
+    if type(value) is str:                        # the common case first: this runs for every cell of a file
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from .base import Base, PackedJSON, utcnow
 
 
 class ImportBatch(Base):
@@ -21,6 +21,12 @@ class ImportBatch(Base):
     file_name: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="pending")   # pending, committed, cancelled
-    report: Mapped[dict] = mapped_column(JSON)                 # rows with their outcome, totals
+    # every row with its outcome: large (tens of MB of JSON for a 50,000-row file), so packed and loaded only when read
+    report: Mapped[dict] = mapped_column(PackedJSON, deferred=True)
+    totals: Mapped[dict | None] = mapped_column(JSON)          # report.totals(), for lists of batches
     result: Mapped[dict | None] = mapped_column(JSON)          # what commit created
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    def store_report(self, report) -> None:
+        """Keep ``report`` (an ImportReport) and its totals together."""
+        self.report, self.totals = report.to_json(), report.totals()

@@ -161,7 +161,7 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
     posts = [add_cadre(session, actor, org, row.data, now=now)[0] for row in report.ok_rows]
     batch.status, batch.committed_at = "committed", now
-    batch.report = report.to_json()
+    batch.store_report(report)
     batch.result = {"created": [{"id": p.id, "name": p.person.name, "position": p.position} for p in posts],
                     "skipped": len(report.error_rows), "mode": mode}
     audit.record(session, actor, "import.cadres", object_type="import_batch", object_id=batch.id, org_id=org.id,

@@ -1,35 +1,26 @@
 """团员团干部 import: preview (validate + classify every row) and commit (one transaction, upsert by ID)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from datetime import date
-
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from ..clock import local_date
+from ..dbsetup import insert_many
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import NEW, UPDATE, ImportReport
 from ..domain.member_import import COLUMNS, Existing, classify, validate_rows
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
-from ..queries import within
+from ..queries import among, within
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit
-from .imports import new_batch
+from .imports import gc_paused, new_batch
 from .actor import Actor
 from .members import add_member, check_may_edit, holder_description, update_member
 
 MEMBER_SHEET = "团员"
-CHUNK = 900          # stays under SQLite's bound-parameter limit in IN (...) look-ups
-
-
-def _chunked(values: list, size: int = CHUNK):
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def branches_in(session, org: Org) -> list[Org]:
     return list(session.scalars(select(Org).where(within(Org.code, org.code), Org.kind == OrgKind.BRANCH.value,
                                                   Org.dissolved_at.is_(None)).order_by(Org.code)))
@@ -48,14 +39,14 @@ def _context(session, org: Org, rows) -> dict:
     existing: dict[str, Existing] = {}
     if numbers:
         found = []
-        for chunk in _chunked(sorted(numbers)):
+        for cond in among(session, Person.id_number, sorted(numbers)):
             found += session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
-                                     .where(Person.id_number.in_(chunk))).all()
+                                     .where(cond)).all()
         live_ids = [p.id for p, m in found if m is not None and m.deleted_at is None]
         positions = {}
-        for chunk in _chunked(live_ids):
+        for cond in among(session, CadrePost.person_id, live_ids):
             for pid, oid, pos in session.execute(select(CadrePost.person_id, CadrePost.org_id, CadrePost.position).where(
-                    CadrePost.person_id.in_(chunk), CadrePost.ended_at.is_(None))):
+                    cond, CadrePost.ended_at.is_(None))):
                 positions.setdefault((pid, oid), pos)
         for person, member in found:
             live = member is not None and member.deleted_at is None
@@ -71,10 +62,10 @@ def _context(session, org: Org, rows) -> dict:
                 in_scope=live and is_within(member.org.code, org.code),
                 holder=holder_description(member.org) if live else "", values=values)
     dev_numbers = {}
-    for chunk in _chunked(sorted(devs)):
+    for cond in among(session, Member.dev_number, sorted(devs)):
         dev_numbers.update({d: n for d, n in session.execute(
             select(Member.dev_number, Person.id_number).join(Person, Member.person_id == Person.id)
-            .where(Member.dev_number.in_(chunk), Member.deleted_at.is_(None)))})
+            .where(cond, Member.deleted_at.is_(None)))})
     return {"branches": branches, "default_branch": org.id if org.org_kind.holds_members else None,
             "existing": existing, "dev_numbers": dev_numbers}
 
@@ -90,6 +81,7 @@ def _check_org(actor: Actor, org: Org) -> None:
         check_may_edit(actor, org)
 
 
+@gc_paused
 def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
                     now: datetime) -> ImportBatch:
     _check_org(actor, org)
@@ -103,6 +95,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now)
 
 
+@gc_paused
 def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
                    now: datetime) -> list[str]:
     """Re-validate against the current database, then write all new and changed rows in this transaction."""
@@ -152,7 +145,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         written.append(data["id_number"])
     batch.status, batch.committed_at = "committed", now
     if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
-        batch.report = report.to_json()          # rewrite the (large) report only when the database changed it
+        batch.store_report(report)          # rewrite the (large) report only when the database changed it
     t = report.totals()
     names = {b.id: b.short_name for b in branches.values()}
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
@@ -174,23 +167,23 @@ def _bulk_insert(session, rows, now: datetime) -> dict[str, int]:
                "birth_date": date.fromisoformat(r.data["birth_date"]), "ethnicity": r.data["ethnicity"],
                "political_status": r.data["political_status"], "join_date": r.data["join_date"],
                "phone": r.data["phone"], "created_at": now, "updated_at": now} for r in rows]
-    # Core executemany (RETURNING would run row by row on SQLite), then one chunked look-up of the new ids
-    session.execute(insert(Person.__table__), people)
+    # a bulk insert without RETURNING (which is slow on both databases), then a look-up of the new ids
+    insert_many(session, Person.__table__, people)
     numbers = [p["id_number"] for p in people]
     id_of = {}
-    for chunk in _chunked(numbers):
-        id_of.update(dict(session.execute(select(Person.id_number, Person.id).where(Person.id_number.in_(chunk))).all()))
+    for cond in among(session, Person.id_number, numbers):
+        id_of.update(dict(session.execute(select(Person.id_number, Person.id).where(cond)).all()))
     person_ids = [id_of[n] for n in numbers]
-    session.execute(insert(Member.__table__), [
+    insert_many(session, Member.__table__, [
         {"person_id": pid, "org_id": r.data["branch_id"], "dev_number": r.data["dev_number"],
          "education": r.data["education"], "occupation": r.data["occupation"], "workplace": r.data["workplace"],
          "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)])
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
-        session.execute(insert(CadrePost.__table__), [{"person_id": pid, "org_id": r.data["branch_id"],
+        insert_many(session, CadrePost.__table__, [{"person_id": pid, "org_id": r.data["branch_id"],
                                                        "position": r.data["position"], "created_at": now}
                                                       for pid, r in cadres])
-        session.execute(insert(Account.__table__), [{"person_id": pid, "password_hash": None,
+        insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,
                                                      "session_version": 1, "created_at": now} for pid, _ in cadres])
     return {r.data["id_number"]: pid for pid, r in zip(person_ids, rows, strict=True)}

@@ -15,7 +15,7 @@ from ..domain.errors import DomainError
 from ..domain.imports import ImportReport
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
-from ..services.imports import cancel
+from ..services.imports import cancel, gc_paused
 from ..spreadsheets.reader import ImportFileError
 from ..spreadsheets.writer import Column, error_workbook, template_workbook
 from .htmx import render
@@ -50,6 +50,7 @@ class ImportFlow:
             abort(404)
         return batch
 
+    @gc_paused
     def render_batch(self, batch: ImportBatch, org: Org, status: int = 200):
         from ..orgs.views import breadcrumb
         urls = {name: url_for(self.endpoints[name], batch_id=batch.id) for name in ("commit", "cancel", "errors")}
