@@ -89,3 +89,21 @@ def test_import_members_cli(app, session, tree, tmp_path):
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(Member)) == 2
     assert runner.invoke(args=["import-members", str(path), "--org", "999.999"]).exit_code != 0
+
+
+def test_refresh_stats_rebuilds_every_row(app, session, tree):
+    from tuanjian.models import OrgStats
+
+    from .factories import make_member
+    make_member(session, tree.village)
+    session.commit()
+    maintained = {s.org_id: (s.members, s.complete_members, s.admins, s.branches_below)
+                  for s in session.scalars(select(OrgStats))}
+    session.execute(OrgStats.__table__.delete())
+    session.commit()
+    result = app.test_cli_runner().invoke(args=["refresh-stats"])
+    assert result.exit_code == 0 and "已重新计算 8 个组织" in result.output, result.output
+    session.expire_all()
+    rebuilt = {s.org_id: (s.members, s.complete_members, s.admins, s.branches_below)
+               for s in session.scalars(select(OrgStats))}
+    assert rebuilt == maintained and rebuilt[tree.village.id] == (1, 1, 1, 0) and rebuilt[tree.county.id][3] == 3

@@ -57,6 +57,8 @@ def _init_extensions(app: Flask) -> None:
     from .extensions import csrf, db, login_manager, migrate
 
     install_engine_hooks()
+    from .services import stats
+    stats.install()
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -67,13 +69,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_web(app: Flask) -> None:
-    from . import audit, auth, cadres, main, members, orgs, people, registration
+    from . import audit, auth, cadres, main, members, orgs, people, registration, supervision
     from .web import errors, filters, security
 
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
-    for module in (main, auth, registration, orgs, cadres, members, audit, people):
+    for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision):
         app.register_blueprint(module.bp)
 
 

@@ -119,6 +119,14 @@ def init_app(app: Flask) -> None:
         if report.error_rows or note:
             raise SystemExit(1)
 
+    @app.cli.command("refresh-stats")
+    def refresh_stats():
+        """重新计算全部组织的录入进度统计（通常不需要：每次保存都会实时更新；导入旧数据库或改动规则设置后可运行）。"""
+        from .services.stats import refresh_all
+        n = refresh_all(db.session, settings=app.extensions["tuanjian_settings"])
+        db.session.commit()
+        click.echo(f"已重新计算 {n} 个组织的录入进度统计。")
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """打印演示账号。"""

@@ -119,11 +119,16 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
             by_name[name] = create_child(session, actor, by_name[parent_name], short_name=name, kind=kind,
                                          settings=settings)
             members_wanted[name] = n_members
+    dev_rng = random.Random(2017)             # its own stream, so the people stay as they were
     for branch_name, n in members_wanted.items():
         branch = by_name[branch_name]
         for i in range(n):
             person = people.new()
-            session.add(Member(person_id=person.id, org_id=branch.id, created_at=now))
+            join_year = int(person.join_date[:4])
+            # 发展团员编号 for most later joins; a few are left missing, as in real county data
+            dev = (f"{join_year}{people.seq:08d}" if join_year >= settings.dev_number_required_from_year
+                   and dev_rng.random() < 0.85 else None)
+            session.add(Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now))
             if i == 0 and branch_name != "华阳镇机关团支部":     # that branch's 书记 is the demo admin 陈晨
                 session.add(CadrePost(person_id=person.id, org_id=branch.id, position="书记", created_at=now))
             elif i == 1 and n >= 5:

@@ -123,3 +123,18 @@ class WatchedPage:
         self.page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
         self.page.on("console", lambda m: self.console_errors.append(f"{self.page.url} {m.location}: {m.text}")
                      if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+
+
+def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
+    """After logging in, an admin with subordinates lands on their summary (a dialog over the progress page);
+    check it and go on to the organisation page as a user would."""
+    import re
+
+    from playwright.sync_api import expect
+    page.wait_for_url(re.compile(r"/(progress|orgs)/org/|/orgs/\d+"))
+    if "/progress/org/" in page.url:
+        expect(page.locator("#welcome-title")).to_have_text("下级组织录入概况")
+        if shot:
+            shot("welcome")
+        page.locator("dialog.welcome").get_by_role("link", name="进入组织树").click()
+    expect(page).to_have_url(f"{base}/orgs/{org_id}")

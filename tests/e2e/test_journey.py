@@ -18,7 +18,7 @@ from tuanjian.demo import ROOT_NAME, make_id
 from tuanjian.extensions import db
 from tuanjian.models import Account, AdminGrant, Person, RegistrationCode
 
-from .conftest import DOC_SCREENSHOTS, WatchedPage
+from .conftest import DOC_SCREENSHOTS, WatchedPage, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +91,7 @@ def test_code_registration_journey(browser, live_server, artifacts, js):
         page.fill("input[name=id_number]", county.id_number)
         page.fill("input[name=password]", county.password)
         page.get_by_role("button", name="登录").click()
+        pass_welcome(page, base, root_id, shot=shot)
         expect(page.locator("h1")).to_have_text(ROOT_FULL_NAME)
         expect(page).to_have_url(f"{base}/orgs/{root_id}")
         expect(page.locator(".user")).to_contain_text("王青")
@@ -211,6 +212,7 @@ def test_code_registration_journey(browser, live_server, artifacts, js):
         page.fill("input[name=id_number]", NEW_ID)
         page.fill("input[name=password]", NEW_PASSWORD)
         page.get_by_role("button", name="登录").click()
+        pass_welcome(page, base, town_id)
         expect(page.locator("h1")).to_have_text(TOWNSHIP)
         expect(page).to_have_url(f"{base}/orgs/{town_id}")
         expect(page.locator(".user")).to_contain_text(f"{NEW_NAME} · {TOWNSHIP}管理员")

@@ -22,7 +22,7 @@ from tuanjian.extensions import db
 from tuanjian.models import Account, CadrePost, Member, Org, Person
 from tuanjian.queries import within
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -193,6 +193,7 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
         page.fill("input[name=id_number]", admin.id_number)
         page.fill("input[name=password]", admin.password)
         page.get_by_role("button", name="登录").click()
+        pass_welcome(page, base, town_id)
         expect(page).to_have_url(f"{base}/orgs/{town_id}")
         expect(page.locator("h1")).to_have_text(TOWNSHIP)
         page.locator("p.actions").get_by_role("link", name="团员（全部下级）").click()

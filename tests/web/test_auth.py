@@ -7,12 +7,18 @@ from tuanjian.models import Account, AuditEntry, utcnow
 from ..factories import PASSWORD, make_admin, make_person
 
 
-def test_login_lands_on_own_org(client, tree):
+def test_login_lands_on_subordinates_summary_or_own_org(client, tree):
+    """An admin with subordinates first sees their summary (a dialog over the progress page, plain HTML);
+    an admin without any lands on the own organisation."""
     resp = client.post("/auth/login", data={"id_number": tree.township_admin.id_number, "password": PASSWORD})
-    assert resp.status_code == 302
-    page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)
-    assert "<h1>华阳镇团委</h1>" in page
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/progress/org/{tree.township.id}?welcome=1")
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "<dialog open" in page and "下级组织录入概况" in page and "华阳镇团委 · 录入进度" in page
     assert "城东村团支部" in page and "高士镇团委" not in page
+    client.post("/auth/logout")
+    resp = client.post("/auth/login", data={"id_number": tree.branch_admin.id_number, "password": PASSWORD})
+    page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)
+    assert "<h1>城东村团支部</h1>" in page and "<dialog" not in page
 
 
 def test_login_accepts_lower_case_x_and_spaces(client, session, tree):
@@ -117,7 +123,8 @@ def test_unauthenticated_page_redirects_but_htmx_gets_401(client, tree):
 def test_open_redirect_refused(client, tree):
     resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD,
                                             "next": "//evil.example/x"})
-    assert resp.headers["Location"] == "/"
+    location = resp.headers["Location"]
+    assert location.startswith("/") and not location.startswith("//") and "evil" not in location
 
 
 def test_logged_in_non_admin_sees_explanation(client, session, tree):

@@ -56,6 +56,21 @@ def _batch_of(session, org, kind="org_children"):
     return batch
 
 
+def _campaign_of(session, org):
+    from datetime import date
+
+    from tuanjian.models import Campaign
+    campaign = Campaign(org_id=org.id, name="矩阵任务", deadline=date(2099, 12, 31), targets={"info": 100})
+    session.add(campaign)
+    session.flush()
+    return campaign
+
+
+def _parent_campaign(session, org):
+    """A campaign of ``org``'s parent (the one ``org`` confirms), or of ``org`` itself for a root."""
+    return _campaign_of(session, session.get(Org, org.parent_id) if org.parent_id else org)
+
+
 # endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
 CASES = {
     "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -113,6 +128,18 @@ CASES = {
     "members.refuse_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
     "members.cancel_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
     "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
+    "supervision.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "supervision.print_report": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "supervision.export": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "supervision.exceptions": ("GET", lambda s, o: ({"org_id": o.id, "key": "no_admin"}, None)),
+    "supervision.export_exceptions": ("GET", lambda s, o: ({"org_id": o.id, "key": "overage"}, None)),
+    "supervision.campaigns": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "supervision.create_campaign": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵任务", "deadline": "2099-12-31",
+                                                                            "target_info": "100"})),
+    "supervision.campaign": ("GET", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, None)),
+    "supervision.reminders": ("GET", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, None)),
+    "supervision.close_campaign": ("POST", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, {})),
+    "supervision.confirm": ("POST", lambda s, o: ({"org_id": o.id, "campaign_id": _parent_campaign(s, o).id}, {})),
 }
 
 ROLES = ("county", "township", "branch")

@@ -72,7 +72,12 @@ def login():
         flash("您正在使用初始密码（身份证号后八位），请先设置新密码。", "warning")
         return redirect(url_for("auth.change_password"))
     flash(f"欢迎，{result.account.person.name}。", "success")
-    return redirect(safe_next(form.next.data))
+    wanted = form.next.data
+    if grant is not None and safe_next(wanted) != wanted and db.session.scalar(
+            select(Org.id).where(Org.parent_id == grant.org_id, Org.dissolved_at.is_(None)).limit(1)):
+        # an admin with subordinates first sees how they are doing (a plain page; a dialog on top of it)
+        return redirect(url_for("supervision.index", org_id=grant.org_id, welcome=1))
+    return redirect(safe_next(wanted))
 
 
 @bp.post("/logout")

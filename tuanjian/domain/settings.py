@@ -29,6 +29,18 @@ class Settings:
     dev_number_required_from_year: int = 2017
     # 超龄: members of this age or older with no League post are due to leave (团章 art. 1).
     overage_years: int = 28
+    # 录入进度 (DOMAIN.md 5.2): a branch is done with at least this many members, all complete [C]; a branch
+    # with more than branch_large_members is listed as an exception; non-branch orgs need cadre_target
+    # complete cadres (national FAQ: 2) [B].
+    branch_complete_min_members: int = 3
+    branch_large_members: int = 50
+    cadre_target: int = 2
+    # Rates (percent) below which the progress page highlights a cell [C].
+    threshold_admins: int = 100
+    threshold_info: int = 90
+    threshold_member_complete: int = 95
+    threshold_branches_done: int = 80
+    threshold_cadres: int = 80
     # Imports: the most rows one workbook may hold (the upload size cap is TUANJIAN_MAX_CONTENT_LENGTH).
     import_max_rows: int = 100000
     # Accounts (issue 2): 5 failures lock the account for 15 minutes; idle sessions end after 30.

@@ -4,8 +4,9 @@ from .audit import AuditEntry
 from .base import Base, utcnow
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
+from .progress import Campaign, CampaignConfirmation, OrgStats
 from .people import CadrePost, Member, Person, PostChange, TransferRequest
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "ImportBatch", "Member", "Org", "OrgCodeChange",
-           "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]
+__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ImportBatch", "Member", "Org", "OrgCodeChange",
+           "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

@@ -19,7 +19,7 @@ class Person(Base):
     id_number: Mapped[str] = mapped_column(String(18), unique=True)
     name: Mapped[str] = mapped_column(String(30))
     gender: Mapped[str] = mapped_column(String(2))
-    birth_date: Mapped[date] = mapped_column(Date)
+    birth_date: Mapped[date] = mapped_column(Date, index=True)          # 超龄 lists look up by birth date
     ethnicity: Mapped[str | None] = mapped_column(String(20))
     political_status: Mapped[str | None] = mapped_column(String(10))
     join_date: Mapped[str | None] = mapped_column(String(7))      # 入团年月 "YYYY-MM"

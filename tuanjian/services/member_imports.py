@@ -15,7 +15,7 @@ from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
 from ..queries import among, within
 from ..spreadsheets.reader import RawRow, read_sheet
-from . import audit
+from . import audit, stats
 from .imports import gc_paused, new_batch
 from .actor import Actor
 from .members import add_member, check_may_edit, holder_description, update_member
@@ -186,4 +186,5 @@ def _bulk_insert(session, rows, now: datetime) -> dict[str, int]:
         insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,
                                                      "session_version": 1, "created_at": now} for pid, _ in cadres])
+    stats.touch(session, org_ids={r.data["branch_id"] for r in rows})      # the ORM did not see these writes
     return {r.data["id_number"]: pid for pid, r in zip(person_ids, rows, strict=True)}

@@ -114,6 +114,12 @@ def transfer_or_404(transfer_id: int):
     return req
 
 
+def campaign_or_404(campaign_id: int):
+    """A campaign set by an organisation in the user's subtree (the setter's view)."""
+    from ..models import Campaign
+    return _owned_by_org_or_404(Campaign, campaign_id)
+
+
 def batch_or_404(batch_id: int) -> ImportBatch:
     return _owned_by_org_or_404(ImportBatch, batch_id)
 

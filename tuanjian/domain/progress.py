@@ -1,0 +1,229 @@
+"""录入进度 (DOMAIN.md 5.2): what counts as complete, the metrics over a subtree, thresholds and ranking (pure).
+
+The per-organisation facts (members, complete members, cadres, ...) are kept current by services/stats.py;
+this module says what each fact means and turns sums of them into the rates the progress page shows.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from .errors import ValidationFailed
+from .members import check_dev_number
+from .people import (CADRE_POLITICAL_STATUSES, MEMBER_POLITICAL_STATUSES, normalise_ethnicity, parse_year_month,
+                     validate_phone)
+
+# ---------------------------------------------------------------- per-person completeness
+
+
+def dev_number_valid(dev_number: str | None, join_date: str | None, *, required_from_year: int) -> bool:
+    """发展团员编号 as DOMAIN.md 3.3 requires it for this 入团年月 (missing when required, or malformed, is invalid)."""
+    try:
+        join = parse_year_month(join_date) if join_date else None
+        check_dev_number(dev_number, join, required_from_year=required_from_year)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def _ethnicity_ok(value) -> bool:
+    try:
+        normalise_ethnicity(value)
+    except ValidationFailed:
+        return False
+    return True
+
+
+def member_complete(*, ethnicity, political_status, join_date, dev_number, required_from_year: int) -> bool:
+    """团员资料完整: every required field of DOMAIN.md 3.1 present and valid. Name, ID number, branch and the
+    cadre flag cannot be stored invalid; the rest may be (old data, rules changed, a record made by a form of
+    another kind), so they are checked here."""
+    return (_ethnicity_ok(ethnicity) and political_status in MEMBER_POLITICAL_STATUSES and bool(join_date)
+            and dev_number_valid(dev_number, join_date, required_from_year=required_from_year))
+
+
+def cadre_complete(*, ethnicity, political_status, join_date, phone) -> bool:
+    """A cadre with all required personal fields (DOMAIN.md 4.1): phone, 民族, 政治面貌, and 入团年月 unless 群众."""
+    try:
+        validate_phone(phone, True)
+    except ValidationFailed:
+        return False
+    if not _ethnicity_ok(ethnicity) or political_status not in CADRE_POLITICAL_STATUSES:
+        return False
+    return bool(join_date) or political_status == "群众"
+
+
+# ---------------------------------------------------------------- metrics over a subtree
+
+@dataclass
+class Tally:
+    """Sums of per-organisation facts over one subtree (one row of the progress table)."""
+
+    orgs: int = 0                  # organisations in the subtree, itself included
+    branches: int = 0
+    with_admin: int = 0
+    info_complete: int = 0
+    members: int = 0
+    complete_members: int = 0
+    branches_done: int = 0         # branches with >= min members, all complete
+    non_branches: int = 0
+    cadres_ok: int = 0             # non-branch orgs with >= cadre_target complete cadres
+    exceptions: int = 0
+    youth: int | None = None       # 14–28周岁青年数 where recorded
+    updated_at: datetime | None = None
+
+    def rate(self, key: str) -> float | None:
+        num, den = {"admins": (self.with_admin, self.orgs), "info": (self.info_complete, self.orgs),
+                    "member_complete": (self.complete_members, self.members),
+                    "branches_done": (self.branches_done, self.branches),
+                    "cadres": (self.cadres_ok, self.non_branches)}[key]
+        return None if not den else num / den
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    definition: str                 # the footnote printed under the report
+
+
+RATE_METRICS = (
+    Metric("admins", "管理员到位率", "有至少 1 名管理员的组织 ÷ 全部组织"),
+    Metric("info", "组织信息完善率", "必填信息齐全、有书记且书记有手机号码的组织 ÷ 全部组织"),
+    Metric("member_complete", "团员资料完整率", "必填项齐全有效（民族、政治面貌、入团年月、应填的发展团员编号）的团员 ÷ 全部团员"),
+    Metric("branches_done", "团支部录入完成率", "团员不少于 {min} 人且资料全部完整的团支部 ÷ 全部团支部"),
+    Metric("cadres", "团干部录入达标率", "有不少于 {target} 名资料完整团干部的团委、团工委、团总支 ÷ 这些组织"),
+)
+COUNT_COLUMNS = (("orgs", "下级组织数"), ("branches", "团支部数"), ("members", "团员数"), ("exceptions", "异常项"))
+SORT_KEYS = ("name", "orgs", "branches", "members", "exceptions", "updated_at") + tuple(m.key for m in RATE_METRICS)
+
+
+def metric_definitions(settings) -> list[tuple[str, str]]:
+    return [(m.label, m.definition.format(min=settings.branch_complete_min_members, target=settings.cadre_target))
+            for m in RATE_METRICS]
+
+
+def thresholds(settings) -> dict[str, int]:
+    """Percent below which a cell is highlighted (settings THRESHOLD_*)."""
+    return {"admins": settings.threshold_admins, "info": settings.threshold_info,
+            "member_complete": settings.threshold_member_complete, "branches_done": settings.threshold_branches_done,
+            "cadres": settings.threshold_cadres}
+
+
+def below_threshold(tally: Tally, key: str, settings) -> bool:
+    rate = tally.rate(key)
+    return rate is not None and rate * 100 + 1e-9 < thresholds(settings)[key]     # 0.57 * 100 is 56.99...: at 57%
+
+
+def completion(tally: Tally) -> float:
+    """The ranking figure of the 通报: the mean of the rates that apply (an empty subtree ranks last)."""
+    rates = [r for r in (tally.rate(m.key) for m in RATE_METRICS) if r is not None]
+    return sum(rates) / len(rates) if rates else -1.0
+
+
+def branch_done(members: int, complete_members: int, *, min_members: int) -> bool:
+    return members >= min_members and complete_members == members
+
+
+def percent(rate: float | None) -> str:
+    """0.9876 -> '98.8%'; no denominator -> '—'."""
+    return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+def youth_ratio(members: int, youth: int | None) -> float | None:
+    """团青比例 = members ÷ 14–28周岁青年数, where the youth count is known."""
+    return None if not youth else members / youth
+
+
+# ---------------------------------------------------------------- exceptions (红旗项)
+
+@dataclass(frozen=True)
+class ExceptionKind:
+    key: str
+    label: str
+    about: str                      # "org" lists organisations, "member" lists people, "code" lists codes
+
+
+EXCEPTIONS = (
+    ExceptionKind("empty_branches", "空心团支部（0 名团员）", "org"),
+    ExceptionKind("small_branches", "团员 1–2 名的团支部", "org"),
+    ExceptionKind("large_branches", "团员超过 {large} 名的团支部", "org"),
+    ExceptionKind("hollow_committees", "空心团委（下无团支部的团委、团工委、团总支）", "org"),
+    ExceptionKind("no_secretary", "没有书记的组织", "org"),
+    ExceptionKind("no_cadre_branches", "没有团干部的团支部", "org"),
+    ExceptionKind("no_admin", "没有管理员的组织", "org"),
+    ExceptionKind("overage", "超龄未离团（满 {overage} 周岁且无团内职务）", "member"),
+    ExceptionKind("bad_dev_number", "发展团员编号缺失或不规范（{year} 年及以后入团）", "member"),
+    ExceptionKind("stale_codes", "过期未使用的注册码", "code"),
+)
+EXCEPTION_KEYS = tuple(e.key for e in EXCEPTIONS)
+
+
+def exception_label(kind: ExceptionKind, settings) -> str:
+    return kind.label.format(large=settings.branch_large_members, overage=settings.overage_years,
+                             year=settings.dev_number_required_from_year)
+
+
+def small_branch(members: int, *, min_members: int) -> bool:
+    return 0 < members < min_members
+
+
+@dataclass
+class Standing:
+    """One subordinate's place against a campaign's targets."""
+
+    tally: Tally
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.missing
+
+
+CAMPAIGN_TARGETS = tuple((m.key, m.label) for m in RATE_METRICS)
+
+
+def campaign_standing(tally: Tally, targets: dict[str, int]) -> Standing:
+    """What still falls short of each target rate (percent); a rate with nothing to count is met."""
+    labels = dict(CAMPAIGN_TARGETS)
+    missing = []
+    for key, target in targets.items():
+        rate = tally.rate(key)
+        if rate is not None and rate * 100 + 1e-9 < target:
+            missing.append(f"{labels[key]}为 {percent(rate)}，目标 {target}%")
+    return Standing(tally, missing)
+
+
+def validate_campaign(*, name, deadline, targets: dict, today: date) -> dict:
+    """A campaign: a name, a deadline not in the past, at least one target rate between 1 and 100."""
+    errors: dict[str, list[str]] = {}
+    name = " ".join(str(name or "").split())
+    if not name:
+        errors["name"] = ["请填写任务名称"]
+    elif len(name) > 60:
+        errors["name"] = ["任务名称最多60个字"]
+    due = None
+    try:
+        due = deadline if isinstance(deadline, date) else date.fromisoformat(str(deadline or "").strip())
+    except ValueError:
+        errors["deadline"] = ["请填写截止日期，例如 2026-12-31"]
+    if due is not None and due < today:
+        errors["deadline"] = ["截止日期不能早于今天"]
+    clean = {}
+    for key, raw in targets.items():
+        if key not in dict(CAMPAIGN_TARGETS) or raw in (None, ""):
+            continue
+        try:
+            value = int(str(raw).strip().rstrip("%"))
+        except ValueError:
+            errors.setdefault(f"target_{key}", []).append("目标须为 1 到 100 之间的整数（百分比）")
+            continue
+        if not 1 <= value <= 100:
+            errors.setdefault(f"target_{key}", []).append("目标须为 1 到 100 之间的整数（百分比）")
+            continue
+        clean[key] = value
+    if not clean and not any(k.startswith("target_") for k in errors):
+        errors["targets"] = ["请至少设定一项目标"]
+    if errors:
+        raise ValidationFailed(errors)
+    return {"name": name, "deadline": due, "targets": clean}

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, utcnow
+
+
+class OrgStats(Base):
+    """The facts about one organisation that the progress page sums over subtrees. Kept current in the same
+    transaction as every write that changes them (services/stats.py), so the page always shows committed data
+    and never scans every member."""
+
+    __tablename__ = "org_stats"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    members: Mapped[int] = mapped_column(Integer, default=0)
+    complete_members: Mapped[int] = mapped_column(Integer, default=0)
+    bad_dev_numbers: Mapped[int] = mapped_column(Integer, default=0)
+    cadres: Mapped[int] = mapped_column(Integer, default=0)               # people holding a post here
+    complete_cadres: Mapped[int] = mapped_column(Integer, default=0)
+    has_secretary: Mapped[bool] = mapped_column(Boolean, default=False)
+    info_complete: Mapped[bool] = mapped_column(Boolean, default=False)
+    admins: Mapped[int] = mapped_column(Integer, default=0)
+    branches_below: Mapped[int] = mapped_column(Integer, default=0)       # live 团支部 strictly below
+    rules: Mapped[str] = mapped_column(String(40), default="")            # the settings the row was computed with
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Campaign(Base):
+    """阶段任务: an upper organisation asks its direct subordinates to reach target rates by a deadline."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    deadline: Mapped[date] = mapped_column(Date)
+    targets: Mapped[dict] = mapped_column(JSON)                           # metric key -> percent
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    org: Mapped["Org"] = relationship()  # noqa: F821, UP037
+
+
+class CampaignConfirmation(Base):
+    """提交确认: a subordinate confirmed, once its own checks passed, that its part of a campaign is done."""
+
+    __tablename__ = "campaign_confirmations"
+    __table_args__ = (UniqueConstraint("campaign_id", "org_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,217 @@
+"""录入进度: one row per direct subordinate, each summed over that subordinate's whole subtree, plus totals;
+and the 红旗项 exception lists. Reads committed data only: sums of OrgStats rows (kept current by
+services/stats.py) plus two live, indexed look-ups for the facts that change with the calendar (超龄, expired
+registration codes)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, exists, func, not_, or_, select
+
+from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
+from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, completion
+from ..models import CadrePost, Member, Org, OrgStats, Person, RegistrationCode, utcnow
+from ..queries import within
+from . import stats
+
+ORG_EXCEPTIONS = ("empty_branches", "small_branches", "large_branches", "hollow_committees", "no_secretary",
+                  "no_cadre_branches", "no_admin")
+
+
+@dataclass
+class Row:
+    org: Org                                   # the direct subordinate (or the org itself for the totals row)
+    tally: Tally
+    exceptions: dict[str, int] = field(default_factory=dict)
+    has_children: bool = False
+    rank: int = 0
+
+
+@dataclass
+class Progress:
+    org: Org
+    rows: list[Row]                           # one per direct subordinate, each over its whole subtree
+    own: Row                                  # the organisation itself alone (本级)
+    totals: Row                               # everything: the subordinates and the organisation itself
+    as_of: datetime
+
+
+def overage_cutoff(today: date, years: int) -> date:
+    """Born on or before this day = aged ``years`` or more today (29 Feb birthdays count from 1 Mar)."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:                                   # today is 29 Feb
+        return date(today.year - years, 2, 28)
+
+
+def _is_branch():
+    return Org.kind == OrgKind.BRANCH.value
+
+
+def _count(cond):
+    return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+
+def exception_conditions(settings) -> dict:
+    """SQL conditions on Org joined to OrgStats for the organisation exceptions (one place for list and count)."""
+    b, s = _is_branch(), OrgStats
+    return {"empty_branches": and_(b, s.members == 0),
+            "small_branches": and_(b, s.members > 0, s.members < settings.branch_complete_min_members),
+            "large_branches": and_(b, s.members > settings.branch_large_members),
+            "hollow_committees": and_(not_(b), s.branches_below == 0),
+            "no_secretary": not_(s.has_secretary),
+            "no_cadre_branches": and_(b, s.cadres == 0),
+            "no_admin": s.admins == 0}
+
+
+def _overage_condition(today: date, settings):
+    has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))
+    return and_(Member.deleted_at.is_(None), Person.birth_date <= overage_cutoff(today, settings.overage_years),
+                not_(has_post))
+
+
+def _stale_codes_condition(now: datetime):
+    return and_(RegistrationCode.used_at.is_(None), RegistrationCode.revoked_at.is_(None),
+                RegistrationCode.expires_at < now)
+
+
+def _ensure_current(session, org: Org, settings) -> None:
+    """Organisations of the subtree with no OrgStats row yet (data from before this feature) or computed under
+    other rules settings are recomputed now, once."""
+    tag = stats.rules_tag(settings)
+    stale = list(session.scalars(select(Org.id).outerjoin(OrgStats, OrgStats.org_id == Org.id).where(
+        within(Org.code, org.code), Org.dissolved_at.is_(None),
+        or_(OrgStats.org_id.is_(None), OrgStats.rules != tag))))
+    if stale:
+        stats.refresh(session, stale, settings=settings)
+        session.commit()
+
+
+def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
+    if check_current:
+        _ensure_current(session, org, settings)
+    width = len(org.code) + 1 + CODE_SEGMENT_WIDTH
+    key = func.substr(Org.code, 1, width)
+    s, b = OrgStats, _is_branch()
+    exc = exception_conditions(settings)
+    columns = [
+        func.count().label("orgs"), _count(b).label("branches"), _count(s.admins > 0).label("with_admin"),
+        _count(s.info_complete).label("info_complete"), func.coalesce(func.sum(s.members), 0).label("members"),
+        func.coalesce(func.sum(s.complete_members), 0).label("complete_members"),
+        _count(and_(b, s.members >= settings.branch_complete_min_members, s.complete_members == s.members))
+        .label("branches_done"),
+        _count(not_(b)).label("non_branches"),
+        _count(and_(not_(b), s.complete_cadres >= settings.cadre_target)).label("cadres_ok"),
+        func.coalesce(func.sum(s.bad_dev_numbers), 0).label("bad_dev_number"),
+        func.sum(Org.youth_count).label("youth"), func.max(s.updated_at).label("updated_at"),
+        *[_count(cond).label(name) for name, cond in exc.items()],
+    ]
+    below = within(Org.code, org.code)          # the org itself groups under its own code: the "本级" row
+    grouped = {r.key: r for r in session.execute(
+        select(key.label("key"), *columns).select_from(Org).join(s, s.org_id == Org.id)
+        .where(below, Org.dissolved_at.is_(None)).group_by(key))}
+    member_org = select(key.label("key"), func.count().label("n")).select_from(Member) \
+        .join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
+    overage = dict(session.execute(member_org.where(below, _overage_condition(today, settings)).group_by(key)).all())
+    codes = dict(session.execute(
+        select(key, func.count()).select_from(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
+        .where(below, Org.dissolved_at.is_(None), _stale_codes_condition(now)).group_by(key)).all())
+    children = list(session.scalars(select(Org).where(Org.parent_id == org.id, Org.dissolved_at.is_(None))
+                                    .order_by(Org.sort_order, Org.code)))
+    with_children = set(session.scalars(select(Org.parent_id).where(
+        Org.parent_id.in_([c.id for c in children]), Org.dissolved_at.is_(None)).distinct())) if children else set()
+    rows = []
+    for child in children:
+        r = grouped.get(child.code)
+        extra = {"overage": overage.get(child.code, 0), "stale_codes": codes.get(child.code, 0)}
+        rows.append(_row(child, r, extra, child.id in with_children))
+    own = _row(org, grouped.get(org.code), {"overage": overage.get(org.code, 0),
+                                            "stale_codes": codes.get(org.code, 0)}, bool(children))
+    totals = _sum_rows(org, [*rows, own])
+    for rank, row in enumerate(sorted(rows, key=lambda r: -completion(r.tally)), start=1):
+        row.rank = rank
+    return Progress(org=org, rows=rows, own=own, totals=totals, as_of=now)
+
+
+def _row(org: Org, r, extra: dict, has_children: bool) -> Row:
+    if r is None:                         # cannot happen for a live org (it counts itself), kept for safety
+        return Row(org, Tally(), {k: 0 for k in EXCEPTION_KEYS}, has_children)
+    exceptions = {k: int(getattr(r, k)) for k in ORG_EXCEPTIONS}
+    exceptions["bad_dev_number"] = int(r.bad_dev_number)
+    exceptions.update(extra)
+    tally = Tally(orgs=r.orgs, branches=int(r.branches), with_admin=int(r.with_admin),
+                  info_complete=int(r.info_complete), members=int(r.members), complete_members=int(r.complete_members),
+                  branches_done=int(r.branches_done), non_branches=int(r.non_branches), cadres_ok=int(r.cadres_ok),
+                  exceptions=sum(exceptions.values()), youth=int(r.youth) if r.youth is not None else None,
+                  updated_at=r.updated_at)
+    return Row(org, tally, exceptions, has_children)
+
+
+def _sum_rows(org: Org, rows: list[Row]) -> Row:
+    total = Tally()
+    exceptions = {k: 0 for k in EXCEPTION_KEYS}
+    youth = [r.tally.youth for r in rows if r.tally.youth is not None]
+    for row in rows:
+        for name in ("orgs", "branches", "with_admin", "info_complete", "members", "complete_members",
+                     "branches_done", "non_branches", "cadres_ok", "exceptions"):
+            setattr(total, name, getattr(total, name) + getattr(row.tally, name))
+        for k, v in row.exceptions.items():
+            exceptions[k] += v
+        if row.tally.updated_at and (total.updated_at is None or row.tally.updated_at > total.updated_at):
+            total.updated_at = row.tally.updated_at
+    total.youth = sum(youth) if youth else None
+    return Row(org, total, exceptions, bool(rows))
+
+
+def sort_rows(rows: list[Row], key: str, descending: bool) -> list[Row]:
+    """Sort by a column of the table; rows with nothing to rate sort last either way."""
+    if key not in SORT_KEYS and key != "rank":
+        key = "rank"
+    if key == "rank":
+        return sorted(rows, key=lambda r: r.rank, reverse=descending)
+    if key == "name":
+        return sorted(rows, key=lambda r: r.org.short_name, reverse=descending)
+    if key == "updated_at":
+        return sorted(rows, key=lambda r: r.tally.updated_at or datetime.min, reverse=descending)
+    if key in ("orgs", "branches", "members", "exceptions"):
+        return sorted(rows, key=lambda r: getattr(r.tally, key), reverse=descending)
+    present = [r for r in rows if r.tally.rate(key) is not None]
+    absent = [r for r in rows if r.tally.rate(key) is None]
+    return sorted(present, key=lambda r: r.tally.rate(key), reverse=descending) + absent
+
+
+# ---------------------------------------------------------------- exception lists
+
+def exception_orgs(session, scope: Org, kind: str, *, settings) -> list[tuple[Org, OrgStats]]:
+    """Organisations of one exception kind in ``scope``'s subtree (the scope itself included)."""
+    cond = exception_conditions(settings)[kind]
+    return list(session.execute(
+        select(Org, OrgStats).join(OrgStats, OrgStats.org_id == Org.id)
+        .where(within(Org.code, scope.code), Org.dissolved_at.is_(None), cond).order_by(Org.code)).all())
+
+
+def exception_members(session, scope: Org, kind: str, *, settings, today: date) -> list[tuple[Member, Person]]:
+    from ..domain.progress import dev_number_valid
+    base = select(Member, Person).join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id) \
+        .where(within(Org.code, scope.code), Member.deleted_at.is_(None)).order_by(Org.code, Person.name)
+    if kind == "overage":
+        return list(session.execute(base.where(_overage_condition(today, settings))).all())
+    year = settings.dev_number_required_from_year
+    # the rule is a pure function; the query only narrows to members of branches with a bad number counted
+    candidates = session.execute(base.join(OrgStats, OrgStats.org_id == Org.id).where(
+        OrgStats.bad_dev_numbers > 0)).all()
+    return [(m, p) for m, p in candidates
+            if not dev_number_valid(m.dev_number, p.join_date, required_from_year=year)]
+
+
+def stale_codes(session, scope: Org, *, now: datetime) -> list[RegistrationCode]:
+    return list(session.scalars(select(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id).where(
+        within(Org.code, scope.code), Org.dissolved_at.is_(None), _stale_codes_condition(now))
+        .order_by(Org.code, RegistrationCode.expires_at)))
+
+
+def now_and_today():
+    from ..clock import local_date
+    now = utcnow()
+    return now, local_date(now)

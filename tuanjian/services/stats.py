@@ -1,0 +1,192 @@
+"""Per-organisation facts for the progress page (models.OrgStats), kept current inside every writing transaction.
+
+Session events note which organisations a flush touched (members, people, cadre posts, admin grants, the
+organisations themselves); just before the transaction commits, their rows are recomputed from the base
+tables with the pure rules of domain/progress.py. Writes that bypass the ORM (bulk imports) call ``touch``.
+So the progress page sums small rows instead of scanning every member, and still shows committed data only.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import delete, event, func, inspect, select
+from sqlalchemy.orm import Session
+
+from ..domain.orginfo import info_complete
+from ..domain.orgtree import OrgKind
+from ..domain.progress import cadre_complete, dev_number_valid, member_complete
+from ..models import AdminGrant, CadrePost, Member, Org, OrgStats, Person, utcnow
+from ..queries import among
+from .orginfo import SECRETARY, info_values
+
+_KEY = "tuanjian_stats_pending"
+
+
+def rules_tag(settings) -> str:
+    """The settings a row was computed with; rows with another tag are recomputed before they are used."""
+    return f"dev{settings.dev_number_required_from_year}"
+
+
+def _pending(session) -> dict[str, set]:
+    return session.info.setdefault(_KEY, {"orgs": set(), "codes": set(), "people": set()})
+
+
+def touch(session, *, org_ids=(), people_ids=(), codes=()) -> None:
+    """Mark organisations (or the organisations of people, or the ancestors of codes) for recomputation."""
+    pending = _pending(session)
+    pending["orgs"].update(i for i in org_ids if i is not None)
+    pending["people"].update(i for i in people_ids if i is not None)
+    for code in codes:
+        parts = code.split(".")
+        pending["codes"].update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
+
+
+def _old_and_new(obj, attr: str) -> list:
+    history = inspect(obj).attrs[attr].history
+    return [*history.deleted, *history.added] or [getattr(obj, attr)]
+
+
+def _after_flush(session, flush_context) -> None:
+    for obj in [*session.new, *session.dirty, *session.deleted]:
+        if isinstance(obj, Member | CadrePost | AdminGrant):
+            touch(session, org_ids=_old_and_new(obj, "org_id"))
+            if isinstance(obj, CadrePost):
+                touch(session, people_ids=[obj.person_id])       # posts change what the person's branch counts
+        elif isinstance(obj, Person):
+            touch(session, people_ids=[obj.id])
+        elif isinstance(obj, Org):
+            touch(session, org_ids=[obj.id], codes=[c for c in _old_and_new(obj, "code") if c])
+
+
+def _before_commit(session) -> None:
+    session.flush()             # the commit's own flush runs after this hook: flush now so every change is marked
+    pending = session.info.pop(_KEY, None)
+    if not pending or not any(pending.values()):
+        return
+    from flask import current_app, has_app_context
+    settings = current_app.extensions["tuanjian_settings"] if has_app_context() else None
+    if settings is None:
+        from ..domain.settings import DEFAULT_SETTINGS as settings
+    org_ids = set(pending["orgs"])
+    for cond in among(session, Member.person_id, sorted(pending["people"])):
+        org_ids.update(session.scalars(select(Member.org_id).where(cond)))
+    for cond in among(session, CadrePost.person_id, sorted(pending["people"])):
+        org_ids.update(session.scalars(select(CadrePost.org_id).where(cond, CadrePost.ended_at.is_(None))))
+    for cond in among(session, Org.code, sorted(pending["codes"])):
+        org_ids.update(session.scalars(select(Org.id).where(cond)))
+    refresh(session, org_ids, settings=settings)
+    session.info.pop(_KEY, None)                  # refresh() itself flushes nothing that needs another pass
+
+
+def _forget(session, *args) -> None:
+    session.info.pop(_KEY, None)
+
+
+def install() -> None:
+    """Listen on every ORM session (once per process)."""
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+        event.listen(Session, "before_commit", _before_commit)
+        event.listen(Session, "after_rollback", _forget)
+
+
+def refresh(session, org_ids, *, settings) -> None:
+    """Recompute the OrgStats rows of ``org_ids`` from the base tables (rows of dissolved orgs are removed)."""
+    org_ids = sorted(set(org_ids))
+    if not org_ids:
+        return
+    orgs = []
+    for cond in among(session, Org.id, org_ids):
+        # one recompute of an organisation at a time (PostgreSQL row locks, in id order): a concurrent writer waits
+        # here for this transaction to commit, then replaces this row and counts this data (not a duplicate key)
+        session.execute(select(Org.id).where(cond).order_by(Org.id).with_for_update())
+        orgs += session.scalars(select(Org).where(cond)).all()
+    for cond in among(session, OrgStats.org_id, org_ids):
+        session.execute(delete(OrgStats).where(cond))
+    live = [o for o in orgs if o.dissolved_at is None]
+    if not live:
+        return
+    rows = compute(session, live, settings=settings)
+    session.execute(OrgStats.__table__.insert(), rows)
+
+
+def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None = None) -> list[dict]:
+    """The OrgStats values of ``orgs`` (any number; queries go by chunks of ids). ``below``: branches below each
+    org when the caller already counted them."""
+    ids = [o.id for o in orgs]
+    year = settings.dev_number_required_from_year
+    members = defaultdict(int)
+    complete = defaultdict(int)
+    bad_dev = defaultdict(int)
+    for cond in among(session, Member.org_id, ids):
+        for org_id, eth, pol, join, dev in session.execute(
+                select(Member.org_id, Person.ethnicity, Person.political_status, Person.join_date, Member.dev_number)
+                .join(Person, Member.person_id == Person.id).where(cond, Member.deleted_at.is_(None))):
+            members[org_id] += 1
+            if member_complete(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
+                               required_from_year=year):
+                complete[org_id] += 1
+            if not dev_number_valid(dev, join, required_from_year=year):
+                bad_dev[org_id] += 1
+    cadres: dict[int, set] = defaultdict(set)
+    complete_cadres: dict[int, set] = defaultdict(set)
+    secretary_phone: dict[int, bool] = {}
+    for cond in among(session, CadrePost.org_id, ids):
+        for org_id, position, pid, eth, pol, join, phone in session.execute(
+                select(CadrePost.org_id, CadrePost.position, Person.id, Person.ethnicity, Person.political_status,
+                       Person.join_date, Person.phone)
+                .join(Person, CadrePost.person_id == Person.id).where(cond, CadrePost.ended_at.is_(None))):
+            cadres[org_id].add(pid)
+            if cadre_complete(ethnicity=eth, political_status=pol, join_date=join, phone=phone):
+                complete_cadres[org_id].add(pid)
+            if position == SECRETARY:
+                secretary_phone[org_id] = secretary_phone.get(org_id, False) or bool(phone)
+    admins = defaultdict(int)
+    for cond in among(session, AdminGrant.org_id, ids):
+        for org_id, n in session.execute(select(AdminGrant.org_id, func.count()).where(
+                cond, AdminGrant.revoked_at.is_(None)).group_by(AdminGrant.org_id)):
+            admins[org_id] = n
+    if below is None:
+        below = _branches_below(session, [o for o in orgs if o.kind != OrgKind.BRANCH.value])
+    now, tag = utcnow(), rules_tag(settings)
+    return [{"org_id": o.id, "members": members[o.id], "complete_members": complete[o.id],
+             "bad_dev_numbers": bad_dev[o.id], "cadres": len(cadres[o.id]),
+             "complete_cadres": len(complete_cadres[o.id]), "has_secretary": o.id in secretary_phone,
+             "info_complete": info_complete(info_values(o), o.org_kind,
+                                            secretary_has_phone=secretary_phone.get(o.id, False)),
+             "admins": admins[o.id], "branches_below": below.get(o.id, 0), "rules": tag, "updated_at": now}
+            for o in orgs]
+
+
+def _branches_below(session, orgs: list[Org]) -> dict[int, int]:
+    if not orgs:
+        return {}
+    if len(orgs) > 50:                            # many (a full recompute): one pass over every live branch
+        codes = {o.code: o.id for o in orgs}
+        counts: dict[int, int] = defaultdict(int)
+        for (code,) in session.execute(select(Org.code).where(Org.kind == OrgKind.BRANCH.value,
+                                                              Org.dissolved_at.is_(None))):
+            parts = code.split(".")
+            for n in range(1, len(parts)):
+                org_id = codes.get(".".join(parts[:n]))
+                if org_id is not None:
+                    counts[org_id] += 1
+        return counts
+    return {o.id: session.scalar(select(func.count()).select_from(Org).where(
+        Org.code.startswith(o.code + ".", autoescape=True), Org.kind == OrgKind.BRANCH.value,
+        Org.dissolved_at.is_(None))) or 0 for o in orgs}
+
+
+def refresh_all(session, *, settings, batch: int = 2000) -> int:
+    """Recompute every live organisation's row (CLI ``refresh-stats``, the benchmark). Expunges the session
+    between batches to keep memory flat on a province-sized database: use it on its own session."""
+    ids = list(session.scalars(select(Org.id).where(Org.dissolved_at.is_(None)).order_by(Org.id)))
+    session.execute(delete(OrgStats))
+    below = _branches_below(session, list(session.scalars(select(Org).where(
+        Org.dissolved_at.is_(None), Org.kind != OrgKind.BRANCH.value))))
+    for i in range(0, len(ids), batch):
+        chunk = list(session.scalars(select(Org).where(Org.id.in_(ids[i:i + batch]))))
+        rows = compute(session, chunk, settings=settings, below=below)
+        session.execute(OrgStats.__table__.insert(), rows)
+        session.expunge_all()
+    return len(ids)

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("supervision", __name__, url_prefix="/progress")
+
+from . import views  # noqa: E402,F401

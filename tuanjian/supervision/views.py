@@ -1,0 +1,295 @@
+"""录入进度 pages: the progress table with drill-down and sorting, the printable 通报, Excel exports and the
+红旗项 exception lists. Every org comes through org_or_404, so nothing outside the user's subtree is shown."""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+
+from ..domain.orgtree import KIND_LABELS, OrgKind
+from ..domain.people import mask_id_number
+from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, exception_label,
+                               metric_definitions, percent, youth_ratio)
+from ..extensions import db
+from ..services import audit
+from ..services import progress as service
+from ..spreadsheets.writer import write_table
+from ..web.filters import local_time
+from ..web.htmx import render
+from ..web.scope import admin_required, campaign_or_404, current_actor, int_arg, org_or_404
+from . import bp
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXCEPTION_BY_KEY = {e.key: e for e in EXCEPTIONS}
+
+
+def _settings():
+    return current_app.extensions["tuanjian_settings"]
+
+
+def _crumbs(org):
+    from ..orgs.views import breadcrumb
+    return breadcrumb(org)
+
+
+def _progress(org):
+    now, today = service.now_and_today()
+    return service.progress(db.session, org, settings=_settings(), now=now, today=today)
+
+
+def _view_helpers():
+    settings = _settings()
+    return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent,
+            "below": lambda tally, key: below_threshold(tally, key, settings),
+            "youth_ratio": youth_ratio, "exception_kinds": EXCEPTIONS,
+            "exception_label": lambda kind: exception_label(kind, settings),
+            "definitions": metric_definitions(settings)}
+
+
+@bp.get("/org/<int:org_id>")
+@admin_required
+def index(org_id: int):
+    org = org_or_404(org_id)
+    report = _progress(org)
+    sort = request.args.get("sort", "rank")
+    descending = request.args.get("desc") == "1"
+    rows = service.sort_rows(report.rows, sort, descending)
+    welcome = request.args.get("welcome") == "1" and bool(report.rows)
+    lagging = [r for r in report.rows if any(below_threshold(r.tally, m.key, _settings()) for m in RATE_METRICS)]
+    return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
+                  descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
+                  show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+
+
+@bp.get("/org/<int:org_id>/print")
+@admin_required
+def print_report(org_id: int):
+    org = org_or_404(org_id)
+    report = _progress(org)
+    rows = service.sort_rows(report.rows, "rank", False)
+    appendix = [(r, [(kind, r.exceptions.get(kind.key, 0)) for kind in EXCEPTIONS if r.exceptions.get(kind.key)])
+                for r in rows]
+    return render_template("supervision/print.html", org=org, report=report, rows=rows, appendix=appendix,
+                           show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+
+
+def _table(report, rows):
+    headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例", "异常项",
+               "最后更新"]
+
+    def line(rank, row):
+        t = row.tally
+        return [rank, row.org.full_name or row.org.short_name, t.orgs, t.branches,
+                *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members, percent(youth_ratio(t.members, t.youth))
+                if t.youth else "", t.exceptions, local_time(t.updated_at) if t.updated_at else ""]
+    body = [line(r.rank, r) for r in rows]
+    body.append(line("", _labelled(report.own, "本级")))
+    body.append(line("", _labelled(report.totals, "合计（含本级）")))
+    return headers, body
+
+
+class _labelled:
+    """A row shown under another name (本级, 合计) in exports."""
+
+    def __init__(self, row, label):
+        self.tally, self.rank = row.tally, row.rank
+        self.org = type("Named", (), {"full_name": label, "short_name": label})()
+
+
+@bp.get("/org/<int:org_id>/export")
+@admin_required
+def export(org_id: int):
+    org = org_or_404(org_id)
+    report = _progress(org)
+    headers, body = _table(report, service.sort_rows(report.rows, "rank", False))
+    audit.record(db.session, current_actor(), "export.progress", object_type="org", object_id=org.id, org_id=org.id,
+                 summary=f"导出“{org.short_name}”录入进度（{len(report.rows)} 个下级组织）")
+    db.session.commit()
+    out = write_table(headers, body, title="录入进度", widths=(6, 36, 10, 10, 12, 12, 12, 12, 12, 10, 10, 8, 18),
+                      caption=f"{org.full_name or org.short_name} 基础信息录入进度（截至 {local_time(report.as_of)}）")
+    return send_file(out, as_attachment=True, mimetype=XLSX,
+                     download_name=f"录入进度_{org.short_name}_{report.as_of:%Y%m%d%H%M}.xlsx")
+
+
+# ---------------------------------------------------------------- exception lists
+
+def _exception_rows(org, key):
+    """(headers, rows, text columns) of one exception list, ID numbers masked."""
+    kind = EXCEPTION_BY_KEY.get(key)
+    if kind is None:
+        abort(404)
+    now, today = service.now_and_today()
+    if kind.about == "org":
+        found = service.exception_orgs(db.session, org, key, settings=_settings())
+        parents = _names_of({o.parent_id for o, _ in found})
+        return kind, ["团组织全称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
+            ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
+                          o.founded_on.isoformat() if o.founded_on else "", s.members, o.code]) for o, s in found], (5,)
+    if kind.about == "member":
+        found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
+        branches = _names_of({m.org_id for m, _ in found})
+        return kind, ["姓名", "身份证号码", "出生日期", "入团年月", "发展团员编号", "所在团支部"], [
+            ({"member": m}, [p.name, mask_id_number(p.id_number), p.birth_date.isoformat(), p.join_date or "",
+                             m.dev_number or "", branches.get(m.org_id, "")]) for m, p in found], (1, 4)
+    codes = service.stale_codes(db.session, org, now=now)
+    return kind, ["组织", "组织代码", "注册码", "生成时间", "有效期至"], [
+        ({"org": c.org}, [c.org.short_name, c.org.code, c.code, local_time(c.issued_at), local_time(c.expires_at)])
+        for c in codes], (1, 2)
+
+
+def _names_of(org_ids) -> dict[int, str]:
+    from sqlalchemy import select
+
+    from ..models import Org
+    ids = [i for i in org_ids if i is not None]
+    if not ids:
+        return {}
+    return {o.id: o.full_name or o.short_name for o in db.session.scalars(select(Org).where(Org.id.in_(ids)))}
+
+
+@bp.get("/org/<int:org_id>/exceptions/<key>")
+@admin_required
+def exceptions(org_id: int, key: str):
+    org = org_or_404(org_id)
+    kind, headers, rows, _ = _exception_rows(org, key)
+    page = max(1, int_arg("page", 1) or 1)
+    per_page = current_app.config["PAGE_SIZE"]
+    pages = max(1, (len(rows) + per_page - 1) // per_page)
+    return render("supervision/exceptions.html", block="exception_table", org=org, kind=kind, key=key,
+                  headers=headers, rows=rows[(page - 1) * per_page: page * per_page], total=len(rows), page=page,
+                  pages=pages, crumbs=_crumbs(org), **_view_helpers())
+
+
+@bp.get("/org/<int:org_id>/exceptions/<key>/export")
+@admin_required
+def export_exceptions(org_id: int, key: str):
+    org = org_or_404(org_id)
+    kind, headers, rows, text_columns = _exception_rows(org, key)
+    label = exception_label(kind, _settings())
+    audit.record(db.session, current_actor(), "export.exceptions", object_type="org", object_id=org.id, org_id=org.id,
+                 summary=f"导出“{org.short_name}”异常清单：{label}（{len(rows)} 条）")
+    db.session.commit()
+    now, _ = service.now_and_today()
+    out = write_table(headers, [values for _, values in rows], title="异常清单", text_columns=text_columns,
+                      widths=[30] * len(headers),
+                      caption=f"{org.full_name or org.short_name} · {label}（截至 {local_time(now)}）")
+    return send_file(out, as_attachment=True, mimetype=XLSX,
+                     download_name=f"异常清单_{org.short_name}_{key}_{now:%Y%m%d%H%M}.xlsx")
+
+
+def exception_url(org_id: int, key: str) -> str:
+    return url_for("supervision.exceptions", org_id=org_id, key=key)
+
+
+# ---------------------------------------------------------------- campaigns (阶段任务)
+
+def _campaign_page(org, *, errors=None, form=None, status=200):
+    from ..domain.progress import CAMPAIGN_TARGETS
+    from ..models import Org
+    from ..services import campaigns as campaign_service
+    now, today = service.now_and_today()
+    mine = campaign_service.campaigns_set_by(db.session, org)
+    parent_campaigns = []
+    for c in campaign_service.campaigns_for(db.session, org):
+        standing = campaign_service.standing_of(db.session, c, org, settings=_settings(), now=now, today=today)
+        parent_campaigns.append((c, standing, campaign_service.confirmation_of(db.session, c, org)))
+    has_children = db.session.query(Org.id).filter(Org.parent_id == org.id, Org.dissolved_at.is_(None)).first()
+    return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
+                           targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
+                           can_create=bool(has_children), crumbs=_crumbs(org), **_view_helpers()), status
+
+
+@bp.get("/org/<int:org_id>/campaigns")
+@admin_required
+def campaigns(org_id: int):
+    return _campaign_page(org_or_404(org_id))
+
+
+@bp.post("/org/<int:org_id>/campaigns")
+@admin_required
+def create_campaign(org_id: int):
+    from ..domain.errors import DomainError, ValidationFailed
+    from ..domain.progress import CAMPAIGN_TARGETS
+    from ..services import campaigns as campaign_service
+    org = org_or_404(org_id)
+    form = {"name": request.form.get("name", ""), "deadline": request.form.get("deadline", ""),
+            "targets": {key: request.form.get(f"target_{key}", "") for key, _ in CAMPAIGN_TARGETS}}
+    now, today = service.now_and_today()
+    try:
+        campaign = campaign_service.create_campaign(db.session, current_actor(), org, form, now=now, today=today)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return _campaign_page(org, errors=exc.field_errors, form=form, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        return _campaign_page(org, errors={"form": [exc.message]}, form=form, status=exc.status)
+    flash(f"已发布阶段任务“{campaign.name}”，直属下级组织登录后即可看到。", "success")
+    return redirect(url_for("supervision.campaign", campaign_id=campaign.id))
+
+
+def _participants(campaign):
+    from ..services import campaigns as campaign_service
+    now, today = service.now_and_today()
+    return campaign_service.participants(db.session, campaign, settings=_settings(), now=now, today=today), today
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@admin_required
+def campaign(campaign_id: int):
+    from ..domain.progress import CAMPAIGN_TARGETS
+    c = campaign_or_404(campaign_id)
+    people, today = _participants(c)
+    return render_template("supervision/campaign.html", campaign=c, org=c.org, participants=people, today=today,
+                           target_labels=dict(CAMPAIGN_TARGETS), crumbs=_crumbs(c.org), **_view_helpers())
+
+
+@bp.get("/campaigns/<int:campaign_id>/reminders")
+@admin_required
+def reminders(campaign_id: int):
+    from ..domain.progress import CAMPAIGN_TARGETS
+    c = campaign_or_404(campaign_id)
+    people, today = _participants(c)
+    now, _ = service.now_and_today()
+    return render_template("supervision/reminders.html", campaign=c, org=c.org, today=today, now=now,
+                           pending=[p for p in people if p.confirmation is None], target_labels=dict(CAMPAIGN_TARGETS))
+
+
+@bp.post("/campaigns/<int:campaign_id>/close")
+@admin_required
+def close_campaign(campaign_id: int):
+    from ..domain.errors import DomainError
+    from ..services import campaigns as campaign_service
+    c = campaign_or_404(campaign_id)
+    now, _ = service.now_and_today()
+    try:
+        campaign_service.close_campaign(db.session, current_actor(), c, now=now)
+        db.session.commit()
+        flash(f"阶段任务“{c.name}”已结束。", "success")
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    return redirect(url_for("supervision.campaign", campaign_id=c.id))
+
+
+@bp.post("/org/<int:org_id>/campaigns/<int:campaign_id>/confirm")
+@admin_required
+def confirm(org_id: int, campaign_id: int):
+    """提交确认 by a subordinate. The campaign belongs to its parent, outside its scope, so it is loaded through
+    the org: the org must be in scope and the campaign must be its parent's (or itself in scope, when the
+    service then explains why this org cannot confirm it)."""
+    from ..domain.errors import DomainError
+    from ..models import Campaign
+    from ..services import campaigns as campaign_service
+    org = org_or_404(org_id)
+    c = db.session.get(Campaign, campaign_id)
+    if c is None or org.parent_id is None or c.org_id != org.parent_id:
+        c = campaign_or_404(campaign_id)
+    now, today = service.now_and_today()
+    try:
+        campaign_service.confirm(db.session, current_actor(), c, org, settings=_settings(), now=now, today=today)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _campaign_page(org, status=exc.status)
+    flash(f"已对阶段任务“{c.name}”提交确认。", "success")
+    return redirect(url_for("supervision.campaigns", org_id=org.id))
