@@ -6,6 +6,7 @@ this module says what each fact means and turns sums of them into the rates the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime
 
 from .errors import ValidationFailed
@@ -16,16 +17,28 @@ from .people import (CADRE_POLITICAL_STATUSES, MEMBER_POLITICAL_STATUSES, normal
 # ---------------------------------------------------------------- per-person completeness
 
 
+@lru_cache(maxsize=1024)
+def _join_month(join_date: str):
+    """The stored 入团年月 parsed (cached: a county has a few hundred distinct months); None when unreadable."""
+    try:
+        return parse_year_month(join_date)
+    except ValidationFailed:
+        return None
+
+
 def dev_number_valid(dev_number: str | None, join_date: str | None, *, required_from_year: int) -> bool:
     """发展团员编号 as DOMAIN.md 3.3 requires it for this 入团年月 (missing when required, or malformed, is invalid)."""
+    join = _join_month(join_date) if join_date else None
+    if join_date and join is None:
+        return False                               # an unreadable 入团年月: the number cannot be checked against it
     try:
-        join = parse_year_month(join_date) if join_date else None
         check_dev_number(dev_number, join, required_from_year=required_from_year)
     except ValidationFailed:
         return False
     return True
 
 
+@lru_cache(maxsize=256)
 def _ethnicity_ok(value) -> bool:
     try:
         normalise_ethnicity(value)
@@ -34,12 +47,20 @@ def _ethnicity_ok(value) -> bool:
     return True
 
 
+def member_facts(*, ethnicity, political_status, join_date, dev_number, required_from_year: int) -> tuple[bool, bool]:
+    """(团员资料完整, 发展团员编号有效) of one stored member. Complete: every required field of DOMAIN.md 3.1
+    present and valid. Name, ID number, branch and the cadre flag cannot be stored invalid; the rest may be
+    (old data, rules changed since), so they are checked here."""
+    dev_ok = dev_number_valid(dev_number, join_date, required_from_year=required_from_year)
+    complete = (dev_ok and bool(join_date) and _join_month(join_date) is not None
+                and political_status in MEMBER_POLITICAL_STATUSES and _ethnicity_ok(ethnicity))
+    return complete, dev_ok
+
+
 def member_complete(*, ethnicity, political_status, join_date, dev_number, required_from_year: int) -> bool:
-    """团员资料完整: every required field of DOMAIN.md 3.1 present and valid. Name, ID number, branch and the
-    cadre flag cannot be stored invalid; the rest may be (old data, rules changed, a record made by a form of
-    another kind), so they are checked here."""
-    return (_ethnicity_ok(ethnicity) and political_status in MEMBER_POLITICAL_STATUSES and bool(join_date)
-            and dev_number_valid(dev_number, join_date, required_from_year=required_from_year))
+    """团员资料完整 (see member_facts)."""
+    return member_facts(ethnicity=ethnicity, political_status=political_status, join_date=join_date,
+                        dev_number=dev_number, required_from_year=required_from_year)[0]
 
 
 def cadre_complete(*, ethnicity, political_status, join_date, phone) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..domain.orginfo import info_complete
 from ..domain.orgtree import OrgKind
-from ..domain.progress import cadre_complete, dev_number_valid, member_complete
+from ..domain.progress import cadre_complete, member_facts
 from ..models import AdminGrant, CadrePost, Member, Org, OrgStats, Person, utcnow
 from ..queries import among
 from .orginfo import SECRETARY, info_values
@@ -123,11 +123,10 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
                 select(Member.org_id, Person.ethnicity, Person.political_status, Person.join_date, Member.dev_number)
                 .join(Person, Member.person_id == Person.id).where(cond, Member.deleted_at.is_(None))):
             members[org_id] += 1
-            if member_complete(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
-                               required_from_year=year):
-                complete[org_id] += 1
-            if not dev_number_valid(dev, join, required_from_year=year):
-                bad_dev[org_id] += 1
+            is_complete, dev_ok = member_facts(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
+                                               required_from_year=year)
+            complete[org_id] += is_complete
+            bad_dev[org_id] += not dev_ok
     cadres: dict[int, set] = defaultdict(set)
     complete_cadres: dict[int, set] = defaultdict(set)
     secretary_phone: dict[int, bool] = {}
