@@ -147,8 +147,12 @@ def branch_done(members: int, complete_members: int, *, min_members: int) -> boo
 
 
 def percent(rate: float | None) -> str:
-    """0.9876 -> '98.8%'; no denominator -> '—'."""
-    return "—" if rate is None else f"{rate * 100:.1f}%"
+    """0.9876 -> '98.8%'; no denominator -> '—'. Only a rate that is complete reads 100.0% (0.9995 reads 99.9%),
+    so a highlighted cell or a refused campaign confirmation never shows "100.0%"."""
+    if rate is None:
+        return "—"
+    text = f"{rate * 100:.1f}%"
+    return "99.9%" if text == "100.0%" and rate < 1 else text
 
 
 def youth_ratio(members: int, youth: int | None) -> float | None:
@@ -174,7 +178,7 @@ EXCEPTIONS = (
     ExceptionKind("no_cadre_branches", "没有团干部的团支部", "org"),
     ExceptionKind("no_admin", "没有管理员的组织", "org"),
     ExceptionKind("overage", "超龄未离团（满 {overage} 周岁且无团内职务）", "member"),
-    ExceptionKind("bad_dev_number", "发展团员编号缺失或不规范（{year} 年及以后入团）", "member"),
+    ExceptionKind("bad_dev_number", "发展团员编号缺失（{year} 年及以后入团）或不规范", "member"),
     ExceptionKind("stale_codes", "过期未使用的注册码", "code"),
 )
 EXCEPTION_KEYS = tuple(e.key for e in EXCEPTIONS)
