@@ -17,4 +17,4 @@ USER tuanjian
 VOLUME ["/data"]
 EXPOSE 8000
 # Migrations are a separate step: docker run --rm -e TUANJIAN_SECRET_KEY=… -v tj:/data tuanjian flask --app tuanjian db upgrade
-CMD ["gunicorn", "--workers", "4", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "tuanjian:create_app()"]
+CMD ["gunicorn", "-c", "python:tuanjian.gunicorn_conf", "--workers", "4", "--bind", "0.0.0.0:8000", "tuanjian:create_app()"]

@@ -37,7 +37,7 @@ run: setup
 	@echo "演示账号（用户名为身份证号码）："
 	@$(FLASK) demo-logins
 	@echo "打开 http://$(HOST):$(PORT)/  （按 Ctrl+C 停止）"
-	$(BIN)/gunicorn --workers 2 --threads 4 --bind $(HOST):$(PORT) --access-logfile - 'tuanjian:create_app()'
+	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 2 --threads 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
 
 test: $(BIN)/.installed-test
 	$(BIN)/python -m pytest

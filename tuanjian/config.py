@@ -36,7 +36,8 @@ def secret_key_from_instance(instance_path: str) -> str | None:
 
 DEFAULTS = dict(
     SECRET_KEY=DEFAULT_SECRET_KEY,
-    SQLALCHEMY_ENGINE_OPTIONS={},
+    # personal data stays out of logs: database errors never echo the bound values (ID numbers, names)
+    SQLALCHEMY_ENGINE_OPTIONS={"hide_parameters": True},
     MAX_CONTENT_LENGTH=20 * 1024 * 1024,
     WTF_CSRF_TIME_LIMIT=None,           # the token lives as long as the session (which idles out)
     SESSION_COOKIE_HTTPONLY=True,

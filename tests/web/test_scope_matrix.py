@@ -220,3 +220,50 @@ def test_unknown_ids_are_404(client, login, tree):
         assert client.get(url).status_code == 404
     for url in ("/orgs/codes/999999/revoke", "/orgs/admins/999999/revoke", "/orgs/999999/code"):
         assert client.post(url).status_code == 404
+
+
+ORG_FIELDS = {"new_parent_id", "target_id", "branch_id", "parent_id", "to_org_id"}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_form_option_lists_stay_in_scope(app, client, session, login, world, role):
+    """Every organisation or post a page offers in a dropdown or a hidden field lies in the user's subtree."""
+    from flask import url_for
+
+    from tuanjian.queries import within
+    person, orgs = world[role]
+    login(person)
+    scope = orgs["own"]
+    in_scope = set(session.scalars(select(Org.id).where(within(Org.code, scope.code))))
+    posts_in_scope = set(session.scalars(select(CadrePost.id).join(Org, CadrePost.org_id == Org.id)
+                                         .where(within(Org.code, scope.code))))
+    checked = 0
+    for endpoint, (method, build) in sorted(CASES.items()):
+        if method != "GET":
+            continue
+        for relation in ("own", "descendant"):
+            target = orgs[relation]
+            if target is None:
+                continue
+            kwargs, _ = build(session, target)
+            session.commit()
+            with app.test_request_context():
+                url = url_for(endpoint, **kwargs)
+            resp = client.get(url)
+            if resp.mimetype != "text/html":
+                continue
+            page = resp.get_data(as_text=True)
+            for name, body in re.findall(r'<select[^>]*name="(\w+)"[^>]*>(.*?)</select>', page, re.S):
+                values = [int(v) for v in re.findall(r'<option value="(\d+)"', body)]
+                if name in ORG_FIELDS:
+                    checked += len(values)
+                    assert set(values) <= in_scope, f"{endpoint} offers {name} outside the subtree: {values}"
+            for name, value in re.findall(r'<input type="hidden" name="(\w+_id)" value="(\d+)"', page):
+                if name in ORG_FIELDS:
+                    checked += 1
+                    assert int(value) in in_scope, f"{endpoint}: hidden {name}={value} outside the subtree"
+                elif name == "post_id":
+                    checked += 1
+                    assert int(value) in posts_in_scope, f"{endpoint}: hidden post_id={value} outside the subtree"
+    if role == "township":         # its branch has a sibling branch to merge into: the merge list is offered
+        assert checked, "no option lists were found: the test would pass vacuously"

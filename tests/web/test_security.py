@@ -123,3 +123,49 @@ def test_database_connection_settings(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_database_errors_never_echo_personal_data(app, session, tree):
+    """A constraint error's message (which ends up in the error log) carries no ID number or name."""
+    from sqlalchemy.exc import IntegrityError
+
+    from tuanjian.models import Person
+    twin = Person(id_number=tree.county_admin.id_number, name="重号测试", gender="男",
+                  birth_date=tree.county_admin.birth_date)
+    session.add(twin)
+    with pytest.raises(IntegrityError) as exc:
+        session.flush()
+    session.rollback()
+    text = str(exc.value)
+    assert tree.county_admin.id_number not in text and "重号测试" not in text
+    assert "hidden due to hide_parameters" in text
+
+
+def test_access_log_keeps_no_query_strings_or_referrers():
+    """Searches put ID numbers in the query string: the production access log records paths only."""
+    from pathlib import Path
+
+    from tuanjian import gunicorn_conf
+    fmt = gunicorn_conf.access_log_format
+    assert "%(U)s" in fmt and all(k not in fmt for k in ("%(r)s", "%(q)s", "%(f)s", "%(a)s"))
+    root = Path(__file__).resolve().parents[2]
+    for name in ("Makefile", "Dockerfile"):
+        text = (root / name).read_text(encoding="utf-8")
+        assert "python:tuanjian.gunicorn_conf" in text and "--access-logfile" not in text, name
+
+
+def test_passwords_are_hashed_with_a_modern_scheme_and_never_logged(app, client, session, tree, caplog):
+    import logging
+
+    from tuanjian.services import accounts, registration, resetcodes
+    for module in (accounts, registration, resetcodes):           # every place that stores a password
+        stored = module.generate_password_hash("Secret1234")
+        assert stored.startswith("scrypt:") and "Secret1234" not in stored
+    with caplog.at_level(logging.DEBUG):
+        client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "Wrong-pass-9"})
+        client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD})
+        client.post("/auth/password", data={"current": PASSWORD, "new": "Brand-new-77", "confirm": "Brand-new-77"})
+    assert "Wrong-pass-9" not in caplog.text and PASSWORD not in caplog.text and "Brand-new-77" not in caplog.text
+    entries = " ".join(f"{e.summary} {e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
+    assert entries and "Wrong-pass-9" not in entries and PASSWORD not in entries and "Brand-new-77" not in entries
+    assert tree.county_admin.id_number not in entries

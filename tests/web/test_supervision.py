@@ -99,7 +99,7 @@ def test_excel_export_is_audited_and_formula_safe(client, session, login, tree):
     tree.school.full_name = "=HYPERLINK(\"x\")望江中学团委"
     session.commit()
     login(tree.county_admin)
-    resp = client.get(f"/progress/org/{tree.county.id}/export")
+    resp = client.get(f"/progress/org/{tree.county.id}/export.xlsx")
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     ws = load_workbook(BytesIO(resp.data)).active
     assert ws.cell(row=2, column=1).value == "排名" and ws.cell(row=2, column=2).value == "组织"
@@ -123,7 +123,7 @@ def test_exception_lists_masked_paginated_exported(client, session, login, tree,
     empty = client.get(f"/progress/org/{tree.township.id}/exceptions/large_branches").get_data(as_text=True)
     assert "没有这类异常" in empty
     assert client.get(f"/progress/org/{tree.township.id}/exceptions/bogus").status_code == 404
-    resp = client.get(f"/progress/org/{tree.township.id}/exceptions/overage/export")
+    resp = client.get(f"/progress/org/{tree.township.id}/exceptions/overage/export.xlsx")
     ws = load_workbook(BytesIO(resp.data)).active
     values = [c.value for row in ws.iter_rows() for c in row]
     assert "超龄甲" in values and old.person.id_number not in values and old.person.masked_id in values

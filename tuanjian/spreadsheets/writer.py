@@ -14,10 +14,14 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE6F0")
 
 
 def set_text(cell, value) -> None:
-    """Write ``value``; strings are forced to the string type so '=…' can never become a formula."""
+    """Write ``value``; strings are forced to the string type so '=…' can never become a formula, and a string
+    that starts like a formula (= + - @, tab, CR) also gets Excel's quote prefix, so it stays text even when
+    someone edits the cell and presses Enter."""
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"
+        if value.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True
 
 
 def csv_safe(value) -> str:

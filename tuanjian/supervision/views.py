@@ -94,7 +94,7 @@ class _labelled:
         self.org = type("Named", (), {"full_name": label, "short_name": label})()
 
 
-@bp.get("/org/<int:org_id>/export")
+@bp.get("/org/<int:org_id>/export.xlsx")
 @admin_required
 def export(org_id: int):
     org = org_or_404(org_id)
@@ -158,7 +158,7 @@ def exceptions(org_id: int, key: str):
                   pages=pages, crumbs=_crumbs(org), **_view_helpers())
 
 
-@bp.get("/org/<int:org_id>/exceptions/<key>/export")
+@bp.get("/org/<int:org_id>/exceptions/<key>/export.xlsx")
 @admin_required
 def export_exceptions(org_id: int, key: str):
     org = org_or_404(org_id)

@@ -1,0 +1,93 @@
+"""Every workbook the app hands out neutralises formula injection: a string that starts like a formula
+(= + - @, tab, CR) is a text cell with Excel's quote prefix, and no cell anywhere is a formula. The case
+table is checked against the URL map: a new .xlsx route without a case fails."""
+from __future__ import annotations
+
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from tuanjian.spreadsheets.writer import FORMULA_STARTS
+
+from ..factories import make_member, text_workbook
+
+DANGER = ("=HYPERLINK(\"http://x\",\"点我\")", "+SUM(1,2)", "-2+3", "@cmd|' /C calc'!A0", "=1+1")
+
+
+def _poison(session, tree):
+    """Data that reached the database before validation existed, or through a lax path: the exports must cope."""
+    tree.school.full_name = DANGER[0] + "望江中学团委"
+    tree.sibling.short_name = DANGER[1] + "团委"                  # appears on the registration-code sheet
+    tree.village.short_name = DANGER[4] + "团支部"               # appears in the member template's branch list
+    member = make_member(session, tree.village, name="公式甲")
+    member.workplace = DANGER[3]
+    session.commit()
+
+
+def _upload(client, url, head, rows, sheet):
+    resp = client.post(url, data={"file": (text_workbook(head, rows, sheet=sheet), "公式.xlsx")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-800:]
+    return int(resp.headers["Location"].rsplit("/", 1)[1])
+
+
+BAD_ROW = [DANGER[0], DANGER[2], DANGER[3], DANGER[1]]
+
+
+def _org_batch(client, tree):
+    return {"batch_id": _upload(client, f"/orgs/{tree.county.id}/children/import", ["组织简称", "组织类别"],
+                                [[DANGER[0], DANGER[3]]], "下级组织")}
+
+
+def _cadre_batch(client, tree):
+    return {"batch_id": _upload(client, f"/cadres/org/{tree.county.id}/import",
+                                ["姓名", "身份证号码", "手机号码", "民族", "职务"], [BAD_ROW + [DANGER[4]]], "团干部")}
+
+
+def _member_batch(client, tree):
+    return {"batch_id": _upload(client, f"/members/org/{tree.township.id}/import",
+                                ["姓名", "身份证号码", "民族", "所在团支部"], [BAD_ROW], "团员")}
+
+
+# endpoint -> (method, url kwargs builder(client, tree), whether poisoned data must show up in it)
+CASES = {
+    "orgs.batch_codes": ("POST", lambda c, t: {"org_id": t.county.id}, True),
+    "orgs.children_template": ("GET", lambda c, t: {"org_id": t.township.id}, False),
+    "orgs.batch_errors": ("GET", _org_batch, True),
+    "cadres.template": ("GET", lambda c, t: {"org_id": t.township.id}, False),
+    "cadres.batch_errors": ("GET", _cadre_batch, True),
+    "members.template": ("GET", lambda c, t: {"org_id": t.township.id}, True),
+    "members.batch_errors": ("GET", _member_batch, True),
+    "supervision.export": ("GET", lambda c, t: {"org_id": t.county.id}, True),
+    "supervision.export_exceptions": ("GET", lambda c, t: {"org_id": t.county.id, "key": "no_secretary"}, True),
+}
+
+
+def test_every_workbook_route_has_a_case(app):
+    routes = {r.endpoint for r in app.url_map.iter_rules() if r.rule.endswith(".xlsx")}
+    assert routes == set(CASES), f"workbook routes without a formula-safety case: {routes - set(CASES)}"
+
+
+@pytest.mark.parametrize("endpoint", sorted(CASES))
+def test_workbook_cells_are_inert(app, client, session, login, tree, endpoint):
+    from flask import url_for
+    _poison(session, tree)
+    login(tree.county_admin)
+    method, build, poisoned = CASES[endpoint]
+    kwargs = build(client, tree)
+    with app.test_request_context():
+        url = url_for(endpoint, **kwargs)
+    resp = client.open(url, method=method)
+    assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet"), (endpoint, resp.status_code)
+    wb = load_workbook(BytesIO(resp.data))
+    risky = 0
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", f"{endpoint}: formula in {ws.title}!{cell.coordinate}"
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_STARTS):
+                    risky += 1
+                    assert cell.data_type == "s" and cell.quotePrefix, f"{endpoint}: {ws.title}!{cell.coordinate}"
+    if poisoned:
+        assert risky, f"{endpoint}: the poisoned values did not reach the workbook, so this case tests nothing"
