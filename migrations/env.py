@@ -97,6 +97,10 @@ def run_migrations_online():
             # Batch mode rebuilds tables (copy, drop, rename); SQLite would refuse the drop of a table that
             # others reference. Switch enforcement off outside any transaction, check integrity afterwards.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        from tuanjian.models.base import exists_on
+        dialect = connection.dialect.name
+        conf_args.setdefault("include_object", lambda obj, name, kind, reflected, compare_to:
+                             reflected or exists_on(obj, dialect))
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -12,7 +12,7 @@ from tuanjian.domain.progress import (EXCEPTIONS, RATE_METRICS, Tally, below_thr
                                       member_complete, metric_definitions, percent, small_branch, validate_campaign,
                                       youth_ratio)
 from tuanjian.domain.settings import Settings
-from tuanjian.services.progress import overage_cutoff
+from tuanjian.domain.members import overage_cutoff
 
 S = Settings()
 TODAY = date(2026, 11, 23)

@@ -60,9 +60,10 @@ def assert_current(session, settings) -> None:
     assert not any(session.info.get(stats._KEY, {}).values()), session.info.get(stats._KEY)
     session.expire_all()
     live = list(session.scalars(select(Org).where(Org.dissolved_at.is_(None))))
-    fresh = {r["org_id"]: {k: v for k, v in r.items() if k != "updated_at"}
+    bookkeeping = ("updated_at", "overage_on")      # when, not what: progress() recounts 超龄 for the day it is given
+    fresh = {r["org_id"]: {k: v for k, v in r.items() if k not in bookkeeping}
              for r in stats.compute(session, live, settings=settings)}
-    kept = {r.org_id: {c.key: getattr(r, c.key) for c in OrgStats.__table__.columns if c.key != "updated_at"}
+    kept = {r.org_id: {c.key: getattr(r, c.key) for c in OrgStats.__table__.columns if c.key not in bookkeeping}
             for r in session.scalars(select(OrgStats))}
     assert kept == fresh
     session.rollback()
@@ -742,3 +743,20 @@ def test_concurrent_refreshes_of_one_org(app, session, tree, db_kind):
     assert outcome == {"ok": True}
     assert stats_row(session, tree.village).members == 2
     assert_current(session, s)
+
+
+def test_overage_counts_follow_the_calendar_without_any_write(app, session, tree):
+    """超龄 changes with the date alone: the stored counts are recounted for the day the page is asked for."""
+    s = settings_of(app)
+    day = date(2030, 6, 15)
+    make_member(session, tree.village, name="明天满龄", birth=date(2002, 6, 16), join_date="2016-05")
+    make_member(session, tree.village, name="今天满龄", birth=date(2002, 6, 15), join_date="2016-05")
+    session.commit()
+    first = progress(session, tree.township, settings=s, now=utcnow(), today=day)
+    assert first.totals.exceptions["overage"] == 1
+    assert session.scalar(select(OrgStats.overage_on).where(OrgStats.org_id == tree.village.id)) == day
+    later = progress(session, tree.township, settings=s, now=utcnow(), today=day + timedelta(days=1))
+    assert later.totals.exceptions["overage"] == 2
+    names = {p.name for _, p in exception_members(session, tree.township, "overage", settings=s,
+                                                  today=day + timedelta(days=1))}
+    assert names == {"明天满龄", "今天满龄"}

@@ -84,6 +84,15 @@ def overage_date(birth: date, years: int = 28) -> date:
         return date(birth.year + years, 3, 1)
 
 
+def overage_cutoff(today: date, years: int = 28) -> date:
+    """Born on or before this day = aged ``years`` or more today (29 Feb birthdays count from 1 Mar); the SQL
+    form of is_overage's age test."""
+    try:
+        return today.replace(year=today.year - years)
+    except ValueError:                                   # today is 29 Feb
+        return date(today.year - years, 2, 28)
+
+
 def validate_member(values: dict, *, settings, today: date) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write."""

@@ -1,10 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from datetime import date
-
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, false
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..domain.orgtree import OrgKind
@@ -15,6 +13,10 @@ class Org(Base):
     """A 团组织. ``code`` is the hierarchical code and materialised path; everything else refers to ``id``."""
 
     __tablename__ = "orgs"
+    # Subtree queries filter on ``code LIKE 'prefix.%'``. PostgreSQL uses a btree for that only under the "C"
+    # collation or with the pattern operator class, so PostgreSQL gets this index (SQLite uses the unique one).
+    __table_args__ = (Index("ix_orgs_code_pattern", "code", postgresql_ops={"code": "varchar_pattern_ops"})
+                      .ddl_if(dialect="postgresql"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id"), index=True)

@@ -25,6 +25,10 @@ class OrgStats(Base):
     info_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     admins: Mapped[int] = mapped_column(Integer, default=0)
     branches_below: Mapped[int] = mapped_column(Integer, default=0)       # live 团支部 strictly below
+    # 超龄 members (aged overage_years+ with no post anywhere) as of overage_on: the count changes with the
+    # calendar, so rows of an earlier day are recounted (in one grouped query) before they are summed
+    overage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    overage_on: Mapped[date | None] = mapped_column(Date)
     rules: Mapped[str] = mapped_column(String(40), default="")            # the settings the row was computed with
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import and_, case, func, not_, or_, select, text
 
 from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
 from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, completion
-from ..models import CadrePost, Member, Org, OrgStats, Person, RegistrationCode, utcnow
+from ..models import Member, Org, OrgStats, Person, RegistrationCode, utcnow
 from ..queries import within
 from . import stats
 
@@ -37,14 +37,6 @@ class Progress:
     as_of: datetime
 
 
-def overage_cutoff(today: date, years: int) -> date:
-    """Born on or before this day = aged ``years`` or more today (29 Feb birthdays count from 1 Mar)."""
-    try:
-        return today.replace(year=today.year - years)
-    except ValueError:                                   # today is 29 Feb
-        return date(today.year - years, 2, 28)
-
-
 def _is_branch():
     return Org.kind == OrgKind.BRANCH.value
 
@@ -65,36 +57,28 @@ def exception_conditions(settings) -> dict:
             "no_admin": s.admins == 0}
 
 
-def _overage_condition(today: date, settings):
-    has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))
-    return and_(Member.deleted_at.is_(None), Person.birth_date <= overage_cutoff(today, settings.overage_years),
-                not_(has_post))
-
-
 def _stale_codes_condition(now: datetime):
     return and_(RegistrationCode.used_at.is_(None), RegistrationCode.revoked_at.is_(None),
                 RegistrationCode.expires_at < now)
 
 
-def _ensure_current(session, org: Org, settings) -> None:
+def _bring_current(session, org: Org, settings, today: date) -> None:
     """Organisations of the subtree with no OrgStats row yet (data from before this feature) or computed under
-    other rules settings are recomputed now, once."""
+    other rules settings are recomputed; 超龄 counts of an earlier day are recounted. Then commit (derived data)."""
     tag = stats.rules_tag(settings)
     stale = list(session.scalars(select(Org.id).outerjoin(OrgStats, OrgStats.org_id == Org.id).where(
         within(Org.code, org.code), Org.dissolved_at.is_(None),
         or_(OrgStats.org_id.is_(None), OrgStats.rules != tag))))
     if stale:
         stats.refresh(session, stale, settings=settings)
-        session.commit()
+    stats.recount_overage(session, org, settings=settings, today=today)
+    session.commit()
 
 
-def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
-    if check_current:
-        _ensure_current(session, org, settings)
-    width = len(org.code) + 1 + CODE_SEGMENT_WIDTH
+def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
     key = func.substr(Org.code, 1, width)
     s, b = OrgStats, _is_branch()
-    exc = exception_conditions(settings)
+    tag = stats.rules_tag(settings)
     columns = [
         func.count().label("orgs"), _count(b).label("branches"), _count(s.admins > 0).label("with_admin"),
         _count(s.info_complete).label("info_complete"), func.coalesce(func.sum(s.members), 0).label("members"),
@@ -104,30 +88,39 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
         _count(not_(b)).label("non_branches"),
         _count(and_(not_(b), s.complete_cadres >= settings.cadre_target)).label("cadres_ok"),
         func.coalesce(func.sum(s.bad_dev_numbers), 0).label("bad_dev_number"),
+        func.coalesce(func.sum(s.overage), 0).label("overage"),
         func.sum(Org.youth_count).label("youth"), func.max(s.updated_at).label("updated_at"),
-        *[_count(cond).label(name) for name, cond in exc.items()],
+        # rows to bring current first: missing, other rules, 超龄 counted on another day
+        _count(or_(s.org_id.is_(None), s.rules != tag, s.overage_on.is_(None), s.overage_on != today)).label("stale"),
+        *[_count(cond).label(name) for name, cond in exception_conditions(settings).items()],
     ]
-    below = within(Org.code, org.code)          # the org itself groups under its own code: the "本级" row
-    grouped = {r.key: r for r in session.execute(
-        select(key.label("key"), *columns).select_from(Org).join(s, s.org_id == Org.id)
-        .where(below, Org.dissolved_at.is_(None)).group_by(key))}
-    member_org = select(key.label("key"), func.count().label("n")).select_from(Member) \
-        .join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
-    overage = dict(session.execute(member_org.where(below, _overage_condition(today, settings)).group_by(key)).all())
+    return {r.key: r for r in session.execute(
+        select(key.label("key"), *columns).select_from(Org).outerjoin(s, s.org_id == Org.id)
+        .where(within(Org.code, org.code), Org.dissolved_at.is_(None)).group_by(key))}
+
+
+def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
+    """One row per live direct subordinate (the org itself groups under its own code: the 本级 row)."""
+    width = len(org.code) + 1 + CODE_SEGMENT_WIDTH
+    if session.get_bind().dialect.name == "postgresql":
+        # the planner cannot know that a province has few direct subordinates: let it sort them in memory
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
+    grouped = _grouped(session, org, settings=settings, today=today, width=width)
+    if check_current and any(r.stale for r in grouped.values()):
+        _bring_current(session, org, settings, today)
+        grouped = _grouped(session, org, settings=settings, today=today, width=width)
+    key = func.substr(Org.code, 1, width)
     codes = dict(session.execute(
         select(key, func.count()).select_from(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
-        .where(below, Org.dissolved_at.is_(None), _stale_codes_condition(now)).group_by(key)).all())
+        .where(within(Org.code, org.code), Org.dissolved_at.is_(None), _stale_codes_condition(now))
+        .group_by(key)).all())
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id, Org.dissolved_at.is_(None))
                                     .order_by(Org.sort_order, Org.code)))
     with_children = set(session.scalars(select(Org.parent_id).where(
         Org.parent_id.in_([c.id for c in children]), Org.dissolved_at.is_(None)).distinct())) if children else set()
-    rows = []
-    for child in children:
-        r = grouped.get(child.code)
-        extra = {"overage": overage.get(child.code, 0), "stale_codes": codes.get(child.code, 0)}
-        rows.append(_row(child, r, extra, child.id in with_children))
-    own = _row(org, grouped.get(org.code), {"overage": overage.get(org.code, 0),
-                                            "stale_codes": codes.get(org.code, 0)}, bool(children))
+    rows = [_row(child, grouped.get(child.code), {"stale_codes": codes.get(child.code, 0)}, child.id in with_children)
+            for child in children]
+    own = _row(org, grouped.get(org.code), {"stale_codes": codes.get(org.code, 0)}, bool(children))
     totals = _sum_rows(org, [*rows, own])
     for rank, row in enumerate(sorted(rows, key=lambda r: -completion(r.tally)), start=1):
         row.rank = rank
@@ -139,6 +132,7 @@ def _row(org: Org, r, extra: dict, has_children: bool) -> Row:
         return Row(org, Tally(), {k: 0 for k in EXCEPTION_KEYS}, has_children)
     exceptions = {k: int(getattr(r, k)) for k in ORG_EXCEPTIONS}
     exceptions["bad_dev_number"] = int(r.bad_dev_number)
+    exceptions["overage"] = int(r.overage)
     exceptions.update(extra)
     tally = Tally(orgs=r.orgs, branches=int(r.branches), with_admin=int(r.with_admin),
                   info_complete=int(r.info_complete), members=int(r.members), complete_members=int(r.complete_members),
@@ -196,7 +190,7 @@ def exception_members(session, scope: Org, kind: str, *, settings, today: date) 
     base = select(Member, Person).join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id) \
         .where(within(Org.code, scope.code), Member.deleted_at.is_(None)).order_by(Org.code, Person.name)
     if kind == "overage":
-        return list(session.execute(base.where(_overage_condition(today, settings))).all())
+        return list(session.execute(base.where(stats.overage_condition(today, settings))).all())
     year = settings.dev_number_required_from_year
     # the rule is a pure function; the query only narrows to members of branches with a bad number counted
     candidates = session.execute(base.join(OrgStats, OrgStats.org_id == Org.id).where(

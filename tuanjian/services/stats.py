@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import delete, event, func, inspect, select
+from datetime import date
+
+from sqlalchemy import and_, delete, event, exists, func, inspect, not_, or_, select, update
 from sqlalchemy.orm import Session
 
+from ..clock import local_today
+from ..domain.members import overage_cutoff
 from ..domain.orginfo import info_complete
 from ..domain.orgtree import OrgKind
 from ..domain.progress import cadre_complete, member_facts
 from ..models import AdminGrant, CadrePost, Member, Org, OrgStats, Person, utcnow
-from ..queries import among
+from ..queries import among, within
 from .orginfo import SECRETARY, info_values
 
 _KEY = "tuanjian_stats_pending"
@@ -127,6 +131,11 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
                                                required_from_year=year)
             complete[org_id] += is_complete
             bad_dev[org_id] += not dev_ok
+    today = local_today()
+    overage = defaultdict(int)
+    for cond in among(session, Member.org_id, ids):
+        overage.update(dict(session.execute(select(Member.org_id, func.count()).join(Person, Member.person_id == Person.id)
+                                            .where(cond, overage_condition(today, settings)).group_by(Member.org_id)).all()))
     cadres: dict[int, set] = defaultdict(set)
     complete_cadres: dict[int, set] = defaultdict(set)
     secretary_phone: dict[int, bool] = {}
@@ -153,8 +162,30 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
              "complete_cadres": len(complete_cadres[o.id]), "has_secretary": o.id in secretary_phone,
              "info_complete": info_complete(info_values(o), o.org_kind,
                                             secretary_has_phone=secretary_phone.get(o.id, False)),
-             "admins": admins[o.id], "branches_below": below.get(o.id, 0), "rules": tag, "updated_at": now}
+             "admins": admins[o.id], "branches_below": below.get(o.id, 0), "overage": overage[o.id],
+             "overage_on": today, "rules": tag, "updated_at": now}
             for o in orgs]
+
+
+def overage_condition(today: date, settings):
+    """SQL on Member joined to Person: 超龄 today (aged overage_years or more, no active post anywhere)."""
+    has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))
+    return and_(Member.deleted_at.is_(None), Person.birth_date <= overage_cutoff(today, settings.overage_years),
+                not_(has_post))
+
+
+def recount_overage(session, scope: Org, *, settings, today: date) -> None:
+    """Bring the 超龄 counts of ``scope``'s subtree to ``today`` (rows counted on an earlier day), in two
+    statements whatever the size of the subtree."""
+    in_scope = select(Org.id).where(within(Org.code, scope.code)).scalar_subquery()
+    stale = and_(OrgStats.org_id.in_(in_scope), or_(OrgStats.overage_on.is_(None), OrgStats.overage_on != today))
+    counts = (select(Member.org_id.label("org_id"), func.count().label("n"))
+              .join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
+              .where(within(Org.code, scope.code), overage_condition(today, settings))
+              .group_by(Member.org_id).subquery())
+    session.execute(update(OrgStats).where(stale, OrgStats.org_id == counts.c.org_id)
+                    .values(overage=counts.c.n, overage_on=today))
+    session.execute(update(OrgStats).where(stale).values(overage=0, overage_on=today))
 
 
 def _branches_below(session, orgs: list[Org]) -> dict[int, int]:
