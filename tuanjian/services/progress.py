@@ -51,7 +51,8 @@ def exception_conditions(settings) -> dict:
     return {"empty_branches": and_(b, s.members == 0),
             "small_branches": and_(b, s.members > 0, s.members < settings.branch_complete_min_members),
             "large_branches": and_(b, s.members > settings.branch_large_members),
-            "hollow_committees": and_(not_(b), s.branches_below == 0),
+            "hollow_committees": and_(Org.kind.in_([OrgKind.COMMITTEE.value, OrgKind.WORKING.value,
+                                                    OrgKind.GENERAL_BRANCH.value]), s.branches_below == 0),
             "no_secretary": not_(s.has_secretary),
             "no_cadre_branches": and_(b, s.cadres == 0),
             "no_admin": s.admins == 0}
