@@ -68,6 +68,15 @@ def test_upgrade_keeps_existing_data(db_kind, tmp_path):
                 ("县团委", False), ("一支部", False)]
             assert conn.execute(text("SELECT org_id FROM members")).scalar() == 2
             assert conn.execute(text("SELECT position, nature FROM cadre_posts")).one() == ("书记", None)
+            # every live org got a placeholder stats row, which the first progress page computes
+            assert conn.execute(text("SELECT count(*) FROM org_stats WHERE rules = ''")).scalar() == 2
+        from tuanjian.models import Org
+        from tuanjian.services.progress import now_and_today, progress
+        now, today = now_and_today()
+        report = progress(db.session, db.session.get(Org, 1), settings=app.extensions["tuanjian_settings"],
+                          now=now, today=today)
+        assert [(r.org.short_name, r.tally.members, r.tally.branches) for r in report.rows] == [("一支部", 1, 1)]
+        db.session.remove()
         db.engine.dispose()
 
 

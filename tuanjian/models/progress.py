@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -14,8 +14,15 @@ class OrgStats(Base):
     and never scans every member."""
 
     __tablename__ = "org_stats"
+    # the progress page groups these rows by code prefix without joining orgs (PostgreSQL: pattern operators)
+    __table_args__ = (Index("ix_org_stats_code", "code", postgresql_ops={"code": "varchar_pattern_ops"}),)
 
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), primary_key=True)
+    # copies of the org's code, category and 14–28周岁青年数, refreshed with the row (a move touches every
+    # moved org); rows exist for live organisations only
+    code: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    kind: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    youth: Mapped[int | None] = mapped_column(Integer)
     members: Mapped[int] = mapped_column(Integer, default=0)
     complete_members: Mapped[int] = mapped_column(Integer, default=0)
     bad_dev_numbers: Mapped[int] = mapped_column(Integer, default=0)

@@ -38,7 +38,7 @@ class Progress:
 
 
 def _is_branch():
-    return Org.kind == OrgKind.BRANCH.value
+    return OrgStats.kind == OrgKind.BRANCH.value
 
 
 def _count(cond):
@@ -51,8 +51,8 @@ def exception_conditions(settings) -> dict:
     return {"empty_branches": and_(b, s.members == 0),
             "small_branches": and_(b, s.members > 0, s.members < settings.branch_complete_min_members),
             "large_branches": and_(b, s.members > settings.branch_large_members),
-            "hollow_committees": and_(Org.kind.in_([OrgKind.COMMITTEE.value, OrgKind.WORKING.value,
-                                                    OrgKind.GENERAL_BRANCH.value]), s.branches_below == 0),
+            "hollow_committees": and_(s.kind.in_([OrgKind.COMMITTEE.value, OrgKind.WORKING.value,
+                                                  OrgKind.GENERAL_BRANCH.value]), s.branches_below == 0),
             "no_secretary": not_(s.has_secretary),
             "no_cadre_branches": and_(b, s.cadres == 0),
             "no_admin": s.admins == 0}
@@ -63,22 +63,25 @@ def _stale_codes_condition(now: datetime):
                 RegistrationCode.expires_at < now)
 
 
-def _bring_current(session, org: Org, settings, today: date) -> None:
-    """Organisations of the subtree with no OrgStats row yet (data from before this feature) or computed under
-    other rules settings are recomputed; 超龄 counts of an earlier day are recounted. Then commit (derived data)."""
+def _bring_current(session, org: Org, settings, today: date, *, look_for_missing: bool) -> None:
+    """Rows computed under other rules settings are recomputed; 超龄 counts of an earlier day are recounted; with
+    ``look_for_missing``, organisations without a row (data older than this feature) get one. Then commit
+    (derived data only)."""
     tag = stats.rules_tag(settings)
-    stale = list(session.scalars(select(Org.id).outerjoin(OrgStats, OrgStats.org_id == Org.id).where(
+    stale = select(Org.id).outerjoin(OrgStats, OrgStats.org_id == Org.id).where(
         within(Org.code, org.code), Org.dissolved_at.is_(None),
-        or_(OrgStats.org_id.is_(None), OrgStats.rules != tag))))
-    if stale:
-        stats.refresh(session, stale, settings=settings)
+        or_(OrgStats.org_id.is_(None), OrgStats.rules != tag) if look_for_missing else OrgStats.rules != tag)
+    ids = list(session.scalars(stale))
+    if ids:
+        stats.refresh(session, ids, settings=settings)
     stats.recount_overage(session, org, settings=settings, today=today)
     session.commit()
 
 
 def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
-    key = func.substr(Org.code, 1, width)
+    """Sums of the subtree's OrgStats rows by direct subordinate: one scan of org_stats, no join."""
     s, b = OrgStats, _is_branch()
+    key = func.substr(s.code, 1, width)
     tag = stats.rules_tag(settings)
     columns = [
         func.count().label("orgs"), _count(b).label("branches"), _count(s.admins > 0).label("with_admin"),
@@ -90,14 +93,13 @@ def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
         _count(and_(not_(b), s.complete_cadres >= settings.cadre_target)).label("cadres_ok"),
         func.coalesce(func.sum(s.bad_dev_numbers), 0).label("bad_dev_number"),
         func.coalesce(func.sum(s.overage), 0).label("overage"),
-        func.sum(Org.youth_count).label("youth"), func.max(s.updated_at).label("updated_at"),
-        # rows to bring current first: missing, other rules, 超龄 counted on another day
-        _count(or_(s.org_id.is_(None), s.rules != tag, s.overage_on.is_(None), s.overage_on != today)).label("stale"),
+        func.sum(s.youth).label("youth"), func.max(s.updated_at).label("updated_at"),
+        # rows to bring current first: other rules, 超龄 counted on another day
+        _count(or_(s.rules != tag, s.overage_on.is_(None), s.overage_on != today)).label("stale"),
         *[_count(cond).label(name) for name, cond in exception_conditions(settings).items()],
     ]
     return {r.key: r for r in session.execute(
-        select(key.label("key"), *columns).select_from(Org).outerjoin(s, s.org_id == Org.id)
-        .where(within(Org.code, org.code), Org.dissolved_at.is_(None)).group_by(key))}
+        select(key.label("key"), *columns).where(within(s.code, org.code)).group_by(key))}
 
 
 def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
@@ -107,8 +109,11 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
         # the planner cannot know that a province has few direct subordinates: let it sort them in memory
         session.execute(text("SET LOCAL work_mem = '32MB'"))
     grouped = _grouped(session, org, settings=settings, today=today, width=width)
-    if check_current and any(r.stale for r in grouped.values()):
-        _bring_current(session, org, settings, today)
+    # every live org has a row once it has been written through the app; a database older than this feature
+    # (or a restored copy) may lack them: the org's own missing row is the sign to look for the others
+    missing = org.code not in grouped
+    if check_current and (missing or any(r.stale for r in grouped.values())):
+        _bring_current(session, org, settings, today, look_for_missing=missing)
         grouped = _grouped(session, org, settings=settings, today=today, width=width)
     key = func.substr(Org.code, 1, width)
     codes = dict(session.execute(

@@ -157,7 +157,7 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     if below is None:
         below = _branches_below(session, [o for o in orgs if o.kind != OrgKind.BRANCH.value])
     now, tag = utcnow(), rules_tag(settings)
-    return [{"org_id": o.id, "members": members[o.id], "complete_members": complete[o.id],
+    return [{"org_id": o.id, "code": o.code, "kind": o.kind, "youth": o.youth_count, "members": members[o.id], "complete_members": complete[o.id],
              "bad_dev_numbers": bad_dev[o.id], "cadres": len(cadres[o.id]),
              "complete_cadres": len(complete_cadres[o.id]), "has_secretary": o.id in secretary_phone,
              "info_complete": info_complete(info_values(o), o.org_kind,
