@@ -102,8 +102,10 @@ def refresh(session, org_ids, *, settings) -> None:
     orgs = []
     for cond in among(session, Org.id, org_ids):
         # one recompute of an organisation at a time (PostgreSQL row locks, in id order): a concurrent writer waits
-        # here for this transaction to commit, then replaces this row and counts this data (not a duplicate key)
-        session.execute(select(Org.id).where(cond).order_by(Org.id).with_for_update())
+        # here for this transaction to commit, then replaces this row and counts this data (not a duplicate key).
+        # FOR NO KEY UPDATE: inserting members already holds FOR KEY SHARE on the branch through the foreign key,
+        # which FOR UPDATE would conflict with (two imports into one branch deadlocked); this one does not.
+        session.execute(select(Org.id).where(cond).order_by(Org.id).with_for_update(key_share=True))
         orgs += session.scalars(select(Org).where(cond)).all()
     for cond in among(session, OrgStats.org_id, org_ids):
         session.execute(delete(OrgStats).where(cond))
