@@ -127,6 +127,23 @@ def init_app(app: Flask) -> None:
         db.session.commit()
         click.echo(f"已重新计算 {n} 个组织的录入进度统计。")
 
+    @app.cli.command("backup")
+    @click.argument("dest", type=click.Path(file_okay=True, dir_okay=True))
+    @click.option("--keep", type=click.IntRange(min=1), default=None,
+                  help="DEST 为目录时，只保留最新的 N 个备份，删除更早的")
+    def backup(dest, keep):
+        """备份数据库到 DEST（文件，或目录：在其中生成 tuanjian-日期-时间.sqlite3/.dump）。网站运行时也可备份。"""
+        from .backup import cli_backup
+        cli_backup(dest, keep)
+
+    @app.cli.command("restore")
+    @click.argument("src", type=click.Path())
+    @click.option("--yes", is_flag=True, help="确认用备份覆盖当前数据库（不加此项只检查备份文件、不做改动）")
+    def restore(src, yes):
+        """用备份文件 SRC 恢复数据库（当前数据库先另存一份）。"""
+        from .backup import cli_restore
+        cli_restore(src, yes)
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """打印演示账号。"""

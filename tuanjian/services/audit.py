@@ -42,6 +42,8 @@ ACTION_LABELS = {
     "transfer.refuse": "拒绝转接",
     "transfer.cancel": "撤回转接申请",
     "demo.seed": "导入演示数据",
+    "system.backup": "备份数据库",
+    "system.restore": "恢复数据库",
 }
 
 

@@ -1,0 +1,649 @@
+"""Deadline-day load test: 50 simulated admins against gunicorn (4 workers) on 127.0.0.1, a bounded number of requests.
+
+Prepares a database (the demo county plus N admin accounts over branches and townships, each branch admin with one
+small valid member workbook per round), starts gunicorn, and runs every admin concurrently in its own thread with
+its own cookie session (stdlib http.client; CSRF tokens read from the pages). Each round an admin:
+GET /auth/login, POST /auth/login and the landing page it redirects to (the progress page of an admin with
+subordinate organisations, else / → /orgs/<id>), the org tree /orgs/<id>, the member list /members/org/<id>, the progress page /progress/org/<id>, one exception
+list; a branch admin then imports its workbook (GET the import page, POST the file → preview, POST commit
+mode=valid → the result page); POST /auth/logout.
+
+Every response is counted: a connection error, any 5xx or any status other than the one the step expects is an
+error. Afterwards, with gunicorn stopped: every imported ID number is in the database exactly once, as a live
+member of the importing branch, every batch is committed, and the stored org_stats rows equal a fresh recompute.
+Prints requests, errors, wall time, throughput and p50/p95/max latency overall and per kind (login: login/logout;
+page: other pages; progress: progress page and exception lists; import-upload; import-commit). Timings are
+printed, never asserted; the exit status is 1 when there were errors, lost writes or stats mismatches.
+
+Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
+                                      [--per-branch 1] [--keep]
+PostgreSQL uses a scratch database tuanjian_bench_load on TUANJIAN_BENCH_DATABASE_URL
+(default postgresql://postgres@127.0.0.1:5432/postgres for the server); it is dropped afterwards unless --keep
+or the run failed.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from http.cookies import SimpleCookie
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from openpyxl import Workbook  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
+
+from tuanjian.config import normalise_database_url  # noqa: E402
+from tuanjian.demo import make_id  # noqa: E402
+from tuanjian.domain.member_import import COLUMNS  # noqa: E402
+from tuanjian.domain.orgtree import OrgKind  # noqa: E402
+from tuanjian.domain.progress import EXCEPTION_KEYS  # noqa: E402
+
+PG_DB = "tuanjian_bench_load"
+PASSWORD = "load-test-2026"
+KINDS = ("login", "page", "progress", "import-upload", "import-commit")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN = "子涵欣怡梓轩浩宇雨萱一诺佳怡宇轩思涵晨阳俊杰文博"
+CSRF_RES = (re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"'),
+            re.compile(r'<input[^>]*value="([^"]+)"[^>]*name="csrf_token"'))
+
+
+# ---------------------------------------------------------------- database and data
+
+def database_url(kind: str, tmp: str) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/load.sqlite3"
+    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
+                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB}"))
+        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
+    admin.dispose()
+    return server.rsplit("/", 1)[0] + "/" + PG_DB
+
+
+def drop_database(kind: str) -> None:
+    if kind != "postgresql":
+        return
+    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
+                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB}"))
+    admin.dispose()
+
+
+def app_env(url: str, tmp: str, secret: str) -> dict:
+    """The environment of the flask CLI and gunicorn: no stray TUANJIAN_* settings from the caller's shell."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TUANJIAN_")}
+    env.update(TUANJIAN_DATABASE_URL=url, TUANJIAN_SECRET_KEY=secret, TUANJIAN_INSTANCE_PATH=tmp)
+    return env
+
+
+def flask_cli(env: dict, *args: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "flask", "--app", "tuanjian", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"flask {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+def local_app(url: str, secret: str):
+    from tuanjian import create_app
+    return create_app({"SECRET_KEY": secret, "SQLALCHEMY_DATABASE_URI": url})
+
+
+@dataclass
+class Book:
+    filename: str
+    data: bytes
+    id_numbers: list[str]
+
+
+@dataclass
+class Admin:
+    index: int
+    role: str                   # "branch" or "committee"
+    org_id: int
+    org_name: str
+    id_number: str
+    workbooks: list[Book] = field(default_factory=list)
+
+
+def seed_admins(app, n_admins: int, per_branch: int = 1) -> list[Admin]:
+    """N admins: 70 % branch admins, ``per_branch`` of them on each 团支部 (new branches under the townships when the
+    demo has too few), the rest on the county, the townships and the other committees. Direct model inserts, as the
+    demo does."""
+    from tuanjian.extensions import db
+    from tuanjian.models import Account, AdminGrant, CadrePost, Org, Person, utcnow
+    from tuanjian.services.actor import Actor
+    from tuanjian.services.orgs import create_child
+
+    n_branch = round(n_admins * 0.7)
+    n_committee = n_admins - n_branch
+    with app.app_context():
+        settings = app.extensions["tuanjian_settings"]
+        actor = Actor.system("压力测试")
+        orgs = list(db.session.scalars(select(Org).where(Org.dissolved_at.is_(None)).order_by(Org.code)))
+        branches = [o for o in orgs if o.kind == OrgKind.BRANCH.value]
+        townships = [o for o in orgs if o.is_township and o.kind != OrgKind.BRANCH.value]
+        root = next(o for o in orgs if o.parent_id is None)
+        others = [o for o in orgs if o.kind != OrgKind.BRANCH.value and o not in townships and o is not root]
+        committees = [root, *townships, *others]
+        k = 0
+        while len(branches) < math.ceil(n_branch / per_branch):
+            parent = townships[k % len(townships)]
+            prefix = parent.short_name.removesuffix("团工委").removesuffix("团委")
+            branches.append(create_child(db.session, actor, parent, short_name=f"{prefix}压测{k // len(townships) + 1}村团支部",
+                                         kind=OrgKind.BRANCH, settings=settings))
+            k += 1
+        secretaries = set(db.session.scalars(select(CadrePost.org_id).where(CadrePost.position == "书记",
+                                                                            CadrePost.ended_at.is_(None))))
+        password_hash = generate_password_hash(PASSWORD)
+        now = utcnow()
+        targets = [("branch", branches[i // per_branch]) for i in range(n_branch)] + \
+                  [("committee", committees[i % len(committees)]) for i in range(n_committee)]
+        admins = []
+        for i, (role, org) in enumerate(targets):
+            birth = date(1990 + i % 7, 1 + i % 12, 1 + (i // 12) % 28)
+            number = make_id(birth, 2 * i + 1, i % 2 == 0, region="340825")
+            person = Person(id_number=number, name=SURNAMES[i % 20] + "压测" + GIVEN[i % 20], birth_date=birth,
+                            gender="男" if int(number[16]) % 2 else "女", ethnicity="汉族", political_status="中共党员",
+                            join_date=f"{birth.year + 15}-05", phone=f"138{i:08d}")
+            db.session.add(person)
+            db.session.flush()
+            position = "副书记" if org.id in secretaries else "书记"
+            secretaries.add(org.id)
+            db.session.add_all([CadrePost(person_id=person.id, org_id=org.id, position=position, created_at=now),
+                                Account(person_id=person.id, password_hash=password_hash, must_change_password=False),
+                                AdminGrant(org_id=org.id, person_id=person.id, granted_at=now)])
+            admins.append(Admin(i, role, org.id, org.short_name, number))
+        db.session.commit()
+        db.session.remove()
+    return admins
+
+
+def build_workbooks(admins: list[Admin], rounds: int, taken: set[str]) -> int:
+    """One valid workbook per branch admin and round, 10–30 rows, every ID number new and distinct."""
+    g = 0
+    total = 0
+    for admin in admins:
+        if admin.role != "branch":
+            continue
+        for r in range(rounds):
+            n = 10 + (admin.index * 7 + r * 11) % 21
+            wb = Workbook()
+            ws = wb.active
+            ws.title = "团员"
+            ws.append(list(COLUMNS))
+            numbers = []
+            while len(numbers) < n:
+                birth = date(2001 + g % 7, 1 + (g // 7) % 12, 1 + (g // 84) % 28)
+                number = make_id(birth, 2 * (g // 2352) + 1, g % 2 == 0, region="340826")
+                join = birth.year + 15
+                row = {"姓名": SURNAMES[g % 20] + GIVEN[(g // 20) % 20] + GIVEN[(g // 400) % 20],
+                       "身份证号码": number, "民族": "汉族", "政治面貌": "共青团员", "入团年月": f"{join}-05",
+                       "所在团支部": "", "是否为团干部": "否", "团内职务": "", "发展团员编号": f"{join}{50_000_000 + g:08d}",
+                       "手机号码": f"139{g:08d}", "学历": "普通本科在读", "职业": "学生", "学习工作单位": "压测大学"}
+                g += 1
+                if number in taken:
+                    continue
+                taken.add(number)
+                numbers.append(number)
+                ws.append([row[h] for h in COLUMNS])
+                for cell in ws[ws.max_row]:
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"
+            out = io.BytesIO()
+            wb.save(out)
+            admin.workbooks.append(Book(f"团员_{admin.index:02d}_{r + 1}.xlsx", out.getvalue(), numbers))
+            total += n
+    return total
+
+
+# ---------------------------------------------------------------- HTTP client
+
+class StepFailed(Exception):
+    pass
+
+
+@dataclass
+class Recorder:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    timings: list[tuple[str, float]] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+
+    def timing(self, kind: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.timings.append((kind, seconds))
+            self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+
+    def error(self, **info) -> None:
+        with self.lock:
+            self.errors.append(info)
+
+
+@dataclass
+class Response:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def location(self) -> str:
+        parts = urlsplit(self.headers.get("Location", ""))
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def csrf(self) -> str:
+        for pattern in CSRF_RES:
+            m = pattern.search(self.text)
+            if m:
+                return m.group(1)
+        raise StepFailed("no csrf_token on the page")
+
+
+def kind_of(method: str, path: str) -> str:
+    path = path.split("?", 1)[0]
+    if path.startswith("/auth/"):
+        return "login"
+    if path.startswith("/progress/org/"):
+        return "progress"
+    if method == "POST" and re.fullmatch(r"/members/org/\d+/import", path):
+        return "import-upload"
+    if method == "POST" and re.fullmatch(r"/members/imports/\d+/commit", path):
+        return "import-commit"
+    return "page"
+
+
+class Session:
+    """One browser: a cookie jar and a new connection per request (gunicorn's sync workers close each one)."""
+
+    def __init__(self, port: int, recorder: Recorder, who: str):
+        self.port, self.recorder, self.who = port, recorder, who
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, *, expect: int, body: bytes | None = None,
+                headers: dict | None = None) -> Response:
+        headers = dict(headers or {})
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        kind = kind_of(method, path)
+        t = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                conn.request(method, path, body=body, headers=headers)
+                raw = conn.getresponse()
+                resp = Response(raw.status, raw.headers, raw.read())
+            finally:
+                conn.close()
+        except (OSError, http.client.HTTPException) as exc:
+            elapsed = time.perf_counter() - t
+            self.recorder.timing(kind, elapsed, 0)
+            self.recorder.error(who=self.who, request=f"{method} {path}", status=None, detail=repr(exc))
+            raise StepFailed(repr(exc)) from None
+        elapsed = time.perf_counter() - t
+        self.recorder.timing(kind, elapsed, resp.status)
+        for header in resp.headers.get_all("Set-Cookie") or []:
+            jar = SimpleCookie()
+            jar.load(header)
+            for name, morsel in jar.items():
+                expired = morsel["max-age"] == "0" or "1970" in morsel["expires"]
+                if expired or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+        if resp.status != expect:
+            snippet = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", resp.text))[:300]
+            self.recorder.error(who=self.who, request=f"{method} {path}", status=resp.status, expected=expect,
+                                location=resp.headers.get("Location"), detail=snippet)
+            raise StepFailed(f"{method} {path}: {resp.status}, expected {expect}")
+        return resp
+
+    def get(self, path: str, expect: int = 200, **kw) -> Response:
+        return self.request("GET", path, expect=expect, **kw)
+
+    def post_form(self, path: str, data: dict, expect: int = 302) -> Response:
+        return self.request("POST", path, expect=expect, body=urlencode(data).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+    def post_file(self, path: str, fields: dict, filename: str, data: bytes, expect: int = 302) -> Response:
+        boundary = uuid.uuid4().hex
+        parts = []
+        for name, value in fields.items():
+            parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+                     f"Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
+                     .encode() + data + b"\r\n")
+        parts.append(f"--{boundary}--\r\n".encode())
+        return self.request("POST", path, expect=expect, body=b"".join(parts),
+                            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def follow(self, resp: Response, hops: int = 3) -> Response:
+        """GET redirects (each one counted) until a 200 page."""
+        for _ in range(hops):
+            if resp.status != 302:
+                return resp
+            target = resp.location()
+            resp = self.request("GET", target, expect=302 if target.rstrip("/") == "" else 200)
+        return resp
+
+
+@dataclass
+class ImportDone:
+    admin: Admin
+    round: int
+    batch_id: int | None = None
+    committed: bool = False
+
+
+def run_admin(admin: Admin, rounds: int, port: int, recorder: Recorder, barrier: threading.Barrier,
+              imports: list[ImportDone], lock: threading.Lock) -> None:
+    who = f"admin {admin.index} ({admin.role}, {admin.org_name})"
+    barrier.wait()
+    for r in range(rounds):
+        s = Session(port, recorder, who)
+        done = None
+        try:
+            token = s.get("/auth/login").csrf()
+            s.follow(s.post_form("/auth/login", {"csrf_token": token, "id_number": admin.id_number,
+                                                 "password": PASSWORD, "next": ""}))
+            s.get(f"/orgs/{admin.org_id}")
+            s.get(f"/members/org/{admin.org_id}")
+            s.get(f"/progress/org/{admin.org_id}")
+            key = EXCEPTION_KEYS[(admin.index + r) % len(EXCEPTION_KEYS)]
+            page = s.get(f"/progress/org/{admin.org_id}/exceptions/{key}")
+            if admin.role == "branch":
+                book = admin.workbooks[r]
+                done = ImportDone(admin, r)
+                with lock:
+                    imports.append(done)
+                token = s.get(f"/members/org/{admin.org_id}/import").csrf()
+                resp = s.post_file(f"/members/org/{admin.org_id}/import", {"csrf_token": token}, book.filename, book.data)
+                m = re.fullmatch(r"/members/imports/(\d+)", resp.location())
+                if not m:
+                    recorder.error(who=who, request=f"POST /members/org/{admin.org_id}/import", status=resp.status,
+                                   detail=f"unexpected redirect {resp.location()!r}")
+                    raise StepFailed("upload redirect")
+                done.batch_id = int(m.group(1))
+                page = s.follow(resp)
+                resp = s.post_form(f"/members/imports/{done.batch_id}/commit",
+                                   {"csrf_token": page.csrf(), "mode": "valid"})
+                done.committed = True
+                page = s.follow(resp)
+            s.follow(s.post_form("/auth/logout", {"csrf_token": page.csrf()}))
+        except StepFailed:
+            continue
+        except Exception as exc:            # a bug in this script must not pass for a clean run
+            recorder.error(who=who, request=f"(client, round {r + 1})", status=None, detail=repr(exc))
+
+
+# ---------------------------------------------------------------- verification
+
+def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
+    from tuanjian.extensions import db
+    from tuanjian.models import ImportBatch, Member, Org, OrgStats, Person
+    from tuanjian.services.stats import compute
+
+    problems: list[str] = []
+    with app.app_context():
+        expected = {}                       # id number -> branch id
+        for done in imports:
+            if done.committed:
+                for number in done.admin.workbooks[done.round].id_numbers:
+                    expected[number] = done.admin.org_id
+        numbers = sorted(expected)
+        people: dict[str, int] = {}
+        members: dict[str, list[tuple[int, object]]] = {}
+        for i in range(0, len(numbers), 500):
+            chunk = numbers[i:i + 500]
+            for number, n in db.session.execute(select(Person.id_number, func.count()).where(
+                    Person.id_number.in_(chunk)).group_by(Person.id_number)):
+                people[number] = n
+            for number, org_id, deleted in db.session.execute(
+                    select(Person.id_number, Member.org_id, Member.deleted_at).join(Member, Member.person_id == Person.id)
+                    .where(Person.id_number.in_(chunk))):
+                members.setdefault(number, []).append((org_id, deleted))
+        lost = [n for n in numbers if people.get(n, 0) != 1]
+        wrong = [n for n in numbers if [(o, d) for o, d in members.get(n, [])] != [(expected[n], None)]]
+        if lost:
+            problems.append(f"{len(lost)} imported ID numbers not in people exactly once, e.g. {lost[:3]}")
+        if wrong:
+            problems.append(f"{len(wrong)} imported ID numbers not a live member of their branch exactly once, e.g. "
+                            f"{[(n, members.get(n)) for n in wrong[:3]]}")
+        members_after = db.session.scalar(select(func.count()).select_from(Member))
+        if members_after - members_before != len(expected):
+            problems.append(f"members grew by {members_after - members_before}, expected {len(expected)}")
+        batches = {b.id: b for b in db.session.scalars(select(ImportBatch).where(ImportBatch.kind == "members"))}
+        uploaded = [d for d in imports if d.batch_id is not None]
+        if len(batches) != len(uploaded):
+            problems.append(f"{len(batches)} member import batches in the database, {len(uploaded)} uploads answered")
+        for done in uploaded:
+            batch = batches.get(done.batch_id)
+            if batch is None or batch.org_id != done.admin.org_id:
+                problems.append(f"batch {done.batch_id} of admin {done.admin.index} missing or on another org")
+            elif done.committed and batch.status != "committed":
+                problems.append(f"batch {done.batch_id} of admin {done.admin.index}: status {batch.status}")
+        not_committed = [d for d in imports if not d.committed]
+        if not_committed:
+            problems.append(f"{len(not_committed)} imports not committed (a request failed), e.g. admin "
+                            f"{not_committed[0].admin.index} round {not_committed[0].round + 1}")
+        print(f"writes: {len([d for d in imports if d.committed])} imports committed, {len(batches)} batches stored; "
+              f"{len(expected)} imported members expected, {len(numbers) - len(lost)} in people once, "
+              f"{len(numbers) - len(wrong)} live members of their branch once; members {members_before} → {members_after}")
+        live = list(db.session.scalars(select(Org).where(Org.dissolved_at.is_(None)).order_by(Org.id)))
+        fresh = {row["org_id"]: row for row in compute(db.session, live, settings=app.extensions["tuanjian_settings"])}
+        stored = {row.org_id: row for row in db.session.scalars(select(OrgStats))}
+        mismatches = []
+        for org_id, row in fresh.items():
+            have = stored.get(org_id)
+            if have is None:
+                mismatches.append(f"org {org_id}: no stored org_stats row")
+                continue
+            diff = {k: (getattr(have, k), v) for k, v in row.items()
+                    if k not in ("org_id", "updated_at") and getattr(have, k) != v}
+            if diff:
+                mismatches.append(f"org {org_id}: stored vs fresh {diff}")
+        mismatches += [f"org {org_id}: stored row for a dissolved or missing org" for org_id in stored.keys() - fresh.keys()]
+        print(f"org_stats: {len(fresh)} live orgs, {len(stored)} stored rows, {len(mismatches)} mismatches with a "
+              f"fresh recompute")
+        for line in mismatches[:20]:
+            print(f"  {line}")
+        problems += [f"org_stats {m}" for m in mismatches]
+        db.session.remove()
+        db.engine.dispose()
+    return problems
+
+
+# ---------------------------------------------------------------- gunicorn
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict, workers: int, tmp: str) -> tuple[subprocess.Popen, int, Path]:
+    port = free_port()
+    log = Path(tmp) / "gunicorn.stderr.log"
+    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:tuanjian.gunicorn_conf", "--workers", str(workers),
+           "--bind", f"127.0.0.1:{port}", "--access-logfile", str(Path(tmp) / "access.log"),
+           "tuanjian:create_app()"]
+    import gunicorn.config
+    if any(s.name == "control_socket_disable" for s in gunicorn.config.KNOWN_SETTINGS):
+        cmd[-1:-1] = ["--no-control-socket"]     # gunicorn ≥ 24 would share ~/.gunicorn/gunicorn.ctl with other runs
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            conn.request("GET", "/auth/login")
+            if conn.getresponse().status == 200:
+                conn.close()
+                return proc, port, log
+            conn.close()
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_gunicorn(proc)
+    sys.exit("gunicorn did not answer within 60 s")
+
+
+def stop_gunicorn(proc: subprocess.Popen) -> str:
+    if proc.poll() is not None:
+        return f"gunicorn had already exited with {proc.returncode}"
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return "gunicorn did not stop within 30 s of SIGTERM: killed"
+    return f"gunicorn stopped (exit {proc.returncode})"
+
+
+def pg_counters() -> str:
+    """Deadlocks and rollbacks PostgreSQL counted in the scratch database (its server log has the details)."""
+    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
+                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
+    engine = create_engine(server)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT deadlocks, xact_rollback, xact_commit FROM pg_stat_database "
+                                "WHERE datname = :name"), {"name": PG_DB}).one()
+    engine.dispose()
+    return f"postgresql {PG_DB}: {row.deadlocks} deadlocks, {row.xact_rollback} rollbacks, {row.xact_commit} commits"
+
+
+# ---------------------------------------------------------------- report
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+
+def print_latencies(timings: list[tuple[str, float]]) -> None:
+    print(f"{'latency (ms)':<16}{'n':>6}{'p50':>9}{'p95':>9}{'max':>9}")
+    groups = [("all", [t for _, t in timings])] + [(k, [t for kind, t in timings if kind == k]) for k in KINDS]
+    for name, values in groups:
+        if values:
+            print(f"{name:<16}{len(values):>6}{pct(values, .5) * 1000:>9.0f}{pct(values, .95) * 1000:>9.0f}"
+                  f"{max(values) * 1000:>9.0f}")
+
+
+def server_log_excerpt(log: Path, limit: int = 120) -> list[str]:
+    lines = log.read_text(errors="replace").splitlines()
+    keep = [i for i, line in enumerate(lines) if re.search(r"Traceback|Error|error|locked|WORKER TIMEOUT|Exception",
+                                                           line) and "Booting worker" not in line]
+    shown: list[str] = []
+    for i in keep:
+        for j in range(max(0, i - 2), min(len(lines), i + 3)):
+            if lines[j] not in shown[-5:]:
+                shown.append(lines[j])
+    return shown[-limit:]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--admins", type=int, default=50)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--per-branch", type=int, default=1,
+                        help="branch admins per 团支部 (2+: concurrent imports into the same branch)")
+    parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir (logs) afterwards")
+    args = parser.parse_args()
+
+    tmp = tempfile.mkdtemp(prefix="tuanjian_load_")
+    os.environ["TUANJIAN_INSTANCE_PATH"] = tmp          # the in-process app must not touch ./instance
+    secret = secrets.token_hex(16)
+    t0 = time.perf_counter()
+    url = database_url(args.db, tmp)
+    env = app_env(url, tmp, secret)
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "demo")
+    app = local_app(url, secret)
+    admins = seed_admins(app, args.admins, args.per_branch)
+    from tuanjian.extensions import db
+    from tuanjian.models import Member, Person
+    with app.app_context():
+        taken = set(db.session.scalars(select(Person.id_number)))
+        members_before = db.session.scalar(select(func.count()).select_from(Member))
+        db.session.remove()
+        db.engine.dispose()
+    rows = build_workbooks(admins, args.rounds, taken)
+    n_branch = sum(a.role == "branch" for a in admins)
+    print(f"database: {args.db}; gunicorn {args.workers} workers on 127.0.0.1; {args.admins} admins "
+          f"({n_branch} branch{f' ({args.per_branch} per branch)' if args.per_branch > 1 else ''}, "
+          f"{args.admins - n_branch} committee) × {args.rounds} rounds; "
+          f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
+
+    proc, port, log = start_gunicorn(env, args.workers, tmp)
+    try:
+        recorder, imports, lock = Recorder(), [], threading.Lock()
+        barrier = threading.Barrier(len(admins) + 1)
+        threads = [threading.Thread(target=run_admin, args=(a, args.rounds, port, recorder, barrier, imports, lock),
+                                    daemon=True) for a in admins]
+        for th in threads:
+            th.start()
+        barrier.wait()
+        t = time.perf_counter()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t
+    finally:
+        stopped = stop_gunicorn(proc)
+
+    n = len(recorder.timings)
+    print(f"requests: {n}  errors: {len(recorder.errors)}  wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
+          f"statuses: {dict(sorted(recorder.statuses.items()))}")
+    print_latencies(recorder.timings)
+    for err in recorder.errors[:20]:
+        print(f"  ERROR {err}")
+    print(stopped)
+    problems = verify(app, imports, members_before)
+    if args.db == "postgresql":
+        print(pg_counters())
+    for p in problems[:20]:
+        print(f"  WRITE CHECK FAILED: {p}")
+    failed = bool(recorder.errors or problems)
+    if failed:
+        print(f"gunicorn stderr ({log}):")
+        for line in server_log_excerpt(log) or ["(no tracebacks or errors logged)"]:
+            print(f"  | {line}")
+    print("result: " + ("FAILED" if failed else "OK (0 errors, no lost writes, org_stats consistent)"))
+    if args.keep or failed:
+        print(f"kept: {tmp}" + (f" and database {PG_DB}" if args.db == "postgresql" else ""))
+    else:
+        drop_database(args.db)
+        shutil.rmtree(tmp, ignore_errors=True)
+    if failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
