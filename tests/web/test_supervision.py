@@ -150,6 +150,8 @@ def test_campaign_set_confirmed_and_followed(client, session, login, tree):
     client.post("/auth/logout")
 
     login(tree.township_admin)
+    notice = client.get(f"/progress/org/{tree.township.id}").get_data(as_text=True)
+    assert "上级布置的阶段任务：“年底录入”（截止 2099-12-31）" in notice
     page = client.get(f"/progress/org/{tree.township.id}/campaigns").get_data(as_text=True)
     assert "年底录入" in page and "还不能提交确认" in page and "团支部录入完成率为 0.0%，目标 100%" in page
     refused = client.post(f"/progress/org/{tree.township.id}/campaigns/{campaign.id}/confirm")

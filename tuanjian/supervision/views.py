@@ -54,8 +54,10 @@ def index(org_id: int):
     rows = service.sort_rows(report.rows, sort, descending)
     welcome = request.args.get("welcome") == "1" and bool(report.rows)
     lagging = [r for r in report.rows if any(below_threshold(r.tally, m.key, _settings()) for m in RATE_METRICS)]
+    from ..services.campaigns import campaigns_for
     return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
                   descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
+                  parent_campaigns=campaigns_for(db.session, org), today=service.now_and_today()[1],
                   show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
 
 
