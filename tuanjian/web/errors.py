@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..domain.errors import DomainError
@@ -56,15 +57,27 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def db_busy(exc):
         db.session.rollback()
-        log.exception("database error")
+        log_error("database error", exc)
         return render_error(503 if "locked" in str(exc).lower() else 500,
                             "数据库繁忙，您的操作没有保存，请稍后重试。")
 
     @app.errorhandler(Exception)
     def unexpected(exc):
         db.session.rollback()
-        log.exception("unhandled error")
+        log_error("unhandled error", exc)
         return render_error(500)
+
+
+def log_error(what: str, exc: BaseException) -> None:
+    """Log an error with its traceback but without personal data: a database error's text carries the values
+    (PostgreSQL: "DETAIL: Key (id_number)=(340827…) already exists"), so only its first line is kept, and
+    SQLAlchemy already hides bound parameters (hide_parameters)."""
+    lines = str(exc).splitlines() or [""]
+    text = lines[0]
+    if isinstance(exc, DBAPIError):
+        text = f"{type(exc.orig).__name__}: {str(exc.orig).splitlines()[0] if str(exc.orig) else ''}"
+    log.error("%s: %s: %s\nTraceback (most recent call last):\n%s", what, type(exc).__name__, text,
+              "".join(traceback.format_tb(exc.__traceback__)).rstrip())
 
 
 def _is_chinese(text: str) -> bool:
