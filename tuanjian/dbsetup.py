@@ -13,6 +13,7 @@ import sqlite3
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 BUSY_TIMEOUT_MS = 15000
 _installed = False
@@ -83,11 +84,18 @@ def insert_many(session, table, rows: list[dict]) -> None:
             defaults.append(column.default.arg(None) if column.default.is_callable else column.default.arg)
     if dialect.name == "postgresql":
         quote = dialect.identifier_preparer.quote
-        with conn.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {dialect.identifier_preparer.format_table(table)} "
-                             f"({', '.join(quote(n) for n in names)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([*row.values(), *defaults])
+        statement = (f"COPY {dialect.identifier_preparer.format_table(table)} "
+                     f"({', '.join(quote(n) for n in names)}) FROM STDIN")
+        try:
+            with conn.connection.driver_connection.cursor() as cursor:
+                with cursor.copy(statement) as copy:
+                    for row in rows:
+                        copy.write_row([*row.values(), *defaults])
+        except dialect.loaded_dbapi.Error as exc:
+            # the driver's own error, raised past SQLAlchemy: wrap it as SQLAlchemy would (a duplicate key becomes
+            # sqlalchemy.exc.IntegrityError, a deadlock OperationalError), so callers and error handlers see it
+            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True,
+                                      dialect=dialect) from exc
         return
     compiled = table.insert().compile(dialect=dialect, column_keys=names)
     if not compiled.positional:

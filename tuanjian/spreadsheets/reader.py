@@ -3,50 +3,114 @@
 Headers are matched by name (tolerant of '*', '（必填）', spaces), the header row may sit below a title
 row, cells keep their raw type (text, number, date) for the domain rules to normalise. Anything that
 is not a readable workbook becomes an ImportFileError with a Chinese message.
+
+An upload is untrusted input, so it is read in two stages:
+
+1. here, in the web process: cheap checks with clear messages (file type, empty, password, HTML/text named
+   .xls) and, for zip-based files (.xlsx/.xlsm/.ods), a full streamed decompression that caps the total
+   decompressed size whatever the zip headers claim (Python's zipfile stops at the declared size and checks
+   the CRC), caps the number of members and refuses XML with a DTD (entity bombs; OOXML forbids DTDs);
+2. calamine in a separate short-lived process (this file run as a script) with an address-space limit, a CPU
+   limit and a wall-clock timeout. Calamine is a native library: a few KB can make it allocate hundreds of
+   GB (a cell at A1 and one at XFD1048576: it allocates the whole rectangle, and a failed allocation aborts
+   the process), loop forever (a truncated .ods) or panic (a damaged .xls raises PanicException, which is
+   not an ``Exception``). In the child those end the child only; the user gets a Chinese message.
+
+Cell text is cleaned of control and invisible characters (NUL cannot be stored in PostgreSQL, the other
+C0 controls cannot be written to an .xlsx, bidi overrides such as U+202E disguise text) and capped in size.
 """
 from __future__ import annotations
 
+import functools
 import io
+import math
+import os
+import pickle
 import re
-import zipfile
-from dataclasses import dataclass, field
+import sys
 
-from python_calamine import CalamineWorkbook
+# This file is also the reading process (run as a script, see _run_child), started for every upload: modules only
+# the web process needs (logging, subprocess, zipfile, importlib, dataclasses) are not imported at its start-up.
 
 MAX_ROWS = 100000
-MAX_UNZIPPED_BYTES = 200 * 1024 * 1024        # zip-bomb guard for .xlsx/.ods
+MAX_UNZIPPED_BYTES = 200 * 1024 * 1024        # zip-bomb guard for .xlsx/.ods: total decompressed size
+MAX_ZIP_MEMBERS = 5000                        # an Excel workbook has a few dozen parts
+MAX_CELL_CHARS = 32767                        # Excel's own limit: a longer cell cannot come from Excel
+MAX_TEXT_CHARS = 30_000_000                   # all text kept from one file (100,000 rows need far less)
+PARSE_TIMEOUT = 60                            # seconds the reading process may take (wall clock)
+PARSE_MEMORY = 2 * 1024 * 1024 * 1024         # address space of the reading process
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".xlsm")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls, and any .xlsx that Excel encrypted with a password
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")   # the stream an encrypted .xlsx keeps in its OLE box
 PASSWORD_MESSAGE = "该文件设置了打开密码（已加密），系统无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传"
+RESAVE = "请用 Excel 打开后“另存为”Excel 工作簿（.xlsx），再上传"
+CORRUPT_MESSAGE = "文件已损坏，无法作为 Excel 打开；" + RESAVE
+NOT_EXCEL_MESSAGE = "无法读取该文件：它不是有效的 Excel 工作簿（可能是改了扩展名或已损坏）。" + RESAVE
+TOO_BIG_MESSAGE = "文件解压后过大，疑似损坏或恶意文件，已拒绝。请只保留模板中的工作表和数据，另存后再上传"
+ABNORMAL_MESSAGE = ("无法读取该文件：文件内容异常（可能已损坏，或含有大量多余的行、列或内容）。"
+                    "请把数据复制到新下载的模板中，另存后再上传")
+TIMEOUT_MESSAGE = ("读取该文件超时：文件可能已损坏，或含有大量多余的行、列。"
+                   "请把数据复制到新下载的模板中，另存后再上传")
+DTD_MESSAGE = "文件中含有不允许的 XML 声明（DTD/实体），疑似恶意文件，已拒绝。" + RESAVE
+
+# C0/C1 controls except tab, LF, CR; zero-width and BOM characters; bidi embeddings, overrides and isolates
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                        "\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 class ImportFileError(Exception):
     """The upload cannot be read as the expected workbook. ``str(exc)`` is a Chinese message."""
 
 
-@dataclass(frozen=True)
-class RawRow:
-    number: int                     # the sheet's own row number (1-based, as Excel shows it)
-    cells: dict[str, object]        # canonical column key -> raw value
+if __name__ != "__main__":         # the web process's types (dataclasses is a quarter of the reader's start-up)
+    from dataclasses import dataclass, field
 
+    @dataclass(frozen=True)
+    class RawRow:
+        number: int                     # the sheet's own row number (1-based, as Excel shows it)
+        cells: dict[str, object]        # canonical column key -> raw value
 
-@dataclass
-class Sheet:
-    name: str
-    rows: list[RawRow]
-    unknown_headers: list[str] = field(default_factory=list)
+    @dataclass
+    class Sheet:
+        name: str
+        rows: list[RawRow]
+        unknown_headers: list[str] = field(default_factory=list)
 
 
 def header_key(text) -> str:
     """'*组织简称（必填）' -> '组织简称'."""
-    t = str(text or "").strip()
+    t = clean_text(str(text or "")).strip()
     t = re.sub(r"[（(][^）)]*[）)]", "", t)
     return t.replace("*", "").replace("＊", "").replace(" ", "").replace("\u3000", "").replace("\n", "")
+
+
+def clean_text(text: str) -> str:
+    """Drop control and invisible characters (see the module docstring)."""
+    return _INVISIBLE.sub("", text)
+
+
+def clean_filename(name: str | None) -> str:
+    """An uploaded file's name as stored, shown and reused in a download name: the last path part (old browsers
+    send C:\\…\\名单.xlsx), without control or invisible characters (NUL breaks PostgreSQL, a newline the
+    Content-Disposition header, U+202E disguises the extension), at most 200 characters."""
+    name = re.sub(r"[\t\r\n]", " ", clean_text(name or "")).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name if len(name) <= 200 else name[:100] + "…" + name[-99:]
 
 
 def _is_blank(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
+
+def _column_letter(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+# ---------------------------------------------------------------- stage 1: in the web process
 
 def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                prefer_sheet: str | None = None, max_rows: int = MAX_ROWS) -> Sheet:
@@ -56,46 +120,262 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
     if not data:
         raise ImportFileError("上传的文件是空的")
-    if data[:8] == OLE_MAGIC and name.endswith((".xlsx", ".xlsm")):
-        raise ImportFileError(PASSWORD_MESSAGE)
-    if data[:2] == b"PK":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                if sum(i.file_size for i in zf.infolist()) > MAX_UNZIPPED_BYTES:
-                    raise ImportFileError("文件解压后过大，疑似损坏或恶意文件，已拒绝")
-        except zipfile.BadZipFile:
-            raise ImportFileError("文件已损坏，无法作为 Excel 打开；请用 Excel 另存为 .xlsx 后重新上传") from None
-    try:
-        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception as exc:  # calamine raises several types for unreadable files
-        if "password" in str(exc).lower() or "encrypt" in str(exc).lower():
-            raise ImportFileError(PASSWORD_MESSAGE) from None
-        raise ImportFileError("无法读取该文件：它不是有效的 Excel 工作簿（可能是改了扩展名或已损坏）") from None
-    wanted = {header_key(h): key for h, key in columns.items()}
-    candidates = list(wb.sheet_names)
-    if prefer_sheet in candidates:
-        candidates.remove(prefer_sheet)
-        candidates.insert(0, prefer_sheet)
-    for sheet_name in candidates:
-        try:
-            values = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-        except Exception:
-            continue
-        for hdr_index, row in enumerate(values[:10]):
-            keys = [header_key(v) for v in row]
-            found = {k: i for i, k in enumerate(keys) if k in wanted}
-            if not found or not all(any(wanted[k] == r for k in found) for r in required):
-                continue
-            col_of = {wanted[k]: i for k, i in found.items()}
-            unknown = [str(v).strip() for v in row if header_key(v) and header_key(v) not in wanted]
-            rows = []
-            for offset, raw in enumerate(values[hdr_index + 1:], start=hdr_index + 2):
-                cells = {key: (raw[i] if i < len(raw) else None) for key, i in col_of.items()}
-                if all(_is_blank(v) for v in cells.values()):
-                    continue
-                rows.append(RawRow(offset, cells))
-                if len(rows) > max_rows:
-                    raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
-            return Sheet(sheet_name, rows, unknown)
+    if data[:8] == OLE_MAGIC:
+        if name.endswith((".xlsx", ".xlsm")) or ENCRYPTED_PACKAGE in data:
+            raise ImportFileError(PASSWORD_MESSAGE)
+    elif data[:2] == b"PK":
+        _check_zip(data)
+    else:
+        _check_not_text(data)
     need = "、".join(h for h, k in columns.items() if k in required) or "、".join(columns)
-    raise ImportFileError(f"没有找到表头（需要包含：{need}）。请使用系统下载的模板，不要修改表头")
+    job = {"data": data, "wanted": {header_key(h): key for h, key in columns.items()}, "required": tuple(required),
+           "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need}
+    result = _run_child(job)
+    if result[0] == "error":
+        raise ImportFileError(result[1])
+    _, sheet_name, keys, rows, unknown = result
+    return Sheet(sheet_name, [RawRow(number, dict(zip(keys, values, strict=True))) for number, values in rows],
+                 unknown)
+
+
+def _check_zip(data: bytes) -> None:
+    """Decompress every member as a stream (nothing is kept) so the real size is checked, not the claimed one."""
+    import zipfile
+
+    total = 0
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES:
+                raise ImportFileError(TOO_BIG_MESSAGE)
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    raise ImportFileError(PASSWORD_MESSAGE)
+                with zf.open(info) as member:
+                    head, tail, xml = True, b"", False
+                    while chunk := member.read(1024 * 1024):
+                        total += len(chunk)
+                        if total > MAX_UNZIPPED_BYTES:
+                            raise ImportFileError(TOO_BIG_MESSAGE)
+                        if head:                       # XML parts (whatever their name) start with '<'
+                            xml = chunk.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
+                            head = False
+                        if xml:
+                            window = tail + chunk
+                            if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
+                                raise ImportFileError(DTD_MESSAGE)
+                            tail = chunk[-16:]
+    except ImportFileError:
+        raise
+    except Exception:        # BadZipFile, bad CRC, zlib.error, unsupported compression, EOF, ...
+        raise ImportFileError(CORRUPT_MESSAGE) from None
+
+
+def _check_not_text(data: bytes) -> None:
+    """Web pages, XML spreadsheets and CSV files are often saved with an .xls name: say so."""
+    head = data[:4096]
+    sample = head.decode("utf-16", "ignore").encode() if head[:2] in (b"\xff\xfe", b"\xfe\xff") else head
+    start = sample.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith(b"<"):
+        if b"urn:schemas-microsoft-com:office:spreadsheet" in start or b"excel.sheet" in start:
+            kind = "Excel 2003 XML 表格（“XML 电子表格”）"
+        elif b"<html" in start or b"<!doctype html" in start or b"<table" in start:
+            kind = "网页（HTML）文件"
+        else:
+            kind = "XML 文本文件"
+        raise ImportFileError(f"该文件不是有效的 Excel 工作簿，而是{kind}，只是扩展名像 Excel。" + RESAVE)
+    if b"\x00" in head:
+        return
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            head.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 4:          # a character cut at the end of the sample does not count
+                continue
+        raise ImportFileError("该文件不是有效的 Excel 工作簿，而是纯文本文件（例如 CSV 改了扩展名）。" + RESAVE)
+
+
+@functools.cache
+def _calamine_dir() -> str:
+    """Where python-calamine is installed: the child starts without site (-I -S: fast and isolated) and is
+    told this one path."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("python_calamine")
+    if spec is None or spec.origin is None:
+        raise ImportFileError("服务器缺少读取 Excel 的组件（python-calamine），请联系系统管理员")
+    return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
+
+
+def _run_child(job: dict):
+    import logging
+    import subprocess
+
+    log = logging.getLogger(__name__)
+    payload = pickle.dumps({**job, "timeout": PARSE_TIMEOUT, "memory": PARSE_MEMORY, "path": _calamine_dir()},
+                           protocol=pickle.HIGHEST_PROTOCOL)
+    # the reader needs none of the app's settings (secret key, database URL): it gets a bare environment
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP")}
+    env["RUST_BACKTRACE"] = "0"
+    try:
+        proc = subprocess.run([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)], input=payload,
+                              capture_output=True, timeout=PARSE_TIMEOUT, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        log.warning("workbook reader timed out after %s s", PARSE_TIMEOUT)
+        return ("error", TIMEOUT_MESSAGE)
+    except OSError:                                # no process could be started (limits, no interpreter)
+        log.exception("cannot start the workbook reader")
+        return ("error", "服务器暂时无法读取 Excel 文件（无法启动读取进程），请稍后重试；如反复出现请联系系统管理员")
+    if proc.returncode == 0:
+        try:
+            return pickle.loads(proc.stdout)     # written by _child_main below, not by the upload
+        except Exception:
+            pass
+    # calamine's own words ("memory allocation of … bytes failed", "panicked at …") or the exception: the first and
+    # last line, with digit runs that could be an ID or a phone number masked (no personal data in logs)
+    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or [""]
+    summary = " … ".join(dict.fromkeys((lines[0][:200], lines[-1][:200])))
+    log.warning("workbook reader failed (exit %s): %s", proc.returncode,
+                re.sub(r"(?<!\d)\d{6,}(?!\d| bytes)", "…", summary))
+    return ("error", ABNORMAL_MESSAGE)
+
+
+# ---------------------------------------------------------------- stage 2: in the reading process
+
+def _limit_resources(memory: int, seconds: int) -> None:
+    try:
+        import resource
+    except ImportError:                          # not on Windows: the wall-clock timeout still applies
+        return
+    for limit, value in ((resource.RLIMIT_AS, memory), (resource.RLIMIT_CPU, seconds + 1), (resource.RLIMIT_CORE, 0)):
+        try:
+            soft, hard = resource.getrlimit(limit)
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(limit, (value, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _child_main() -> None:
+    job = pickle.loads(sys.stdin.buffer.read())
+    _limit_resources(job["memory"], job["timeout"])
+    sys.path.insert(0, job["path"])
+    try:
+        result = _parse(job)
+    except ImportFileError as exc:
+        result = ("error", str(exc))
+    except MemoryError:
+        result = ("error", ABNORMAL_MESSAGE)
+    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.write(out)
+    sys.stdout.buffer.flush()
+
+
+def _parse(job: dict):
+    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(job["data"]))
+        sheets = list(wb.sheets_metadata)
+    except MemoryError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 -- calamine raises several types, and PanicException on bad input
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        text = str(exc).lower()
+        if "password" in text or "encrypt" in text:
+            raise ImportFileError(PASSWORD_MESSAGE) from None
+        raise ImportFileError(NOT_EXCEL_MESSAGE) from None
+    wanted, required, max_rows = job["wanted"], job["required"], job["max_rows"]
+    worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
+    visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
+    hidden = [s.name for s in worksheets if s.visible != SheetVisibleEnum.Visible]
+    if job["prefer_sheet"] in visible:
+        visible.remove(job["prefer_sheet"])
+        visible.insert(0, job["prefer_sheet"])
+    read = 0
+    for sheet_name in visible:
+        values = _sheet_values(wb, sheet_name)
+        if values is None:
+            continue
+        read += 1
+        found = _find_header(values, wanted, required)
+        if found is not None:
+            return _rows(sheet_name, values, found, wanted, max_rows)
+    for sheet_name in hidden:
+        values = _sheet_values(wb, sheet_name)
+        if values is not None and _find_header(values, wanted, required) is not None:
+            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表：请在 Excel 中"
+                                  "右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），另存后再上传")
+    if not worksheets:
+        raise ImportFileError("工作簿里没有工作表。请使用系统下载的模板填写后再上传")
+    if visible and not read:
+        raise ImportFileError(NOT_EXCEL_MESSAGE)
+    raise ImportFileError(f"没有找到表头（需要包含：{job['need']}）。请使用系统下载的模板，不要修改表头")
+
+
+def _sheet_values(wb, sheet_name: str):
+    try:
+        return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+    except MemoryError:
+        raise
+    except BaseException as exc:  # noqa: BLE001 -- see _parse
+        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
+            raise
+        return None
+
+
+def _find_header(values, wanted: dict[str, str], required: tuple[str, ...]):
+    for hdr_index, row in enumerate(values[:10]):
+        keys = [header_key(v) for v in row]
+        found: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            if k in wanted:
+                found.setdefault(k, []).append(i)
+        if found and all(any(wanted[k] == r for k in found) for r in required):
+            return hdr_index, keys, found
+    return None
+
+
+def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int):
+    hdr_index, keys, found = found
+    col_of: dict[str, int] = {}
+    for k, where in found.items():
+        key = wanted[k]
+        where = sorted(set(where) | ({col_of[key]} if key in col_of else set()))
+        if len(where) > 1:
+            letters = "、".join(_column_letter(i) for i in where)
+            raise ImportFileError(f"表头“{k}”出现了不止一次（第 {letters} 列），系统不知道该用哪一列："
+                                  "请删除多余的列后再上传")
+        col_of[key] = where[0]
+    row = values[hdr_index]
+    unknown = [clean_text(str(v)).strip() for v, k in zip(row, keys, strict=True) if k and k not in wanted]
+    out_keys = list(col_of)
+    indexes = [col_of[k] for k in out_keys]
+    rows, chars = [], 0
+    for number, raw in enumerate(values[hdr_index + 1:], start=hdr_index + 2):
+        cells = []
+        for i in indexes:
+            v = raw[i] if i < len(raw) else None
+            if isinstance(v, str):
+                if len(v) > MAX_CELL_CHARS:
+                    raise ImportFileError(f"第 {number} 行第 {_column_letter(i)} 列的内容超过 {MAX_CELL_CHARS} 个字符"
+                                          "（Excel 单元格的上限），文件可能已损坏：请检查后另存再上传")
+                v = clean_text(v)
+                chars += len(v)
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = str(v)                    # NaN/inf: not a number anyone typed; the rules reject it as text
+            cells.append(v)
+        if all(_is_blank(v) for v in cells):
+            continue
+        if chars > MAX_TEXT_CHARS:
+            raise ImportFileError("文件中的文字内容过多，请拆分成几个文件后再上传")
+        rows.append((number, cells))
+        if len(rows) > max_rows:
+            raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
+    return ("ok", clean_text(sheet_name), out_keys, rows, unknown)
+
+
+if __name__ == "__main__":
+    _child_main()

@@ -10,19 +10,29 @@ from dataclasses import dataclass, field
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..domain.errors import DomainError
 from ..domain.imports import ImportReport
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
 from ..services.imports import cancel, gc_paused
-from ..spreadsheets.reader import ImportFileError
+from ..spreadsheets.reader import ImportFileError, clean_filename
 from ..spreadsheets.writer import Column, error_workbook, template_workbook
 from .htmx import render
 from .scope import batch_or_404, current_actor, org_or_404
 
 ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A commit re-checks the file against the database, but another admin's import of the same people (or orgs) may
+# commit between that check and this transaction's inserts; the unique constraints then refuse the duplicates.
+# Two such imports inserting the same rows in opposite orders can also deadlock on PostgreSQL (one is aborted).
+RACED = "这次导入与另一位管理员同时进行的导入发生冲突，本次没有导入任何数据。请重新上传该文件，核对预览结果后再导入。"
+_RACE_SQLSTATES = ("40P01", "40001")           # deadlock detected, serialization failure
+
+
+def raced(exc: DBAPIError) -> bool:
+    return isinstance(exc, IntegrityError) or getattr(exc.orig, "sqlstate", None) in _RACE_SQLSTATES
 
 
 @dataclass
@@ -87,8 +97,8 @@ class ImportFlow:
         if file is None or not file.filename:
             return self.upload_page(org_id, error="请选择要上传的 Excel 文件", status=422)
         try:
-            batch = self.preview(db.session, current_actor(), org, data=file.read(), filename=file.filename,
-                                 settings=self._settings(), now=utcnow())
+            batch = self.preview(db.session, current_actor(), org, data=file.read(),
+                                 filename=clean_filename(file.filename), settings=self._settings(), now=utcnow())
             db.session.commit()
         except ImportFileError as exc:
             db.session.rollback()
@@ -113,6 +123,12 @@ class ImportFlow:
             db.session.rollback()
             flash(exc.message, "error")
             return self.render_batch(batch, org, status=exc.status)
+        except DBAPIError as exc:
+            if not raced(exc):
+                raise
+            db.session.rollback()
+            flash(RACED, "error")
+            return self.render_batch(batch, org, status=409)
         flash(self.success(created), "success")
         return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
 
