@@ -760,3 +760,31 @@ def test_overage_counts_follow_the_calendar_without_any_write(app, session, tree
     names = {p.name for _, p in exception_members(session, tree.township, "overage", settings=s,
                                                   today=day + timedelta(days=1))}
     assert names == {"明天满龄", "今天满龄"}
+
+
+def test_bulk_import_of_new_members_adds_counts_without_recomputing(app, session, tree, monkeypatch):
+    """New non-cadre members of a branch whose row is current are added to its counts (no member-by-member
+    recompute); the result equals a fresh compute, 超龄 and bad 发展团员编号 included."""
+    s = settings_of(app)
+    actor = actor_for(tree.township_admin, tree.township)
+    make_member(session, tree.village, name="原有甲")
+    session.commit()
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "发展团员编号"]
+    rows = [["新一", new_id(date(2003, 4, 1)), "汉族", "共青团员", "2018-05", "城东村团支部", "否", "201800000011"],
+            ["新二", new_id(date(1990, 4, 2)), "汉族", "共青团员", "2005-05", "城东村团支部", "否", ""],    # 超龄
+            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "2016"]]  # 编号不足
+    data = text_workbook(head, rows, sheet="团员").getvalue()
+    batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
+                                           settings=s, now=utcnow())
+    session.commit()
+    recomputed = []
+    real_refresh = stats.refresh
+    monkeypatch.setattr(stats, "refresh", lambda sess, ids, **kw: (recomputed.extend(ids), real_refresh(sess, ids, **kw)))
+    written = member_imports.commit_members(session, actor, session.get(ImportBatch, batch.id), mode="valid",
+                                            settings=s, now=utcnow())
+    session.commit()
+    assert len(written) >= 2
+    assert tree.village.id not in recomputed
+    row = stats_row(session, tree.village)
+    assert row.members == 1 + len(written) and row.overage == 1
+    assert_current(session, s)

@@ -955,3 +955,15 @@ def test_control_characters_are_removed_and_formula_text_stays_text(client, logi
     batch = session.get(ImportBatch, int(resp.headers["Location"].rsplit("/", 1)[1]))
     names = [r.cells["name"] for r in ImportReport.from_json(batch.report).rows]
     assert names == ["张三", FORMULAS[0]]
+
+
+def test_reader_answer_round_trips_every_cell_type():
+    """The reading process answers with marshal; dates and times travel beside the rows and are put back."""
+    import datetime as dt
+
+    from tuanjian.spreadsheets.reader import _pack, _unpack
+    rows = [(2, ["张三", "340827200001011234", 13900000000, 1.5, True, None, dt.datetime(2015, 6, 1, 8, 30)]),
+            (3, [dt.date(2015, 6, 1), dt.time(1, 2, 3), dt.timedelta(days=1, seconds=5), "", 0, False, "=1+1"])]
+    expected = ("ok", "团员", list("abcdefg"), [(n, list(c)) for n, c in rows], ["多余"])
+    assert _unpack(_pack(("ok", "团员", list("abcdefg"), [(n, list(c)) for n, c in rows], ["多余"]))) == expected
+    assert _unpack(_pack(("error", "无法读取"))) == ("error", "无法读取")

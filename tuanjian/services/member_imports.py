@@ -124,7 +124,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     written = []
     branches = {b.id: b for b in branches_in(session, org)}
     brand_new = [r for r in report.ok_rows if r.kind == NEW and r.data["id_number"] not in ctx["existing"]]
-    bulk = _bulk_insert(session, brand_new, now)
+    bulk = _bulk_insert(session, brand_new, now, settings)
     for row in report.ok_rows:
         data = row.data
         branch = branches[data["branch_id"]]
@@ -158,7 +158,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     return written
 
 
-def _bulk_insert(session, rows, now: datetime) -> dict[str, int]:
+def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, int]:
     """People never seen before: one executemany per table (person, member, cadre post, account).
     Branch ids come from branches_in(), so the members-only-in-branches rule holds by construction."""
     if not rows:
@@ -186,5 +186,14 @@ def _bulk_insert(session, rows, now: datetime) -> dict[str, int]:
         insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,
                                                      "session_version": 1, "created_at": now} for pid, _ in cadres])
-    stats.touch(session, org_ids={r.data["branch_id"] for r in rows})      # the ORM did not see these writes
+    # the ORM did not see these writes: branches that got cadres are recomputed at commit; the others get the
+    # new members' counts added (a 50,000-row file need not be re-read member by member)
+    by_branch: dict[int, list[dict]] = {}
+    for r in rows:
+        by_branch.setdefault(r.data["branch_id"], []).append(r.data)
+    for branch_id, added in by_branch.items():
+        if any(d["is_cadre"] for d in added):
+            stats.touch(session, org_ids=[branch_id])
+        else:
+            stats.add_new_members(session, branch_id, added, settings=settings, now=now)
     return {r.data["id_number"]: pid for pid, r in zip(person_ids, rows, strict=True)}

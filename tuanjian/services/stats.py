@@ -169,6 +169,32 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
             for o in orgs]
 
 
+def add_new_members(session, branch_id: int, added: list[dict], *, settings, now) -> None:
+    """Members just bulk-inserted into ``branch_id`` (people never seen before, no posts): add their counts to the
+    branch's row. A row that is missing, computed under other rules or for another day is recomputed at commit
+    instead. The same lock as refresh() keeps a concurrent recompute from losing the addition."""
+    from ..domain.members import is_overage
+    session.execute(select(Org.id).where(Org.id == branch_id).with_for_update(key_share=True))
+    today = local_today()
+    row = session.get(OrgStats, branch_id, populate_existing=True)
+    if row is None or row.rules != rules_tag(settings) or row.overage_on != today:
+        touch(session, org_ids=[branch_id])
+        return
+    complete = bad = overage = 0
+    for d in added:
+        is_complete, dev_ok = member_facts(ethnicity=d["ethnicity"], political_status=d["political_status"],
+                                           join_date=d["join_date"], dev_number=d["dev_number"],
+                                           required_from_year=settings.dev_number_required_from_year)
+        complete += is_complete
+        bad += not dev_ok
+        overage += is_overage(date.fromisoformat(d["birth_date"]), today, holds_post=False,
+                              years=settings.overage_years)
+    session.execute(update(OrgStats).where(OrgStats.org_id == branch_id).values(
+        members=OrgStats.members + len(added), complete_members=OrgStats.complete_members + complete,
+        bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage, updated_at=now))
+    session.expire(row)
+
+
 def overage_condition(today: date, settings):
     """SQL on Member joined to Person: 超龄 today (aged overage_years or more, no active post anywhere)."""
     has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))

@@ -228,7 +228,7 @@ def _run_child(job: dict):
         return ("error", "服务器暂时无法读取 Excel 文件（无法启动读取进程），请稍后重试；如反复出现请联系系统管理员")
     if proc.returncode == 0:
         try:
-            return pickle.loads(proc.stdout)     # written by _child_main below, not by the upload
+            return _unpack(proc.stdout)          # written by _child_main below, not by the upload
         except Exception:
             pass
     # calamine's own words ("memory allocation of … bytes failed", "panicked at …") or the exception: the first and
@@ -238,6 +238,45 @@ def _run_child(job: dict):
     log.warning("workbook reader failed (exit %s): %s", proc.returncode,
                 re.sub(r"(?<!\d)\d{6,}(?!\d| bytes)", "…", summary))
     return ("error", ABNORMAL_MESSAGE)
+
+
+# ---------------------------------------------------------------- the child's answer
+# marshal moves plain values several times faster than pickle (a 50,000-row sheet is 650,000 cells); dates and
+# times, which marshal cannot carry, travel beside the rows as (row, column, kind, ISO text) and are put back.
+
+_TIME_KINDS = ("datetime", "date", "time", "timedelta")
+
+
+def _pack(result) -> bytes:
+    import marshal
+    if result[0] != "ok":
+        return marshal.dumps(tuple(result))
+    _, sheet_name, keys, rows, unknown = result
+    import datetime as dt
+    moved = []
+    for r, (_, cells) in enumerate(rows):
+        for c, v in enumerate(cells):
+            if isinstance(v, dt.datetime | dt.date | dt.time | dt.timedelta):
+                kind = type(v).__name__
+                moved.append((r, c, kind, v.total_seconds() if kind == "timedelta" else v.isoformat()))
+                cells[c] = None
+    return marshal.dumps(("ok", sheet_name, keys, rows, unknown, moved))
+
+
+def _unpack(data: bytes):
+    import datetime as dt
+    import marshal
+    result = marshal.loads(data)
+    if result[0] != "ok":
+        return result
+    _, sheet_name, keys, rows, unknown, moved = result
+    for r, c, kind, text in moved:
+        if kind == "timedelta":
+            value = dt.timedelta(seconds=text)
+        else:
+            value = getattr(dt, kind).fromisoformat(text)
+        rows[r][1][c] = value
+    return ("ok", sheet_name, keys, rows, unknown)
 
 
 # ---------------------------------------------------------------- stage 2: in the reading process
@@ -267,7 +306,7 @@ def _child_main() -> None:
         result = ("error", str(exc))
     except MemoryError:
         result = ("error", ABNORMAL_MESSAGE)
-    out = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    out = _pack(result)
     sys.stdout.buffer.write(out)
     sys.stdout.buffer.flush()
 
