@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import resource
 import sys
 import tempfile
@@ -27,10 +26,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from openpyxl import Workbook  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, insert, select  # noqa: E402
 
+from _scratch import fresh_database  # noqa: E402
 from tuanjian import create_app  # noqa: E402
-from tuanjian.config import normalise_database_url  # noqa: E402
 from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
 from tuanjian.domain.people import id_check_char  # noqa: E402
@@ -89,17 +88,8 @@ def floor(data: bytes, url: str) -> float:
 
 def database_urls(kind: str, tmp: str, run: int) -> tuple[str, str]:
     if kind == "sqlite":
-        return f"sqlite:///{tmp}/floor{run}.sqlite3", f"sqlite:///{tmp}/app{run}.sqlite3"
-    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
-                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        for name in ("tuanjian_bench_floor", "tuanjian_bench_app"):
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    base = server.rsplit("/", 1)[0]
-    return base + "/tuanjian_bench_floor", base + "/tuanjian_bench_app"
+        return fresh_database(kind, f"floor{run}", tmp), fresh_database(kind, f"app{run}", tmp)
+    return fresh_database(kind, "tuanjian_bench_floor", tmp), fresh_database(kind, "tuanjian_bench_app", tmp)
 
 
 def through_app(data: bytes, url: str) -> dict:

@@ -52,6 +52,7 @@ from openpyxl import Workbook  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
+from _scratch import fresh_database  # noqa: E402
 from tuanjian.config import normalise_database_url  # noqa: E402
 from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.member_import import COLUMNS  # noqa: E402
@@ -70,16 +71,7 @@ CSRF_RES = (re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"'),
 # ---------------------------------------------------------------- database and data
 
 def database_url(kind: str, tmp: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/load.sqlite3"
-    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
-                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB}"))
-        conn.execute(text(f"CREATE DATABASE {PG_DB}"))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + PG_DB
+    return fresh_database(kind, "load" if kind == "sqlite" else PG_DB, tmp)
 
 
 def drop_database(kind: str) -> None:

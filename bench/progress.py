@@ -21,7 +21,6 @@ autovacuum would. The full province build takes a few minutes (about 2 on 2 core
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import resource
 import sys
@@ -34,11 +33,11 @@ from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
+from _scratch import fresh_database  # noqa: E402
 from tuanjian import create_app  # noqa: E402
-from tuanjian.config import normalise_database_url  # noqa: E402
 from tuanjian.dbsetup import insert_many  # noqa: E402
 from tuanjian.domain.codes import ALPHABET  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
@@ -411,16 +410,7 @@ class Loader:
 # ---------------------------------------------------------------- databases and timing
 
 def database_url(kind: str, name: str, tmp: str) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{tmp}/{name}.sqlite3"
-    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
-                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return server.rsplit("/", 1)[0] + "/" + name
+    return fresh_database(kind, name, tmp)
 
 
 def peak_mb() -> float:

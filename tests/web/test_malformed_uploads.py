@@ -88,12 +88,9 @@ ENDPOINTS = {
 # ---------------------------------------------------------------- file builders
 
 def col(i: int) -> str:
-    s = ""
-    i += 1
-    while i:
-        i, r = divmod(i - 1, 26)
-        s = chr(65 + r) + s
-    return s
+    """Column letters of a 0-based index (A, …, Z, AA, …)."""
+    from openpyxl.utils import get_column_letter
+    return get_column_letter(i + 1)
 
 
 def xml_cell(ref: str, value) -> str:
