@@ -131,9 +131,14 @@ def thresholds(settings) -> dict[str, int]:
             "cadres": settings.threshold_cadres}
 
 
+def short_of(rate: float | None, percent_target: int) -> bool:
+    """A rate below a target given in percent; a rate with nothing to count is never short. The tolerance keeps a
+    rate exactly at the target from counting as short (0.57 * 100 is 56.99... in floating point)."""
+    return rate is not None and rate * 100 + 1e-9 < percent_target
+
+
 def below_threshold(tally: Tally, key: str, settings) -> bool:
-    rate = tally.rate(key)
-    return rate is not None and rate * 100 + 1e-9 < thresholds(settings)[key]     # 0.57 * 100 is 56.99...: at 57%
+    return short_of(tally.rate(key), thresholds(settings)[key])
 
 
 def completion(tally: Tally) -> float:
@@ -214,7 +219,7 @@ def campaign_standing(tally: Tally, targets: dict[str, int]) -> Standing:
     missing = []
     for key, target in targets.items():
         rate = tally.rate(key)
-        if rate is not None and rate * 100 + 1e-9 < target:
+        if short_of(rate, target):
             missing.append(f"{labels[key]}为 {percent(rate)}，目标 {target}%")
     return Standing(tally, missing)
 

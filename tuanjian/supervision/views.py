@@ -6,8 +6,8 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
-from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, exception_label,
-                               metric_definitions, percent, youth_ratio)
+from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
+                               exception_label, metric_definitions, percent, short_of, youth_ratio)
 from ..extensions import db
 from ..services import audit
 from ..services import progress as service
@@ -37,7 +37,7 @@ def _progress(org):
 
 def _view_helpers():
     settings = _settings()
-    return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent,
+    return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent, "short_of": short_of,
             "below": lambda tally, key: below_threshold(tally, key, settings),
             "youth_ratio": youth_ratio, "exception_kinds": EXCEPTIONS,
             "exception_label": lambda kind: exception_label(kind, settings),
@@ -190,9 +190,11 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
     now, today = service.now_and_today()
     mine = campaign_service.campaigns_set_by(db.session, org)
     parent_campaigns = []
-    for c in campaign_service.campaigns_for(db.session, org):
-        standing = campaign_service.standing_of(db.session, c, org, settings=_settings(), now=now, today=today)
-        parent_campaigns.append((c, standing, campaign_service.confirmation_of(db.session, c, org)))
+    received = campaign_service.campaigns_for(db.session, org)
+    if received:                        # the org's own standing, computed once for all its parent's campaigns
+        own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally
+        parent_campaigns = [(c, campaign_standing(own, c.targets), campaign_service.confirmation_of(db.session, c, org))
+                            for c in received]
     has_children = db.session.query(Org.id).filter(Org.parent_id == org.id, Org.dissolved_at.is_(None)).first()
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
