@@ -77,23 +77,14 @@ def _table(report, rows):
     headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例", "异常项",
                "最后更新"]
 
-    def line(rank, row):
-        t = row.tally
-        return [rank, row.org.full_name or row.org.short_name, t.orgs, t.branches,
-                *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members, percent(youth_ratio(t.members, t.youth))
-                if t.youth else "", t.exceptions, local_time(t.updated_at) if t.updated_at else ""]
-    body = [line(r.rank, r) for r in rows]
-    body.append(line("", _labelled(report.own, "本级")))
-    body.append(line("", _labelled(report.totals, "合计（含本级）")))
+    def line(rank, name, t):
+        return [rank, name, t.orgs, t.branches, *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members,
+                percent(youth_ratio(t.members, t.youth)) if t.youth else "", t.exceptions,
+                local_time(t.updated_at) if t.updated_at else ""]
+    body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally) for r in rows]
+    body.append(line("", "本级", report.own.tally))
+    body.append(line("", "合计（含本级）", report.totals.tally))
     return headers, body
-
-
-class _labelled:
-    """A row shown under another name (本级, 合计) in exports."""
-
-    def __init__(self, row, label):
-        self.tally, self.rank = row.tally, row.rank
-        self.org = type("Named", (), {"full_name": label, "short_name": label})()
 
 
 @bp.get("/org/<int:org_id>/export.xlsx")
