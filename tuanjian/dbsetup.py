@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sqlite3
+from operator import itemgetter
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -102,22 +103,26 @@ def insert_many(session, table, rows: list[dict]) -> None:
         conn.execute(table.insert(), [{**row, **dict(zip(names[len(row):], defaults, strict=True))} for row in rows])
         return
     position = {name: i for i, name in enumerate(names)}
-    converters = []
-    for key in compiled.positiontup:
-        processor = table.c[key].type._cached_bind_processor(dialect)
-        converters.append((position[key], processor, {}))
+    order = [position[key] for key in compiled.positiontup]
+    pick = itemgetter(*order) if len(order) > 1 else (lambda values: (values[order[0]],))
+    # the columns whose type converts the value (dates, times, booleans): converted once per distinct value
+    converters = [(j, processor, {}) for j, key in enumerate(compiled.positiontup)
+                  if (processor := table.c[key].type._cached_bind_processor(dialect)) is not None]
 
-    def convert(value, processor, memo):
-        try:
-            return memo[value]
-        except KeyError:
-            memo[value] = processor(value)
-            return memo[value]
-        except TypeError:                       # an unhashable value: convert it every time
-            return processor(value)
     params = []
     for row in rows:
-        values = [*row.values(), *defaults]
-        params.append(tuple(values[i] if processor is None or values[i] is None else convert(values[i], processor, memo)
-                            for i, processor, memo in converters))
+        values = pick([*row.values(), *defaults])
+        if converters:
+            values = list(values)
+            for j, processor, memo in converters:
+                value = values[j]
+                if value is not None:
+                    try:
+                        values[j] = memo[value]
+                    except KeyError:
+                        values[j] = memo[value] = processor(value)
+                    except TypeError:           # an unhashable value: convert it every time
+                        values[j] = processor(value)
+            values = tuple(values)
+        params.append(values)
     conn.exec_driver_sql(compiled.string, params)

@@ -1,10 +1,11 @@
 """Scoped query builders. Every list the app shows starts from one of these."""
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, Select, and_, any_, bindparam, func, not_, or_, select
+from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, func, not_, or_, select
 
 from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
 
@@ -16,17 +17,24 @@ def within(column, scope_code: str):
 
 # stays under SQLite's bound-parameter limit (999 before SQLite 3.32, 32766 since)
 IN_CHUNK = 30000 if sqlite3.sqlite_version_info >= (3, 32) else 900
+JSON_LIST_FROM = 100        # longer lists travel to SQLite as one JSON text
 
 
 def among(session, column, values) -> list:
     """Conditions that together say "column IN values" for any number of values: one ``= ANY(array)`` with a
-    single parameter on PostgreSQL, IN (...) chunks under SQLite's parameter limit elsewhere. Run the query
-    once per condition and combine the results."""
+    single parameter on PostgreSQL; on SQLite, for a long list of texts or integers, ``IN (SELECT value FROM
+    json_each(?))`` with the list as one JSON parameter (SQLAlchemy would otherwise render and convert tens of
+    thousands of parameters, slower than the look-up itself), else IN (...) chunks under the parameter limit.
+    Run the query once per condition and combine the results."""
     values = list(values)
     if not values:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         return [column == any_(bindparam(None, values, type_=ARRAY(column.type)))]
+    if dialect == "sqlite" and len(values) > JSON_LIST_FROM and all(type(v) in (str, int) for v in values):
+        listed = func.json_each(bindparam(None, json.dumps(values, ensure_ascii=False), type_=String)).table_valued("value")
+        return [column.in_(select(listed.c.value).scalar_subquery())]
     return [column.in_(values[i:i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 
 

@@ -95,3 +95,40 @@ def test_all_errors_at_once():
     with pytest.raises(ValidationFailed) as exc:
         validate_member({**BASE, "name": "", "phone": "1", "education": "x"}, settings=S, today=TODAY)
     assert {"name", "phone", "education"} <= set(exc.value.field_errors)
+
+
+def test_memoised_checks_give_the_same_answers_as_uncached_ones():
+    """check_rows shares one memo across a file's rows: the answers (values and errors) must not change, and
+    cells that compare equal but differ in type (True, 1, 1.0) must not share an answer."""
+    from tuanjian.domain.errors import Collector
+
+    def is_cadre(raw):
+        return parse_yes_no(raw, "is_cadre", "是否为团干部", required=True)
+    memo: dict = {}
+    for raw in [True, 1, 1.0, "是", "否", "", None, "也许", True, "也许", 1.0]:
+        plain, cached = Collector(), Collector()
+        assert cached.check_memo(memo, is_cadre, raw) == plain.check(is_cadre, raw), raw
+        assert cached.errors == plain.errors, raw
+    unhashable, plain = Collector(), Collector()
+    assert unhashable.check_memo(memo, is_cadre, ["是"]) == plain.check(is_cadre, ["是"])
+    assert unhashable.errors == plain.errors
+
+
+def test_validate_member_with_a_memo_matches_without():
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    rows = [{"name": "张三", "id_number": make_id(date(1993, 3, 7), 5, True), "ethnicity": e, "political_status": p,
+             "join_date": j, "is_cadre": c, "position": "", "dev_number": ""}
+            for e in ("汉族", "汉", "火星族") for p in ("共青团员", "党员") for j in ("2008-05", "2008.5", "明年")
+            for c in ("否", "是", 1)]
+    memo: dict = {}
+
+    def outcome(values, memo):
+        try:
+            return validate_member(values, settings=DEFAULT_SETTINGS, today=date(2026, 11, 24), memo=memo)
+        except ValidationFailed as exc:
+            return exc.field_errors
+    answers = [outcome(values, None) for values in rows]
+    assert any(isinstance(a, dict) and "name" in a for a in answers)          # both kinds of answer occur
+    assert any(isinstance(a, dict) and "ethnicity" in a and "political_status" not in a for a in answers)
+    for _ in range(2):                    # the second pass answers from the memo
+        assert [outcome(values, memo) for values in rows] == answers

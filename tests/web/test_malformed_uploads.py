@@ -955,12 +955,19 @@ def test_control_characters_are_removed_and_formula_text_stays_text(client, logi
 
 
 def test_reader_answer_round_trips_every_cell_type():
-    """The reading process answers with marshal; dates and times travel beside the rows and are put back."""
+    """The reading process answers with marshal; dates and times are taken out of the rows as they are read
+    (_rows), travel beside them and are put back (_unpack). Blank rows are dropped, NaN becomes text."""
     import datetime as dt
 
-    from tuanjian.spreadsheets.reader import _pack, _unpack
+    from tuanjian.spreadsheets.reader import _find_header, _pack, _rows, _unpack
     rows = [(2, ["张三", "340827200001011234", 13900000000, 1.5, True, None, dt.datetime(2015, 6, 1, 8, 30)]),
-            (3, [dt.date(2015, 6, 1), dt.time(1, 2, 3), dt.timedelta(days=1, seconds=5), "", 0, False, "=1+1"])]
-    expected = ("ok", "团员", list("abcdefg"), [(n, list(c)) for n, c in rows], ["多余"])
-    assert _unpack(_pack(("ok", "团员", list("abcdefg"), [(n, list(c)) for n, c in rows], ["多余"]))) == expected
+            (4, [dt.date(2015, 6, 1), dt.time(1, 2, 3), dt.timedelta(days=1, seconds=5), "", 0, False, "=1+1"]),
+            (5, ["a\u202eb", float("nan"), None, None, None, None, None])]
+    sheet = [list("abcdefg") + ["多余"], rows[0][1] + [None], ["", " ", None, None, None, None, None, None],
+             rows[1][1] + [None], rows[2][1] + [None]]
+    wanted = {k: k for k in "abcdefg"}
+    answer = _rows("团员", sheet, _find_header(sheet, wanted, ("a",)), wanted, 100)
+    expected = ("ok", "团员", list("abcdefg"),
+                [(2, rows[0][1]), (4, rows[1][1]), (5, ["ab", "nan", None, None, None, None, None])], ["多余"])
+    assert _unpack(_pack(answer)) == expected
     assert _unpack(_pack(("error", "无法读取"))) == ("error", "无法读取")

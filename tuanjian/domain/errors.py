@@ -54,6 +54,28 @@ class Collector:
                 self.errors.setdefault(field, []).extend(msgs)
             return None
 
+    def check_memo(self, memo: dict | None, fn, *args):
+        """``check`` for a check whose answer depends only on its (hashable) arguments: ``memo`` keeps the answer
+        (a value or the field errors) so a file with 50,000 rows of “汉族” checks it once. ``memo`` None: no cache."""
+        if memo is None:
+            return self.check(fn, *args)
+        key = (fn, *map(type, args), *args)        # typed: True, 1 and 1.0 are equal keys but different cells
+        try:
+            ok, answer = memo[key]
+        except KeyError:
+            try:
+                ok, answer = True, fn(*args)
+            except ValidationFailed as exc:
+                ok, answer = False, exc.field_errors
+            memo[key] = ok, answer
+        except TypeError:                          # an unhashable argument: check it uncached
+            return self.check(fn, *args)
+        if ok:
+            return answer
+        for field, msgs in answer.items():
+            self.errors.setdefault(field, []).extend(msgs)
+        return None
+
     def add(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(message)
 

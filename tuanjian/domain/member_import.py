@@ -43,14 +43,15 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
     outcomes: list[RowOutcome] = []
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
+    memo: dict = {}
     for raw in rows:
-        cells = {k: cell_text(v) for k, v in raw.cells.items()}
+        cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
         out = RowOutcome(number=raw.number, cells=cells)
         values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
                   "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone")}
         data = None
         try:
-            data = validate_member(values, settings=settings, today=today)
+            data = validate_member(values, settings=settings, today=today, memo=memo)
         except ValidationFailed as exc:
             for f, msgs in exc.field_errors.items():
                 for m in msgs:

@@ -93,23 +93,29 @@ def overage_cutoff(today: date, years: int = 28) -> date:
         return date(today.year - years, 2, 28)
 
 
-def validate_member(values: dict, *, settings, today: date) -> dict:
+def _parse_is_cadre(raw) -> bool | None:
+    return parse_yes_no(raw, "is_cadre", "是否为团干部", required=True)
+
+
+def validate_member(values: dict, *, settings, today: date, memo: dict | None = None) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
-    (strings from a form, raw cells from a workbook). Returns the columns to write."""
+    (strings from a form, raw cells from a workbook). Returns the columns to write. ``memo``: a dict shared by
+    the rows of one file, caching the checks whose answer depends on the value alone (民族, 入团年月, …)."""
     collector = Collector()
     check, errors = collector.check, collector.errors
+    cached = collector.check_memo
 
     name = check(validate_person_name, values.get("name"))
     info = check(parse_id_number, values.get("id_number"), today)
-    eth = check(normalise_ethnicity, values.get("ethnicity"))
-    pol = check(validate_political_status, values.get("political_status"), cadre=False)
-    join = check(parse_year_month, values.get("join_date"))
+    eth = cached(memo, normalise_ethnicity, values.get("ethnicity"))
+    pol = cached(memo, validate_political_status, values.get("political_status"))
+    join = cached(memo, parse_year_month, values.get("join_date"))
     if join is not None and info is not None:
         check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
               min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff)
     dev = check(check_dev_number, values.get("dev_number"), join, required_from_year=settings.dev_number_required_from_year)
     phone = check(validate_phone, values.get("phone"), False)
-    is_cadre = check(parse_yes_no, values.get("is_cadre"), "is_cadre", "是否为团干部", required=True)
+    is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
     position = None
     if is_cadre:
         position = check(lambda: validate_position(values.get("position"), is_leading=False))
