@@ -43,7 +43,8 @@ class PackedJSON(TypeDecorator):
         if value is None:
             return None
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, check_circular=False)
-        return zlib.compress(text.encode(), 1)          # UTF-8, not \uXXXX: Chinese text packs smaller and faster
+        # UTF-8, not \uXXXX: Chinese text packs smaller and faster (json.loads reads lone surrogates back too)
+        return zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
 
     def process_result_value(self, value, dialect):
         return None if value is None else json.loads(zlib.decompress(value))
