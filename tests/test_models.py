@@ -73,3 +73,13 @@ def test_packed_json_round_trip(session, tree):
     loaded = session.get(ImportBatch, batch_id)
     assert loaded.totals == {"rows": 2, "ok": 1, "error": 1, "new": 0, "update": 0, "unchanged": 0}
     assert ImportReport.from_json(loaded.report) == report
+
+
+def test_packed_json_round_trips_chinese_and_lone_surrogates():
+    from tuanjian.models.base import PackedJSON
+    packed = PackedJSON()
+    value = {"rows": [[2, "汉族", "\ud800坏", None, 1.5, True]], "k": {"名": "值"}}
+    stored = packed.process_bind_param(value, None)
+    assert isinstance(stored, bytes) and "汉族".encode() not in stored          # compressed, not plain text
+    assert packed.process_result_value(stored, None) == value
+    assert packed.process_bind_param(None, None) is None and packed.process_result_value(None, None) is None
