@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from tuanjian.extensions import db
 from tuanjian.models import Base, CadrePost, Org, Person, utcnow
+from tuanjian.services import exchange
 from tuanjian.services import cadres as cadre_service
 from tuanjian.services import members as member_service
 from tuanjian.services.actor import Actor
@@ -169,3 +170,27 @@ def assert_same_subtree(got: dict, expected: dict) -> None:
             assert all(v[RETIRED[name]] is not None for v in extra.values()), (name, extra)
         elif name == "post_changes":
             assert not extra, extra
+
+
+def township_exports(kind, path, changes):
+    """Instance A: build the county tree and fill the township; then for each of ``changes`` (None: none) change the
+    data and export the township. Returns [(package, counts, dump)] and the township's code."""
+    out = []
+    with instance(kind, path):
+        session = db.session
+        tree = make_tree(session)
+        populate(session, tree)
+        actor = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id,
+                      scope_code=tree.township.code)
+        for change in changes:
+            if change:
+                change(session, tree)
+            data, counts = exchange.export_package(session, actor, tree.township, now=utcnow())
+            session.commit()
+            out.append((data, counts, dump(session, tree.township.code)))
+        return out, tree.township.code
+
+
+def township_export(kind, path):
+    [(data, counts, expected)], code = township_exports(kind, path, [None])
+    return data, counts, expected, code

@@ -18,33 +18,9 @@ from tuanjian.services.actor import Actor
 from ..conftest import DB_KINDS
 from ..factories import make_member, make_tree
 from ..services.test_progress_stats import assert_current
-from .helpers import KEY, assert_same_subtree, county_instance, dump, instance, populate
+from .helpers import KEY, assert_same_subtree, county_instance, dump, instance, township_export, township_exports
 
 PAIRS = list(itertools.product(DB_KINDS, DB_KINDS))
-
-
-def township_exports(kind, path, changes):
-    """Instance A: build the county tree and fill the township; then for each of ``changes`` (None: none) change the
-    data and export the township. Returns [(package, counts, dump)] and the township's code."""
-    out = []
-    with instance(kind, path):
-        session = db.session
-        tree = make_tree(session)
-        populate(session, tree)
-        actor = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id,
-                      scope_code=tree.township.code)
-        for change in changes:
-            if change:
-                change(session, tree)
-            data, counts = exchange.export_package(session, actor, tree.township, now=utcnow())
-            session.commit()
-            out.append((data, counts, dump(session, tree.township.code)))
-        return out, tree.township.code
-
-
-def township_export(kind, path):
-    [(data, counts, expected)], code = township_exports(kind, path, [None])
-    return data, counts, expected, code
 
 
 def county_import(session, tree, data, *, importer=None):

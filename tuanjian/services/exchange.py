@@ -518,6 +518,8 @@ ROOT_KEPT = ("parent_id", "sort_order", "short_name", "kind")   # the parent dec
 def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, settings) -> Plan:
     """What applying ``incoming`` would add, update and retire here; conflicts and an older package refused."""
     check_fits(importer, incoming.root_code, incoming.root_code)
+    if actor.scope_code is not None and incoming.root_code == actor.scope_code:
+        raise PackageError(f"这是 {_label(incoming)} 本级的上报文件：上报文件由上级组织导入，不能导入到本组织自己。")
     link = link_for(session, incoming.root_code)
     if link is not None:
         from ..web.filters import local_time
