@@ -30,7 +30,7 @@ from ..domain.errors import DomainError, ValidationFailed
 from ..domain.exchange import PackageConflict, PackageError
 from ..domain.orgtree import OrgKind, check_placement, parent_code, validate_code
 from ..domain.people import mask_id_number, parse_id_number
-from ..models import Base, CadrePost, ExchangeLink, Member, Org, Person, utcnow
+from ..models import Base, CadrePost, ExchangeLink, Member, Org, Person
 from ..queries import among, within
 from . import audit, stats
 from .actor import Actor
