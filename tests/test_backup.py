@@ -66,6 +66,10 @@ def populated(app, session, tree, versioned):
     session.add(OrgCodeChange(org_id=tree.sibling_branch.id, old_code=tree.sibling_branch.code + "9",
                               new_code=tree.sibling_branch.code, reason="move"))
     session.add(Throttle(key="login:340828200005200011", failures=2, window_start=now))
+    from tuanjian.models import ExchangeLink
+    session.add(ExchangeLink(root_code=tree.township.code, secret="ABCDEFGHJKLMNPQRSTUVWXYZ2", secret_set_at=now,
+                             last_source_name="华阳镇团委（000.012.016.007.001）", last_created_at=now,
+                             last_sha256="cd" * 32, last_applied_at=now, last_applied_by_id=tree.county_admin.id))
     campaign = Campaign(org_id=tree.county.id, name="2026年团员信息采集", deadline=date(2026, 6, 30),
                         targets={"members": 100, "complete": 0.9}, created_by_id=tree.county_admin.id)
     session.add(campaign)

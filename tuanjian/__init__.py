@@ -69,13 +69,13 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_web(app: Flask) -> None:
-    from . import audit, auth, cadres, main, members, orgs, people, registration, supervision
+    from . import audit, auth, cadres, exchange, main, members, orgs, people, registration, supervision
     from .web import errors, filters, security
 
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)
-    for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision):
+    for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision, exchange):
         app.register_blueprint(module.bp)
 
 

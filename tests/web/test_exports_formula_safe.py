@@ -61,6 +61,8 @@ CASES = {
     "members.batch_errors": ("GET", _member_batch, True),
     "supervision.export": ("GET", lambda c, t: {"org_id": t.county.id}, True),
     "supervision.export_exceptions": ("GET", lambda c, t: {"org_id": t.county.id, "key": "no_secretary"}, True),
+    "members.export": ("GET", lambda c, t: {"org_id": t.county.id, "reveal": "1"}, True),
+    "exchange.zhtj": ("GET", lambda c, t: {"org_id": t.county.id}, True),
 }
 
 

@@ -818,8 +818,10 @@ def test_every_upload_endpoint_is_covered(app):
     uploads = {rule.rule for rule in app.url_map.iter_rules()
                if getattr(inspect.unwrap(app.view_functions[rule.endpoint]), "__func__", None) is ImportFlow.upload}
     assert uploads == {ep.prefix.format("<int:org_id>") for ep in ENDPOINTS.values()}
-    readers = {p.name for p in Path(tuanjian.__file__).parent.rglob("*.py") if "request.files" in p.read_text("utf-8")}
-    assert readers == {"importflow.py"}
+    root = Path(tuanjian.__file__).parent
+    readers = {p.relative_to(root).as_posix() for p in root.rglob("*.py") if "request.files" in p.read_text("utf-8")}
+    # the 上报文件 upload (a zip, not a workbook) has its own malformed corpus: tests/exchange/test_package_uploads.py
+    assert readers == {"web/importflow.py", "exchange/views.py"}
 
 
 def test_corpus_has_at_least_200_files_per_endpoint():

@@ -71,6 +71,21 @@ def _parent_campaign(session, org):
     return _campaign_of(session, session.get(Org, org.parent_id) if org.parent_id else org)
 
 
+def _package_batch_of(session, org):
+    """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it is a no-op)."""
+    from tuanjian.models import ImportBatch, utcnow
+    from tuanjian.services import exchange
+    incoming = exchange.Incoming(root_code=org.code, manifest={"source": {"code": org.code, "short_name": org.short_name}},
+                                 sha256="0" * 64, created_at=utcnow(),
+                                 rows={s.name: exchange.read_subtree(session, org.code).rows.get(s.name, {})
+                                       for s in exchange.SPECS}, ignored_columns={})
+    batch = ImportBatch(kind="package", org_id=org.id, file_name="矩阵.zip", file_sha256="0" * 64, status="pending",
+                        report=exchange.to_batch_report(incoming))
+    session.add(batch)
+    session.flush()
+    return batch
+
+
 # endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
 CASES = {
     "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -140,6 +155,15 @@ CASES = {
     "supervision.reminders": ("GET", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, None)),
     "supervision.close_campaign": ("POST", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, {})),
     "supervision.confirm": ("POST", lambda s, o: ({"org_id": o.id, "campaign_id": _parent_campaign(s, o).id}, {})),
+    "members.export": ("GET", lambda s, o: ({"org_id": o.id, "reveal": "1"}, None)),
+    "exchange.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "exchange.set_key": ("POST", lambda s, o: ({"org_id": o.id}, {"key": ""})),
+    "exchange.export_package": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "exchange.upload": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "exchange.zhtj": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "exchange.preview": ("GET", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, None)),
+    "exchange.apply": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
+    "exchange.cancel": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
 }
 
 ROLES = ("county", "township", "branch")

@@ -2,11 +2,12 @@
 from .accounts import Account, AdminGrant, ResetCode, Throttle
 from .audit import AuditEntry
 from .base import Base, utcnow
+from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .people import CadrePost, Member, Person, PostChange, TransferRequest
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ImportBatch", "Member", "Org", "OrgCodeChange",
+__all__ = ["Account", "AdminGrant", "AuditEntry", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExchangeLink", "ImportBatch", "Member", "Org", "OrgCodeChange",
            "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

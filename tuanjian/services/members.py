@@ -164,3 +164,11 @@ def record_reveal(session, actor: Actor, org: Org, members: list[Member]) -> Non
     audit.record(session, actor, "member.reveal", object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"查看完整身份证号码：{org.short_name} 团员名单中 {len(members)} 人",
                  after={"members": [m.person.masked_id for m in members]})
+
+
+def record_export(session, actor: Actor, org: Org, count: int, *, reveal: bool) -> None:
+    audit.record(session, actor, "export.members_full" if reveal else "export.members", object_type="org",
+                 object_id=org.id, org_id=org.id,
+                 summary=f"导出团员名单（Excel）：{org.short_name} 及全部下级，{count} 人"
+                         + ("，含完整身份证号码" if reveal else "，身份证号码已隐去"),
+                 after={"count": count, "full_id_numbers": reveal})

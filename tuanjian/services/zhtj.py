@@ -1,0 +1,177 @@
+"""Export to 智慧团建: the members and cadres of a subtree in the column layout of its member import template
+(DOMAIN.md 3.1, 4.1), one sheet per 团支部 (and one per other organisation that has 本级团干部), IDs, phones and
+months as text cells. The national template's exact column order is not public (DOMAIN.md 8): the columns follow
+3.1 and carry its header names, which 智慧团建 matches by text."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+
+from ..domain.orgtree import OrgKind
+from ..models import CadrePost, Member, Org, Person
+from ..queries import within
+from ..spreadsheets.writer import HEADER_FILL, set_text
+
+# header -> where the value comes from: ("person"|"member"|"post", attribute names tried in turn)
+COLUMNS = [
+    ("姓名", "person", ("name",)),
+    ("身份证号码", "person", ("id_number",)),
+    ("民族", "person", ("ethnicity",)),
+    ("政治面貌", "person", ("political_status",)),
+    ("入团年月", "person", ("join_date",)),
+    ("所在团支部", "branch", ()),
+    ("是否为团干部", "is_cadre", ()),
+    ("手机号码", "person", ("phone",)),
+    ("学历", "member", ("education",)),
+    ("发展团员编号", "member", ("dev_number",)),
+    ("职业", "member", ("occupation",)),
+    ("学习工作单位", "member", ("workplace",)),
+    ("电子邮箱", "person", ("email",)),
+    ("QQ", "person", ("qq",)),
+    ("微信号", "person", ("wechat",)),
+    ("微博号", "person", ("weibo",)),
+    ("入党年月", "person", ("party_join_date", "party_date")),
+    ("注册志愿者时间", "person", ("volunteer_date", "volunteer_registered_on")),
+    ("是否递交入党申请书", "person", ("party_application",)),
+    ("递交入党申请书时间", "person", ("party_application_date",)),
+    ("收入档次", "person", ("income_band",)),
+    ("团内现任职务", "post", ("position",)),
+    ("任现职年月", "post", ("start_month",)),
+    ("团干部性质", "post", ("nature",)),
+    ("是否同级党委（支部）成员", "post", ("party_committee",)),
+]
+HEADERS = [c[0] for c in COLUMNS]
+TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间", "QQ"}
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+
+
+def _value(obj, names):
+    for n in names:
+        if obj is not None and hasattr(obj, n):
+            v = getattr(obj, n)
+            if isinstance(v, bool):
+                return "是" if v else "否"
+            if v is not None and not isinstance(v, str):
+                v = v.isoformat() if hasattr(v, "isoformat") else str(v)
+            return v
+    return None
+
+
+def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_name: str) -> list:
+    post = posts[0] if posts else None
+    out = []
+    for header, source, names in COLUMNS:
+        if source == "branch":
+            out.append(branch_name)
+        elif source == "is_cadre":
+            out.append("是" if posts else "否")
+        elif source == "post":
+            if header == "团内现任职务":
+                out.append("、".join((p.title or p.position) if p.position == "其他" else p.position for p in posts)
+                           or None)
+            else:
+                out.append(_value(post, names))
+        else:
+            out.append(_value(person if source == "person" else member, names))
+    return out
+
+
+def sheet_name(name: str, used: set[str]) -> str:
+    base = _SHEET_BAD.sub("_", name).strip("'") or "组织"
+    base = base[:28]
+    title, n = base, 1
+    while title.lower() in used:
+        n += 1
+        title = f"{base[:31 - len(str(n)) - 2]}({n})"
+    used.add(title.lower())
+    return title
+
+
+def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
+    """The workbook and counts {branches, members, cadres, sheets}."""
+    orgs = list(session.scalars(select(Org).where(within(Org.code, scope.code), Org.dissolved_at.is_(None))
+                                .order_by(Org.code)))
+    by_id = {o.id: o for o in orgs}
+    members: dict[int, list] = defaultdict(list)
+    for m, p in session.execute(select(Member, Person).join(Person, Member.person_id == Person.id)
+                                .join(Org, Member.org_id == Org.id)
+                                .where(within(Org.code, scope.code), Member.deleted_at.is_(None))
+                                .order_by(Person.name, Person.id_number)):
+        members[m.org_id].append((m, p))
+    posts: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    post_people: dict[int, Person] = {}
+    for post, p in session.execute(select(CadrePost, Person).join(Person, CadrePost.person_id == Person.id)
+                                   .join(Org, CadrePost.org_id == Org.id)
+                                   .where(within(Org.code, scope.code), CadrePost.ended_at.is_(None))
+                                   .order_by(CadrePost.id)):
+        posts[post.org_id][p.id].append(post)
+        post_people[p.id] = p
+    wb = Workbook()
+    index = wb.active
+    index.title = "目录"
+    set_text(index.cell(row=1, column=1), f"{scope.display_name} 团员团干部（智慧团建导入格式）")
+    index.cell(row=1, column=1).font = Font(bold=True, size=13)
+    set_text(index.cell(row=2, column=1), "每个团支部一张工作表（团员及本支部团干部）；团委、团工委、团总支等的本级团干部各一张表。"
+             "身份证号码、手机号码、入团年月等为文本格式，复制到智慧团建模板时请用“选择性粘贴 → 数值”。")
+    heads = ["工作表", "组织代码", "组织全称", "组织类别", "上级组织", "团员人数", "团干部人数"]
+    for c, h in enumerate(heads, start=1):
+        set_text(index.cell(row=4, column=c), h)
+        index.cell(row=4, column=c).font = Font(bold=True)
+        index.cell(row=4, column=c).fill = HEADER_FILL
+    used = {"目录"}
+    r = 4
+    counts = {"sheets": 0, "members": 0, "cadres": 0, "branches": 0}
+    for org in orgs:
+        is_branch = org.kind == OrgKind.BRANCH.value
+        org_posts = posts.get(org.id, {})
+        if not is_branch and not org_posts:
+            continue
+        rows = []
+        if is_branch:
+            counts["branches"] += 1
+            seen = set()
+            for m, p in members.get(org.id, []):
+                rows.append(_row(p, m, org_posts.get(p.id, []), org.short_name))
+                seen.add(p.id)
+            for pid, plist in org_posts.items():
+                if pid not in seen:
+                    rows.append(_row(post_people[pid], None, plist, org.short_name))
+        else:
+            for pid, plist in org_posts.items():
+                rows.append(_row(post_people[pid], None, plist, ""))
+        title = sheet_name(org.short_name if is_branch else f"{org.short_name}本级团干部", used)
+        ws = wb.create_sheet(title)
+        for c, h in enumerate(HEADERS, start=1):
+            cell = ws.cell(row=1, column=c)
+            set_text(cell, h)
+            cell.font = Font(bold=True)
+            cell.fill = HEADER_FILL
+            ws.column_dimensions[get_column_letter(c)].width = 22 if h in ("身份证号码", "学习工作单位", "所在团支部") else 12
+        for i, values in enumerate(rows, start=2):
+            for c, v in enumerate(values, start=1):
+                cell = ws.cell(row=i, column=c)
+                set_text(cell, v)
+                if HEADERS[c - 1] in TEXT_HEADERS:
+                    cell.number_format = "@"
+        ws.freeze_panes = "A2"
+        n_members = len(members.get(org.id, [])) if is_branch else 0
+        counts["members"] += n_members
+        counts["cadres"] += len(org_posts)
+        counts["sheets"] += 1
+        r += 1
+        parent = by_id.get(org.parent_id)
+        for c, v in enumerate([title, org.code, org.display_name, org.kind_label,
+                               parent.short_name if parent else "", n_members, len(org_posts)], start=1):
+            set_text(index.cell(row=r, column=c), v)
+    for col, width in zip("ABCDEFG", (28, 26, 40, 12, 20, 10, 10), strict=True):
+        index.column_dimensions[col].width = width
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out, counts
