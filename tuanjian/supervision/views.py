@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
 from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
-                               exception_label, metric_definitions, percent, short_of, youth_ratio)
+                               exception_label, metric_definitions, percent, short_of, tally_youth_ratio)
 from ..extensions import db
 from ..services import audit
 from ..services import progress as service
@@ -39,7 +39,7 @@ def _view_helpers():
     settings = _settings()
     return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent, "short_of": short_of,
             "below": lambda tally, key: below_threshold(tally, key, settings),
-            "youth_ratio": youth_ratio, "exception_kinds": EXCEPTIONS,
+            "youth_rate": tally_youth_ratio, "exception_kinds": EXCEPTIONS,
             "exception_label": lambda kind: exception_label(kind, settings),
             "definitions": metric_definitions(settings)}
 
@@ -58,7 +58,7 @@ def index(org_id: int):
     return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
                   descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
                   parent_campaigns=campaigns_for(db.session, org), today=service.now_and_today()[1],
-                  show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+                  show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
 
 
 @bp.get("/org/<int:org_id>/print")
@@ -70,7 +70,7 @@ def print_report(org_id: int):
     appendix = [(r, [(kind, r.exceptions.get(kind.key, 0)) for kind in EXCEPTIONS if r.exceptions.get(kind.key)])
                 for r in rows]
     return render_template("supervision/print.html", org=org, report=report, rows=rows, appendix=appendix,
-                           show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+                           show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
 
 
 def _table(report, rows):
@@ -79,7 +79,7 @@ def _table(report, rows):
 
     def line(rank, name, t):
         return [rank, name, t.orgs, t.branches, *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members,
-                percent(youth_ratio(t.members, t.youth)) if t.youth else "", t.exceptions,
+                percent(tally_youth_ratio(t)) if t.youth else "", t.exceptions,
                 local_time(t.updated_at) if t.updated_at else ""]
     body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally) for r in rows]
     body.append(line("", "本级", report.own.tally))
