@@ -158,6 +158,23 @@ def overage_cutoff(today: date, years: int = 28) -> date:
         return date(today.year - years, 2, 28)
 
 
+def validate_member_extras(values: dict) -> dict:
+    """学历, 职业, 学习工作单位 (optional; the member may edit them on their own profile too)."""
+    collector = Collector()
+    errors = collector.errors
+    education = str(values.get("education") or "").strip() or None
+    if education and education not in EDUCATIONS:
+        errors.setdefault("education", []).append("学历请从列表中选择，如“普通本科”“普通高中在读”")
+    occupation = str(values.get("occupation") or "").strip() or None
+    if occupation and occupation not in OCCUPATIONS:
+        errors.setdefault("occupation", []).append("职业请从列表中选择，如“学生”“农民”")
+    workplace = " ".join(str(values.get("workplace") or "").split()) or None
+    if workplace and len(workplace) > WORKPLACE_MAX:
+        errors.setdefault("workplace", []).append(f"学习工作单位最多{WORKPLACE_MAX}个字")
+    collector.raise_if_any()
+    return {"education": education, "occupation": occupation, "workplace": workplace}
+
+
 def validate_member(values: dict, *, settings, today: date) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write."""
@@ -180,15 +197,8 @@ def validate_member(values: dict, *, settings, today: date) -> dict:
         position = check(lambda: validate_position(values.get("position"), is_leading=False))
     elif str(values.get("position") or "").strip():
         errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
-    education = str(values.get("education") or "").strip() or None
-    if education and education not in EDUCATIONS:
-        errors.setdefault("education", []).append("学历请从列表中选择，如“普通本科”“普通高中在读”")
-    occupation = str(values.get("occupation") or "").strip() or None
-    if occupation and occupation not in OCCUPATIONS:
-        errors.setdefault("occupation", []).append("职业请从列表中选择，如“学生”“农民”")
-    workplace = " ".join(str(values.get("workplace") or "").split()) or None
-    if workplace and len(workplace) > WORKPLACE_MAX:
-        errors.setdefault("workplace", []).append(f"学习工作单位最多{WORKPLACE_MAX}个字")
+    extras = check(validate_member_extras, values) or {}
+    education, occupation, workplace = extras.get("education"), extras.get("occupation"), extras.get("workplace")
     evidence = check(parse_evidence, values, today=today) or {}
     if errors:
         raise ValidationFailed(errors)
