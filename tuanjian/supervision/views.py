@@ -110,12 +110,29 @@ def _exception_rows(org, key):
     if kind is None:
         abort(404)
     now, today = service.now_and_today()
+    if key in ("no_school_code", "school_no_branch"):
+        found = service.exception_orgs(db.session, org, key, settings=_settings())
+        parents = _names_of({o.parent_id for o, _ in found})
+        return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数", "组织代码"], [
+            ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), o.industry or "",
+                          o.school_code or "", s.branches_below, _subtree_members(o), o.code]) for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
         return kind, ["团组织全称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
             ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else "", s.members, o.code]) for o, s in found], (5,)
+    if key == "unconfirmed":
+        from ..domain.progress import member_identity
+        found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
+        branches = _names_of({m.org_id for m, _ in found})
+        yes_no = {True: "有", False: "无", None: "未核实"}
+        return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（团籍注册年度）", "组织关系介绍信", "待确认原因",
+                      "所在团支部"], [
+            ({"member": m}, [p.name, mask_id_number(p.id_number), p.join_date or "", yes_no[m.has_application],
+                             yes_no[m.has_card] + (f"（{m.card_year}）" if m.card_year else ""), yes_no[m.has_letter],
+                             member_identity(p.join_date, m.evidence)[1] or "", branches.get(m.org_id, "")])
+            for m, p in found], (1, 2)
     if kind.about == "member":
         found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
         branches = _names_of({m.org_id for m, _ in found})
@@ -126,6 +143,16 @@ def _exception_rows(org, key):
     return kind, ["组织", "组织代码", "注册码", "生成时间", "有效期至"], [
         ({"org": c.org}, [c.org.short_name, c.org.code, c.code, local_time(c.issued_at), local_time(c.expires_at)])
         for c in codes], (1, 2)
+
+
+def _subtree_members(org) -> int:
+    """团员 in the organisation's subtree (from the stats rows)."""
+    from sqlalchemy import func, select
+
+    from ..models import OrgStats
+    from ..queries import within
+    return int(db.session.scalar(select(func.coalesce(func.sum(OrgStats.members), 0)).where(
+        within(OrgStats.code, org.code))) or 0)
 
 
 def _names_of(org_ids) -> dict[int, str]:
