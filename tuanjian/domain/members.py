@@ -117,7 +117,7 @@ def evidence_problem(join_year: int | None, *, has_application: bool | None, has
     if has_application:
         return None
     if has_application is None and has_card is None and has_letter is None:
-        return "尚未登记入团志愿书、团员证、组织关系介绍信的情况"
+        return "尚未登记身份证明材料（入团志愿书、团员证、介绍信）"
     if join_year is None:
         return "入团年月不明，须有入团志愿书"
     if join_year >= EVIDENCE_STRICT_FROM_YEAR:

@@ -127,7 +127,7 @@ def _exception_rows(org, key):
         found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
         branches = _names_of({m.org_id for m, _ in found})
         yes_no = {True: "有", False: "无", None: "未核实"}
-        return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（团籍注册年度）", "组织关系介绍信", "待确认原因",
+        return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（注册年度）", "介绍信", "待确认原因",
                       "所在团支部"], [
             ({"member": m}, [p.name, mask_id_number(p.id_number), p.join_date or "", yes_no[m.has_application],
                              yes_no[m.has_card] + (f"（{m.card_year}）" if m.card_year else ""), yes_no[m.has_letter],
