@@ -64,9 +64,12 @@ def make_cadre(session, org: Org, *, name: str = "干部", position: str = "副�
     return post
 
 
-def make_member(session, branch: Org, **kw) -> Member:
+def make_member(session, branch: Org, *, evidence: tuple = (True, None, None, None), **kw) -> Member:
+    """A member whose membership is confirmed (入团志愿书 on file) unless ``evidence`` says otherwise:
+    (has_application, has_card, card_year, has_letter)."""
     p = make_person(session, **kw)
-    m = Member(person_id=p.id, org_id=branch.id)
+    m = Member(person_id=p.id, org_id=branch.id, has_application=evidence[0], has_card=evidence[1],
+               card_year=evidence[2], has_letter=evidence[3])
     session.add(m)
     session.flush()
     return m

@@ -120,6 +120,7 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
                                          settings=settings)
             members_wanted[name] = n_members
     dev_rng = random.Random(2017)             # its own stream, so the people stay as they were
+    evidence_rng = random.Random(2019)        # 团员身份摸底: most have the 入团志愿书 on file, a few are not yet checked
     for branch_name, n in members_wanted.items():
         branch = by_name[branch_name]
         for i in range(n):
@@ -128,7 +129,9 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
             # 发展团员编号 for most later joins; a few are left missing, as in real county data
             dev = (f"{join_year}{people.seq:08d}" if join_year >= settings.dev_number_required_from_year
                    and dev_rng.random() < 0.85 else None)
-            session.add(Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now))
+            checked = evidence_rng.random() < 0.9
+            session.add(Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now,
+                               has_application=True if checked else None))
             if i == 0 and branch_name != "华阳镇机关团支部":     # that branch's 书记 is the demo admin 陈晨
                 session.add(CadrePost(person_id=person.id, org_id=branch.id, position="书记", created_at=now))
             elif i == 1 and n >= 5:
@@ -144,7 +147,7 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
                             must_change_password=False))
         session.add(AdminGrant(org_id=org.id, person_id=person.id, granted_at=now))
         if member:
-            session.add(Member(person_id=person.id, org_id=org.id, created_at=now))
+            session.add(Member(person_id=person.id, org_id=org.id, created_at=now, has_application=True))
         logins.append(DemoLogin(role, org.short_name, name, person.id_number, DEMO_PASSWORD))
         return person
 

@@ -51,7 +51,8 @@ def test_dev_number_valid(dev, join, year, expected):
     assert dev_number_valid(dev, join, required_from_year=year) is expected
 
 
-COMPLETE = {"ethnicity": "汉族", "political_status": "共青团员", "join_date": "2015-05", "dev_number": None}
+COMPLETE = {"ethnicity": "汉族", "political_status": "共青团员", "join_date": "2015-05", "dev_number": None,
+            "evidence": (True, None, None, None)}
 
 
 @pytest.mark.parametrize("change,year,expected", [

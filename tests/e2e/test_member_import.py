@@ -236,9 +236,10 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
         wb = openpyxl.load_workbook(error_book)
         ws = wb["团员"]
         headers = [c.value for c in ws[1]]
-        assert headers == HEADERS + ["原行号", "错误说明"], headers
+        evidence = ["入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]     # template columns left blank
+        assert headers == HEADERS + evidence + ["原行号", "错误说明"], headers
         assert ws.max_row == 4, "exactly the 3 bad rows"
-        got = {ws.cell(row=n, column=1).value: (ws.cell(row=n, column=14).value, ws.cell(row=n, column=15).value)
+        got = {ws.cell(row=n, column=1).value: (ws.cell(row=n, column=18).value, ws.cell(row=n, column=19).value)
                for n in range(2, 5)}
         assert set(got) == {r.name for r in BAD}, got
         for r in BAD:

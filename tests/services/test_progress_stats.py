@@ -76,7 +76,9 @@ def member_data(person: Person, member: Member, **change) -> dict:
             "birth_date": person.birth_date.isoformat(), "ethnicity": person.ethnicity,
             "political_status": person.political_status, "join_date": person.join_date,
             "dev_number": member.dev_number, "phone": person.phone, "is_cadre": False, "position": None,
-            "education": member.education, "occupation": member.occupation, "workplace": member.workplace}
+            "education": member.education, "occupation": member.occupation, "workplace": member.workplace,
+            "has_application": member.has_application, "has_card": member.has_card, "card_year": member.card_year,
+            "has_letter": member.has_letter}
     return {**data, **change}
 
 
@@ -101,13 +103,15 @@ def build_world(session, tree) -> SimpleNamespace:
       东山村团支部   0 members                                            → 空心, no cadre, no admin
       西山村团支部   2 complete members; an expired unused code           → 1–2 members
       城关社区团支部 51 complete members                                  → >50, done
-    望江中学团委 (admin 刘校 + a 群众 cadre without 入团年月 → 2 complete cadres; 14–28 youth 40)
+    望江中学团委 (admin 刘校 + a 群众 cadre without 入团年月 → 2 complete cadres; 14–28 youth 40;
+               行业类别 普通高中 without a 学校标识码)
       高一年级团总支 (书记 without phone, every other info field filled)
         高一(1)班团支部  9 live members: 7 complete, 1 without a 2018 dev number, 1 bad 民族;
                          2 aged 36: one plain (超龄), one holding a post here; 1 deleted (would be both)
       高二年级团总支 (no branch below: 空心团委)
     高士镇团委 (admin 赵邻)
-      高士村团支部  2 members: one aged 46 (超龄, complete), one with a 2019-prefixed number for a 2020 join;
+      高士村团支部  2 members: one aged 46 (超龄, no evidence recorded: 身份待确认), one with a 2019-prefixed
+                    number for a 2020 join;
                     an expired unused code
     """
     t = tree
@@ -136,6 +140,7 @@ def build_world(session, tree) -> SimpleNamespace:
     masses = make_cadre(session, t.school, name="群干", position="组织委员").person
     masses.political_status, masses.join_date = "群众", None
     t.school.youth_count = 40
+    t.school.industry = "普通高中"                 # a school without its 学校标识码 (the 总支 below shares the category)
     sec = make_cadre(session, t.grade, name="总支书", position="书记").person
     sec.phone = None
     w.grade_secretary = sec
@@ -157,7 +162,8 @@ def build_world(session, tree) -> SimpleNamespace:
     w.deleted = member(session, k, "甲九", birth=date(1985, 1, 1), join="2019-01")
     w.deleted.deleted_at, w.deleted.deleted_reason = utcnow(), "测试"
     # 高士镇
-    w.old = member(session, t.sibling_branch, "乙老", birth=date(1980, 6, 6), join="1995-05")
+    w.old = member(session, t.sibling_branch, "乙老", birth=date(1980, 6, 6), join="1995-05",
+                   evidence=(None, None, None, None))               # evidence never recorded: 身份待确认
     w.wrong_prefix = member(session, t.sibling_branch, "乙错", join="2020-05", dev="201912345670")
     w.sibling_code = make_code(session, t.sibling_branch, expired=True)
     session.commit()
@@ -174,12 +180,12 @@ TOWNSHIP = {"orgs": 5, "branches": 4, "with_admin": 2, "info_complete": 1, "memb
 TOWNSHIP_EXC = exc(empty_branches=1, small_branches=1, large_branches=1, no_secretary=4, no_cadre_branches=3,
                    no_admin=3, stale_codes=1)
 SCHOOL = {"orgs": 4, "branches": 1, "with_admin": 1, "info_complete": 0, "members": 9, "complete_members": 7,
-          "branches_done": 0, "non_branches": 3, "cadres_ok": 1, "exceptions": 9, "youth": 40}
-SCHOOL_EXC = exc(hollow_committees=1, no_secretary=3, no_admin=3, overage=1, bad_dev_number=1)
-SIBLING = {"orgs": 2, "branches": 1, "with_admin": 1, "info_complete": 0, "members": 2, "complete_members": 1,
-           "branches_done": 0, "non_branches": 1, "cadres_ok": 0, "exceptions": 8, "youth": None}
+          "branches_done": 0, "non_branches": 3, "cadres_ok": 1, "exceptions": 10, "youth": 40}
+SCHOOL_EXC = exc(hollow_committees=1, no_secretary=3, no_admin=3, overage=1, bad_dev_number=1, no_school_code=1)
+SIBLING = {"orgs": 2, "branches": 1, "with_admin": 1, "info_complete": 0, "members": 2, "complete_members": 0,
+           "branches_done": 0, "non_branches": 1, "cadres_ok": 0, "exceptions": 9, "youth": None}
 SIBLING_EXC = exc(small_branches=1, no_secretary=2, no_cadre_branches=1, no_admin=1, overage=1, bad_dev_number=1,
-                  stale_codes=1)
+                  stale_codes=1, unconfirmed=1)
 
 
 def test_progress_numbers_by_hand(app, session, world):
@@ -210,11 +216,15 @@ def test_progress_numbers_by_hand(app, session, world):
     total = p.totals
     assert total.org.id == world.county.id and total.has_children
     assert numbers(total) == {"orgs": 12, "branches": 6, "with_admin": 5, "info_complete": 1, "members": 67,
-                              "complete_members": 64, "branches_done": 2, "non_branches": 6, "cadres_ok": 2,
-                              "exceptions": 32, "youth": 40}
+                              "complete_members": 63, "branches_done": 2, "non_branches": 6, "cadres_ok": 2,
+                              "exceptions": 34, "youth": 40}
     assert total.exceptions == exc(empty_branches=1, small_branches=2, large_branches=1, hollow_committees=1,
                                    no_secretary=10, no_cadre_branches=4, no_admin=7, overage=2, bad_dev_number=2,
-                                   stale_codes=2)
+                                   stale_codes=2, no_school_code=1, unconfirmed=1)
+    # 团青比例: only the school recorded its 14–28周岁青年数, so the county's ratio counts the school's members only
+    assert (sc.tally.youth, sc.tally.youth_members) == (40, 9)
+    assert (t.tally.youth, t.tally.youth_members) == (None, 0)
+    assert (total.tally.youth, total.tally.youth_members) == (40, 9)
     # last update: the newest row of each subtree, never in the future
     newest = session.scalar(select(func.max(OrgStats.updated_at)))
     assert total.tally.updated_at == newest and all(r.tally.updated_at <= newest for r in p.rows)
@@ -455,12 +465,24 @@ def test_member_add_update_delete(app, session, tree):
     now = utcnow()
     data = validate_member({"name": "新甲", "id_number": new_id(date(2003, 4, 1)), "ethnicity": "汉族",
                             "political_status": "共青团员", "join_date": "2019-05", "dev_number": "201900000001",
-                            "is_cadre": "否"}, settings=s, today=TODAY)
+                            "is_cadre": "否", "has_application": "是"}, settings=s, today=TODAY)
     m, _ = members.add_member(session, actor, tree.village, data, now=now)
     session.commit()
     row = stats_row(session, tree.village)
     assert (row.members, row.complete_members, row.bad_dev_numbers, row.cadres) == (1, 1, 0, 1)
     assert_current(session, s)
+    # the evidence withdrawn (a 2019 join with only a 团员证): 身份待确认 and no longer complete, then back
+    m = session.get(Member, m.id)
+    members.update_member(session, actor, m, member_data(m.person, m, has_application=False, has_card=True,
+                                                         card_year=2020), now=now)
+    session.commit()
+    row = stats_row(session, tree.village)
+    assert (row.members, row.complete_members, row.unconfirmed) == (1, 0, 1)
+    assert_current(session, s)
+    m = session.get(Member, m.id)
+    members.update_member(session, actor, m, member_data(m.person, m, has_application=True), now=now)
+    session.commit()
+    assert (stats_row(session, tree.village).complete_members, stats_row(session, tree.village).unconfirmed) == (1, 0)
     # as a cadre: the branch gains a cadre
     m = session.get(Member, m.id)
     members.update_member(session, actor, m, member_data(m.person, m, is_cadre=True, position="组织委员"), now=now)
@@ -526,14 +548,15 @@ def test_bulk_import_commit(app, session, tree):
     existing = make_member(session, tree.village, name="老甲")
     session.commit()
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
-            "手机号码", "学历", "职业", "学习工作单位"]
+            "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]
     rows = [["新一", new_id(date(2003, 4, 1)), "汉族", "共青团员", "2018-05", "东山村团支部", "否", "", "201800000001",
-             "13900000000", "", "", ""],
+             "13900000000", "", "", "", "是", "", "", ""],
             ["新二", new_id(date(2003, 4, 2)), "汉族", "共青团员", "2015-05", "东山村团支部", "是", "宣传委员", "",
-             "13900000000", "", "", ""],
-            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "", "", "", "", ""],
+             "13900000000", "", "", "", "否", "是", "2018", ""],              # before 2016: a registered 团员证
+            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "", "", "", "", "",
+             "否", "", "", "是"],                                              # 2016: a letter is not enough
             ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "城东村团支部", "否", "", "",
-             "13000000000", "", "", ""]]                                   # an update: the ORM path
+             "13000000000", "", "", "", "", "", "", ""]]          # an update (the ORM path); blank evidence: kept
     data = text_workbook(head, rows, sheet="团员").getvalue()
     batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
                                            settings=s, now=utcnow())
@@ -545,9 +568,11 @@ def test_bulk_import_commit(app, session, tree):
     assert len(written) == 4
     assert session.scalar(select(func.count()).select_from(Member)) == before + 3
     row = stats_row(session, east)
-    assert (row.members, row.complete_members, row.cadres, row.complete_cadres) == (2, 2, 1, 1)
+    assert (row.members, row.complete_members, row.unconfirmed, row.cadres, row.complete_cadres) == (2, 2, 0, 1, 1)
     row = stats_row(session, tree.village)
-    assert (row.members, row.complete_members, row.cadres, row.complete_cadres) == (2, 2, 1, 1)
+    assert (row.members, row.complete_members, row.unconfirmed, row.cadres, row.complete_cadres) == (2, 1, 1, 1, 1)
+    old = session.scalar(select(Member).where(Member.person_id == existing.person_id))
+    assert old.has_application is True and old.person.phone == "13000000000"
     assert_current(session, s)
 
 

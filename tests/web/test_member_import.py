@@ -49,7 +49,7 @@ def test_template_lists_branches_in_scope(client, login, tree):
     login(tree.township_admin)
     wb = load_workbook(BytesIO(client.get(f"/members/org/{tree.township.id}/template.xlsx").data))
     ws = wb["团员"]
-    assert [c.value for c in ws[1]] == HEAD
+    assert [c.value for c in ws[1]] == HEAD + ["入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]
     lists = wb["下拉列表"]
     values = {c.value for col in lists.iter_cols() for c in col if c.value}
     assert "城东村团支部" in values and "高士村团支部" not in values and "汉族" in values

@@ -99,6 +99,8 @@ CASES = {
     "orgs.revoke_admin": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
     "people.detail": ("GET", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, None)),
     "people.issue_reset_code": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, {})),
+    "people.correct": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id},
+                                             {"name": "矩阵更正", "id_number": "", "reason": "矩阵测试"})),
     "orgs.info": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "orgs.save_info": ("POST", lambda s, o: ({"org_id": o.id}, {"short_name": o.short_name})),
     "orgs.structure": ("GET", lambda s, o: ({"org_id": o.id}, None)),

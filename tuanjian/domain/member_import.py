@@ -12,9 +12,11 @@ from .members import validate_member
 COLUMNS = {"姓名": "name", "身份证号码": "id_number", "民族": "ethnicity", "政治面貌": "political_status",
            "入团年月": "join_date", "所在团支部": "branch", "是否为团干部": "is_cadre", "团内职务": "position",
            "发展团员编号": "dev_number", "手机号码": "phone", "学历": "education", "职业": "occupation",
-           "学习工作单位": "workplace"}
+           "学习工作单位": "workplace", "入团志愿书": "has_application", "团员证": "has_card",
+           "团籍注册年度": "card_year", "组织关系介绍信": "has_letter"}
+EVIDENCE_KEYS = ("has_application", "has_card", "card_year", "has_letter")
 COMPARED = ("ethnicity", "political_status", "join_date", "phone", "dev_number", "education", "occupation",
-            "workplace", "position", "branch_id")
+            "workplace", "position", "branch_id", *EVIDENCE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,8 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
         out = RowOutcome(number=raw.number, cells=cells)
         values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
-                  "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone")}
+                  "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone"),
+                  "card_year": raw.cells.get("card_year")}
         data = None
         try:
             data = validate_member(values, settings=settings, today=today, memo=memo)
@@ -109,6 +112,13 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if known is None or known.member_id is None:
             out.kind, out.note = NEW, ""
         else:
+            # the evidence columns left blank keep what is recorded (a file made with an older template, or
+            # filled in before the 摸底, must not wipe it); to correct it, fill in 是/否
+            for key in EVIDENCE_KEYS:
+                if data.get(key) is None and known.values.get(key) is not None:
+                    data[key] = known.values[key]
+            if data.get("has_card") is False:
+                data["card_year"] = None
             new_values = {k: data.get(k) for k in COMPARED}
             out.kind = UNCHANGED if new_values == known.values else UPDATE
             changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]

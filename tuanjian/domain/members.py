@@ -71,6 +71,71 @@ def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) ->
     return number
 
 
+# ---------------------------------------------------------------- 团员身份摸底 (seed notice 002, 附件1 三.2)
+
+EVIDENCE_FIELDS = ("has_application", "has_card", "card_year", "has_letter")
+EVIDENCE_LABELS = {"has_application": "入团志愿书", "has_card": "团员证", "card_year": "团籍注册年度",
+                   "has_letter": "组织关系介绍信"}
+EVIDENCE_STRICT_FROM_YEAR = 2016      # joined this year or later: the 入团志愿书 itself is required
+CARD_REGISTERED_FROM_YEAR = 2017      # a 团员证 counts when registered (团籍注册) in this year or later
+
+
+def parse_evidence(values: dict, *, today: date) -> dict:
+    """The four evidence fields as entered: 是/否 or blank (not yet checked) for the three documents, and the
+    year of the last 团籍注册 on the 团员证 (only with a 团员证)."""
+    collector = Collector()
+    check, errors = collector.check, collector.errors
+    out = {}
+    for key in ("has_application", "has_card", "has_letter"):
+        out[key] = check(parse_yes_no, values.get(key), key, f"是否有{EVIDENCE_LABELS[key]}", required=False)
+    raw = values.get("card_year")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = str(raw if raw is not None else "").strip().removesuffix("年").removesuffix("年度")
+    year = None
+    if text:
+        if not (text.isascii() and text.isdigit() and len(text) == 4):
+            errors.setdefault("card_year", []).append("团籍注册年度应为4位年份，如 2018")
+        else:
+            year = int(text)
+            if not 1950 <= year <= today.year:
+                errors.setdefault("card_year", []).append(f"团籍注册年度应在1950年到{today.year}年之间")
+                year = None
+        if year is not None and out.get("has_card") is False:
+            errors.setdefault("card_year", []).append("没有团员证时不要填写团籍注册年度")
+    out["card_year"] = year
+    if errors:
+        raise ValidationFailed(errors)
+    return out
+
+
+def evidence_problem(join_year: int | None, *, has_application: bool | None, has_card: bool | None,
+                     card_year: int | None, has_letter: bool | None) -> str | None:
+    """Why the membership is not confirmed, or None when it is (团员身份摸底, seed notice 002): joined before
+    2016, any one of 入团志愿书, 团员证 with a 团籍注册 in 2017 or later, 组织关系介绍信; joined 2016 or later,
+    the 入团志愿书. Nothing recorded yet (e.g. records older than this check) is not confirmed either."""
+    if has_application:
+        return None
+    if has_application is None and has_card is None and has_letter is None:
+        return "尚未登记身份证明材料（入团志愿书、团员证、介绍信）"
+    if join_year is None:
+        return "入团年月不明，须有入团志愿书"
+    if join_year >= EVIDENCE_STRICT_FROM_YEAR:
+        return f"{EVIDENCE_STRICT_FROM_YEAR}年及以后入团，须有入团志愿书"
+    if has_letter:
+        return None
+    if has_card and card_year is not None and card_year >= CARD_REGISTERED_FROM_YEAR:
+        return None
+    if has_card:
+        return (f"团员证须在{CARD_REGISTERED_FROM_YEAR}年或以后进行过团籍注册"
+                + ("（未填写团籍注册年度）" if card_year is None else f"（最近一次为{card_year}年）"))
+    return "入团志愿书、团员证、组织关系介绍信至少须有一项"
+
+
+def identity_confirmed(join_year: int | None, **evidence) -> bool:
+    return evidence_problem(join_year, **evidence) is None
+
+
 def is_overage(birth: date, today: date, *, holds_post: bool, years: int = 28) -> bool:
     """超龄: aged ``years`` or more and holding no League post (cadres keep membership)."""
     return not holds_post and full_years(birth, today) >= years
@@ -97,6 +162,23 @@ def _parse_is_cadre(raw) -> bool | None:
     return parse_yes_no(raw, "is_cadre", "是否为团干部", required=True)
 
 
+def validate_member_extras(values: dict) -> dict:
+    """学历, 职业, 学习工作单位 (optional; the member may edit them on their own profile too)."""
+    collector = Collector()
+    errors = collector.errors
+    education = str(values.get("education") or "").strip() or None
+    if education and education not in EDUCATIONS:
+        errors.setdefault("education", []).append("学历请从列表中选择，如“普通本科”“普通高中在读”")
+    occupation = str(values.get("occupation") or "").strip() or None
+    if occupation and occupation not in OCCUPATIONS:
+        errors.setdefault("occupation", []).append("职业请从列表中选择，如“学生”“农民”")
+    workplace = " ".join(str(values.get("workplace") or "").split()) or None
+    if workplace and len(workplace) > WORKPLACE_MAX:
+        errors.setdefault("workplace", []).append(f"学习工作单位最多{WORKPLACE_MAX}个字")
+    collector.raise_if_any()
+    return {"education": education, "occupation": occupation, "workplace": workplace}
+
+
 def validate_member(values: dict, *, settings, today: date, memo: dict | None = None) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write. ``memo``: a dict shared by
@@ -121,18 +203,12 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
         position = check(lambda: validate_position(values.get("position"), is_leading=False))
     elif str(values.get("position") or "").strip():
         errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
-    education = str(values.get("education") or "").strip() or None
-    if education and education not in EDUCATIONS:
-        errors.setdefault("education", []).append("学历请从列表中选择，如“普通本科”“普通高中在读”")
-    occupation = str(values.get("occupation") or "").strip() or None
-    if occupation and occupation not in OCCUPATIONS:
-        errors.setdefault("occupation", []).append("职业请从列表中选择，如“学生”“农民”")
-    workplace = " ".join(str(values.get("workplace") or "").split()) or None
-    if workplace and len(workplace) > WORKPLACE_MAX:
-        errors.setdefault("workplace", []).append(f"学习工作单位最多{WORKPLACE_MAX}个字")
+    extras = check(validate_member_extras, values) or {}
+    education, occupation, workplace = extras.get("education"), extras.get("occupation"), extras.get("workplace")
+    evidence = check(parse_evidence, values, today=today) or {}
     if errors:
         raise ValidationFailed(errors)
-    return {"name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
+    return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
             "ethnicity": eth, "political_status": pol, "join_date": str(join), "dev_number": dev, "phone": phone or None,
             "is_cadre": bool(is_cadre), "position": position, "education": education, "occupation": occupation,
             "workplace": workplace}

@@ -14,6 +14,7 @@ DEFAULT_INDUSTRIES = (
     "集体企业", "非公企业", "新社会组织（不含民办学校）", "军队", "武警", "城市社区", "农村", "其他",
 )
 SCHOOL_INDUSTRIES = ("普通高等院校", "职业教育学校", "普通高中", "初中", "小学")
+SCHOOL_CODE_LENGTH = 10        # 学校标识码 (教育部), seed notice 002
 
 # Fields the org's own admin cannot change once saved; the parent's admins can (audited).
 LOCKED_FIELDS = ("short_name", "full_name", "kind", "industry")
@@ -22,7 +23,7 @@ FIELD_LABELS = {
     "staff_admin_quota": "本级团组织行政编制数", "staff_admin_actual": "行政编制实际配备数",
     "staff_inst_quota": "本级团组织事业编制数", "staff_inst_actual": "事业编制实际配备数",
     "phone": "联系电话", "email": "电子邮箱", "wechat": "团组织微信号", "weibo": "团组织微博号",
-    "youth_count": "14–28周岁青年数", "party_recommended": "年度经推优入党团员数", "founded_on": "建立日期",
+    "school_code": "学校标识码", "youth_count": "14–28周岁青年数", "party_recommended": "年度经推优入党团员数", "founded_on": "建立日期",
     "secretary_name": "书记姓名", "secretary_id_number": "书记身份证号码", "secretary_phone": "书记手机号码",
 }
 STAFF_FIELDS = ("staff_admin_quota", "staff_admin_actual", "staff_inst_quota", "staff_inst_actual")
@@ -72,12 +73,40 @@ class OrgInfo:
     youth_count: int | None
     party_recommended: int | None
     founded_on: date | None
+    school_code: str | None = None
 
     def columns(self) -> dict:
         return {"kind": self.kind.value, "short_name": self.short_name, "full_name": self.full_name,
                 "industry": self.industry, **self.staff, "phone": self.phone, "email": self.email,
                 "wechat": self.wechat, "weibo": self.weibo, "youth_count": self.youth_count,
-                "party_recommended": self.party_recommended, "founded_on": self.founded_on}
+                "party_recommended": self.party_recommended, "founded_on": self.founded_on,
+                "school_code": self.school_code}
+
+
+def is_school(industry: str | None) -> bool:
+    """单位所属行业类别 is one of the school categories (seed notice 002: these carry a 学校标识码)."""
+    return industry in SCHOOL_INDUSTRIES
+
+
+def is_school_unit(industry: str | None, parent_industry: str | None) -> bool:
+    """The organisation that stands for a whole school: a school category under a parent that is not one (the
+    团总支 and 团支部 inside a school share its category but are not schools of their own)."""
+    return is_school(industry) and not is_school(parent_industry)
+
+
+def validate_school_code(raw) -> str | None:
+    """学校标识码: exactly 10 digits (blank: not recorded). Spaces and a number cell from Excel are accepted."""
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    text = "".join(str(raw if raw is not None else "").split()).replace("\u3000", "")
+    text = text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit():
+        raise ValidationFailed.single("school_code", "学校标识码只能由数字组成（10位，教育部颁发）")
+    if len(text) != SCHOOL_CODE_LENGTH:
+        raise ValidationFailed.single("school_code", f"学校标识码应为{SCHOOL_CODE_LENGTH}位数字，现为{len(text)}位")
+    return text
 
 
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -155,11 +184,16 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
         if founded and founded > (today or date.today()):
             errors.setdefault("founded_on", []).append("建立日期不能晚于今天")
     texts = {f: ((data.get(f) or "").strip()[:50] or None) for f in OPTIONAL_TEXT_FIELDS}
+    school_code = check(lambda: validate_school_code(data.get("school_code")))
+    if school_code and not is_school(industry):
+        errors.setdefault("school_code", []).append(
+            "只有行业类别为学校（" + "、".join(SCHOOL_INDUSTRIES) + "）的组织才填写学校标识码")
     if errors:
         raise ValidationFailed(errors)
     return OrgInfo(kind=kind, short_name=short_name, full_name=full_name, industry=industry if needs_industry(kind) else industry,
                    staff=staff, phone=phone, email=email, wechat=texts["wechat"], weibo=texts["weibo"],
-                   youth_count=counts["youth_count"], party_recommended=counts["party_recommended"], founded_on=founded)
+                   youth_count=counts["youth_count"], party_recommended=counts["party_recommended"], founded_on=founded,
+                   school_code=school_code)
 
 
 def _missing(field: str):

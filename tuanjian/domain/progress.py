@@ -10,7 +10,7 @@ from functools import lru_cache
 from datetime import date, datetime
 
 from .errors import ValidationFailed
-from .members import check_dev_number
+from .members import check_dev_number, evidence_problem
 from .people import (CADRE_POLITICAL_STATUSES, MEMBER_POLITICAL_STATUSES, normalise_ethnicity, parse_year_month,
                      validate_phone)
 
@@ -47,20 +47,33 @@ def _ethnicity_ok(value) -> bool:
     return True
 
 
-def member_facts(*, ethnicity, political_status, join_date, dev_number, required_from_year: int) -> tuple[bool, bool]:
-    """(团员资料完整, 发展团员编号有效) of one stored member. Complete: every required field of DOMAIN.md 3.1
-    present and valid. Name, ID number, branch and the cadre flag cannot be stored invalid; the rest may be
-    (old data, rules changed since), so they are checked here."""
+def member_identity(join_date, evidence: tuple) -> tuple[bool, str | None]:
+    """(团员身份已确认, why not) from the stored 入团年月 and the evidence tuple (has_application, has_card,
+    card_year, has_letter); the rule is domain.members.evidence_problem."""
+    join = _join_month(join_date) if join_date else None
+    problem = evidence_problem(join.year if join else None, has_application=evidence[0], has_card=evidence[1],
+                               card_year=evidence[2], has_letter=evidence[3])
+    return problem is None, problem
+
+
+def member_facts(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
+                 required_from_year: int) -> tuple[bool, bool, bool]:
+    """(团员资料完整, 发展团员编号有效, 团员身份已确认) of one stored member. Complete: every required field of
+    DOMAIN.md 3.1 present and valid, and the membership confirmed by its evidence (团员身份摸底). Name, ID number,
+    branch and the cadre flag cannot be stored invalid; the rest may be (old data, rules changed since), so they
+    are checked here. ``evidence``: (has_application, has_card, card_year, has_letter)."""
     dev_ok = dev_number_valid(dev_number, join_date, required_from_year=required_from_year)
-    complete = (dev_ok and bool(join_date) and _join_month(join_date) is not None
+    identity_ok = member_identity(join_date, evidence)[0]
+    complete = (dev_ok and identity_ok and bool(join_date) and _join_month(join_date) is not None
                 and political_status in MEMBER_POLITICAL_STATUSES and _ethnicity_ok(ethnicity))
-    return complete, dev_ok
+    return complete, dev_ok, identity_ok
 
 
-def member_complete(*, ethnicity, political_status, join_date, dev_number, required_from_year: int) -> bool:
+def member_complete(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
+                    required_from_year: int) -> bool:
     """团员资料完整 (see member_facts)."""
     return member_facts(ethnicity=ethnicity, political_status=political_status, join_date=join_date,
-                        dev_number=dev_number, required_from_year=required_from_year)[0]
+                        dev_number=dev_number, evidence=evidence, required_from_year=required_from_year)[0]
 
 
 def cadre_complete(*, ethnicity, political_status, join_date, phone) -> bool:
@@ -90,7 +103,8 @@ class Tally:
     non_branches: int = 0
     cadres_ok: int = 0             # non-branch orgs with >= cadre_target complete cadres
     exceptions: int = 0
-    youth: int | None = None       # 14–28周岁青年数 where recorded
+    youth: int | None = None       # 14–28周岁青年数 recorded by the organisation at the top of this subtree
+    youth_members: int = 0         # the members counted against ``youth`` (团青比例 = youth_members ÷ youth)
     updated_at: datetime | None = None
 
     def rate(self, key: str) -> float | None:
@@ -111,7 +125,8 @@ class Metric:
 RATE_METRICS = (
     Metric("admins", "管理员到位率", "有至少 1 名管理员的组织 ÷ 全部组织"),
     Metric("info", "组织信息完善率", "必填信息齐全、有书记且书记有手机号码的组织 ÷ 全部组织"),
-    Metric("member_complete", "团员资料完整率", "必填项齐全有效（民族、政治面貌、入团年月、应填的发展团员编号）的团员 ÷ 全部团员"),
+    Metric("member_complete", "团员资料完整率",
+           "必填项齐全有效（民族、政治面貌、入团年月、应填的发展团员编号）且团员身份已确认的团员 ÷ 全部团员"),
     Metric("branches_done", "团支部录入完成率", "团员不少于 {min} 人且资料全部完整的团支部 ÷ 全部团支部"),
     Metric("cadres", "团干部录入达标率", "有不少于 {target} 名资料完整团干部的团委、团工委、团总支 ÷ 这些组织"),
 )
@@ -165,6 +180,24 @@ def youth_ratio(members: int, youth: int | None) -> float | None:
     return None if not youth else members / youth
 
 
+def tally_youth_ratio(tally: Tally) -> float | None:
+    """团青比例 of a progress row: the members of the subtrees whose 14–28周岁青年数 is known ÷ those youth."""
+    return youth_ratio(tally.youth_members, tally.youth)
+
+
+def combined_youth(own_youth: int | None, total_members: int, parts: list[tuple[int, int | None]]) -> tuple[int | None, int]:
+    """(youth, members counted against it) over an organisation and its subordinates. An organisation's own
+    14–28周岁青年数 covers its whole area, so when it is recorded it is the denominator for every member below;
+    otherwise the subordinates that recorded theirs are added up, each with its own members (the others are left
+    out rather than counted against nobody's youth). ``parts``: (members, youth) of each subordinate."""
+    if own_youth:
+        return own_youth, total_members
+    known = [(m, y) for m, y in parts if y]
+    if not known:
+        return None, 0
+    return sum(y for _, y in known), sum(m for m, _ in known)
+
+
 # ---------------------------------------------------------------- exceptions (红旗项)
 
 @dataclass(frozen=True)
@@ -184,6 +217,9 @@ EXCEPTIONS = (
     ExceptionKind("no_admin", "没有管理员的组织", "org"),
     ExceptionKind("overage", "超龄未离团（满 {overage} 周岁且无团内职务）", "member"),
     ExceptionKind("bad_dev_number", "发展团员编号缺失（{year} 年及以后入团）或不规范", "member"),
+    ExceptionKind("unconfirmed", "身份待确认（缺少入团志愿书等身份证明）", "member"),
+    ExceptionKind("no_school_code", "未录入学校标识码的学校", "org"),
+    ExceptionKind("school_no_branch", "已录入学校标识码但下无团支部的学校", "org"),
     ExceptionKind("stale_codes", "过期未使用的注册码", "code"),
 )
 EXCEPTION_KEYS = tuple(e.key for e in EXCEPTIONS)

@@ -32,3 +32,94 @@ def switch_org():
 @bp.get("/help")
 def help():
     return render_template("main/help.html")
+
+
+# ---------------------------------------------------------------- 本人信息 (self-service profile)
+
+def _profile_page(form, *, status: int = 200):
+    from flask import current_app
+
+    from ..domain.members import EDUCATIONS, OCCUPATIONS
+    from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, MEMBER_POLITICAL_STATUSES
+    from ..domain.profile import IDENTITY_LOCKED, JOIN_LOCKED
+    from ..domain.progress import cadre_complete, member_facts, member_identity
+    from ..extensions import db
+    from ..services.profile import my_places
+    person = current_user.person
+    places = my_places(db.session, person)
+    member = places.member
+    settings = current_app.extensions["tuanjian_settings"]
+    gaps = []
+    if places.posts and not cadre_complete(ethnicity=person.ethnicity, political_status=person.political_status,
+                                           join_date=person.join_date, phone=person.phone):
+        gaps.append("团干部资料未完整：请填写手机号码、民族、政治面貌和入团年月（群众可不填入团年月）")
+    identity = None
+    if member is not None:
+        identity = member_identity(person.join_date, member.evidence)
+        complete, dev_ok, _ = member_facts(ethnicity=person.ethnicity, political_status=person.political_status,
+                                           join_date=person.join_date, dev_number=member.dev_number,
+                                           evidence=member.evidence,
+                                           required_from_year=settings.dev_number_required_from_year)
+        if not dev_ok:
+            gaps.append("发展团员编号缺失或不规范：请联系所在团支部管理员补录")
+        if not identity[0]:
+            gaps.append(f"团员身份待确认（{identity[1]}）：请把入团志愿书等材料交所在团支部管理员核实登记")
+        elif not complete and not gaps:
+            gaps.append("团员资料未完整：请核对民族、政治面貌")
+    return render_template(
+        "main/profile.html", form=form, person=person, places=places, member=member, identity=identity, gaps=gaps,
+        identity_locked=IDENTITY_LOCKED, join_locked=JOIN_LOCKED, ethnicities=ETHNICITIES,
+        political_statuses=MEMBER_POLITICAL_STATUSES if member is not None else CADRE_POLITICAL_STATUSES,
+        educations=EDUCATIONS, occupations=OCCUPATIONS), status
+
+
+@bp.get("/me")
+@login_required
+def profile():
+    from .forms import ProfileForm
+    person = current_user.person
+    form = ProfileForm(formdata=None)
+    form.name.data, form.id_number.data = person.name, person.id_number
+    for key in ("phone", "ethnicity", "political_status", "join_date"):
+        getattr(form, key).data = getattr(person, key) or ""
+    from ..extensions import db
+    from ..services.profile import my_places
+    member = my_places(db.session, person).member
+    if member is not None:
+        for key in ("education", "occupation", "workplace"):
+            getattr(form, key).data = getattr(member, key) or ""
+    return _profile_page(form)
+
+
+@bp.post("/me")
+@login_required
+def save_profile():
+    from flask import current_app
+
+    from ..domain.errors import DomainError, ValidationFailed
+    from ..extensions import db
+    from ..models import utcnow
+    from ..services import profile as service
+    from ..web.forms import apply_errors
+    from ..web.scope import current_actor
+    from .forms import ProfileForm
+    form = ProfileForm()
+    if not form.validate():
+        return _profile_page(form, status=400)
+    person = current_user.person
+    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    try:
+        changed = service.update_own_profile(db.session, current_actor(), person, data,
+                                             settings=current_app.extensions["tuanjian_settings"], now=utcnow())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        for msg in apply_errors(form, exc):
+            flash(msg, "error")
+        return _profile_page(form, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return _profile_page(form, status=exc.status)
+    flash("已保存您的个人信息。" if changed else "信息没有变化。", "success" if changed else "info")
+    return redirect(url_for("main.profile"))

@@ -17,6 +17,10 @@ class MemberForm(FlaskForm):
     education = StringField("学历")
     occupation = StringField("职业")
     workplace = StringField("学习工作单位")
+    has_application = StringField("入团志愿书")
+    has_card = StringField("团员证")
+    card_year = StringField("团籍注册年度")
+    has_letter = StringField("组织关系介绍信")
 
 
 class DeleteForm(FlaskForm):

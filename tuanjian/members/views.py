@@ -161,8 +161,25 @@ def export(org_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
+def _identity_note(member) -> str:
+    from ..domain.progress import member_identity
+    ok, problem = member_identity(member.person.join_date, member.evidence)
+    return "" if ok else f"注意：该团员身份待确认（{problem}），已列入“身份待确认”清单。"
+
+
+def evidence_form_values(member) -> dict:
+    """The evidence columns as the form shows them (是/否/blank, the year as text)."""
+    yes_no = {True: "是", False: "否", None: ""}
+    return {"has_application": yes_no[member.has_application], "has_card": yes_no[member.has_card],
+            "card_year": str(member.card_year) if member.card_year else "", "has_letter": yes_no[member.has_letter]}
+
+
 def _form_context(org, form, member=None):
-    return dict(org=org, form=form, member=member, crumbs=_crumbs(org), ethnicities=ETHNICITIES,
+    identity = None
+    if member is not None:
+        from ..domain.progress import member_identity
+        identity = member_identity(member.person.join_date, member.evidence)
+    return dict(org=org, form=form, member=member, crumbs=_crumbs(org), ethnicities=ETHNICITIES, identity=identity,
                 political_statuses=MEMBER_POLITICAL_STATUSES, positions=POSITIONS_GRASSROOTS, educations=EDUCATIONS,
                 occupations=OCCUPATIONS, dev_from=_settings().dev_number_required_from_year,
                 delete_form=DeleteForm(formdata=None))
@@ -207,7 +224,7 @@ def create(org_id: int):
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(org, form))
     flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
-          + "可以继续录入下一名。", "success")
+          + _identity_note(member) + "可以继续录入下一名。", "success")
     return redirect(url_for("members.new", org_id=org.id))
 
 
@@ -223,7 +240,7 @@ def edit(member_id: int):
                        "political_status": p.political_status, "join_date": p.join_date, "phone": p.phone,
                        "dev_number": member.dev_number, "education": member.education, "occupation": member.occupation,
                        "workplace": member.workplace, "is_cadre": "是" if posts else "否",
-                       "position": posts[0] if posts else ""}.items():
+                       "position": posts[0] if posts else "", **evidence_form_values(member)}.items():
         getattr(form, key).data = value or ""
     return render("members/form.html", **_form_context(member.org, form, member))
 
@@ -250,7 +267,7 @@ def update(member_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(member.org, form, member))
-    flash(f"已保存 {member.person.name} 的信息。", "success")
+    flash(f"已保存 {member.person.name} 的信息。" + _identity_note(member), "success")
     return redirect(url_for("members.index", org_id=member.org_id))
 
 
@@ -289,7 +306,13 @@ def _columns(org) -> list[Column]:
             Column("手机号码", "phone", width=14),
             Column("学历", "education", width=14, choices=EDUCATIONS),
             Column("职业", "occupation", width=14, choices=OCCUPATIONS),
-            Column("学习工作单位", "workplace", width=24)]
+            Column("学习工作单位", "workplace", width=24),
+            Column("入团志愿书", "has_application", width=10, choices=("是", "否"),
+                   note="团员身份摸底：有无入团志愿书；2016年及以后入团的必须有"),
+            Column("团员证", "has_card", width=8, choices=("是", "否"), note="有无团员证"),
+            Column("团籍注册年度", "card_year", width=12, note="团员证上最近一次团籍注册的年份，如 2018"),
+            Column("组织关系介绍信", "has_letter", width=14, choices=("是", "否"),
+                   note="有公章、由团的领导机关或基层团委开具的介绍信")]
 
 
 FLOW = ImportFlow(
@@ -303,7 +326,10 @@ FLOW = ImportFlow(
         "2. 身份证号码、手机号码、入团年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
         "3. 下拉列表的栏目请从列表中选择；不要修改表头（列的顺序可以调整，多余的列会被忽略）。",
         "4. 已在系统中的团员按身份证号更新，信息未变的行自动跳过；同一文件重复上传不会重复录入。",
-        "5. 团干部自动开通账号，初始密码为身份证号后八位。"],
+        "5. 团干部自动开通账号，初始密码为身份证号后八位。",
+        "6. 团员身份摸底：入团志愿书、团员证、组织关系介绍信填“是”或“否”。2016年以前入团的，三者有其一即可"
+        "（团员证须在2017年或以后进行过团籍注册，并填写团籍注册年度）；2016年及以后入团的，必须有入团志愿书。"
+        "不符合的团员列入“身份待确认”清单。更新已有团员时，这几列留空表示不修改已登记的情况。"],
     steps=["每行一名团员；团支部的团干部也在这里填写。团委、团总支导入时须填写“所在团支部”。",
            "已在系统中的团员按身份证号更新，未变的行自动跳过。"],
     preview=preview_members, commit_rows=commit_members,

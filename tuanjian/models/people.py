@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, String, event, text
+from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..domain.orgtree import OrgKind, check_holds_members
@@ -47,6 +47,11 @@ class Member(Base):
     education: Mapped[str | None] = mapped_column(String(20))                     # 学历
     occupation: Mapped[str | None] = mapped_column(String(20))                    # 职业
     workplace: Mapped[str | None] = mapped_column(String(100))                    # 学习工作单位
+    # 团员身份摸底 (seed notice 002): evidence of membership; None = not yet checked (shows as 身份待确认)
+    has_application: Mapped[bool | None] = mapped_column(Boolean)                 # 入团志愿书
+    has_card: Mapped[bool | None] = mapped_column(Boolean)                        # 团员证
+    card_year: Mapped[int | None] = mapped_column(Integer)                        # 团员证上最近的团籍注册年度
+    has_letter: Mapped[bool | None] = mapped_column(Boolean)                      # 组织关系介绍信
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -55,6 +60,11 @@ class Member(Base):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     org: Mapped[Org] = relationship()  # noqa: F821
+
+    @property
+    def evidence(self) -> tuple:
+        """(has_application, has_card, card_year, has_letter), as domain.progress.member_identity takes it."""
+        return self.has_application, self.has_card, self.card_year, self.has_letter
 
 
 class CadrePost(Base):

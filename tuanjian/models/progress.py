@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, utcnow
@@ -26,12 +26,16 @@ class OrgStats(Base):
     members: Mapped[int] = mapped_column(Integer, default=0)
     complete_members: Mapped[int] = mapped_column(Integer, default=0)
     bad_dev_numbers: Mapped[int] = mapped_column(Integer, default=0)
+    unconfirmed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")    # 身份待确认 members
     cadres: Mapped[int] = mapped_column(Integer, default=0)               # people holding a post here
     complete_cadres: Mapped[int] = mapped_column(Integer, default=0)
     has_secretary: Mapped[bool] = mapped_column(Boolean, default=False)
     info_complete: Mapped[bool] = mapped_column(Boolean, default=False)
     admins: Mapped[int] = mapped_column(Integer, default=0)
     branches_below: Mapped[int] = mapped_column(Integer, default=0)       # live 团支部 strictly below
+    # the organisation stands for a whole school (domain.orginfo.is_school_unit), and whether it has its 学校标识码
+    school_unit: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    has_school_code: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # 超龄 members (aged overage_years+ with no post anywhere) as of overage_on: the count changes with the
     # calendar, so rows of an earlier day are recounted (in one grouped query) before they are summed
     overage: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

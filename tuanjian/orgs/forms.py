@@ -23,6 +23,7 @@ class OrgInfoForm(FlaskForm):
     email = StringField("电子邮箱")
     wechat = StringField("团组织微信号")
     weibo = StringField("团组织微博号")
+    school_code = StringField("学校标识码")
     youth_count = StringField("14–28周岁青年数")
     party_recommended = StringField("年度经推优入党团员数")
     founded_on = StringField("建立日期")

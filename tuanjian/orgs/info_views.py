@@ -37,7 +37,16 @@ def _context(org, form, *, status_hints=None, confirm=None):
                 required=set(required_fields(kind)), show_staff=needs_staffing(kind), show_industry=needs_industry(kind),
                 contact_required=needs_contact(kind), locked=service.locked_for(actor, org), locked_fields=LOCKED_FIELDS,
                 first_save=org.info_locked_at is None and actor.org_id == org.id, confirm=confirm,
-                secretary=secretary, hints=status_hints or [], complete=service.is_info_complete(db.session, org))
+                secretary=secretary, hints=status_hints or [], complete=service.is_info_complete(db.session, org),
+                school_hint=_school_hint(org))
+
+
+def _school_hint(org) -> str:
+    """Where the 学校标识码 goes: the organisation standing for the whole school, not its 团总支/团支部."""
+    from ..domain.orginfo import SCHOOL_INDUSTRIES, is_school
+    if org.parent is not None and is_school(org.parent.industry):
+        return "学校标识码填在代表整个学校的组织（如学校团委）上，学校内的团总支、团支部不用填"
+    return "行业类别为" + "、".join(SCHOOL_INDUSTRIES) + "的，填写教育部颁发的10位学校标识码；其他单位不填"
 
 
 def _prefill(org, form):

@@ -65,7 +65,7 @@ def index():
 
 @bp.get("/<int:person_id>")
 @admin_required
-def detail(person_id: int):
+def detail(person_id: int, correction: dict | None = None, status: int = 200):
     person = person_or_404(person_id)
     actor = current_actor()
     now = utcnow()
@@ -74,8 +74,35 @@ def detail(person_id: int):
     code = resetcodes.usable_codes(db.session, [person.id], now).get(person.id) if refusal is None else None
     account = person.account
     locked = account is not None and account.locked_until is not None and account.locked_until > now
+    from ..services.profile import correction_refused
     return render("people/detail.html", person=person, links=links[person.id], refusal=refusal, code=code,
-                  account=account, locked=locked, q=_clean_query(request.args.get("q")))
+                  account=account, locked=locked, q=_clean_query(request.args.get("q")),
+                  correction_refusal=correction_refused(db.session, actor, person), correction=correction or {},
+                  status=status)
+
+
+@bp.post("/<int:person_id>/correct")
+@admin_required
+def correct(person_id: int):
+    """更正姓名和身份证号码: an admin of an organisation above every place the person holds (audited)."""
+    from ..domain.errors import DomainError, ValidationFailed
+    from ..services.profile import correct_identity
+    person = person_or_404(person_id)
+    form = {k: request.form.get(k, "") for k in ("name", "id_number", "reason")}
+    try:
+        correct_identity(db.session, current_actor(), person, name=form["name"], id_number=form["id_number"],
+                         reason=form["reason"], now=utcnow())
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        return detail(person_id, correction={**form, "errors": exc.field_errors}, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        return detail(person_id, correction={**form, "errors": {"form": [exc.message]}}, status=exc.status)
+    flash(f"已更正为 {person.name}（{person.masked_id}），已记入操作日志。其登录用户名随之改为新的身份证号码"
+          + ("，初始密码为新身份证号后八位" if person.account is not None and person.account.password_hash is None else "")
+          + "。", "success")
+    return redirect(url_for("people.detail", person_id=person.id))
 
 
 @bp.post("/<int:person_id>/reset-code")

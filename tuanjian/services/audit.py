@@ -31,6 +31,8 @@ ACTION_LABELS = {
     "member.update": "修改团员信息",
     "member.delete": "删除团员记录",
     "member.reveal": "查看完整身份证号",
+    "profile.update": "本人修改个人信息",
+    "person.correct": "更正姓名和身份证号码",
     "export.progress": "导出录入进度",
     "export.exceptions": "导出异常清单",
     "export.members": "导出团员名单",

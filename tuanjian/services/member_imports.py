@@ -56,7 +56,8 @@ def _context(session, org: Org, rows) -> dict:
                           "join_date": person.join_date, "phone": person.phone, "dev_number": member.dev_number,
                           "education": member.education, "occupation": member.occupation,
                           "workplace": member.workplace, "position": positions.get((person.id, member.org_id)),
-                          "branch_id": member.org_id}
+                          "branch_id": member.org_id, "has_application": member.has_application,
+                          "has_card": member.has_card, "card_year": member.card_year, "has_letter": member.has_letter}
             existing[person.id_number] = Existing(
                 name=person.name, member_id=member.id if live else None, branch_id=member.org_id if live else None,
                 in_scope=live and is_within(member.org.code, org.code),
@@ -177,6 +178,8 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
     insert_many(session, Member.__table__, [
         {"person_id": pid, "org_id": r.data["branch_id"], "dev_number": r.data["dev_number"],
          "education": r.data["education"], "occupation": r.data["occupation"], "workplace": r.data["workplace"],
+         "has_application": r.data.get("has_application"), "has_card": r.data.get("has_card"),
+         "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter"),
          "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)])
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:

@@ -13,7 +13,8 @@ from . import audit
 from .accounts import ensure_account
 from .actor import Actor
 
-MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace")
+MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace", "has_application", "has_card", "card_year",
+                 "has_letter")
 PERSON_FIELDS = ("ethnicity", "political_status", "join_date", "phone")
 
 

@@ -47,12 +47,23 @@ def info_values(org: Org) -> dict:
             "staff_admin_quota": org.staff_admin_quota, "staff_admin_actual": org.staff_admin_actual,
             "staff_inst_quota": org.staff_inst_quota, "staff_inst_actual": org.staff_inst_actual,
             "phone": org.phone, "email": org.email, "wechat": org.wechat, "weibo": org.weibo,
-            "youth_count": org.youth_count, "party_recommended": org.party_recommended, "founded_on": org.founded_on}
+            "youth_count": org.youth_count, "party_recommended": org.party_recommended, "founded_on": org.founded_on,
+            "school_code": org.school_code}
 
 
 def is_info_complete(session, org: Org) -> bool:
     post = current_secretary(session, org)
     return info_complete(info_values(org), org.org_kind, secretary_has_phone=bool(post and post.person.phone))
+
+
+def check_school_code_free(session, code: str, org: Org) -> None:
+    """学校标识码 is unique: one school, one organisation standing for it (the database enforces it too)."""
+    holder = session.scalar(select(Org).where(Org.school_code == code, Org.id != org.id))
+    if holder is not None:
+        where = "（已撤销）" if holder.dissolved_at is not None else ""
+        raise ValidationFailed.single(
+            "school_code", f"学校标识码 {code} 已由“{holder.full_name or holder.short_name}”{where}使用，"
+                           "一所学校只能对应一个团组织，请核对")
 
 
 def may_edit(actor: Actor, org: Org) -> bool:
@@ -101,6 +112,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
                 select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
                                      Org.id != org.id, Org.dissolved_at.is_(None))):
             c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
+        if info.school_code:
+            c.check(check_school_code_free, session, info.school_code, org)
     holder = None
     if sec_id is not None:
         holder = session.scalar(select(Person).where(Person.id_number == sec_id.number))

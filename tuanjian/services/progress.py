@@ -10,13 +10,13 @@ from datetime import date, datetime
 from sqlalchemy import and_, case, func, not_, or_, select, text
 
 from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
-from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, completion
+from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, combined_youth, completion
 from ..models import Member, Org, OrgStats, Person, RegistrationCode, utcnow
 from ..queries import within
 from . import stats
 
 ORG_EXCEPTIONS = ("empty_branches", "small_branches", "large_branches", "hollow_committees", "no_secretary",
-                  "no_cadre_branches", "no_admin")
+                  "no_cadre_branches", "no_admin", "no_school_code", "school_no_branch")
 
 
 @dataclass
@@ -55,7 +55,10 @@ def exception_conditions(settings) -> dict:
                                                   OrgKind.GENERAL_BRANCH.value]), s.branches_below == 0),
             "no_secretary": not_(s.has_secretary),
             "no_cadre_branches": and_(b, s.cadres == 0),
-            "no_admin": s.admins == 0}
+            "no_admin": s.admins == 0,
+            # seed notice 002: the two lists of schools (the organisation standing for a whole school)
+            "no_school_code": and_(s.school_unit, not_(s.has_school_code)),
+            "school_no_branch": and_(s.school_unit, s.has_school_code, not_(b), s.branches_below == 0)}
 
 
 def _stale_codes_condition(now: datetime):
@@ -93,7 +96,9 @@ def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
         _count(and_(not_(b), s.complete_cadres >= settings.cadre_target)).label("cadres_ok"),
         func.coalesce(func.sum(s.bad_dev_numbers), 0).label("bad_dev_number"),
         func.coalesce(func.sum(s.overage), 0).label("overage"),
-        func.sum(s.youth).label("youth"), func.max(s.updated_at).label("updated_at"),
+        func.coalesce(func.sum(s.unconfirmed), 0).label("unconfirmed"),
+        # the youth count of the group's top organisation (the direct subordinate, or the org itself)
+        func.max(case((s.code == key, s.youth), else_=None)).label("youth"), func.max(s.updated_at).label("updated_at"),
         # rows to bring current first: other rules, 超龄 counted on another day
         _count(or_(s.rules != tag, s.overage_on.is_(None), s.overage_on != today)).label("stale"),
         *[_count(cond).label(name) for name, cond in exception_conditions(settings).items()],
@@ -127,7 +132,11 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
     rows = [_row(child, grouped.get(child.code), {"stale_codes": codes.get(child.code, 0)}, child.id in with_children)
             for child in children]
     own = _row(org, grouped.get(org.code), {"stale_codes": codes.get(org.code, 0)}, bool(children))
+    own_youth = own.tally.youth
+    own.tally.youth, own.tally.youth_members = None, 0     # the org's youth covers its whole area, not 本级 alone
     totals = _sum_rows(org, [*rows, own])
+    totals.tally.youth, totals.tally.youth_members = combined_youth(
+        own_youth, totals.tally.members, [(r.tally.members, r.tally.youth) for r in rows])
     for rank, row in enumerate(sorted(rows, key=lambda r: -completion(r.tally)), start=1):
         row.rank = rank
     return Progress(org=org, rows=rows, own=own, totals=totals, as_of=now)
@@ -139,19 +148,19 @@ def _row(org: Org, r, extra: dict, has_children: bool) -> Row:
     exceptions = {k: int(getattr(r, k)) for k in ORG_EXCEPTIONS}
     exceptions["bad_dev_number"] = int(r.bad_dev_number)
     exceptions["overage"] = int(r.overage)
+    exceptions["unconfirmed"] = int(r.unconfirmed)
     exceptions.update(extra)
     tally = Tally(orgs=r.orgs, branches=int(r.branches), with_admin=int(r.with_admin),
                   info_complete=int(r.info_complete), members=int(r.members), complete_members=int(r.complete_members),
                   branches_done=int(r.branches_done), non_branches=int(r.non_branches), cadres_ok=int(r.cadres_ok),
                   exceptions=sum(exceptions.values()), youth=int(r.youth) if r.youth is not None else None,
-                  updated_at=r.updated_at)
+                  youth_members=int(r.members) if r.youth else 0, updated_at=r.updated_at)
     return Row(org, tally, exceptions, has_children)
 
 
 def _sum_rows(org: Org, rows: list[Row]) -> Row:
     total = Tally()
     exceptions = {k: 0 for k in EXCEPTION_KEYS}
-    youth = [r.tally.youth for r in rows if r.tally.youth is not None]
     for row in rows:
         for name in ("orgs", "branches", "with_admin", "info_complete", "members", "complete_members",
                      "branches_done", "non_branches", "cadres_ok", "exceptions"):
@@ -160,7 +169,6 @@ def _sum_rows(org: Org, rows: list[Row]) -> Row:
             exceptions[k] += v
         if row.tally.updated_at and (total.updated_at is None or row.tally.updated_at > total.updated_at):
             total.updated_at = row.tally.updated_at
-    total.youth = sum(youth) if youth else None
     return Row(org, total, exceptions, bool(rows))
 
 
@@ -197,6 +205,11 @@ def exception_members(session, scope: Org, kind: str, *, settings, today: date) 
         .where(within(Org.code, scope.code), Member.deleted_at.is_(None)).order_by(Org.code, Person.name)
     if kind == "overage":
         return list(session.execute(base.where(stats.overage_condition(today, settings))).all())
+    if kind == "unconfirmed":
+        from ..domain.progress import member_identity
+        candidates = session.execute(base.join(OrgStats, OrgStats.org_id == Org.id).where(
+            OrgStats.unconfirmed > 0)).all()
+        return [(m, p) for m, p in candidates if not member_identity(p.join_date, m.evidence)[0]]
     year = settings.dev_number_required_from_year
     # the rule is a pure function; the query only narrows to members of branches with a bad number counted
     candidates = session.execute(base.join(OrgStats, OrgStats.org_id == Org.id).where(

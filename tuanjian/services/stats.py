@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import local_today
 from ..domain.members import overage_cutoff
-from ..domain.orginfo import info_complete
+from ..domain.orginfo import info_complete, is_school_unit
 from ..domain.orgtree import OrgKind
 from ..domain.progress import cadre_complete, member_facts
 from ..models import AdminGrant, CadrePost, Member, Org, OrgStats, Person, utcnow
@@ -32,7 +32,7 @@ def rules_tag(settings) -> str:
 
 
 def _pending(session) -> dict[str, set]:
-    return session.info.setdefault(_KEY, {"orgs": set(), "codes": set(), "people": set()})
+    return session.info.setdefault(_KEY, {"orgs": set(), "codes": set(), "people": set(), "parents": set()})
 
 
 def touch(session, *, org_ids=(), people_ids=(), codes=()) -> None:
@@ -60,6 +60,8 @@ def _after_flush(session, flush_context) -> None:
             touch(session, people_ids=[obj.id])
         elif isinstance(obj, Org):
             touch(session, org_ids=[obj.id], codes=[c for c in _old_and_new(obj, "code") if c])
+            if obj.id is not None and inspect(obj).attrs["industry"].history.has_changes():
+                _pending(session)["parents"].add(obj.id)     # whether a child stands for a school depends on it
 
 
 def _before_commit(session) -> None:
@@ -77,6 +79,8 @@ def _before_commit(session) -> None:
     for cond in among(session, CadrePost.person_id, sorted(pending["people"])):
         org_ids.update(session.scalars(select(CadrePost.org_id).where(cond, CadrePost.ended_at.is_(None))))
     for cond in among(session, Org.code, sorted(pending["codes"])):
+        org_ids.update(session.scalars(select(Org.id).where(cond)))
+    for cond in among(session, Org.parent_id, sorted(pending["parents"])):
         org_ids.update(session.scalars(select(Org.id).where(cond)))
     refresh(session, org_ids, settings=settings)
     session.info.pop(_KEY, None)                  # refresh() itself flushes nothing that needs another pass
@@ -124,15 +128,22 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     members = defaultdict(int)
     complete = defaultdict(int)
     bad_dev = defaultdict(int)
+    unconfirmed = defaultdict(int)
     for cond in among(session, Member.org_id, ids):
-        for org_id, eth, pol, join, dev in session.execute(
-                select(Member.org_id, Person.ethnicity, Person.political_status, Person.join_date, Member.dev_number)
+        for org_id, eth, pol, join, dev, *evidence in session.execute(
+                select(Member.org_id, Person.ethnicity, Person.political_status, Person.join_date, Member.dev_number,
+                       Member.has_application, Member.has_card, Member.card_year, Member.has_letter)
                 .join(Person, Member.person_id == Person.id).where(cond, Member.deleted_at.is_(None))):
             members[org_id] += 1
-            is_complete, dev_ok = member_facts(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
-                                               required_from_year=year)
+            is_complete, dev_ok, identity_ok = member_facts(ethnicity=eth, political_status=pol, join_date=join,
+                                                            dev_number=dev, evidence=tuple(evidence),
+                                                            required_from_year=year)
             complete[org_id] += is_complete
             bad_dev[org_id] += not dev_ok
+            unconfirmed[org_id] += not identity_ok
+    parent_industry = {}
+    for cond in among(session, Org.id, sorted({o.parent_id for o in orgs if o.parent_id is not None})):
+        parent_industry.update(dict(session.execute(select(Org.id, Org.industry).where(cond)).all()))
     today = local_today()
     overage = defaultdict(int)
     for cond in among(session, Member.org_id, ids):
@@ -160,7 +171,9 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
         below = _branches_below(session, [o for o in orgs if o.kind != OrgKind.BRANCH.value])
     now, tag = utcnow(), rules_tag(settings)
     return [{"org_id": o.id, "code": o.code, "kind": o.kind, "youth": o.youth_count, "members": members[o.id], "complete_members": complete[o.id],
-             "bad_dev_numbers": bad_dev[o.id], "cadres": len(cadres[o.id]),
+             "bad_dev_numbers": bad_dev[o.id], "unconfirmed": unconfirmed[o.id], "cadres": len(cadres[o.id]),
+             "school_unit": is_school_unit(o.industry, parent_industry.get(o.parent_id)),
+             "has_school_code": bool(o.school_code),
              "complete_cadres": len(complete_cadres[o.id]), "has_secretary": o.id in secretary_phone,
              "info_complete": info_complete(info_values(o), o.org_kind,
                                             secretary_has_phone=secretary_phone.get(o.id, False)),
@@ -173,25 +186,28 @@ def add_new_members(session, branch_id: int, added: list[dict], *, settings, now
     """Members just bulk-inserted into ``branch_id`` (people never seen before, no posts): add their counts to the
     branch's row. A row that is missing, computed under other rules or for another day is recomputed at commit
     instead. The same lock as refresh() keeps a concurrent recompute from losing the addition."""
-    from ..domain.members import is_overage
+    from ..domain.members import EVIDENCE_FIELDS, is_overage
     session.execute(select(Org.id).where(Org.id == branch_id).with_for_update(key_share=True))
     today = local_today()
     row = session.get(OrgStats, branch_id, populate_existing=True)
     if row is None or row.rules != rules_tag(settings) or row.overage_on != today:
         touch(session, org_ids=[branch_id])
         return
-    complete = bad = overage = 0
+    complete = bad = overage = unconfirmed = 0
     for d in added:
-        is_complete, dev_ok = member_facts(ethnicity=d["ethnicity"], political_status=d["political_status"],
-                                           join_date=d["join_date"], dev_number=d["dev_number"],
-                                           required_from_year=settings.dev_number_required_from_year)
+        is_complete, dev_ok, identity_ok = member_facts(
+            ethnicity=d["ethnicity"], political_status=d["political_status"], join_date=d["join_date"],
+            dev_number=d["dev_number"], evidence=tuple(d.get(k) for k in EVIDENCE_FIELDS),
+            required_from_year=settings.dev_number_required_from_year)
         complete += is_complete
         bad += not dev_ok
+        unconfirmed += not identity_ok
         overage += is_overage(date.fromisoformat(d["birth_date"]), today, holds_post=False,
                               years=settings.overage_years)
     session.execute(update(OrgStats).where(OrgStats.org_id == branch_id).values(
         members=OrgStats.members + len(added), complete_members=OrgStats.complete_members + complete,
-        bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage, updated_at=now))
+        bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage,
+        unconfirmed=OrgStats.unconfirmed + unconfirmed, updated_at=now))
     session.expire(row)
 
 

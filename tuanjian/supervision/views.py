@@ -7,7 +7,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
 from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
-                               exception_label, metric_definitions, percent, short_of, youth_ratio)
+                               exception_label, metric_definitions, percent, short_of, tally_youth_ratio)
 from ..extensions import db
 from ..services import audit
 from ..services import progress as service
@@ -39,7 +39,7 @@ def _view_helpers():
     settings = _settings()
     return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent, "short_of": short_of,
             "below": lambda tally, key: below_threshold(tally, key, settings),
-            "youth_ratio": youth_ratio, "exception_kinds": EXCEPTIONS,
+            "youth_rate": tally_youth_ratio, "exception_kinds": EXCEPTIONS,
             "exception_label": lambda kind: exception_label(kind, settings),
             "definitions": metric_definitions(settings)}
 
@@ -58,7 +58,7 @@ def index(org_id: int):
     return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
                   descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
                   parent_campaigns=campaigns_for(db.session, org), today=service.now_and_today()[1],
-                  show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+                  show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
 
 
 @bp.get("/org/<int:org_id>/print")
@@ -70,7 +70,7 @@ def print_report(org_id: int):
     appendix = [(r, [(kind, r.exceptions.get(kind.key, 0)) for kind in EXCEPTIONS if r.exceptions.get(kind.key)])
                 for r in rows]
     return render_template("supervision/print.html", org=org, report=report, rows=rows, appendix=appendix,
-                           show_youth=any(r.tally.youth for r in [*report.rows, report.own]), **_view_helpers())
+                           show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
 
 
 def _table(report, rows):
@@ -79,7 +79,7 @@ def _table(report, rows):
 
     def line(rank, name, t):
         return [rank, name, t.orgs, t.branches, *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members,
-                percent(youth_ratio(t.members, t.youth)) if t.youth else "", t.exceptions,
+                percent(tally_youth_ratio(t)) if t.youth else "", t.exceptions,
                 local_time(t.updated_at) if t.updated_at else ""]
     body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally) for r in rows]
     body.append(line("", "本级", report.own.tally))
@@ -110,12 +110,29 @@ def _exception_rows(org, key):
     if kind is None:
         abort(404)
     now, today = service.now_and_today()
+    if key in ("no_school_code", "school_no_branch"):
+        found = service.exception_orgs(db.session, org, key, settings=_settings())
+        parents = _names_of({o.parent_id for o, _ in found})
+        return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数", "组织代码"], [
+            ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), o.industry or "",
+                          o.school_code or "", s.branches_below, _subtree_members(o), o.code]) for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
         return kind, ["团组织全称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
             ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else "", s.members, o.code]) for o, s in found], (5,)
+    if key == "unconfirmed":
+        from ..domain.progress import member_identity
+        found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
+        branches = _names_of({m.org_id for m, _ in found})
+        yes_no = {True: "有", False: "无", None: "未核实"}
+        return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（注册年度）", "介绍信", "待确认原因",
+                      "所在团支部"], [
+            ({"member": m}, [p.name, mask_id_number(p.id_number), p.join_date or "", yes_no[m.has_application],
+                             yes_no[m.has_card] + (f"（{m.card_year}）" if m.card_year else ""), yes_no[m.has_letter],
+                             member_identity(p.join_date, m.evidence)[1] or "", branches.get(m.org_id, "")])
+            for m, p in found], (1, 2)
     if kind.about == "member":
         found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
         branches = _names_of({m.org_id for m, _ in found})
@@ -126,6 +143,16 @@ def _exception_rows(org, key):
     return kind, ["组织", "组织代码", "注册码", "生成时间", "有效期至"], [
         ({"org": c.org}, [c.org.short_name, c.org.code, c.code, local_time(c.issued_at), local_time(c.expires_at)])
         for c in codes], (1, 2)
+
+
+def _subtree_members(org) -> int:
+    """团员 in the organisation's subtree (from the stats rows)."""
+    from sqlalchemy import func, select
+
+    from ..models import OrgStats
+    from ..queries import within
+    return int(db.session.scalar(select(func.coalesce(func.sum(OrgStats.members), 0)).where(
+        within(OrgStats.code, org.code))) or 0)
 
 
 def _names_of(org_ids) -> dict[int, str]:

@@ -1,8 +1,8 @@
 """exchange_links: 交换密钥 and the last applied 上报文件 per exchanged subtree
 
 Revision ID: e5a7c1d9b3f2
-Revises: c3d8e4f1a2b6
-Create Date: 2026-11-25 10:00:00
+Revises: d9a1b2c3e4f5
+Create Date: 2026-11-24 10:00:00
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = 'e5a7c1d9b3f2'
-down_revision = 'c3d8e4f1a2b6'
+down_revision = 'd9a1b2c3e4f5'
 branch_labels = None
 depends_on = None
 
