@@ -117,9 +117,10 @@ def test_memoised_checks_give_the_same_answers_as_uncached_ones():
 def test_validate_member_with_a_memo_matches_without():
     from tuanjian.domain.settings import DEFAULT_SETTINGS
     rows = [{"name": "张三", "id_number": make_id(date(1993, 3, 7), 5, True), "ethnicity": e, "political_status": p,
-             "join_date": j, "is_cadre": c, "position": "", "dev_number": ""}
+             "join_date": j, "is_cadre": c, "position": "", "dev_number": "", "has_application": a, "has_card": "是",
+             "card_year": y, "education": ed, "workplace": "望江中学"}
             for e in ("汉族", "汉", "火星族") for p in ("共青团员", "党员") for j in ("2008-05", "2008.5", "明年")
-            for c in ("否", "是", 1)]
+            for c in ("否", "是", 1) for a in ("是", "", "也许") for y in ("", 2018.0, "18") for ed in ("", "普通本科", "火星")]
     memo: dict = {}
 
     def outcome(values, memo):
@@ -130,5 +131,7 @@ def test_validate_member_with_a_memo_matches_without():
     answers = [outcome(values, None) for values in rows]
     assert any(isinstance(a, dict) and "name" in a for a in answers)          # both kinds of answer occur
     assert any(isinstance(a, dict) and "ethnicity" in a and "political_status" not in a for a in answers)
+    assert any(isinstance(a, dict) and "card_year" in a and "name" not in a for a in answers)
+    assert any(isinstance(a, dict) and a.get("card_year") == 2018 for a in answers)
     for _ in range(2):                    # the second pass answers from the memo
         assert [outcome(values, memo) for values in rows] == answers

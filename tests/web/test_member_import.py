@@ -193,3 +193,38 @@ def test_error_workbook_keeps_the_dropdowns(client, login, tree):
     values = {c.value for col in wb["下拉列表"].iter_cols() for c in col if c.value}
     assert "城东村团支部" in values
     assert any("下拉列表" in v.formula1 for v in wb["团员"].data_validations.dataValidation)
+
+
+def test_rows_that_fail_only_at_commit_keep_their_cells(client, session, login, tree):
+    """A stored member report keeps the uploaded cells of error rows and the preview's sample only; a row past
+    the sample that the database turns into an error at commit gets its cells back in the error workbook."""
+    from tuanjian.domain.imports import OK_ROWS_SHOWN
+    login(tree.branch_admin)
+    n = ids(OK_ROWS_SHOWN + 5, 100)
+    assert len(set(n)) == len(n)
+    names = [f"甲{chr(0x4E00 + i)}" for i in range(len(n))]           # 甲一, 甲丁, …: all different
+    rows = [row(name, number) for name, number in zip(names, n, strict=True)]
+    late = OK_ROWS_SHOWN + 3                                  # an OK row past the preview's sample
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book(rows)))
+    assert f"新增 {len(rows)}" in page
+    stored = session.get(ImportBatch, batch_id).report
+    assert sum(1 for r in stored["rows"] if r[2] is not None) == OK_ROWS_SHOWN      # cells of the sample only
+    # meanwhile two of the ID numbers are registered under other names: those rows fail at commit, one in the
+    # sample (so the OK row after the sample moves into it) and one past it
+    for i in (5, late):
+        session.add(Person(id_number=n[i], name="别人", gender="男", birth_date=date(2003, 4, 1), ethnicity="汉族",
+                           political_status="共青团员"))
+    session.commit()
+    resp = client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-1500:]
+    ws = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data)).active
+    header = [c.value for c in ws[1]]
+    got = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [r[header.index("原行号")] for r in got] == [5 + 2, late + 2]
+    cells = dict(zip(header, got[1], strict=False))
+    assert cells["原行号"] == late + 2 and cells["姓名"] == names[late] and cells["身份证号码"] == n[late]
+    assert cells["民族"] == "汉族" and cells["入团年月"] == "2018-05" and cells["是否为团干部"] == "否"
+    assert cells["所在团支部"] == tree.village.short_name and cells["学历"] == "普通高中在读"
+    assert "不一致" in " ".join(str(v) for v in got[1] if v)
+    page = client.get(f"/members/imports/{batch_id}").get_data(as_text=True)
+    assert n[late] in page and n[OK_ROWS_SHOWN] in page       # the failed row and the sample's new last row, rebuilt

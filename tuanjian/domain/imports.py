@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 OK, ERROR = "ok", "error"
+ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300     # a preview page shows every error row up to a cap, then a sample
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
 
 
@@ -40,10 +41,11 @@ class ImportReport:
             totals[kind] = sum(1 for r in self.rows if r.kind == kind)
         return totals
 
-    def to_json(self) -> dict:
+    def to_json(self, *, keep_ok_cells: int | None = None) -> dict:
         """A compact JSON document (a 50,000-row report is stored between preview and commit): the rows of one
         file share their cell keys and their data keys, so each row keeps its values as lists in that order;
-        a row whose keys differ keeps its dict."""
+        a row whose keys differ keeps its dict. ``keep_ok_cells``: keep the uploaded cells of only that many OK
+        rows (the preview's sample) besides every error row, for an import whose commit needs only ``data``."""
         cell_keys = list(self.rows[0].cells) if self.rows else []
         data_keys = next((list(r.data) for r in self.rows if r.data), [])
 
@@ -60,8 +62,11 @@ class ImportReport:
                 return values
             return pack
         cells, data = packer(cell_keys), packer(data_keys)
+        kept = None if keep_ok_cells is None else {id(r) for r in self.ok_rows[:keep_ok_cells]}
         return {"format": 2, "cell_keys": cell_keys, "data_keys": data_keys,
-                "rows": [(r.number, r.kind, cells(r.cells), data(r.data) if r.data else None, r.errors or None, r.note)
+                "rows": [(r.number, r.kind,
+                          cells(r.cells) if kept is None or r.kind == ERROR or id(r) in kept else None,
+                          data(r.data) if r.data else None, r.errors or None, r.note)
                          for r in self.rows],
                 "totals": self.totals()}
 
@@ -70,7 +75,8 @@ class ImportReport:
         if doc.get("format") != 2:                    # reports stored before the compact format
             return cls([RowOutcome(**r) for r in doc.get("rows", [])])
         cell_keys, data_keys = doc["cell_keys"], doc["data_keys"]
-        return cls([RowOutcome(number, cells if isinstance(cells, dict) else dict(zip(cell_keys, cells, strict=True)), kind,
+        return cls([RowOutcome(number, {} if cells is None else cells if isinstance(cells, dict)
+                               else dict(zip(cell_keys, cells, strict=True)), kind,
                                (data if isinstance(data, dict) else dict(zip(data_keys, data, strict=True))) if data else {},
                                errors or {}, note)
                     for number, kind, cells, data, errors, note in doc["rows"]])

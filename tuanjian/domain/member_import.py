@@ -126,4 +126,18 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
     return report
 
 
+def cells_from_data(data: dict, branch_name: str) -> dict:
+    """A row's cells as the template shows them, rebuilt from its cleaned data (a stored report keeps the
+    uploaded cells of error rows and of the preview's sample only)."""
+    def text(value):
+        if value is None:
+            return ""
+        if value is True or value is False:
+            return "是" if value else "否"
+        return str(value)
+    cells = {key: text(data.get(key)) for key in COLUMNS.values() if key != "branch"}
+    cells["branch"] = branch_name
+    return cells
+
+
 _LABELS = {v: k for k, v in COLUMNS.items()} | {"branch_id": "所在团支部"}

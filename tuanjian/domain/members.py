@@ -179,6 +179,15 @@ def validate_member_extras(values: dict) -> dict:
     return {"education": education, "occupation": occupation, "workplace": workplace}
 
 
+def _extras_of(education, occupation, workplace) -> dict:
+    return validate_member_extras({"education": education, "occupation": occupation, "workplace": workplace})
+
+
+def _evidence_of(has_application, has_card, card_year, has_letter, today: date) -> dict:
+    return parse_evidence({"has_application": has_application, "has_card": has_card, "card_year": card_year,
+                           "has_letter": has_letter}, today=today)
+
+
 def validate_member(values: dict, *, settings, today: date, memo: dict | None = None) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write. ``memo``: a dict shared by
@@ -203,9 +212,10 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
         position = check(lambda: validate_position(values.get("position"), is_leading=False))
     elif str(values.get("position") or "").strip():
         errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
-    extras = check(validate_member_extras, values) or {}
+    extras = cached(memo, _extras_of, values.get("education"), values.get("occupation"), values.get("workplace")) or {}
     education, occupation, workplace = extras.get("education"), extras.get("occupation"), extras.get("workplace")
-    evidence = check(parse_evidence, values, today=today) or {}
+    evidence = cached(memo, _evidence_of, values.get("has_application"), values.get("has_card"),
+                      values.get("card_year"), values.get("has_letter"), today) or {}
     if errors:
         raise ValidationFailed(errors)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),

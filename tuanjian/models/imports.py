@@ -27,6 +27,6 @@ class ImportBatch(Base):
     result: Mapped[dict | None] = mapped_column(JSON)          # what commit created
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
-    def store_report(self, report) -> None:
-        """Keep ``report`` (an ImportReport) and its totals together."""
-        self.report, self.totals = report.to_json(), report.totals()
+    def store_report(self, report, *, keep_ok_cells: int | None = None) -> None:
+        """Keep ``report`` (an ImportReport) and its totals together (see ImportReport.to_json)."""
+        self.report, self.totals = report.to_json(keep_ok_cells=keep_ok_cells), report.totals()

@@ -59,12 +59,12 @@ def _validate(session, parent: Org, rows, settings: Settings) -> ImportReport:
 
 
 def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filename: str, report: ImportReport,
-              now: datetime) -> ImportBatch:
+              now: datetime, keep_ok_cells: int | None = None) -> ImportBatch:
     """A pending batch holding the validated rows until the user confirms or cancels."""
     batch = ImportBatch(kind=kind, org_id=org.id, created_by_id=actor.person_id, created_at=now,
                         file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
                         status="pending")
-    batch.store_report(report)
+    batch.store_report(report, keep_ok_cells=keep_ok_cells)
     session.add(batch)
     session.flush()
     return batch

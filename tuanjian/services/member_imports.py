@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ..clock import local_date
 from ..dbsetup import insert_many
 from ..domain.errors import Conflict, ValidationFailed
-from ..domain.imports import NEW, UPDATE, ImportReport
-from ..domain.member_import import COLUMNS, Existing, classify, validate_rows
+from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
+from ..domain.member_import import COLUMNS, Existing, cells_from_data, classify, validate_rows
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
@@ -93,7 +93,10 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now)
-    return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now)
+    # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
+    # workbook shows them (error rows and the preview's sample), which halves what is stored and read back
+    return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now,
+                     keep_ok_cells=OK_ROWS_SHOWN)
 
 
 @gc_paused
@@ -110,6 +113,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     # database (another admin imported the same people, a branch was dissolved): classify again against it.
     report = ImportReport.from_json(batch.report)
     as_previewed = [(r.kind, r.note, r.errors) for r in report.rows]
+    previewed_data = {r.number: r.data for r in report.ok_rows}
     live_branches = {b.id for b in branches_in(session, org)}
     for row in report.ok_rows:
         row.kind, row.errors = "ok", {}
@@ -145,10 +149,19 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             continue
         written.append(data["id_number"])
     batch.status, batch.committed_at = "committed", now
-    if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
-        batch.store_report(report)          # rewrite the (large) report only when the database changed it
-    t = report.totals()
     names = {b.id: b.short_name for b in branches.values()}
+    if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
+        # rewrite the (large) report only when the database changed it; rows it turned into errors (and rows now
+        # in the page's sample) get back the cells they were stored without, from the data as previewed
+        sample = {id(r) for r in report.ok_rows[:OK_ROWS_SHOWN]}
+        all_names = {b.id: b.short_name for b in session.scalars(select(Org).where(
+            Org.id.in_({d["branch_id"] for d in previewed_data.values()})))}
+        for r in report.rows:
+            if not r.cells and r.number in previewed_data and (r.kind == ERROR or id(r) in sample):
+                data = previewed_data[r.number]
+                r.cells = cells_from_data(data, all_names.get(data["branch_id"], ""))
+        batch.store_report(report, keep_ok_cells=OK_ROWS_SHOWN)
+    t = report.totals()
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
                                  "change": "新增" if r.kind == NEW else "更新"}
                                 for r in report.ok_rows if r.kind in (NEW, UPDATE)][:2000],

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..domain.errors import DomainError
-from ..domain.imports import ImportReport
+from ..domain.imports import ERROR_ROWS_SHOWN, OK_ROWS_SHOWN, ImportReport
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
 from ..services.imports import cancel, gc_paused
@@ -22,7 +22,6 @@ from ..spreadsheets.writer import Column, error_workbook, template_workbook
 from .htmx import render
 from .scope import batch_or_404, current_actor, org_or_404
 
-ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A commit re-checks the file against the database, but another admin's import of the same people (or orgs) may
 # commit between that check and this transaction's inserts; the unique constraints then refuse the duplicates.
