@@ -11,7 +11,8 @@ import zipfile
 
 from tuanjian.domain import exchange as fmt
 
-from ..web.test_malformed_uploads import ENDPOINTS, Zeros, deflate, joined, plain_book, raw_zip, table_counts
+from ..web.test_malformed_uploads import (ENDPOINTS, Zeros, _flag_encrypted, deflate, joined, plain_book, raw_zip,
+                                         table_counts)
 from .helpers import KEY
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -99,16 +100,6 @@ def zip_bombs(code):
         ("bomb: 6000 members", "炸弹.zip", raw_zip([(f"{k}.json", *deflate(b"{}"), None) for k in range(6000)]),
          ("三个部分",)),
     ]
-
-
-def _flag_encrypted(data: bytes) -> bytes:
-    b = bytearray(data)
-    for sig, at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
-        i = b.find(sig)
-        while i != -1:
-            b[i + at] |= 1
-            i = b.find(sig, i + 4)
-    return bytes(b)
 
 
 def test_bad_packages_get_a_chinese_4xx_and_change_nothing(client, login, tree, monkeypatch, app):

@@ -1,16 +1,12 @@
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from ..web.forms import PersonForm
 
-class CadreForm(FlaskForm):
+
+class CadreForm(PersonForm):
     """Carries CSRF and redisplay; rules live in domain.cadres."""
 
-    name = StringField("姓名")
-    id_number = StringField("身份证号码")
-    phone = StringField("手机号码")
-    ethnicity = StringField("民族")
-    political_status = StringField("政治面貌")
-    join_date = StringField("入团年月")
     position = StringField("职务")
     title = StringField("职务名称")
     nature = StringField("团干部性质")

@@ -1,19 +1,15 @@
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from ..web.forms import PersonForm
 
-class MemberForm(FlaskForm):
+
+class MemberForm(PersonForm):
     """Carries CSRF and redisplay; every rule is domain.members.validate_member."""
 
-    name = StringField("姓名")
-    id_number = StringField("身份证号码")
-    ethnicity = StringField("民族")
-    political_status = StringField("政治面貌")
-    join_date = StringField("入团年月")
     is_cadre = StringField("是否为团干部")
     position = StringField("团内职务")
     dev_number = StringField("发展团员编号")
-    phone = StringField("手机号码")
     education = StringField("学历")
     occupation = StringField("职业")
     workplace = StringField("学习工作单位")
