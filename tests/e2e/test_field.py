@@ -238,3 +238,204 @@ def test_every_page_works_without_javascript(browser, live_server):
         anon.context.close()
         admin.context.close()
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- keyboard only: log in and enter a member
+
+def _tab_to(page, selector: str, limit: int = 60) -> int:
+    """Press Tab until the focused element matches ``selector``; the number of presses it took."""
+    for n in range(1, limit + 1):
+        page.keyboard.press("Tab")
+        if page.evaluate("s => document.activeElement && document.activeElement.matches(s)", selector):
+            outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+            assert outline != "none", f"no visible focus on {selector}"
+            return n
+    raise AssertionError(f"Tab never reached {selector} in {limit} presses (at {page.url})")
+
+
+def _errors_are_tied_to_fields(page) -> int:
+    """Every field shown in error points at its message (aria-describedby) and is marked aria-invalid."""
+    fields = page.locator(".field.has-error")
+    for i in range(fields.count()):
+        f = fields.nth(i)
+        message_id = f.locator(".error").get_attribute("id")
+        control = f.locator("input, select, textarea").first
+        assert message_id and message_id in (control.get_attribute("aria-describedby") or "").split(), f.inner_html()
+        assert control.get_attribute("aria-invalid") == "true"
+    return fields.count()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_keyboard_only_login_and_member_entry(browser, live_server, artifacts, js):
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from tuanjian.demo import make_id
+    from tuanjian.extensions import db
+    from tuanjian.models import Member, Person
+
+    base = live_server.url
+    admin = live_server.login_for("团支部管理员")
+    branch_id = live_server.org_id(admin.org)
+    new_id = make_id(date(2001, 3, 4), 955 if js else 966, True)
+    name = "键盘录入" + ("甲" if js else "乙")
+    rec = Recorder(browser, base, js=js)
+    page = rec.page
+    try:
+        page.goto(f"{base}/auth/login")
+        assert _tab_to(page, "a.skip") == 1, "the first Tab reaches 跳到正文"
+        _tab_to(page, "input[name=id_number]")
+        page.keyboard.type(admin.id_number)
+        _tab_to(page, "input[name=password]", limit=3)
+        page.keyboard.type(admin.password)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{base}/orgs/{branch_id}")
+
+        _tab_to(page, "p.actions a[href$='/members/org/%d']" % branch_id)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("团员")
+        _tab_to(page, "a[href$='/members/org/%d/new']" % branch_id)
+        page.keyboard.press("Enter")
+        expect(page.locator("h1")).to_contain_text("录入团员")
+
+        # save the empty form: each error sits under its field and is tied to it
+        _tab_to(page, "form button.primary", limit=80)
+        page.keyboard.press("Enter")
+        expect(page.locator(".field.has-error").first).to_be_visible()
+        assert _errors_are_tied_to_fields(page) >= 4
+        if js:      # axe-core needs the page's timers, which a JS-off page does not run
+            assert _axe(page) == [], "the form in its error state"
+
+        _tab_to(page, "input[name=name]")
+        page.keyboard.type(name)
+        _tab_to(page, "input[name=id_number]", limit=3)
+        page.keyboard.type(new_id)
+        for select_name in ("ethnicity", "political_status"):
+            _tab_to(page, f"select[name={select_name}]", limit=4)
+            page.keyboard.press("Home")                   # 请选择, then the first choice: 汉族, 共青团员
+            page.keyboard.press("ArrowDown")
+        _tab_to(page, "input[name=join_date]", limit=3)
+        page.keyboard.type("2015-06")
+        _tab_to(page, "select[name=is_cadre]", limit=4)
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowDown")                  # 否
+        _tab_to(page, "form button.primary", limit=20)
+        page.keyboard.press("Enter")
+        flash = page.locator("#flash")
+        expect(flash).to_contain_text(f"已录入团员 {name}。")
+        expect(flash).to_contain_text("可以继续录入下一名")     # what happened, and what to do next
+        expect(page).to_have_url(f"{base}/members/org/{branch_id}/new")
+        page.screenshot(path=str(artifacts / f"field-keyboard-{'js' if js else 'nojs'}.png"), caret="initial")
+        with live_server.app.app_context():
+            found = db.session.execute(select(Person.name, Member.org_id).join(Member, Member.person_id == Person.id)
+                                       .where(Person.id_number == new_id)).one()
+            db.session.remove()
+        assert tuple(found) == (name, branch_id)
+        assert rec.foreign == [] and [e for e in rec.errors if "Failed to load resource" not in e] == []
+    finally:
+        rec.context.close()
+
+
+# ---------------------------------------------------------------- print: A4 PDFs of the report, lists and slips
+
+# Chromium's PDFs map some glyphs shared by a radical and an ideograph to the radical (⻚ for 页): fold them back.
+RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄", "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).translate(RADICALS))
+
+
+def _pdf_pages(pdf: bytes):
+    import io
+    import unicodedata
+
+    from pypdf import PdfReader
+    reader = PdfReader(io.BytesIO(pdf))
+    return [_fold(p.extract_text() or "") for p in reader.pages], [
+        (float(p.mediabox.width), float(p.mediabox.height)) for p in reader.pages]
+
+
+def _check_printout(pdf: bytes, *, landscape: bool, every_page: list[str], somewhere: list[str]):
+    texts, boxes = _pdf_pages(pdf)
+    assert len(texts) >= 2, f"expected several pages, got {len(texts)}"
+    for w, h in boxes:
+        assert abs(min(w, h) - 595.3) < 2 and abs(max(w, h) - 841.9) < 2, "A4"
+        assert (w > h) == landscape
+    for n, text in enumerate(texts, start=1):
+        assert f"第{n}页/共{len(texts)}页" in text, f"page number on page {n}: {text[-80:]!r}"
+        for needle in every_page:
+            assert _fold(needle) in text, f"{needle!r} missing on page {n} (table headers repeat on every page)"
+        for nav in ("组织树", "退出", "修改密码", "返回", "Ctrl+P", "打印名单"):
+            assert nav not in text, f"screen-only text {nav!r} printed on page {n}"
+    whole = "".join(texts)
+    for needle in somewhere:
+        assert _fold(needle) in whole, needle
+    return texts
+
+
+def test_printouts_are_clean_a4(browser, live_server, artifacts):
+    from sqlalchemy import select
+
+    from tuanjian.extensions import db
+    from tuanjian.models import Member, Org, Person, RegistrationCode
+    from tuanjian.queries import within
+
+    base = live_server.url
+    county = live_server.login_for("县团委管理员")
+    root_id = live_server.org_id("共青团望江县委员会")
+    rec = Recorder(browser, base, js=True)
+    page = rec.page
+    try:
+        _login(page, base, county)
+        # registration-code slips: issued from the tree page, one slip per direct child
+        page.goto(f"{base}/orgs/{root_id}")
+        page.get_by_role("button", name="批量生成并打印注册码条").click()
+        expect(page).to_have_url(f"{base}/orgs/{root_id}/codes/slips")
+        expect(page.locator(".flash")).to_contain_text("新生成注册码")
+        expect(page.locator("li.slip")).to_have_count(36)
+        page.screenshot(path=str(artifacts / "field-code-slips.png"), full_page=False)
+        with live_server.app.app_context():
+            codes = db.session.execute(select(RegistrationCode.code, Org.short_name).join(Org)
+                                       .where(Org.parent_id == root_id, RegistrationCode.used_at.is_(None),
+                                              RegistrationCode.revoked_at.is_(None))).all()
+            db.session.remove()
+        assert len(codes) == 36
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        (artifacts / "code-slips.pdf").write_bytes(pdf)
+        texts = _check_printout(pdf, landscape=False, every_page=["管理员注册码"],
+                                somewhere=[c for c, _ in codes] + ["有效期至", "/register/"])
+        for code, short_name in codes:           # no slip is cut across two pages
+            assert sum(code in t for t in texts) == 1 and any(code in t and short_name in t for t in texts)
+
+        # the member list of the whole county, from the list page
+        page.goto(f"{base}/members/org/{root_id}")
+        with page.expect_navigation():
+            page.get_by_role("link", name="打印名单").click()
+        expect(page.locator("h1")).to_contain_text("团员名单")
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        (artifacts / "member-list.pdf").write_bytes(pdf)
+        with live_server.app.app_context():
+            people = db.session.execute(select(Person.name, Person.id_number).join(Member, Member.person_id == Person.id)
+                                        .join(Org, Member.org_id == Org.id)
+                                        .where(within(Org.code, "000.012.016.007"),
+                                               Member.deleted_at.is_(None))).all()
+            db.session.remove()
+        texts = _check_printout(pdf, landscape=False, every_page=["姓名", "身份证号码", "团支部"],
+                                somewhere=[n for n, _ in people[:40]] + ["制表人"])
+        whole = "".join(texts)
+        assert not any(number in whole for _, number in people), "ID numbers are masked on paper too"
+
+        # the progress report (landscape): title row and headers on every page
+        page.goto(f"{base}/progress/org/{root_id}/print")
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        texts = _check_printout(pdf, landscape=True, every_page=[], somewhere=["华阳镇", "审核人", "附：各下级组织异常项"])
+        notes = next(i for i, t in enumerate(texts) if "指标说明" in t)
+        table_pages = texts[:notes + 1]                  # the ranking table runs until the notes begin
+        assert len(table_pages) >= 2 and all("录入进度通报" in t and "排名" in t for t in table_pages), \
+            "the title and column headers repeat on every page of the 36-row table"
+        assert rec.foreign == [] and rec.errors == []
+    finally:
+        rec.context.close()
