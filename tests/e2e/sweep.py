@@ -94,6 +94,8 @@ def page_urls(app, ids: DemoIds) -> list[tuple[str, str, bool]]:
             if "GET" not in rule.methods or rule.endpoint in NOT_PAGES or rule.rule.endswith(".xlsx"):
                 continue
             args = {a: ids.value(rule.endpoint, a, None) for a in rule.arguments if a != "key"}
+            if rule.endpoint == "registration.register":     # the form, as a registering cadre sees it
+                args.update(q="华阳镇团委", org_id=ids.township)
             keys = ids.exception_keys if "key" in rule.arguments else (None,)
             for key in keys:
                 extra = {"key": key} if key else {}

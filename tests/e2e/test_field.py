@@ -29,11 +29,13 @@ HELP_IMAGES = REPO / "tuanjian" / "static" / "help"
 SYSTEM_FONTS = {"microsoft yahei", "微软雅黑", "pingfang sc", "noto sans cjk sc", "source han sans sc",
                 "wenquanyi micro hei", "simsun", "宋体", "consolas", "courier new",
                 "sans-serif", "serif", "monospace", "inherit", "initial"}
-# Screenshots for the README and the help page, taken during the sweep: endpoint -> (file name, element)
-SHOTS = {"members.index": ("members.png", "main"), "orgs.info": ("org-info.png", "main"),
-         "members.new": ("member-form.png", "main"), "members.import_page": ("member-import.png", "main"),
-         "orgs.import_children": ("org-import.png", "main"), "supervision.index": ("progress-table.png", "main"),
-         "main.help": ("help.png", "main")}
+# Screenshots for the README and the help page, taken during the sweep: endpoint -> file name. Each is the top of
+# the page's main area (at most HELP_SHOT_HEIGHT pixels), so the help page's pictures stay small.
+SHOTS = {"registration.register": "help-register.png", "orgs.detail": "help-tree.png", "orgs.info": "org-info.png",
+         "members.new": "member-form.png", "members.import_page": "member-import.png",
+         "supervision.index": "progress-table.png", "members.index": "members.png", "main.help": "help.png"}
+HELP_SHOT_HEIGHT = 560
+README_ONLY = {"members.png", "help.png"}
 
 
 def _login(page, base, who):
@@ -183,12 +185,13 @@ def test_every_page_local_system_fonts_light_accessible(browser, live_server, ar
                 unknown = [f for f in _families(stack) if f not in SYSTEM_FONTS]
                 if unknown:
                     problems.append(f"{endpoint}: non-system font {unknown} in {stack!r}")
+            if rec.page.locator("header.top").count() and not rec.page.locator("header.top a[href='/help']").count():
+                problems.append(f"{endpoint}: no 帮助 link in the header")
             for v in _axe(rec.page):
                 problems.append(f"{endpoint} {path}: axe: {v}")
             axe_checked += 1
             if endpoint in SHOTS:
-                name, selector = SHOTS[endpoint]
-                rec.page.locator(selector).screenshot(path=str(artifacts / f"field-{name}"), caret="initial")
+                _shot_main(rec.page, artifacts / f"field-{SHOTS[endpoint]}")
         problems += [f"request left the server: {u}" for u in anon.foreign + admin.foreign]
         problems += [f"browser error: {e}" for e in anon.errors + admin.errors]
     finally:
@@ -204,7 +207,13 @@ def test_every_page_local_system_fonts_light_accessible(browser, live_server, ar
     assert axe_checked == len(table)
     assert not problems, "\n".join(problems)
     if os.environ.get("TUANJIAN_UPDATE_SCREENSHOTS") == "1":
-        _publish_shots(artifacts, [name for name, _ in SHOTS.values()])
+        _publish_shots(artifacts, list(SHOTS.values()))
+
+
+def _shot_main(page, path):
+    box = page.locator("main").bounding_box()
+    page.screenshot(path=str(path), caret="initial", clip={"x": box["x"], "y": box["y"], "width": box["width"],
+                                                           "height": min(box["height"], HELP_SHOT_HEIGHT)})
 
 
 def _publish_shots(artifacts, names):
@@ -213,7 +222,8 @@ def _publish_shots(artifacts, names):
     HELP_IMAGES.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copyfile(artifacts / f"field-{name}", DOC_SCREENSHOTS / name)
-        shutil.copyfile(artifacts / f"field-{name}", HELP_IMAGES / name)
+        if name not in README_ONLY:
+            shutil.copyfile(artifacts / f"field-{name}", HELP_IMAGES / name)
 
 
 def test_every_page_works_without_javascript(browser, live_server):
@@ -396,7 +406,7 @@ def test_printouts_are_clean_a4(browser, live_server, artifacts):
         expect(page).to_have_url(f"{base}/orgs/{root_id}/codes/slips")
         expect(page.locator(".flash")).to_contain_text("新生成注册码")
         expect(page.locator("li.slip")).to_have_count(36)
-        page.screenshot(path=str(artifacts / "field-code-slips.png"), full_page=False)
+        _shot_main(page, artifacts / "field-code-slips.png")
         with live_server.app.app_context():
             codes = db.session.execute(select(RegistrationCode.code, Org.short_name).join(Org)
                                        .where(Org.parent_id == root_id, RegistrationCode.used_at.is_(None),
@@ -436,6 +446,43 @@ def test_printouts_are_clean_a4(browser, live_server, artifacts):
         table_pages = texts[:notes + 1]                  # the ranking table runs until the notes begin
         assert len(table_pages) >= 2 and all("录入进度通报" in t and "排名" in t for t in table_pages), \
             "the title and column headers repeat on every page of the 36-row table"
+        assert rec.foreign == [] and rec.errors == []
+    finally:
+        rec.context.close()
+    if os.environ.get("TUANJIAN_UPDATE_SCREENSHOTS") == "1":
+        _publish_shots(artifacts, ["code-slips.png"])
+
+
+# ---------------------------------------------------------------- the help page
+
+HELP_SECTIONS = ["register", "tree", "org-info", "members", "progress", "print"]
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_help_page_pictures_and_links(browser, live_server, js):
+    base = live_server.url
+    rec = Recorder(browser, base, js=js)
+    page = rec.page
+    try:
+        page.goto(f"{base}/orgs/1")                    # not logged in: the login page, which links to 帮助
+        page.locator("header").get_by_role("link", name="帮助").click()
+        expect(page.locator("h1")).to_have_text("使用帮助")
+        for section in HELP_SECTIONS:                  # one illustrated section per task, reachable from the contents
+            page.locator("nav.toc, ol.toc").locator(f"a[href='#{section}']").click()
+            expect(page.locator(f"section#{section} figure.shot img").first).to_be_visible()
+        images = page.locator("main img")
+        assert images.count() >= len(HELP_SECTIONS)
+        for i in range(images.count()):
+            img = images.nth(i)
+            img.scroll_into_view_if_needed()
+            assert img.get_attribute("loading") == "lazy" and img.get_attribute("alt")
+            page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=img.element_handle())
+            src = img.get_attribute("src")
+            assert src.startswith("/static/help/") and src.endswith(".png")
+            assert (REPO / "tuanjian" / src.lstrip("/")).stat().st_size < 200_000, f"{src} is too big for the help page"
+        for href in set(page.locator("main a[href^='/']").evaluate_all("els => els.map(e => e.getAttribute('href'))")):
+            response = rec.context.request.get(base + href)
+            assert response.status == 200, href
         assert rec.foreign == [] and rec.errors == []
     finally:
         rec.context.close()
