@@ -486,3 +486,45 @@ def test_help_page_pictures_and_links(browser, live_server, js):
         assert rec.foreign == [] and rec.errors == []
     finally:
         rec.context.close()
+
+
+# ---------------------------------------------------------------- long names wrap, never truncated
+
+def test_long_org_names_wrap_and_are_never_cut(browser, live_server):
+    from sqlalchemy import update
+
+    from tuanjian.extensions import db
+    from tuanjian.models import Org
+
+    base = live_server.url
+    town_id = live_server.org_id("华阳镇团委")
+    short = "华阳镇经济技术开发区现代农业产业园联合团委"          # 21 characters, within the 25 allowed
+    full = "中国共产主义青年团望江县华阳镇经济技术开发区现代农业产业园区暨特色小镇建设指挥部联合委员会"
+    with live_server.app.app_context():
+        db.session.execute(update(Org).where(Org.id == town_id).values(short_name=short, full_name=full))
+        db.session.commit()
+        db.session.remove()
+    rec = Recorder(browser, base, js=True)
+    rec.page.set_viewport_size({"width": 800, "height": 700})     # a small old screen
+    root_id = live_server.org_id("共青团望江县委员会")
+    try:
+        _login(rec.page, base, live_server.login_for("县团委管理员"))
+        for path, name in ((f"/orgs/{root_id}", short), (f"/orgs/{town_id}", full), (f"/progress/org/{root_id}", short),
+                           (f"/progress/org/{root_id}/print", full), (f"/orgs/{town_id}/info", short)):
+            rec.page.goto(base + path)
+            cut = rec.page.evaluate("""name => {
+                const bad = [];
+                const all = [...document.querySelectorAll('body *')].filter(el =>
+                    !el.closest('.sr') && [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.includes(name)));
+                if (!all.length) bad.push('name not shown in full');
+                for (const el of all) {
+                    const s = getComputedStyle(el);
+                    if (s.textOverflow === 'ellipsis' || el.scrollWidth > el.clientWidth + 1
+                        || el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                        bad.push(el.tagName + '.' + el.className + ' overflows or is cut');
+                }
+                return bad;
+            }""", name)
+            assert cut == [], f"{path}: {cut}"
+    finally:
+        rec.context.close()

@@ -94,3 +94,19 @@ def test_pages_and_assets_are_gzipped_for_browsers_that_ask(client, tree, login)
     refused.close()
     download = client.post(f"/orgs/{tree.county.id}/codes.xlsx", headers={"Accept-Encoding": "gzip"})
     assert download.status_code == 200 and download.headers.get("Content-Encoding") is None
+
+
+def test_exception_lists_are_searchable(client, session, tree, login):
+    from datetime import date
+    for name in ("超龄甲", "超龄乙"):
+        make_member(session, tree.village, name=name, birth=date(1990, 1, 1), join_date="2005-05")
+    session.commit()
+    login(tree.township_admin)
+    url = f"/progress/org/{tree.township.id}/exceptions/overage"
+    assert "共 2 条" in client.get(url).get_data(as_text=True)
+    found = client.get(url + "?q=超龄乙").get_data(as_text=True)
+    assert "共 1 条（查找“超龄乙”）" in found and "超龄甲" not in found
+    none = client.get(url + "?q=没有这个人").get_data(as_text=True)
+    assert "没有符合“没有这个人”的条目" in none
+    fragment = client.get(url + "?q=超龄甲", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "超龄甲" in fragment and "<header" not in fragment
