@@ -199,7 +199,7 @@ def test_every_page_local_system_fonts_light_accessible(browser, live_server, ar
         admin.context.close()
 
     lines = [f"{'page':<44}{'HTML':>8}{'CSS':>8}{'JS':>8}{'total':>9}  (bytes on the wire, gzip, cold cache)"]
-    for endpoint, path, w in sorted(table, key=lambda t: -sum(t[2].values())):
+    for endpoint, _path, w in sorted(table, key=lambda t: -sum(t[2].values())):
         lines.append(f"{endpoint:<44}{w['Document']:>8}{w['Stylesheet']:>8}{w['Script']:>8}{sum(w.values()):>9}")
     report = "\n".join(lines)
     (ARTIFACTS / "page-weight.txt").write_text(report + "\n", encoding="utf-8")
@@ -302,10 +302,10 @@ def test_keyboard_only_login_and_member_entry(browser, live_server, artifacts, j
         page.keyboard.press("Enter")
         page.wait_for_url(f"{base}/orgs/{branch_id}")
 
-        _tab_to(page, "p.actions a[href$='/members/org/%d']" % branch_id)
+        _tab_to(page, f"p.actions a[href$='/members/org/{branch_id}']")
         page.keyboard.press("Enter")
         expect(page.locator("h1")).to_contain_text("团员")
-        _tab_to(page, "a[href$='/members/org/%d/new']" % branch_id)
+        _tab_to(page, f"a[href$='/members/org/{branch_id}/new']")
         page.keyboard.press("Enter")
         expect(page.locator("h1")).to_contain_text("录入团员")
 
@@ -360,7 +360,6 @@ def _fold(text: str) -> str:
 
 def _pdf_pages(pdf: bytes):
     import io
-    import unicodedata
 
     from pypdf import PdfReader
     reader = PdfReader(io.BytesIO(pdf))
