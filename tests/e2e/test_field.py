@@ -35,7 +35,8 @@ SHOTS = {"registration.register": "help-register.png", "orgs.detail": "help-tree
          "members.new": "member-form.png", "members.import_page": "member-import.png",
          "supervision.index": "progress-table.png", "members.index": "members.png", "main.help": "help.png"}
 HELP_SHOT_HEIGHT = 560
-README_ONLY = {"members.png", "help.png"}
+README_ONLY = {"members.png", "help.png"}                      # not on the help page
+IN_README = {"members.png", "help.png", "org-info.png", "code-slips.png"}
 
 
 def _login(page, base, who):
@@ -221,7 +222,8 @@ def _publish_shots(artifacts, names):
     DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     HELP_IMAGES.mkdir(parents=True, exist_ok=True)
     for name in names:
-        shutil.copyfile(artifacts / f"field-{name}", DOC_SCREENSHOTS / name)
+        if name in IN_README:
+            shutil.copyfile(artifacts / f"field-{name}", DOC_SCREENSHOTS / name)
         if name not in README_ONLY:
             shutil.copyfile(artifacts / f"field-{name}", HELP_IMAGES / name)
 
