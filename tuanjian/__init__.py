@@ -70,8 +70,9 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_web(app: Flask) -> None:
     from . import audit, auth, cadres, exchange, main, members, orgs, people, registration, supervision
-    from .web import errors, filters, security
+    from .web import compress, errors, filters, security
 
+    compress.init_app(app)      # registered first, so it runs last, on the finished response
     security.init_app(app)
     errors.init_app(app)
     filters.init_app(app)

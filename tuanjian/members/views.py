@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
 from ..clock import local_date, local_today
@@ -172,6 +172,22 @@ def evidence_form_values(member) -> dict:
     yes_no = {True: "是", False: "否", None: ""}
     return {"has_application": yes_no[member.has_application], "has_card": yes_no[member.has_card],
             "card_year": str(member.card_year) if member.card_year else "", "has_letter": yes_no[member.has_letter]}
+
+
+PRINT_LIMIT = 3000
+
+
+@bp.get("/org/<int:org_id>/print")
+@admin_required
+def print_list(org_id: int):
+    """The whole list (or the search result) on A4 pages: ID numbers masked, the print recorded in the audit log."""
+    org = org_or_404(org_id)
+    q = " ".join(request.args.get("q", "").split())[:30]
+    rows, total = member_rows(org, q, 1, PRINT_LIMIT)
+    service.record_print(db.session, current_actor(), org, q, len(rows))
+    db.session.commit()
+    return render_template("members/print.html", org=org, rows=rows, total=total, q=q, limit=PRINT_LIMIT,
+                           is_branch=org.org_kind.holds_members, printed_at=utcnow())
 
 
 def _form_context(org, form, member=None):

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import current_app, flash, redirect, send_file, url_for
+from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from ..domain.codes import CodeStatus
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
 from ..extensions import db
 from ..models import Org, RegistrationCode, utcnow
@@ -171,6 +171,55 @@ def batch_codes(org_id: int):
     name = f"管理员注册码_{org.short_name}_{utcnow():%Y%m%d}.xlsx"
     return send_file(out, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass(frozen=True)
+class Slip:
+    org: Org
+    code: RegistrationCode
+
+
+def _slips(org: Org) -> tuple[list[Slip], list[Org], list[Org]]:
+    """(slips for children with a usable code, children still needing one, children whose admins are complete)."""
+    settings, now = _settings(), utcnow()
+    children = list(db.session.scalars(children_of(org.id)))
+    admins = admin_counts(db.session, [c.id for c in children])
+    slips, missing, full = [], [], []
+    for child in children:
+        code = codes_service.usable_code(db.session, child.id, now)
+        if code is not None:
+            slips.append(Slip(child, code))
+        elif admins.get(child.id, 0) >= settings.admin_limit(child.org_kind):
+            full.append(child)
+        else:
+            missing.append(child)
+    return slips, missing, full
+
+
+@bp.get("/<int:org_id>/codes/slips")
+@admin_required
+def code_slips(org_id: int):
+    """One slip per direct child with its unused code, to print on A4, cut and hand out (no code is issued here)."""
+    org = org_or_404(org_id)
+    if org.id != current_org().id:
+        raise NotAllowed("只能打印本组织直属下级组织的注册码。请切换到该组织的管理员身份，或回到本组织的组织树。")
+    slips, missing, full = _slips(org)
+    return render_template("orgs/code_slips.html", org=org, slips=slips, missing=missing, full=full,
+                           register_url=request.host_url.rstrip("/") + url_for("registration.register"),
+                           printed_at=utcnow())
+
+
+@bp.post("/<int:org_id>/codes/slips")
+@admin_required
+def issue_slips(org_id: int):
+    """Give every direct child that still needs one a code (unused ones are kept), then show the slips."""
+    org = org_or_404(org_id)
+    rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
+    db.session.commit()
+    new = sum(1 for r in rows if r.note == "新生成")
+    kept = sum(1 for r in rows if r.code is not None) - new
+    flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。", "success")
+    return redirect(url_for("orgs.code_slips", org_id=org.id))
 
 
 # ---------------------------------------------------------------- admins

@@ -161,6 +161,11 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
                  before={"deleted": False}, after={"deleted": True, "reason": reason})
 
 
+def record_print(session, actor: Actor, org: Org, q: str, count: int) -> None:
+    audit.record(session, actor, "member.print", object_type="org", object_id=org.id, org_id=org.id,
+                 summary=f"打印团员名单：{org.short_name}（{count} 人{'，查询“' + q + '”' if q else ''}，身份证号码部分隐藏）")
+
+
 def record_reveal(session, actor: Actor, org: Org, members: list[Member]) -> None:
     audit.record(session, actor, "member.reveal", object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"查看完整身份证号码：{org.short_name} 团员名单中 {len(members)} 人",

@@ -170,11 +170,14 @@ def _names_of(org_ids) -> dict[int, str]:
 def exceptions(org_id: int, key: str):
     org = org_or_404(org_id)
     kind, headers, rows, _ = _exception_rows(org, key)
+    q = " ".join(request.args.get("q", "").split())[:30]
+    if q:            # any shown cell: name, org, code, masked ID number (never the full number)
+        rows = [(link, values) for link, values in rows if any(q in str(v) for v in values)]
     page = max(1, int_arg("page", 1) or 1)
     per_page = current_app.config["PAGE_SIZE"]
     pages = max(1, (len(rows) + per_page - 1) // per_page)
     return render("supervision/exceptions.html", block="exception_table", org=org, kind=kind, key=key,
-                  headers=headers, rows=rows[(page - 1) * per_page: page * per_page], total=len(rows), page=page,
+                  headers=headers, rows=rows[(page - 1) * per_page: page * per_page], total=len(rows), page=page, q=q,
                   pages=pages, crumbs=_crumbs(org), **_view_helpers())
 
 
