@@ -47,7 +47,8 @@ class DemoIds:
         if arg == "campaign_id":
             return self.campaign
         if arg == "batch_id":
-            kind = {"orgs": "org_children", "cadres": "cadres", "members": "members"}[endpoint.split(".")[0]]
+            kind = {"orgs": "org_children", "cadres": "cadres", "members": "members",
+                    "exchange": "package"}[endpoint.split(".")[0]]
             return self.batches[kind]
         raise KeyError(f"tests/e2e/sweep.py has no demo value for <{arg}> of {endpoint}: add one")
 
@@ -79,10 +80,31 @@ def prepare(app) -> DemoIds:
             s.add(batch)
             s.flush()
             batches[kind] = batch.id
+        batches["package"] = _package_batch(s, township, root)
         s.commit()
         ids = DemoIds(root, township, branch, member, post, person, campaign.id, batches, EXCEPTION_KEYS)
         s.remove()
     return ids
+
+
+def _package_batch(s, township_id: int, root_id: int) -> int:
+    """A real 上报文件 of the township, uploaded at the county and waiting for confirmation (its preview page)."""
+    import hashlib
+
+    from tuanjian.models import ImportBatch, Org, utcnow
+    from tuanjian.services import exchange
+    from tuanjian.services.actor import Actor
+    township, root = s.get(Org, township_id), s.get(Org, root_id)
+    actor = Actor.system("sweep")
+    exchange.set_key(s, actor, township, None, now=utcnow())
+    package, _ = exchange.export_package(s, actor, township, now=utcnow())
+    incoming = exchange.read_package(s, root, package)
+    batch = ImportBatch(kind="package", org_id=root.id, file_name="上报文件.zip",
+                        file_sha256=hashlib.sha256(package).hexdigest(), status="pending",
+                        report=exchange.to_batch_report(incoming))
+    s.add(batch)
+    s.flush()
+    return batch.id
 
 
 def page_urls(app, ids: DemoIds) -> list[tuple[str, str, bool]]:

@@ -329,7 +329,7 @@ def test_keyboard_only_login_and_member_entry(browser, live_server, artifacts, j
             page.keyboard.press("ArrowDown")
         _tab_to(page, "input[name=join_date]", limit=3)
         page.keyboard.type("2015-06")
-        _tab_to(page, "select[name=is_cadre]", limit=4)
+        _tab_to(page, "select[name=is_cadre]", limit=7)       # past 发展团员编号 and the 4 身份证明材料 fields
         page.keyboard.press("Home")
         page.keyboard.press("ArrowDown")                  # 否
         _tab_to(page, "form button.primary", limit=20)
