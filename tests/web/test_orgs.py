@@ -33,6 +33,45 @@ def test_children_fragment_and_plain_page(client, login, tree):
     assert "<html" in boosted.get_data(as_text=True)
 
 
+def test_search_finds_orgs_anywhere_below_and_nothing_outside(client, login, tree):
+    login(tree.township_admin)
+    page = client.get(f"/orgs/{tree.township.id}?q=城东").get_data(as_text=True)
+    assert "城东村团支部" in page and "共 1 个" in page
+    page = client.get(f"/orgs/{tree.township.id}?q=团支部").get_data(as_text=True)
+    assert "城东村团支部" in page and "高士村团支部" not in page and "高一(1)班团支部" not in page   # other subtrees
+    login(tree.county_admin)
+    page = client.get(f"/orgs/{tree.county.id}?q=团支部").get_data(as_text=True)
+    for name in ("城东村团支部", "高士村团支部", "高一(1)班团支部"):                           # any depth
+        assert name in page
+    assert "共 3 个" in page
+    page = client.get(f"/orgs/{tree.county.id}?q={tree.village.code}").get_data(as_text=True)    # by code
+    assert "城东村团支部" in page and "共 1 个" in page
+    page = client.get(f"/orgs/{tree.county.id}?q=%25").get_data(as_text=True)    # "%" is a character, not a wildcard
+    assert "没有找到匹配的下级组织" in page and "共 0 个" in page
+
+
+def test_long_child_lists_are_paged_with_plain_links(app, client, session, login, tree, monkeypatch):
+    from tuanjian.domain.orgtree import OrgKind
+    from tuanjian.orgs import views
+    from tuanjian.services.actor import Actor
+    from tuanjian.services.orgs import create_child
+    monkeypatch.setattr(views, "CHILDREN_PER_PAGE", 4)
+    for i in range(7):
+        create_child(session, Actor.system("测试"), tree.township, short_name=f"第{'一二三四五六七'[i]}村团支部",
+                     kind=OrgKind.BRANCH, settings=app.extensions["tuanjian_settings"])
+    session.commit()
+    login(tree.township_admin)
+    first = client.get(f"/orgs/{tree.township.id}").get_data(as_text=True)
+    assert "共 8 个直属下级组织，这里是第 1 / 2 页" in first and f"/orgs/{tree.township.id}?page=2" in first
+    second = client.get(f"/orgs/{tree.township.id}?page=2").get_data(as_text=True)
+    assert "第 2 / 2 页" in second and "上一页" in second
+    shown = [name for name in ["城东村团支部"] + [f"第{c}村团支部" for c in "一二三四五六七"]
+             if f">{name}</a>" in first or f">{name}</a>" in second]
+    assert len(shown) == 8                                      # every child on one of the two pages
+    assert not any(f">{name}</a>" in first and f">{name}</a>" in second for name in shown)
+    assert "第 2 / 2 页" in client.get(f"/orgs/{tree.township.id}?page=99").get_data(as_text=True)
+
+
 def test_empty_org_says_so(client, login, tree):
     login(tree.county_admin)
     assert "暂无下级组织" in client.get(f"/orgs/{tree.klass.id}").get_data(as_text=True)
