@@ -96,3 +96,21 @@ def test_third_party_sees_nothing(app, client, session, login, tree):
     login(outsider, c=other)
     assert "流动青年" not in other.get("/members/transfers").get_data(as_text=True)
     assert other.post(f"/members/transfers/{req.id}/accept").status_code == 404
+
+
+def test_the_transfer_list_is_paged_and_searchable(app, client, session, login, tree, monkeypatch):
+    """Every request is reachable (pages, not a silent cap) and the search treats % as a character."""
+    monkeypatch.setitem(app.config, "PAGE_SIZE", 2)
+    names = ["流动甲", "流动乙", "流动丙", "外出丁", "外出戊"]
+    for name in names:
+        held = make_member(session, tree.sibling_branch, name=name)
+        session.add(TransferRequest(member_id=held.id, from_org_id=tree.sibling_branch.id, to_org_id=tree.village.id,
+                                    reason="就业", status="refused"))
+    session.commit()
+    login(tree.branch_admin)
+    pages = [client.get(f"/members/transfers?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    assert "共 5 条" in pages[0] and "第 1 / 3 页" in pages[0] and "/members/transfers?page=2" in pages[0]
+    assert all(sum(name in page for page in pages) == 1 for name in names)      # each on exactly one page
+    found = client.get("/members/transfers?q=外出").get_data(as_text=True)
+    assert "共 2 条" in found and "外出丁" in found and "流动甲" not in found and "第 1 / 1 页" not in found
+    assert "没有转接申请" in client.get("/members/transfers?q=%25").get_data(as_text=True)

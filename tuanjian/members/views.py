@@ -373,11 +373,18 @@ def transfers():
             .join(Person, Member.person_id == Person.id)
             .where(within(src.code, scope.code) | within(dst.code, scope.code)))
     if q:
-        stmt = stmt.where(or_(Person.name.contains(q), src.short_name.contains(q), dst.short_name.contains(q)))
+        stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), src.short_name.contains(q, autoescape=True),
+                              dst.short_name.contains(q, autoescape=True)))
+    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    per_page = current_app.config["PAGE_SIZE"]
+    pages = max(1, -(-total // per_page))
+    page = min(max(1, int_arg("page", 1) or 1), pages)
     reqs = list(db.session.scalars(stmt.order_by((TransferRequest.status == "pending").desc(),
-                                                 TransferRequest.id.desc()).limit(200)))
+                                                 TransferRequest.id.desc())
+                                   .offset((page - 1) * per_page).limit(per_page)))
     actor = current_actor()
-    return render("members/transfers.html", block="transfer_table", reqs=reqs, q=q,
+    return render("members/transfers.html", block="transfer_table", reqs=reqs, q=q, page=page, pages=pages,
+                  total=total,
                   may_decide={r.id: transfer_service.may_decide(actor, r) for r in reqs},
                   may_cancel={r.id: transfer_service.may_cancel(actor, r) for r in reqs})
 
