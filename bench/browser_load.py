@@ -64,6 +64,7 @@ def pages(info: dict) -> dict[str, str]:
         "组织信息": f"/orgs/{town}/info",
         "本级团干部": f"/cadres/org/{town}",
         "异常清单（超龄团员）": f"/progress/org/{root}/exceptions/overage",
+        "异常清单（身份待确认，全县 5 万人）": f"/progress/org/{root}/exceptions/unconfirmed",
         "操作日志": "/audit/",
         "管理员注册（搜索）": "/register/?q=团委",
         "帮助": "/help",

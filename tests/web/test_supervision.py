@@ -192,3 +192,24 @@ def test_branch_cannot_set_a_campaign(client, login, tree):
     resp = client.post(f"/progress/org/{tree.village.id}/campaigns", data={"name": "x", "deadline": "2099-01-01",
                                                                           "target_info": "100"})
     assert resp.status_code == 403 and "没有下级组织" in resp.get_data(as_text=True)
+
+
+def test_member_lists_load_only_the_page_shown_and_lose_no_one(client, session, login, tree, app):
+    """A member exception list finds who is on it, then loads one page: every listed member appears on exactly
+    one page, in branch-then-name order, and a page past the end shows the last one."""
+    names = ["甲一", "甲二", "乙一", "乙二", "丙一"]
+    for i, name in enumerate(names):           # 2020 joins without an 入团志愿书: 身份待确认
+        make_member(session, tree.village if i % 2 else tree.klass, name=name, join_date="2020-05",
+                    evidence=(None, None, None, None))
+    make_member(session, tree.village, name="已确认", join_date="2020-05")
+    session.commit()
+    app.config["PAGE_SIZE"] = 2
+    login(tree.county_admin)
+    url = f"/progress/org/{tree.county.id}/exceptions/unconfirmed"
+    pages = [client.get(f"{url}?page={n}").get_data(as_text=True) for n in (1, 2, 3)]
+    assert "共 5" in pages[0] and "第 1 / 3 页" in pages[0]
+    shown = [[n for n in names + ["已确认"] if f">{n}<" in page] for page in pages]
+    assert sorted(sum(shown, [])) == sorted(names) and all(len(s) <= 2 for s in shown)
+    assert "第 3 / 3 页" in client.get(f"{url}?page=99").get_data(as_text=True)
+    found = client.get(f"{url}?q=乙").get_data(as_text=True)                      # search: the whole list
+    assert "乙一" in found and "乙二" in found and "甲一" not in found

@@ -104,8 +104,9 @@ def export(org_id: int):
 
 # ---------------------------------------------------------------- exception lists
 
-def _exception_rows(org, key):
-    """(headers, rows, text columns) of one exception list, ID numbers masked."""
+def _exception_rows(org, key, *, members=None):
+    """(headers, rows, text columns) of one exception list, ID numbers masked. ``members``: for a list of people,
+    the (member, person) pairs to show (one page) instead of the whole list."""
     kind = EXCEPTION_BY_KEY.get(key)
     if kind is None:
         abort(404)
@@ -122,9 +123,11 @@ def _exception_rows(org, key):
         return kind, ["团组织全称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
             ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else "", s.members, o.code]) for o, s in found], (5,)
+    if kind.about == "member" and members is None:
+        members = service.exception_members(db.session, org, key, settings=_settings(), today=today)
     if key == "unconfirmed":
         from ..domain.progress import member_identity
-        found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
+        found = members
         branches = _names_of({m.org_id for m, _ in found})
         yes_no = {True: "有", False: "无", None: "未核实"}
         return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（注册年度）", "介绍信", "待确认原因",
@@ -134,7 +137,7 @@ def _exception_rows(org, key):
                              member_identity(p.join_date, m.evidence)[1] or "", branches.get(m.org_id, "")])
             for m, p in found], (1, 2)
     if kind.about == "member":
-        found = service.exception_members(db.session, org, key, settings=_settings(), today=today)
+        found = members
         branches = _names_of({m.org_id for m, _ in found})
         return kind, ["姓名", "身份证号码", "出生日期", "入团年月", "发展团员编号", "所在团支部"], [
             ({"member": m}, [p.name, mask_id_number(p.id_number), p.birth_date.isoformat(), p.join_date or "",
@@ -169,15 +172,27 @@ def _names_of(org_ids) -> dict[int, str]:
 @admin_required
 def exceptions(org_id: int, key: str):
     org = org_or_404(org_id)
-    kind, headers, rows, _ = _exception_rows(org, key)
     q = " ".join(request.args.get("q", "").split())[:30]
-    if q:            # any shown cell: name, org, code, masked ID number (never the full number)
-        rows = [(link, values) for link, values in rows if any(q in str(v) for v in values)]
     page = max(1, int_arg("page", 1) or 1)
     per_page = current_app.config["PAGE_SIZE"]
-    pages = max(1, (len(rows) + per_page - 1) // per_page)
+    about = EXCEPTION_BY_KEY[key].about if key in EXCEPTION_BY_KEY else None
+    if about == "member" and not q:
+        # a list of people may hold a whole county: find who is on it, then load only the page shown
+        _, today = service.now_and_today()
+        ids = service.exception_member_ids(db.session, org, key, settings=_settings(), today=today)
+        total, pages = len(ids), max(1, -(-len(ids) // per_page))
+        page = min(page, pages)
+        shown = service.members_by_ids(db.session, ids[(page - 1) * per_page: page * per_page])
+        kind, headers, rows, _ = _exception_rows(org, key, members=shown)
+    else:
+        kind, headers, rows, _ = _exception_rows(org, key)
+        if q:            # any shown cell: name, org, code, masked ID number (never the full number)
+            rows = [(link, values) for link, values in rows if any(q in str(v) for v in values)]
+        total, pages = len(rows), max(1, -(-len(rows) // per_page))
+        page = min(page, pages)
+        rows = rows[(page - 1) * per_page: page * per_page]
     return render("supervision/exceptions.html", block="exception_table", org=org, kind=kind, key=key,
-                  headers=headers, rows=rows[(page - 1) * per_page: page * per_page], total=len(rows), page=page, q=q,
+                  headers=headers, rows=rows, total=total, page=page, q=q,
                   pages=pages, crumbs=_crumbs(org), **_view_helpers())
 
 
