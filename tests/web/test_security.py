@@ -175,3 +175,26 @@ def test_passwords_are_hashed_with_a_modern_scheme_and_never_logged(app, client,
     entries = " ".join(f"{e.summary} {e.before} {e.after}" for e in session.scalars(select(AuditEntry)))
     assert entries and "Wrong-pass-9" not in entries and PASSWORD not in entries and "Brand-new-77" not in entries
     assert tree.county_admin.id_number not in entries
+
+
+@pytest.mark.parametrize("path", ["/members/org/{county}", "/orgs/{county}", "/audit/", "/people/",
+                                  "/members/transfers", "/progress/org/{county}/exceptions/unconfirmed"])
+def test_absurd_page_numbers_and_nul_characters_are_a_400_not_a_500(client, login, tree, path):
+    """Found by fuzzing every route with odd values: a page number past any database integer overflowed the
+    query, and a NUL in a search failed on PostgreSQL. Both are now a 400 with a Chinese message."""
+    login(tree.county_admin)
+    url = path.format(county=tree.county.id)
+    resp = client.get(url, query_string={"page": "340827199003124504"})
+    assert resp.status_code == 400 and "超出范围" in resp.get_data(as_text=True)
+    resp = client.get(url, query_string={"q": "王\x00"})
+    assert resp.status_code == 400 and "无效字符" in resp.get_data(as_text=True)
+    assert client.get(url, query_string={"page": "2"}).status_code == 200          # ordinary values still work
+
+
+def test_registration_with_odd_org_ids_and_nul_is_a_clear_4xx(client, tree):
+    for org_id in ("²", "9999999999", "-1", "abc"):           # no usable choice: search and pick again
+        assert client.get("/register/", query_string={"org_id": org_id}).status_code == 200
+        resp = client.post("/register/", data={"org_id": org_id, "name": "张三", "code": "ABCDEFGH"})
+        assert resp.status_code == 422 and "请先查找并选择" in resp.get_data(as_text=True), org_id
+    resp = client.post("/register/", data={"org_id": str(tree.township.id), "name": "张\x00三"})
+    assert resp.status_code == 400 and "无效字符" in resp.get_data(as_text=True)

@@ -14,6 +14,7 @@ from ..services.registration import RegistrationInput, WrongCode, register_admin
 from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.net import client_ip
+from ..web.scope import INT_ARG_LIMIT
 from . import bp
 from .forms import RegisterForm
 
@@ -40,13 +41,24 @@ def _page(form: RegisterForm, status: int = 200, *, top_error: str | None = None
                   positions=positions, ethnicities=ETHNICITIES, political_statuses=CADRE_POLITICAL_STATUSES)
 
 
+def _org_id(raw) -> int | None:
+    """The chosen org's id as the page carried it; anything else counts as no choice (the form then asks the
+    registering cadre to search and pick again, keeping what they typed)."""
+    try:
+        value = int(str(raw or "").strip())
+    except ValueError:
+        return None
+    return value if 0 < value <= INT_ARG_LIMIT else None
+
+
 @bp.get("/")
 def register():
     form = RegisterForm(formdata=None)
     form.q.data = request.args.get("q", "")
     selected = None
-    if request.args.get("org_id", "").isdigit():
-        selected = db.session.get(Org, int(request.args["org_id"]))
+    org_id = _org_id(request.args.get("org_id"))
+    if org_id is not None:
+        selected = db.session.get(Org, org_id)
     return _page(form, selected=selected)
 
 
@@ -54,7 +66,8 @@ def register():
 def submit():
     form = RegisterForm()
     settings = current_app.extensions["tuanjian_settings"]
-    selected = db.session.get(Org, int(form.org_id.data)) if (form.org_id.data or "").isdigit() else None
+    org_id = _org_id(form.org_id.data)
+    selected = db.session.get(Org, org_id) if org_id is not None else None
     if not form.validate():          # CSRF only; the field rules live in the domain
         return _page(form, 400, top_error="页面已过期，请刷新后重新填写。", selected=selected)
     ip, now = client_ip(), utcnow()

@@ -132,15 +132,21 @@ def person_or_404(person_id: int) -> Person:
     return person
 
 
+INT_ARG_LIMIT = 2**31 - 1
+
+
 def int_arg(name: str, default: int | None = None, source=None) -> int | None:
     """An integer from the query string or form; garbage becomes a 400 with a Chinese message."""
     raw = (source if source is not None else request.values).get(name, "")
     if raw in ("", None):
         return default
     try:
-        return int(str(raw).strip())
+        value = int(str(raw).strip())
     except ValueError:
         abort(400, description=f"参数“{name}”应为数字")
+    if not -INT_ARG_LIMIT <= value <= INT_ARG_LIMIT:      # a page or an id past any database integer
+        abort(400, description=f"参数“{name}”的数值超出范围")
+    return value
 
 
 def safe_next(target: str | None) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from ..models import utcnow
@@ -18,6 +18,20 @@ _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "ma
 def init_app(app: Flask) -> None:
     settings = app.extensions["tuanjian_settings"]
     app.permanent_session_lifetime = timedelta(minutes=settings.session_idle_minutes)
+
+    @app.before_request
+    def refuse_nul():
+        """A NUL character is never typed into a form; PostgreSQL refuses it in text, so say so up front (400)
+        instead of letting a query fail. Other control characters are cleaned where text is stored."""
+        if request.endpoint == "static":
+            return None
+        values = [*request.args.values()]
+        if request.method == "POST" and request.mimetype in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+            values += [*request.form.values()]
+        if any("\x00" in v for v in values):
+            abort(400, description="提交的内容中含有无效字符（NUL），请检查后重新填写")
+        return None
 
     @app.before_request
     def idle_timeout():
