@@ -69,3 +69,18 @@ def test_info_complete():
     assert info_complete(values, K.COMMITTEE, secretary_has_phone=True)
     assert not info_complete(values, K.COMMITTEE, secretary_has_phone=False)
     assert not info_complete({**values, "staff_inst_actual": None}, K.COMMITTEE, secretary_has_phone=True)
+
+
+@pytest.mark.parametrize("raw, expected", [("12", 12), ("１２", 12), (12.0, 12), ("0", 0)])
+def test_counts_accept_ascii_and_full_width_digits(raw, expected):
+    from tuanjian.domain.orginfo import parse_count
+    assert parse_count(raw, "staff_admin_quota", required=True) == expected
+
+
+@pytest.mark.parametrize("raw", ["²", "1²", "-1", "1.5", "十二", "١٢"])
+def test_counts_refuse_other_digits_with_a_message(raw):
+    """"²" and Arabic-Indic digits pass str.isdigit() yet int() refuses the first: once a 500 on the org info form."""
+    from tuanjian.domain.orginfo import parse_count
+    with pytest.raises(ValidationFailed) as exc:
+        parse_count(raw, "staff_admin_quota", required=True)
+    assert "整数" in str(exc.value.field_errors)

@@ -146,3 +146,10 @@ def test_names_positions_political():
     assert validate_political_status("群众", cadre=True) == "群众"
     with pytest.raises(ValidationFailed):
         validate_political_status("群众", cadre=False)
+
+
+def test_phone_full_width_digits_are_normalised_and_other_digits_refused():
+    from tuanjian.domain.people import validate_phone
+    assert validate_phone("１３９００００００００") == "13900000000"
+    with pytest.raises(ValidationFailed):
+        validate_phone("1390000000²")

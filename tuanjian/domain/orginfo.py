@@ -7,6 +7,7 @@ from datetime import date
 
 from .errors import Collector, ValidationFailed
 from .orgtree import FULL_NAME_MAX, OrgKind, clean_name, name_hints, validate_short_name
+from .people import FULL_WIDTH_DIGITS
 
 # 单位所属行业类别 (the 16 values of the GD front-end [C]); a county may replace the list (setting INDUSTRIES).
 DEFAULT_INDUSTRIES = (
@@ -99,7 +100,7 @@ def validate_school_code(raw) -> str | None:
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     text = "".join(str(raw if raw is not None else "").split()).replace("\u3000", "")
-    text = text.translate({ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")})
+    text = text.translate(FULL_WIDTH_DIGITS)
     if not text:
         return None
     if not text.isascii() or not text.isdigit():
@@ -118,12 +119,12 @@ def parse_count(raw, field: str, *, required: bool) -> int | None:
     label = FIELD_LABELS[field]
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = str(raw if raw is not None else "").strip()
+    text = str(raw if raw is not None else "").strip().translate(FULL_WIDTH_DIGITS)
     if text == "":
         if required:
             raise ValidationFailed.single(field, f"请填写{label}（没有请填 0）")
         return None
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):          # not ² or other digits int() refuses
         raise ValidationFailed.single(field, f"{label}应为不小于0的整数")
     value = int(text)
     if value > 100000:

@@ -105,12 +105,15 @@ def validate_person_name(raw) -> str:
     return name.replace("•", "·")
 
 
+FULL_WIDTH_DIGITS = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}
+
+
 def normalise_phone(raw) -> str:
     if raw is None:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = str(raw).strip().replace(" ", "").replace("-", "").replace("\u3000", "")
+    text = str(raw).strip().replace(" ", "").replace("-", "").replace("\u3000", "").translate(FULL_WIDTH_DIGITS)
     if text.startswith("+86"):
         text = text[3:]
     return text
@@ -122,7 +125,7 @@ def validate_phone(raw, required: bool = True) -> str:
         if required:
             raise ValidationFailed.single("phone", "请填写手机号码")
         return ""
-    if not (len(phone) == 11 and phone.isdigit() and phone[0] == "1"):
+    if not (len(phone) == 11 and phone.isascii() and phone.isdigit() and phone[0] == "1"):
         raise ValidationFailed.single("phone", "手机号码应为以1开头的11位数字")
     return phone
 

@@ -46,9 +46,9 @@ def _query(org: Org, q: str):
             .where(within(Org.code, org.code), Member.deleted_at.is_(None)))
     if q:
         if q.replace("X", "").replace("x", "").isdigit():
-            stmt = stmt.where(Person.id_number.contains(q.upper()))
+            stmt = stmt.where(Person.id_number.contains(q.upper(), autoescape=True))
         else:
-            stmt = stmt.where(or_(Person.name.contains(q), Org.short_name.contains(q)))
+            stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), Org.short_name.contains(q, autoescape=True)))
     return stmt
 
 
