@@ -3,7 +3,6 @@ both databases: never a 500. The values are the ones that once found 500s (a NUL
 number past any database integer, digits isdigit() accepts but int() does not) and other classics."""
 from __future__ import annotations
 
-
 from tuanjian.demo import seed_demo
 from tuanjian.extensions import db
 from tuanjian.models import utcnow
