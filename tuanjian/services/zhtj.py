@@ -18,56 +18,58 @@ from ..models import CadrePost, Member, Org, Person
 from ..queries import within
 from ..spreadsheets.writer import HEADER_FILL, set_text
 
-# header -> where the value comes from: ("person"|"member"|"post", attribute names tried in turn)
+# header -> where the value comes from: ("person"|"member"|"post", attribute), the branch, the cadre flag, or
+# "blank": a column of the national template that tuanjian does not record (left empty for the county to fill)
 COLUMNS = [
-    ("姓名", "person", ("name",)),
-    ("身份证号码", "person", ("id_number",)),
-    ("民族", "person", ("ethnicity",)),
-    ("政治面貌", "person", ("political_status",)),
-    ("入团年月", "person", ("join_date",)),
-    ("所在团支部", "branch", ()),
-    ("是否为团干部", "is_cadre", ()),
-    ("手机号码", "person", ("phone",)),
-    ("学历", "member", ("education",)),
-    ("发展团员编号", "member", ("dev_number",)),
-    ("职业", "member", ("occupation",)),
-    ("学习工作单位", "member", ("workplace",)),
-    ("电子邮箱", "person", ("email",)),
-    ("QQ", "person", ("qq",)),
-    ("微信号", "person", ("wechat",)),
-    ("微博号", "person", ("weibo",)),
-    ("入党年月", "person", ("party_join_date", "party_date")),
-    ("注册志愿者时间", "person", ("volunteer_date", "volunteer_registered_on")),
-    ("是否递交入党申请书", "person", ("party_application",)),
-    ("递交入党申请书时间", "person", ("party_application_date",)),
-    ("收入档次", "person", ("income_band",)),
-    ("团内现任职务", "post", ("position",)),
-    ("任现职年月", "post", ("start_month",)),
-    ("团干部性质", "post", ("nature",)),
-    ("是否同级党委（支部）成员", "post", ("party_committee",)),
+    ("姓名", "person", "name"),
+    ("身份证号码", "person", "id_number"),
+    ("民族", "person", "ethnicity"),
+    ("政治面貌", "person", "political_status"),
+    ("入团年月", "person", "join_date"),
+    ("所在团支部", "branch", None),
+    ("是否为团干部", "is_cadre", None),
+    ("手机号码", "person", "phone"),
+    ("学历", "member", "education"),
+    ("发展团员编号", "member", "dev_number"),
+    ("职业", "member", "occupation"),
+    ("学习工作单位", "member", "workplace"),
+    ("电子邮箱", "blank", None),
+    ("QQ", "blank", None),
+    ("微信号", "blank", None),
+    ("微博号", "blank", None),
+    ("入党年月", "blank", None),
+    ("注册志愿者时间", "blank", None),
+    ("是否递交入党申请书", "blank", None),
+    ("递交入党申请书时间", "blank", None),
+    ("收入档次", "blank", None),
+    ("团内现任职务", "post", "position"),
+    ("任现职年月", "post", "start_month"),
+    ("团干部性质", "post", "nature"),
+    ("是否同级党委（支部）成员", "post", "party_committee"),
 ]
 HEADERS = [c[0] for c in COLUMNS]
 TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间", "QQ"}
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
-def _value(obj, names):
-    for n in names:
-        if obj is not None and hasattr(obj, n):
-            v = getattr(obj, n)
-            if isinstance(v, bool):
-                return "是" if v else "否"
-            if v is not None and not isinstance(v, str):
-                v = v.isoformat() if hasattr(v, "isoformat") else str(v)
-            return v
-    return None
+def _value(obj, attr: str):
+    if obj is None:
+        return None
+    v = getattr(obj, attr)
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if v is not None and not isinstance(v, str):
+        v = v.isoformat() if hasattr(v, "isoformat") else str(v)
+    return v
 
 
 def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_name: str) -> list:
     post = posts[0] if posts else None
     out = []
-    for header, source, names in COLUMNS:
-        if source == "branch":
+    for header, source, attr in COLUMNS:
+        if source == "blank":
+            out.append(None)
+        elif source == "branch":
             out.append(branch_name)
         elif source == "is_cadre":
             out.append("是" if posts else "否")
@@ -76,9 +78,9 @@ def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_n
                 out.append("、".join((p.title or p.position) if p.position == "其他" else p.position for p in posts)
                            or None)
             else:
-                out.append(_value(post, names))
+                out.append(_value(post, attr))
         else:
-            out.append(_value(person if source == "person" else member, names))
+            out.append(_value(person if source == "person" else member, attr))
     return out
 
 
