@@ -38,6 +38,20 @@ def among(session, column, values) -> list:
     return [column.in_(values[i:i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 
 
+def page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
+    """(page, pages) for a list of ``total`` items: the page asked for, kept within 1..pages (a page past the end
+    shows the last one)."""
+    pages = max(1, -(-total // per_page))
+    return min(max(1, page), pages), pages
+
+
+def page_of(session, stmt: Select, page: int, per_page: int) -> tuple[list, int, int, int]:
+    """One page of ``stmt``'s objects: (items, total, page, pages), the page clamped as page_bounds does."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page, pages = page_bounds(total, page, per_page)
+    return list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page))), total, page, pages
+
+
 def orgs_in(scope_code: str) -> Select:
     return select(Org).where(within(Org.code, scope_code))
 

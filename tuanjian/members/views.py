@@ -13,7 +13,7 @@ from ..domain.orgtree import OrgKind
 from ..domain.people import ETHNICITIES, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS
 from ..extensions import db
 from ..models import CadrePost, Member, Org, Person, utcnow
-from ..queries import among, within
+from ..queries import among, page_of, within
 from ..services import members as service
 from ..services.member_imports import commit_members, preview_members
 from ..spreadsheets.writer import Column
@@ -375,13 +375,9 @@ def transfers():
     if q:
         stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), src.short_name.contains(q, autoescape=True),
                               dst.short_name.contains(q, autoescape=True)))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    per_page = current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, int_arg("page", 1) or 1), pages)
-    reqs = list(db.session.scalars(stmt.order_by((TransferRequest.status == "pending").desc(),
-                                                 TransferRequest.id.desc())
-                                   .offset((page - 1) * per_page).limit(per_page)))
+    reqs, total, page, pages = page_of(db.session, stmt.order_by((TransferRequest.status == "pending").desc(),
+                                                                  TransferRequest.id.desc()),
+                                       int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
     actor = current_actor()
     return render("members/transfers.html", block="transfer_table", reqs=reqs, q=q, page=page, pages=pages,
                   total=total,

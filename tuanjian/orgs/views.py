@@ -11,7 +11,7 @@ from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
 from ..extensions import db
 from ..models import Org, RegistrationCode, utcnow
-from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes
+from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes, page_of, within
 from ..services import accounts as accounts_service
 from ..services import codes as codes_service
 from ..services import orgs as orgs_service
@@ -73,15 +73,6 @@ def breadcrumb(org: Org) -> list[Org]:
 CHILDREN_PER_PAGE = 100          # direct children listed per page of the tree (a county may have hundreds)
 
 
-def _page_of(stmt, page: int, per_page: int) -> tuple[list[Org], int, int]:
-    """One page of orgs, the total and the page count (a page past the end shows the last one)."""
-    from sqlalchemy import func
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    return list(db.session.scalars(stmt.offset((page - 1) * per_page).limit(per_page))), total, pages
-
-
 def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[str] | None = None):
     """The org page: its facts and its direct children, a page at a time; with ``?q=`` instead the orgs anywhere
     below it whose name or code matches (plain GET form and links, so it works without JavaScript)."""
@@ -90,17 +81,14 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     page = int_arg("page", 1) or 1
     if q:
         from sqlalchemy import or_
-
-        from ..queries import within
         stmt = (select(Org).where(within(Org.code, org.code), Org.id != org.id, Org.dissolved_at.is_(None),
                                   or_(Org.short_name.contains(q, autoescape=True),
                                       Org.full_name.contains(q, autoescape=True),
                                       Org.code.startswith(q, autoescape=True)))
                 .order_by(Org.code))
-        children, total, pages = _page_of(stmt, page, current_app.config["PAGE_SIZE"])
+        children, total, page, pages = page_of(db.session, stmt, page, current_app.config["PAGE_SIZE"])
     else:
-        children, total, pages = _page_of(children_of(org.id), page, CHILDREN_PER_PAGE)
-    page = min(max(1, page), pages)
+        children, total, page, pages = page_of(db.session, children_of(org.id), page, CHILDREN_PER_PAGE)
     kinds = allowed_children(org.org_kind, _settings().placement)
     if form is None:
         form = CreateChildForm(formdata=None)

@@ -9,6 +9,7 @@ from ..domain.people import mask_id_number
 from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
                                exception_label, metric_definitions, percent, short_of, tally_youth_ratio)
 from ..extensions import db
+from ..queries import page_bounds
 from ..services import audit
 from ..services import progress as service
 from ..spreadsheets.writer import write_table
@@ -173,23 +174,23 @@ def _names_of(org_ids) -> dict[int, str]:
 def exceptions(org_id: int, key: str):
     org = org_or_404(org_id)
     q = " ".join(request.args.get("q", "").split())[:30]
-    page = max(1, int_arg("page", 1) or 1)
+    page = int_arg("page", 1) or 1
     per_page = current_app.config["PAGE_SIZE"]
     about = EXCEPTION_BY_KEY[key].about if key in EXCEPTION_BY_KEY else None
     if about == "member" and not q:
         # a list of people may hold a whole county: find who is on it, then load only the page shown
         _, today = service.now_and_today()
         ids = service.exception_member_ids(db.session, org, key, settings=_settings(), today=today)
-        total, pages = len(ids), max(1, -(-len(ids) // per_page))
-        page = min(page, pages)
+        total = len(ids)
+        page, pages = page_bounds(total, page, per_page)
         shown = service.members_by_ids(db.session, ids[(page - 1) * per_page: page * per_page])
         kind, headers, rows, _ = _exception_rows(org, key, members=shown)
     else:
         kind, headers, rows, _ = _exception_rows(org, key)
         if q:            # any shown cell: name, org, code, masked ID number (never the full number)
             rows = [(link, values) for link, values in rows if any(q in str(v) for v in values)]
-        total, pages = len(rows), max(1, -(-len(rows) // per_page))
-        page = min(page, pages)
+        total = len(rows)
+        page, pages = page_bounds(total, page, per_page)
         rows = rows[(page - 1) * per_page: page * per_page]
     return render("supervision/exceptions.html", block="exception_table", org=org, kind=kind, key=key,
                   headers=headers, rows=rows, total=total, page=page, q=q,
