@@ -75,10 +75,10 @@ def _package_batch_of(session, org):
     """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it is a no-op)."""
     from tuanjian.models import ImportBatch, utcnow
     from tuanjian.services import exchange
+    snapshot = exchange.read_subtree(session, org.code)
     incoming = exchange.Incoming(root_code=org.code, manifest={"source": {"code": org.code, "short_name": org.short_name}},
                                  sha256="0" * 64, created_at=utcnow(),
-                                 rows={s.name: exchange.read_subtree(session, org.code).rows.get(s.name, {})
-                                       for s in exchange.SPECS}, ignored_columns={})
+                                 rows={s.name: snapshot.rows.get(s.name, {}) for s in exchange.SPECS}, ignored_columns={})
     batch = ImportBatch(kind="package", org_id=org.id, file_name="矩阵.zip", file_sha256="0" * 64, status="pending",
                         report=exchange.to_batch_report(incoming))
     session.add(batch)
