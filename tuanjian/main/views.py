@@ -64,7 +64,7 @@ def help():
 
 # ---------------------------------------------------------------- 本人信息 (self-service profile)
 
-def _profile_page(form, *, status: int = 200):
+def _profile_page(form, *, status: int = 200, places=None):
     from flask import current_app
 
     from ..domain.members import EDUCATIONS, OCCUPATIONS
@@ -74,7 +74,7 @@ def _profile_page(form, *, status: int = 200):
     from ..extensions import db
     from ..services.profile import my_places
     person = current_user.person
-    places = my_places(db.session, person)
+    places = places or my_places(db.session, person)
     member = places.member
     settings = current_app.extensions["tuanjian_settings"]
     gaps = []
@@ -112,11 +112,11 @@ def profile():
         getattr(form, key).data = getattr(person, key) or ""
     from ..extensions import db
     from ..services.profile import my_places
-    member = my_places(db.session, person).member
-    if member is not None:
+    places = my_places(db.session, person)
+    if places.member is not None:
         for key in ("education", "occupation", "workplace"):
-            getattr(form, key).data = getattr(member, key) or ""
-    return _profile_page(form)
+            getattr(form, key).data = getattr(places.member, key) or ""
+    return _profile_page(form, places=places)
 
 
 @bp.post("/me")
