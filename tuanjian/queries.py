@@ -155,3 +155,19 @@ def admins_outside(session, person_ids, scope_code: str) -> set[int]:
         return set()
     return set(session.scalars(select(AdminGrant.person_id).join(Org, AdminGrant.org_id == Org.id).where(
         AdminGrant.person_id.in_(ids), AdminGrant.revoked_at.is_(None), not_(within(Org.code, scope_code)))))
+
+
+def place_codes(session, person_ids) -> dict[int, list[str]]:
+    """Every place of these people, wherever it is: the codes of the organisations where they are a current
+    member, hold an active cadre post or an active admin grant (the person-ownership rule's input)."""
+    ids = sorted(set(person_ids))
+    out: dict[int, set[str]] = {pid: set() for pid in ids}
+    if not ids:
+        return {}
+    for model, active in ((Member, Member.deleted_at.is_(None)), (CadrePost, CadrePost.ended_at.is_(None)),
+                          (AdminGrant, AdminGrant.revoked_at.is_(None))):
+        for cond in among(session, model.person_id, ids):
+            for pid, code in session.execute(select(model.person_id, Org.code).join(Org, model.org_id == Org.id)
+                                             .where(cond, active)):
+                out[pid].add(code)
+    return {pid: sorted(codes) for pid, codes in out.items()}

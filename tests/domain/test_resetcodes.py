@@ -72,23 +72,24 @@ def test_validity_is_a_setting_read_from_the_environment(monkeypatch):
 
 
 def _check(**over):
-    args = dict(actor_person_id=1, actor_org_id=10, person_id=2, person_orgs=[(10, 5)], admin_outside_scope=False,
-                has_account=True)
+    args = dict(actor_person_id=1, scope_code="001.002", person_id=2, place_codes=["001.002"], has_account=True)
     args.update(over)
     check_may_issue(**args)
 
 
 def test_who_may_issue():
     _check()                                             # person of the actor's own org
-    _check(person_orgs=[(11, 10)])                       # person of a direct child
-    _check(person_orgs=[(12, 11), (11, 10)])             # any one entitling organisation is enough
+    _check(place_codes=["001.002.003"])                  # person of a direct child
+    _check(place_codes=["001.002.003.004", "001.002.003"])   # any one entitling organisation is enough
     with pytest.raises(NotAllowed, match="直属下级"):
-        _check(person_orgs=[(12, 11)])                   # grandchild
+        _check(place_codes=["001.002.003.004"])          # grandchild
     with pytest.raises(NotAllowed, match="自己"):
         _check(person_id=1)
     with pytest.raises(NotAllowed, match="管理范围以外"):
-        _check(admin_outside_scope=True)
+        _check(place_codes=["001.002", "001.003"])       # also holds a place in a sibling subtree
+    with pytest.raises(NotAllowed, match="管理范围以外"):
+        _check(place_codes=["001.002", "001"])           # also holds a place above
     with pytest.raises(Conflict, match="尚未开通"):
         _check(has_account=False)
     with pytest.raises(NotAllowed):
-        _check(actor_org_id=None)
+        _check(scope_code=None)

@@ -115,13 +115,16 @@ def test_upper_level_import_needs_branch_column(client, session, login, tree):
     assert session.scalar(select(Member).join(Person, Member.person_id == Person.id).where(Person.name == "甲")).org_id == tree.village.id
 
 
-def test_member_held_outside_scope_is_named(client, session, login, tree):
+def test_member_held_outside_scope_is_not_named(client, session, login, tree):
     other = make_member(session, tree.sibling_branch, name="外丁")
     session.commit()
     login(tree.branch_admin)
-    page, _ = batch_page(client, upload(client, tree.village.id,
-                                        book([row("外丁", other.person.id_number, join="2015-05", dev="")])))
-    assert "高士村团支部" in page and "转接" in page
+    for name in ("外丁", "别人"):
+        page, _ = batch_page(client, upload(client, tree.village.id,
+                                            book([row(name, other.person.id_number, join="2015-05", dev="")])))
+        assert "该身份证号已在其他组织登记" in page and "转接" in page
+        assert "高士村团支部" not in page and "高士镇团委" not in page
+        assert "外丁" not in page or name == "外丁"
 
 
 def test_admin_own_row_is_recognised(client, session, login, tree):

@@ -3,7 +3,12 @@ from datetime import date
 from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
+from tuanjian.domain.orgtree import OrgKind
+from tuanjian.domain.settings import DEFAULT_SETTINGS
 from tuanjian.models import Account, AuditEntry, CadrePost, Member, Person
+
+from tuanjian.services.actor import Actor
+from tuanjian.services.orgs import create_child
 
 from ..factories import make_member
 
@@ -52,16 +57,33 @@ def test_branch_cadre_gets_post_and_account(client, session, login, tree):
     assert session.scalar(select(Account).where(Account.person_id == person.id)).must_change_password
 
 
-def test_duplicate_id_names_the_holding_org(client, session, login, tree):
+def test_duplicate_id_outside_reach_names_nobody(client, session, login, tree):
     existing = make_member(session, tree.sibling_branch, name="王小明")
     session.commit()
     login(tree.township_admin)
-    resp = client.post(f"/members/org/{tree.village.id}/new", data=member(id_number=existing.person.id_number))
+    for name in ("王小明", "别人"):          # the same answer whatever name was typed
+        resp = client.post(f"/members/org/{tree.village.id}/new", data=member(id_number=existing.person.id_number,
+                                                                               name=name))
+        body = resp.get_data(as_text=True)
+        assert resp.status_code == 409 and "该身份证号已在其他组织登记" in body and "转接" in body
+        assert "高士村团支部" not in body and "高士镇团委" not in body and "王小明" not in body.replace(
+            'value="王小明"', "").replace("把 王小明 转入", "")
+
+
+def test_duplicate_id_inside_reach_names_the_holding_org(client, session, login, tree):
+    existing = make_member(session, tree.sibling_branch, name="王小明")
+    other_branch = create_child(session, Actor.system("测试"), tree.sibling, short_name="高士二村团支部",
+                                kind=OrgKind.BRANCH, settings=DEFAULT_SETTINGS)
+    session.commit()
+    login(tree.sibling_admin)
+    resp = client.post(f"/members/org/{other_branch.id}/new", data=member(id_number=existing.person.id_number,
+                                                                           name="王小明"))
     body = resp.get_data(as_text=True)
-    assert resp.status_code == 409 and "高士村团支部" in body and "高士镇团委" in body and "转接" in body
-    resp = client.post(f"/members/org/{tree.village.id}/new", data=member(id_number=existing.person.id_number,
+    assert resp.status_code == 409 and "高士村团支部" in body and "转接" in body
+    resp = client.post(f"/members/org/{other_branch.id}/new", data=member(id_number=existing.person.id_number,
                                                                            name="别人"))
-    assert resp.status_code == 422 and "姓名不是" in resp.get_data(as_text=True)
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "姓名不一致" in body and "王小明" not in body
 
 
 def test_bad_member_input_saves_nothing(client, session, login, tree):

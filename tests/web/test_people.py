@@ -130,7 +130,9 @@ def test_person_page_shows_scoped_facts_and_account_state(client, session, login
     assert "城东村团支部" in page and f"团干部 · {post.position}" in page and "<td>管理员</td>" in page
     assert "高士镇团委" not in page                                   # a post outside the scope stays hidden
     assert "已锁定" in page and "已开通" in page
-    assert "生成重置密码验证码" in page and "<script>" not in page and ' style="' not in page
+    assert "<script>" not in page and ' style="' not in page
+    # the post outside the township's reach means the township may not hand out a reset code (person rule)
+    assert "重置密码验证码只能由管理其全部所在组织的管理员生成" in page and "生成重置密码验证码</button>" not in page
 
 
 def test_person_page_404_out_of_scope_or_unknown(client, session, login, tree):

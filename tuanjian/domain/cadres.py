@@ -7,6 +7,7 @@ from .errors import Collector, ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
 from .people import (check_join_date, normalise_ethnicity, parse_id_number, parse_year_month, validate_person_name,
                      validate_phone, validate_political_status, validate_position)
+from .policy import HELD_ELSEWHERE_CADRE, NAME_DIFFERS
 
 NATURES = ("专职", "兼职", "挂职")
 YES_NO = ("是", "否")
@@ -98,9 +99,10 @@ CADRE_COLUMNS = {"姓名": "name", "身份证号码": "id_number", "手机号码
 
 
 def validate_cadre_rows(rows, *, is_leading: bool, settings, today: date, known_names: dict[str, str],
-                        existing_posts: set[tuple[str, str]]) -> ImportReport:
+                        existing_posts: set[tuple[str, str]], foreign: set[str] = frozenset()) -> ImportReport:
     """``known_names``: id_number → name of people already in the database (the name must match);
-    ``existing_posts``: (id_number, position) already held in this organisation."""
+    ``existing_posts``: (id_number, position) already held in this organisation; ``foreign``: ID numbers of people
+    not wholly in the importer's reach (refused with one message that names nobody, whatever name was typed)."""
     outcomes = []
     first_row: dict[tuple[str, str], int] = {}
     name_in_file: dict[str, tuple[str, int]] = {}      # id_number -> (name, row) as first seen in this file
@@ -120,8 +122,10 @@ def validate_cadre_rows(rows, *, is_leading: bool, settings, today: date, known_
         if data is not None:
             key = (data["id_number"], data["position"])
             seen = name_in_file.setdefault(data["id_number"], (data["name"], raw.number))
-            if data["id_number"] in known_names and known_names[data["id_number"]] != data["name"]:
-                out.fail("name", f"该身份证号已登记为“{known_names[data['id_number']]}”，与填写的姓名不一致")
+            if data["id_number"] in foreign:
+                out.fail("id_number", HELD_ELSEWHERE_CADRE)
+            elif data["id_number"] in known_names and known_names[data["id_number"]] != data["name"]:
+                out.fail("name", NAME_DIFFERS)
             elif seen[0] != data["name"]:
                 out.fail("id_number", f"与第{seen[1]}行身份证号相同，但姓名不同（{seen[0]}），请核对")
             elif key in existing_posts:

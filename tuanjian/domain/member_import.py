@@ -8,12 +8,14 @@ from datetime import date
 from .errors import ValidationFailed
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import validate_member
+from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
 
 COLUMNS = {"姓名": "name", "身份证号码": "id_number", "民族": "ethnicity", "政治面貌": "political_status",
            "入团年月": "join_date", "所在团支部": "branch", "是否为团干部": "is_cadre", "团内职务": "position",
            "发展团员编号": "dev_number", "手机号码": "phone", "学历": "education", "职业": "occupation",
            "学习工作单位": "workplace", "入团志愿书": "has_application", "团员证": "has_card",
            "团籍注册年度": "card_year", "组织关系介绍信": "has_letter"}
+SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places
 EVIDENCE_KEYS = ("has_application", "has_card", "card_year", "has_letter")
 COMPARED = ("ethnicity", "political_status", "join_date", "phone", "dev_number", "education", "occupation",
             "workplace", "position", "branch_id", *EVIDENCE_KEYS)
@@ -29,6 +31,7 @@ class Existing:
     in_scope: bool                  # the member's branch lies in the importer's subtree
     holder: str                     # description of the holding org, for messages
     values: dict                    # current values of COMPARED fields
+    owned: bool = True              # every place of the person lies in the importer's reach (domain.policy)
 
 
 def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
@@ -102,8 +105,10 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if holder is not None and holder != number:
             out.fail("dev_number", "该发展团员编号已被其他团员使用")
         known = existing.get(number)
-        if known is not None and known.name != data["name"]:
-            out.fail("name", f"该身份证号已登记为“{known.name}”，与填写的姓名不一致")
+        if known is not None and not known.owned and (known.member_id is None or not known.in_scope):
+            out.fail("id_number", HELD_ELSEWHERE_MEMBER)        # one answer whatever the name: nobody is named
+        elif known is not None and known.name != data["name"]:
+            out.fail("name", NAME_DIFFERS)
         elif known is not None and known.member_id is not None and not known.in_scope:
             out.fail("id_number", f"该团员已在{known.holder}登记，请通过组织关系转接转入")
         if out.kind == ERROR:
@@ -123,6 +128,13 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
             out.kind = UNCHANGED if new_values == known.values else UPDATE
             changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
             out.note = ("将更新：" + "、".join(_LABELS.get(k, k) for k in changed)) if changed else ""
+            if not known.owned:
+                # a member here who also holds a place outside the importer's reach: shared fields stay as stored
+                for k in changed:
+                    if k in SHARED:
+                        out.fail(k, PERSON_OUTSIDE)
+                if out.kind == ERROR:
+                    out.data = {}
     return report
 
 

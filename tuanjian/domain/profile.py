@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
+from . import policy
 from .errors import Collector
 from .members import validate_member_extras
-from .orgtree import is_within
 from .people import (IdInfo, check_join_date, normalise_ethnicity, normalise_id_number, parse_id_number,
                      parse_year_month, validate_person_name, validate_phone, validate_political_status)
 
@@ -62,9 +62,7 @@ def correction_refusal(*, actor_scope: str | None, actor_org_id: int | None, act
         return "不能更正本人的姓名和身份证号码，请联系上级组织管理员"
     if not home_codes:
         return "此人目前没有团员、团干部或管理员身份，不能更正"
-    if not all(is_within(code, actor_scope) and code != actor_scope for code in home_codes):
-        return "此人所在组织与您的组织同级或更高，只有其上级组织管理员才能更正姓名和身份证号码"
-    return None
+    return policy.person_refusal("person.correct", actor_scope, home_codes)
 
 
 def validate_correction(*, name, id_number, reason, today: date) -> tuple[str, IdInfo, str]:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from .codes import CodeStatus, code_status, generate_code, looks_like_code, normalise_entered_code
+from . import policy
 from .errors import Conflict, NotAllowed
 
 PREFIX = "P-"
@@ -61,24 +62,19 @@ def reset_code_status(*, now: datetime, expires_at: datetime, used_at: datetime 
     return code_status(now=now, expires_at=expires_at, used_at=used_at, revoked_at=revoked_at)
 
 
-def check_may_issue(*, actor_person_id: int | None, actor_org_id: int | None, person_id: int,
-                    person_orgs: Iterable[tuple[int, int | None]], admin_outside_scope: bool,
-                    has_account: bool) -> None:
+def check_may_issue(*, actor_person_id: int | None, scope_code: str | None, person_id: int,
+                    place_codes: Iterable[str], has_account: bool) -> None:
     """Who may issue a code for a person (DOMAIN.md 2.3: an admin at the same level or the direct parent).
 
-    ``person_orgs`` are (org id, parent id) of the organisations where the person has an active post,
-    a membership or an admin grant, as far as the actor can see them. ``admin_outside_scope``: the person
-    also administers an organisation outside the actor's subtree; handing out a code for such a person
-    would let the actor take over a wider scope, so only that organisation's side may do it.
+    ``place_codes``: the codes of EVERY organisation where the person has an active post, a membership or an admin
+    grant, wherever it is. The person-ownership rule (domain.policy "person.reset_code") decides: every place must
+    lie in the actor's subtree (else a code would hand the actor an account that also acts elsewhere), and one of
+    them must be the actor's own organisation or a direct child (本组织或直属上级).
     """
-    if actor_org_id is None:
+    if scope_code is None:
         raise NotAllowed("只有管理员可以生成重置密码验证码")
     if person_id == actor_person_id:
         raise NotAllowed("不能为自己生成重置密码验证码；修改自己的密码请使用右上角的“修改密码”")
-    if not any(org_id == actor_org_id or parent_id == actor_org_id for org_id, parent_id in person_orgs):
-        raise NotAllowed("只能为本组织及直属下级组织的人员生成重置密码验证码；"
-                         "更下级的人员请由其所在组织或直属上级组织的管理员生成")
-    if admin_outside_scope:
-        raise NotAllowed("该人员还是您管理范围以外组织的管理员，其重置密码验证码只能由该组织或其上级组织的管理员生成")
+    policy.require_person("person.reset_code", scope_code, place_codes)
     if not has_account:
         raise Conflict("该人员尚未开通登录账号，无需重置密码")

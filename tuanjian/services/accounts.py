@@ -9,6 +9,7 @@ import hmac
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import default_password, normalise_id_number
@@ -136,8 +137,7 @@ def ensure_account(session, person: Person) -> tuple[Account, bool]:
 
 def check_may_manage_admins(actor: Actor, org: Org) -> None:
     """An org's own admins manage its admins; so do the admins of its direct parent."""
-    if org.id != actor.org_id and org.parent_id != actor.org_id:
-        raise NotAllowed("只能管理本组织及直属下级组织的管理员")
+    policy.require("admin.manage", actor.scope_code, org.code)
 
 
 def eligible_cadres(session, org: Org) -> list[CadrePost]:

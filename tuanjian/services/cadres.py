@@ -6,13 +6,14 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..domain.cadres import CADRE_COLUMNS, validate_cadre_rows, validate_post
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain import policy
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ImportReport
 from ..domain.people import positions_for
 from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
 from ..spreadsheets.reader import RawRow, read_sheet
-from . import audit
+from . import audit, ownership
 from .imports import new_batch
 from .accounts import ensure_account
 from .actor import Actor
@@ -23,21 +24,20 @@ CADRE_SHEET = "团干部"
 
 def check_may_manage(actor: Actor, org: Org) -> None:
     """An org's own admins enter its cadres; so do the admins of its direct parent."""
-    if org.id != actor.org_id and org.parent_id != actor.org_id:
-        raise NotAllowed("只能录入本组织或直属下级组织的团干部")
+    policy.require("cadre.manage", actor.scope_code, org.code)
     if org.is_dissolved:
         raise Conflict(f"“{org.short_name}”已撤销")
 
 
-def _person_for(session, data: dict) -> tuple[Person, bool]:
+def _person_for(session, actor: Actor, data: dict) -> tuple[Person, bool]:
     person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
+    # a person not wholly in the actor's reach is neither named nor changed, whatever name was typed
+    ownership.check_entry(session, actor, person, "cadre", typed_name=data["name"])
     created = person is None
     if created:
         person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],
                         birth_date=date.fromisoformat(data["birth_date"]))
         session.add(person)
-    elif person.name != data["name"]:
-        raise ValidationFailed.single("name", f"该身份证号已登记为“{person.name}”，与填写的姓名不一致")
     person.phone, person.ethnicity, person.political_status = data["phone"], data["ethnicity"], data["political_status"]
     if data.get("join_date"):
         person.join_date = data["join_date"]
@@ -49,7 +49,7 @@ def add_cadre(session, actor: Actor, org: Org, data: dict, *, now: datetime) -> 
     """``data``: the cleaned person block and post block (domain.cadres). Returns the post and whether an
     account was opened (with the default password)."""
     check_may_manage(actor, org)
-    person, _ = _person_for(session, data)
+    person, _ = _person_for(session, actor, data)
     if session.scalar(select(CadrePost.id).where(CadrePost.org_id == org.id, CadrePost.person_id == person.id,
                                                  CadrePost.position == data["position"], CadrePost.ended_at.is_(None))):
         raise ValidationFailed.single("position", f"{person.name}已是{org.short_name}的{data['position']}")
@@ -124,11 +124,11 @@ def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: st
                        prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
-    report = _validate(session, org, sheet.rows, settings, now)
+    report = _validate(session, org, sheet.rows, settings, now, actor.scope_code)
     return new_batch(session, actor, org, kind="cadres", data=data, filename=filename, report=report, now=now)
 
 
-def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> ImportReport:
+def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None) -> ImportReport:
     numbers = set()
     for r in rows:
         v = r.cells.get("id_number")
@@ -136,11 +136,13 @@ def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> Imp
             numbers.add(v.strip().upper())
     known = {n: name for n, name in session.execute(
         select(Person.id_number, Person.name).where(Person.id_number.in_(numbers)))} if numbers else {}
+    reach = ownership.reach_by_id_number(session, scope_code, known)
     existing = {(n, pos) for n, pos in session.execute(
         select(Person.id_number, CadrePost.position).join(CadrePost, CadrePost.person_id == Person.id)
         .where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None)))}
     return validate_cadre_rows(rows, is_leading=org.org_kind.is_leading, settings=settings, today=local_date(now),
-                               known_names=known, existing_posts=existing)
+                               known_names=known, existing_posts=existing,
+                               foreign={n for n, ok in reach.items() if not ok})
 
 
 def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
@@ -153,7 +155,8 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
         raise ValidationFailed.single("mode", "请选择导入方式")
     stored = ImportReport.from_json(batch.report)
     # the stored cells are text; an ID that arrived as a number was already an error and stays one
-    report = _validate(session, org, [RawRow(r.number, r.cells) for r in stored.rows], settings, now)
+    report = _validate(session, org, [RawRow(r.number, r.cells) for r in stored.rows], settings, now,
+                       actor.scope_code)
     for old, new in zip(stored.rows, report.rows, strict=True):
         if old.kind == "error" and new.kind == "ok":
             new.kind, new.errors = "error", old.errors

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..domain.codes import CodeStatus, expiry, generate_code
+from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.settings import Settings
 from ..models import Org, RegistrationCode
@@ -18,8 +19,7 @@ from .actor import Actor
 
 def check_may_issue(actor: Actor, org: Org) -> None:
     """Codes are issued by the admins of the direct parent only (seed 001: 直属下级团组织)."""
-    if org.parent_id is None or org.parent_id != actor.org_id:
-        raise NotAllowed("只能为本组织的直属下级组织生成或撤销注册码")
+    policy.require("code.issue", actor.scope_code, org.code)
     if org.is_dissolved:
         raise Conflict(f"“{org.short_name}”已撤销，不能生成注册码")
 

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain import policy
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ImportReport
 from ..domain.org_import import COLUMNS as ORG_COLUMNS
 from ..domain.org_import import HERE, ExistingOrg
@@ -71,8 +72,7 @@ def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filena
 
 
 def check_may_import_children(actor: Actor, parent: Org) -> None:
-    if parent.id != actor.org_id:
-        raise NotAllowed("只能为本组织批量创建直属下级组织")
+    policy.require("org.import_children", actor.scope_code, parent.code)
 
 
 def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, filename: str,

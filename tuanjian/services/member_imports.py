@@ -7,13 +7,14 @@ from sqlalchemy import select
 
 from ..clock import local_date
 from ..dbsetup import insert_many
+from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
 from ..domain.member_import import COLUMNS, Existing, cells_from_data, classify, validate_rows
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
-from ..queries import among, within
+from ..queries import among, place_codes, within
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit, stats
 from .imports import gc_paused, new_batch
@@ -26,7 +27,7 @@ def branches_in(session, org: Org) -> list[Org]:
                                                   Org.dissolved_at.is_(None)).order_by(Org.code)))
 
 
-def _context(session, org: Org, rows) -> dict:
+def _context(session, org: Org, rows, scope_code: str | None) -> dict:
     numbers, devs = set(), set()
     for r in rows:
         for key, bucket in (("id_number", numbers), ("dev_number", devs)):
@@ -48,6 +49,7 @@ def _context(session, org: Org, rows) -> dict:
             for pid, oid, pos in session.execute(select(CadrePost.person_id, CadrePost.org_id, CadrePost.position).where(
                     cond, CadrePost.ended_at.is_(None))):
                 positions.setdefault((pid, oid), pos)
+        places = place_codes(session, [p.id for p, _ in found])
         for person, member in found:
             live = member is not None and member.deleted_at is None
             values = {}
@@ -61,7 +63,8 @@ def _context(session, org: Org, rows) -> dict:
             existing[person.id_number] = Existing(
                 name=person.name, member_id=member.id if live else None, branch_id=member.org_id if live else None,
                 in_scope=live and is_within(member.org.code, org.code),
-                holder=holder_description(member.org) if live else "", values=values)
+                holder=holder_description(member.org) if live else "", values=values,
+                owned=policy.in_reach(scope_code, places.get(person.id, [])))
     dev_numbers = {}
     for cond in among(session, Member.dev_number, sorted(devs)):
         dev_numbers.update({d: n for d, n in session.execute(
@@ -71,8 +74,8 @@ def _context(session, org: Org, rows) -> dict:
             "existing": existing, "dev_numbers": dev_numbers}
 
 
-def _validate(session, org: Org, rows, settings: Settings, now: datetime) -> ImportReport:
-    return validate_rows(rows, settings=settings, today=local_date(now), **_context(session, org, rows))
+def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None) -> ImportReport:
+    return validate_rows(rows, settings=settings, today=local_date(now), **_context(session, org, rows, scope_code))
 
 
 def _check_org(actor: Actor, org: Org) -> None:
@@ -92,7 +95,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
                        max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
-    report = _validate(session, org, sheet.rows, settings, now)
+    report = _validate(session, org, sheet.rows, settings, now, actor.scope_code)
     # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
     # workbook shows them (error rows and the preview's sample), which halves what is stored and read back
     return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now,
@@ -122,7 +125,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             row.data = {}
     ctx = _context(session, org, [RawRow(r.number, {"id_number": r.data["id_number"],
                                                      "dev_number": r.data.get("dev_number")})
-                                  for r in report.ok_rows])
+                                  for r in report.ok_rows], actor.scope_code)
     report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"])
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..clock import local_date
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
-from ..domain.orgtree import check_holds_members, is_within
+from ..domain import policy
+from ..domain.errors import Conflict, ValidationFailed
+from ..domain.orgtree import check_holds_members
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
-from . import audit
+from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
 
@@ -19,17 +20,18 @@ PERSON_FIELDS = ("ethnicity", "political_status", "join_date", "phone")
 
 
 class HeldElsewhere(Conflict):
-    """The ID number belongs to a member of another branch: offer a 转接 request instead of a duplicate."""
+    """The ID number belongs to a member of another branch: offer a 转接 request instead of a duplicate.
+    ``holder`` is None when the person is not wholly in the actor's reach: then nothing about them is said."""
 
-    def __init__(self, holder: Org, name: str):
-        super().__init__(f"该团员已在{holder_description(holder)}登记，请通过组织关系转接转入，不能重复录入")
+    def __init__(self, holder: Org | None, name: str):
+        super().__init__(policy.HELD_ELSEWHERE_MEMBER if holder is None else
+                         f"该团员已在{holder_description(holder)}登记，请通过组织关系转接转入，不能重复录入")
         self.holder, self.name = holder, name
 
 
 def check_may_edit(actor: Actor, branch: Org) -> None:
     """Admins of the branch or of any organisation above it (in scope) enter its members."""
-    if actor.scope_code is None or not is_within(branch.code, actor.scope_code):
-        raise NotAllowed("不在您的管理范围内")
+    policy.require("member.edit", actor.scope_code, branch.code)
     if branch.is_dissolved:
         raise Conflict(f"“{branch.short_name}”已撤销")
     check_holds_members(branch.org_kind, branch.short_name)
@@ -86,8 +88,10 @@ def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime)
     person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
     member = None
     if person is not None:
+        if not ownership.in_reach(session, actor, person):
+            raise HeldElsewhere(None, data["name"])          # the same answer whatever name was typed
         if person.name != data["name"]:
-            raise ValidationFailed.single("name", f"该身份证号已登记，但姓名不是“{data['name']}”，请核对")
+            raise ValidationFailed.single("name", policy.NAME_DIFFERS)
         member = session.scalar(select(Member).where(Member.person_id == person.id))
         if member is not None and member.deleted_at is None:
             if member.org_id == branch.id:
@@ -128,6 +132,9 @@ def update_member(session, actor: Actor, member: Member, data: dict, *, now: dat
     if data["id_number"] != person.id_number or data["name"] != person.name:
         raise ValidationFailed.single("name", "姓名和身份证号码录入后不能在此修改")
     _check_dev_number_free(session, data["dev_number"], member.id)
+    shared_changed = [k for k in PERSON_FIELDS if getattr(person, k) != data.get(k)]
+    if shared_changed and not ownership.in_reach(session, actor, person):
+        raise ValidationFailed({k: [policy.PERSON_OUTSIDE] for k in shared_changed})
     before = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
     for key in PERSON_FIELDS:
         setattr(person, key, data.get(key))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from ..domain import policy
 from ..domain.errors import NotAllowed, ValidationFailed
 from ..domain.orginfo import (DEFAULT_INDUSTRIES, FIELD_LABELS, LOCKED_FIELDS, changed_locked_fields, info_complete,
                               validate_org_info)
@@ -13,7 +14,7 @@ from ..domain.orgtree import OrgKind, check_placement, is_within
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
-from . import audit
+from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
 from ..domain.errors import Collector
@@ -115,11 +116,20 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         if info.school_code:
             c.check(check_school_code_free, session, info.school_code, org)
     holder = None
+    previous = current_secretary(session, org)
+    holder_owned = True
     if sec_id is not None:
         holder = session.scalar(select(Person).where(Person.id_number == sec_id.number))
-        if holder is not None and sec_name and holder.name != sec_name:
-            c.add("secretary_name", f"该身份证号已登记为“{holder.name}”，与填写的书记姓名不一致，请核对")
-    previous = current_secretary(session, org)
+        holder_owned = holder is None or ownership.in_reach(session, actor, holder)
+        if not holder_owned and (previous is None or previous.person_id != holder.id):
+            # a person not wholly in reach is neither named nor taken in, whatever name was typed
+            c.add("secretary_id_number", policy.HELD_ELSEWHERE_SECRETARY)
+            holder = None
+        elif holder is not None and sec_name and holder.name != sec_name:
+            c.add("secretary_name", "该身份证号已登记，但与填写的书记姓名不一致，请核对")
+        elif not holder_owned and sec_phone and holder.phone != sec_phone:
+            # the sitting secretary also holds a place outside this admin's reach: kept as stored
+            c.add("secretary_phone", policy.PERSON_OUTSIDE)
     if previous is not None and sec_id is not None and previous.person.id_number != sec_id.number:
         if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
                                                       AdminGrant.person_id == previous.person_id)):
@@ -144,7 +154,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         holder = Person(id_number=sec_id.number, name=sec_name, gender=sec_id.gender, birth_date=sec_id.birth_date)
         session.add(holder)
         created = True
-    holder.phone = sec_phone
+    if holder_owned:
+        holder.phone = sec_phone
     session.flush()
     ensure_account(session, holder)
     own_post = session.scalar(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.person_id == holder.id,

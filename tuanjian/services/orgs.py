@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.orgtree import (OrgKind, check_placement, clean_name, is_within, next_child_code, validate_code,
                               validate_short_name)
@@ -153,9 +154,7 @@ def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
 
 
 def check_may_close(actor: Actor, org: Org) -> None:
-    from ..domain.orgtree import is_strictly_below
-    if actor.scope_code is None or not is_strictly_below(org.code, actor.scope_code):
-        raise NotAllowed("只能撤销或合并本组织下级的组织")
+    policy.require("org.close", actor.scope_code, org.code)
     if org.is_dissolved:
         raise Conflict(f"“{org.short_name}”已于此前撤销")
 

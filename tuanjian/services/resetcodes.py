@@ -12,7 +12,7 @@ from ..domain.passwords import check_password
 from ..domain.people import parse_id_number
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, Member, Org, Person, ResetCode
-from ..queries import PersonLink, admins_outside, person_links
+from ..queries import PersonLink, person_links, place_codes
 from . import audit
 from .accounts import home_org_id
 from .actor import Actor
@@ -32,23 +32,20 @@ class WrongResetCode(ValidationFailed):
 
 # ---------------------------------------------------------------- issuing (admins)
 
-def _check(actor: Actor, person: Person, links: list[PersonLink], admin_outside: bool) -> None:
-    rules.check_may_issue(actor_person_id=actor.person_id, actor_org_id=actor.org_id, person_id=person.id,
-                          person_orgs=[(link.org.id, link.org.parent_id) for link in links],
-                          admin_outside_scope=admin_outside, has_account=person.account is not None)
+def _check(actor: Actor, person: Person, places: list[str]) -> None:
+    rules.check_may_issue(actor_person_id=actor.person_id, scope_code=actor.scope_code, person_id=person.id,
+                          place_codes=places, has_account=person.account is not None)
 
 
 def refusals(session, actor: Actor, people: list[Person],
              links: dict[int, list[PersonLink]] | None = None) -> dict[int, str | None]:
-    """For each person: None when ``actor`` may issue a code, else the Chinese reason (for lists and pages)."""
-    ids = [p.id for p in people]
-    if links is None:
-        links = person_links(session, ids, actor.scope_code)
-    outside = admins_outside(session, ids, actor.scope_code)
+    """For each person: None when ``actor`` may issue a code, else the Chinese reason (for lists and pages).
+    ``links`` is accepted for the callers' convenience; the rule needs every place, in scope or not."""
+    places = place_codes(session, [p.id for p in people])
     out: dict[int, str | None] = {}
     for person in people:
         try:
-            _check(actor, person, links.get(person.id, []), person.id in outside)
+            _check(actor, person, places.get(person.id, []))
             out[person.id] = None
         except DomainError as exc:
             out[person.id] = exc.message
@@ -81,7 +78,7 @@ def _new_code(session, person: Person, actor: Actor, settings: Settings, now: da
 def issue_reset_code(session, actor: Actor, person: Person, *, settings: Settings, now: datetime) -> ResetCode:
     """A fresh code for ``person`` (already loaded through the scope). An earlier unused code is revoked."""
     links = person_links(session, [person.id], actor.scope_code)[person.id]
-    _check(actor, person, links, person.id in admins_outside(session, [person.id], actor.scope_code))
+    _check(actor, person, place_codes(session, [person.id]).get(person.id, []))
     revoked = session.execute(
         update(ResetCode).where(ResetCode.person_id == person.id, ResetCode.used_at.is_(None),
                                 ResetCode.revoked_at.is_(None), ResetCode.expires_at > now)

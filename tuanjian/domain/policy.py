@@ -1,0 +1,169 @@
+"""Who may do what to which organisation, and to which person: one table, decided from org codes alone.
+
+Pure (no Flask, no database). Services call ``require`` (raises ``NotAllowed``); views and lists call ``refusal``
+(the Chinese reason, or None) to decide whether to show a button.
+
+The relation of an organisation to the actor's scope (the org whose admin the actor acts as):
+
+    SELF     the scope organisation itself
+    CHILD    a direct child of it
+    BELOW    deeper in its subtree
+    OUTSIDE  anything else (siblings, parents, other branches of the tree), or no scope at all
+
+People are shared by every organisation where they hold a place (a current membership, an active cadre post or an
+active admin grant). The person rule: an action on a person's shared fields (name, ID number, phone, 民族,
+政治面貌, …), or a reset code, is allowed only when EVERY place of the person has an allowed relation to the actor's
+scope. A person with no place at all belongs to nobody and may be taken up by any admin.
+"""
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import NotAllowed
+
+
+class Relation(enum.StrEnum):
+    SELF = "self"
+    CHILD = "child"
+    BELOW = "below"
+    OUTSIDE = "outside"
+
+
+def relation(scope_code: str | None, code: str) -> Relation:
+    """Where ``code`` lies seen from ``scope_code`` (dotted codes such as 000.012.016; delimiter-aware)."""
+    if not scope_code or not code:
+        return Relation.OUTSIDE
+    if code == scope_code:
+        return Relation.SELF
+    if not code.startswith(scope_code + "."):
+        return Relation.OUTSIDE
+    return Relation.CHILD if "." not in code[len(scope_code) + 1:] else Relation.BELOW
+
+
+_S, _C, _B = Relation.SELF, Relation.CHILD, Relation.BELOW
+SUBTREE = frozenset({_S, _C, _B})
+OWN_OR_CHILD = frozenset({_S, _C})
+STRICTLY_BELOW = frozenset({_C, _B})
+
+
+@dataclass(frozen=True)
+class Rule:
+    allowed: frozenset[Relation]
+    refusal: str
+
+
+# action -> the relations of the target organisation to the actor's scope that allow it, and the refusal.
+ACTIONS: dict[str, Rule] = {
+    "org.view": Rule(SUBTREE, "不在您的管理范围内"),
+    "member.edit": Rule(SUBTREE, "不在您的管理范围内"),
+    "cadre.manage": Rule(OWN_OR_CHILD, "只能录入本组织或直属下级组织的团干部"),
+    "admin.manage": Rule(OWN_OR_CHILD, "只能管理本组织及直属下级组织的管理员"),
+    "code.issue": Rule(frozenset({_C}), "只能为本组织的直属下级组织生成或撤销注册码"),
+    "org.close": Rule(STRICTLY_BELOW, "只能撤销或合并本组织下级的组织"),
+    "org.import_children": Rule(frozenset({_S}), "只能为本组织批量创建直属下级组织"),
+    # 交换密钥: only an admin above the organisation (the lower side enters the key in its own instance, where its
+    # organisation is the root; see exchange_key_refusal)
+    "exchange.set_key": Rule(STRICTLY_BELOW, "交换密钥只能由上级组织的管理员设置：请在上级组织的系统中生成，"
+                                             "再在本组织自己的系统中填写"),
+}
+
+# Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,
+# at least one place must relate by one of those too (reset codes: 本组织或直属上级).
+PERSON_OUTSIDE = ("此人还在您管理范围以外的组织登记或任职，其个人信息只能由其全部所在组织的共同上级组织管理员修改")
+
+
+@dataclass(frozen=True)
+class PersonRule:
+    all_in: frozenset[Relation]
+    refusal: str
+    any_in: frozenset[Relation] | None = None
+    any_refusal: str = ""
+
+
+PERSON_ACTIONS: dict[str, PersonRule] = {
+    # phone, 民族, 政治面貌, 入团年月 … through member, cadre and org-info entry and imports
+    "person.edit": PersonRule(SUBTREE, PERSON_OUTSIDE),
+    # name and ID number: only an admin strictly above every place (not the person's own org's admins)
+    "person.correct": PersonRule(STRICTLY_BELOW,
+                                 "此人所在组织与您的组织同级或更高，只有其上级组织管理员才能更正姓名和身份证号码"),
+    "person.reset_code": PersonRule(
+        SUBTREE, "此人还在您管理范围以外的组织登记或任职，其重置密码验证码只能由管理其全部所在组织的管理员生成",
+        any_in=OWN_OR_CHILD,
+        any_refusal="只能为本组织及直属下级组织的人员生成重置密码验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"),
+}
+
+NO_SCOPE = "只有管理员可以进行此操作"
+
+# The one message an entry gives for an ID number held by a person not wholly in the actor's reach, whatever name
+# was typed: it names nobody and no organisation.
+HELD_ELSEWHERE_MEMBER = "该身份证号已在其他组织登记；如需转入本支部，请申请组织关系转接"
+HELD_ELSEWHERE_CADRE = ("该身份证号已在其他组织登记；如需在本组织任职，请联系管理其全部所在组织的上级组织管理员录入")
+HELD_ELSEWHERE_SECRETARY = ("该身份证号已在其他组织登记；如需担任本组织书记，请联系管理其全部所在组织的上级组织管理员录入")
+HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE, "secretary": HELD_ELSEWHERE_SECRETARY}
+# A known person wholly in reach whose stored name differs from the typed one (the stored name is not repeated).
+NAME_DIFFERS = "该身份证号已登记，但与填写的姓名不一致，请核对"
+
+
+def _rule(action: str) -> Rule:
+    try:
+        return ACTIONS[action]
+    except KeyError:
+        raise KeyError(f"unknown policy action {action!r}") from None
+
+
+def allowed(action: str, scope_code: str | None, code: str) -> bool:
+    return scope_code is not None and relation(scope_code, code) in _rule(action).allowed
+
+
+def refusal(action: str, scope_code: str | None, code: str) -> str | None:
+    """None when an admin of ``scope_code`` may do ``action`` to the organisation ``code``, else the reason."""
+    rule = _rule(action)
+    if scope_code is None:
+        return NO_SCOPE
+    return None if relation(scope_code, code) in rule.allowed else rule.refusal
+
+
+def require(action: str, scope_code: str | None, code: str) -> None:
+    reason = refusal(action, scope_code, code)
+    if reason is not None:
+        raise NotAllowed(reason)
+
+
+def exchange_key_refusal(scope_code: str | None, code: str, *, is_root: bool) -> str | None:
+    """交换密钥 of ``code``: an admin above it; at this instance's root (the lower side's own instance) its admins."""
+    if is_root and scope_code is not None and relation(scope_code, code) is Relation.SELF:
+        return None
+    return refusal("exchange.set_key", scope_code, code)
+
+
+# ---------------------------------------------------------------- people
+
+def in_reach(scope_code: str | None, place_codes: Iterable[str]) -> bool:
+    """Every place lies in the actor's subtree (vacuously true for a person with no place)."""
+    return scope_code is not None and all(relation(scope_code, c) in SUBTREE for c in place_codes)
+
+
+def visible(scope_code: str | None, place_codes: Iterable[str]) -> bool:
+    """At least one place lies in the actor's subtree: the person may be shown (name, masked ID)."""
+    return scope_code is not None and any(relation(scope_code, c) in SUBTREE for c in place_codes)
+
+
+def person_refusal(action: str, scope_code: str | None, place_codes: Iterable[str]) -> str | None:
+    """None when an admin of ``scope_code`` may do ``action`` to a person holding places in ``place_codes``."""
+    rule = PERSON_ACTIONS[action]
+    if scope_code is None:
+        return NO_SCOPE
+    relations = [relation(scope_code, c) for c in place_codes]
+    if not all(r in rule.all_in for r in relations):
+        return rule.refusal
+    if rule.any_in is not None and not any(r in rule.any_in for r in relations):
+        return rule.any_refusal
+    return None
+
+
+def require_person(action: str, scope_code: str | None, place_codes: Iterable[str]) -> None:
+    reason = person_refusal(action, scope_code, place_codes)
+    if reason is not None:
+        raise NotAllowed(reason)
