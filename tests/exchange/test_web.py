@@ -71,7 +71,10 @@ def test_export_package_downloads_a_signed_zip(client, session, login, tree):
     login(tree.township_admin)
     resp = client.post(f"/exchange/org/{tree.township.id}/package")
     assert resp.status_code == 422 and "尚未设置" in ALERT.search(resp.get_data(as_text=True)).group(1)
+    assert client.post(f"/exchange/org/{tree.township.id}/key", data={"key": KEY}).status_code == 403
+    login(tree.county_admin)                 # only an admin above the township sets its key in this instance
     _set_key(client, tree.township)
+    login(tree.township_admin)
     make_member(session, tree.village, name="李导")
     session.commit()
     resp = client.post(f"/exchange/org/{tree.township.id}/package")

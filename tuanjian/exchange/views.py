@@ -35,6 +35,7 @@ def _page(org, *, error: str | None = None, status: int = 200, shown_key: str | 
     return render_template("exchange/index.html", org=org, crumbs=_crumbs(org), link=link,
                            key=service.display_key(link.secret) if link and link.secret else None,
                            shown_key=shown_key, has_default=bool(service.settings_secret()),
+                           key_refusal=service.key_refusal(current_actor(), org),
                            links=service.last_links(db.session, org), batches=batches, error=error,
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
 

@@ -27,3 +27,14 @@ class AuditEntry(Base):
     after: Mapped[dict | None] = mapped_column(JSON)
 
     org: Mapped[Org | None] = relationship()  # noqa: F821
+    also: Mapped[list[AuditOrg]] = relationship(cascade="all, delete-orphan", lazy="raise", passive_deletes=True)
+
+
+class AuditOrg(Base):
+    """Another organisation an entry is filed under: one where a person the write touched holds a place, so that
+    every org sharing the person sees the write in its log (the person-ownership rule's audit side)."""
+
+    __tablename__ = "audit_orgs"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), primary_key=True, index=True)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from ..models import AuditEntry, utcnow
+from sqlalchemy import select
+
+from ..models import AdminGrant, AuditEntry, AuditOrg, CadrePost, Member, utcnow
+from ..queries import among
 from .actor import Actor
 
 ACTION_LABELS = {
@@ -56,9 +59,28 @@ ACTION_LABELS = {
 
 
 def record(session, actor: Actor, action: str, *, object_type: str, object_id: int | None, org_id: int | None,
-           summary: str, before: dict | None = None, after: dict | None = None) -> AuditEntry:
+           summary: str, before: dict | None = None, after: dict | None = None, people=()) -> AuditEntry:
+    """One entry, filed under ``org_id``. ``people``: ids of the people the write touched; the entry is also filed
+    under every organisation where one of them holds a place (member, post, admin grant) at this moment, so the
+    admins of each such organisation see it in their log."""
     entry = AuditEntry(at=utcnow(), actor_person_id=actor.person_id, actor_name=actor.name[:60], ip=actor.ip,
                        action=action, object_type=object_type, object_id=object_id, org_id=org_id,
                        summary=summary, before=before, after=after)
+    places = place_org_ids(session, people) - {org_id}
+    entry.also = [AuditOrg(org_id=oid) for oid in sorted(places)]
     session.add(entry)
     return entry
+
+
+def place_org_ids(session, person_ids) -> set[int]:
+    """The organisations where these people hold a place now (pending changes of the session included)."""
+    ids = sorted({pid for pid in person_ids if pid is not None})
+    if not ids:
+        return set()
+    session.flush()
+    out: set[int] = set()
+    for model, active in ((Member, Member.deleted_at.is_(None)), (CadrePost, CadrePost.ended_at.is_(None)),
+                          (AdminGrant, AdminGrant.revoked_at.is_(None))):
+        for cond in among(session, model.person_id, ids):
+            out.update(session.scalars(select(model.org_id).where(cond, active).distinct()))
+    return out

@@ -62,7 +62,8 @@ def add_cadre(session, actor: Actor, org: Org, data: dict, *, now: datetime) -> 
     audit.record(session, actor, "cadre.add", object_type="cadre_post", object_id=post.id, org_id=org.id,
                  summary=f"录入团干部：{person.name}，{org.short_name} {post.position}"
                          + ("（已开通账号，初始密码为身份证号后八位）" if opened else ""),
-                 after={"person": person.masked_id, "position": post.position, "nature": post.nature})
+                 after={"person": person.masked_id, "position": post.position, "nature": post.nature},
+                 people=[person.id])
     return post, opened
 
 
@@ -91,7 +92,8 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
     post.start_month = f"{changed_on:%Y-%m}"
     audit.record(session, actor, "cadre.change", object_type="cadre_post", object_id=post.id, org_id=org.id,
                  summary=f"团干部职务变更：{post.person.name}，{org.short_name} {before} → {post.position}",
-                 before={"position": before}, after={"position": post.position, "date": changed_on.isoformat()})
+                 before={"position": before}, after={"position": post.position, "date": changed_on.isoformat()},
+                 people=[post.person_id])
     return change
 
 
@@ -112,7 +114,7 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
                            note=reason, by_person_id=actor.person_id, at=now))
     audit.record(session, actor, "cadre.end", object_type="cadre_post", object_id=post.id, org_id=org.id,
                  summary=f"团干部卸任：{post.person.name}，{org.short_name} {post.position}（{reason}）",
-                 before={"position": post.position}, after={"ended_on": ended_on.isoformat()})
+                 before={"position": post.position}, after={"ended_on": ended_on.isoformat()}, people=[post.person_id])
 
 
 # ---------------------------------------------------------------- import
@@ -169,7 +171,8 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
                     "skipped": len(report.error_rows), "mode": mode}
     audit.record(session, actor, "import.cadres", object_type="import_batch", object_id=batch.id, org_id=org.id,
                  summary=f"批量录入团干部：{batch.file_name}，新增 {len(posts)} 人次，未导入 {len(report.error_rows)} 行",
-                 after={"created": len(posts), "skipped": len(report.error_rows)})
+                 after={"created": len(posts), "skipped": len(report.error_rows)},
+                 people=[p.person_id for p in posts])
     return posts
 
 

@@ -26,12 +26,13 @@ from sqlalchemy.types import TypeDecorator
 
 from .. import __version__
 from ..domain import exchange as fmt
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain import policy
+from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.exchange import PackageConflict, PackageError
 from ..domain.orgtree import OrgKind, check_placement, parent_code, validate_code
 from ..domain.people import mask_id_number, parse_id_number
 from ..models import Base, CadrePost, ExchangeLink, Member, Org, Person
-from ..queries import among, within
+from ..queries import among, place_codes, within
 from . import audit, stats
 from .actor import Actor
 
@@ -258,8 +259,17 @@ def key_for(session, code: str) -> str | None:
     return (link.secret if link is not None and link.secret else None) or settings_secret()
 
 
+def key_refusal(actor: Actor, org: Org) -> str | None:
+    """Only an admin above ``org`` sets its 交换密钥 here; at this instance's root its own admins (the lower side
+    types in, in its own instance, the key its parent generated)."""
+    return policy.exchange_key_refusal(actor.scope_code, org.code, is_root=org.parent_id is None)
+
+
 def set_key(session, actor: Actor, org: Org, key: str | None, *, now: datetime) -> str:
     """Store the 交换密钥 of ``org`` and its parent (typed in, or a new one when ``key`` is empty)."""
+    refusal = key_refusal(actor, org)
+    if refusal is not None:
+        raise NotAllowed(refusal)
     norm = fmt.check_key(key) if key and key.strip() else None
     shown = key.strip().upper() if norm else fmt.generate_key()
     link = link_for(session, org.code)
@@ -578,11 +588,39 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
                     continue
                 tc.retires.append(key)
         changes[spec.name] = tc
+    _check_people_owned(session, changes["people"], target, root_code=incoming.root_code)
     if incoming.ignored_columns:
         cols = "；".join(f"{SPEC[t].label}：{'、'.join(c)}" for t, c in incoming.ignored_columns.items())
         notes.append(f"上报文件中有本系统没有的栏目（{cols}），这些栏目将被忽略。请把本系统升级到与下级相同的版本。")
     return Plan(importer=importer, incoming=incoming, target=target, changes=changes, root=root, parent=parent,
                 notes=notes)
+
+
+TIMESTAMPS = frozenset({"created_at", "updated_at"})
+
+
+def _check_people_owned(session, people: TableChanges, target: Snapshot, *, root_code: str) -> None:
+    """The person-ownership rule for packages: a package may change only people whose every place here lies inside
+    its subtree. A person who also holds a place elsewhere keeps their row as stored when only its timestamps
+    differ; any other change refuses the whole package, naming nothing but the (masked) ID number it carries."""
+    ids = target.ids.get("people", {})
+    touched = {key: ids[key] for key, _, _ in people.updates if key in ids}
+    if not touched:
+        return
+    places = place_codes(session, touched.values())
+    problems, kept = [], []
+    for key, changed, written in people.updates:
+        pid = touched.get(key)
+        if pid is None or all(fmt.within(code, root_code) for code in places.get(pid, [])):
+            kept.append((key, changed, written))
+        elif not set(changed) <= TIMESTAMPS:
+            problems.append(mask_id_number(key[0]))
+    people.updates[:] = kept
+    if problems:
+        shown = "、".join(problems[:20]) + (f" 等 {len(problems)} 人" if len(problems) > 20 else "")
+        raise PackageConflict(f"上报文件要修改 {shown} 的个人信息，但此人在本系统中还在上报单位以外的组织登记或任职，"
+                              "上报文件不能修改其个人信息，没有导入任何数据。请由其全部所在组织的共同上级组织管理员核对后，"
+                              "在本系统中直接修改，再重新导入。")
 
 
 def _member_in_subtree(values: dict, root_code: str) -> bool:
@@ -612,8 +650,9 @@ def _check_conflicts(session, incoming: Incoming, target: Snapshot, *, root_code
         have = mine.get((idn,))
         if (have is not None and have.get("deleted_at") is None and values.get("deleted_at") is None
                 and not _member_in_subtree(have, root_code)):
-            problems.append(f"{mask_id_number(idn)} 在本系统中是 {have['org_id']} 的团员（不在上报单位之下），"
-                            "请先办理组织关系转接")
+            # the holding branch lies outside the package's subtree, possibly outside the importer's scope too:
+            # it is not named
+            problems.append(f"{mask_id_number(idn)} 在本系统中是上报单位以外的团支部的团员，请先办理组织关系转接")
     wanted = {v["dev_number"]: k[0] for k, v in incoming.rows["members"].items() if v.get("dev_number")}
     if wanted:
         for cond in among(session, Member.dev_number, sorted(wanted)):

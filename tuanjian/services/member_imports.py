@@ -129,7 +129,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"])
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
-    written = []
+    written, touched = [], []        # touched: people already known here (their other places see the entry)
     branches = {b.id: b for b in branches_in(session, org)}
     brand_new = [r for r in report.ok_rows if r.kind == NEW and r.data["id_number"] not in ctx["existing"]]
     bulk = _bulk_insert(session, brand_new, now, settings)
@@ -151,6 +151,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         else:
             continue
         written.append(data["id_number"])
+        touched.append(member.person_id)
     batch.status, batch.committed_at = "committed", now
     names = {b.id: b.short_name for b in branches.values()}
     if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
@@ -171,7 +172,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
                     "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode}
     audit.record(session, actor, "import.members", object_type="import_batch", object_id=batch.id, org_id=org.id,
                  summary=f"导入团员：{batch.file_name}，新增 {t['new']} 人，更新 {t['update']} 人，未变 {t['unchanged']} 人，"
-                         f"有错误未导入 {t['error']} 行", after=t)
+                         f"有错误未导入 {t['error']} 行", after=t, people=touched)
     return written
 
 

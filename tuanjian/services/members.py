@@ -119,7 +119,8 @@ def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime)
     audit.record(session, actor, "member.add", object_type="member", object_id=member.id, org_id=branch.id,
                  summary=f"{'恢复' if restored else '录入'}团员：{person.name}，{branch.short_name}"
                          + (f"，团内职务{data['position']}" if data["is_cadre"] else ""),
-                 after={"person": person.masked_id, "join_date": data["join_date"], "cadre": data["is_cadre"]})
+                 after={"person": person.masked_id, "join_date": data["join_date"], "cadre": data["is_cadre"]},
+                 people=[person.id])
     return member, opened
 
 
@@ -145,7 +146,8 @@ def update_member(session, actor: Actor, member: Member, data: dict, *, now: dat
     changed = {k for k in after if before[k] != after[k]}
     audit.record(session, actor, "member.update", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"修改团员信息：{person.name}（{member.org.short_name}）",
-                 before={k: before[k] for k in changed} or None, after={k: after[k] for k in changed} or None)
+                 before={k: before[k] for k in changed} or None, after={k: after[k] for k in changed} or None,
+                 people=[person.id])
     return opened
 
 
@@ -165,7 +167,7 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}",
-                 before={"deleted": False}, after={"deleted": True, "reason": reason})
+                 before={"deleted": False}, after={"deleted": True, "reason": reason}, people=[member.person_id])
 
 
 def record_print(session, actor: Actor, org: Org, q: str, count: int) -> None:

@@ -179,7 +179,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         summary += f"；书记 {holder.name}"
     audit.record(session, actor, "org.info", object_type="org", object_id=org.id, org_id=org.id, summary=summary,
                  before={k: _plain(v[0]) for k, v in changed.items()} or None,
-                 after={**{k: _plain(v[1]) for k, v in changed.items()}, "secretary": holder.masked_id})
+                 after={**{k: _plain(v[1]) for k, v in changed.items()}, "secretary": holder.masked_id},
+                 people=[holder.id] + ([previous.person_id] if previous is not None else []))
     from ..domain.orginfo import naming_hints
     return SavedInfo(org, naming_hints(org.short_name, org.full_name, org.org_kind, org.industry), created)
 

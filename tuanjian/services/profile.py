@@ -53,7 +53,7 @@ def update_own_profile(session, actor: Actor, person: Person, data: dict, *, set
         audit.record(session, actor, "profile.update", object_type="person", object_id=person.id,
                      org_id=member.org_id if member is not None else
                      (places.posts[0].org_id if places.posts else actor.org_id),
-                     summary=f"本人修改个人信息：{person.name}", before=before, after=after)
+                     summary=f"本人修改个人信息：{person.name}", before=before, after=after, people=[person.id])
     return list(after)
 
 
@@ -95,4 +95,5 @@ def correct_identity(session, actor: Actor, person: Person, *, name, id_number, 
     audit.record(session, actor, "person.correct", object_type="person", object_id=person.id, org_id=actor.org_id,
                  summary=f"上级组织更正姓名/身份证号码：{before['name']} → {person.name}，原因：{why}",
                  before=before, after={"name": person.name, "id_number": person.masked_id, "gender": person.gender,
-                                       "birth_date": person.birth_date.isoformat(), "reason": why})
+                                       "birth_date": person.birth_date.isoformat(), "reason": why},
+                 people=[person.id])

@@ -92,7 +92,8 @@ def issue_reset_code(session, actor: Actor, person: Person, *, settings: Setting
     audit.record(session, actor, "resetcode.issue", object_type="person", object_id=person.id, org_id=org.id,
                  summary=f"为 {person.name}（{person.masked_id}，{org.short_name}）生成重置密码验证码，"
                          f"有效期至 {code.expires_at:%Y-%m-%d %H:%M} (UTC){note}",
-                 after={"person": person.masked_id, "expires_at": code.expires_at.isoformat(timespec="minutes")})
+                 after={"person": person.masked_id, "expires_at": code.expires_at.isoformat(timespec="minutes")},
+                 people=[person.id])
     return code
 
 
@@ -163,5 +164,5 @@ def redeem_reset_code(session, *, id_number: str, code: str, password: str, conf
     audit.record(session, Actor(person.id, person.name, ip), "account.password_reset", object_type="account",
                  object_id=account.id, org_id=_person_org_id(session, person.id),
                  summary=f"{person.name} 使用重置密码验证码重置了密码" + ("，账号锁定同时解除" if was_locked else ""),
-                 after={"person": person.masked_id})
+                 after={"person": person.masked_id}, people=[person.id])
     return account
