@@ -72,11 +72,15 @@ def annotate(found, scope: Org) -> list[Row]:
     for cond in among(db.session, Org.code, sorted(ancestor_codes)):
         ancestors.update((o.code, o) for o in db.session.scalars(select(Org).where(cond)))
     person_ids = [p.id for _, p, _ in found]
-    posts: dict[int, list[str]] = {}
+    posts: dict[int, list[str]] = {}          # posts shown: only those held in organisations within ``scope``
+    holds_post: set[int] = set()              # any post anywhere keeps a member from being 超龄 (not shown)
     for cond in among(db.session, CadrePost.person_id, person_ids):
-        for pid, pos in db.session.execute(select(CadrePost.person_id, CadrePost.position).where(
-                cond, CadrePost.ended_at.is_(None))):
-            posts.setdefault(pid, []).append(pos)
+        for pid, pos, org_code in db.session.execute(
+                select(CadrePost.person_id, CadrePost.position, Org.code).join(Org, CadrePost.org_id == Org.id)
+                .where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
+            holds_post.add(pid)
+            if org_code == scope.code or org_code.startswith(scope.code + "."):
+                posts.setdefault(pid, []).append(pos)
     today = local_today()
     rows = []
     for member, person, branch in found:
@@ -92,7 +96,7 @@ def annotate(found, scope: Org) -> list[Row]:
             elif anc.org_kind is not OrgKind.GENERAL_BRANCH and committee is None:
                 committee = anc
         rows.append(Row(member, person, branch, committee, general,
-                        is_overage(person.birth_date, today, holds_post=bool(posts.get(person.id)),
+                        is_overage(person.birth_date, today, holds_post=person.id in holds_post,
                                    years=_settings().overage_years), posts.get(person.id, [])))
     return rows
 

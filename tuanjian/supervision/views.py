@@ -235,7 +235,9 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
     has_children = db.session.query(Org.id).filter(Org.parent_id == org.id, Org.dissolved_at.is_(None)).first()
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
-                           can_create=bool(has_children), crumbs=_crumbs(org), **_view_helpers()), status
+                           can_create=bool(has_children), crumbs=_crumbs(org),
+                           may_confirm=org.id in campaign_service.admin_org_ids(db.session, current_actor().person_id),
+                           **_view_helpers()), status
 
 
 @bp.get("/org/<int:org_id>/campaigns")
