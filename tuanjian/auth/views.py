@@ -56,7 +56,8 @@ def login():
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
     result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
-                                   settings=_settings(), now=utcnow(), ip=client_ip())
+                                   settings=_settings(), now=utcnow(), ip=client_ip(),
+                                   first_code=form.first_code.data or "")
     db.session.commit()   # failure counters and the audit entry are kept either way
     if result.account is None:
         form.password.errors = [result.message]

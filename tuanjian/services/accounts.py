@@ -21,8 +21,8 @@ from .actor import Actor
 
 # One answer for every failed login (unknown ID, wrong password, locked account): the login form tells nobody
 # whether an ID number has an account, whether a guess was right, or that an account is locked.
-GENERIC_LOGIN_ERROR = ("身份证号码或密码错误。连续输错多次的账号会被暂时锁定；忘记密码或无法登录时，"
-                       "请联系本组织或上级组织的管理员生成重置密码验证码")
+GENERIC_LOGIN_ERROR = ("身份证号码或密码错误（仍用初始密码的管理员首次登录还须填写正确的首次登录验证码）。"
+                       "连续输错多次的账号会被暂时锁定；忘记密码或无法登录时，请联系本组织或上级组织的管理员")
 
 # A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
@@ -80,7 +80,7 @@ def count_wrong_password(session, account: Account, *, settings: Settings, now: 
 
 
 def authenticate(session, id_number_raw: str, password: str, *, settings: Settings, now: datetime,
-                 ip: str | None) -> LoginResult:
+                 ip: str | None, first_code: str = "") -> LoginResult:
     """Check a login. Failure counters are written to the session: the caller commits in both outcomes.
     Every failure reads the same (GENERIC_LOGIN_ERROR); only the address throttle says to wait, which is
     about the address, not about any account."""
@@ -107,6 +107,12 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
     if not verify_password(account, password):
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="登录")
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    from . import firstlogin
+    if firstlogin.needs_code(session, account) and not firstlogin.redeem(session, account, first_code, now):
+        # the default password is derivable from the ID number: an admin account also needs the one-time code
+        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+        count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="首次登录验证码")
         return LoginResult(None, GENERIC_LOGIN_ERROR)
     account.failed_logins = 0
     account.locked_until = None
@@ -206,6 +212,11 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
                  after={"person": post.person.masked_id, "position": post.position})
+    if account.password_hash is None:
+        # still the default password, which anyone who knows the ID number can work out: the first login
+        # of this admin account also takes a one-time code, which the granting admin hands over in person
+        from . import firstlogin
+        firstlogin.issue(session, actor, grant, settings=settings, now=now)
     return grant
 
 
