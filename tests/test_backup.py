@@ -56,6 +56,11 @@ def populated(app, session, tree, versioned):
     factories.make_code(session, tree.klass, used=True)
     factories.make_code(session, tree.sibling, revoked=True)
     factories.make_reset_code(session, tree.branch_admin)
+    from tuanjian.models import AdminGrant, FirstLoginCode
+    session.add(FirstLoginCode(person_id=tree.school_admin.id, code="FLC34679", issued_at=now,
+                               expires_at=now + timedelta(hours=48), issued_by_id=tree.county_admin.id,
+                               grant_id=session.scalar(select(AdminGrant.id).where(
+                                   AdminGrant.person_id == tree.school_admin.id))))
     session.add(ImportBatch(kind="members", org_id=tree.village.id, created_by_id=tree.township_admin.id,
                             created_at=now, file_name="华阳镇团员名单.xlsx", file_sha256="ab" * 32, status="committed",
                             report={"rows": [{"number": 3, "cells": {"name": "李小红"}, "errors": {}}]},

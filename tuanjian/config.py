@@ -47,6 +47,6 @@ DEFAULTS = dict(
     REMEMBER_COOKIE_DURATION=0,
     TIMEZONE_OFFSET_HOURS=8,            # display times in 北京时间
     PAGE_SIZE=50,
-    TRUST_PROXY=False,                  # TUANJIAN_TRUST_PROXY=true behind nginx: use X-Forwarded-For for addresses
+    TRUST_PROXY=False,                  # TUANJIAN_TRUST_PROXY=N behind N proxies (true = 1): rightmost N X-Forwarded-For
     EXCHANGE_SECRET=None,               # 交换密钥 for 上报文件 of any subtree without its own key (data exchange)
 )

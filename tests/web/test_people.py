@@ -38,19 +38,22 @@ def test_search_is_scoped_to_the_subtree(client, session, login, tree):
     assert "城东村团支部 · 团员" in page and "高士村团支部 · 团员" in page
 
 
-def test_search_by_id_number_full_or_part(client, session, login, tree):
+def test_search_by_id_number_full_or_last_four(client, session, login, tree):
     m = make_member(session, tree.village, name="周到")
     session.commit()
     login(tree.township_admin)
-    for q in (m.person.id_number, m.person.id_number[-6:], " " + m.person.id_number[-4:].lower() + " "):
+    for q in (m.person.id_number, " " + m.person.id_number[-4:].lower() + " "):
         page = client.get("/people/", query_string={"q": q}).get_data(as_text=True)
         assert "周到" in page, q
+    for q in (m.person.id_number[-6:], m.person.id_number[:6], m.person.id_number[:14]):   # issue 14
+        page = client.get("/people/", query_string={"q": q}).get_data(as_text=True)
+        assert "周到" not in page and "末4位" in page, q
 
 
 def test_search_needs_two_characters_and_says_when_nothing_found(client, login, tree):
     login(tree.county_admin)
     page = client.get("/people/").get_data(as_text=True)
-    assert "请输入姓名或身份证号码" in page
+    assert "请输入姓名，或完整的18位身份证号码" in page
     assert "请至少输入2个字" in client.get("/people/?q=王").get_data(as_text=True)
     assert "没有找到“不存在的人”" in client.get("/people/?q=不存在的人").get_data(as_text=True)
 
@@ -125,7 +128,8 @@ def test_person_page_shows_scoped_facts_and_account_state(client, session, login
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "<h1>陈支</h1>" in page and person.masked_id in page and person.id_number not in page
-    assert person.birth_date.isoformat() in page and person.gender in page and person.phone in page
+    assert f"{person.birth_date.year} 年" in page and person.gender in page and person.phone in page
+    assert person.birth_date.isoformat() not in page          # next to a masked ID only the year (issue 14)
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == tree.village.id))
     assert "城东村团支部" in page and f"团干部 · {post.position}" in page and "<td>管理员</td>" in page
     assert "高士镇团委" not in page                                   # a post outside the scope stays hidden

@@ -205,3 +205,55 @@ def test_garbage_org_id_is_a_clear_error(client, session, tree):
     resp = client.post("/register/", data=form(tree.township, "AAAA3333", org_id="abc"))
     assert resp.status_code == 422 and "请先查找并选择" in resp.get_data(as_text=True)
     assert client.get("/register/?org_id=99999").status_code == 200
+
+
+# ---------------------------------------------------------------- issue 14, class 5: no password oracle
+
+def _strip(body, *numbers):
+    for n in numbers:
+        body = body.replace(n, "")
+    return body
+
+
+@pytest.mark.parametrize("password", ["whatever99", "short", ""])
+def test_wrong_code_says_nothing_about_an_existing_account(client, session, tree, password):
+    """With a wrong code, an ID number that has an account gets exactly the page an unknown ID gets: no
+    "已有账号", no password rule that only applies to new accounts, no name check."""
+    admin = tree.sibling_admin
+    make_code(session, tree.township)
+    session.commit()
+    fresh = make_id(date(1997, 2, 3), 77, True)
+    existing = client.post("/register/", data=form(tree.township, "AAAA3333", id_number=admin.id_number,
+                                                   name="随便写", password=password, password_confirm=password))
+    unknown = client.post("/register/", data=form(tree.township, "AAAA3333", id_number=fresh, name="随便写",
+                                                  password=password, password_confirm=password))
+    assert existing.status_code == unknown.status_code == 422
+    a = _strip(existing.get_data(as_text=True), admin.id_number, fresh)
+    b = _strip(unknown.get_data(as_text=True), admin.id_number, fresh)
+    assert "管理员注册码错误" in a and "该身份证号已有账号" not in a and "姓名与登记的不一致" not in a
+    assert a == b
+    account = session.scalar(select(Account).where(Account.person_id == admin.id))
+    session.refresh(account)
+    assert account.failed_logins == 0           # nothing was tried against the account
+
+
+def test_wrong_passwords_via_registration_lock_the_account(client, session, tree):
+    """With a valid code, guesses at an existing account's password count towards its login lockout; once
+    locked, even the right password is refused here and at login, and the code stays unused."""
+    code = make_code(session, tree.township)
+    session.commit()
+    admin = tree.county_admin
+    base = dict(id_number=admin.id_number, name=admin.name, political_status="中共党员", join_date="2009-05",
+                password_confirm="")
+    for i in range(5):
+        body = _assert_refused(client, session, form(tree.township, code.code, password=f"guess{i}abc", **base),
+                               422, "现在的登录密码")
+    account = session.scalar(select(Account).where(Account.person_id == admin.id))
+    session.refresh(account)
+    assert account.locked_until is not None
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "account.locked")) == 1
+    _assert_refused(client, session, form(tree.township, code.code, password=PASSWORD, **base), 422, "现在的登录密码")
+    assert client.post("/auth/login", data={"id_number": admin.id_number, "password": PASSWORD}).status_code == 401
+    session.refresh(code)
+    assert code.used_at is None
+    assert "锁定" in body

@@ -99,6 +99,7 @@ CASES = {
     "orgs.admins": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "orgs.grant_admin": ("POST", lambda s, o: ({"org_id": o.id}, {"post_id": _post_of(s, o).id})),
     "orgs.revoke_admin": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
+    "orgs.issue_first_login_code": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
     "people.detail": ("GET", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, None)),
     "people.issue_reset_code": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, {})),
     "people.correct": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id},

@@ -5,6 +5,7 @@ from wtforms import HiddenField, PasswordField, StringField
 class LoginForm(FlaskForm):
     id_number = StringField("身份证号码")
     password = PasswordField("密码")
+    first_code = StringField("首次登录验证码")
     next = HiddenField()
 
 

@@ -56,7 +56,8 @@ def login():
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
     result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
-                                   settings=_settings(), now=utcnow(), ip=client_ip())
+                                   settings=_settings(), now=utcnow(), ip=client_ip(),
+                                   first_code=form.first_code.data or "")
     db.session.commit()   # failure counters and the audit entry are kept either way
     if result.account is None:
         form.password.errors = [result.message]
@@ -82,6 +83,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        # server-side: a copy of this session cookie (or any other session of the account) stops working
+        accounts.end_sessions(current_user._get_current_object())
+        db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -99,8 +104,15 @@ def change_password():
             accounts.change_password(db.session, current_user, current=form.current.data or "",
                                      new=form.new.data or "", confirm=form.confirm.data or "",
                                      settings=_settings(), ip=client_ip())
+        except accounts.PasswordLocked as exc:
+            db.session.commit()          # the lock and its audit entry; the account's sessions have ended
+            logout_user()
+            session.clear()
+            flash(exc.field_errors["current"][0], "error")
+            return redirect(url_for("auth.login"))
         except ValidationFailed as exc:
-            db.session.rollback()
+            # nothing was changed but the wrong-password count (when the current password was wrong): keep it
+            db.session.commit()
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
         db.session.commit()

@@ -83,6 +83,49 @@ def mask_id_number(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
+# What a masked view shows of a person (issue 14): the ID number as mask_id_number gives it (the 6-digit region,
+# the last 4), and of the birth date only the year. The 8 hidden digits are the birth date, so a masked view
+# never shows the full 出生日期 (nor the month and day) next to it. Searches by ID digits take the full 18
+# characters or exactly the last 4 (already shown by the mask): a longer ending would expose the day of birth
+# digit by digit, a beginning the month.
+ID_SEARCH_SUFFIX = 4
+
+
+@dataclass(frozen=True)
+class IdSearch:
+    kind: str            # "full": the whole ID number; "suffix": its last 4; "refused": other digits; "none": no ID
+    value: str = ""
+
+    @property
+    def is_id(self) -> bool:
+        return self.kind in ("full", "suffix")
+
+
+_ID_FULL_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_SUFFIX_RE = re.compile(r"^\d{%d}[\dX]$" % (ID_SEARCH_SUFFIX - 1))
+_ID_DIGITS_RE = re.compile(r"^(?=.*\d)[\dX]+$")
+
+
+def classify_id_search(q) -> IdSearch:
+    """How a search box query may use ID numbers: the full number, its last 4, or not at all."""
+    text = "".join(str(q or "").split()).upper()
+    if _ID_FULL_RE.match(text):
+        return IdSearch("full", text)
+    if _ID_SUFFIX_RE.match(text):
+        return IdSearch("suffix", text)
+    if _ID_DIGITS_RE.match(text):
+        return IdSearch("refused", text)
+    return IdSearch("none")
+
+
+ID_SEARCH_HINT = "按身份证号查找须输入完整的18位号码，或号码的末4位；输入其他位数的数字不会按身份证号查找"
+
+
+def birth_year_label(born: date) -> str:
+    """The birth date as a masked view may show it: the year only."""
+    return f"{born.year}年"
+
+
 def default_password(id_number: str) -> str:
     """Accounts created by others get the last 8 characters of the ID (X upper case) [A: S4]."""
     return normalise_id_number(id_number)[-8:]

@@ -57,6 +57,8 @@ class Settings:
     code_attempt_window_minutes: int = 30
     # 重置密码验证码: schools report it expires after 2 days [B: S22]. Wrong codes use the code_attempts_* limits.
     reset_code_valid_hours: int = 48
+    # 首次登录验证码 (issue 14): an admin account still on the default password needs one; valid like a reset code.
+    first_login_code_valid_hours: int = 48
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 

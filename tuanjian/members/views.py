@@ -10,10 +10,12 @@ from ..clock import local_date, local_today
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
 from ..domain.orgtree import OrgKind
-from ..domain.people import ETHNICITIES, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS
+from ..domain.people import (ETHNICITIES, ID_SEARCH_HINT, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS,
+                             classify_id_search)
 from ..extensions import db
 from ..models import CadrePost, Member, Org, Person, utcnow
 from ..queries import among, page_of, within
+from ..services import idsearch
 from ..services import members as service
 from ..services.member_imports import commit_members, preview_members
 from ..spreadsheets.writer import Column
@@ -45,11 +47,29 @@ def _query(org: Org, q: str):
     stmt = (select(Member, Person, Org).join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
             .where(within(Org.code, org.code), Member.deleted_at.is_(None)))
     if q:
-        if q.replace("X", "").replace("x", "").isdigit():
-            stmt = stmt.where(Person.id_number.contains(q.upper(), autoescape=True))
+        # ID digits find the full number or its last 4 only (issue 14): never a beginning or a middle part
+        id_cond = idsearch.condition(Person.id_number, classify_id_search(q))
+        if id_cond is not None:
+            stmt = stmt.where(id_cond)
         else:
             stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), Org.short_name.contains(q, autoescape=True)))
     return stmt
+
+
+def searched_rows(org: Org, q: str, page: int, per_page: int, *, where: str) -> tuple[list[Row], int, str | None]:
+    """``member_rows`` with the ID-search rules: a search by ID number is audited, full numbers that find nobody
+    are throttled, other digit strings are not used as ID numbers. Returns (rows, total, notice)."""
+    search = classify_id_search(q)
+    actor, now = current_actor(), utcnow()
+    refusal = idsearch.blocked(db.session, actor, search, now)
+    if refusal:
+        return [], 0, refusal
+    rows, total = member_rows(org, q, page, per_page)
+    if search.is_id:
+        idsearch.record(db.session, actor, org_id=org.id, where=f"“{org.short_name}”的{where}", search=search,
+                        found=total, settings=_settings(), now=now)
+        db.session.commit()
+    return rows, total, (ID_SEARCH_HINT if search.kind == "refused" else None)
 
 
 def member_rows(org: Org, q: str, page: int, per_page: int) -> tuple[list[Row], int]:
@@ -72,11 +92,15 @@ def annotate(found, scope: Org) -> list[Row]:
     for cond in among(db.session, Org.code, sorted(ancestor_codes)):
         ancestors.update((o.code, o) for o in db.session.scalars(select(Org).where(cond)))
     person_ids = [p.id for _, p, _ in found]
-    posts: dict[int, list[str]] = {}
+    posts: dict[int, list[str]] = {}          # posts shown: only those held in organisations within ``scope``
+    holds_post: set[int] = set()              # any post anywhere keeps a member from being 超龄 (not shown)
     for cond in among(db.session, CadrePost.person_id, person_ids):
-        for pid, pos in db.session.execute(select(CadrePost.person_id, CadrePost.position).where(
-                cond, CadrePost.ended_at.is_(None))):
-            posts.setdefault(pid, []).append(pos)
+        for pid, pos, org_code in db.session.execute(
+                select(CadrePost.person_id, CadrePost.position, Org.code).join(Org, CadrePost.org_id == Org.id)
+                .where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
+            holds_post.add(pid)
+            if org_code == scope.code or org_code.startswith(scope.code + "."):
+                posts.setdefault(pid, []).append(pos)
     today = local_today()
     rows = []
     for member, person, branch in found:
@@ -92,7 +116,7 @@ def annotate(found, scope: Org) -> list[Row]:
             elif anc.org_kind is not OrgKind.GENERAL_BRANCH and committee is None:
                 committee = anc
         rows.append(Row(member, person, branch, committee, general,
-                        is_overage(person.birth_date, today, holds_post=bool(posts.get(person.id)),
+                        is_overage(person.birth_date, today, holds_post=person.id in holds_post,
                                    years=_settings().overage_years), posts.get(person.id, [])))
     return rows
 
@@ -101,13 +125,13 @@ def _list(org: Org, *, reveal: bool = False, status: int = 200):
     q = " ".join(request.values.get("q", "").split())[:30]
     page = max(1, int_arg("page", 1) or 1)
     per_page = current_app.config["PAGE_SIZE"]
-    rows, total = member_rows(org, q, page, per_page)
+    rows, total, id_notice = searched_rows(org, q, page, per_page, where="团员名单")
     if reveal and rows:
         service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
         db.session.commit()
     return render("members/index.html", block="member_table", status=status, org=org, rows=rows, total=total, q=q,
                   page=page, pages=max(1, (total + per_page - 1) // per_page), reveal=reveal and bool(rows),
-                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org))
+                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org), id_notice=id_notice)
 
 
 def _crumbs(org):
@@ -146,12 +170,15 @@ def export(org_id: int):
     rows = annotate(found, org)
     data = [[r.committee.short_name if r.committee else "", r.general.short_name if r.general else "",
              r.branch.short_name, r.branch.code, r.person.name, r.person.gender,
-             r.person.id_number if reveal else r.person.masked_id, r.person.birth_date.isoformat(),
+             r.person.id_number if reveal else r.person.masked_id,
+             r.person.birth_date.isoformat() if reveal else str(r.person.birth_date.year),
              r.person.ethnicity, r.person.political_status, r.person.join_date, r.member.dev_number,
              "、".join(r.cadre_positions), r.person.phone, r.member.education, r.member.occupation,
              r.member.workplace, "是" if r.overage else ""] for r in rows]
     now = utcnow()
-    out = write_table(EXPORT_HEADERS, data, title="团员名单", text_columns=(3, 6, 10, 11, 13),
+    # masked: the birth year only, since the hidden digits of the ID number are the birth date (issue 14)
+    headers = EXPORT_HEADERS if reveal else [("出生年份" if h == "出生日期" else h) for h in EXPORT_HEADERS]
+    out = write_table(headers, data, title="团员名单", text_columns=(3, 6, 10, 11, 13),
                       widths=(18, 16, 22, 24, 10, 6, 22, 12, 8, 12, 10, 16, 12, 14, 14, 12, 24, 6),
                       caption=f"{org.display_name} 全部团员（{len(rows)} 人，导出于 {to_local(now):%Y-%m-%d %H:%M}）"
                               + ("" if reveal else "；身份证号码已隐去中间 8 位"))
@@ -183,11 +210,13 @@ def print_list(org_id: int):
     """The whole list (or the search result) on A4 pages: ID numbers masked, the print recorded in the audit log."""
     org = org_or_404(org_id)
     q = " ".join(request.args.get("q", "").split())[:30]
-    rows, total = member_rows(org, q, 1, PRINT_LIMIT)
-    service.record_print(db.session, current_actor(), org, q, len(rows))
+    rows, total, id_notice = searched_rows(org, q, 1, PRINT_LIMIT, where="团员名单打印")
+    service.record_print(db.session, current_actor(), org, q if not classify_id_search(q).is_id else "（按身份证号）",
+                         len(rows))
     db.session.commit()
     return render_template("members/print.html", org=org, rows=rows, total=total, q=q, limit=PRINT_LIMIT,
-                           is_branch=org.org_kind.holds_members, printed_at=utcnow())
+                           is_branch=org.org_kind.holds_members, printed_at=utcnow(), id_notice=id_notice,
+                           q_shown=idsearch.described(classify_id_search(q)) if classify_id_search(q).is_id else q)
 
 
 def _form_context(org, form, member=None):

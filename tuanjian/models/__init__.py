@@ -1,5 +1,5 @@
 """All models, re-exported for Alembic autogenerate and for convenience."""
-from .accounts import Account, AdminGrant, ResetCode, Throttle
+from .accounts import Account, AdminGrant, FirstLoginCode, ResetCode, Throttle
 from .audit import AuditEntry, AuditOrg
 from .base import Base, utcnow
 from .exchange import ExchangeLink
@@ -9,5 +9,5 @@ from .progress import Campaign, CampaignConfirmation, OrgStats
 from .people import CadrePost, Member, Person, PostChange, TransferRequest
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExchangeLink", "ImportBatch", "Member", "Org", "OrgCodeChange",
+__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
            "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

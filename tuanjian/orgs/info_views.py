@@ -55,7 +55,8 @@ def _prefill(org, form):
     secretary = service.current_secretary(db.session, org)
     if secretary is not None:
         form.secretary_name.data = secretary.person.name
-        form.secretary_id_number.data = secretary.person.id_number
+        # masked like every list: the page is no way round a reveal (issue 14); saving it unchanged keeps him
+        form.secretary_id_number.data = secretary.person.masked_id
         form.secretary_phone.data = secretary.person.phone or ""
     form.secretary_presiding.data = org.secretary_presiding
 
@@ -82,6 +83,10 @@ def save_info(org_id: int):
             if not request.form.get(key):
                 getattr(form, key).data = service.info_values(org)[key] or ""
     data = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "confirmed")}
+    secretary = service.current_secretary(db.session, org)
+    if secretary is not None and "".join(str(data.get("secretary_id_number") or "").split()).upper() \
+            == secretary.person.masked_id.upper():
+        data["secretary_id_number"] = secretary.person.id_number      # the masked number shown, left unchanged
     try:
         saved = service.save_org_info(db.session, actor, org, data, settings=current_app.extensions["tuanjian_settings"],
                                       now=utcnow(), confirmed=form.confirmed.data == "1", industries=_industries())

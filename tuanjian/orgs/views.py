@@ -246,11 +246,17 @@ def _admins_context(org: Org):
     from ..models import AdminGrant
     grants = list(db.session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
                                                              AdminGrant.revoked_at.is_(None)).order_by(AdminGrant.id)))
+    from ..services import firstlogin
     me = current_org()
+    may_manage = org.id == me.id or org.parent_id == me.id
+    # admins still on the default password: they need a 首次登录验证码, shown to those who may manage them
+    waiting = {g.person_id for g in grants if g.person.account is not None and g.person.account.password_hash is None}
+    first_codes = firstlogin.usable_codes(db.session, waiting, utcnow()) if may_manage else {}
     return dict(org=org, grants=grants, posts=active_posts(db.session, org.id),
                 eligible=accounts_service.eligible_cadres(db.session, org),
                 limit=_settings().admin_limit(org.org_kind), crumbs=breadcrumb(org),
-                may_manage=(org.id == me.id or org.parent_id == me.id))
+                may_manage=may_manage, waiting=waiting, first_codes=first_codes,
+                first_code_hours=_settings().first_login_code_valid_hours)
 
 
 @bp.get("/<int:org_id>/admins")
@@ -278,9 +284,28 @@ def grant_admin(org_id: int):
         flash(exc.message, "error")
         return render("orgs/admins.html", status=exc.status, **_admins_context(org))
     flash(f"已设定 {grant.person.name} 为“{org.short_name}”管理员。"
-          + ("其账号初始密码为身份证号后八位，首次登录须修改。" if grant.person.account.must_change_password else ""),
+          + ("其账号初始密码为身份证号后八位，首次登录还须填写下方的首次登录验证码，请当面告知本人，登录后须修改密码。"
+             if grant.person.account.password_hash is None else ""),
           "success")
-    return redirect(url_for("orgs.admins", org_id=org.id))
+    return redirect(url_for("orgs.admins", org_id=org.id) + "#first-login")
+
+
+@bp.post("/admins/<int:grant_id>/first-login-code")
+@admin_required
+def issue_first_login_code(grant_id: int):
+    """重新生成首次登录验证码 for an admin still on the default password (the earlier code is revoked)."""
+    from ..services import firstlogin
+    grant = grant_or_404(grant_id)
+    org = grant.org
+    try:
+        code = firstlogin.issue(db.session, current_actor(), grant, settings=_settings(), now=utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
+    flash(f"已为 {grant.person.name} 生成首次登录验证码，有效期至 {local_time(code.expires_at)}。请当面告知本人。", "success")
+    return redirect(url_for("orgs.admins", org_id=org.id) + "#first-login")
 
 
 @bp.post("/admins/<int:grant_id>/revoke")

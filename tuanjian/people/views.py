@@ -1,25 +1,21 @@
 """人员查询: people in the admin's subtree, a person's page, and 重置密码验证码 (issue 3)."""
 from __future__ import annotations
 
-import re
-
 from flask import current_app, flash, redirect, request, url_for
-from sqlalchemy import func, select
+from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
-from ..domain.people import normalise_id_number
+from ..domain.people import ID_SEARCH_HINT, classify_id_search
 from ..extensions import db
 from ..models import Person, utcnow
 from ..queries import person_in_scope, person_links
-from ..services import resetcodes
+from ..services import idsearch, resetcodes
 from ..web.filters import local_time
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, int_arg, person_or_404
 from . import bp
 
 MIN_QUERY = 2
-# Digits (and the X of an ID number) only, with at least one digit: the query is a piece of an ID number.
-_ID_PART_RE = re.compile(r"^(?=.*\d)[0-9X]+$")
 
 
 def _settings():
@@ -31,10 +27,14 @@ def _clean_query(raw: str | None) -> str:
 
 
 def search_condition(q: str):
-    """A name contains ``q``, or, when ``q`` is part of an ID number, the ID number contains it."""
-    number = normalise_id_number(q)
-    if _ID_PART_RE.match(number):
-        return Person.id_number.contains(number, autoescape=True)
+    """A name contains ``q``; ID digits find the full number or its last 4 only (issue 14), never a part that
+    would reveal the hidden birth-date digits; any other digit string finds nobody."""
+    search = classify_id_search(q)
+    cond = idsearch.condition(Person.id_number, search)
+    if cond is not None:
+        return cond
+    if search.kind == "refused":
+        return false()
     return Person.name.contains(q, autoescape=True)
 
 
@@ -47,9 +47,18 @@ def index():
     actor = current_actor()
     people: list[Person] = []
     total, pages = 0, 1
-    if len(q) >= MIN_QUERY:
+    search = classify_id_search(q)
+    id_notice = ID_SEARCH_HINT if search.kind == "refused" else None
+    refusal = idsearch.blocked(db.session, actor, search, utcnow())
+    if refusal:
+        id_notice = refusal
+    elif len(q) >= MIN_QUERY:
         stmt = select(Person).where(person_in_scope(actor.scope_code), search_condition(q))
         total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        if search.is_id:
+            idsearch.record(db.session, actor, org_id=actor.org_id, where="人员查询", search=search, found=total,
+                            settings=_settings(), now=utcnow())
+            db.session.commit()
         pages = max(1, (total + per_page - 1) // per_page)
         page = min(page, pages)
         people = list(db.session.scalars(stmt.options(selectinload(Person.account))
@@ -60,7 +69,8 @@ def index():
     refusals = resetcodes.refusals(db.session, actor, people, links)
     codes = resetcodes.usable_codes(db.session, [pid for pid in ids if refusals[pid] is None], utcnow())
     return render("people/index.html", block="people_results", q=q, people=people, links=links,
-                  refusals=refusals, codes=codes, page=page, pages=pages, total=total, min_query=MIN_QUERY)
+                  refusals=refusals, codes=codes, page=page, pages=pages, total=total, min_query=MIN_QUERY,
+                  id_notice=id_notice)
 
 
 @bp.get("/<int:person_id>")

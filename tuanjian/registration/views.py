@@ -10,7 +10,8 @@ from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
 from ..extensions import db
 from ..models import Org, utcnow
 from ..services import throttle
-from ..services.registration import RegistrationInput, WrongCode, register_admin
+from ..services import accounts
+from ..services.registration import RegistrationInput, WrongAccountPassword, WrongCode, register_admin
 from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.net import client_ip
@@ -91,6 +92,16 @@ def submit():
         db.session.commit()
         apply_errors(form, exc)
         return _page(form, 422, top_error=note, selected=selected)
+    except WrongAccountPassword as exc:
+        # a password guess for an existing account: it counts towards that account's login lockout
+        db.session.rollback()
+        from ..models import Account
+        account = db.session.get(Account, exc.account_id)
+        if account is not None and not accounts.is_locked(account, now):
+            accounts.count_wrong_password(db.session, account, settings=settings, now=now, ip=ip, where="管理员注册")
+        db.session.commit()
+        leftover = apply_errors(form, exc)
+        return _page(form, 422, top_error="；".join(leftover) or None, selected=selected)
     except ValidationFailed as exc:
         db.session.rollback()
         leftover = apply_errors(form, exc)

@@ -20,7 +20,10 @@ from ..queries import admin_count
 from . import audit, throttle
 from .actor import Actor
 
-GENERIC_LOGIN_ERROR = "身份证号码或密码错误"
+# One answer for every failed login (unknown ID, wrong password, locked account): the login form tells nobody
+# whether an ID number has an account, whether a guess was right, or that an account is locked.
+GENERIC_LOGIN_ERROR = ("身份证号码或密码错误（仍用初始密码的管理员首次登录还须填写正确的首次登录验证码）。"
+                       "连续输错多次的账号会被暂时锁定；忘记密码或无法登录时，请联系本组织或上级组织的管理员")
 
 # A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
@@ -50,9 +53,38 @@ def find_account(session, id_number: str) -> Account | None:
     return session.scalar(select(Account).join(Person).where(Person.id_number == id_number))
 
 
+def is_locked(account: Account, now: datetime) -> bool:
+    return account.locked_until is not None and account.locked_until > now
+
+
+def count_wrong_password(session, account: Account, *, settings: Settings, now: datetime, ip: str | None,
+                         where: str) -> bool:
+    """One wrong password for ``account`` (at login, on the registration page, on 修改密码): counts towards the
+    account's lockout. Returns True when this failure locked the account. ``where`` names the page for the
+    audit entry. The caller commits (the count must survive whatever else it rolls back)."""
+    actor = Actor(person_id=account.person_id, name=account.person.name, ip=ip)
+    account.failed_logins = (account.failed_logins or 0) + 1
+    if account.failed_logins >= settings.login_max_failures:
+        account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+        account.failed_logins = 0
+        audit.record(session, actor, "account.locked", object_type="account", object_id=account.id,
+                     org_id=home_org_id(session, account.person_id),
+                     summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误（{where}）被锁定"
+                             f"{settings.login_lock_minutes}分钟")
+        session.flush()
+        return True
+    audit.record(session, actor, "account.login_failed", object_type="account", object_id=account.id,
+                 org_id=home_org_id(session, account.person_id),
+                 summary=f"{account.person.name} 的账号密码错误（{where}，第{account.failed_logins}次）")
+    session.flush()
+    return False
+
+
 def authenticate(session, id_number_raw: str, password: str, *, settings: Settings, now: datetime,
-                 ip: str | None) -> LoginResult:
-    """Check a login. Failure counters are written to the session: the caller commits in both outcomes."""
+                 ip: str | None, first_code: str = "") -> LoginResult:
+    """Check a login. Failure counters are written to the session: the caller commits in both outcomes.
+    Every failure reads the same (GENERIC_LOGIN_ERROR); only the address throttle says to wait, which is
+    about the address, not about any account."""
     ip_key = f"login:{ip}"
     wait = throttle.seconds_to_wait(session, ip_key, now)
     if wait:
@@ -69,27 +101,20 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         return LoginResult(None, GENERIC_LOGIN_ERROR)
     actor = Actor(person_id=account.person_id, name=account.person.name, ip=ip)
-    if account.locked_until and account.locked_until > now:
-        left = int((account.locked_until - now).total_seconds()) + 1
-        return LoginResult(None, f"该账号因连续{settings.login_max_failures}次密码错误已被锁定，请{format_wait(left)}后再试，"
-                                 "或联系上级管理员重置密码")
-    if not verify_password(account, password):
-        account.failed_logins = (account.failed_logins or 0) + 1
+    if is_locked(account, now):
+        verify_password(account, password)          # the same work as any other attempt
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
-        if account.failed_logins >= settings.login_max_failures:
-            account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-            account.failed_logins = 0
-            audit.record(session, actor, "account.locked", object_type="account", object_id=account.id,
-                         org_id=home_org_id(session, account.person_id),
-                         summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误被锁定"
-                                 f"{settings.login_lock_minutes}分钟")
-            return LoginResult(None, f"密码连续错误{settings.login_max_failures}次，账号已锁定"
-                                     f"{settings.login_lock_minutes}分钟")
-        left = settings.login_max_failures - account.failed_logins
-        audit.record(session, actor, "account.login_failed", object_type="account", object_id=account.id,
-                     org_id=home_org_id(session, account.person_id),
-                     summary=f"{account.person.name} 的账号登录失败（密码错误，第{account.failed_logins}次）")
-        return LoginResult(None, f"{GENERIC_LOGIN_ERROR}（再错{left}次账号将被锁定{settings.login_lock_minutes}分钟）")
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    if not verify_password(account, password):
+        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+        count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="登录")
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
+    from . import firstlogin
+    if firstlogin.needs_code(session, account) and not firstlogin.redeem(session, account, first_code, now):
+        # the default password is derivable from the ID number: an admin account also needs the one-time code
+        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+        count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="首次登录验证码")
+        return LoginResult(None, GENERIC_LOGIN_ERROR)
     account.failed_logins = 0
     account.locked_until = None
     account.last_login_at = now
@@ -99,11 +124,25 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
     return LoginResult(account)
 
 
+class PasswordLocked(ValidationFailed):
+    """Too many wrong current passwords on 修改密码: the account is now locked and its sessions ended."""
+
+    def __init__(self, minutes: int):
+        super().__init__({"current": [f"当前密码连续输错次数过多，账号已锁定{minutes}分钟，请稍后重新登录"]})
+
+
 def change_password(session, account: Account, *, current: str, new: str, confirm: str, settings: Settings,
-                    ip: str | None) -> None:
+                    ip: str | None, now: datetime | None = None) -> None:
+    """A wrong current password counts towards the account's lockout like a wrong login (the caller commits
+    the count even when this raises); the one that locks the account also ends its sessions."""
+    from ..models import utcnow
+    now = now or utcnow()
     errors: dict[str, list[str]] = {}
     if not verify_password(account, current or ""):
-        errors["current"] = ["当前密码不正确"]
+        if count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="修改密码"):
+            account.session_version = (account.session_version or 1) + 1
+            raise PasswordLocked(settings.login_lock_minutes)
+        errors["current"] = ["当前密码不正确（连续输错多次账号将被锁定）"]
     try:
         check_password(new, min_length=settings.password_min_length, max_length=settings.password_max_length,
                        id_number=account.person.id_number)
@@ -117,10 +156,16 @@ def change_password(session, account: Account, *, current: str, new: str, confir
         raise ValidationFailed(errors)
     account.password_hash = generate_password_hash(new)
     account.must_change_password = False
+    account.failed_logins = 0
     account.session_version = (account.session_version or 1) + 1
     audit.record(session, Actor(account.person_id, account.person.name, ip), "account.password_changed",
                  object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
                  summary=f"{account.person.name} 修改了密码")
+
+
+def end_sessions(account: Account) -> None:
+    """Invalidate every session cookie of ``account`` (logout: a captured cookie stops working)."""
+    account.session_version = (account.session_version or 1) + 1
 
 
 def ensure_account(session, person: Person) -> tuple[Account, bool]:
@@ -167,6 +212,11 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
                  after={"person": post.person.masked_id, "position": post.position})
+    if account.password_hash is None:
+        # still the default password, which anyone who knows the ID number can work out: the first login
+        # of this admin account also takes a one-time code, which the granting admin hands over in person
+        from . import firstlogin
+        firstlogin.issue(session, actor, grant, settings=settings, now=now)
     return grant
 
 

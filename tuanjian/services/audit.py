@@ -20,6 +20,8 @@ ACTION_LABELS = {
     "account.password_changed": "修改密码",
     "account.password_reset": "重置密码",
     "resetcode.issue": "生成重置密码验证码",
+    "firstlogin.issue": "生成首次登录验证码",
+    "member.search_id": "按身份证号查找",
     "org.info": "录入组织信息",
     "org.reorder": "调整顺序",
     "org.move": "迁移组织",

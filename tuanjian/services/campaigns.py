@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.progress import Standing, campaign_standing, validate_campaign
-from ..models import Campaign, CampaignConfirmation, Org
+from ..models import AdminGrant, Campaign, CampaignConfirmation, Org
 from . import audit
 from .actor import Actor
 from .progress import progress
@@ -70,11 +70,27 @@ def participants(session, campaign: Campaign, *, settings, now: datetime, today:
     return out
 
 
+def admin_org_ids(session, person_id: int | None) -> set[int]:
+    """The organisations ``person_id`` is an active admin of."""
+    if person_id is None:
+        return set()
+    return set(session.scalars(select(AdminGrant.org_id).where(AdminGrant.person_id == person_id,
+                                                              AdminGrant.revoked_at.is_(None))))
+
+
+def check_may_confirm(actor_admin_org_ids: set[int], org: Org) -> None:
+    """提交确认 is the subordinate's own statement: only an admin of ``org`` itself may make it. The publisher
+    (or any other ancestor) can follow and remind, never confirm on the subordinate's behalf."""
+    if org.id not in actor_admin_org_ids:
+        raise NotAllowed(f"只有“{org.short_name}”自己的管理员才能提交确认；上级组织可以查看进度、发送提醒，不能代为确认")
+
+
 def confirm(session, actor: Actor, campaign: Campaign, org: Org, *, settings, now: datetime,
             today: date) -> CampaignConfirmation:
     """提交确认 by ``org`` (a direct subordinate of the campaign's org): refused until its checks pass."""
     if org.parent_id != campaign.org_id:
         raise NotAllowed("只有发布单位的直属下级组织才能提交确认")
+    check_may_confirm(admin_org_ids(session, actor.person_id), org)
     if campaign.closed_at is not None:
         raise Conflict("这项阶段任务已经结束，不能再提交确认")
     if confirmation_of(session, campaign, org) is not None:

@@ -87,13 +87,14 @@ def correct_identity(session, actor: Actor, person: Person, *, name, id_number, 
     if info.number != person.id_number and session.scalar(
             select(Person.id).where(Person.id_number == info.number, Person.id != person.id)):
         raise Conflict("该身份证号码已在系统中登记为另一人，不能更正为此号码；如为重复录入，请先核对并删除错误的记录")
+    # the audit shows masked IDs, so only the birth year (the hidden digits are the birth date, issue 14)
     before = {"name": person.name, "id_number": person.masked_id, "gender": person.gender,
-              "birth_date": person.birth_date.isoformat()}
+              "birth_year": person.birth_date.year}
     person.name, person.id_number = new_name, info.number
     person.gender, person.birth_date = info.gender, info.birth_date
     session.flush()
     audit.record(session, actor, "person.correct", object_type="person", object_id=person.id, org_id=actor.org_id,
                  summary=f"上级组织更正姓名/身份证号码：{before['name']} → {person.name}，原因：{why}",
                  before=before, after={"name": person.name, "id_number": person.masked_id, "gender": person.gender,
-                                       "birth_date": person.birth_date.isoformat(), "reason": why},
+                                       "birth_year": person.birth_date.year, "reason": why},
                  people=[person.id])

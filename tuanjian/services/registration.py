@@ -43,8 +43,26 @@ class RegistrationInput:
     password_confirm: str
 
 
+class WrongAccountPassword(ValidationFailed):
+    """The ID number has an account and the password given is not its password (or the account is locked):
+    the caller rolls back, then counts the failure towards that account's login lockout and commits it."""
+
+    def __init__(self, account_id: int):
+        super().__init__({"password": [EXISTING_ACCOUNT_MESSAGE]})
+        self.account_id = account_id
+
+
+EXISTING_ACCOUNT_MESSAGE = ("该身份证号已有账号：请填写该账号现在的登录密码（连续输错多次账号会被暂时锁定；"
+                            "忘记密码请联系上级管理员生成重置密码验证码）")
+
+
 def register_admin(session, data: RegistrationInput, *, settings: Settings, now: datetime,
                    ip: str | None) -> AdminGrant:
+    """In this order, so the page says nothing about who has an account to anyone without a valid code:
+    1. the form's own shape (nothing looked up), 2. the code (a wrong one counts towards the address's
+    guessing limit, see the view), 3. only then the person and account behind the ID number; a wrong password
+    for an existing account counts towards that account's login lockout (``WrongAccountPassword``)."""
+    from .accounts import is_locked
     today = local_date(now)
     c = Collector()
     org = session.get(Org, data.org_id) if data.org_id else None
@@ -62,22 +80,9 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
                                                   "phone": data.phone, "ethnicity": data.ethnicity,
                                                   "political_status": data.political_status,
                                                   "join_date": data.join_date}, settings=settings, today=today)
-    existing_person = None
-    if person_data is not None:
-        existing_person = session.scalar(select(Person).where(Person.id_number == person_data["id_info"].number))
-    existing_account = existing_person.account if existing_person is not None else None
-    if existing_account is None:
-        c.check(check_password, data.password, min_length=settings.password_min_length,
-                max_length=settings.password_max_length)
-        if data.password and data.password != data.password_confirm:
-            c.add("password_confirm", "两次输入的密码不一致")
-    elif not data.password or not verify_password(existing_account, data.password):
-        c.add("password", "该身份证号已有账号：请填写该账号现在的登录密码（忘记密码请联系上级管理员重置）")
-    if existing_person is not None and person_data is not None and existing_person.name != person_data["name"]:
-        c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")
     c.raise_if_any()
 
-    # Serialise registrations of this org (row lock on PostgreSQL; SQLite writes are already serial).
+    # 2. the code. Serialise registrations of this org (row lock on PostgreSQL; SQLite writes are already serial).
     session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
     code = session.scalar(select(RegistrationCode).where(RegistrationCode.code == code_text))
     if code is None or code.org_id != org.id:
@@ -89,6 +94,20 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
         raise ValidationFailed.single("code", "该注册码已被上级组织撤销，请向上级组织申请新的注册码")
     if status is CodeStatus.EXPIRED:
         raise ValidationFailed.single("code", f"该注册码已于 {code.expires_at:%Y-%m-%d} 过期，请联系上级组织管理员重新生成")
+
+    # 3. the person behind the ID number, now that the code is good
+    existing_person = session.scalar(select(Person).where(Person.id_number == person_data["id_info"].number))
+    existing_account = existing_person.account if existing_person is not None else None
+    if existing_account is None:
+        c.check(check_password, data.password, min_length=settings.password_min_length,
+                max_length=settings.password_max_length)
+        if data.password and data.password != data.password_confirm:
+            c.add("password_confirm", "两次输入的密码不一致")
+    elif is_locked(existing_account, now) or not data.password or not verify_password(existing_account, data.password):
+        raise WrongAccountPassword(existing_account.id)
+    if existing_person is not None and existing_person.name != person_data["name"]:
+        c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")
+    c.raise_if_any()
     limit = settings.admin_limit(org.org_kind)
     if admin_count(session, org.id) >= limit:
         raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限，不能再注册")

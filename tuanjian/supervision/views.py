@@ -140,8 +140,9 @@ def _exception_rows(org, key, *, members=None):
     if kind.about == "member":
         found = members
         branches = _names_of({m.org_id for m, _ in found})
-        return kind, ["姓名", "身份证号码", "出生日期", "入团年月", "发展团员编号", "所在团支部"], [
-            ({"member": m}, [p.name, mask_id_number(p.id_number), p.birth_date.isoformat(), p.join_date or "",
+        # the birth year only next to a masked ID number: its hidden digits are the birth date (issue 14)
+        return kind, ["姓名", "身份证号码", "出生年份", "入团年月", "发展团员编号", "所在团支部"], [
+            ({"member": m}, [p.name, mask_id_number(p.id_number), str(p.birth_date.year), p.join_date or "",
                              m.dev_number or "", branches.get(m.org_id, "")]) for m, p in found], (1, 4)
     codes = service.stale_codes(db.session, org, now=now)
     return kind, ["组织", "组织代码", "注册码", "生成时间", "有效期至"], [
@@ -235,7 +236,9 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
     has_children = db.session.query(Org.id).filter(Org.parent_id == org.id, Org.dissolved_at.is_(None)).first()
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
-                           can_create=bool(has_children), crumbs=_crumbs(org), **_view_helpers()), status
+                           can_create=bool(has_children), crumbs=_crumbs(org),
+                           may_confirm=org.id in campaign_service.admin_org_ids(db.session, current_actor().person_id),
+                           **_view_helpers()), status
 
 
 @bp.get("/org/<int:org_id>/campaigns")

@@ -149,9 +149,35 @@ def int_arg(name: str, default: int | None = None, source=None) -> int | None:
     return value
 
 
+def is_local_path(target) -> bool:
+    """``target`` is a path on this site, as a browser will read it once Werkzeug has written it into the
+    Location header: no control characters or spaces (browsers drop tabs and newlines, so ``/\t/evil`` would
+    become ``//evil``; a newline cannot go into a header at all), no backslash (read as ``/``), a single leading
+    ``/`` and neither a scheme nor a host after normalisation; the same once percent-decoded (``/%09/evil``)."""
+    from urllib.parse import unquote, urlsplit
+
+    from werkzeug.urls import iri_to_uri
+    if not isinstance(target, str):
+        return False
+    # the text as typed and once percent-decoded (a proxy or a second hop may decode it): both must be plain
+    for text in (target, unquote(target)):
+        if not text.startswith("/") or text.startswith("//") or "\\" in text:
+            return False
+        if any(ch.isspace() or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):
+            return False
+    try:
+        normalised = iri_to_uri(target)
+    except (ValueError, UnicodeError):
+        return False
+    if not normalised.startswith("/") or normalised.startswith("//") or "\\" in normalised:
+        return False
+    parts = urlsplit(normalised)
+    return not parts.scheme and not parts.netloc
+
+
 def safe_next(target: str | None) -> str:
-    """Only local paths may be redirect targets."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only local paths may be redirect targets; anything else goes home."""
+    if is_local_path(target):
         return target
     return url_for("main.home")
 
