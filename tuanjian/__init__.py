@@ -83,8 +83,16 @@ def _register_web(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from . import cli
 
-    cli.init_app(app)
+    cli.register_cli(app)
 
 
 def settings_of(app: Flask):
+    """The rule settings (domain.settings.Settings) the app was built with."""
     return app.extensions["tuanjian_settings"]
+
+
+def current_settings():
+    """The rule settings of the running app: the one accessor for views and commands (services take them as an
+    argument)."""
+    from flask import current_app
+    return settings_of(current_app)

@@ -5,6 +5,7 @@ import hashlib
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
+from .. import current_settings as _settings
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import ImportBatch, utcnow
@@ -16,10 +17,6 @@ from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND = "package"
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _crumbs(org):

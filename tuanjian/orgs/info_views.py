@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 
+from .. import current_settings
 from ..domain.errors import ValidationFailed
 from ..domain.orginfo import DEFAULT_INDUSTRIES, LOCKED_FIELDS, needs_contact, needs_industry, needs_staffing, \
     required_fields
@@ -25,7 +26,7 @@ def _industries() -> tuple[str, ...]:
 def _kind_choices(org):
     if org.parent is None:
         return [(org.kind, org.kind_label)]
-    kinds = allowed_children(org.parent.org_kind, current_app.extensions["tuanjian_settings"].placement)
+    kinds = allowed_children(org.parent.org_kind, current_settings().placement)
     return [(k.value, k.label) for k in kinds]
 
 
@@ -83,7 +84,7 @@ def save_info(org_id: int):
                 getattr(form, key).data = service.info_values(org)[key] or ""
     data = {name: field.data for name, field in form._fields.items() if name not in ("csrf_token", "confirmed")}
     try:
-        saved = service.save_org_info(db.session, actor, org, data, settings=current_app.extensions["tuanjian_settings"],
+        saved = service.save_org_info(db.session, actor, org, data, settings=current_settings(),
                                       now=utcnow(), confirmed=form.confirmed.data == "1", industries=_industries())
         db.session.commit()
     except service.NeedsConfirmation as exc:

@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import current_settings as _settings
 from ..domain.people import normalise_id_number
 from ..extensions import db
 from ..models import Person, utcnow
@@ -20,10 +21,6 @@ from . import bp
 MIN_QUERY = 2
 # Digits (and the X of an ID number) only, with at least one digit: the query is a piece of an ID number.
 _ID_PART_RE = re.compile(r"^(?=.*\d)[0-9X]+$")
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _clean_query(raw: str | None) -> str:
