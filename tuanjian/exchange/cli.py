@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import current_settings
@@ -33,7 +33,8 @@ def export_package(org_code, out_path, secret):
     org = org_by_code(org_code)
     now = utcnow()
     try:
-        data, counts = exchange.export_package(db.session, Actor.system("命令行导出"), org, now=now, key=secret)
+        data, counts = exchange.export_package(db.session, Actor.system("命令行导出"), org, now=now, key=secret,
+                                               default_key=current_app.config.get("EXCHANGE_SECRET"))
     except DomainError as exc:
         fail(exc)
     path = Path(out_path)
@@ -59,7 +60,8 @@ def import_package(file, org_code, apply):
     org = org_by_code(org_code)
     actor = Actor(person_id=None, name="命令行导入", org_id=None, scope_code=None)
     try:
-        incoming = exchange.read_package(db.session, org, Path(file).read_bytes())
+        incoming = exchange.read_package(db.session, org, Path(file).read_bytes(),
+                                         default_key=current_app.config.get("EXCHANGE_SECRET"))
         plan = exchange.plan_import(db.session, actor, org, incoming, settings=current_settings())
     except DomainError as exc:
         fail(exc)
