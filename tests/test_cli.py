@@ -107,3 +107,16 @@ def test_refresh_stats_rebuilds_every_row(app, session, tree):
     rebuilt = {s.org_id: (s.members, s.complete_members, s.admins, s.branches_below)
                for s in session.scalars(select(OrgStats))}
     assert rebuilt == maintained and rebuilt[tree.village.id] == (1, 1, 1, 0) and rebuilt[tree.county.id][3] == 3
+
+
+def test_every_command_is_registered_under_its_own_name(tmp_path):
+    """The commands live in per-feature modules (tuanjian/<feature>/cli.py) and register_cli adds them all, flat:
+    the names users and scripts type are unchanged, and each command runs in an app context of its own."""
+    from .conftest import make_app
+    app = make_app("sqlite", tmp_path)
+    names = set(app.cli.commands)
+    assert {"init-root", "root-code", "demo", "demo-logins", "import-members", "export-package", "import-package",
+            "export-zhtj", "refresh-stats", "backup", "restore"} <= names
+    # no command outside an app context: the runner pushes none, so a command that needs one would fail here
+    result = app.test_cli_runner().invoke(args=["root-code", "--code", "000.999"])
+    assert result.exit_code != 0 and "没有代码为 000.999 的组织" in result.output

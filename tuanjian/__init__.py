@@ -58,7 +58,7 @@ def _init_extensions(app: Flask) -> None:
 
     install_engine_hooks()
     from .services import stats
-    stats.install()
+    stats.install(settings_source=_settings_in_context)
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"),
                      render_as_batch=True, compare_type=True)
@@ -83,8 +83,22 @@ def _register_web(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from . import cli
 
-    cli.init_app(app)
+    cli.register_cli(app)
 
 
 def settings_of(app: Flask):
+    """The rule settings (domain.settings.Settings) the app was built with."""
     return app.extensions["tuanjian_settings"]
+
+
+def _settings_in_context():
+    """The running app's rule settings, or None outside an app context (scripts on a bare session)."""
+    from flask import current_app, has_app_context
+    return settings_of(current_app) if has_app_context() else None
+
+
+def current_settings():
+    """The rule settings of the running app: the one accessor for views and commands (services take them as an
+    argument)."""
+    from flask import current_app
+    return settings_of(current_app)

@@ -176,7 +176,7 @@ def township_exports(kind, path, changes):
     """Instance A: build the county tree and fill the township; then for each of ``changes`` (None: none) change the
     data and export the township. Returns [(package, counts, dump)] and the township's code."""
     out = []
-    with instance(kind, path):
+    with instance(kind, path) as app:
         session = db.session
         tree = make_tree(session)
         populate(session, tree)
@@ -185,7 +185,8 @@ def township_exports(kind, path, changes):
         for change in changes:
             if change:
                 change(session, tree)
-            data, counts = exchange.export_package(session, actor, tree.township, now=utcnow())
+            data, counts = exchange.export_package(session, actor, tree.township, now=utcnow(),
+                                                   default_key=app.config["EXCHANGE_SECRET"])
             session.commit()
             out.append((data, counts, dump(session, tree.township.code)))
         return out, tree.township.code

@@ -26,7 +26,7 @@ PAIRS = list(itertools.product(DB_KINDS, DB_KINDS))
 def county_import(session, tree, data, *, importer=None):
     actor = Actor(person_id=tree.county_admin.id, name="王县", org_id=tree.county.id, scope_code=tree.county.code)
     importer = importer or tree.county
-    incoming = exchange.read_package(session, importer, data)
+    incoming = exchange.read_package(session, importer, data, default_key=current_app.config["EXCHANGE_SECRET"])
     plan = exchange.plan_import(session, actor, importer, incoming, settings=current_app.extensions["tuanjian_settings"])
     result = exchange.apply_plan(session, actor, plan, now=utcnow())
     session.commit()
@@ -129,7 +129,7 @@ def test_package_creates_a_missing_root_under_its_parent(tmp_path, db_kind):
         admin = make_admin(session, county, name="王县")
         session.commit()
         actor = Actor(person_id=admin.id, name="王县", org_id=county.id, scope_code=county.code)
-        incoming = exchange.read_package(session, county, data)
+        incoming = exchange.read_package(session, county, data, default_key=app.config["EXCHANGE_SECRET"])
         plan = exchange.plan_import(session, actor, county, incoming, settings=app.extensions["tuanjian_settings"])
         assert plan.root is None and any("将在" in n for n in plan.notes)
         exchange.apply_plan(session, actor, plan, now=utcnow())

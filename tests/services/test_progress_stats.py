@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, event, func, select, text
 from sqlalchemy.orm import Session
 
 from tuanjian.clock import local_date
@@ -771,20 +771,65 @@ def test_concurrent_refreshes_of_one_org(app, session, tree, db_kind):
 
 
 def test_overage_counts_follow_the_calendar_without_any_write(app, session, tree):
-    """超龄 changes with the date alone: the stored counts are recounted for the day the page is asked for."""
+    """超龄 changes with the date alone: counts stored on an earlier day are counted live for the day the page is
+    asked for, and reading the page writes nothing (no commit, no changed row); `flask recount-overage` stores the
+    day's counts, which the page then uses as they are."""
     s = settings_of(app)
     day = date(2030, 6, 15)
     make_member(session, tree.village, name="明天满龄", birth=date(2002, 6, 16), join_date="2016-05")
     make_member(session, tree.village, name="今天满龄", birth=date(2002, 6, 15), join_date="2016-05")
+    make_member(session, tree.klass, name="早已满龄", birth=date(1990, 1, 1), join_date="2005-05")
     session.commit()
-    first = progress(session, tree.township, settings=s, now=utcnow(), today=day)
-    assert first.totals.exceptions["overage"] == 1
-    assert session.scalar(select(OrgStats.overage_on).where(OrgStats.org_id == tree.village.id)) == day
-    later = progress(session, tree.township, settings=s, now=utcnow(), today=day + timedelta(days=1))
-    assert later.totals.exceptions["overage"] == 2
+
+    def stored():
+        session.expire_all()
+        return {r.org_id: (r.overage, r.overage_on) for r in session.scalars(select(OrgStats))}
+    before = stored()
+    commits = []
+    listener = lambda s_: commits.append(s_)                    # noqa: E731
+    event.listen(Session, "after_commit", listener)
+    try:
+        first = progress(session, tree.township, settings=s, now=utcnow(), today=day)
+        later = progress(session, tree.township, settings=s, now=utcnow(), today=day + timedelta(days=1))
+        county = progress(session, tree.county, settings=s, now=utcnow(), today=day)
+    finally:
+        event.remove(Session, "after_commit", listener)
+    assert (first.totals.exceptions["overage"], later.totals.exceptions["overage"]) == (1, 2)
+    assert county.totals.exceptions["overage"] == 2 and county.totals.tally.exceptions >= 2
+    assert commits == [] and not session.dirty and not session.new
+    assert stored() == before
     names = {p.name for _, p in exception_members(session, tree.township, "overage", settings=s,
                                                   today=day + timedelta(days=1))}
     assert names == {"明天满龄", "今天满龄"}
+    # the daily command stores today's counts (run here with the clock's today)
+    session.rollback()
+    result = app.test_cli_runner().invoke(args=["recount-overage"])
+    assert result.exit_code == 0, result.output
+    today = local_date(utcnow())
+    assert {on for _, on in stored().values()} == {today}
+    assert stored()[tree.klass.id][0] == 1
+    now_counts = progress(session, tree.county, settings=s, now=utcnow(), today=today)
+    assert now_counts.totals.exceptions["overage"] == 1
+
+
+def test_the_progress_page_commits_nothing(app, session, client, login, tree):
+    """GET /progress/org/<id> on a day after the counts were stored: the page counts 超龄 live and commits nothing."""
+    make_member(session, tree.village, name="满龄", birth=date(1990, 1, 1), join_date="2005-05")
+    session.commit()
+    session.execute(OrgStats.__table__.update().values(overage=0, overage_on=date(2020, 1, 1)))
+    session.commit()
+    login(tree.county_admin)
+    commits = []
+    listener = lambda s_: commits.append(s_)                    # noqa: E731
+    event.listen(Session, "after_commit", listener)
+    try:
+        resp = client.get(f"/progress/org/{tree.county.id}")
+    finally:
+        event.remove(Session, "after_commit", listener)
+    assert resp.status_code == 200
+    assert commits == []
+    session.rollback()
+    assert set(session.scalars(select(OrgStats.overage_on))) == {date(2020, 1, 1)}
 
 
 def test_bulk_import_of_new_members_adds_counts_without_recomputing(app, session, tree, monkeypatch):

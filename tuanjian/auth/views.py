@@ -4,6 +4,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
+from .. import current_settings as _settings
 from ..domain.errors import ValidationFailed
 from ..extensions import db
 from ..models import Account, AdminGrant, Org, utcnow
@@ -41,10 +42,6 @@ def init_login_manager(login_manager) -> None:
             return resp
         flash("请先登录。", "info")
         return redirect(target)
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 @bp.route("/login", methods=["GET", "POST"])

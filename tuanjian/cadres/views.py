@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app, flash, redirect, url_for
+from flask import flash, redirect, url_for
 from sqlalchemy import select
 
+from .. import current_settings as _settings
 from ..domain.cadres import NATURES, YES_NO, validate_cadre
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
@@ -21,10 +22,6 @@ from ..web.scope import admin_required, current_actor, org_or_404, post_or_404
 from . import bp
 from .forms import CadreForm, ChangeForm, EndForm
 from ..clock import local_date, local_today
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _may_manage(org) -> bool:

@@ -5,6 +5,7 @@ import hashlib
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
+from .. import current_settings as _settings
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import ImportBatch, utcnow
@@ -18,8 +19,9 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 KIND = "package"
 
 
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
+def _default_key() -> str | None:
+    """TUANJIAN_EXCHANGE_SECRET: the 交换密钥 of subtrees without their own."""
+    return current_app.config.get("EXCHANGE_SECRET")
 
 
 def _crumbs(org):
@@ -34,7 +36,7 @@ def _page(org, *, error: str | None = None, status: int = 200, shown_key: str | 
                                       .order_by(ImportBatch.id.desc()).limit(10)))
     return render_template("exchange/index.html", org=org, crumbs=_crumbs(org), link=link,
                            key=service.display_key(link.secret) if link and link.secret else None,
-                           shown_key=shown_key, has_default=bool(service.settings_secret()),
+                           shown_key=shown_key, has_default=bool(service.settings_secret(_default_key())),
                            key_refusal=service.key_refusal(current_actor(), org),
                            links=service.last_links(db.session, org), batches=batches, error=error,
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
@@ -66,7 +68,7 @@ def export_package(org_id: int):
     org = org_or_404(org_id)
     now = utcnow()
     try:
-        data, _ = service.export_package(db.session, current_actor(), org, now=now)
+        data, _ = service.export_package(db.session, current_actor(), org, now=now, default_key=_default_key())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -85,7 +87,7 @@ def upload(org_id: int):
         return _page(org, error="请选择要导入的上报文件（.zip）", status=422)
     raw = file.read()
     try:
-        incoming = service.read_package(db.session, org, raw)
+        incoming = service.read_package(db.session, org, raw, default_key=_default_key())
         service.plan_import(db.session, current_actor(), org, incoming, settings=_settings())   # refuse early
         batch = ImportBatch(kind=KIND, org_id=org.id, created_by_id=current_actor().person_id,
                             file_name=clean_filename(file.filename)[:200] or "上报文件.zip",

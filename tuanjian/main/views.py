@@ -65,8 +65,7 @@ def help():
 # ---------------------------------------------------------------- 本人信息 (self-service profile)
 
 def _profile_page(form, *, status: int = 200, places=None):
-    from flask import current_app
-
+    from .. import current_settings
     from ..domain.members import EDUCATIONS, OCCUPATIONS
     from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, MEMBER_POLITICAL_STATUSES
     from ..domain.profile import IDENTITY_LOCKED, JOIN_LOCKED
@@ -76,7 +75,7 @@ def _profile_page(form, *, status: int = 200, places=None):
     person = current_user.person
     places = places or my_places(db.session, person)
     member = places.member
-    settings = current_app.extensions["tuanjian_settings"]
+    settings = current_settings()
     gaps = []
     if places.posts and not cadre_complete(ethnicity=person.ethnicity, political_status=person.political_status,
                                            join_date=person.join_date, phone=person.phone):
@@ -122,8 +121,7 @@ def profile():
 @bp.post("/me")
 @login_required
 def save_profile():
-    from flask import current_app
-
+    from .. import current_settings
     from ..domain.errors import DomainError, ValidationFailed
     from ..extensions import db
     from ..models import utcnow
@@ -138,7 +136,7 @@ def save_profile():
     data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
     try:
         changed = service.update_own_profile(db.session, current_actor(), person, data,
-                                             settings=current_app.extensions["tuanjian_settings"], now=utcnow())
+                                             settings=current_settings(), now=utcnow())
         db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()

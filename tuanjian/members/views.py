@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
+from .. import current_settings as _settings
 from ..clock import local_date, local_today
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
@@ -26,10 +27,6 @@ from ..web.scope import (admin_required, current_actor, current_org, int_arg, me
                          transfer_or_404)
 from . import bp
 from .forms import DeleteForm, MemberForm
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """批量创建下级组织: template → upload → preview → commit → result and error workbook."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
 
+from .. import current_settings
 from ..domain.orgtree import OrgKind, allowed_children
 from ..services import imports as service
 from ..spreadsheets.writer import Column
@@ -11,7 +12,7 @@ from . import bp
 
 
 def _columns(org) -> list[Column]:
-    placement = current_app.extensions["tuanjian_settings"].placement
+    placement = current_settings().placement
     reachable, frontier = set(), [org.org_kind]          # every category that may appear below this org
     while frontier:
         for child in allowed_children(frontier.pop(), placement):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
 
+from .. import current_settings
 from ..domain.errors import ValidationFailed
 from ..domain.orginfo import DEFAULT_INDUSTRIES, LOCKED_FIELDS, needs_contact, needs_industry, needs_staffing, \
     required_fields
@@ -25,7 +26,7 @@ def _industries() -> tuple[str, ...]:
 def _kind_choices(org):
     if org.parent is None:
         return [(org.kind, org.kind_label)]
-    kinds = allowed_children(org.parent.org_kind, current_app.extensions["tuanjian_settings"].placement)
+    kinds = allowed_children(org.parent.org_kind, current_settings().placement)
     return [(k.value, k.label) for k in kinds]
 
 
@@ -88,7 +89,7 @@ def save_info(org_id: int):
             == secretary.person.masked_id.upper():
         data["secretary_id_number"] = secretary.person.id_number      # the masked number shown, left unchanged
     try:
-        saved = service.save_org_info(db.session, actor, org, data, settings=current_app.extensions["tuanjian_settings"],
+        saved = service.save_org_info(db.session, actor, org, data, settings=current_settings(),
                                       now=utcnow(), confirmed=form.confirmed.data == "1", industries=_industries())
         db.session.commit()
     except service.NeedsConfirmation as exc:

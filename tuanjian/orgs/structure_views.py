@@ -1,9 +1,10 @@
 """Reorder, move, merge and dissolve organisations (调整顺序、迁移、合并、撤销)."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from sqlalchemy import func, select
 
+from .. import current_settings as _settings
 from ..domain.errors import DomainError
 from ..domain.orgtree import OrgKind, is_strictly_below
 from ..extensions import db
@@ -14,10 +15,6 @@ from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, int_arg, org_or_404
 from . import bp
 from .views import breadcrumb
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _context(org: Org, *, error: str | None = None):
@@ -108,6 +105,5 @@ def dissolve(org_id: int):
                                                 reason=request.form.get("reason", ""), now=utcnow()),
                   f"已撤销“{org.short_name}”。其历史记录仍保留在操作日志中。")
     return failed or redirect(url_for("orgs.detail", org_id=parent_id))
-
 
 

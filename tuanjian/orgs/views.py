@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
+from .. import current_settings as _settings
 from ..domain.codes import CodeStatus
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
@@ -23,10 +24,6 @@ from ..web.scope import (admin_required, code_or_404, current_actor, current_org
                          post_or_404)
 from . import bp
 from .forms import CreateChildForm
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 @dataclass

@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
+from .. import current_settings as _settings
 from ..domain.people import ID_SEARCH_HINT, classify_id_search
 from ..extensions import db
 from ..models import Person, utcnow
@@ -16,10 +17,6 @@ from ..web.scope import admin_required, current_actor, int_arg, person_or_404
 from . import bp
 
 MIN_QUERY = 2
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _clean_query(raw: str | None) -> str:

@@ -1,10 +1,11 @@
 """Public admin registration (管理员注册) with a code from the parent organisation."""
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import current_settings
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
 from ..extensions import db
@@ -66,7 +67,7 @@ def register():
 @bp.post("/")
 def submit():
     form = RegisterForm()
-    settings = current_app.extensions["tuanjian_settings"]
+    settings = current_settings()
     org_id = _org_id(form.org_id.data)
     selected = db.session.get(Org, org_id) if org_id is not None else None
     if not form.validate():          # CSRF only; the field rules live in the domain

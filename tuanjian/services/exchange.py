@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from flask import current_app, has_app_context
 from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, String, bindparam, func, select
 from sqlalchemy.types import TypeDecorator
 
@@ -243,10 +242,8 @@ def read_subtree(session, root_code: str, *, extra_people=(), extra_member_peopl
 
 # ---------------------------------------------------------------- secrets
 
-def settings_secret() -> str | None:
-    if not has_app_context():
-        return None
-    secret = current_app.config.get("EXCHANGE_SECRET")
+def settings_secret(secret: str | None) -> str | None:
+    """The configured 交换密钥 for subtrees without their own (TUANJIAN_EXCHANGE_SECRET, passed in by the caller)."""
     return fmt.normalise_key(secret) or None if secret else None
 
 
@@ -254,9 +251,9 @@ def link_for(session, code: str) -> ExchangeLink | None:
     return session.scalar(select(ExchangeLink).where(ExchangeLink.root_code == code))
 
 
-def key_for(session, code: str) -> str | None:
+def key_for(session, code: str, default: str | None = None) -> str | None:
     link = link_for(session, code)
-    return (link.secret if link is not None and link.secret else None) or settings_secret()
+    return (link.secret if link is not None and link.secret else None) or settings_secret(default)
 
 
 def key_refusal(actor: Actor, org: Org) -> str | None:
@@ -290,9 +287,11 @@ def display_key(stored: str | None) -> str:
 
 # ---------------------------------------------------------------- export
 
-def export_package(session, actor: Actor, org: Org, *, now: datetime, key: str | None = None) -> tuple[bytes, dict]:
-    """The 上报文件 of ``org``'s subtree, signed with ``key`` (else the stored or configured 交换密钥)."""
-    key = fmt.check_key(key) if key else key_for(session, org.code)
+def export_package(session, actor: Actor, org: Org, *, now: datetime, key: str | None = None,
+                   default_key: str | None = None) -> tuple[bytes, dict]:
+    """The 上报文件 of ``org``'s subtree, signed with ``key`` (else the stored 交换密钥, else ``default_key``, the
+    configured one)."""
+    key = fmt.check_key(key) if key else key_for(session, org.code, default_key)
     if not key:
         raise PackageError(f"尚未设置“{org.short_name}”的交换密钥：请在“数据交换”页面填写上级给出的交换密钥"
                            "（或由系统管理员设置 TUANJIAN_EXCHANGE_SECRET），再导出上报文件。")
@@ -334,12 +333,13 @@ class Incoming:
     ignored_columns: dict[str, list[str]]
 
 
-def read_package(session, importer: Org, data: bytes) -> Incoming:
-    """Open, check scope, verify the signature with the subtree's 交换密钥 and validate every row."""
+def read_package(session, importer: Org, data: bytes, *, default_key: str | None = None) -> Incoming:
+    """Open, check scope, verify the signature with the subtree's 交换密钥 (else ``default_key``, the configured
+    one) and validate every row."""
     opened = fmt.open_package(data)
     m = opened.manifest
     check_fits(importer, m.root_code, m.source_label)
-    key = key_for(session, m.root_code)
+    key = key_for(session, m.root_code, default_key)
     if not key:
         raise PackageError(f"尚未设置“{m.source_label}”的交换密钥，无法核验这份上报文件。请先在该组织的“数据交换”页面"
                            "生成交换密钥并交给下级，下级用同一密钥导出后再导入。")
@@ -532,10 +532,10 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
         raise PackageError(f"这是 {_label(incoming)} 本级的上报文件：上报文件由上级组织导入，不能导入到本组织自己。")
     link = link_for(session, incoming.root_code)
     if link is not None:
-        from ..web.filters import local_time
+        from ..clock import to_local
         fmt.check_not_older(incoming.created_at, incoming.sha256, last_created_at=link.last_created_at,
                             last_sha256=link.last_sha256, last_source=link.last_source_name,
-                            label=_label(incoming), fmt=lambda t: local_time(t, "%Y-%m-%d %H:%M:%S"))
+                            label=_label(incoming), fmt=lambda t: to_local(t).strftime("%Y-%m-%d %H:%M:%S"))
     member_people = [k[0] for k in incoming.rows["members"]]
     target = read_subtree(session, incoming.root_code, extra_people=[k[0] for k in incoming.rows["people"]],
                           extra_member_people=member_people)

@@ -1,9 +1,10 @@
 """录入进度: one row per direct subordinate, each summed over that subordinate's whole subtree, plus totals;
 and the 红旗项 exception lists. Reads committed data only: sums of OrgStats rows (kept current by
-services/stats.py) plus two live, indexed look-ups for the facts that change with the calendar (超龄, expired
-registration codes)."""
+services/stats.py) plus live look-ups for the facts that change with the calendar (expired registration codes, and
+超龄 when the stored counts are of an earlier day). Reading the page writes nothing that lasts: it never commits."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -15,6 +16,7 @@ from ..models import Member, Org, OrgStats, Person, RegistrationCode, utcnow
 from ..queries import within
 from . import stats
 
+log = logging.getLogger(__name__)
 ORG_EXCEPTIONS = ("empty_branches", "small_branches", "large_branches", "hollow_committees", "no_secretary",
                   "no_cadre_branches", "no_admin", "no_school_code", "school_no_branch")
 
@@ -66,19 +68,28 @@ def _stale_codes_condition(now: datetime):
                 RegistrationCode.expires_at < now)
 
 
-def _bring_current(session, org: Org, settings, today: date, *, look_for_missing: bool) -> None:
-    """Rows computed under other rules settings are recomputed; 超龄 counts of an earlier day are recounted; with
-    ``look_for_missing``, organisations without a row (data older than this feature) get one. Then commit
-    (derived data only)."""
+def _bring_current(session, org: Org, settings, *, look_for_missing: bool) -> None:
+    """Rows computed under other rules settings are recomputed; with ``look_for_missing``, organisations without a
+    row (data older than this feature) get one. In the caller's transaction, never committed: a page view writes
+    nothing that lasts (the next write through the app stores them, or ``flask refresh-stats`` all at once)."""
     tag = stats.rules_tag(settings)
     stale = select(Org.id).outerjoin(OrgStats, OrgStats.org_id == Org.id).where(
         within(Org.code, org.code), Org.dissolved_at.is_(None),
         or_(OrgStats.org_id.is_(None), OrgStats.rules != tag) if look_for_missing else OrgStats.rules != tag)
     ids = list(session.scalars(stale))
     if ids:
+        log.warning("录入进度：%d 个组织的统计不是按当前规则算的，本次临时重算（不保存）；请运行 flask refresh-stats", len(ids))
         stats.refresh(session, ids, settings=settings)
-    stats.recount_overage(session, org, settings=settings, today=today)
-    session.commit()
+
+
+def _live_overage(session, org: Org, *, settings, today: date, width: int) -> dict[str, int]:
+    """超龄 members as of ``today`` by direct subordinate (the key of ``_grouped``), counted from the members, for
+    when some stored counts are of an earlier day (``flask recount-overage`` stores today's): one read, no write."""
+    key = func.substr(OrgStats.code, 1, width)
+    return dict(session.execute(
+        select(key, func.count()).select_from(Member).join(Person, Member.person_id == Person.id)
+        .join(OrgStats, OrgStats.org_id == Member.org_id)
+        .where(within(OrgStats.code, org.code), stats.overage_condition(today, settings)).group_by(key)).all())
 
 
 def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
@@ -99,8 +110,9 @@ def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
         func.coalesce(func.sum(s.unconfirmed), 0).label("unconfirmed"),
         # the youth count of the group's top organisation (the direct subordinate, or the org itself)
         func.max(case((s.code == key, s.youth), else_=None)).label("youth"), func.max(s.updated_at).label("updated_at"),
-        # rows to bring current first: other rules, 超龄 counted on another day
-        _count(or_(s.rules != tag, s.overage_on.is_(None), s.overage_on != today)).label("stale"),
+        # rows computed under other rules (recomputed first); 超龄 counted on another day (counted live instead)
+        _count(s.rules != tag).label("stale"),
+        _count(or_(s.overage_on.is_(None), s.overage_on != today)).label("stale_overage"),
         *[_count(cond).label(name) for name, cond in exception_conditions(settings).items()],
     ]
     return {r.key: r for r in session.execute(
@@ -118,8 +130,11 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
     # (or a restored copy) may lack them: the org's own missing row is the sign to look for the others
     missing = org.code not in grouped
     if check_current and (missing or any(r.stale for r in grouped.values())):
-        _bring_current(session, org, settings, today, look_for_missing=missing)
+        _bring_current(session, org, settings, look_for_missing=missing)
         grouped = _grouped(session, org, settings=settings, today=today, width=width)
+    overage = None
+    if check_current and any(r.stale_overage for r in grouped.values()):
+        overage = _live_overage(session, org, settings=settings, today=today, width=width)
     key = func.substr(Org.code, 1, width)
     codes = dict(session.execute(
         select(key, func.count()).select_from(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
@@ -129,9 +144,13 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
                                     .order_by(Org.sort_order, Org.code)))
     with_children = set(session.scalars(select(Org.parent_id).where(
         Org.parent_id.in_([c.id for c in children]), Org.dissolved_at.is_(None)).distinct())) if children else set()
-    rows = [_row(child, grouped.get(child.code), {"stale_codes": codes.get(child.code, 0)}, child.id in with_children)
-            for child in children]
-    own = _row(org, grouped.get(org.code), {"stale_codes": codes.get(org.code, 0)}, bool(children))
+    def extra(code: str) -> dict:
+        found = {"stale_codes": codes.get(code, 0)}
+        if overage is not None:
+            found["overage"] = overage.get(code, 0)
+        return found
+    rows = [_row(child, grouped.get(child.code), extra(child.code), child.id in with_children) for child in children]
+    own = _row(org, grouped.get(org.code), extra(org.code), bool(children))
     own_youth = own.tally.youth
     own.tally.youth, own.tally.youth_members = None, 0     # the org's youth covers its whole area, not 本级 alone
     totals = _sum_rows(org, [*rows, own])

@@ -8,7 +8,7 @@ So the progress page sums small rows instead of scanning every member, and still
 from __future__ import annotations
 
 from collections import defaultdict
-
+from collections.abc import Callable
 from datetime import date
 
 from sqlalchemy import and_, delete, event, exists, func, inspect, not_, or_, select, update
@@ -24,6 +24,14 @@ from ..queries import among, within
 from .orginfo import SECRETARY, info_values
 
 _KEY = "tuanjian_stats_pending"
+
+
+def _no_settings():
+    return None
+
+
+# where the commit hook finds the rule settings: install() is given it by the app factory (no Flask import here)
+_settings_source: Callable[[], object | None] = _no_settings
 
 
 def rules_tag(settings) -> str:
@@ -69,8 +77,7 @@ def _before_commit(session) -> None:
     pending = session.info.pop(_KEY, None)
     if not pending or not any(pending.values()):
         return
-    from flask import current_app, has_app_context
-    settings = current_app.extensions["tuanjian_settings"] if has_app_context() else None
+    settings = _settings_source()
     if settings is None:
         from ..domain.settings import DEFAULT_SETTINGS as settings
     org_ids = set(pending["orgs"])
@@ -90,8 +97,12 @@ def _forget(session, *args) -> None:
     session.info.pop(_KEY, None)
 
 
-def install() -> None:
-    """Listen on every ORM session (once per process)."""
+def install(settings_source: Callable[[], object | None] | None = None) -> None:
+    """Listen on every ORM session (once per process). ``settings_source()`` gives the rule settings in force when a
+    transaction commits (None: the defaults)."""
+    global _settings_source
+    if settings_source is not None:
+        _settings_source = settings_source
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
         event.listen(Session, "before_commit", _before_commit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
+from .. import current_settings as _settings
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
 from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
@@ -20,10 +21,6 @@ from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEPTION_BY_KEY = {e.key: e for e in EXCEPTIONS}
-
-
-def _settings():
-    return current_app.extensions["tuanjian_settings"]
 
 
 def _crumbs(org):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Flask, current_app, get_flashed_messages
+from flask import Flask, get_flashed_messages
 
+from .. import current_settings
 from ..domain.people import mask_id_number
 from .htmx import is_htmx
 from ..clock import to_local
@@ -29,6 +30,6 @@ def init_app(app: Flask) -> None:
             "current_org": current_org,
             "active_grants": active_grants,
             "is_htmx": is_htmx,
-            "settings": current_app.extensions["tuanjian_settings"],
+            "settings": current_settings(),
             "flashes": lambda: get_flashed_messages(with_categories=True),
         }

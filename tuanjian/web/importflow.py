@@ -12,6 +12,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from .. import current_settings
 from ..domain.errors import DomainError
 from ..domain.imports import ERROR_ROWS_SHOWN, OK_ROWS_SHOWN, ImportReport
 from ..extensions import db
@@ -51,7 +52,7 @@ class ImportFlow:
 
     # ---- helpers
     def _settings(self):
-        return current_app.extensions["tuanjian_settings"]
+        return current_settings()
 
     def batch(self, batch_id: int) -> ImportBatch:
         batch = batch_or_404(batch_id)

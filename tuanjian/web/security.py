@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, abort, current_app, flash, redirect, request, session, url_for
+from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from .. import current_settings
 from ..models import utcnow
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -40,7 +41,7 @@ def init_app(app: Flask) -> None:
         now = utcnow().timestamp()
         seen = session.get("seen")
         if current_user.is_authenticated:
-            idle = current_app.extensions["tuanjian_settings"].session_idle_minutes * 60
+            idle = current_settings().session_idle_minutes * 60
             if seen is not None and now - seen > idle:
                 logout_user()
                 session.clear()

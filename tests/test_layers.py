@@ -1,0 +1,42 @@
+"""The layers stay apart: domain/ and services/ import neither Flask nor the web layer (settings, secrets and time
+are passed in by the views and commands), so they run the same from a view, a command or a script."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "tuanjian"
+FORBIDDEN = ("flask", "flask_login", "flask_wtf", "flask_sqlalchemy", "werkzeug.local", "tuanjian.web")
+
+
+def imported_modules(path: Path) -> list[str]:
+    """Every module ``path`` imports (in functions too), relative imports resolved against the tuanjian package."""
+    return imports_of(path.read_text(encoding="utf-8"), ["tuanjian", *path.relative_to(PACKAGE).parent.parts])
+
+
+def imports_of(source: str, parts: list[str]) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = parts[:len(parts) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            names.append(module)
+            names += [f"{module}.{a.name}" for a in node.names]
+    return names
+
+
+@pytest.mark.parametrize("layer", ["domain", "services"])
+def test_lower_layers_import_no_flask_and_no_web(layer):
+    offenders = {str(path.relative_to(PACKAGE)): bad for path in sorted((PACKAGE / layer).glob("*.py"))
+                 if (bad := [m for m in imported_modules(path) if m.startswith(FORBIDDEN)])}
+    assert offenders == {}
+
+
+def test_the_check_sees_imports_inside_functions_and_relative_ones():
+    source = "import flask\ndef f():\n    from ..web.filters import local_time\n    from . import stats\n"
+    found = imports_of(source, ["tuanjian", "services"])
+    assert {"flask", "tuanjian.web.filters", "tuanjian.web.filters.local_time", "tuanjian.services.stats"} <= set(found)
