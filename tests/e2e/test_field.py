@@ -27,7 +27,7 @@ AXE_TAGS = os.environ.get("AXE_TAGS", "wcag2a,wcag2aa,wcag21a,wcag21aa,best-prac
 HELP_IMAGES = REPO / "tuanjian" / "static" / "help"
 # System fonts only (Windows: Microsoft YaHei, SimSun; Mac: PingFang; Linux: Noto / Source Han / WenQuanYi).
 SYSTEM_FONTS = {"microsoft yahei", "微软雅黑", "pingfang sc", "noto sans cjk sc", "source han sans sc",
-                "wenquanyi micro hei", "simsun", "宋体", "consolas", "courier new",
+                "wenquanyi micro hei", "simsun", "宋体", "consolas", "dejavu sans mono", "liberation mono", "menlo", "courier new",
                 "sans-serif", "serif", "monospace", "inherit", "initial"}
 # Screenshots for the README and the help page, taken during the sweep: endpoint -> file name. Each is the top of
 # the page's main area (at most HELP_SHOT_HEIGHT pixels), so the help page's pictures stay small.
