@@ -15,9 +15,16 @@ def _settings():
     return current_app.extensions["tuanjian_settings"]
 
 
+class CliError(click.ClickException):
+    """A command failure in Chinese: "错误：…" on stderr, exit code 1 (click's own says "Error: …")."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True, file=file)
+
+
 def _fail(exc: DomainError):
     db.session.rollback()
-    raise click.ClickException(exc.message)
+    raise CliError(exc.message)
 
 
 def init_app(app: Flask) -> None:
@@ -49,7 +56,7 @@ def init_app(app: Flask) -> None:
         from .services.codes import issue_root_code
         org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
         if org is None:
-            raise click.ClickException(f"没有代码为 {org_code} 的组织")
+            raise CliError(f"没有代码为 {org_code} 的组织")
         try:
             code_row = issue_root_code(db.session, Actor.system(), org, _settings(), utcnow())
             db.session.commit()
@@ -65,8 +72,9 @@ def init_app(app: Flask) -> None:
         if not database_is_empty(db.session):
             if if_empty:
                 click.echo("数据库已有数据，跳过演示数据。")
+                _print_demo_logins(quiet_if_none=True)   # make run shows the logins once, whether seeded now or before
                 return
-            raise click.ClickException("数据库已有数据：演示数据只能导入空数据库。")
+            raise CliError("数据库已有数据：演示数据只能导入空数据库。")
         logins = seed_demo(db.session, _settings(), utcnow())
         db.session.commit()
         click.echo("已导入望江县演示数据。演示账号（用户名为身份证号码）：")
@@ -91,7 +99,7 @@ def init_app(app: Flask) -> None:
         from .spreadsheets.reader import ImportFileError
         org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
         if org is None:
-            raise click.ClickException(f"没有代码为 {org_code} 的组织")
+            raise CliError(f"没有代码为 {org_code} 的组织")
         actor = Actor(person_id=None, name="命令行导入", org_id=org.id, scope_code=org.code)
         path = Path(file)
         try:
@@ -99,7 +107,7 @@ def init_app(app: Flask) -> None:
                                     settings=_settings(), now=utcnow())
         except ImportFileError as exc:
             db.session.rollback()
-            raise click.ClickException(str(exc)) from None
+            raise CliError(str(exc)) from None
         except DomainError as exc:
             _fail(exc)
         report = ImportReport.from_json(batch.report)
@@ -139,7 +147,7 @@ def init_app(app: Flask) -> None:
         if path.is_dir():
             path = path / exchange.package_filename(org, now)
         if path.exists():
-            raise click.ClickException(f"{path} 已存在，不会覆盖")
+            raise CliError(f"{path} 已存在，不会覆盖")
         path.write_bytes(data)
         db.session.commit()
         click.echo(f"已导出上报文件：{path}（{len(data)} 字节）：组织 {counts['orgs']} 个，团员 {counts['active_members']} 人，"
@@ -195,7 +203,7 @@ def init_app(app: Flask) -> None:
         org = _org_by_code(org_code)
         path = Path(out_path)
         if path.exists():
-            raise click.ClickException(f"{path} 已存在，不会覆盖")
+            raise CliError(f"{path} 已存在，不会覆盖")
         out, counts = zhtj_workbook(db.session, org)
         path.write_bytes(out.getvalue())
         audit.record(db.session, Actor.system("命令行导出"), "export.zhtj", object_type="org", object_id=org.id,
@@ -232,27 +240,34 @@ def init_app(app: Flask) -> None:
 
     @app.cli.command("demo-logins")
     def demo_logins():
-        """打印演示账号。"""
-        from sqlalchemy import select
+        """打印仍使用演示密码的管理员账号。"""
+        _print_demo_logins()
 
-        from .demo import DEMO_PASSWORD
-        from .models import Account, AdminGrant, Person
-        from .services.accounts import verify_password
-        rows = db.session.execute(select(Person, Org).join(AdminGrant, AdminGrant.person_id == Person.id)
-                                  .join(Org, AdminGrant.org_id == Org.id).join(Account, Account.person_id == Person.id)
-                                  .where(AdminGrant.revoked_at.is_(None)).order_by(Org.code)).all()
-        shown = [(p, o) for p, o in rows if verify_password(p.account, DEMO_PASSWORD)]
-        if not shown:
+
+def _print_demo_logins(*, quiet_if_none: bool = False) -> None:
+    from sqlalchemy import select
+
+    from .demo import DEMO_PASSWORD
+    from .models import Account, AdminGrant, Person
+    from .services.accounts import verify_password
+    rows = db.session.execute(select(Person, Org).join(AdminGrant, AdminGrant.person_id == Person.id)
+                              .join(Org, AdminGrant.org_id == Org.id).join(Account, Account.person_id == Person.id)
+                              .where(AdminGrant.revoked_at.is_(None)).order_by(Org.code)).all()
+    shown = [(p, o) for p, o in rows if verify_password(p.account, DEMO_PASSWORD)]
+    if not shown:
+        if not quiet_if_none:
             click.echo("（没有仍使用演示密码的账号）")
-        for person, org in shown:
-            click.echo(f"  {org.short_name:<12} {person.name}  身份证号 {person.id_number}  密码 {DEMO_PASSWORD}")
+        return
+    click.echo("演示账号（用户名为身份证号码）：")
+    for person, org in shown:
+        click.echo(f"  {org.short_name:<12} {person.name}  身份证号 {person.id_number}  密码 {DEMO_PASSWORD}")
 
 
 def _org_by_code(org_code: str) -> Org:
     from sqlalchemy import select
     org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
     if org is None:
-        raise click.ClickException(f"没有代码为 {org_code} 的组织")
+        raise CliError(f"没有代码为 {org_code} 的组织")
     return org
 
 

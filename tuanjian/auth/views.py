@@ -50,7 +50,7 @@ def _settings():
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":     # GET and HEAD
         form.next.data = request.args.get("next", "")
         return render_template("auth/login.html", form=form)
     if not form.validate():
@@ -114,7 +114,7 @@ def change_password():
 def forgot():
     """忘记密码: ID number + 重置密码验证码 from an admin → a new password. Wrong codes are throttled per address."""
     form = ForgotPasswordForm()
-    if request.method == "GET":
+    if request.method != "POST":     # GET and HEAD
         return render_template("auth/forgot.html", form=form)
     if not form.validate():           # CSRF only; the field rules live in services.resetcodes
         return render_template("auth/forgot.html", form=form, top_error="页面已过期，请刷新后重新填写。"), 400
