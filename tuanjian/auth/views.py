@@ -34,6 +34,9 @@ def init_login_manager(login_manager) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
+        if request.method == "POST":
+            from ..web.relogin import relogin_page
+            return relogin_page("您已退出登录，请重新登录。")   # keep the typed form (issue 16.1)
         target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
         if is_htmx():
             resp = current_app.response_class("", status=401)
@@ -78,6 +81,14 @@ def login():
         # an admin with subordinates first sees how they are doing (a plain page; a dialog on top of it)
         return redirect(url_for("supervision.index", org_id=grant.org_id, welcome=1))
     return redirect(safe_next(wanted))
+
+
+@bp.post("/ping")
+def ping():
+    """继续 in the idle warning: any request from a logged-in user restarts the idle clock (web.security)."""
+    if not current_user.is_authenticated:
+        return current_app.response_class("", status=401)
+    return current_app.response_class("", status=204)
 
 
 @bp.post("/logout")
