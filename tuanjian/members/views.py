@@ -19,7 +19,7 @@ from ..services.member_imports import commit_members, preview_members
 from ..spreadsheets.writer import Column
 from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
-from ..web.htmx import render
+from ..web.htmx import render, wants_fragment
 from ..web.scope import (admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404,
                          transfer_or_404)
 from . import bp
@@ -105,9 +105,13 @@ def _list(org: Org, *, reveal: bool = False, status: int = 200):
     if reveal and rows:
         service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
         db.session.commit()
+    todo = None
+    if org.org_kind.holds_members and not org.is_dissolved and not wants_fragment():
+        from ..services.progress import branch_todo
+        todo = branch_todo(db.session, org, settings=_settings())      # the branch home's to-do list (issue 16.2)
     return render("members/index.html", block="member_table", status=status, org=org, rows=rows, total=total, q=q,
                   page=page, pages=max(1, (total + per_page - 1) // per_page), reveal=reveal and bool(rows),
-                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org))
+                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org), todo=todo)
 
 
 def _crumbs(org):
