@@ -165,10 +165,19 @@ def export(org_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _identity_note(member) -> str:
+def _flash_identity_notice(member) -> None:
+    """A yellow notice of its own, after the green success (issue 16.10): why the member is 身份待确认, what that
+    does to the figures and what to do, with a link to the evidence fields of the saved member."""
+    from markupsafe import Markup, escape
+
     from ..domain.progress import member_identity
     ok, problem = member_identity(member.person.join_date, member.evidence)
-    return "" if ok else f"注意：该团员身份待确认（{problem}），已列入“身份待确认”清单。"
+    if ok:
+        return
+    link = url_for("members.edit", member_id=member.id) + "#evidence"
+    flash(Markup("{name}身份待确认（{problem}）：已列入“身份待确认”清单，暂不计入资料完整的团员和录入完成率。"
+                 "请核实其入团志愿书、团员证（团籍注册年度）或组织关系介绍信，在 <a href=\"{link}\">团员身份摸底</a> "
+                 "中登记“是”。").format(name=escape(member.person.name), problem=problem, link=link), "warning")
 
 
 def evidence_form_values(member) -> dict:
@@ -244,7 +253,8 @@ def create(org_id: int):
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(org, form))
     flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
-          + _identity_note(member) + "可以继续录入下一名。", "success")
+          + "可以继续录入下一名。", "success")
+    _flash_identity_notice(member)
     return redirect(url_for("members.new", org_id=org.id))
 
 
@@ -287,7 +297,8 @@ def update(member_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(member.org, form, member))
-    flash(f"已保存 {member.person.name} 的信息。" + _identity_note(member), "success")
+    flash(f"已保存 {member.person.name} 的信息。", "success")
+    _flash_identity_notice(member)
     return redirect(url_for("members.index", org_id=member.org_id))
 
 
