@@ -33,9 +33,8 @@ migrate: $(BIN)/.installed instance/secret_key
 setup: migrate
 	$(FLASK) demo --if-empty
 
+# The demo logins are printed once, by `flask demo --if-empty` (when it seeds, or when it finds them already there).
 run: setup
-	@echo "演示账号（用户名为身份证号码）："
-	@$(FLASK) demo-logins
 	@echo "打开 http://$(HOST):$(PORT)/  （按 Ctrl+C 停止）"
 	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 2 --threads 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
 

@@ -41,7 +41,7 @@ def make_app(kind: str, tmp_path, **overrides):
     else:
         uri = normalise_database_url(PG_URL)
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": uri,
-              "WTF_CSRF_ENABLED": False, "SERVER_NAME": None}
+              "WTF_CSRF_ENABLED": False, "SERVER_NAME": None, "FORM_STASH_DIR": str(tmp_path / "form-stash")}
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = FreshRequestClient

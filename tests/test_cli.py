@@ -120,3 +120,25 @@ def test_every_command_is_registered_under_its_own_name(tmp_path):
     # no command outside an app context: the runner pushes none, so a command that needs one would fail here
     result = app.test_cli_runner().invoke(args=["root-code", "--code", "000.999"])
     assert result.exit_code != 0 and "没有代码为 000.999 的组织" in result.output
+
+
+def test_cli_errors_are_chinese_without_click_english_prefix(app, session):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["root-code", "--code", "999.999"])
+    assert result.exit_code == 1
+    assert "错误：没有代码为 999.999 的组织" in result.output
+    assert "Error" not in result.output
+
+
+def test_make_run_prints_the_demo_logins_once(app, session):
+    """make run = flask demo --if-empty (seeds or skips), then the server; each path lists the logins once."""
+    from pathlib import Path
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8")
+    run_recipe = makefile.split("\nrun:")[1].split("\n\n")[0]
+    assert "demo-logins" not in run_recipe and "demo --if-empty" in makefile
+    runner = app.test_cli_runner()
+    seeded = runner.invoke(args=["demo", "--if-empty"])
+    assert seeded.exit_code == 0 and seeded.output.count("wangjiang2026") == 4, seeded.output
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert again.exit_code == 0 and "跳过" in again.output and again.output.count("wangjiang2026") == 4
+    assert again.output.count("演示账号") == 1

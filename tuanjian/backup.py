@@ -518,7 +518,7 @@ def cli_backup(dest: str, keep: int | None) -> None:
     try:
         result = backup(uri, dest, keep=keep, pg_bin_dir=current_app.config.get("PG_BIN_DIR"))
     except BackupError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _cli_error(exc.message) from None
     click.echo(f"已备份到：{result.path}")
     click.echo(f"大小：{format_size(result.size)}")
     click.echo("完整性检查：通过" if target_of(uri).kind == "sqlite" else "备份文件检查（pg_restore --list）：通过")
@@ -547,7 +547,7 @@ def cli_restore(src: str, yes: bool) -> None:
         target = target_of(uri)
         source = inspect_source(uri, src, pg_bin_dir=pg_bin_dir)
     except BackupError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _cli_error(exc.message) from None
     click.echo(f"备份文件：{source.path}")
     click.echo(f"大小：{format_size(source.size)}")
     if source.counts is not None:
@@ -564,7 +564,7 @@ def cli_restore(src: str, yes: bool) -> None:
     try:
         result = restore(uri, source, pg_bin_dir=pg_bin_dir)
     except BackupError as exc:
-        raise click.ClickException(exc.message) from None
+        raise _cli_error(exc.message) from None
     finally:
         db.engine.dispose()
     click.echo(f"已从 {result.source} 恢复数据库。")
@@ -580,3 +580,8 @@ def cli_restore(src: str, yes: bool) -> None:
     warning = record_audit("system.restore", summary)
     if warning:
         click.echo(warning)
+
+
+def _cli_error(message: str):
+    from .cli import CliError
+    return CliError(message)

@@ -33,14 +33,21 @@ def add_flat(app: Flask, group: click.Group) -> None:
         app.cli.add_command(command)
 
 
+class CliError(click.ClickException):
+    """A command failure in Chinese: "错误：…" on stderr, exit code 1 (click's own says "Error: …")."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True, file=file)
+
+
 def fail(exc: DomainError):
     """Roll back and stop the command with the domain error's Chinese message (exit status 1)."""
     db.session.rollback()
-    raise click.ClickException(exc.message)
+    raise CliError(exc.message)
 
 
 def org_by_code(org_code: str) -> Org:
     org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
     if org is None:
-        raise click.ClickException(f"没有代码为 {org_code} 的组织")
+        raise CliError(f"没有代码为 {org_code} 的组织")
     return org

@@ -2,7 +2,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tuanjian.domain.codes import (ALPHABET, CODE_LENGTH, CodeStatus, code_status, expiry, generate_code,
+from tuanjian.domain.codes import (ALPHABET, CODE_LENGTH, CodeStatus, code_alphabet, code_status, expiry, generate_code,
                                    looks_like_code, normalise_entered_code)
 from tuanjian.domain.errors import ValidationFailed
 from tuanjian.domain.orgtree import OrgKind
@@ -21,6 +21,18 @@ def test_generated_codes_are_8_mixed_unambiguous_and_distinct():
         assert any(ch.isdigit() for ch in c) and any(ch.isalpha() for ch in c)
         assert set(c) <= set(ALPHABET)
     assert not set("0O1lI") & set(ALPHABET)
+
+
+def test_alphabet_has_no_look_alikes_and_is_the_one_generators_use():
+    # issue 16.9: capital/small pairs that look alike and the 0/O/o, 1/l/I groups never appear
+    assert not set("CcKkOoPpSsUuVvWwXxZz0oO1lI") & set(code_alphabet())
+    assert code_alphabet() == ALPHABET and len(set(ALPHABET)) == len(ALPHABET) >= 30
+    seen = set()
+    for _ in range(3000):
+        seen |= set(generate_code())
+    assert seen == set(ALPHABET)          # every allowed character is used, nothing else
+    from tuanjian.domain.resetcodes import generate_reset_code
+    assert all(set(generate_reset_code()[2:]) <= set(ALPHABET) for _ in range(200))
 
 
 def test_entered_code_keeps_case():

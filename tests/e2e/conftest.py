@@ -81,6 +81,7 @@ def live_server(tmp_path):
         "TESTING": True,
         "SECRET_KEY": "e2e-secret-key",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e2e.sqlite3",
+        "FORM_STASH_DIR": str(tmp_path / "form-stash"),
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser must go through real CSRF tokens"
     with app.app_context():

@@ -169,3 +169,11 @@ def test_accounts_opened_by_others_use_the_default_password_without_a_stored_has
     assert resp.status_code == 302
     session.refresh(account)
     assert account.password_hash and account.password_hash.startswith(("scrypt", "pbkdf2"))
+
+
+def test_head_requests_to_get_pages_are_not_400(client, tree):
+    """A link checker or monitoring probe sends HEAD; the login and forgot pages answer like GET (issue 16.11)."""
+    for path in ("/auth/login", "/auth/forgot", "/register/", "/help"):
+        resp = client.head(path)
+        assert resp.status_code == 200, (path, resp.status_code)
+        assert resp.get_data() == b""

@@ -156,3 +156,24 @@ def test_edit_and_soft_delete(client, session, login, tree):
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Member, m.id).deleted_at is None
+
+
+def test_saved_without_evidence_gets_green_success_and_a_separate_yellow_notice(client, session, login, tree):
+    """Issue 16.10: the warning is not inside the green success; it says what to do and links to the field."""
+    import re
+    login(tree.branch_admin)
+    client.get(f"/members/org/{tree.village.id}")                                  # past the welcome message
+    resp = client.post(f"/members/org/{tree.village.id}/new", data=member())       # no 身份证明材料 answers
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    success = re.search(r'<p class="flash flash-success">(.*?)</p>', page, re.S).group(1)
+    notice = re.search(r'<p class="flash flash-warning">(.*?)</p>', page, re.S).group(1)
+    assert "已录入团员 王小明" in success and "身份待确认" not in success and "注意" not in success
+    m = live_members(session, tree.village)[-1]
+    assert "王小明身份待确认" in notice and "暂不计入资料完整的团员" in notice
+    assert f'<a href="/members/{m.id}#evidence">团员身份摸底</a>' in notice
+    assert 'id="evidence"' in client.get(f"/members/{m.id}").get_data(as_text=True)
+    # with the evidence recorded, only the green message
+    resp = client.post(f"/members/{m.id}", data=member(has_application="是"))
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "flash-success" in page and "flash-warning" not in page

@@ -298,3 +298,12 @@ def test_parent_manages_direct_child_admins_but_not_grandchildren(client, sessio
     assert resp.status_code == 403 and "直属下级" in resp.get_data(as_text=True)
     page = client.get(f"/orgs/{tree.village.id}/admins").get_data(as_text=True)
     assert "解除管理员</button>" not in page and "陈支" in page
+
+
+def test_create_child_with_both_fields_empty_shows_both_errors(client, login, tree):
+    """Issue 16.8: 组织简称 and 组织类别 errors come in one round."""
+    login(tree.county_admin)
+    resp = client.post(f"/orgs/{tree.county.id}/children", data={"short_name": "", "kind": ""})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "请填写组织简称" in body and "请选择组织类别" in body

@@ -257,3 +257,20 @@ def test_wrong_passwords_via_registration_lock_the_account(client, session, tree
     session.refresh(code)
     assert code.used_at is None
     assert "锁定" in body
+
+
+def test_code_error_comes_with_the_id_errors_in_one_round(client, session, tree):
+    """Issue 16.8: a wrong code and a bad ID number are both reported on the first submit (and the wrong code
+    still counts towards the guessing limit)."""
+    make_code(session, tree.township)
+    session.commit()
+    bad_id = NEW_ID[:-1] + ("0" if NEW_ID[-1] != "0" else "1")
+    resp = client.post("/register/", data=form(tree.township, "AAAA3333", id_number=bad_id, phone="123"))
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 422
+    assert "管理员注册码错误" in body and "身份证号码校验位不对" in body and "手机号码应为以1开头的11位数字" in body
+    assert session.scalar(select(func.count()).select_from(Throttle)) == 1
+    expired = make_code(session, tree.township, expired=True)
+    session.commit()
+    body = client.post("/register/", data=form(tree.township, expired.code, id_number=bad_id)).get_data(as_text=True)
+    assert "过期" in body and "身份证号码校验位不对" in body

@@ -35,6 +35,9 @@ def init_login_manager(login_manager) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized():
+        if request.method == "POST":
+            from ..web.relogin import relogin_page
+            return relogin_page("您已退出登录，请重新登录。")   # keep the typed form (issue 16.1)
         target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
         if is_htmx():
             resp = current_app.response_class("", status=401)
@@ -47,7 +50,7 @@ def init_login_manager(login_manager) -> None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
-    if request.method == "GET":
+    if request.method != "POST":     # GET and HEAD
         form.next.data = request.args.get("next", "")
         return render_template("auth/login.html", form=form)
     if not form.validate():
@@ -76,6 +79,14 @@ def login():
         # an admin with subordinates first sees how they are doing (a plain page; a dialog on top of it)
         return redirect(url_for("supervision.index", org_id=grant.org_id, welcome=1))
     return redirect(safe_next(wanted))
+
+
+@bp.post("/ping")
+def ping():
+    """继续 in the idle warning: any request from a logged-in user restarts the idle clock (web.security)."""
+    if not current_user.is_authenticated:
+        return current_app.response_class("", status=401)
+    return current_app.response_class("", status=204)
 
 
 @bp.post("/logout")
@@ -123,7 +134,7 @@ def change_password():
 def forgot():
     """忘记密码: ID number + 重置密码验证码 from an admin → a new password. Wrong codes are throttled per address."""
     form = ForgotPasswordForm()
-    if request.method == "GET":
+    if request.method != "POST":     # GET and HEAD
         return render_template("auth/forgot.html", form=form)
     if not form.validate():           # CSRF only; the field rules live in services.resetcodes
         return render_template("auth/forgot.html", form=form, top_error="页面已过期，请刷新后重新填写。"), 400

@@ -6,9 +6,17 @@ import secrets
 from datetime import datetime, timedelta
 
 CODE_LENGTH = 8
-# Letters and digits without look-alikes (0/O/o, 1/l/I, 2/Z/z, 5/S/s, 8/B), so a code copied from
-# paper is read right. Case still matters, as in 智慧团建.
-ALPHABET = "3467ACDEFGHJKLMNPQRTUVWXYabcdefghijkmnpqrtuvwxy9"
+# Characters whose capital and small forms look alike (C/c K/k O/o P/p S/s U/u V/v W/w X/x Z/z) and the
+# look-alike groups 0/O/o, 1/l/I and 8/B are left out, so a code read over the phone or copied from paper
+# is typed right. Case still matters, as in 智慧团建. The one alphabet for every code a person types
+# (管理员注册码, 重置密码验证码 and any later one-time code): use ``code_alphabet()`` / ``generate_code()``.
+LOOK_ALIKES = "CcKkOoPpSsUuVvWwXxZz0lI1B"
+ALPHABET = "ADEFGHJLMNQRTY" "abdefghijmnqrty" "2345679"
+
+
+def code_alphabet() -> str:
+    """The characters a new one-time code is made of (no look-alikes; see ``LOOK_ALIKES``)."""
+    return ALPHABET
 
 
 class CodeStatus(enum.StrEnum):
@@ -26,7 +34,8 @@ def generate_code(rng: secrets.SystemRandom | None = None) -> str:
     """A fresh code from a cryptographic source, always containing both a letter and a digit."""
     choice = (rng or secrets.SystemRandom()).choice
     while True:
-        code = "".join(choice(ALPHABET) for _ in range(CODE_LENGTH))
+        alphabet = code_alphabet()
+        code = "".join(choice(alphabet) for _ in range(CODE_LENGTH))
         if any(c.isdigit() for c in code) and any(c.isalpha() for c in code):
             return code
 

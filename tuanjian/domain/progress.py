@@ -56,17 +56,37 @@ def member_identity(join_date, evidence: tuple) -> tuple[bool, str | None]:
     return problem is None, problem
 
 
+def member_gaps(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
+                required_from_year: int) -> list[str]:
+    """What keeps one stored member from 团员资料完整, as the labels of the fields to fix (empty: complete).
+    Every required field of DOMAIN.md 3.1 present and valid, and the membership confirmed by its evidence
+    (团员身份摸底). Name, ID number, branch and the cadre flag cannot be stored invalid; the rest may be (old data,
+    rules changed since), so they are checked here. ``evidence``: (has_application, has_card, card_year,
+    has_letter). The one rule behind member_facts, the progress figures and the branch to-do list."""
+    gaps = []
+    if not _ethnicity_ok(ethnicity):
+        gaps.append("民族")
+    if political_status not in MEMBER_POLITICAL_STATUSES:
+        gaps.append("政治面貌")
+    if not join_date or _join_month(join_date) is None:
+        gaps.append("入团年月")
+    if not dev_number_valid(dev_number, join_date, required_from_year=required_from_year):
+        gaps.append(DEV_NUMBER_GAP)
+    if not member_identity(join_date, evidence)[0]:
+        gaps.append(IDENTITY_GAP)
+    return gaps
+
+
+DEV_NUMBER_GAP = "发展团员编号"
+IDENTITY_GAP = "身份证明材料"
+
+
 def member_facts(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
                  required_from_year: int) -> tuple[bool, bool, bool]:
-    """(团员资料完整, 发展团员编号有效, 团员身份已确认) of one stored member. Complete: every required field of
-    DOMAIN.md 3.1 present and valid, and the membership confirmed by its evidence (团员身份摸底). Name, ID number,
-    branch and the cadre flag cannot be stored invalid; the rest may be (old data, rules changed since), so they
-    are checked here. ``evidence``: (has_application, has_card, card_year, has_letter)."""
-    dev_ok = dev_number_valid(dev_number, join_date, required_from_year=required_from_year)
-    identity_ok = member_identity(join_date, evidence)[0]
-    complete = (dev_ok and identity_ok and bool(join_date) and _join_month(join_date) is not None
-                and political_status in MEMBER_POLITICAL_STATUSES and _ethnicity_ok(ethnicity))
-    return complete, dev_ok, identity_ok
+    """(团员资料完整, 发展团员编号有效, 团员身份已确认) of one stored member (see member_gaps)."""
+    gaps = member_gaps(ethnicity=ethnicity, political_status=political_status, join_date=join_date,
+                       dev_number=dev_number, evidence=evidence, required_from_year=required_from_year)
+    return not gaps, DEV_NUMBER_GAP not in gaps, IDENTITY_GAP not in gaps
 
 
 def member_complete(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
@@ -164,6 +184,37 @@ def completion(tally: Tally) -> float:
 
 def branch_done(members: int, complete_members: int, *, min_members: int) -> bool:
     return members >= min_members and complete_members == members
+
+
+@dataclass(frozen=True)
+class TodoItem:
+    """One thing that keeps a 团支部 from 录入完成 (or from being in order), for the branch home."""
+    key: str                        # members | incomplete | unconfirmed | no_cadre | no_secretary
+    text: str
+    people: tuple = ()              # (member id, name, missing field labels) of the members concerned
+
+
+def branch_todo(*, members: int, min_members: int, gaps: list[tuple[int, str, list[str]]], cadres: int,
+                has_secretary: bool) -> list[TodoItem]:
+    """The branch's own to-do list: what keeps it from 录入完成 (branch_done: at least ``min_members`` members,
+    every one complete) and the exceptions the progress page raises for it (没有团干部, 没有书记). ``gaps``: each
+    member's (id, name, member_gaps). Empty when nothing is left to do."""
+    todo = []
+    if members < min_members:
+        todo.append(TodoItem("members", f"团员只有 {members} 名，录入完成至少需要 {min_members} 名：请录入团员或用 Excel 导入。"))
+    incomplete = tuple((mid, name, tuple(g for g in missing if g != IDENTITY_GAP))
+                       for mid, name, missing in gaps if any(g != IDENTITY_GAP for g in missing))
+    if incomplete:
+        todo.append(TodoItem("incomplete", f"{len(incomplete)} 名团员资料不完整，请逐一补全：", incomplete))
+    unconfirmed = tuple((mid, name, (IDENTITY_GAP,)) for mid, name, missing in gaps if IDENTITY_GAP in missing)
+    if unconfirmed:
+        todo.append(TodoItem("unconfirmed", f"{len(unconfirmed)} 名团员身份待确认：请核实入团志愿书、团员证或组织关系介绍信，"
+                                            "在团员信息的“团员身份摸底”中登记：", unconfirmed))
+    if cadres == 0:
+        todo.append(TodoItem("no_cadre", "还没有团干部：请在“团干部”页面录入本支部的团干部。"))
+    if not has_secretary:
+        todo.append(TodoItem("no_secretary", "还没有书记：请在“团干部”页面录入团支部书记。"))
+    return todo
 
 
 def percent(rate: float | None) -> str:

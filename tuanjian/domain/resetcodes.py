@@ -33,7 +33,8 @@ def normalise_reset_code(raw) -> str:
     """What the user typed → the stored form. Spaces go, full-width characters become half-width, any dash
     becomes "-", a missing or lower-case "P-" prefix is supplied; the 8 characters keep their case.
 
-    "P" is itself in the alphabet, so a leading P counts as the prefix only in front of 8 more characters.
+    Codes issued before issue 16 may contain "P", so a leading P counts as the prefix only in front of 8 more
+    characters.
     """
     text = unicodedata.normalize("NFKC", normalise_entered_code(raw))
     text = "".join("-" if ch in _DASHES else ch for ch in text)

@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import add_flat, fail, org_by_code
+from ..cli import CliError, add_flat, fail, org_by_code
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import utcnow
@@ -41,7 +41,7 @@ def export_package(org_code, out_path, secret):
     if path.is_dir():
         path = path / exchange.package_filename(org, now)
     if path.exists():
-        raise click.ClickException(f"{path} 已存在，不会覆盖")
+        raise CliError(f"{path} 已存在，不会覆盖")
     path.write_bytes(data)
     db.session.commit()
     click.echo(f"已导出上报文件：{path}（{len(data)} 字节）：组织 {counts['orgs']} 个，"
@@ -97,7 +97,7 @@ def export_zhtj(org_code, out_path):
     org = org_by_code(org_code)
     path = Path(out_path)
     if path.exists():
-        raise click.ClickException(f"{path} 已存在，不会覆盖")
+        raise CliError(f"{path} 已存在，不会覆盖")
     out, counts = zhtj_workbook(db.session, org)
     path.write_bytes(out.getvalue())
     audit.record(db.session, Actor.system("命令行导出"), "export.zhtj", object_type="org", object_id=org.id,

@@ -6,7 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import add_flat
+from ..cli import CliError, add_flat
 from ..extensions import db
 from ..models import utcnow
 
@@ -25,8 +25,9 @@ def demo(if_empty):
     if not database_is_empty(db.session):
         if if_empty:
             click.echo("数据库已有数据，跳过演示数据。")
+            _print_demo_logins(quiet_if_none=True)   # make run shows the logins once, whether seeded now or before
             return
-        raise click.ClickException("数据库已有数据：演示数据只能导入空数据库。")
+        raise CliError("数据库已有数据：演示数据只能导入空数据库。")
     logins = seed_demo(db.session, current_settings(), utcnow())
     db.session.commit()
     click.echo("已导入望江县演示数据。演示账号（用户名为身份证号码）：")
@@ -36,7 +37,11 @@ def demo(if_empty):
 
 @commands.command("demo-logins")
 def demo_logins():
-    """打印演示账号。"""
+    """打印仍使用演示密码的管理员账号。"""
+    _print_demo_logins()
+
+
+def _print_demo_logins(*, quiet_if_none: bool = False) -> None:
     from sqlalchemy import select
 
     from ..demo import DEMO_PASSWORD
@@ -47,7 +52,10 @@ def demo_logins():
                               .where(AdminGrant.revoked_at.is_(None)).order_by(Org.code)).all()
     shown = [(p, o) for p, o in rows if verify_password(p.account, DEMO_PASSWORD)]
     if not shown:
-        click.echo("（没有仍使用演示密码的账号）")
+        if not quiet_if_none:
+            click.echo("（没有仍使用演示密码的账号）")
+        return
+    click.echo("演示账号（用户名为身份证号码）：")
     for person, org in shown:
         click.echo(f"  {org.short_name:<12} {person.name}  身份证号 {person.id_number}  密码 {DEMO_PASSWORD}")
 

@@ -18,7 +18,15 @@ def home():
     org = current_org()
     if org is None:
         return render_template("errors/not_admin.html"), 200
-    return redirect(url_for("orgs.detail", org_id=org.id))
+    return redirect(landing_url(org))
+
+
+def landing_url(org) -> str:
+    """Where an admin of ``org`` starts: a 团支部's home is its member list with its to-do list (issue 16.2);
+    upper levels start on the organisation page (or, right after logging in, on the progress summary)."""
+    if org.org_kind.holds_members:
+        return url_for("members.index", org_id=org.id)
+    return url_for("orgs.detail", org_id=org.id)
 
 
 @bp.post("/switch-org")
@@ -30,7 +38,7 @@ def switch_org():
         abort(404)
     session["org_id"] = grant.org_id
     flash(f"已切换为 {grant.org.short_name} 管理员身份。", "info")
-    return redirect(url_for("orgs.detail", org_id=grant.org_id))
+    return redirect(landing_url(grant.org))
 
 
 HELP_IMAGES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "static", "help")

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import add_flat, fail, org_by_code
+from ..cli import CliError, add_flat, fail, org_by_code
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import utcnow
@@ -42,7 +42,7 @@ def import_members(file, org_code, commit, all_or_nothing, as_json):
                                 settings=current_settings(), now=utcnow())
     except ImportFileError as exc:
         db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        raise CliError(str(exc)) from None
     except DomainError as exc:
         fail(exc)
     report = ImportReport.from_json(batch.report)

@@ -22,7 +22,7 @@ from ..services.member_imports import commit_members, preview_members
 from ..spreadsheets.writer import Column
 from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
-from ..web.htmx import render
+from ..web.htmx import render, wants_fragment
 from ..web.scope import (admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404,
                          transfer_or_404)
 from . import bp
@@ -126,9 +126,13 @@ def _list(org: Org, *, reveal: bool = False, status: int = 200):
     if reveal and rows:
         service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
         db.session.commit()
+    todo = None
+    if org.org_kind.holds_members and not org.is_dissolved and not wants_fragment():
+        from ..services.progress import branch_todo
+        todo = branch_todo(db.session, org, settings=_settings())      # the branch home's to-do list (issue 16.2)
     return render("members/index.html", block="member_table", status=status, org=org, rows=rows, total=total, q=q,
                   page=page, pages=max(1, (total + per_page - 1) // per_page), reveal=reveal and bool(rows),
-                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org), id_notice=id_notice)
+                  is_branch=org.org_kind.holds_members, crumbs=_crumbs(org), id_notice=id_notice, todo=todo)
 
 
 def _crumbs(org):
@@ -185,10 +189,19 @@ def export(org_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _identity_note(member) -> str:
+def _flash_identity_notice(member) -> None:
+    """A yellow notice of its own, after the green success (issue 16.10): why the member is 身份待确认, what that
+    does to the figures and what to do, with a link to the evidence fields of the saved member."""
+    from markupsafe import Markup, escape
+
     from ..domain.progress import member_identity
     ok, problem = member_identity(member.person.join_date, member.evidence)
-    return "" if ok else f"注意：该团员身份待确认（{problem}），已列入“身份待确认”清单。"
+    if ok:
+        return
+    link = url_for("members.edit", member_id=member.id) + "#evidence"
+    flash(Markup("{name}身份待确认（{problem}）：已列入“身份待确认”清单，暂不计入资料完整的团员和录入完成率。"
+                 "请核实其入团志愿书、团员证（团籍注册年度）或组织关系介绍信，在 <a href=\"{link}\">团员身份摸底</a> "
+                 "中登记“是”。").format(name=escape(member.person.name), problem=problem, link=link), "warning")
 
 
 def evidence_form_values(member) -> dict:
@@ -266,7 +279,8 @@ def create(org_id: int):
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(org, form))
     flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
-          + _identity_note(member) + "可以继续录入下一名。", "success")
+          + "可以继续录入下一名。", "success")
+    _flash_identity_notice(member)
     return redirect(url_for("members.new", org_id=org.id))
 
 
@@ -309,7 +323,8 @@ def update(member_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(member.org, form, member))
-    flash(f"已保存 {member.person.name} 的信息。" + _identity_note(member), "success")
+    flash(f"已保存 {member.person.name} 的信息。", "success")
+    _flash_identity_notice(member)
     return redirect(url_for("members.index", org_id=member.org_id))
 
 

@@ -130,7 +130,12 @@ def create_child(org_id: int):
     try:
         kind = OrgKind.from_label(form.kind.data) if form.kind.data else None
         if kind is None:
-            raise ValidationFailed.single("kind", "请选择组织类别")
+            # every field error at once (issue 16.8): the name is checked too, not only after a kind is chosen
+            from ..domain.errors import Collector
+            from ..domain.orgtree import validate_short_name
+            errors = Collector()
+            errors.check(validate_short_name, form.short_name.data or "")
+            raise ValidationFailed({**errors.errors, "kind": ["请选择组织类别"]})
         child = orgs_service.create_child(db.session, actor, org, short_name=form.short_name.data or "", kind=kind,
                                           settings=_settings(), is_township=form.is_township.data)
         db.session.commit()

@@ -266,3 +266,24 @@ def now_and_today():
     from ..clock import local_date
     now = utcnow()
     return now, local_date(now)
+
+
+def branch_todo(session, branch: Org, *, settings) -> list:
+    """The branch home's to-do list (domain.progress.branch_todo) from the branch's live members and posts."""
+    from ..domain.progress import branch_todo as todo_of
+    from ..domain.progress import member_gaps
+    from ..models import CadrePost
+    from .orginfo import SECRETARY
+    gaps = []
+    for mid, name, eth, pol, join, dev, *evidence in session.execute(
+            select(Member.id, Person.name, Person.ethnicity, Person.political_status, Person.join_date,
+                   Member.dev_number, Member.has_application, Member.has_card, Member.card_year, Member.has_letter)
+            .join(Person, Member.person_id == Person.id)
+            .where(Member.org_id == branch.id, Member.deleted_at.is_(None)).order_by(Person.name, Member.id)):
+        gaps.append((mid, name, member_gaps(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
+                                            evidence=tuple(evidence),
+                                            required_from_year=settings.dev_number_required_from_year)))
+    positions = list(session.scalars(select(CadrePost.position).where(CadrePost.org_id == branch.id,
+                                                                      CadrePost.ended_at.is_(None))))
+    return todo_of(members=len(gaps), min_members=settings.branch_complete_min_members, gaps=gaps,
+                   cadres=len(positions), has_secretary=SECRETARY in positions)

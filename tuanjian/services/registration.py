@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
-from ..clock import local_date
+from ..clock import local_date, to_local
 from ..domain.cadres import validate_cadre_person
 from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
 from ..domain.errors import Collector, Conflict, ValidationFailed
@@ -24,8 +24,8 @@ from .actor import Actor
 class WrongCode(ValidationFailed):
     """The code does not exist or belongs to another org: counts towards the guessing limit."""
 
-    def __init__(self):
-        super().__init__({"code": ["管理员注册码错误：请核对字母大小写，并确认所选组织与注册码一致"]})
+    def __init__(self, others: dict[str, list[str]] | None = None):
+        super().__init__({**(others or {}), "code": ["管理员注册码错误：请核对字母大小写，并确认所选组织与注册码一致"]})
 
 
 @dataclass
@@ -56,6 +56,16 @@ EXISTING_ACCOUNT_MESSAGE = ("该身份证号已有账号：请填写该账号现
                             "忘记密码请联系上级管理员生成重置密码验证码）")
 
 
+def _check_code_status(c: Collector, code: RegistrationCode, now: datetime) -> None:
+    status = code.status(now)
+    if status is CodeStatus.USED:
+        c.add("code", "该注册码已被使用（一个注册码只能注册一名管理员），请向上级组织申请新的注册码")
+    elif status is CodeStatus.REVOKED:
+        c.add("code", "该注册码已被上级组织撤销，请向上级组织申请新的注册码")
+    elif status is CodeStatus.EXPIRED:
+        c.add("code", f"该注册码已于 {to_local(code.expires_at):%Y-%m-%d} 过期，请联系上级组织管理员重新生成")
+
+
 def register_admin(session, data: RegistrationInput, *, settings: Settings, now: datetime,
                    ip: str | None) -> AdminGrant:
     """In this order, so the page says nothing about who has an account to anyone without a valid code:
@@ -80,20 +90,22 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
                                                   "phone": data.phone, "ethnicity": data.ethnicity,
                                                   "political_status": data.political_status,
                                                   "join_date": data.join_date}, settings=settings, today=today)
+    # 2. the code, checked with the form's own shape so that every error shows at once (issue 16.8); a wrong code
+    # counts towards the address's guessing limit whatever else is wrong (see the view). Nothing about the person
+    # or account behind the ID number is looked at before the code is good (issue 14, class 5).
+    code = None
+    if org is not None and not org.is_dissolved and looks_like_code(code_text):
+        code = session.scalar(select(RegistrationCode).where(RegistrationCode.code == code_text))
+        if code is None or code.org_id != org.id:
+            raise WrongCode({k: v for k, v in c.errors.items() if k != "code"})
+        _check_code_status(c, code, now)
     c.raise_if_any()
 
-    # 2. the code. Serialise registrations of this org (row lock on PostgreSQL; SQLite writes are already serial).
+    # Serialise registrations of this org (row lock on PostgreSQL; SQLite writes are already serial).
     session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
-    code = session.scalar(select(RegistrationCode).where(RegistrationCode.code == code_text))
-    if code is None or code.org_id != org.id:
-        raise WrongCode()
-    status = code.status(now)
-    if status is CodeStatus.USED:
-        raise ValidationFailed.single("code", "该注册码已被使用（一个注册码只能注册一名管理员），请向上级组织申请新的注册码")
-    if status is CodeStatus.REVOKED:
-        raise ValidationFailed.single("code", "该注册码已被上级组织撤销，请向上级组织申请新的注册码")
-    if status is CodeStatus.EXPIRED:
-        raise ValidationFailed.single("code", f"该注册码已于 {code.expires_at:%Y-%m-%d} 过期，请联系上级组织管理员重新生成")
+    session.refresh(code)                       # its state under the lock (another registration may just have used it)
+    _check_code_status(c, code, now)
+    c.raise_if_any()
 
     # 3. the person behind the ID number, now that the code is good
     existing_person = session.scalar(select(Person).where(Person.id_number == person_data["id_info"].number))

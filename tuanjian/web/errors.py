@@ -38,6 +38,11 @@ def render_error(status: int, message: str | None = None):
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
+        from .relogin import stale_page_response
+        # usually an idled-out session: log in again on the same page, keeping what was typed (issue 16.1)
+        answer = stale_page_response("页面已过期或来源不明（安全校验未通过）。请返回上一页，刷新后重新提交。")
+        if answer is not None:
+            return answer
         return render_error(400, "页面已过期或来源不明（安全校验未通过）。请返回上一页，刷新后重新提交。")
 
     @app.errorhandler(HTTPException)

@@ -13,7 +13,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
 
 # Endpoints a user who must change the password may still reach.
-_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "static", "main.help"}
+_PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.ping", "static", "main.help"}
 
 
 def init_app(app: Flask) -> None:
@@ -45,6 +45,9 @@ def init_app(app: Flask) -> None:
             if seen is not None and now - seen > idle:
                 logout_user()
                 session.clear()
+                if request.method == "POST":
+                    from .relogin import idle_message, relogin_page
+                    return relogin_page(idle_message())      # keep the typed form (issue 16.1)
                 flash("您已长时间未操作，为保护数据已自动退出，请重新登录。", "warning")
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
             session.permanent = True

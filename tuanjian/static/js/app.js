@@ -1,5 +1,5 @@
 /* tuanjian: the only script of our own. Plain ES5-compatible code, no build step.
-   Every page works without it: it only lets the tree collapse without a reload. */
+   Every page works without it: it lets the tree collapse without a reload and warns before the idle logout. */
 (function () {
   "use strict";
   document.addEventListener("click", function (e) {
@@ -31,4 +31,49 @@
       if (toggle) { toggle.setAttribute("aria-expanded", "true"); }
     }
   });
+  // Idle warning (issue 16.1): 2 minutes before the idle logout offer 继续 (a ping restarts the server's clock).
+  var body = document.body, idle = 0, ping = null, warnT, outT, box;
+  function say(text, button) {
+    if (!box || !box.parentNode) {
+      box = document.createElement("div");
+      box.className = "idle-warning";
+      box.setAttribute("role", "alert");
+      box.appendChild(document.createElement("p"));
+      box.appendChild(document.createElement("button"));
+      box.lastChild.type = "button";
+      box.lastChild.textContent = "继续";
+      box.lastChild.addEventListener("click", keepAlive);
+      body.appendChild(box);
+    }
+    box.firstChild.textContent = text;
+    box.lastChild.style.display = button ? "" : "none";
+    if (button) { box.lastChild.focus(); }
+  }
+  function out() {
+    say("您已 " + Math.round(idle / 60) + " 分钟未操作，已自动退出。提交时请在同一页面重新登录，已填写的内容会自动填回。", false);
+  }
+  function schedule() {
+    var main = document.getElementById("main");
+    idle = +(main && main.getAttribute("data-idle-seconds") || 0);
+    ping = main && main.getAttribute("data-ping");
+    clearTimeout(warnT);
+    clearTimeout(outT);
+    if (box && box.parentNode) { box.parentNode.removeChild(box); }
+    if (idle <= 120 || !ping) { return; }   // not logged in
+    warnT = setTimeout(function () { say("您已较长时间未操作，2 分钟后将自动退出。要继续使用，请点“继续”。", true); },
+                       (idle - 120) * 1000);
+    outT = setTimeout(out, idle * 1000);
+  }
+  function keepAlive() {
+    var x = new XMLHttpRequest(), h = document.querySelector("[hx-headers]");
+    x.open("POST", ping, true);
+    try { x.setRequestHeader("X-CSRFToken", JSON.parse(h.getAttribute("hx-headers"))["X-CSRFToken"]); } catch (e) {}
+    x.onload = function () { if (x.status === 204) { schedule(); } else { clearTimeout(outT); out(); } };
+    x.onerror = function () { say("无法连接服务器，请检查网络后再点“继续”。", true); };
+    x.send();
+  }
+  schedule();
+  // every request restarts the server's clock; a boosted page change may log in or out
+  document.addEventListener("htmx:afterRequest", schedule);
+  document.addEventListener("htmx:afterSettle", schedule);
 })();
