@@ -5,6 +5,8 @@ import enum
 import secrets
 from datetime import datetime, timedelta
 
+from .canonical import canonical_code
+
 CODE_LENGTH = 8
 # Letters and digits without look-alikes (0/O/o, 1/l/I, 2/Z/z, 5/S/s, 8/B), so a code copied from
 # paper is read right. Case still matters, as in 智慧团建.
@@ -33,7 +35,7 @@ def generate_code(rng: secrets.SystemRandom | None = None) -> str:
 
 def normalise_entered_code(raw) -> str:
     """Strip the spaces people type around a code; never change case (codes are case-sensitive)."""
-    return "".join(str(raw or "").split())
+    return canonical_code(raw)
 
 
 def looks_like_code(text: str) -> bool:

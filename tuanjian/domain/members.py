@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .canonical import canonical_dev_number
 from .errors import Collector, ValidationFailed
 from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
                      validate_person_name, validate_phone, validate_political_status,
@@ -42,7 +43,7 @@ def normalise_dev_number(raw) -> str:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return str(raw).strip().replace(" ", "").replace("\u3000", "").upper()
+    return canonical_dev_number(raw)
 
 
 def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) -> str | None:

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from .canonical import canonical_id_number, canonical_person_name
 from .errors import ValidationFailed
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def id_check_char(first17: str) -> str:
@@ -52,8 +53,7 @@ def normalise_id_number(raw) -> str:
     if isinstance(raw, float | Decimal) or isinstance(raw, int):
         raise ValidationFailed.single(
             "id_number", "身份证号码被存成了数字，末几位可能已丢失：请把该列设为“文本”格式后重新填写")
-    text = str(raw).strip().replace(" ", "").replace("\u3000", "").replace("'", "")
-    return text.upper().replace("Ｘ", "X")
+    return canonical_id_number(raw)
 
 
 def parse_id_number(raw, today: date | None = None) -> IdInfo:
@@ -91,18 +91,18 @@ def default_password(id_number: str) -> str:
 # ---------------------------------------------------------------- names, phones
 
 NAME_MAX = 30
-_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·•A-Za-z .\-]+$")
+_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7A-Za-z .\-]+$")
 
 
 def validate_person_name(raw) -> str:
-    name = " ".join(str(raw or "").replace("\u3000", " ").split())
+    name = canonical_person_name(raw)
     if not name:
         raise ValidationFailed.single("name", "请填写姓名")
     if len(name) > NAME_MAX:
         raise ValidationFailed.single("name", f"姓名最多{NAME_MAX}个字")
     if not _NAME_RE.match(name):
         raise ValidationFailed.single("name", "姓名只能包含汉字、字母和间隔号“·”")
-    return name.replace("•", "·")
+    return name
 
 
 FULL_WIDTH_DIGITS = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}

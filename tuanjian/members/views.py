@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 
+from ..domain.canonical import canonical_org_name, id_number_fragment, name_query
 from ..clock import local_date, local_today
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
@@ -45,10 +46,13 @@ def _query(org: Org, q: str):
     stmt = (select(Member, Person, Org).join(Person, Member.person_id == Person.id).join(Org, Member.org_id == Org.id)
             .where(within(Org.code, org.code), Member.deleted_at.is_(None)))
     if q:
-        if q.replace("X", "").replace("x", "").isdigit():
-            stmt = stmt.where(Person.id_number.contains(q.upper(), autoescape=True))
+        number = id_number_fragment(q)
+        if number:
+            stmt = stmt.where(Person.id_number.contains(number, autoescape=True))
         else:
-            stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), Org.short_name.contains(q, autoescape=True)))
+            name = name_query(q)
+            stmt = stmt.where(or_(Person.name.contains(name, autoescape=True),
+                                  Org.short_name.contains(canonical_org_name(q), autoescape=True)))
     return stmt
 
 
@@ -373,8 +377,10 @@ def transfers():
             .join(Person, Member.person_id == Person.id)
             .where(within(src.code, scope.code) | within(dst.code, scope.code)))
     if q:
-        stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), src.short_name.contains(q, autoescape=True),
-                              dst.short_name.contains(q, autoescape=True)))
+        org_q = canonical_org_name(q)
+        stmt = stmt.where(or_(Person.name.contains(name_query(q), autoescape=True),
+                              src.short_name.contains(org_q, autoescape=True),
+                              dst.short_name.contains(org_q, autoescape=True)))
     reqs, total, page, pages = page_of(db.session, stmt.order_by((TransferRequest.status == "pending").desc(),
                                                                   TransferRequest.id.desc()),
                                        int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])

@@ -1,13 +1,12 @@
 """人员查询: people in the admin's subtree, a person's page, and 重置密码验证码 (issue 3)."""
 from __future__ import annotations
 
-import re
 
 from flask import current_app, flash, redirect, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from ..domain.people import normalise_id_number
+from ..domain.canonical import id_number_fragment, name_query
 from ..extensions import db
 from ..models import Person, utcnow
 from ..queries import person_in_scope, person_links
@@ -18,8 +17,6 @@ from ..web.scope import admin_required, current_actor, int_arg, person_or_404
 from . import bp
 
 MIN_QUERY = 2
-# Digits (and the X of an ID number) only, with at least one digit: the query is a piece of an ID number.
-_ID_PART_RE = re.compile(r"^(?=.*\d)[0-9X]+$")
 
 
 def _settings():
@@ -32,10 +29,10 @@ def _clean_query(raw: str | None) -> str:
 
 def search_condition(q: str):
     """A name contains ``q``, or, when ``q`` is part of an ID number, the ID number contains it."""
-    number = normalise_id_number(q)
-    if _ID_PART_RE.match(number):
+    number = id_number_fragment(q)
+    if number:
         return Person.id_number.contains(number, autoescape=True)
-    return Person.name.contains(q, autoescape=True)
+    return Person.name.contains(name_query(q), autoescape=True)
 
 
 @bp.get("/")
