@@ -12,9 +12,10 @@ from .canonical import canonical_org_name
 from .errors import ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
 from .orgtree import OrgKind, check_placement, name_hints, validate_short_name
+from .vocabulary import ORG_HEADERS, all_labels, first_labels
 
-COLUMNS = {"组织简称": "short_name", "组织类别": "kind", "上级组织": "parent",
-           "是否为乡镇（街道）团委（团工委）": "is_township"}
+COLUMNS = first_labels(ORG_HEADERS)              # {label our template writes: key}
+READ_COLUMNS = all_labels(ORG_HEADERS)           # every label accepted
 YES = ("是", "Y", "y", "yes", "1", "TRUE", "True", "true")
 HERE = ""        # parent reference meaning "the importing organisation"
 

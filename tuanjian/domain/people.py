@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from .canonical import canonical_id_number, canonical_person_name
 from .errors import ValidationFailed
+from .vocabulary import VALUE_SYNONYMS, synonym
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -140,7 +141,7 @@ ETHNICITIES = (
     "德昂族", "保安族", "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
     "其他", "外国血统中国籍人士",
 )
-_ETHNICITY_ALIASES = {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "汉": "汉族", "蒙古": "蒙古族"}
+_ETHNICITY_ALIASES = VALUE_SYNONYMS["ethnicity"]
 
 
 def normalise_ethnicity(raw) -> str:
@@ -163,7 +164,7 @@ CADRE_POLITICAL_STATUSES = MEMBER_POLITICAL_STATUSES + ("群众",)
 
 
 def validate_political_status(raw, *, cadre: bool = False) -> str:
-    text = str(raw or "").strip()
+    text = synonym("political_status", raw)
     allowed = CADRE_POLITICAL_STATUSES if cadre else MEMBER_POLITICAL_STATUSES
     if not text:
         raise ValidationFailed.single("political_status", "请选择政治面貌")
@@ -182,7 +183,7 @@ def positions_for(is_leading: bool) -> tuple[str, ...]:
 
 
 def validate_position(raw, *, is_leading: bool) -> str:
-    text = str(raw or "").strip()
+    text = synonym("position", raw)
     allowed = positions_for(is_leading)
     if not text:
         raise ValidationFailed.single("position", "请选择团内职务")
