@@ -68,7 +68,7 @@ def test_own_admin_cannot_change_locked_fields_but_parent_can(client, session, l
     resp = client.post(f"/orgs/{tree.township.id}/info", data=info_form(full_name="中国共产主义青年团望江县华阳镇委员会（更正）"))
     assert resp.status_code == 302
     session.expire_all()
-    assert session.get(Org, tree.township.id).full_name.endswith("（更正）")
+    assert session.get(Org, tree.township.id).full_name.endswith("(更正)")   # stored in canonical form (issue 15)
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "org.info").order_by(AuditEntry.id.desc())).first()
     assert "上级组织更正" in entry.summary and entry.before["full_name"] == "中国共产主义青年团望江县华阳镇委员会"
 

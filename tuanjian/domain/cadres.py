@@ -8,6 +8,7 @@ from .imports import ImportReport, RowOutcome, cell_text
 from .people import (check_join_date, normalise_ethnicity, parse_id_number, parse_year_month, validate_person_name,
                      validate_phone, validate_political_status, validate_position)
 from .policy import HELD_ELSEWHERE_CADRE, NAME_DIFFERS
+from .vocabulary import CADRE_HEADERS, all_labels, first_labels, synonym
 
 NATURES = ("专职", "兼职", "挂职")
 YES_NO = ("是", "否")
@@ -30,7 +31,7 @@ def validate_post(*, position, title, nature, start_month, party_committee, is_l
     title = " ".join(str(title or "").split())[:TITLE_MAX] or None
     if pos in TITLE_REQUIRED and not title:
         errors.setdefault("title", []).append("职务选“其他”时请填写具体职务名称")
-    nature = str(nature or "").strip()
+    nature = synonym("nature", nature)
     if not nature:
         errors.setdefault("nature", []).append("请选择团干部性质（专职、兼职或挂职）")
     elif nature not in NATURES:
@@ -40,13 +41,13 @@ def validate_post(*, position, title, nature, start_month, party_committee, is_l
         month = check("start_month", lambda: parse_year_month(start_month, "start_month", "任现职年月"))
         if month is not None and month.first_day > today:
             errors.setdefault("start_month", []).append("任现职年月不能晚于当前月份")
-    pc = str(party_committee or "").strip()
-    if pc and pc not in YES_NO + ("y", "on", "true", "1", "n", "false", "0"):
+    pc = synonym("yes_no", party_committee)
+    if pc and pc not in YES_NO:
         errors.setdefault("party_committee", []).append("是否同级党委成员只能填“是”或“否”")
     if errors:
         raise ValidationFailed(errors)
     return {"position": pos, "title": title, "nature": nature, "start_month": str(month) if month else None,
-            "party_committee": (pc in ("是", "y", "on", "true", "1")) if pc else None}
+            "party_committee": (pc == "是") if pc else None}
 
 
 def validate_cadre_person(data: dict, *, settings, today: date) -> dict:
@@ -93,9 +94,8 @@ def validate_cadre(values: dict, *, is_leading: bool, settings, today: date) -> 
     return {**person, **post, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat()}
 
 
-CADRE_COLUMNS = {"姓名": "name", "身份证号码": "id_number", "手机号码": "phone", "民族": "ethnicity",
-                 "政治面貌": "political_status", "入团年月": "join_date", "职务": "position", "职务名称": "title",
-                 "团干部性质": "nature", "任现职年月": "start_month", "是否同级党委成员": "party_committee"}
+CADRE_COLUMNS = first_labels(CADRE_HEADERS)          # {label our template writes: key}
+CADRE_READ_COLUMNS = all_labels(CADRE_HEADERS)       # every label real files use (DOMAIN.md 3.6)
 
 
 def validate_cadre_rows(rows, *, is_leading: bool, settings, today: date, known_names: dict[str, str],

@@ -5,6 +5,8 @@ import enum
 import secrets
 from datetime import datetime, timedelta
 
+from .canonical import canonical_code
+
 CODE_LENGTH = 8
 # Characters whose capital and small forms look alike (C/c K/k O/o P/p S/s U/u V/v W/w X/x Z/z) and the
 # look-alike groups 0/O/o, 1/l/I and 8/B are left out, so a code read over the phone or copied from paper
@@ -42,7 +44,7 @@ def generate_code(rng: secrets.SystemRandom | None = None) -> str:
 
 def normalise_entered_code(raw) -> str:
     """Strip the spaces people type around a code; never change case (codes are case-sensitive)."""
-    return "".join(str(raw or "").split())
+    return canonical_code(raw)
 
 
 def looks_like_code(text: str) -> bool:

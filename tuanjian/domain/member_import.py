@@ -7,18 +7,17 @@ from datetime import date
 
 from .errors import ValidationFailed
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
-from .members import validate_member
+from .members import POST_FIELDS, validate_member
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
+from .vocabulary import MEMBER_HEADERS, all_labels, first_labels
 
-COLUMNS = {"姓名": "name", "身份证号码": "id_number", "民族": "ethnicity", "政治面貌": "political_status",
-           "入团年月": "join_date", "所在团支部": "branch", "是否为团干部": "is_cadre", "团内职务": "position",
-           "发展团员编号": "dev_number", "手机号码": "phone", "学历": "education", "职业": "occupation",
-           "学习工作单位": "workplace", "入团志愿书": "has_application", "团员证": "has_card",
-           "团籍注册年度": "card_year", "组织关系介绍信": "has_letter"}
+COLUMNS = first_labels(MEMBER_HEADERS)            # {label our template writes: key}
+READ_COLUMNS = all_labels(MEMBER_HEADERS)         # every label real files use (DOMAIN.md 3.6)
 SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places
 EVIDENCE_KEYS = ("has_application", "has_card", "card_year", "has_letter")
+KEPT_WHEN_BLANK = (*EVIDENCE_KEYS, *POST_FIELDS)   # a blank cell keeps what is recorded
 COMPARED = ("ethnicity", "political_status", "join_date", "phone", "dev_number", "education", "occupation",
-            "workplace", "position", "branch_id", *EVIDENCE_KEYS)
+            "workplace", "position", *POST_FIELDS, "branch_id", *EVIDENCE_KEYS)
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,8 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         out = RowOutcome(number=raw.number, cells=cells)
         values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
                   "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone"),
-                  "card_year": raw.cells.get("card_year")}
+                  "card_year": raw.cells.get("card_year"), "start_month": raw.cells.get("start_month"),
+                  "party_committee": raw.cells.get("party_committee")}
         data = None
         try:
             data = validate_member(values, settings=settings, today=today, memo=memo)
@@ -117,9 +117,11 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if known is None or known.member_id is None:
             out.kind, out.note = NEW, ""
         else:
-            # the evidence columns left blank keep what is recorded (a file made with an older template, or
-            # filled in before the 摸底, must not wipe it); to correct it, fill in 是/否
-            for key in EVIDENCE_KEYS:
+            # the evidence and cadre-detail columns left blank keep what is recorded (a file made with an older
+            # template, or filled in before the 摸底, must not wipe it); to correct it, fill in the value
+            for key in KEPT_WHEN_BLANK:
+                if key in POST_FIELDS and not data.get("is_cadre"):
+                    continue
                 if data.get(key) is None and known.values.get(key) is not None:
                     data[key] = known.values[key]
             if data.get("has_card") is False:

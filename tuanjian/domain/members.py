@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from .canonical import canonical_dev_number
 from .errors import Collector, ValidationFailed
+from .vocabulary import synonym
 from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
                      validate_person_name, validate_phone, validate_political_status,
                      validate_position)
@@ -15,8 +17,6 @@ EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科"
 OCCUPATIONS = ("国有企业职工", "非公企业职工", "机关事业单位职工", "社会组织员工", "农民", "学生", "自由职业者",
                "公办高校教职工", "公办中学教职工", "公办中职教职工", "民办高校教职工", "民办中学教职工", "民办中职教职工", "其他")
 YES, NO = "是", "否"
-_YES = ("是", "y", "Y", "yes", "1", "true", "True", "TRUE")
-_NO = ("否", "n", "N", "no", "0", "false", "False", "FALSE")
 DEV_NUMBER_LENGTH = 12
 _DEV_RE = re.compile(r"^[0-9A-Za-z]+$")
 WORKPLACE_MAX = 100
@@ -30,9 +30,10 @@ def parse_yes_no(raw, field: str, label: str, *, required: bool) -> bool | None:
         if required:
             raise ValidationFailed.single(field, f"请填写{label}（是或否）")
         return None
-    if text in _YES:
+    text = synonym("yes_no", text)
+    if text == YES:
         return True
-    if text in _NO:
+    if text == NO:
         return False
     raise ValidationFailed.single(field, f"{label}只能填“是”或“否”")
 
@@ -42,7 +43,7 @@ def normalise_dev_number(raw) -> str:
         return ""
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    return str(raw).strip().replace(" ", "").replace("\u3000", "").upper()
+    return canonical_dev_number(raw)
 
 
 def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) -> str | None:
@@ -158,6 +159,31 @@ def overage_cutoff(today: date, years: int = 28) -> date:
         return date(today.year - years, 2, 28)
 
 
+POST_FIELDS = ("start_month", "nature", "party_committee")
+POST_LABELS = {"start_month": "任现职年月", "nature": "团干部性质", "party_committee": "是否同级党委（支部）成员"}
+
+
+def validate_branch_post(values: dict, *, today: date) -> dict:
+    """The cadre columns of the member file (智慧团建's 下级团支部团员团干部 template): 任现职年月, 团干部性质 and
+    是否同级党委（支部）成员, each optional there (the 团干部 page asks for 团干部性质)."""
+    from .cadres import NATURES
+    collector = Collector()
+    errors = collector.errors
+    month = None
+    raw = values.get("start_month")
+    if str(raw if raw is not None else "").strip():
+        month = collector.check(parse_year_month, raw, "start_month", "任现职年月")
+        if month is not None and month.first_day > today:
+            errors.setdefault("start_month", []).append("任现职年月不能晚于当前月份")
+    nature = synonym("nature", values.get("nature")) or None
+    if nature and nature not in NATURES:
+        errors.setdefault("nature", []).append("团干部性质只能是专职、兼职或挂职")
+    party = collector.check(parse_yes_no, values.get("party_committee"), "party_committee",
+                            "是否同级党委（支部）成员", required=False)
+    collector.raise_if_any()
+    return {"start_month": str(month) if month else None, "nature": nature, "party_committee": party}
+
+
 def _parse_is_cadre(raw) -> bool | None:
     return parse_yes_no(raw, "is_cadre", "是否为团干部", required=True)
 
@@ -208,10 +234,16 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     phone = check(validate_phone, values.get("phone"), False)
     is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
     position = None
+    post = dict.fromkeys(POST_FIELDS)
     if is_cadre:
         position = check(lambda: validate_position(values.get("position"), is_leading=False))
-    elif str(values.get("position") or "").strip():
-        errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
+        post = check(validate_branch_post, values, today=today) or post
+    else:
+        if str(values.get("position") or "").strip():
+            errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
+        for key in POST_FIELDS:
+            if str(values.get(key) if values.get(key) is not None else "").strip():
+                errors.setdefault(key, []).append(f"“是否为团干部”为“否”时不要填写{POST_LABELS[key]}")
     extras = cached(memo, _extras_of, values.get("education"), values.get("occupation"), values.get("workplace")) or {}
     education, occupation, workplace = extras.get("education"), extras.get("occupation"), extras.get("workplace")
     evidence = cached(memo, _evidence_of, values.get("has_application"), values.get("has_card"),
@@ -220,6 +252,6 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
         raise ValidationFailed(errors)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
             "ethnicity": eth, "political_status": pol, "join_date": str(join), "dev_number": dev, "phone": phone or None,
-            "is_cadre": bool(is_cadre), "position": position, "education": education, "occupation": occupation,
+            "is_cadre": bool(is_cadre), "position": position, **post, "education": education, "occupation": occupation,
             "workplace": workplace}
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .canonical import canonical_org_name
 from .errors import ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
 from .orgtree import OrgKind, check_placement, name_hints, validate_short_name
+from .vocabulary import ORG_HEADERS, all_labels, first_labels
 
-COLUMNS = {"组织简称": "short_name", "组织类别": "kind", "上级组织": "parent",
-           "是否为乡镇（街道）团委（团工委）": "is_township"}
+COLUMNS = first_labels(ORG_HEADERS)              # {label our template writes: key}
+READ_COLUMNS = all_labels(ORG_HEADERS)           # every label accepted
 YES = ("是", "Y", "y", "yes", "1", "TRUE", "True", "true")
 HERE = ""        # parent reference meaning "the importing organisation"
 
@@ -28,6 +30,8 @@ class ExistingOrg:
 def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]], placement) -> ImportReport:
     """``here``: the importing org. ``below``: live orgs under it by short name (a name may repeat).
     Rows are checked in file order; every problem of every row is reported at once."""
+    # names compare in their canonical form (（）/() and full-/half-width unified), whatever the caller holds
+    below = {canonical_org_name(k): v for k, v in below.items()}
     outcomes: list[RowOutcome] = []
     in_file: dict[str, tuple[int, OrgKind | None]] = {}       # short name -> (row, kind) for rows seen so far
     siblings_in_file: dict[tuple[str, str], int] = {}          # (parent key, name) -> first row
@@ -47,7 +51,7 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
             except ValidationFailed as exc:
                 out.fail("kind", exc.message)
         # resolve the parent
-        ref = " ".join(cells.get("parent", "").split())
+        ref = canonical_org_name(cells.get("parent", ""))
         parent_key, parent_kind, existing_children = here.key, here.kind, here.child_names
         if ref:
             failed_row = ref in in_file and in_file[ref][1] is None
@@ -76,7 +80,7 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
             except ValidationFailed as exc:
                 out.fail("kind", exc.message)
         if name:
-            if name in existing_children:
+            if name in {canonical_org_name(c) for c in existing_children}:
                 out.fail("short_name", f"上级组织下已有“{name}”（如是重复上传，无需再次导入）")
             elif (parent_key, name) in siblings_in_file:
                 out.fail("short_name", f"与第{siblings_in_file[(parent_key, name)]}行重名")
@@ -103,4 +107,4 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
 def _later_names(rows, after: int):
     for raw in rows:
         if raw.number > after:
-            yield " ".join(cell_text(raw.cells.get("short_name")).split())
+            yield canonical_org_name(cell_text(raw.cells.get("short_name")))

@@ -5,8 +5,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from .canonical import canonical_org_name
 from .errors import Collector, ValidationFailed
-from .orgtree import FULL_NAME_MAX, OrgKind, clean_name, name_hints, validate_short_name
+from .orgtree import FULL_NAME_MAX, OrgKind, name_hints, validate_short_name
 from .people import FULL_WIDTH_DIGITS
 
 # 单位所属行业类别 (the 16 values of the GD front-end [C]); a county may replace the list (setting INDUSTRIES).
@@ -141,7 +142,7 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
     kind = check(lambda: OrgKind.from_label(data.get("kind") or "") if data.get("kind") else
                  _missing("kind"))
     short_name = check(lambda: validate_short_name(data.get("short_name") or ""))
-    full_name = clean_name(data.get("full_name") or "")
+    full_name = canonical_org_name(data.get("full_name") or "")
     if not full_name:
         errors.setdefault("full_name", []).append("请填写组织全称，如“中国共产主义青年团××委员会”")
     elif len(full_name) > FULL_NAME_MAX:

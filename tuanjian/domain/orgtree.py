@@ -5,6 +5,7 @@ import enum
 import re
 from collections.abc import Iterable
 
+from .canonical import canonical_org_name
 from .errors import Conflict, ValidationFailed
 
 CODE_SEGMENT_WIDTH = 3
@@ -177,7 +178,7 @@ def clean_name(text: str) -> str:
 
 
 def validate_short_name(text: str) -> str:
-    name = clean_name(text)
+    name = canonical_org_name(text)
     if not name:
         raise ValidationFailed.single("short_name", "请填写组织简称")
     if len(name) > SHORT_NAME_MAX:

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
+from .canonical import canonical_id_number, canonical_person_name
 from .errors import ValidationFailed
+from .vocabulary import VALUE_SYNONYMS, synonym
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 
 def id_check_char(first17: str) -> str:
@@ -52,8 +54,7 @@ def normalise_id_number(raw) -> str:
     if isinstance(raw, float | Decimal) or isinstance(raw, int):
         raise ValidationFailed.single(
             "id_number", "身份证号码被存成了数字，末几位可能已丢失：请把该列设为“文本”格式后重新填写")
-    text = str(raw).strip().replace(" ", "").replace("\u3000", "").replace("'", "")
-    return text.upper().replace("Ｘ", "X")
+    return canonical_id_number(raw)
 
 
 def parse_id_number(raw, today: date | None = None) -> IdInfo:
@@ -108,7 +109,7 @@ _ID_DIGITS_RE = re.compile(r"^(?=.*\d)[\dX]+$")
 
 def classify_id_search(q) -> IdSearch:
     """How a search box query may use ID numbers: the full number, its last 4, or not at all."""
-    text = "".join(str(q or "").split()).upper()
+    text = canonical_id_number(q)
     if _ID_FULL_RE.match(text):
         return IdSearch("full", text)
     if _ID_SUFFIX_RE.match(text):
@@ -134,18 +135,18 @@ def default_password(id_number: str) -> str:
 # ---------------------------------------------------------------- names, phones
 
 NAME_MAX = 30
-_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7·•A-Za-z .\-]+$")
+_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7A-Za-z .\-]+$")
 
 
 def validate_person_name(raw) -> str:
-    name = " ".join(str(raw or "").replace("\u3000", " ").split())
+    name = canonical_person_name(raw)
     if not name:
         raise ValidationFailed.single("name", "请填写姓名")
     if len(name) > NAME_MAX:
         raise ValidationFailed.single("name", f"姓名最多{NAME_MAX}个字")
     if not _NAME_RE.match(name):
         raise ValidationFailed.single("name", "姓名只能包含汉字、字母和间隔号“·”")
-    return name.replace("•", "·")
+    return name
 
 
 FULL_WIDTH_DIGITS = {ord(c): ord("0") + i for i, c in enumerate("０１２３４５６７８９")}
@@ -183,7 +184,7 @@ ETHNICITIES = (
     "德昂族", "保安族", "裕固族", "京族", "塔塔尔族", "独龙族", "鄂伦春族", "赫哲族", "门巴族", "珞巴族", "基诺族",
     "其他", "外国血统中国籍人士",
 )
-_ETHNICITY_ALIASES = {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "汉": "汉族", "蒙古": "蒙古族"}
+_ETHNICITY_ALIASES = VALUE_SYNONYMS["ethnicity"]
 
 
 def normalise_ethnicity(raw) -> str:
@@ -206,7 +207,7 @@ CADRE_POLITICAL_STATUSES = MEMBER_POLITICAL_STATUSES + ("群众",)
 
 
 def validate_political_status(raw, *, cadre: bool = False) -> str:
-    text = str(raw or "").strip()
+    text = synonym("political_status", raw)
     allowed = CADRE_POLITICAL_STATUSES if cadre else MEMBER_POLITICAL_STATUSES
     if not text:
         raise ValidationFailed.single("political_status", "请选择政治面貌")
@@ -225,7 +226,7 @@ def positions_for(is_leading: bool) -> tuple[str, ...]:
 
 
 def validate_position(raw, *, is_leading: bool) -> str:
-    text = str(raw or "").strip()
+    text = synonym("position", raw)
     allowed = positions_for(is_leading)
     if not text:
         raise ValidationFailed.single("position", "请选择团内职务")

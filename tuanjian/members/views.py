@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import func, or_, select
 
 from .. import current_settings as _settings
+from ..domain.canonical import canonical_org_name, name_query
 from ..clock import local_date, local_today
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
@@ -49,7 +50,9 @@ def _query(org: Org, q: str):
         if id_cond is not None:
             stmt = stmt.where(id_cond)
         else:
-            stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), Org.short_name.contains(q, autoescape=True)))
+            name = name_query(q)
+            stmt = stmt.where(or_(Person.name.contains(name, autoescape=True),
+                                  Org.short_name.contains(canonical_org_name(q), autoescape=True)))
     return stmt
 
 
@@ -414,8 +417,10 @@ def transfers():
             .join(Person, Member.person_id == Person.id)
             .where(within(src.code, scope.code) | within(dst.code, scope.code)))
     if q:
-        stmt = stmt.where(or_(Person.name.contains(q, autoescape=True), src.short_name.contains(q, autoescape=True),
-                              dst.short_name.contains(q, autoescape=True)))
+        org_q = canonical_org_name(q)
+        stmt = stmt.where(or_(Person.name.contains(name_query(q), autoescape=True),
+                              src.short_name.contains(org_q, autoescape=True),
+                              dst.short_name.contains(org_q, autoescape=True)))
     reqs, total, page, pages = page_of(db.session, stmt.order_by((TransferRequest.status == "pending").desc(),
                                                                   TransferRequest.id.desc()),
                                        int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])

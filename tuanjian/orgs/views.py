@@ -78,9 +78,11 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     page = int_arg("page", 1) or 1
     if q:
         from sqlalchemy import or_
+
+        from ..domain.canonical import canonical_org_name
         stmt = (select(Org).where(within(Org.code, org.code), Org.id != org.id, Org.dissolved_at.is_(None),
-                                  or_(Org.short_name.contains(q, autoescape=True),
-                                      Org.full_name.contains(q, autoescape=True),
+                                  or_(Org.short_name.contains(canonical_org_name(q), autoescape=True),
+                                      Org.full_name.contains(canonical_org_name(q), autoescape=True),
                                       Org.code.startswith(q, autoescape=True)))
                 .order_by(Org.code))
         children, total, page, pages = page_of(db.session, stmt, page, current_app.config["PAGE_SIZE"])

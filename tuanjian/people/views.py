@@ -6,6 +6,7 @@ from sqlalchemy import false, func, select
 from sqlalchemy.orm import selectinload
 
 from .. import current_settings as _settings
+from ..domain.canonical import name_query
 from ..domain.people import ID_SEARCH_HINT, classify_id_search
 from ..extensions import db
 from ..models import Person, utcnow
@@ -32,7 +33,7 @@ def search_condition(q: str):
         return cond
     if search.kind == "refused":
         return false()
-    return Person.name.contains(q, autoescape=True)
+    return Person.name.contains(name_query(q), autoescape=True)
 
 
 @bp.get("/")

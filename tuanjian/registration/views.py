@@ -27,9 +27,10 @@ def search_orgs(q: str) -> list[Org]:
     q = " ".join((q or "").split())
     if len(q) < 2:
         return []
-    like = f"%{q}%"
+    from ..domain.canonical import canonical_org_name
+    name = canonical_org_name(q)
     return list(db.session.scalars(
-        select(Org).where(or_(Org.short_name.like(like), Org.full_name.like(like),
+        select(Org).where(or_(Org.short_name.contains(name, autoescape=True), Org.full_name.contains(name, autoescape=True),
                               Org.code.startswith(q, autoescape=True)), Org.dissolved_at.is_(None))
         .order_by(Org.code).limit(SEARCH_LIMIT)))
 

@@ -5,9 +5,9 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..domain.cadres import CADRE_COLUMNS, validate_cadre_rows, validate_post
+from ..domain.cadres import CADRE_READ_COLUMNS, validate_cadre_rows, validate_post
 from ..domain import policy
-from ..domain.errors import Conflict, ValidationFailed
+from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.imports import ImportReport
 from ..domain.people import positions_for
 from ..domain.settings import Settings
@@ -122,7 +122,7 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
 def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
                    now: datetime) -> ImportBatch:
     check_may_manage(actor, org)
-    sheet = read_sheet(data, filename, CADRE_COLUMNS, required=("name", "id_number", "position"),
+    sheet = read_sheet(data, filename, CADRE_READ_COLUMNS, required=("name", "id_number", "position"),
                        prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")

@@ -29,6 +29,7 @@ from ..domain import policy
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.exchange import PackageConflict, PackageError
 from ..domain.orgtree import OrgKind, check_placement, parent_code, validate_code
+from ..domain.canonical import canonical_dev_number, canonical_org_name, canonical_person_name
 from ..domain.people import mask_id_number, parse_id_number
 from ..models import Base, CadrePost, ExchangeLink, Member, Org, Person
 from ..queries import among, place_codes, within
@@ -396,6 +397,9 @@ def validate(content: dict, *, manifest: dict, sha256: str, created_at: datetime
                     values[name] = encode(decode(column, value))
                 except BadValue as exc:
                     raise _problem(spec, n, f"“{name}”{exc}") from None
+                canonical = _CANONICAL.get((spec.name, name))
+                if canonical is not None and isinstance(values[name], str):
+                    values[name] = canonical(values[name]) or None
             key = _key(spec, values)
             if key in out:
                 raise _problem(spec, n, "与前面的行重复")
@@ -403,6 +407,12 @@ def validate(content: dict, *, manifest: dict, sha256: str, created_at: datetime
     _check_structure(rows, root_code)
     return Incoming(root_code=root_code, manifest=manifest, sha256=sha256, created_at=created_at, rows=rows,
                     ignored_columns={k: v for k, v in ignored.items() if v})
+
+
+# identity strings a package made by an older version may hold in another form (issue 15); ID numbers are keys and
+# must already be canonical (checked in _check_structure)
+_CANONICAL = {("people", "name"): canonical_person_name, ("members", "dev_number"): canonical_dev_number,
+              ("orgs", "short_name"): canonical_org_name, ("orgs", "full_name"): canonical_org_name}
 
 
 def _check_ref(spec, n, column, target, value):

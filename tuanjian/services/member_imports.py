@@ -9,8 +9,10 @@ from ..clock import local_date
 from ..dbsetup import insert_many
 from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
+from ..domain.canonical import canonical_dev_number, canonical_id_number
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
-from ..domain.member_import import COLUMNS, Existing, cells_from_data, classify, validate_rows
+from ..domain.member_import import READ_COLUMNS, Existing, cells_from_data, classify, validate_rows
+from ..domain.members import POST_FIELDS
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
@@ -30,10 +32,13 @@ def branches_in(session, org: Org) -> list[Org]:
 def _context(session, org: Org, rows, scope_code: str | None) -> dict:
     numbers, devs = set(), set()
     for r in rows:
-        for key, bucket in (("id_number", numbers), ("dev_number", devs)):
+        for key, bucket, canonical in (("id_number", numbers, canonical_id_number),
+                                       ("dev_number", devs, canonical_dev_number)):
             v = r.cells.get(key)
+            if isinstance(v, float) and v.is_integer():
+                v = str(int(v))
             if isinstance(v, str) and v.strip():
-                bucket.add(v.strip().upper())
+                bucket.add(canonical(v))
     branches: dict[str, list[int]] = {}
     for b in branches_in(session, org):
         branches.setdefault(b.short_name, []).append(b.id)
@@ -46,9 +51,10 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
         live_ids = [p.id for p, m in found if m is not None and m.deleted_at is None]
         positions = {}
         for cond in among(session, CadrePost.person_id, live_ids):
-            for pid, oid, pos in session.execute(select(CadrePost.person_id, CadrePost.org_id, CadrePost.position).where(
-                    cond, CadrePost.ended_at.is_(None))):
-                positions.setdefault((pid, oid), pos)
+            for pid, oid, *post in session.execute(select(
+                    CadrePost.person_id, CadrePost.org_id, CadrePost.position, CadrePost.start_month, CadrePost.nature,
+                    CadrePost.party_committee).where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
+                positions.setdefault((pid, oid), post)
         places = place_codes(session, [p.id for p, _ in found])
         for person, member in found:
             live = member is not None and member.deleted_at is None
@@ -57,7 +63,9 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
                 values = {"ethnicity": person.ethnicity, "political_status": person.political_status,
                           "join_date": person.join_date, "phone": person.phone, "dev_number": member.dev_number,
                           "education": member.education, "occupation": member.occupation,
-                          "workplace": member.workplace, "position": positions.get((person.id, member.org_id)),
+                          "workplace": member.workplace,
+                          **dict(zip(("position", *POST_FIELDS), positions.get((person.id, member.org_id),
+                                                                               (None,) * 4), strict=True)),
                           "branch_id": member.org_id, "has_application": member.has_application,
                           "has_card": member.has_card, "card_year": member.card_year, "has_letter": member.has_letter}
             existing[person.id_number] = Existing(
@@ -91,7 +99,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     _check_org(actor, org)
     if not org.org_kind.holds_members and not branches_in(session, org):
         raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
-    sheet = read_sheet(data, filename, COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
+    sheet = read_sheet(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
                        max_rows=settings.import_max_rows)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
@@ -201,7 +209,8 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         insert_many(session, CadrePost.__table__, [{"person_id": pid, "org_id": r.data["branch_id"],
-                                                       "position": r.data["position"], "created_at": now}
+                                                       "position": r.data["position"],
+                                                       **{k: r.data.get(k) for k in POST_FIELDS}, "created_at": now}
                                                       for pid, r in cadres])
         insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,

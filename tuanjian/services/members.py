@@ -56,15 +56,21 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
                                                          CadrePost.person_id == member.person_id,
                                                          CadrePost.ended_at.is_(None))))
     if data["is_cadre"]:
-        if not any(p.position == data["position"] for p in posts):
+        post = next((p for p in posts if p.position == data["position"]), None)
+        if post is None:
             if posts:
                 post = posts[0]
                 session.add(PostChange(post_id=post.id, from_position=post.position, to_position=data["position"],
                                        changed_on=local_date(now), by_person_id=actor.person_id, at=now, note="团员信息修改"))
                 post.position = data["position"]
             else:
-                session.add(CadrePost(person_id=member.person_id, org_id=member.org_id, position=data["position"],
-                                      created_at=now))
+                post = CadrePost(person_id=member.person_id, org_id=member.org_id, position=data["position"],
+                                 created_at=now)
+                session.add(post)
+        # 任现职年月, 团干部性质, 是否同级党委（支部）成员 come from the import file; blank keeps what is recorded
+        for key in ("start_month", "nature", "party_committee"):
+            if data.get(key) is not None:
+                setattr(post, key, data[key])
         _, opened = ensure_account(session, member.person)
         return opened
     if posts:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from ..domain import policy
+from ..domain.canonical import canonical_org_name
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.orgtree import (OrgKind, check_placement, clean_name, is_within, next_child_code, validate_code,
                               validate_short_name)
@@ -25,7 +26,7 @@ def create_root(session, actor: Actor, *, name: str, code: str, kind: OrgKind = 
     short_name = validate_short_name(name)
     if session.scalar(select(Org.id).where(Org.code == code)):
         raise Conflict(f"组织代码 {code} 已存在")
-    org = Org(code=code, kind=kind.value, short_name=short_name, full_name=clean_name(full_name or name) or None,
+    org = Org(code=code, kind=kind.value, short_name=short_name, full_name=canonical_org_name(full_name or name) or None,
               is_township=False, sort_order=0, parent_id=None)
     session.add(org)
     session.flush()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from ..clock import local_date
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
+from ..domain.canonical import canonical_person_name
 from ..domain.people import parse_id_number
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange, TransferRequest
 from . import audit
@@ -24,7 +25,7 @@ def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, n
     info = parse_id_number(id_number, local_date(now))
     member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
                             .where(Person.id_number == info.number, Member.deleted_at.is_(None)))
-    if member is None or member.person.name != " ".join((name or "").split()):
+    if member is None or member.person.name != canonical_person_name(name):
         raise ValidationFailed.single("id_number", "没有找到该身份证号和姓名对应的团员，请核对")
     if member.org_id == to_branch.id:
         raise Conflict(f"{member.person.name}已在本团支部")

@@ -70,12 +70,35 @@ if __name__ != "__main__":         # the web process's types (dataclasses is a q
     class RawRow:
         number: int                     # the sheet's own row number (1-based, as Excel shows it)
         cells: dict[str, object]        # canonical column key -> raw value
+        sheet: str = ""                 # the worksheet's name (workbooks with several data sheets)
 
     @dataclass
     class Sheet:
         name: str
         rows: list[RawRow]
-        unknown_headers: list[str] = field(default_factory=list)
+        unknown_headers: list[str] = field(default_factory=list)    # header labels of columns not read
+
+    @dataclass
+    class Book:
+        """Every visible sheet with a recognisable header, in workbook order."""
+        sheets: list[Sheet]
+        index: dict[str, dict[str, str]] = field(default_factory=dict)   # 目录: sheet name -> {column label: text}
+        skipped: list[str] = field(default_factory=list)               # visible sheets with data but no header
+
+        @property
+        def rows(self) -> list[RawRow]:
+            return [r for s in self.sheets for r in s.rows]
+
+        @property
+        def unknown_headers(self) -> list[str]:
+            """Columns not imported, each named once (with its sheet when only some sheets have it)."""
+            names = [s.name for s in self.sheets]
+            seen: dict[str, list[str]] = {}
+            for s in self.sheets:
+                for h in s.unknown_headers:
+                    seen.setdefault(h, []).append(s.name)
+            return [h if len(where) == len(names) or len(names) == 1 else f"{h}（工作表{'、'.join(where)}）"
+                    for h, where in seen.items()]
 
 
 def header_key(text) -> str:
@@ -110,8 +133,23 @@ def _column_letter(index: int) -> str:
 # ---------------------------------------------------------------- stage 1: in the web process
 
 def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
-               prefer_sheet: str | None = None, max_rows: int = MAX_ROWS) -> Sheet:
-    """``columns`` maps header text (as in the template) to a canonical key."""
+               prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
+               own_kind: str | None = None) -> Sheet:
+    """The first visible sheet with a recognisable header (``prefer_sheet`` first). ``columns`` maps header text
+    (every accepted label, the preferred label of a key first) to a canonical key. ``kinds``/``own_kind``: see
+    read_workbook."""
+    book = read_workbook(data, filename, columns, required=required, prefer_sheet=prefer_sheet, max_rows=max_rows,
+                         kinds=kinds, own_kind=own_kind, all_sheets=False)
+    return book.sheets[0]
+
+
+def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
+                  prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
+                  own_kind: str | None = None, all_sheets: bool = True) -> Book:
+    """Every visible sheet with a recognisable header (``all_sheets``), the 目录 sheet of our own export, and the
+    visible sheets skipped. ``kinds``: {kind: (label, [header keys all needed (alternatives as lists)],
+    [header keys of which one marks the kind])} for every kind of import file; a sheet that is another kind's
+    file than ``own_kind`` makes the upload a mixed file, refused with a message naming the sheets."""
     name = (filename or "").lower()
     if not name.endswith(ALLOWED_SUFFIXES):
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
@@ -124,15 +162,34 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
         _check_zip(data)
     else:
         _check_not_text(data)
-    need = "、".join(h for h, k in columns.items() if k in required) or "、".join(columns)
-    job = {"data": data, "wanted": {header_key(h): key for h, key in columns.items()}, "required": tuple(required),
-           "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need}
+    firsts = {}
+    for h, k in columns.items():
+        firsts.setdefault(k, h)
+    need = "、".join(h for k, h in firsts.items() if k in required) or "、".join(firsts.values())
+    wanted: dict[str, str] = {}
+    for h, key in columns.items():
+        wanted.setdefault(header_key(h), key)
+    job = {"data": data, "wanted": wanted, "required": tuple(required),
+           "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need, "all_sheets": all_sheets,
+           "kinds": _kind_keys(kinds or {}), "own_kind": own_kind}
     result = _run_child(job)
     if result[0] == "error":
         raise ImportFileError(result[1])
-    _, sheet_name, keys, rows, unknown = result
-    return Sheet(sheet_name, [RawRow(number, dict(zip(keys, values, strict=True))) for number, values in rows],
-                 unknown)
+    if result[0] == "ok":                       # one sheet (the reading process's single-sheet answer)
+        result = ("sheets", [result], {})
+    _, answers, extra = result
+    sheets = []
+    for _ok, sheet_name, keys, rows, unknown in answers:
+        sheets.append(Sheet(sheet_name, [RawRow(number, dict(zip(keys, values, strict=True)), sheet_name)
+                                         for number, values in rows], unknown))
+    return Book(sheets, extra.get("index", {}), extra.get("skipped", []))
+
+
+def _kind_keys(kinds: dict) -> dict:
+    """Header labels -> header keys, as the reading process compares them."""
+    return {kind: (label, [[header_key(h) for h in alternatives] for alternatives in needed],
+                   [header_key(h) for h in markers])
+            for kind, (label, needed, markers) in kinds.items()}
 
 
 def _check_zip(data: bytes) -> None:
@@ -252,11 +309,17 @@ def _pack(result) -> bytes:
 
 
 def _unpack(data: bytes):
-    import datetime as dt
     import marshal
     result = marshal.loads(data)
-    if result[0] != "ok":
-        return result
+    if result[0] == "ok":
+        return _put_back(result)
+    if result[0] == "sheets":
+        return ("sheets", [_put_back(r) for r in result[1]], result[2])
+    return result
+
+
+def _put_back(result):
+    import datetime as dt
     _, sheet_name, keys, rows, unknown, moved = result
     for r, c, kind, text in moved:
         if kind == "timedelta":
@@ -324,14 +387,43 @@ def _parse(job: dict):
         visible.remove(job["prefer_sheet"])
         visible.insert(0, job["prefer_sheet"])
     read = 0
+    answers, skipped, foreign, index = [], [], [], {}
+    total = 0
+    kinds, own = job.get("kinds") or {}, job.get("own_kind")
     for sheet_name in visible:
         values = _sheet_values(wb, sheet_name)
         if values is None:
             continue
         read += 1
         found = _find_header(values, wanted, required)
-        if found is not None:
-            return _rows(sheet_name, values, found, wanted, max_rows)
+        other = [label for kind, (label, needed, markers) in kinds.items()
+                 if kind != own and _is_kind(values, needed, markers)]
+        if found is not None and not (other and own in kinds and not _is_kind(values, *kinds[own][1:])):
+            answer = _rows(sheet_name, values, found, wanted, max_rows)
+            if not job.get("all_sheets"):
+                return answer
+            total += len(answer[3])
+            if total > max_rows:
+                raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
+            answers.append(answer)
+        elif other:
+            foreign.append((clean_text(sheet_name), other[0]))
+        elif clean_text(sheet_name).strip() == "目录":
+            index = _index(values)
+        elif any(v not in (None, "") for row in values[:50] for v in row) and "说明" not in sheet_name:
+            skipped.append(clean_text(sheet_name))
+    if foreign and (answers or len({k for _, k in foreign}) > 1):
+        own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
+        parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
+        parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
+        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts) + "）。本级团干部、下级团支部团员团干部和下级组织"
+                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，分别在对应的页面导入")
+    if foreign:
+        n, label = foreign[0]
+        raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
+                              "请在对应的页面导入，或下载本页面的模板填写")
+    if answers:
+        return ("sheets", answers, {"index": index, "skipped": skipped})
     for sheet_name in hidden:
         values = _sheet_values(wb, sheet_name)
         if values is not None and _find_header(values, wanted, required) is not None:
@@ -342,6 +434,30 @@ def _parse(job: dict):
     if visible and not read:
         raise ImportFileError(NOT_EXCEL_MESSAGE)
     raise ImportFileError(f"没有找到表头（需要包含：{job['need']}）。请使用系统下载的模板，不要修改表头")
+
+
+def _is_kind(values, needed, markers) -> bool:
+    """Whether one of the first ten rows is the header of that kind of file."""
+    for row in values[:10]:
+        keys = {header_key(v) for v in row}
+        if all(any(k in keys for k in alternatives) for alternatives in needed) and any(m in keys for m in markers):
+            return True
+    return False
+
+
+def _index(values) -> dict:
+    """The 目录 sheet of our own 智慧团建 export: a header row with 工作表, then one row per sheet."""
+    for hdr, row in enumerate(values[:10]):
+        labels = [clean_text(str(v if v is not None else "")).strip() for v in row]
+        if "工作表" in labels:
+            at = labels.index("工作表")
+            out = {}
+            for line in values[hdr + 1:hdr + 5001]:
+                cells = [clean_text(str(v if v is not None else "")).strip() for v in line]
+                if at < len(cells) and cells[at]:
+                    out[cells[at]] = {labels[i]: cells[i] for i in range(min(len(labels), len(cells))) if labels[i]}
+            return out
+    return {}
 
 
 def _sheet_values(wb, sheet_name: str):
@@ -370,16 +486,21 @@ def _find_header(values, wanted: dict[str, str], required: tuple[str, ...]):
 def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int):
     hdr_index, keys, found = found
     col_of: dict[str, int] = {}
-    for k, where in found.items():
+    unused: set[int] = set()              # a second alias of a column already read (e.g. 最高学历 beside 文化程度)
+    rank = {k: i for i, k in enumerate(wanted)}
+    for k, where in sorted(found.items(), key=lambda item: rank[item[0]]):
         key = wanted[k]
-        where = sorted(set(where) | ({col_of[key]} if key in col_of else set()))
         if len(where) > 1:
             letters = "、".join(_column_letter(i) for i in where)
             raise ImportFileError(f"表头“{k}”出现了不止一次（第 {letters} 列），系统不知道该用哪一列："
                                   "请删除多余的列后再上传")
-        col_of[key] = where[0]
+        if key in col_of:
+            unused.add(where[0])
+        else:
+            col_of[key] = where[0]
     row = values[hdr_index]
-    unknown = [clean_text(str(v)).strip() for v, k in zip(row, keys, strict=True) if k and k not in wanted]
+    unknown = [clean_text(str(v)).strip() for i, (v, k) in enumerate(zip(row, keys, strict=True))
+               if k and (k not in wanted or i in unused)]
     out_keys = list(col_of)
     indexes = [col_of[k] for k in out_keys]
     rows, chars, moved = [], 0, []

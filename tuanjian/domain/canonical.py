@@ -1,0 +1,79 @@
+"""One canonical form for every identity string (issue 15), applied at every entry point: forms, imports, the CLI,
+上报文件, search, login and registration (pure).
+
+- ID numbers, 发展团员编号 and codes: NFKC (full-width digits and letters from Chinese IMEs become ASCII), every
+  Unicode white space removed (NBSP from web pages, the ideographic space, tabs, line breaks), invisible
+  characters and the apostrophe Excel users type to force text removed; ID numbers and 发展团员编号 upper-cased
+  (x → X). Registration and reset codes keep their case (they are case-sensitive).
+- Person names: NFKC, trimmed, white space between CJK characters removed (two-character names padded with a
+  full-width space to line up rosters: "王　芳" → "王芳"), other runs of white space folded to one space, the
+  middle dot of minority names (·, •, ‧, ・, ･, ∙, ⋅, …) written as one form, "·" (U+00B7), without spaces
+  around it.
+- Organisation names: NFKC like everything else (full-width letters, digits and brackets become their ASCII
+  forms: "一中（高一）团支部" is stored and compared as "一中(高一)团支部"), white space trimmed and folded.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+MIDDLE_DOT = "\u00b7"
+# the dots people type (or IMEs produce) between the parts of a minority name
+MIDDLE_DOTS = "\u00b7\u2022\u2027\u30fb\uff65\u2219\u22c5\u0387\u16eb\u2e31\u318d\u10fb\u2981\u25e6\u2024\ua78f"
+_DOTS = str.maketrans({c: MIDDLE_DOT for c in MIDDLE_DOTS})
+# zero-width characters, BOM, soft hyphen, bidi marks: invisible, never meant
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_SPACE = re.compile(r"\s+")
+_CJK = "\u2e80-\u2eff\u3000-\u303f\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+_CJK_GAP = re.compile(f"(?<=[{_CJK}{MIDDLE_DOT}])\\s+(?=[{_CJK}{MIDDLE_DOT}])")
+_DOT_GAP = re.compile(f"\\s*{MIDDLE_DOT}\\s*")
+
+
+def _text(raw) -> str:
+    if raw is None:
+        return ""
+    return _INVISIBLE.sub("", unicodedata.normalize("NFKC", str(raw)))
+
+
+def canonical_code(raw) -> str:
+    """A code as typed (registration code, reset code, org code, school code): NFKC, no white space at all, case
+    kept."""
+    return "".join(_text(raw).split())
+
+
+def canonical_id_number(raw) -> str:
+    """A 身份证号码 as stored and compared: NFKC, no white space, no apostrophe, upper case (x → X)."""
+    return canonical_code(raw).replace("'", "").replace("\u2018", "").replace("\u2019", "").upper()
+
+
+def canonical_dev_number(raw) -> str:
+    """A 发展团员编号 as stored and compared: NFKC, no white space, no apostrophe, upper case."""
+    return canonical_id_number(raw)
+
+
+def canonical_person_name(raw) -> str:
+    """A person's name as stored and compared (see the module docstring)."""
+    text = _text(raw).translate(_DOTS).strip()
+    text = _DOT_GAP.sub(MIDDLE_DOT, text)
+    text = _CJK_GAP.sub("", text)
+    return _SPACE.sub(" ", text)
+
+
+def canonical_org_name(raw) -> str:
+    """An organisation's short or full name as stored and compared (see the module docstring)."""
+    return " ".join(_text(raw).split())
+
+
+_ID_PART = re.compile(r"^(?=.*[0-9])[0-9X]+$")
+
+
+def id_number_fragment(raw) -> str | None:
+    """A search query that is a piece of an ID number (digits and X, at least one digit), in canonical form;
+    None when the query is not one (then it searches names)."""
+    text = canonical_id_number(raw)
+    return text if _ID_PART.match(text) else None
+
+
+def name_query(raw) -> str:
+    """A search query for people's names, in their canonical form."""
+    return canonical_person_name(raw)

@@ -1,0 +1,109 @@
+"""What real files call things (DOMAIN.md 3.6, 3.2, 4.1; issue 15): one header-alias table and one value-synonym
+table, used by every importer (pure).
+
+Header aliases: for each canonical column key, the labels seen in real files, the first being the one our templates
+and exports write. A file may carry two aliases of one column (智慧团建 has both 全日制学历 and 最高学历): the
+earlier alias in the list is read and the other is reported as not imported, never silently dropped.
+
+Value synonyms: the variants of an enumerated value that mean the same thing, mapped onto the value we store.
+"""
+from __future__ import annotations
+
+# ---------------------------------------------------------------- header labels
+
+MEMBER_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("姓名",),
+    "id_number": ("身份证号码", "身份证号", "公民身份号码", "公民身份证号码", "身份证件号码"),
+    "ethnicity": ("民族",),
+    "political_status": ("政治面貌",),
+    "join_date": ("入团年月", "入团时间", "入团日期"),
+    "branch": ("所在团支部", "所属团支部", "团支部"),
+    "is_cadre": ("是否为团干部", "是否团干部"),
+    "position": ("团内现任职务", "现任团内职务", "团内职务"),
+    "start_month": ("任现职年月", "任现职时间"),
+    "nature": ("团干部性质",),
+    "party_committee": ("是否同级党委（支部）成员", "是否同级党委成员", "是否同级党支部成员"),
+    "dev_number": ("发展团员编号",),
+    "phone": ("手机号码", "手机号", "联系电话", "联系方式"),
+    "education": ("文化程度", "学历", "全日制学历", "最高学历"),
+    "occupation": ("职业",),
+    "workplace": ("学习工作单位", "工作单位", "学习工作单位名称"),
+    "has_application": ("入团志愿书",),
+    "has_card": ("团员证",),
+    "card_year": ("团籍注册年度",),
+    "has_letter": ("组织关系介绍信",),
+}
+
+CADRE_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": MEMBER_HEADERS["name"],
+    "id_number": MEMBER_HEADERS["id_number"],
+    "phone": MEMBER_HEADERS["phone"],
+    "ethnicity": MEMBER_HEADERS["ethnicity"],
+    "political_status": MEMBER_HEADERS["political_status"],
+    "join_date": MEMBER_HEADERS["join_date"],
+    "position": ("职务", "团内现任职务", "现任团内职务", "团内职务"),
+    "title": ("职务名称", "具体职务"),
+    "nature": MEMBER_HEADERS["nature"],
+    "start_month": MEMBER_HEADERS["start_month"],
+    "party_committee": ("是否同级党委成员", "是否同级党委（支部）成员"),
+}
+
+ORG_HEADERS: dict[str, tuple[str, ...]] = {
+    "short_name": ("组织简称", "团组织简称"),
+    "kind": ("组织类别", "团组织类别"),
+    "parent": ("上级组织", "上级团组织"),
+    "is_township": ("是否为乡镇（街道）团委（团工委）", "是否为乡镇团委"),
+}
+
+# The columns that tell the three kinds of file apart (智慧团建 keeps its 本级团干部 and 下级团支部团员团干部 templates
+# apart, and so do we): a sheet carrying one kind's marker and not another's belongs to that kind.
+FILE_KINDS: dict[str, tuple[str, dict[str, tuple[str, ...]], tuple[str, ...]]] = {
+    # kind: (what the user calls it, its header table, the keys whose presence marks it)
+    "members": ("团员团干部表（下级团支部团员团干部）", MEMBER_HEADERS, ("branch", "is_cadre", "dev_number")),
+    "cadres": ("本级团干部表", CADRE_HEADERS, ("title",)),
+    "org_children": ("下级组织表", ORG_HEADERS, ("short_name", "kind")),
+}
+
+
+def first_labels(headers: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{label written by our templates: key}, in column order."""
+    return {labels[0]: key for key, labels in headers.items()}
+
+
+def all_labels(headers: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    """{every accepted label: key}; for one key the earlier label comes first (the reader prefers it)."""
+    return {label: key for key, labels in headers.items() for label in labels}
+
+
+# ---------------------------------------------------------------- values
+
+VALUE_SYNONYMS: dict[str, dict[str, str]] = {
+    "political_status": {
+        "团员": "共青团员", "中国共产主义青年团团员": "共青团员", "共青团团员": "共青团员",
+        "中国共产党党员": "中共党员", "党员": "中共党员", "共产党员": "中共党员",
+        "中国共产党预备党员": "中共预备党员", "预备党员": "中共预备党员",
+        "普通群众": "群众",
+    },
+    "position": {
+        "团支部书记": "书记", "支部书记": "书记", "团支书": "书记",
+        "团支部副书记": "副书记", "支部副书记": "副书记",
+        "团委书记": "书记", "团委副书记": "副书记", "团工委书记": "书记", "团工委副书记": "副书记",
+        "团总支书记": "书记", "团总支副书记": "副书记",
+    },
+    "nature": {"专职团干": "专职", "兼职团干": "兼职", "挂职团干": "挂职",
+               "专职团干部": "专职", "兼职团干部": "兼职", "挂职团干部": "挂职"},
+    "yes_no": {"是": "是", "否": "否", "Y": "是", "N": "否", "YES": "是", "NO": "否", "√": "是", "✓": "是", "✔": "是",
+               "×": "否", "✗": "否", "✘": "否", "1": "是", "0": "否", "TRUE": "是", "FALSE": "否", "ON": "是",
+               "OFF": "否", "有": "是", "无": "否"},
+    "ethnicity": {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "蒙古": "蒙古族"},
+}
+
+
+def synonym(field: str, raw) -> str:
+    """The stored form of an enumerated value as typed (trimmed, spaces out); unknown values come back as typed
+    (trimmed) for the rule to refuse with its list."""
+    text = "".join(str(raw if raw is not None else "").split())
+    table = VALUE_SYNONYMS[field]
+    if field == "yes_no":
+        return table.get(text.upper(), text)
+    return table.get(text, text)
