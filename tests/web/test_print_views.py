@@ -21,7 +21,7 @@ def test_slips_show_one_slip_per_child_with_a_usable_code(client, session, tree,
     make_code(session, tree.school, expired=True)          # expired: no slip, listed as needing a code
     session.commit()
     resp = client.get(f"/orgs/{tree.county.id}/codes/slips")
-    html = resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True).replace("<wbr>", "")      # org names carry line-break hints on paper
     assert resp.status_code == 200
     assert html.count('class="slip"') == 1
     assert kept.code in html and tree.township.short_name in html and tree.township.code in html
@@ -61,7 +61,7 @@ def test_member_print_lists_everyone_masked_and_is_audited(client, session, tree
     session.commit()
     login(tree.township_admin)
     resp = client.get(f"/members/org/{tree.township.id}/print")
-    html = resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True).replace("<wbr>", "")      # org names carry line-break hints on paper
     assert resp.status_code == 200
     for p in people:
         assert p.name in html and p.masked_id in html and p.id_number not in html
