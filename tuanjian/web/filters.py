@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app, get_flashed_messages
+from flask import Flask, get_flashed_messages
 from markupsafe import Markup, escape
 
 from .. import current_settings
