@@ -223,3 +223,13 @@ def test_audit_a_write_is_seen_by_every_org_where_the_person_holds_a_place(clien
     third = client.application.test_client()
     login(tree.school_admin, c=third)
     assert "两边人" not in third.get("/audit/", query_string={"action": "member.update"}).get_data(as_text=True)
+
+
+def test_class4_the_command_line_operator_may_set_any_key(session, tree):
+    from tuanjian.domain.errors import NotAllowed
+    exchange.set_key(session, Actor.system("命令行"), tree.township, KEY, now=utcnow())
+    township_admin = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id,
+                           scope_code=tree.township.code)
+    import pytest
+    with pytest.raises(NotAllowed):
+        exchange.set_key(session, township_admin, tree.township, KEY, now=utcnow())
