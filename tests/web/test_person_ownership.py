@@ -233,3 +233,27 @@ def test_class4_the_command_line_operator_may_set_any_key(session, tree):
     import pytest
     with pytest.raises(NotAllowed):
         exchange.set_key(session, township_admin, tree.township, KEY, now=utcnow())
+
+
+def test_transfer_list_and_log_name_no_org_outside_the_viewers_scope(client, session, login, tree):
+    """The transfer flow keeps working across subtrees; the requesting branch sees neither the holder's branch nor
+    who decided."""
+    held = make_member(session, tree.sibling_branch, name="流动青年")
+    session.commit()
+    login(tree.branch_admin)
+    resp = client.post(f"/members/org/{tree.village.id}/transfer",
+                       data={"id_number": held.person.id_number, "name": "流动青年", "reason": "就业"})
+    assert resp.status_code == 302
+    other = client.application.test_client()
+    login(tree.sibling_admin, c=other)
+    page = other.get("/members/transfers").get_data(as_text=True)
+    assert "流动青年" in page and "高士村团支部" in page and "（其他组织）" in page and "城东村团支部" not in page
+    from tuanjian.models import TransferRequest
+    req = session.scalar(select(TransferRequest))
+    assert other.post(f"/members/transfers/{req.id}/accept").status_code == 302
+    page = client.get("/members/transfers").get_data(as_text=True)
+    assert "流动青年" in page and "高士" not in page and "赵邻" not in page
+    page = client.get("/audit/").get_data(as_text=True)      # who acted stays visible in the log: accountability
+    assert "流动青年" in page and "高士" not in page
+    session.expire_all()
+    assert session.get(type(held), held.id).org_id == tree.village.id
