@@ -9,7 +9,14 @@ from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
 from tuanjian.domain import exchange as fmt
-from tuanjian.models import AuditEntry, CadrePost, ExchangeLink, Person, ResetCode, utcnow
+from tuanjian.models import (
+    AuditEntry,
+    CadrePost,
+    ExchangeLink,
+    Person,
+    ResetCode,
+    utcnow,
+)
 from tuanjian.services import exchange
 from tuanjian.services.actor import Actor
 
@@ -63,7 +70,8 @@ def test_class1_single_entries_answer_one_message_whatever_the_name(client, sess
     session.commit()
     login(tree.township_admin)
     for name in ("邻镇甲", "张三"):
-        page = client.post(f"/cadres/org/{tree.township.id}", data=_cadre(name, victim.id_number)).get_data(as_text=True)
+        page = client.post(f"/cadres/org/{tree.township.id}",
+                           data=_cadre(name, victim.id_number)).get_data(as_text=True)
         assert "该身份证号已在其他组织登记" in page and "高士" not in page
         assert "邻镇甲" not in page or name == "邻镇甲"
 
@@ -80,7 +88,8 @@ def test_class2_no_entry_overwrites_a_person_outside_reach(client, session, logi
     login(tree.sibling_admin)
     client.post(f"/cadres/org/{tree.sibling.id}", data=_cadre("县副书记", victim.id_number, "13000000000", "回族"))
     client.post(f"/members/org/{tree.sibling_branch.id}/new",
-                data={"name": "县副书记", "id_number": victim.id_number, "ethnicity": "回族", "political_status": "共青团员",
+                data={"name": "县副书记", "id_number": victim.id_number, "ethnicity": "回族",
+                      "political_status": "共青团员",
                       "join_date": "2015-05", "dev_number": "", "is_cadre": "否", "position": "",
                       "phone": "13000000000", "education": "", "occupation": "", "workplace": ""})
     book = text_workbook(CADRE_HEAD, [["县副书记", victim.id_number, "13000000000", "回族", "中共党员", "2015-05",

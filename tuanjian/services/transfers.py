@@ -88,8 +88,8 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
     for org in {req.from_org, req.to_org}:
         audit.record(session, actor, "transfer.accept" if accept else "transfer.refuse", object_type="transfer",
                      object_id=req.id, org_id=org.id,
-                     summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} 从 {_named(req.from_org, org)} 转入 "
-                             f"{_named(req.to_org, org)}" + (f"（{req.decision_note}）" if req.decision_note else ""),
+                     summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} "
+                             f"从 {_named(req.from_org, org)} 转入 {_named(req.to_org, org)}" + (f"（{req.decision_note}）" if req.decision_note else ""),
                      before={"status": "pending"}, after={"status": req.status})
 
 
