@@ -83,7 +83,8 @@ def populated(app, session, tree, versioned):
                                      confirmed_by_id=tree.township_admin.id))
     audit.record(session, system, "member.update", object_type="member", object_id=members[0].id,
                  org_id=tree.village.id, summary="修改团员信息：李小红", before={"学历": None},
-                 after={"学历": "大学本科", "单位": "华阳镇人民政府"}, people=[post.person_id])   # filed under the township too
+                 after={"学历": "大学本科", "单位": "华阳镇人民政府"},
+                 people=[post.person_id])          # also filed under the township (an audit_orgs row)
     session.commit()
     from tuanjian.services.stats import refresh_all
     refresh_all(session, settings=app.extensions["tuanjian_settings"])

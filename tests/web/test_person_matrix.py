@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 
 import tuanjian
 from tuanjian.domain import policy
-from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Member, Person, ResetCode
-from tuanjian.models import utcnow
+from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Member, Person, ResetCode, utcnow
 
 from ..factories import make_cadre, make_member, text_workbook
 
@@ -53,7 +52,8 @@ def _state(session, person_id: int) -> tuple:
     session.expire_all()
     person = session.get(Person, person_id)
     row = {c.name: getattr(person, c.key) for c in Person.__table__.columns if c.name != "updated_at"}
-    places = (sorted(session.execute(select(Member.org_id, Member.deleted_at).where(Member.person_id == person_id)).all()),
+    places = (sorted(session.execute(select(Member.org_id, Member.deleted_at)
+                                     .where(Member.person_id == person_id)).all()),
               sorted(session.execute(select(CadrePost.org_id, CadrePost.position, CadrePost.ended_at)
                                      .where(CadrePost.person_id == person_id)).all()),
               sorted(session.execute(select(AdminGrant.org_id, AdminGrant.revoked_at)
@@ -255,7 +255,8 @@ def test_every_id_number_input_has_a_person_matrix_case(app):
 def test_person_matrix(client, session, login, tree, world, entry, where):
     fn, message, _ = ENTRIES[entry]
     person, orgs = world[where]
-    secrets = [re.escape(o.short_name) for o in orgs] + [re.escape(o.code) + r"(?![.\d])" for o in orgs] + [person.phone]
+    secrets = ([re.escape(o.short_name) for o in orgs] + [re.escape(o.code) + r"(?![.\d])" for o in orgs]
+               + [person.phone])
     for name in (person.name, WRONG_NAME):
         login(tree.township_admin)
         before = _state(session, person.id)
@@ -292,7 +293,8 @@ def test_right_and_wrong_name_get_the_same_answer(client, session, login, tree, 
             for name in (person.name, WRONG_NAME):
                 resp = fn(client, session, tree, person, name)[0]
                 page = resp.get_data(as_text=True).replace(name, "某某")
-                page = re.sub(r'<p class="flash flash-success">[^<]*</p>|"X-CSRFToken": "[^"]*"|name="csrf_token" value="[^"]*"', "", page)
+                page = re.sub(r'<p class="flash flash-success">[^<]*</p>|"X-CSRFToken": "[^"]*"'
+                              r'|name="csrf_token" value="[^"]*"', "", page)
                 answers.append((resp.status_code, " ".join(page.split())))
             assert answers[0][0] == answers[1][0] and message in answers[0][1], (entry, where)
             a, b = (x[1].replace("> <", ">\n<").splitlines() for x in answers)

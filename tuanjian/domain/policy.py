@@ -100,7 +100,8 @@ NO_SCOPE = "只有管理员可以进行此操作"
 # was typed: it names nobody and no organisation.
 HELD_ELSEWHERE_MEMBER = "该身份证号已在其他组织登记；如需转入本支部，请申请组织关系转接"
 HELD_ELSEWHERE_CADRE = ("该身份证号已在其他组织登记；如需在本组织任职，请联系管理其全部所在组织的上级组织管理员录入")
-HELD_ELSEWHERE_SECRETARY = ("该身份证号已在其他组织登记；如需担任本组织书记，请联系管理其全部所在组织的上级组织管理员录入")
+HELD_ELSEWHERE_SECRETARY = ("该身份证号已在其他组织登记；如需担任本组织书记，"
+                            "请联系管理其全部所在组织的上级组织管理员录入")
 HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE, "secretary": HELD_ELSEWHERE_SECRETARY}
 # A known person wholly in reach whose stored name differs from the typed one (the stored name is not repeated).
 NAME_DIFFERS = "该身份证号已登记，但与填写的姓名不一致，请核对"

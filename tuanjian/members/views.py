@@ -416,17 +416,17 @@ def transfers():
             .join(dst, TransferRequest.to_org_id == dst.id).join(Member, TransferRequest.member_id == Member.id)
             .join(Person, Member.person_id == Person.id)
             .where(within(src.code, scope.code) | within(dst.code, scope.code)))
-    if q:
+    if q:      # an organisation outside the subtree is not searchable by name (it is not shown either)
         org_q = canonical_org_name(q)
         stmt = stmt.where(or_(Person.name.contains(name_query(q), autoescape=True),
-                              src.short_name.contains(org_q, autoescape=True),
-                              dst.short_name.contains(org_q, autoescape=True)))
+                              within(src.code, scope.code) & src.short_name.contains(org_q, autoescape=True),
+                              within(dst.code, scope.code) & dst.short_name.contains(org_q, autoescape=True)))
     reqs, total, page, pages = page_of(db.session, stmt.order_by((TransferRequest.status == "pending").desc(),
                                                                   TransferRequest.id.desc()),
                                        int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
     actor = current_actor()
     return render("members/transfers.html", block="transfer_table", reqs=reqs, q=q, page=page, pages=pages,
-                  total=total,
+                  total=total, scope_code=scope.code,
                   may_decide={r.id: transfer_service.may_decide(actor, r) for r in reqs},
                   may_cancel={r.id: transfer_service.may_cancel(actor, r) for r in reqs})
 

@@ -259,7 +259,10 @@ def key_for(session, code: str, default: str | None = None) -> str | None:
 
 def key_refusal(actor: Actor, org: Org) -> str | None:
     """Only an admin above ``org`` sets its 交换密钥 here; at this instance's root its own admins (the lower side
-    types in, in its own instance, the key its parent generated)."""
+    types in, in its own instance, the key its parent generated). The system actor (the server's command line, no
+    person) is the operator and may."""
+    if actor.person_id is None and actor.scope_code is None:
+        return None
     return policy.exchange_key_refusal(actor.scope_code, org.code, is_root=org.parent_id is None)
 
 

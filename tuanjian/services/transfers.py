@@ -37,11 +37,19 @@ def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, n
                           requested_at=now)
     session.add(req)
     session.flush()
-    for org_id in {member.org_id, to_branch.id}:     # both sides' audit pages show it
-        audit.record(session, actor, "transfer.request", object_type="transfer", object_id=req.id, org_id=org_id,
-                     summary=f"申请转接：{member.person.name} 从 {member.org.short_name} 转入 {to_branch.short_name}",
+    for org in {member.org, to_branch}:     # both sides' audit pages show it; neither names an org outside reach
+        audit.record(session, actor, "transfer.request", object_type="transfer", object_id=req.id, org_id=org.id,
+                     summary=f"申请转接：{member.person.name} 从 {_named(member.org, org)} 转入 "
+                             f"{_named(to_branch, org)}",
                      after={"person": member.person.masked_id, "status": "pending"})
     return req
+
+
+def _named(org: Org, filed_under: Org) -> str:
+    """An org's name in an entry filed under ``filed_under`` (seen by the admins of that org and above): said only
+    when it lies in that org's subtree, else “其他组织” — a branch admin never learns the other side's org from the
+    log; the admins above both sides see both entries, and the transfer list names what lies in their scope."""
+    return org.short_name if is_within(org.code, filed_under.code) else "其他组织"
 
 
 def may_decide(actor: Actor, req: TransferRequest) -> bool:
@@ -78,11 +86,11 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
     req.status = "accepted" if accept else "refused"
     req.decided_by_id, req.decided_at = actor.person_id, now
     req.decision_note = " ".join((note or "").split())[:200] or None
-    for org_id in {req.from_org_id, req.to_org_id}:
+    for org in {req.from_org, req.to_org}:
         audit.record(session, actor, "transfer.accept" if accept else "transfer.refuse", object_type="transfer",
-                     object_id=req.id, org_id=org_id,
-                     summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} 从 {req.from_org.short_name} 转入 "
-                             f"{req.to_org.short_name}" + (f"（{req.decision_note}）" if req.decision_note else ""),
+                     object_id=req.id, org_id=org.id,
+                     summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} "
+                             f"从 {_named(req.from_org, org)} 转入 {_named(req.to_org, org)}" + (f"（{req.decision_note}）" if req.decision_note else ""),
                      before={"status": "pending"}, after={"status": req.status})
 
 

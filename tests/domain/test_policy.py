@@ -1,0 +1,112 @@
+"""domain.policy: relation of codes, the action × relation table, and the person-ownership rule."""
+import pytest
+
+from tuanjian.domain import policy
+from tuanjian.domain.errors import NotAllowed
+from tuanjian.domain.policy import Relation
+
+S, C, B, O = Relation.SELF, Relation.CHILD, Relation.BELOW, Relation.OUTSIDE
+SCOPE = "000.012"
+CODE_OF = {S: "000.012", C: "000.012.003", B: "000.012.003.004", O: "000.013"}
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("000.012", S), ("000.012.003", C), ("000.012.003.004", B), ("000.012.003.004.005", B),
+    ("000.013", O), ("000", O), ("000.0121", O), ("000.012003", O), ("001.012.003", O), ("", O),
+])
+def test_relation(code, expected):
+    assert policy.relation(SCOPE, code) is expected
+
+
+def test_relation_without_scope_is_outside():
+    assert policy.relation(None, "000.012") is O and policy.relation("", "000.012") is O
+
+
+# action -> the relations it allows (the table, written out once more by hand)
+EXPECTED = {
+    "org.view": {S, C, B},
+    "member.edit": {S, C, B},
+    "cadre.manage": {S, C},
+    "admin.manage": {S, C},
+    "code.issue": {C},
+    "org.close": {C, B},
+    "org.import_children": {S},
+    "exchange.set_key": {C, B},
+}
+
+
+def test_the_table_has_exactly_the_expected_actions():
+    assert set(policy.ACTIONS) == set(EXPECTED)
+
+
+@pytest.mark.parametrize("action", sorted(EXPECTED))
+@pytest.mark.parametrize("rel", [S, C, B, O])
+def test_action_by_relation(action, rel):
+    code = CODE_OF[rel]
+    ok = rel in EXPECTED[action]
+    assert policy.allowed(action, SCOPE, code) is ok
+    reason = policy.refusal(action, SCOPE, code)
+    assert (reason is None) is ok
+    if ok:
+        policy.require(action, SCOPE, code)
+    else:
+        assert reason == policy.ACTIONS[action].refusal and reason
+        with pytest.raises(NotAllowed, match=reason[:8]):
+            policy.require(action, SCOPE, code)
+    assert policy.refusal(action, None, code) == policy.NO_SCOPE
+
+
+def test_unknown_action_is_a_programming_error():
+    with pytest.raises(KeyError):
+        policy.refusal("no.such", SCOPE, SCOPE)
+
+
+def test_exchange_key_at_the_instance_root():
+    # the lower side enters the key in its own instance, where its org is the root
+    assert policy.exchange_key_refusal("000.012", "000.012", is_root=True) is None
+    assert policy.exchange_key_refusal("000.012", "000.012", is_root=False) is not None
+    assert policy.exchange_key_refusal("000.012", "000.012.003", is_root=False) is None
+    assert policy.exchange_key_refusal("000.012.003", "000.012", is_root=True) is not None
+
+
+PERSON_EXPECTED = {          # action -> (relations every place must have, relations one place must have)
+    "person.edit": ({S, C, B}, None),
+    "person.correct": ({C, B}, None),
+    "person.reset_code": ({S, C, B}, {S, C}),
+}
+
+
+def test_person_table_has_exactly_the_expected_actions():
+    assert set(policy.PERSON_ACTIONS) == set(PERSON_EXPECTED)
+
+
+@pytest.mark.parametrize("action", sorted(PERSON_EXPECTED))
+@pytest.mark.parametrize("places", [(S,), (C,), (B,), (O,), (S, O), (C, B), (B, O), (C, C), (B, B), ()])
+def test_person_action_by_places(action, places):
+    every, some = PERSON_EXPECTED[action]
+    codes = [CODE_OF[r] for r in places]
+    ok = all(r in every for r in places) and (some is None or any(r in some for r in places))
+    reason = policy.person_refusal(action, SCOPE, codes)
+    assert (reason is None) is ok, (action, places, reason)
+    if not ok:
+        with pytest.raises(NotAllowed):
+            policy.require_person(action, SCOPE, codes)
+    assert policy.person_refusal(action, None, codes) == policy.NO_SCOPE
+
+
+def test_one_place_outside_is_enough_to_refuse_and_the_reason_names_nothing():
+    reason = policy.person_refusal("person.edit", SCOPE, ["000.012.003", "000.013.001"])
+    assert reason == policy.PERSON_OUTSIDE and "000.013" not in reason
+
+
+def test_in_reach_and_visible():
+    assert policy.in_reach(SCOPE, ["000.012", "000.012.003"]) and policy.in_reach(SCOPE, [])
+    assert not policy.in_reach(SCOPE, ["000.012", "000.013"]) and not policy.in_reach(None, [])
+    assert policy.visible(SCOPE, ["000.013", "000.012.009"]) and not policy.visible(SCOPE, ["000.013"])
+    assert not policy.visible(SCOPE, [])
+
+
+def test_the_held_elsewhere_messages_name_nobody():
+    for message in policy.HELD_ELSEWHERE.values():
+        assert message.startswith("该身份证号已在其他组织登记；")
+    assert policy.HELD_ELSEWHERE_MEMBER == "该身份证号已在其他组织登记；如需转入本支部，请申请组织关系转接"
