@@ -153,3 +153,18 @@ def test_phone_full_width_digits_are_normalised_and_other_digits_refused():
     assert validate_phone("１３９００００００００") == "13900000000"
     with pytest.raises(ValidationFailed):
         validate_phone("1390000000²")
+
+
+def test_id_search_takes_the_full_number_or_the_last_four_only():
+    """Issue 14: a search box query may use ID numbers only as the whole number or its last 4 (already shown
+    by the mask); any other digit string is refused, so no prefix or longer ending exposes hidden digits."""
+    from tuanjian.domain.people import classify_id_search
+    full = "34082719900723001X"
+    assert classify_id_search(full).kind == "full" and classify_id_search(full.lower()).value == full
+    assert classify_id_search(" 001x ").kind == "suffix" and classify_id_search("001x").value == "001X"
+    for part in (full[:k] for k in range(1, 18)):
+        if len(part) != 4:
+            assert classify_id_search(part).kind == "refused", part
+    for part in (full[-k:] for k in (2, 3, 5, 6, 8, 12, 17)):      # ("X" alone is no digit: a name search)
+        assert classify_id_search(part).kind == "refused", part
+    assert classify_id_search("张三").kind == "none" and classify_id_search("高一(1)班").kind == "none"

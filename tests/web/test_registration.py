@@ -210,6 +210,8 @@ def test_garbage_org_id_is_a_clear_error(client, session, tree):
 # ---------------------------------------------------------------- issue 14, class 5: no password oracle
 
 def _strip(body, *numbers):
+    import re
+    body = re.sub(r"hx-headers='[^']*'|name=\"csrf_token\" value=\"[^\"]*\"", "", body)        # the CSRF token carries a timestamp
     for n in numbers:
         body = body.replace(n, "")
     return body
