@@ -21,6 +21,8 @@ def _fail(exc: DomainError):
 
 
 def init_app(app: Flask) -> None:
+    from .people.cli import init_app as init_people_cli     # check-people (issue 15)
+    init_people_cli(app)
     @app.cli.command("init-root")
     @click.option("--name", required=True, help="根组织简称，例如 共青团望江县委员会")
     @click.option("--code", required=True, help="根组织代码，例如 000.012.016.007")
@@ -258,20 +260,25 @@ def _org_by_code(org_code: str) -> Org:
 
 def _print_report(report, columns: dict, as_json: bool, *, committed: bool, note: str | None = None) -> None:
     labels = {v: k for k, v in columns.items()}
-    errors = [{"row": r.number, "column": labels.get(field, field), "value": r.cells.get(field, ""), "reason": msg}
+    errors = [{"row": r.number, "sheet": r.sheet, "where": r.where, "column": labels.get(field, field),
+               "value": r.cells.get(field, ""), "reason": msg}
               for r in report.error_rows for field, msgs in r.errors.items() for msg in msgs]
     totals = report.totals()
     if as_json:
         import json
-        click.echo(json.dumps({"totals": totals, "committed": committed, "note": note, "errors": errors},
+        click.echo(json.dumps({"totals": totals, "committed": committed, "note": note, "errors": errors,
+                               "unused_columns": report.meta.get("unused_columns", []),
+                               "skipped_sheets": report.meta.get("skipped_sheets", []), "notices": report.notices},
                               ensure_ascii=False, indent=2))
         return
     click.echo(f"共 {totals['rows']} 行：新增 {totals['new']}，更新 {totals['update']}，未变 {totals['unchanged']}，"
                f"有错误 {totals['error']}。" + ("已写入数据库。" if committed else "未写入数据库。"))
+    for notice in report.notices:
+        click.echo(notice)
     if note:
         click.echo(note)
     for e in errors:
-        click.echo(f"  第{e['row']}行 [{e['column']}] “{e['value']}”：{e['reason']}")
+        click.echo(f"  {e['where']} [{e['column']}] “{e['value']}”：{e['reason']}")
 
 
 def _print_code(org: Org, code_row) -> None:
