@@ -153,6 +153,7 @@ def test_upgrade_canonicalises_identity_strings_without_merging(db_kind, tmp_pat
         assert "登记了 2 次" in result.output and "人员#1" in result.output and "人员#2" in result.output
         assert "110105********002X" in result.output and "人员#3" not in result.output
         # resolved by deleting the duplicate's membership: no longer listed
+        db.session.remove()
         with db.engine.begin() as conn:
             conn.execute(text("UPDATE members SET deleted_at = '2026-12-01' WHERE id = 2"))
         result = app.test_cli_runner().invoke(args=["check-people"])
