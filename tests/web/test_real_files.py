@@ -216,3 +216,16 @@ def test_shandong_numbers_and_the_province_setting(app):
         assert "xinjiang" in str(exc)
     else:
         raise AssertionError("unknown province accepted")
+
+
+def test_single_sheet_imports_refuse_data_in_two_sheets(client, login, tree):
+    """The cadre and org imports read one sheet: two sheets with data are refused, not half read."""
+    a, b = ids(2, start=500)
+    head = ["姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称", "团干部性质"]
+    data = workbook([("一", head, [["甲", a, "13900000000", "汉族", "中共党员", "2010-05", "书记", "", "兼职"]]),
+                     ("二", head, [["乙", b, "13900000001", "汉族", "中共党员", "2010-05", "副书记", "", "兼职"]])])
+    login(tree.township_admin)
+    resp = client.post(f"/cadres/org/{tree.township.id}/import", data={"file": (data, "a.xlsx")},
+                       content_type="multipart/form-data")
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "一次只导入一张工作表" in page and "“一”“二”" in page
