@@ -112,3 +112,52 @@ def test_upgrade_packs_stored_import_reports(db_kind, tmp_path):
             stored = conn.execute(text("SELECT report FROM import_batches")).scalar()
         assert ImportReport.from_json(json.loads(stored) if isinstance(stored, str) else stored) == report
         db.engine.dispose()
+
+
+def test_upgrade_canonicalises_identity_strings_without_merging(db_kind, tmp_path):
+    """Issue 15: stored ID numbers, 发展团员编号, names and org names take their canonical form; a full-width copy of
+    a number another person holds is left as it is (never merged) and check-people lists the pair."""
+
+    url = _fresh_url(db_kind, tmp_path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    full = "１１０１０５１９４９１２３１００２ｘ"                 # 11010519491231002X in full-width, lower-case x
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="e5a7c1d9b3f2")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, full_name, is_township, "
+                              "sort_order, created_at, secretary_presiding) VALUES "
+                              "(1, NULL, '000.012', 'leading', '县团委', NULL, false, 0, '2026-01-01', false), "
+                              "(2, 1, '000.012.001', 'branch', '高一（1）班团支部', '望江中学高一（1）班团支部', false, 1, "
+                              "'2026-01-01', false)"))
+            people = [(1, "11010519491231002X", "张三"), (2, full, "张三"), (3, "110101200001011232", "王　芳"),
+                      (4, "110101 200001011208", "阿依古丽•买买提")]
+            for pid, number, name in people:
+                conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, "
+                                  "updated_at) VALUES (:i, :n, :name, '女', '2000-01-01', '2026-01-01', '2026-01-01')"),
+                             {"i": pid, "n": number, "name": name})
+            for mid, pid, dev in [(1, 1, "201700000001"), (2, 2, None), (3, 3, "２０１７ ０００００００２"),
+                                  (4, 4, None)]:
+                conn.execute(text("INSERT INTO members (id, person_id, org_id, dev_number, created_at, updated_at) "
+                                  "VALUES (:m, :p, 2, :d, '2026-01-01', '2026-01-01')"), {"m": mid, "p": pid, "d": dev})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT id, id_number, name FROM people ORDER BY id")).all() == [
+                (1, "11010519491231002X", "张三"), (2, full, "张三"),          # the duplicate is kept, not merged
+                (3, "110101200001011232", "王芳"), (4, "110101200001011208", "阿依古丽·买买提")]
+            assert conn.execute(text("SELECT dev_number FROM members ORDER BY id")).scalars().all() == [
+                "201700000001", None, "201700000002", None]
+            assert conn.execute(text("SELECT short_name, full_name FROM orgs WHERE id = 2")).one() == (
+                "高一(1)班团支部", "望江中学高一(1)班团支部")
+        result = app.test_cli_runner().invoke(args=["check-people"])
+        assert result.exit_code == 1, result.output
+        assert "登记了 2 次" in result.output and "人员#1" in result.output and "人员#2" in result.output
+        assert "110105********002X" in result.output and "人员#3" not in result.output
+        # resolved by deleting the duplicate's membership: no longer listed
+        db.session.remove()
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE members SET deleted_at = '2026-12-01' WHERE id = 2"))
+        result = app.test_cli_runner().invoke(args=["check-people"])
+        assert result.exit_code == 0 and "没有发现重复" in result.output
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="e5a7c1d9b3f2")
+        db.engine.dispose()

@@ -21,10 +21,12 @@ def register_cli(app: Flask) -> None:
     from .main import cli as main_cli
     from .members import cli as members_cli
     from .orgs import cli as orgs_cli
+    from .people import cli as people_cli
     from .supervision import cli as supervision_cli
 
     for module in (orgs_cli, main_cli, members_cli, exchange_cli, supervision_cli):
         module.register(app)
+    people_cli.init_app(app)        # check-people (issue 15)
 
 
 def add_flat(app: Flask, group: click.Group) -> None:

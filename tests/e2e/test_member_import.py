@@ -28,8 +28,8 @@ pytestmark = pytest.mark.e2e
 
 TOWNSHIP = "华阳镇团委"
 TIMEOUT_MS = 10_000
-HEADERS = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
-           "发展团员编号", "手机号码", "学历", "职业", "学习工作单位"]
+HEADERS = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内现任职务",
+           "发展团员编号", "手机号码", "文化程度", "职业", "学习工作单位"]       # the 智慧团建 labels (issue 15)
 TOWNSHIP_BRANCHES = ["华阳镇机关团支部", "华阳镇城东村团支部", "华阳镇城西村团支部", "华阳镇金塘村团支部"]
 MISSING_BRANCH = "不存在团支部"
 
@@ -236,11 +236,13 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
         wb = openpyxl.load_workbook(error_book)
         ws = wb["团员"]
         headers = [c.value for c in ws[1]]
-        evidence = ["入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]     # template columns left blank
+        evidence = ["入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信",     # template columns left blank
+                    "任现职年月", "团干部性质", "是否同级党委（支部）成员"]
         assert headers == HEADERS + evidence + ["原行号", "错误说明"], headers
         assert ws.max_row == 4, "exactly the 3 bad rows"
-        got = {ws.cell(row=n, column=1).value: (ws.cell(row=n, column=18).value, ws.cell(row=n, column=19).value)
-               for n in range(2, 5)}
+        at_number, at_reason = headers.index("原行号") + 1, headers.index("错误说明") + 1
+        got = {ws.cell(row=n, column=1).value: (ws.cell(row=n, column=at_number).value,
+                                                ws.cell(row=n, column=at_reason).value) for n in range(2, 5)}
         assert set(got) == {r.name for r in BAD}, got
         for r in BAD:
             number, reason = got[r.name]

@@ -43,7 +43,7 @@ PREVIEW, EITHER = "preview", "either"           # expectations besides "a 4xx wh
 HANGS = ".ods whose table is never closed (calamine loops forever on it)"      # cut off by the reader's timeout
 # every message the reader gives for a file that is not a usable workbook
 UNREADABLE = ("不是有效的 Excel", "已损坏", "内容异常", "超时", "过大", "打开密码", "XML 声明", "没有找到表头",
-              "没有数据行", "没有工作表")
+              "没有数据行", "没有工作表", "请在对应的页面导入")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 ALERT = re.compile(r'role="alert">(.*?)</p>', re.S)
 INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u202a-\u202e\u2066-\u2069\u200b\ufeff]")
@@ -459,7 +459,7 @@ def zip_bombs():
         ("zip bomb: 60 entries sharing one 10 MB stream", "炸弹.xlsx",
          bomb(joined((start, 1), (mb, 10), (end, 1)), copies=60), ("过大",)),
         ("zip bomb: 120 MB of whitespace, under the cap", "炸弹.xlsx",
-         bomb(joined((start, 1), (mb, 120), (end, 1))), ("没有数据行", "没有找到表头")),
+         bomb(joined((start, 1), (mb, 120), (end, 1))), ("没有数据行", "没有找到表头", "请在对应的页面导入")),
         ("zip with 6000 members", "多.xlsx", raw_zip([(n, *deflate(d), None) for n, d in parts]
                                                      + [(f"x/{k}.xml", *deflate(b"<a/>"), None) for k in range(6000)]),
          ("过大",)),
@@ -556,7 +556,8 @@ def cat_content(ep: Endpoint):
                   ("没有找到表头",)))
     files.append(("another import's headers", "表头.xlsx",
                   plain_book(ep, [ENDPOINTS["orgs" if ep.key != "orgs" else "cadres"].row],
-                             headers=ENDPOINTS["orgs" if ep.key != "orgs" else "cadres"].headers), ("没有找到表头",)))
+                             headers=ENDPOINTS["orgs" if ep.key != "orgs" else "cadres"].headers),
+                  ("没有找到表头", "请在对应的页面导入")))       # the other kind of file is named (issue 15)
     files.append(("headers typed with mistakes", "表头.xlsx",
                   plain_book(ep, [ep.row], headers=[h[::-1] for h in ep.headers]), ("没有找到表头",)))
     files.append(("no header row, only data", "表头.xlsx",

@@ -77,3 +77,14 @@ def id_number_fragment(raw) -> str | None:
 def name_query(raw) -> str:
     """A search query for people's names, in their canonical form."""
     return canonical_person_name(raw)
+
+
+def duplicate_groups(records, key=canonical_id_number) -> list[list]:
+    """Records (tuples whose second item is the stored value) that share one canonical value, in groups of two or
+    more (people entered twice, once with full-width digits); the migration to canonical forms leaves them for an
+    admin to resolve instead of merging them."""
+    groups: dict[str, list] = {}
+    for record in records:
+        if record[1]:
+            groups.setdefault(key(record[1]), []).append(record)
+    return [g for g in groups.values() if len(g) > 1]

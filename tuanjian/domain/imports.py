@@ -17,6 +17,12 @@ class RowOutcome:
     data: dict = field(default_factory=dict)      # cleaned values, ready to write
     errors: dict[str, list[str]] = field(default_factory=dict)
     note: str = ""
+    sheet: str = ""                               # the worksheet, when the file had several data sheets
+
+    @property
+    def where(self) -> str:
+        """第 5 行, or 工作表“一班”第 5 行."""
+        return f"工作表“{self.sheet}”第{self.number}行" if self.sheet else f"第{self.number}行"
 
     def fail(self, field_name: str, message: str) -> None:
         self.kind = ERROR
@@ -26,6 +32,19 @@ class RowOutcome:
 @dataclass
 class ImportReport:
     rows: list[RowOutcome]
+    # what the file held besides its rows, for the preview, the CLI and --json: "unused_columns" (header labels
+    # not imported), "skipped_sheets" ([sheet, reason]), "sheets" (the data sheets read)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def notices(self) -> list[str]:
+        """The file-level facts the user must be told (nothing is dropped silently)."""
+        out = []
+        if self.meta.get("unused_columns"):
+            out.append("以下列未导入：" + "、".join(self.meta["unused_columns"]))
+        for name, reason in self.meta.get("skipped_sheets", []):
+            out.append(f"工作表“{name}”未导入：{reason}")
+        return out
 
     @property
     def ok_rows(self) -> list[RowOutcome]:
@@ -66,20 +85,20 @@ class ImportReport:
         return {"format": 2, "cell_keys": cell_keys, "data_keys": data_keys,
                 "rows": [(r.number, r.kind,
                           cells(r.cells) if kept is None or r.kind == ERROR or id(r) in kept else None,
-                          data(r.data) if r.data else None, r.errors or None, r.note)
+                          data(r.data) if r.data else None, r.errors or None, r.note, r.sheet)
                          for r in self.rows],
-                "totals": self.totals()}
+                "totals": self.totals(), "meta": self.meta}
 
     @classmethod
     def from_json(cls, doc: dict) -> ImportReport:
         if doc.get("format") != 2:                    # reports stored before the compact format
-            return cls([RowOutcome(**r) for r in doc.get("rows", [])])
+            return cls([RowOutcome(**r) for r in doc.get("rows", [])], doc.get("meta") or {})
         cell_keys, data_keys = doc["cell_keys"], doc["data_keys"]
         return cls([RowOutcome(number, {} if cells is None else cells if isinstance(cells, dict)
                                else dict(zip(cell_keys, cells, strict=True)), kind,
                                (data if isinstance(data, dict) else dict(zip(data_keys, data, strict=True))) if data else {},
-                               errors or {}, note)
-                    for number, kind, cells, data, errors, note in doc["rows"]])
+                               errors or {}, note, sheet[0] if sheet else "")
+                    for number, kind, cells, data, errors, note, *sheet in doc["rows"]], doc.get("meta") or {})
 
 
 def cell_text(value) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from .canonical import canonical_org_name
 from .errors import ValidationFailed
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
@@ -34,23 +35,30 @@ class Existing:
 
 
 def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
-                  existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
+                  existing: dict[str, Existing], dev_numbers: dict[str, str],
+                  sheet_branches: dict[str, str] | None = None) -> ImportReport:
     """``branches``: branch short name → ids in scope; ``default_branch``: the branch itself when a branch admin
-    imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it."""
-    report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch)
+    imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it;
+    ``sheet_branches``: sheet name → the branch a row of that sheet is in when its 所在团支部 is empty (from the
+    目录 of our own export, or the sheet's name)."""
+    report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch,
+                        sheet_branches=sheet_branches)
     return classify(report, existing=existing, dev_numbers=dev_numbers)
 
 
 def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
-               default_branch: int | None) -> ImportReport:
+               default_branch: int | None, sheet_branches: dict[str, str] | None = None) -> ImportReport:
     """The rules that depend only on the file: every field, the branch name, duplicates inside the file."""
+    branches = {canonical_org_name(k): v for k, v in branches.items()}
+    sheet_branches = sheet_branches or {}
+    several_sheets = len({getattr(raw, "sheet", "") for raw in rows}) > 1
     outcomes: list[RowOutcome] = []
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
     memo: dict = {}
     for raw in rows:
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
-        out = RowOutcome(number=raw.number, cells=cells)
+        out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
         values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
                   "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone"),
                   "card_year": raw.cells.get("card_year"), "start_month": raw.cells.get("start_month"),
@@ -62,7 +70,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             for f, msgs in exc.field_errors.items():
                 for m in msgs:
                     out.fail(f, m)
-        branch_name = " ".join(cells.get("branch", "").split())
+        branch_name = canonical_org_name(cells.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
         branch_id = None
         if branch_name:
             ids = branches.get(branch_name, [])
@@ -85,10 +93,11 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         outcomes.append(out)
     for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
         for outs in groups.values():             # the same value twice in one file: report it on every row
-            if len(outs) > 1 and len({o.number for o in outs}) > 1:
-                rows_text = "、".join(str(o.number) for o in outs)
+            if len(outs) > 1 and len({(o.sheet, o.number) for o in outs}) > 1:
+                rows_text = ("、".join(o.where for o in outs) if several_sheets
+                             else "第" + "、".join(str(o.number) for o in outs) + "行")
                 for o in outs:
-                    o.fail(field, f"{label}在本文件中重复出现（第{rows_text}行）")
+                    o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
 
@@ -105,7 +114,16 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if holder is not None and holder != number:
             out.fail("dev_number", "该发展团员编号已被其他团员使用")
         known = existing.get(number)
-        if known is not None and not known.owned and (known.member_id is None or not known.in_scope):
+        if data.get("is_member") is False and known is not None:
+            # a cadre without 团籍: created with the post only; an existing person is kept as recorded
+            if not known.owned:
+                out.fail("id_number", HELD_ELSEWHERE_MEMBER)    # one answer whatever the name: nobody is named
+            elif known.member_id is None and known.values.get("branch_posts", {}).get(data["branch_id"]) == data["position"]:
+                out.kind, out.note = UNCHANGED, ""
+                continue
+            else:
+                out.fail("is_member", "该人员已在系统中登记；不是团员的团干部请在该团支部的“团干部”页面维护")
+        elif known is not None and not known.owned and (known.member_id is None or not known.in_scope):
             out.fail("id_number", HELD_ELSEWHERE_MEMBER)        # one answer whatever the name: nobody is named
         elif known is not None and known.name != data["name"]:
             out.fail("name", NAME_DIFFERS)

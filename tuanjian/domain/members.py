@@ -18,6 +18,10 @@ OCCUPATIONS = ("国有企业职工", "非公企业职工", "机关事业单位�
                "公办高校教职工", "公办中学教职工", "公办中职教职工", "民办高校教职工", "民办中学教职工", "民办中职教职工", "其他")
 YES, NO = "是", "否"
 DEV_NUMBER_LENGTH = 12
+# Shandong's legacy numbers (DOMAIN.md 3.3): 16 digits starting 201516 or 201617; the national front end accepts
+# them wherever the member now is
+SHANDONG_DEV_LENGTH = 16
+SHANDONG_DEV_PREFIXES = ("201516", "201617")
 _DEV_RE = re.compile(r"^[0-9A-Za-z]+$")
 WORKPLACE_MAX = 100
 
@@ -46,6 +50,10 @@ def normalise_dev_number(raw) -> str:
     return canonical_dev_number(raw)
 
 
+def is_shandong_dev_number(number: str) -> bool:
+    return len(number) == SHANDONG_DEV_LENGTH and number.isdigit() and number.startswith(SHANDONG_DEV_PREFIXES)
+
+
 def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) -> str | None:
     """发展团员编号 [B: S6, rules as coded in S17]: required for joins from ``required_from_year``; 12 characters;
     the first four are the join year (2017 and 2018 interchangeable); optional earlier, but if given it must be
@@ -58,6 +66,8 @@ def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) ->
         return None
     if not _DEV_RE.match(number):
         raise ValidationFailed.single("dev_number", "发展团员编号只能由数字和字母组成")
+    if is_shandong_dev_number(number):
+        return number
     if join is not None:
         years = {str(join.year)}
         if join.year in (2017, 2018):
@@ -225,14 +235,33 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     name = check(validate_person_name, values.get("name"))
     info = check(parse_id_number, values.get("id_number"), today)
     eth = cached(memo, normalise_ethnicity, values.get("ethnicity"))
-    pol = cached(memo, validate_political_status, values.get("political_status"))
-    join = cached(memo, parse_year_month, values.get("join_date"))
+    is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
+    # 是否为团员 (our 智慧团建 export writes it): 否 = a cadre of the branch without 团籍 (群众, or a Party member past
+    # 28), who gets a post and no membership; blank = a member
+    is_member = check(parse_yes_no, values.get("is_member"), "is_member", "是否为团员", required=False) is not False
+    if not is_member and is_cadre is False:
+        errors.setdefault("is_member", []).append("“是否为团员”填“否”的只能是本团支部的团干部（是否为团干部填“是”）")
+    if is_member:
+        pol = cached(memo, validate_political_status, values.get("political_status"))
+        join = cached(memo, parse_year_month, values.get("join_date"))
+    else:
+        pol = check(validate_political_status, values.get("political_status"), cadre=True)
+        join = None
+        if not (pol == "群众" and not str(values.get("join_date") or "").strip()):
+            join = cached(memo, parse_year_month, values.get("join_date"))
     if join is not None and info is not None:
         check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
               min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff)
-    dev = check(check_dev_number, values.get("dev_number"), join, required_from_year=settings.dev_number_required_from_year)
+    if is_member:
+        dev = check(check_dev_number, values.get("dev_number"), join,
+                    required_from_year=settings.dev_number_required_from_year)
+    else:
+        dev = None
+        for key, label in (("dev_number", "发展团员编号"), ("education", "文化程度"), ("occupation", "职业"),
+                           ("workplace", "学习工作单位")):
+            if str(values.get(key) if values.get(key) is not None else "").strip():
+                errors.setdefault(key, []).append(f"非团员的团干部不填写{label}")
     phone = check(validate_phone, values.get("phone"), False)
-    is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
     position = None
     post = dict.fromkeys(POST_FIELDS)
     if is_cadre:
@@ -251,7 +280,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     if errors:
         raise ValidationFailed(errors)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
-            "ethnicity": eth, "political_status": pol, "join_date": str(join), "dev_number": dev, "phone": phone or None,
-            "is_cadre": bool(is_cadre), "position": position, **post, "education": education, "occupation": occupation,
-            "workplace": workplace}
+            "ethnicity": eth, "political_status": pol, "join_date": str(join) if join else None, "dev_number": dev,
+            "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post, "education": education,
+            "occupation": occupation, "workplace": workplace, **({} if is_member else {"is_member": False})}
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import calendar
 import operator
 import re
+import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from .canonical import canonical_id_number, canonical_person_name
@@ -258,17 +259,34 @@ class YearMonth:
         return date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
 
 
+EXCEL_EPOCH = date(1899, 12, 30)          # day 0 of Excel's (1900) date system, as Excel counts it after 1900-03-01
+_SERIAL_RE = re.compile(r"^[0-9]{5}(?:\.0+)?$")  # 10000..99999 = 1927-05-18..2173-10-14
+_TIME_TAIL = re.compile(r"(?:[ T]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)$")
+_AMBIGUOUS_FLOAT = re.compile(r"^[0-9]{4}\.1$")
+
+
 def parse_year_month(raw, field: str = "join_date", label: str = "入团年月") -> YearMonth:
-    """Accept 2015-06, 2015.6, 2015/06, 2015年6月, 201506, 20150601, a date or a datetime."""
+    """Accept 2015-06, 2015.6, 2015/06, 2015年6月, 201506, 20150601, a date or a datetime, a date serial left in a
+    text cell (42156) and datetime text ("2015-06-01 00:00:00"). A number like 2016.1 is refused: Excel turns
+    2016.10 typed into a general cell into the number 2016.1, so the month cannot be known."""
     if isinstance(raw, datetime):
         return YearMonth(raw.year, raw.month)
     if isinstance(raw, date):
         return YearMonth(raw.year, raw.month)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    text = str(raw or "").strip()
+    elif isinstance(raw, float) and _AMBIGUOUS_FLOAT.match(repr(raw)):
+        year = int(raw)
+        raise ValidationFailed.single(
+            field, f"{label}“{raw!r}”是数字，月份不明确：可能是{year}年1月，也可能是{year}年10月（Excel 会把 {year}.10 "
+                   f"存成 {year}.1）。请把该单元格设为“文本”格式，填写为“{year}-01”或“{year}-10”")
+    text = unicodedata.normalize("NFKC", str(raw if raw is not None else "")).strip()
     if not text:
         raise ValidationFailed.single(field, f"请填写{label}")
+    if _SERIAL_RE.match(text):                  # a date serial: the cell lost its date format, or was text
+        day = EXCEL_EPOCH + timedelta(days=int(float(text)))
+        return YearMonth(day.year, day.month)
+    text = _TIME_TAIL.sub("", text).strip()
     m = _YM_RE.match(text) or _YM_COMPACT_RE.match(text)
     if not m:
         raise ValidationFailed.single(field, f"{label}“{text}”格式不对，应为“年-月”，例如 2015-06")

@@ -27,6 +27,10 @@ class Settings:
     join_age_min_before_cutoff: int = 12
     # 发展团员编号 is required for joins from this year on (DOMAIN.md 3.3: 2017; Xinjiang 2016).
     dev_number_required_from_year: int = 2017
+    # Where the county is (issue 15): the rules that depend on the org's province take that province's values
+    # unless set one by one. "" = the national rules; "xinjiang": 发展团员编号 from 2016, join age 13 at all dates.
+    # Shandong's 16-digit 发展团员编号 are accepted everywhere (members move and keep their number).
+    province: str = ""
     # 超龄: members of this age or older with no League post are due to leave (团章 art. 1).
     overage_years: int = 28
     # 录入进度 (DOMAIN.md 5.2): a branch is done with at least this many members, all complete [C]; a branch
@@ -69,9 +73,14 @@ class Settings:
     def from_mapping(cls, values: dict) -> Settings:
         """Build settings from a config mapping with keys like ``CODE_VALID_DAYS``. Unknown keys are ignored."""
         kwargs = {}
+        province = str(values.get("PROVINCE") or "").strip().lower()
+        if province and province not in PROVINCE_RULES:
+            raise ValueError(f"TUANJIAN_PROVINCE={province!r}: known values are "
+                             + ", ".join(sorted(PROVINCE_RULES)) + " (or empty for the national rules)")
+        kwargs.update(PROVINCE_RULES.get(province, {}), province=province)
         for f in dataclasses.fields(cls):
             key = f.name.upper()
-            if key not in values or f.name == "placement":
+            if key not in values or f.name in ("placement", "province"):
                 continue
             raw = values[key]
             if f.type in ("date",) or f.name == "join_age_cutoff":
@@ -85,5 +94,12 @@ class Settings:
             }
         return cls(**kwargs)
 
+
+# Province -> the settings its rules change (DOMAIN.md 3.3: Xinjiang requires the 发展团员编号 from 2016 and a join
+# age of 13 for all dates). A setting given explicitly still wins.
+PROVINCE_RULES: dict[str, dict] = {
+    "xinjiang": {"dev_number_required_from_year": 2016, "join_age_min": 13, "join_age_min_before_cutoff": 13},
+    "shandong": {},
+}
 
 DEFAULT_SETTINGS = Settings()

@@ -32,6 +32,7 @@ MEMBER_HEADERS: dict[str, tuple[str, ...]] = {
     "has_card": ("团员证",),
     "card_year": ("团籍注册年度",),
     "has_letter": ("组织关系介绍信",),
+    "is_member": ("是否为团员", "是否团员"),      # our export: 否 for a branch cadre without 团籍
 }
 
 CADRE_HEADERS: dict[str, tuple[str, ...]] = {
@@ -56,12 +57,13 @@ ORG_HEADERS: dict[str, tuple[str, ...]] = {
 }
 
 # The columns that tell the three kinds of file apart (智慧团建 keeps its 本级团干部 and 下级团支部团员团干部 templates
-# apart, and so do we): a sheet carrying one kind's marker and not another's belongs to that kind.
-FILE_KINDS: dict[str, tuple[str, dict[str, tuple[str, ...]], tuple[str, ...]]] = {
-    # kind: (what the user calls it, its header table, the keys whose presence marks it)
-    "members": ("团员团干部表（下级团支部团员团干部）", MEMBER_HEADERS, ("branch", "is_cadre", "dev_number")),
-    "cadres": ("本级团干部表", CADRE_HEADERS, ("title",)),
-    "org_children": ("下级组织表", ORG_HEADERS, ("short_name", "kind")),
+# apart, and so do we): kind -> (what the user calls it, the columns it must have (each as its aliases), the
+# columns of which one marks it). A file whose sheets are of different kinds is refused.
+FILE_KINDS: dict[str, tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]] = {
+    "members": ("团员团干部表（下级团支部团员团干部）", (MEMBER_HEADERS["name"], MEMBER_HEADERS["id_number"]),
+                MEMBER_HEADERS["branch"] + MEMBER_HEADERS["is_cadre"] + MEMBER_HEADERS["dev_number"]),
+    "cadres": ("本级团干部表", (CADRE_HEADERS["name"], CADRE_HEADERS["id_number"]), ("职务", "职务名称")),
+    "org_children": ("下级组织表", (ORG_HEADERS["short_name"],), ORG_HEADERS["kind"]),
 }
 
 
@@ -94,7 +96,7 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
                "专职团干部": "专职", "兼职团干部": "兼职", "挂职团干部": "挂职"},
     "yes_no": {"是": "是", "否": "否", "Y": "是", "N": "否", "YES": "是", "NO": "否", "√": "是", "✓": "是", "✔": "是",
                "×": "否", "✗": "否", "✘": "否", "1": "是", "0": "否", "TRUE": "是", "FALSE": "否", "ON": "是",
-               "OFF": "否", "有": "是", "无": "否"},
+               "OFF": "否"},
     "ethnicity": {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "蒙古": "蒙古族"},
 }
 

@@ -65,16 +65,21 @@ def import_members(file, org_code, commit, all_or_nothing, as_json):
 
 def _print_report(report, columns: dict, as_json: bool, *, committed: bool, note: str | None = None) -> None:
     labels = {v: k for k, v in columns.items()}
-    errors = [{"row": r.number, "column": labels.get(field, field), "value": r.cells.get(field, ""), "reason": msg}
+    errors = [{"row": r.number, "sheet": r.sheet, "where": r.where, "column": labels.get(field, field),
+               "value": r.cells.get(field, ""), "reason": msg}
               for r in report.error_rows for field, msgs in r.errors.items() for msg in msgs]
     totals = report.totals()
     if as_json:
-        click.echo(json.dumps({"totals": totals, "committed": committed, "note": note, "errors": errors},
+        click.echo(json.dumps({"totals": totals, "committed": committed, "note": note, "errors": errors,
+                               "unused_columns": report.meta.get("unused_columns", []),
+                               "skipped_sheets": report.meta.get("skipped_sheets", []), "notices": report.notices},
                               ensure_ascii=False, indent=2))
         return
     click.echo(f"共 {totals['rows']} 行：新增 {totals['new']}，更新 {totals['update']}，未变 {totals['unchanged']}，"
                f"有错误 {totals['error']}。" + ("已写入数据库。" if committed else "未写入数据库。"))
+    for notice in report.notices:
+        click.echo(notice)
     if note:
         click.echo(note)
     for e in errors:
-        click.echo(f"  第{e['row']}行 [{e['column']}] “{e['value']}”：{e['reason']}")
+        click.echo(f"  {e['where']} [{e['column']}] “{e['value']}”：{e['reason']}")

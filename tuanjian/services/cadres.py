@@ -7,10 +7,12 @@ from sqlalchemy import select
 
 from ..domain.cadres import CADRE_READ_COLUMNS, validate_cadre_rows, validate_post
 from ..domain import policy
+from ..domain.canonical import canonical_id_number
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.imports import ImportReport
 from ..domain.people import positions_for
 from ..domain.settings import Settings
+from ..domain.vocabulary import FILE_KINDS
 from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit, ownership
@@ -123,10 +125,12 @@ def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: st
                    now: datetime) -> ImportBatch:
     check_may_manage(actor, org)
     sheet = read_sheet(data, filename, CADRE_READ_COLUMNS, required=("name", "id_number", "position"),
-                       prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows)
+                       prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows, kinds=FILE_KINDS,
+                       own_kind="cadres")
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now, actor.scope_code)
+    report.meta = {"unused_columns": sheet.unknown_headers}
     return new_batch(session, actor, org, kind="cadres", data=data, filename=filename, report=report, now=now)
 
 
@@ -135,7 +139,7 @@ def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_
     for r in rows:
         v = r.cells.get("id_number")
         if isinstance(v, str):
-            numbers.add(v.strip().upper())
+            numbers.add(canonical_id_number(v))
     known = {n: name for n, name in session.execute(
         select(Person.id_number, Person.name).where(Person.id_number.in_(numbers)))} if numbers else {}
     reach = ownership.reach_by_id_number(session, scope_code, known)
@@ -164,6 +168,7 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
             new.kind, new.errors = "error", old.errors
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
+    report.meta = stored.meta
     posts = [add_cadre(session, actor, org, row.data, now=now)[0] for row in report.ok_rows]
     batch.status, batch.committed_at = "committed", now
     batch.store_report(report)

@@ -16,6 +16,7 @@ from ..domain.org_import import HERE, ExistingOrg
 from ..domain.org_import import validate_rows as validate_org_rows
 from ..domain.orgtree import OrgKind
 from ..domain.settings import Settings
+from ..domain.vocabulary import FILE_KINDS
 from ..models import ImportBatch, Org
 from ..spreadsheets.reader import read_sheet
 from . import audit
@@ -79,10 +80,11 @@ def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, fil
                          settings: Settings, now: datetime) -> ImportBatch:
     check_may_import_children(actor, parent)
     sheet = read_sheet(data, filename, ORG_COLUMNS, required=("short_name", "kind"), prefer_sheet=ORG_SHEET,
-                       max_rows=settings.import_max_rows)
+                       max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="org_children")
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“下级组织”工作表中从第2行起填写")
     report = _validate(session, parent, sheet.rows, settings)
+    report.meta = {"unused_columns": sheet.unknown_headers}
     return new_batch(session, actor, parent, kind="org_children", data=data, filename=filename, report=report, now=now)
 
 
@@ -99,6 +101,7 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
     from ..spreadsheets.reader import RawRow
     stored = ImportReport.from_json(batch.report)
     report = _validate(session, parent, [RawRow(r.number, r.cells) for r in stored.rows], settings)
+    report.meta = stored.meta
     if mode == ALL_OR_NOTHING and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据；"
                        "请下载错误表修改后重新上传")

@@ -9,15 +9,16 @@ from ..clock import local_date
 from ..dbsetup import insert_many
 from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
-from ..domain.canonical import canonical_dev_number, canonical_id_number
+from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
 from ..domain.member_import import READ_COLUMNS, Existing, cells_from_data, classify, validate_rows
 from ..domain.members import POST_FIELDS
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.settings import Settings
+from ..domain.vocabulary import FILE_KINDS
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
 from ..queries import among, place_codes, within
-from ..spreadsheets.reader import RawRow, read_sheet
+from ..spreadsheets.reader import RawRow, read_workbook
 from . import audit, stats
 from .imports import gc_paused, new_batch
 from .actor import Actor
@@ -48,17 +49,19 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
         for cond in among(session, Person.id_number, sorted(numbers)):
             found += session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
                                      .where(cond)).all()
-        live_ids = [p.id for p, m in found if m is not None and m.deleted_at is None]
         positions = {}
-        for cond in among(session, CadrePost.person_id, live_ids):
+        for cond in among(session, CadrePost.person_id, [p.id for p, _ in found]):
             for pid, oid, *post in session.execute(select(
                     CadrePost.person_id, CadrePost.org_id, CadrePost.position, CadrePost.start_month, CadrePost.nature,
                     CadrePost.party_committee).where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
                 positions.setdefault((pid, oid), post)
         places = place_codes(session, [p.id for p, _ in found])
+        posts_of: dict[int, dict[int, str]] = {}
+        for (pid, oid), post in positions.items():
+            posts_of.setdefault(pid, {})[oid] = post[0]
         for person, member in found:
             live = member is not None and member.deleted_at is None
-            values = {}
+            values = {"branch_posts": posts_of.get(person.id, {})}
             if live:
                 values = {"ethnicity": person.ethnicity, "political_status": person.political_status,
                           "join_date": person.join_date, "phone": person.phone, "dev_number": member.dev_number,
@@ -82,8 +85,37 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
             "existing": existing, "dev_numbers": dev_numbers}
 
 
-def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None) -> ImportReport:
-    return validate_rows(rows, settings=settings, today=local_date(now), **_context(session, org, rows, scope_code))
+def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None,
+              sheet_branches: dict[str, str] | None = None) -> ImportReport:
+    return validate_rows(rows, settings=settings, today=local_date(now), sheet_branches=sheet_branches,
+                         **_context(session, org, rows, scope_code))
+
+
+def _sheet_roles(session, org: Org, book) -> tuple[list, dict[str, str], list[list[str]]]:
+    """Which sheets hold members, the branch each sheet stands for (for rows whose 所在团支部 is empty) and the
+    sheets left out with the reason. Our own 智慧团建 export has a 目录 listing every sheet's organisation:
+    the 本级团干部 of a 团委, 团工委 or 团总支 are not members of a branch and are imported on that organisation's
+    团干部 page, so their sheets are left out (and said so)."""
+    short = {canonical_org_name(b.short_name): b.short_name for b in branches_in(session, org)}
+    full = {canonical_org_name(b.full_name): b.short_name for b in branches_in(session, org) if b.full_name}
+    rows, sheet_branches, skipped = [], {}, []
+    several = len(book.sheets) > 1
+    for sheet in book.sheets:
+        entry = book.index.get(sheet.name)
+        kind = (entry or {}).get("组织类别", "")
+        no_branch = all(not str(r.cells.get("branch") or "").strip() for r in sheet.rows)
+        if (entry and kind and kind != OrgKind.BRANCH.label and no_branch) or (
+                not entry and several and sheet.name.endswith("本级团干部") and no_branch):
+            skipped.append([sheet.name, f"这是{(entry or {}).get('组织全称') or sheet.name}的本级团干部名单（不属于团支部），"
+                                        "请在该组织的“团干部”页面录入"])
+            continue
+        rows += sheet.rows
+        for candidate in ((entry or {}).get("组织全称"), sheet.name):
+            name = canonical_org_name(candidate)
+            if name in short or name in full:
+                sheet_branches[sheet.name] = short.get(name) or full[name]
+                break
+    return rows, sheet_branches, skipped
 
 
 def _check_org(actor: Actor, org: Org) -> None:
@@ -99,11 +131,16 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     _check_org(actor, org)
     if not org.org_kind.holds_members and not branches_in(session, org):
         raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
-    sheet = read_sheet(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
-                       max_rows=settings.import_max_rows)
-    if not sheet.rows:
+    book = read_workbook(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
+                         max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members")
+    rows, sheet_branches, skipped = _sheet_roles(session, org, book)
+    if not rows:
+        if skipped:
+            raise ValidationFailed.single("file", "；".join(f"工作表“{n}”：{why}" for n, why in skipped))
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
-    report = _validate(session, org, sheet.rows, settings, now, actor.scope_code)
+    report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches)
+    report.meta = {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
+                   "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}
     # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
     # workbook shows them (error rows and the preview's sample), which halves what is stored and read back
     return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now,
@@ -124,7 +161,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     # database (another admin imported the same people, a branch was dissolved): classify again against it.
     report = ImportReport.from_json(batch.report)
     as_previewed = [(r.kind, r.note, r.errors) for r in report.rows]
-    previewed_data = {r.number: r.data for r in report.ok_rows}
+    previewed_data = {(r.sheet, r.number): r.data for r in report.ok_rows}
     live_branches = {b.id for b in branches_in(session, org)}
     for row in report.ok_rows:
         row.kind, row.errors = "ok", {}
@@ -169,8 +206,8 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         all_names = {b.id: b.short_name for b in session.scalars(select(Org).where(
             Org.id.in_({d["branch_id"] for d in previewed_data.values()})))}
         for r in report.rows:
-            if not r.cells and r.number in previewed_data and (r.kind == ERROR or id(r) in sample):
-                data = previewed_data[r.number]
+            if not r.cells and (r.sheet, r.number) in previewed_data and (r.kind == ERROR or id(r) in sample):
+                data = previewed_data[(r.sheet, r.number)]
                 r.cells = cells_from_data(data, all_names.get(data["branch_id"], ""))
         batch.store_report(report, keep_ok_cells=OK_ROWS_SHOWN)
     t = report.totals()
@@ -205,7 +242,8 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
          "education": r.data["education"], "occupation": r.data["occupation"], "workplace": r.data["workplace"],
          "has_application": r.data.get("has_application"), "has_card": r.data.get("has_card"),
          "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter"),
-         "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)])
+         "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)
+        if r.data.get("is_member") is not False])         # a branch cadre without 团籍 gets the post only
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         insert_many(session, CadrePost.__table__, [{"person_id": pid, "org_id": r.data["branch_id"],
@@ -221,7 +259,7 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
     for r in rows:
         by_branch.setdefault(r.data["branch_id"], []).append(r.data)
     for branch_id, added in by_branch.items():
-        if any(d["is_cadre"] for d in added):
+        if any(d["is_cadre"] or d.get("is_member") is False for d in added):
             stats.touch(session, org_ids=[branch_id])
         else:
             stats.add_new_members(session, branch_id, added, settings=settings, now=now)

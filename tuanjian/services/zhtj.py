@@ -29,7 +29,7 @@ COLUMNS = [
     ("所在团支部", "branch", None),
     ("是否为团干部", "is_cadre", None),
     ("手机号码", "person", "phone"),
-    ("学历", "member", "education"),
+    ("文化程度", "member", "education"),
     ("发展团员编号", "member", "dev_number"),
     ("职业", "member", "occupation"),
     ("学习工作单位", "member", "workplace"),
@@ -46,6 +46,9 @@ COLUMNS = [
     ("任现职年月", "post", "start_month"),
     ("团干部性质", "post", "nature"),
     ("是否同级党委（支部）成员", "post", "party_committee"),
+    # not in the national template: 否 marks a branch cadre without 团籍 (群众, or a Party member past 28), so that
+    # importing this file back recreates the post without making them a member (issue 15)
+    ("是否为团员", "is_member", None),
 ]
 HEADERS = [c[0] for c in COLUMNS]
 TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间", "QQ"}
@@ -73,6 +76,8 @@ def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_n
             out.append(branch_name)
         elif source == "is_cadre":
             out.append("是" if posts else "否")
+        elif source == "is_member":
+            out.append("是" if member is not None else "否")
         elif source == "post":
             if header == "团内现任职务":
                 out.append("、".join((p.title or p.position) if p.position == "其他" else p.position for p in posts)

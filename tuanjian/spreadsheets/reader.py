@@ -383,7 +383,7 @@ def _parse(job: dict):
     worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
     visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
     hidden = [s.name for s in worksheets if s.visible != SheetVisibleEnum.Visible]
-    if job["prefer_sheet"] in visible:
+    if job["prefer_sheet"] in visible and not job.get("all_sheets"):     # several sheets: in workbook order
         visible.remove(job["prefer_sheet"])
         visible.insert(0, job["prefer_sheet"])
     read = 0
@@ -400,8 +400,6 @@ def _parse(job: dict):
                  if kind != own and _is_kind(values, needed, markers)]
         if found is not None and not (other and own in kinds and not _is_kind(values, *kinds[own][1:])):
             answer = _rows(sheet_name, values, found, wanted, max_rows)
-            if not job.get("all_sheets"):
-                return answer
             total += len(answer[3])
             if total > max_rows:
                 raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
@@ -422,6 +420,13 @@ def _parse(job: dict):
         n, label = foreign[0]
         raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
                               "请在对应的页面导入，或下载本页面的模板填写")
+    if answers and not job.get("all_sheets"):
+        with_rows = [a for a in answers if a[3]]
+        if len(with_rows) > 1:
+            names = "”“".join(a[1] for a in with_rows[:5])
+            raise ImportFileError(f"这个页面一次只导入一张工作表，而文件中“{names}”都有表头和数据："
+                                  "请把数据合并到一张工作表，或分成几个文件分别上传")
+        return (with_rows or answers)[0]
     if answers:
         return ("sheets", answers, {"index": index, "skipped": skipped})
     for sheet_name in hidden:

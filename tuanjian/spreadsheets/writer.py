@@ -126,30 +126,52 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
 
 
 def add_dropdowns(wb, ws, columns: Sequence[Column]) -> None:
-    """A hidden 下拉列表 sheet holding every column's choices, and list validations for all rows of ``ws``."""
+    """A hidden 下拉列表 sheet holding every column's choices (made once per workbook), and list validations for all
+    rows of ``ws``."""
     from openpyxl.worksheet.datavalidation import DataValidation
-    lists = wb.create_sheet("下拉列表")
-    lists.sheet_state = "hidden"
+    if "下拉列表" in wb.sheetnames:
+        lists = wb["下拉列表"]
+        filled = True
+    else:
+        lists = wb.create_sheet("下拉列表")
+        lists.sheet_state = "hidden"
+        filled = False
     list_col = 0
     for idx, c in enumerate(columns, start=1):
         if not c.choices:
             continue
         list_col += 1
         ll, letter = get_column_letter(list_col), get_column_letter(idx)
-        for i, choice in enumerate(c.choices, start=1):
-            set_text(lists.cell(row=i, column=list_col), choice)
+        if not filled:
+            for i, choice in enumerate(c.choices, start=1):
+                set_text(lists.cell(row=i, column=list_col), choice)
         dv = DataValidation(type="list", formula1=f"'下拉列表'!${ll}$1:${ll}${len(c.choices)}", allow_blank=True,
                             showErrorMessage=True, errorTitle="请从列表中选择", error=f"{c.header}请从下拉列表中选择")
         ws.add_data_validation(dv)
         dv.add(f"{letter}2:{letter}1048576")
 
 
-def error_workbook(columns: Sequence[Column], rows: Sequence[tuple[int, dict, dict[str, list[str]]]], *,
-                   sheet: str) -> BytesIO:
-    """The failed rows, as uploaded, plus 原行号 and 错误说明; the faulty cells are highlighted."""
+def error_workbook(columns: Sequence[Column], rows: Sequence[tuple], *, sheet: str) -> BytesIO:
+    """The failed rows, as uploaded, plus 原行号 and 错误说明; the faulty cells are highlighted. ``rows``:
+    (row number, cells, errors) or (row number, cells, errors, sheet name): rows read from several sheets keep
+    their sheets (in the order first met); rows without a sheet go to ``sheet``."""
+    groups: dict[str, list] = {}
+    for row in rows:
+        groups.setdefault((row[3] if len(row) > 3 else "") or sheet, []).append(row[:3])
     wb = Workbook()
-    ws = wb.active
-    ws.title = sheet
+    first = True
+    for title, group in (groups or {sheet: []}).items():
+        ws = wb.active if first else wb.create_sheet()
+        ws.title = title
+        first = False
+        _error_sheet(wb, ws, columns, group)
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
+def _error_sheet(wb, ws, columns: Sequence[Column], rows) -> None:
     headers = [c.header for c in columns] + ["原行号", "错误说明"]
     for idx, h in enumerate(headers, start=1):
         cell = ws.cell(row=1, column=idx)
@@ -173,7 +195,3 @@ def error_workbook(columns: Sequence[Column], rows: Sequence[tuple[int, dict, di
         ws.column_dimensions[get_column_letter(idx)].width = c.width
     ws.column_dimensions[get_column_letter(len(columns) + 2)].width = 60
     add_dropdowns(wb, ws, columns)            # the same lists as the template, so fixes are picked, not typed
-    out = BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out

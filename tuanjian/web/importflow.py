@@ -68,7 +68,8 @@ class ImportFlow:
         urls["next"], next_label = self.next_step(org)
         report = ImportReport.from_json(batch.report)
         # a 50,000-row file must not become a 50,000-row page: every error row (up to a cap), then a sample of the rest
-        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN], key=lambda r: r.number)
+        order = {id(r): i for i, r in enumerate(report.rows)}        # file order (sheet by sheet)
+        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN], key=lambda r: order[id(r)])
         return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
                       report=report, shown=shown, hidden=len(report.rows) - len(shown),
                       labels={c.key: c.header for c in self.columns(org)},
@@ -148,7 +149,7 @@ class ImportFlow:
         batch = self.batch(batch_id)
         org = org_or_404(batch.org_id)
         report = ImportReport.from_json(batch.report)
-        out = error_workbook(self.columns(org), [(r.number, r.cells, r.errors) for r in report.error_rows],
+        out = error_workbook(self.columns(org), [(r.number, r.cells, r.errors, r.sheet) for r in report.error_rows],
                              sheet=self.sheet)
         return send_file(out, as_attachment=True, download_name=f"导入错误_{batch.file_name.rsplit('.', 1)[0]}.xlsx",
                          mimetype=XLSX)
