@@ -46,6 +46,13 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         raise DefaultSecretKeyError(
             "拒绝启动：未设置密钥。请设置环境变量 TUANJIAN_SECRET_KEY，或在 instance/secret_key 文件中写入随机密钥"
             "（make run 会自动生成）。Refusing to start with the default secret key: set TUANJIAN_SECRET_KEY.")
+    if app.config.get("PUBLIC_URL"):
+        from .domain.addresses import normalise_public_url
+        from .domain.errors import ValidationFailed
+        try:
+            app.config["PUBLIC_URL"] = normalise_public_url(app.config["PUBLIC_URL"])
+        except ValidationFailed as exc:
+            raise ValueError(f"TUANJIAN_PUBLIC_URL 设置有误：{exc.message}") from None
     from .domain.settings import Settings
     app.extensions["tuanjian_settings"] = Settings.from_mapping(app.config)
     from .clock import set_offset

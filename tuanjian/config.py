@@ -49,4 +49,5 @@ DEFAULTS = dict(
     PAGE_SIZE=50,
     TRUST_PROXY=False,                  # TUANJIAN_TRUST_PROXY=N behind N proxies (true = 1): rightmost N X-Forwarded-For
     EXCHANGE_SECRET=None,               # 交换密钥 for 上报文件 of any subtree without its own key (data exchange)
+    PUBLIC_URL=None,                    # TUANJIAN_PUBLIC_URL=http://192.168.1.20:8000: the address slips and help print
 )

@@ -294,3 +294,10 @@ def test_overage_cutoff_agrees_with_full_years(today):
         for birth in (start + timedelta(days=d) for d in range(0, 440)):
             assert (birth <= cutoff) == (full_years(birth, today) >= years) == (overage_date(birth, years) <= today), \
                 (today, years, birth)
+
+
+def test_sheet_rate_is_a_number_that_never_reads_100_unless_complete():
+    from tuanjian.domain.progress import Tally, sheet_rate
+    assert sheet_rate(None) is None and sheet_rate(1) == 1 and sheet_rate(0.857142) == 0.8571
+    assert sheet_rate(0.9996) == 0.999 and sheet_rate(1999 / 2000) == 0.999
+    assert Tally(orgs=1).subordinates == 0 and Tally(orgs=5).subordinates == 4 and Tally().subordinates == 0

@@ -82,6 +82,8 @@ def live_server(tmp_path):
         "SECRET_KEY": "e2e-secret-key",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e2e.sqlite3",
         "FORM_STASH_DIR": str(tmp_path / "form-stash"),
+        # the address slips and help print (issue 16.3); without it, slips opened on 127.0.0.1 ask for one first
+        "PUBLIC_URL": "http://192.168.1.20:5000",
     })
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser must go through real CSRF tokens"
     with app.app_context():

@@ -9,7 +9,7 @@ from ..factories import PASSWORD, make_admin, make_person
 
 def test_login_lands_on_subordinates_summary_or_own_org(client, tree):
     """An admin with subordinates first sees their summary (a dialog over the progress page, plain HTML);
-    an admin without any lands on the own organisation."""
+    a branch admin lands on the branch home (its member list and to-do list, issue 16.2)."""
     resp = client.post("/auth/login", data={"id_number": tree.township_admin.id_number, "password": PASSWORD})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/progress/org/{tree.township.id}?welcome=1")
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -18,7 +18,7 @@ def test_login_lands_on_subordinates_summary_or_own_org(client, tree):
     client.post("/auth/logout")
     resp = client.post("/auth/login", data={"id_number": tree.branch_admin.id_number, "password": PASSWORD})
     page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)
-    assert "<h1>城东村团支部</h1>" in page and "<dialog" not in page
+    assert "<h1>城东村团支部 · 团员</h1>" in page and "<dialog" not in page and "录入完成" in page
 
 
 def test_login_accepts_lower_case_x_and_spaces(client, session, tree):

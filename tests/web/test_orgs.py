@@ -307,3 +307,21 @@ def test_create_child_with_both_fields_empty_shows_both_errors(client, login, tr
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "请填写组织简称" in body and "请选择组织类别" in body
+
+
+def test_org_page_shows_full_name_and_founding_date_or_says_missing(client, session, login, tree):
+    """Issue 16.5: a missing 全称 shows as missing; 建立日期 (asked in 组织信息, optional) is shown."""
+    from datetime import date
+    login(tree.county_admin)
+    tree.township.full_name = None
+    session.commit()
+    page = client.get(f"/orgs/{tree.township.id}").get_data(as_text=True)
+    assert "<dt>组织全称</dt><dd><span class=\"muted\">未填写</span>" in page
+    assert "<dt>建立日期</dt><dd><span class=\"muted\">未填写</span>" in page
+    tree.township.full_name = "中国共产主义青年团望江县华阳镇委员会"
+    tree.township.founded_on = date(1985, 5, 4)
+    session.commit()
+    page = client.get(f"/orgs/{tree.township.id}").get_data(as_text=True)
+    assert "<dd>中国共产主义青年团望江县华阳镇委员会</dd>" in page and "<dd>1985-05-04</dd>" in page
+    info = client.get(f"/orgs/{tree.township.id}/info").get_data(as_text=True)
+    assert 'name="founded_on"' in info and "可不填" in info

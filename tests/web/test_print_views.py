@@ -15,7 +15,8 @@ def _codes(session, org):
     return list(session.scalars(select(RegistrationCode).where(RegistrationCode.org_id == org.id)))
 
 
-def test_slips_show_one_slip_per_child_with_a_usable_code(client, session, tree, login):
+def test_slips_show_one_slip_per_child_with_a_usable_code(client, session, tree, login, app):
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000"     # the test client's localhost would be asked about
     login(tree.county_admin)
     kept = make_code(session, tree.township)
     make_code(session, tree.school, expired=True)          # expired: no slip, listed as needing a code
@@ -25,12 +26,13 @@ def test_slips_show_one_slip_per_child_with_a_usable_code(client, session, tree,
     assert resp.status_code == 200
     assert html.count('class="slip"') == 1
     assert kept.code in html and tree.township.short_name in html and tree.township.code in html
-    assert "有效期至" in html and "http://localhost/register/" in html
+    assert "有效期至" in html and "http://192.168.1.20:5000/register/" in html
     assert re.search(r"还没有可用的注册码.*望江中学团委.*高士镇团委", html, re.S)
     assert _codes(session, tree.sibling) == [], "showing the slips issues nothing"
 
 
-def test_issue_slips_keeps_unused_codes_and_fills_the_rest(client, session, tree, login):
+def test_issue_slips_keeps_unused_codes_and_fills_the_rest(client, session, tree, login, app):
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000"
     login(tree.county_admin)
     kept = make_code(session, tree.township)
     session.commit()

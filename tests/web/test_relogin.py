@@ -191,3 +191,23 @@ def test_fill_form_fills_only_the_posted_form():
     assert '<input type="radio" name="r" value="b" checked>' in out
     assert '<option value="b" selected>' in out and '<option value="">' in out
     assert "<textarea name=\"t\">new &amp; &lt;text&gt;</textarea>" in out
+
+
+def test_stale_registration_page_comes_back_filled_without_passwords(csrf_app):
+    from tuanjian.extensions import db
+    tree = make_tree(db.session)
+    db.session.commit()
+    client = csrf_app.test_client()
+    url = f"/register/?org_id={tree.township.id}"
+    client.get(url)
+    client.delete_cookie("tuanjian_session")                  # the page stood open too long
+    resp = client.post("/register/", data={"org_id": tree.township.id, "position": "副书记", "code": "AbCd2345",
+                                           "name": "周新", "id_number": NEW, "phone": "13912345678",
+                                           "password": "secret-pass-1", "password_confirm": "secret-pass-1",
+                                           "csrf_token": "old"},
+                       headers={"Origin": HOST, "Referer": HOST + url})
+    assert resp.status_code == 302 and "restore_form=" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "页面停留太久已过期" in page and "密码没有保存，请重新输入" in page
+    assert _value(page, "name") == "周新" and _value(page, "code") == "AbCd2345"
+    assert "secret-pass-1" not in page

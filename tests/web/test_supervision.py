@@ -37,7 +37,7 @@ def test_county_sees_one_row_per_subordinate_with_figures(client, session, login
     row = page.split("望江中学团委</a></th>", 1)[1].split("</tr>", 1)[0]
     cells = re.findall(r"<td[^>]*>([^<]*)", row)
     # orgs, branches, 5 rates, members, exceptions, updated
-    assert cells[0] == "3" and cells[1] == "1"                     # 团委 + 团总支 + 团支部; one branch
+    assert cells[0] == "2" and cells[1] == "1"                     # below the 团委: 团总支 + 团支部; one branch
     assert cells[4] == "50.0%"                                     # 团员资料完整率: 1 of 2 complete
     assert cells[5] == "0.0%"                                      # 团支部录入完成率: the branch has only 2
     assert cells[7] == "2"                                          # members
@@ -219,3 +219,52 @@ def test_member_lists_load_only_the_page_shown_and_lose_no_one(client, session, 
     assert "第 3 / 3 页" in client.get(f"{url}?page=99").get_data(as_text=True)
     found = client.get(f"{url}?q=乙").get_data(as_text=True)                      # search: the whole list
     assert "乙一" in found and "乙二" in found and "甲一" not in found
+
+
+
+def test_counts_labelled_xiaji_exclude_the_org_itself(client, session, login, tree):
+    """Issue 16.5: 下级组织数 and the login summary count what is below, not the org itself."""
+    _populate(session, tree)
+    resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "test1234pass"})
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    from tuanjian.models import Org
+    below = session.scalar(select(func.count()).select_from(Org).where(Org.id != tree.county.id))
+    assert f"全部下级共 {below} 个组织" in page
+    row = page.split("高士镇团委</a></th>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)", row)[0] == "1"           # 高士镇团委 has one branch below it
+    totals = page.split("合计（含本级）</th>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)", totals)[0] == str(below)
+    own = page.split(">本级</th>", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r"<td[^>]*>([^<]*)", own)[0] == "—"
+
+
+def test_excel_rates_are_numbers_with_percent_format(client, session, login, tree):
+    _populate(session, tree)
+    login(tree.county_admin)
+    resp = client.get(f"/progress/org/{tree.county.id}/export.xlsx")
+    ws = load_workbook(BytesIO(resp.data)).active
+    headers = [c.value for c in ws[2]]
+    school = next(r for r in ws.iter_rows(min_row=3) if r[1].value == "望江中学团委")
+    rate = school[headers.index("团员资料完整率")]
+    assert rate.value == 0.5 and rate.number_format == "0.0%" and rate.data_type == "n"
+    assert school[headers.index("下级组织数")].value == 2
+    assert not [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str) and c.value.endswith("%")]
+
+
+def test_exception_lists_count_members_like_the_progress_table(client, session, login, tree):
+    """Issue 16.5: 团员人数 of a 团委 in an exception list is its whole subtree's, as in the progress table;
+    a missing 全称 shows as missing, not as the short name; 建立日期 is shown."""
+    from datetime import date as _date
+    _populate(session, tree)
+    tree.school.founded_on = _date(1990, 5, 4)
+    tree.township.full_name = None
+    session.commit()
+    login(tree.county_admin)
+    page = client.get(f"/progress/org/{tree.county.id}/exceptions/no_secretary").get_data(as_text=True)
+    row = page.split(">望江中学团委<", 1)[1].split("</tr>", 1)[0]
+    assert ">2<" in row and "1990-05-04" in row                   # 高一甲 + 高一乙 below the school
+    town = page.split(">华阳镇团委<", 1)[0].rsplit("<tr", 1)[1]
+    assert "（未填写）" in town
+    resp = client.get(f"/progress/org/{tree.county.id}/exceptions/no_secretary/export.xlsx")
+    name = resp.headers["Content-Disposition"]
+    assert "no_secretary" not in name and "%E6%B2%A1%E6%9C%89%E4%B9%A6%E8%AE%B0" in name   # 没有书记

@@ -36,4 +36,24 @@ def index():
     # an entry filed elsewhere that is shown for a shared person does not name the outside organisation
     rows = [(e, o if within_code(o.code, org.code) else None) for e, o in rows]
     return render("audit/index.html", block="audit_table", rows=rows, page=page, pages=pages, total=total,
-                  action=action, q=q, actions=ACTION_LABELS)
+                  action=action, q=q, actions=ACTION_LABELS, **_display_helpers([e for e, _ in rows]))
+
+
+def _display_helpers(entries) -> dict:
+    """Chinese labels and display values for the shown entries (issue 16.4); organisation ids and codes the
+    entries mention are named with one query."""
+    from ..domain.auditview import display_changes, local_summary, referenced_orgs
+    from ..services.audit import action_label
+    ids, codes = set(), set()
+    for e in entries:
+        for values in (e.before, e.after):
+            i, c = referenced_orgs(values)
+            ids |= i
+            codes |= c
+    names: dict = {}
+    if ids or codes:
+        for o in db.session.scalars(select(Org).where(Org.id.in_(ids) | Org.code.in_(codes))):
+            names[o.id] = names[o.code] = o.short_name
+    offset = current_app.config.get("TIMEZONE_OFFSET_HOURS", 8)
+    return {"changes": lambda values: display_changes(values, org_names=names, offset_hours=offset),
+            "summary_of": lambda text: local_summary(text, offset_hours=offset), "action_label": action_label}

@@ -127,6 +127,11 @@ class Tally:
     youth_members: int = 0         # the members counted against ``youth`` (团青比例 = youth_members ÷ youth)
     updated_at: datetime | None = None
 
+    @property
+    def subordinates(self) -> int:
+        """下级组织数: the organisations below the top of this subtree (the top itself not counted)."""
+        return max(self.orgs - 1, 0)
+
     def rate(self, key: str) -> float | None:
         num, den = {"admins": (self.with_admin, self.orgs), "info": (self.info_complete, self.orgs),
                     "member_complete": (self.complete_members, self.members),
@@ -224,6 +229,15 @@ def percent(rate: float | None) -> str:
         return "—"
     text = f"{rate * 100:.1f}%"
     return "99.9%" if text == "100.0%" and rate < 1 else text
+
+
+def sheet_rate(rate: float | None) -> float | None:
+    """A rate for a spreadsheet cell formatted 0.0% (a number, not text): like ``percent``, a rate that is not
+    complete never reads 100.0%."""
+    if rate is None:
+        return None
+    value = round(rate, 4)
+    return 0.999 if rate < 1 and value >= 0.9995 else value
 
 
 def youth_ratio(members: int, youth: int | None) -> float | None:

@@ -67,7 +67,9 @@ def help_image(name: str):
 
 @bp.get("/help")
 def help():
-    return render_template("main/help.html", image=help_image)
+    from ..web.urls import public_url_for
+    # the absolute address only when other computers can open it (PUBLIC_URL, or a non-loopback request)
+    return render_template("main/help.html", image=help_image, register_url=public_url_for("registration.register"))
 
 
 # ---------------------------------------------------------------- 本人信息 (self-service profile)

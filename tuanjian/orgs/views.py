@@ -7,6 +7,7 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from sqlalchemy import select
 
 from .. import current_settings as _settings
+from ..clock import to_local
 from ..domain.codes import CodeStatus
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
@@ -190,7 +191,7 @@ def batch_codes(org_id: int):
     out = write_table(["管理员注册码", "组织代码", "组织简称", "组织类别", "有效期至", "说明"], table,
                       title="管理员注册码", text_columns=(0, 1), widths=(16, 26, 30, 14, 18, 24),
                       caption=f"{org.short_name} 直属下级组织管理员注册码（注册码区分大小写，每码限注册一名管理员）")
-    name = f"管理员注册码_{org.short_name}_{utcnow():%Y%m%d}.xlsx"
+    name = f"管理员注册码_{org.short_name}_{to_local(utcnow()):%Y%m%d}.xlsx"
     return send_file(out, as_attachment=True, download_name=name,
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -226,9 +227,20 @@ def code_slips(org_id: int):
     if org.id != current_org().id:
         raise NotAllowed("只能打印本组织直属下级组织的注册码。请切换到该组织的管理员身份，或回到本组织的组织树。")
     slips, missing, full = _slips(org)
+    # the address printed on the slips (issue 16.3): PUBLIC_URL; else this page's address, unless the page was
+    # opened on the server itself (127.0.0.1, localhost): then ask for the address other computers use
+    from ..domain.addresses import normalise_public_url
+    from ..web.urls import configured_public_url, public_base, public_url_for
+    base, typed, address_error = public_base(), request.args.get("address"), None
+    if typed is not None and not configured_public_url():
+        try:
+            base = normalise_public_url(typed)
+        except ValidationFailed as exc:
+            base, address_error = None, exc.field_errors["address"][0]
     return render_template("orgs/code_slips.html", org=org, slips=slips, missing=missing, full=full,
-                           register_url=request.host_url.rstrip("/") + url_for("registration.register"),
-                           printed_at=utcnow())
+                           register_url=public_url_for("registration.register", base) if base else None,
+                           address=typed if typed is not None else "", address_error=address_error,
+                           typed_address=typed is not None and base is not None, printed_at=utcnow())
 
 
 @bp.post("/<int:org_id>/codes/slips")
@@ -241,7 +253,7 @@ def issue_slips(org_id: int):
     new = sum(1 for r in rows if r.note == "新生成")
     kept = sum(1 for r in rows if r.code is not None) - new
     flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。", "success")
-    return redirect(url_for("orgs.code_slips", org_id=org.id))
+    return redirect(url_for("orgs.code_slips", org_id=org.id, address=request.form.get("address") or None))
 
 
 # ---------------------------------------------------------------- admins

@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "member.update": "修改团员信息",
     "member.delete": "删除团员记录",
     "member.reveal": "查看完整身份证号",
+    "member.print": "打印团员名单",
     "profile.update": "本人修改个人信息",
     "person.correct": "更正姓名和身份证号码",
     "export.progress": "导出录入进度",
@@ -58,6 +59,11 @@ ACTION_LABELS = {
     "system.backup": "备份数据库",
     "system.restore": "恢复数据库",
 }
+
+
+def action_label(action: str) -> str:
+    """The Chinese name of an action; an action without one (none should exist) reads 其他操作, never the key."""
+    return ACTION_LABELS.get(action, "其他操作")
 
 
 def record(session, actor: Actor, action: str, *, object_type: str, object_id: int | None, org_id: int | None,

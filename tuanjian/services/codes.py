@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import to_local
 from ..domain.codes import CodeStatus, expiry, generate_code
 from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed
@@ -62,7 +63,7 @@ def issue_code(session, actor: Actor, org: Org, settings: Settings, now: datetim
                      before={"status": CodeStatus.UNUSED.label}, after={"status": CodeStatus.REVOKED.label})
     code = _new_code(session, org, actor, settings, now)
     audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id, org_id=org.id,
-                 summary=f"为 {org.short_name}（{org.code}）生成注册码，有效期至 {code.expires_at:%Y-%m-%d %H:%M} (UTC)",
+                 summary=f"为 {org.short_name}（{org.code}）生成注册码，有效期至 {to_local(code.expires_at):%Y-%m-%d %H:%M}",
                  after={"org": org.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
     return code
 

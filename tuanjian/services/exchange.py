@@ -24,6 +24,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, String, bi
 from sqlalchemy.types import TypeDecorator
 
 from .. import __version__
+from ..clock import to_local
 from ..domain import exchange as fmt
 from ..domain import policy
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
@@ -721,7 +722,7 @@ def apply_plan(session, actor: Actor, plan: Plan, *, now: datetime) -> Applied:
     summary = "；".join(f"{SPEC[n].label}新增{t['adds']}、更新{t['updates']}、移除{t['retires']}"
                        for n, t in totals.items() if any(t.values())) or "无改动"
     audit.record(session, actor, "exchange.import", object_type="org", object_id=root.id, org_id=root.id,
-                 summary=f"导入上报文件：{_label(inc)}，生成于 {inc.created_at.isoformat(' ', 'seconds')}（UTC）。{summary}",
+                 summary=f"导入上报文件：{_label(inc)}，生成于 {to_local(inc.created_at):%Y-%m-%d %H:%M:%S}。{summary}",
                  after={"totals": totals, "sha256": inc.sha256})
     return Applied(totals=totals, changed=True)
 

@@ -17,7 +17,7 @@ from . import audit
 from .accounts import home_org_id
 from .actor import Actor
 from ..domain.errors import Collector
-from ..clock import local_date
+from ..clock import local_date, to_local
 
 # One message for an unknown ID number and for a wrong code, so the form does not tell who has an account.
 WRONG_CODE_MESSAGE = "身份证号码或重置密码验证码错误：请核对（验证码区分大小写），或请管理员重新生成"
@@ -91,7 +91,7 @@ def issue_reset_code(session, actor: Actor, person: Person, *, settings: Setting
     note = "，原未使用的验证码同时作废" if revoked else ""
     audit.record(session, actor, "resetcode.issue", object_type="person", object_id=person.id, org_id=org.id,
                  summary=f"为 {person.name}（{person.masked_id}，{org.short_name}）生成重置密码验证码，"
-                         f"有效期至 {code.expires_at:%Y-%m-%d %H:%M} (UTC){note}",
+                         f"有效期至 {to_local(code.expires_at):%Y-%m-%d %H:%M}{note}",
                  after={"person": person.masked_id, "expires_at": code.expires_at.isoformat(timespec="minutes")},
                  people=[person.id])
     return code

@@ -32,7 +32,9 @@ def csv_safe(value) -> str:
 
 def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str = "Sheet1",
                 text_columns: Sequence[int] = (), widths: Sequence[int] | None = None,
-                caption: str | None = None) -> BytesIO:
+                caption: str | None = None, percent_columns: Sequence[int] = ()) -> BytesIO:
+    """One sheet: an optional caption, a header row, the rows. ``text_columns`` are formatted as text; numbers in
+    ``percent_columns`` (fractions, 0.857) are shown as percentages (85.7%) and stay numbers Excel can sort and sum."""
     wb = Workbook()
     ws = wb.active
     ws.title = title[:31]
@@ -53,6 +55,8 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str 
             set_text(cell, value)
             if c - 1 in text_columns:
                 cell.number_format = "@"
+            elif c - 1 in percent_columns and isinstance(value, (int, float)):
+                cell.number_format = "0.0%"
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     for c in range(1, len(headers) + 1):
         ws.column_dimensions[get_column_letter(c)].width = (widths[c - 1] if widths and c - 1 < len(widths) else 18)

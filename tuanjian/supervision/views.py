@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import current_settings as _settings
+from ..clock import to_local
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
 from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
-                               exception_label, metric_definitions, percent, short_of, tally_youth_ratio)
+                               exception_label, metric_definitions, percent, sheet_rate, short_of, tally_youth_ratio)
 from ..extensions import db
 from ..queries import page_bounds
 from ..services import audit
@@ -75,14 +76,20 @@ def _table(report, rows):
     headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例", "异常项",
                "最后更新"]
 
-    def line(rank, name, t):
-        return [rank, name, t.orgs, t.branches, *[percent(t.rate(m.key)) for m in RATE_METRICS], t.members,
-                percent(tally_youth_ratio(t)) if t.youth else "", t.exceptions,
+    def line(rank, name, t, *, own=False):
+        # rates are numbers (formatted 0.0% in the sheet), "—" where there is nothing to count
+        rates = [sheet_rate(t.rate(m.key)) for m in RATE_METRICS]
+        youth = sheet_rate(tally_youth_ratio(t)) if t.youth else None
+        return [rank, name, "" if own else t.subordinates, t.branches, *["—" if r is None else r for r in rates],
+                t.members, "" if youth is None else youth, t.exceptions,
                 local_time(t.updated_at) if t.updated_at else ""]
     body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally) for r in rows]
-    body.append(line("", "本级", report.own.tally))
+    body.append(line("", "本级", report.own.tally, own=True))
     body.append(line("", "合计（含本级）", report.totals.tally))
     return headers, body
+
+
+PERCENT_COLUMNS = tuple(range(4, 4 + len(RATE_METRICS))) + (4 + len(RATE_METRICS) + 1,)
 
 
 @bp.get("/org/<int:org_id>/export.xlsx")
@@ -95,9 +102,10 @@ def export(org_id: int):
                  summary=f"导出“{org.short_name}”录入进度（{len(report.rows)} 个下级组织）")
     db.session.commit()
     out = write_table(headers, body, title="录入进度", widths=(6, 36, 10, 10, 12, 12, 12, 12, 12, 10, 10, 8, 18),
+                      percent_columns=PERCENT_COLUMNS,
                       caption=f"{org.full_name or org.short_name} 基础信息录入进度（截至 {local_time(report.as_of)}）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
-                     download_name=f"录入进度_{org.short_name}_{report.as_of:%Y%m%d%H%M}.xlsx")
+                     download_name=f"录入进度_{org.short_name}_{to_local(report.as_of):%Y%m%d%H%M}.xlsx")
 
 
 # ---------------------------------------------------------------- exception lists
@@ -113,14 +121,17 @@ def _exception_rows(org, key, *, members=None):
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
         return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数", "组织代码"], [
-            ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), o.industry or "",
+            ({"org": o}, [o.full_name or MISSING, parents.get(o.parent_id, ""), o.industry or "",
                           o.school_code or "", s.branches_below, _subtree_members(o), o.code]) for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
-        return kind, ["团组织全称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
-            ({"org": o}, [o.full_name or o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
-                          o.founded_on.isoformat() if o.founded_on else "", s.members, o.code]) for o, s in found], (5,)
+        # 团员人数 counted as the progress table does: the organisation and everything below it
+        return kind, ["团组织全称", "团组织简称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
+            ({"org": o}, [o.full_name or MISSING, o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
+                          o.founded_on.isoformat() if o.founded_on else MISSING,
+                          s.members if o.kind == OrgKind.BRANCH.value else _subtree_members(o), o.code])
+            for o, s in found], (6,)
     if kind.about == "member" and members is None:
         members = service.exception_members(db.session, org, key, settings=_settings(), today=today)
     if key == "unconfirmed":
@@ -145,6 +156,9 @@ def _exception_rows(org, key, *, members=None):
     return kind, ["组织", "组织代码", "注册码", "生成时间", "有效期至"], [
         ({"org": c.org}, [c.org.short_name, c.org.code, c.code, local_time(c.issued_at), local_time(c.expires_at)])
         for c in codes], (1, 2)
+
+
+MISSING = "（未填写）"         # a field nobody filled in shows as missing, never as another field's value
 
 
 def _subtree_members(org) -> int:
@@ -209,7 +223,7 @@ def export_exceptions(org_id: int, key: str):
                       widths=[30] * len(headers),
                       caption=f"{org.full_name or org.short_name} · {label}（截至 {local_time(now)}）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
-                     download_name=f"异常清单_{org.short_name}_{key}_{now:%Y%m%d%H%M}.xlsx")
+                     download_name=f"异常清单_{org.short_name}_{label.split('（')[0].strip()}_{to_local(now):%Y%m%d%H%M}.xlsx")
 
 
 def exception_url(org_id: int, key: str) -> str:

@@ -13,14 +13,23 @@ form was on comes back filled in. A still-logged-in user goes straight back to t
 """
 from __future__ import annotations
 
-from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from . import stash as stashes
 from .htmx import is_htmx
 
 # Endpoints that do not need a login: a stale page there only needs the form back.
-PUBLIC_FORMS = {"registration.register", "auth.forgot"}
+PUBLIC_FORMS = {"registration.register", "registration.submit", "auth.forgot"}
 # Endpoints where keeping the form makes no sense.
 NOT_STASHED = {"auth.login", "auth.logout", "auth.ping", "main.switch_org"}
 
@@ -89,6 +98,8 @@ def init_app(app: Flask) -> None:
             return None
         if kept.page.split("?")[0] != request.path:
             return None
+        if not current_user.is_authenticated and request.endpoint not in PUBLIC_FORMS:
+            return None            # the page will send the user to log in first; the token stays in ``next``
         g.restore_stash = kept
         note = kept.reenter_note()
         flash(f"已填回您退出前填写的内容（{kept.kept} 项），请核对后重新提交。" + (f"{note}。" if note else ""), "warning")
