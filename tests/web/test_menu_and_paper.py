@@ -16,7 +16,7 @@ STATIC = Path(__file__).resolve().parents[2] / "tuanjian" / "static"
 def _nav_links(html: str) -> list[list[str]]:
     """The link texts of every 主菜单 on the page (the wide bar and the phone's folded copy)."""
     return [re.findall(r"<a [^>]*>([^<]+)</a>", nav)
-            for nav in re.findall(r'<nav class="nav" aria-label="主菜单">(.*?)</nav>', html, re.S)]
+            for nav in re.findall(r'<nav class="(?:menu-)?nav" aria-label="主菜单">(.*?)</nav>', html, re.S)]
 
 
 def test_branch_admin_menu_puts_members_first_and_hides_what_needs_subordinates(client, tree, login):

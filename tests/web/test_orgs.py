@@ -72,9 +72,19 @@ def test_long_child_lists_are_paged_with_plain_links(app, client, session, login
     assert "第 2 / 2 页" in client.get(f"/orgs/{tree.township.id}?page=99").get_data(as_text=True)
 
 
-def test_empty_org_says_so(client, login, tree):
+def test_empty_org_says_so(client, login, tree, session):
+    from tuanjian.domain.orgtree import OrgKind
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    from tuanjian.services.actor import Actor
+    from tuanjian.services.orgs import create_child
+    empty = create_child(session, Actor.system("测试"), tree.school, short_name="高二年级团总支",
+                         kind=OrgKind.GENERAL_BRANCH, settings=DEFAULT_SETTINGS)
+    session.commit()
     login(tree.county_admin)
-    assert "暂无下级组织" in client.get(f"/orgs/{tree.klass.id}").get_data(as_text=True)
+    assert "暂无下级组织" in client.get(f"/orgs/{empty.id}").get_data(as_text=True)
+    # a 团支部 cannot have subordinates: its page has no 下级组织 card and no registration-code advice
+    branch = client.get(f"/orgs/{tree.klass.id}").get_data(as_text=True)
+    assert "<h2>下级组织</h2>" not in branch and "暂无下级组织" not in branch and "生成注册码" not in branch
 
 
 def test_breadcrumb_stops_at_own_scope(client, login, tree):
