@@ -93,12 +93,11 @@ def empty_all():
     global _pg_empty_statement
     with db.engine.begin() as conn:
         if _pg_empty_statement is None:
-            sequences = [name for (name,) in conn.exec_driver_sql(
-                "SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) FROM information_schema.columns "
-                "WHERE table_schema = current_schema() "
-                "AND pg_get_serial_sequence(quote_ident(table_name), column_name) IS NOT NULL")]
+            sequences = [name for (name,) in conn.execute(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+                "WHERE schemaname = current_schema() ORDER BY 1"))]
             statements = [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
-            statements += [f"PERFORM setval('{name}', 1, false)" for name in sorted(sequences)]
+            statements += [f"PERFORM setval('{name}', 1, false)" for name in sequences]
             _pg_empty_statement = "DO $$BEGIN " + "; ".join(statements) + "; END$$"
         conn.exec_driver_sql(_pg_empty_statement)
 
