@@ -418,7 +418,8 @@ def run_visitor(admin: Admin, loop: OpenLoop, port: int, recorder: Recorder, imp
                 lock: threading.Lock) -> None:
     """One admin in the open loop: arrives at its slot (index / rate), logs in, then clicks through its pages with
     a think time after each answer (uniform 0.5–1.5 × the mean) until the end; a branch admin imports its
-    workbooks along the way (upload, then commit after the preview). Arrivals do not wait for earlier admins."""
+    workbooks along the way, the first on its second click (upload, then commit after the preview). Arrivals do
+    not wait for earlier admins."""
     who = f"admin {admin.index} ({admin.role}, {admin.org_name})"
     rng = random.Random(admin.index)
     arrive = loop.start + admin.index / loop.arrival_rate
@@ -440,7 +441,8 @@ def run_visitor(admin: Admin, loop: OpenLoop, port: int, recorder: Recorder, imp
         page = s.follow(s.post_form("/auth/login", {"csrf_token": token, "id_number": admin.id_number,
                                                     "password": PASSWORD, "next": ""}))
         while think():
-            if books and step % 4 == 3:                 # every fourth interaction of a branch admin: an import
+            if books and step % 4 == 1:                 # a branch admin imports early: its second click, then
+                                                        # every fourth while it has workbooks left
                 r, book = books.pop(0)
                 done = ImportDone(admin, r)
                 with lock:
