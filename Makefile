@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app tuanjian
 
-.PHONY: run setup test test-fast check-python migrate demo bench clean
+.PHONY: run setup test test-fast lint check-python migrate demo bench clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更新版本 (Python 3.11+ is required)")'
@@ -39,13 +39,17 @@ run: setup
 	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 2 --threads 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
 
 test: $(BIN)/.installed-test
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
 test-fast: $(BIN)/.installed-test
-	$(BIN)/python -m pytest -m 'not e2e' -x -q
+	$(BIN)/python -m pytest -m 'not e2e and not bench' -x -q
+
+lint: $(BIN)/.installed-test
+	$(BIN)/ruff check .
 
 bench: $(BIN)/.installed-test
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info tests/artifacts
+	rm -rf $(VENV) build *.egg-info tests/artifacts .ruff_cache

@@ -6,7 +6,7 @@ Debian's chromium with ``Emulation.setCPUThrottlingRate`` 6 (DevTools Protocol).
 ``loadEventEnd`` (request start to the load event: server time, transfer, parsing, CSS, htmx). The browser cache is
 on, as in daily use; the first (cold) load of each page is reported separately. Target: median under 1 s per page.
 
-Usage: .venv/bin/python bench/browser_load.py [--repeat 5] [--rate 6]
+Usage: .venv/bin/python bench/browser_load.py [--repeat 5] [--rate 6] [--county-orgs 3000] [--county-members 50000]
 """
 from __future__ import annotations
 
@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import select  # noqa: E402
 
-from progress import PASSWORD, build  # noqa: E402  (bench/progress.py: the county-scale database)
 from tuanjian.extensions import db  # noqa: E402
 from tuanjian.models import Member, Org  # noqa: E402
+
+from progress import PASSWORD, build  # noqa: E402  (bench/progress.py: the county-scale database)
 
 CHROMIUM = "/usr/bin/chromium"
 TARGET_S = 1.0
@@ -76,12 +77,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rate", type=float, default=6)
+    parser.add_argument("--county-orgs", type=int, default=3000, help="size of the county (a small one for CI)")
+    parser.add_argument("--county-members", type=int, default=50000)
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     tmp = tempfile.mkdtemp(prefix="tuanjian-browser-load-")
     t0 = time.perf_counter()
-    info = build("county", "sqlite", tmp, SimpleNamespace())
+    info = build("county", "sqlite", tmp, SimpleNamespace(county_orgs=args.county_orgs,
+                                                          county_members=args.county_members))
     print(f"county: {info['orgs']} orgs, {info['members']} members, built in {time.perf_counter() - t0:.0f} s")
     urls = pages(info)
     with info["app"].app_context():

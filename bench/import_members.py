@@ -18,17 +18,16 @@ import sys
 import tempfile
 import time
 from datetime import date
-from statistics import median
 from pathlib import Path
+from statistics import median
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from openpyxl import Workbook  # noqa: E402
-from werkzeug.security import generate_password_hash  # noqa: E402
 from python_calamine import CalamineWorkbook  # noqa: E402
 from sqlalchemy import create_engine, insert, select  # noqa: E402
+from werkzeug.security import generate_password_hash  # noqa: E402
 
-from _scratch import fresh_database  # noqa: E402
 from tuanjian import create_app  # noqa: E402
 from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
@@ -38,6 +37,8 @@ from tuanjian.models import Account, AdminGrant, Base, CadrePost, ImportBatch, M
 from tuanjian.services.actor import Actor  # noqa: E402
 from tuanjian.services.imports import gc_paused  # noqa: E402
 from tuanjian.services.orgs import create_child, create_root  # noqa: E402
+
+from _scratch import fresh_database  # noqa: E402
 
 HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
         "手机号码", "学历", "职业", "学习工作单位"]
@@ -179,7 +180,8 @@ def main() -> None:
     ratio = median((r["preview"] + r["commit"]) / f for r, f in zip(runs, floors, strict=True))
     print(f"database: {args.db}; medians of {args.repeat} interleaved runs")
     print(f"floor (calamine read + checksum + one executemany): {median(floors):.2f} s")
-    print(f"app upload+preview: {med('preview'):.2f} s; preview page: {med('page'):.2f} s ({runs[0]['page_kb']:.0f} kB); "
+    print(f"app upload+preview: {med('preview'):.2f} s; preview page: {med('page'):.2f} s "
+          f"({runs[0]['page_kb']:.0f} kB); "
           f"commit: {med('commit'):.2f} s; members written: {runs[-1]['members']}")
     print(f"ratio (preview + commit) / floor, median of the runs: {ratio:.1f}×  (target ≤ 4×)")
     cpu_ratio = median(r["cpu"] / f for r, f in zip(runs, floor_cpus, strict=True))

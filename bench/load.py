@@ -4,9 +4,15 @@ Prepares a database (the demo county plus N admin accounts over branches and tow
 small valid member workbook per round), starts gunicorn, and runs every admin concurrently in its own thread with
 its own cookie session (stdlib http.client; CSRF tokens read from the pages). Each round an admin:
 GET /auth/login, POST /auth/login and the landing page it redirects to (the progress page of an admin with
-subordinate organisations, else / → /orgs/<id>), the org tree /orgs/<id>, the member list /members/org/<id>, the progress page /progress/org/<id>, one exception
-list; a branch admin then imports its workbook (GET the import page, POST the file → preview, POST commit
-mode=valid → the result page); POST /auth/logout.
+subordinate organisations, else / → /orgs/<id>), the org tree /orgs/<id>, the member list /members/org/<id>, the
+progress page /progress/org/<id>, one exception list; a branch admin then imports its workbook (GET the import page,
+POST the file → preview, POST commit mode=valid → the result page); POST /auth/logout.
+
+Open loop (--open-loop), what a county feels on deadline day: admins arrive at a fixed rate (--arrival-rate per
+second; default all within one think time) whatever the server's answers, log in, and then make one request
+(a page, an exception list, or a step of their import) every --think seconds on average (uniform 0.5–1.5×, after
+the previous answer) until --duration ends; each branch admin imports --imports workbooks on the way. So 300 admins
+with --think 10 offer about 30 requests a second; the p50/p95 per kind is the wait they see.
 
 Every response is counted: a connection error, any 5xx or any status other than the one the step expects is an
 error. Afterwards, with gunicorn stopped: every imported ID number is in the database exactly once, as a live
@@ -17,9 +23,11 @@ printed, never asserted; the exit status is 1 when there were errors, lost write
 
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
+       .venv/bin/python bench/load.py --open-loop [--admins 300] [--think 10] [--arrival-rate R] [--duration 120]
+                                      [--imports 1] [--db …] [--workers 4]
 PostgreSQL uses a scratch database tuanjian_bench_load on TUANJIAN_BENCH_DATABASE_URL
-(default postgresql://postgres@127.0.0.1:5432/postgres for the server); it is dropped afterwards unless --keep
-or the run failed.
+(default postgresql://postgres@127.0.0.1:5432/postgres for the server; named after that URL's database when it is
+not postgres, see _scratch.py); it is dropped afterwards unless --keep or the run failed.
 """
 from __future__ import annotations
 
@@ -28,6 +36,7 @@ import http.client
 import io
 import math
 import os
+import random
 import re
 import secrets
 import shutil
@@ -52,14 +61,14 @@ from openpyxl import Workbook  # noqa: E402
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from _scratch import fresh_database  # noqa: E402
-from tuanjian.config import normalise_database_url  # noqa: E402
 from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.member_import import COLUMNS  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
 from tuanjian.domain.progress import EXCEPTION_KEYS  # noqa: E402
 
-PG_DB = "tuanjian_bench_load"
+from _scratch import fresh_database, scratch_name, server_url  # noqa: E402
+
+PG_DB = scratch_name("tuanjian_bench_load")
 PASSWORD = "load-test-2026"
 KINDS = ("login", "page", "progress", "import-upload", "import-commit")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -77,11 +86,9 @@ def database_url(kind: str, tmp: str) -> str:
 def drop_database(kind: str) -> None:
     if kind != "postgresql":
         return
-    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
-                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    admin = create_engine(server_url(), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {PG_DB}"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}"'))
     admin.dispose()
 
 
@@ -145,8 +152,9 @@ def seed_admins(app, n_admins: int, per_branch: int = 1) -> list[Admin]:
         while len(branches) < math.ceil(n_branch / per_branch):
             parent = townships[k % len(townships)]
             prefix = parent.short_name.removesuffix("团工委").removesuffix("团委")
-            branches.append(create_child(db.session, actor, parent, short_name=f"{prefix}压测{k // len(townships) + 1}村团支部",
-                                         kind=OrgKind.BRANCH, settings=settings))
+            name = f"{prefix}压测{k // len(townships) + 1}村团支部"
+            branches.append(create_child(db.session, actor, parent, short_name=name, kind=OrgKind.BRANCH,
+                                         settings=settings))
             k += 1
         secretaries = set(db.session.scalars(select(CadrePost.org_id).where(CadrePost.position == "书记",
                                                                             CadrePost.ended_at.is_(None))))
@@ -194,14 +202,15 @@ def build_workbooks(admins: list[Admin], rounds: int, taken: set[str]) -> int:
                 join = birth.year + 15
                 row = {"姓名": SURNAMES[g % 20] + GIVEN[(g // 20) % 20] + GIVEN[(g // 400) % 20],
                        "身份证号码": number, "民族": "汉族", "政治面貌": "共青团员", "入团年月": f"{join}-05",
-                       "所在团支部": "", "是否为团干部": "否", "团内职务": "", "发展团员编号": f"{join}{50_000_000 + g:08d}",
+                       "所在团支部": "", "是否为团干部": "否", "团内职务": "",
+                       "发展团员编号": f"{join}{50_000_000 + g:08d}",
                        "手机号码": f"139{g:08d}", "学历": "普通本科在读", "职业": "学生", "学习工作单位": "压测大学"}
                 g += 1
                 if number in taken:
                     continue
                 taken.add(number)
                 numbers.append(number)
-                ws.append([row[h] for h in COLUMNS])
+                ws.append([row.get(h, "") for h in COLUMNS])     # columns not filled in here stay blank
                 for cell in ws[ws.max_row]:
                     if isinstance(cell.value, str):
                         cell.data_type = "s"
@@ -374,7 +383,8 @@ def run_admin(admin: Admin, rounds: int, port: int, recorder: Recorder, barrier:
                 with lock:
                     imports.append(done)
                 token = s.get(f"/members/org/{admin.org_id}/import").csrf()
-                resp = s.post_file(f"/members/org/{admin.org_id}/import", {"csrf_token": token}, book.filename, book.data)
+                resp = s.post_file(f"/members/org/{admin.org_id}/import", {"csrf_token": token}, book.filename,
+                                   book.data)
                 m = re.fullmatch(r"/members/imports/(\d+)", resp.location())
                 if not m:
                     recorder.error(who=who, request=f"POST /members/org/{admin.org_id}/import", status=resp.status,
@@ -391,6 +401,79 @@ def run_admin(admin: Admin, rounds: int, port: int, recorder: Recorder, barrier:
             continue
         except Exception as exc:            # a bug in this script must not pass for a clean run
             recorder.error(who=who, request=f"(client, round {r + 1})", status=None, detail=repr(exc))
+
+
+# ---------------------------------------------------------------- open loop: arrivals at a fixed rate, think time
+
+@dataclass
+class OpenLoop:
+    start: float                # time.monotonic() of the first arrival
+    arrival_rate: float         # admins per second
+    think: float                # mean seconds between one answer and the admin's next request
+    end: float                  # time.monotonic() after which no admin starts another interaction
+    lags: list[float] = field(default_factory=list)     # how late each admin arrived (the client keeping up)
+
+
+def run_visitor(admin: Admin, loop: OpenLoop, port: int, recorder: Recorder, imports: list[ImportDone],
+                lock: threading.Lock) -> None:
+    """One admin in the open loop: arrives at its slot (index / rate), logs in, then clicks through its pages with
+    a think time after each answer (uniform 0.5–1.5 × the mean) until the end; a branch admin imports its
+    workbooks along the way, the first on its second click (upload, then commit after the preview). Arrivals do
+    not wait for earlier admins."""
+    who = f"admin {admin.index} ({admin.role}, {admin.org_name})"
+    rng = random.Random(admin.index)
+    arrive = loop.start + admin.index / loop.arrival_rate
+    time.sleep(max(0.0, arrive - time.monotonic()))
+    with lock:
+        loop.lags.append(time.monotonic() - arrive)
+    s = Session(port, recorder, who)
+    pages = [f"/orgs/{admin.org_id}", f"/members/org/{admin.org_id}", f"/progress/org/{admin.org_id}"]
+    books = list(enumerate(admin.workbooks)) if admin.role == "branch" else []
+    step = 0
+
+    def think() -> bool:
+        time.sleep(loop.think * rng.uniform(0.5, 1.5))
+        return time.monotonic() < loop.end
+    try:
+        token = s.get("/auth/login").csrf()
+        if not think():
+            return
+        page = s.follow(s.post_form("/auth/login", {"csrf_token": token, "id_number": admin.id_number,
+                                                    "password": PASSWORD, "next": ""}))
+        while think():
+            if books and step % 4 == 1:                 # a branch admin imports early: its second click, then
+                                                        # every fourth while it has workbooks left
+                r, book = books.pop(0)
+                done = ImportDone(admin, r)
+                with lock:
+                    imports.append(done)
+                token = s.get(f"/members/org/{admin.org_id}/import").csrf()
+                think()                                 # choosing the file; the import is finished regardless
+                resp = s.post_file(f"/members/org/{admin.org_id}/import", {"csrf_token": token}, book.filename,
+                                   book.data)
+                m = re.fullmatch(r"/members/imports/(\d+)", resp.location())
+                if not m:
+                    recorder.error(who=who, request=f"POST /members/org/{admin.org_id}/import", status=resp.status,
+                                   detail=f"unexpected redirect {resp.location()!r}")
+                    return
+                done.batch_id = int(m.group(1))
+                page = s.follow(resp)
+                think()                                 # reading the preview
+                resp = s.post_form(f"/members/imports/{done.batch_id}/commit",
+                                   {"csrf_token": page.csrf(), "mode": "valid"})
+                done.committed = True
+                page = s.follow(resp)
+            elif step % 4 == 3:
+                key = EXCEPTION_KEYS[(admin.index + step) % len(EXCEPTION_KEYS)]
+                page = s.get(f"/progress/org/{admin.org_id}/exceptions/{key}")
+            else:
+                page = s.get(pages[step % 4])
+            step += 1
+        s.follow(s.post_form("/auth/logout", {"csrf_token": page.csrf()}))
+    except StepFailed:
+        return
+    except Exception as exc:            # a bug in this script must not pass for a clean run
+        recorder.error(who=who, request="(client, open loop)", status=None, detail=repr(exc))
 
 
 # ---------------------------------------------------------------- verification
@@ -416,8 +499,8 @@ def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
                     Person.id_number.in_(chunk)).group_by(Person.id_number)):
                 people[number] = n
             for number, org_id, deleted in db.session.execute(
-                    select(Person.id_number, Member.org_id, Member.deleted_at).join(Member, Member.person_id == Person.id)
-                    .where(Person.id_number.in_(chunk))):
+                    select(Person.id_number, Member.org_id, Member.deleted_at)
+                    .join(Member, Member.person_id == Person.id).where(Person.id_number.in_(chunk))):
                 members.setdefault(number, []).append((org_id, deleted))
         lost = [n for n in numbers if people.get(n, 0) != 1]
         wrong = [n for n in numbers if [(o, d) for o, d in members.get(n, [])] != [(expected[n], None)]]
@@ -445,7 +528,8 @@ def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
                             f"{not_committed[0].admin.index} round {not_committed[0].round + 1}")
         print(f"writes: {len([d for d in imports if d.committed])} imports committed, {len(batches)} batches stored; "
               f"{len(expected)} imported members expected, {len(numbers) - len(lost)} in people once, "
-              f"{len(numbers) - len(wrong)} live members of their branch once; members {members_before} → {members_after}")
+              f"{len(numbers) - len(wrong)} live members of their branch once; "
+              f"members {members_before} → {members_after}")
         live = list(db.session.scalars(select(Org).where(Org.dissolved_at.is_(None)).order_by(Org.id)))
         fresh = {row["org_id"]: row for row in compute(db.session, live, settings=app.extensions["tuanjian_settings"])}
         stored = {row.org_id: row for row in db.session.scalars(select(OrgStats))}
@@ -459,7 +543,8 @@ def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
                     if k not in ("org_id", "updated_at") and getattr(have, k) != v}
             if diff:
                 mismatches.append(f"org {org_id}: stored vs fresh {diff}")
-        mismatches += [f"org {org_id}: stored row for a dissolved or missing org" for org_id in stored.keys() - fresh.keys()]
+        mismatches += [f"org {org_id}: stored row for a dissolved or missing org"
+                       for org_id in stored.keys() - fresh.keys()]
         print(f"org_stats: {len(fresh)} live orgs, {len(stored)} stored rows, {len(mismatches)} mismatches with a "
               f"fresh recompute")
         for line in mismatches[:20]:
@@ -521,9 +606,7 @@ def stop_gunicorn(proc: subprocess.Popen) -> str:
 
 def pg_counters() -> str:
     """Deadlocks and rollbacks PostgreSQL counted in the scratch database (its server log has the details)."""
-    server = normalise_database_url(os.environ.get("TUANJIAN_BENCH_DATABASE_URL",
-                                                   "postgresql://postgres@127.0.0.1:5432/postgres"))
-    engine = create_engine(server)
+    engine = create_engine(server_url())
     with engine.connect() as conn:
         row = conn.execute(text("SELECT deadlocks, xact_rollback, xact_commit FROM pg_stat_database "
                                 "WHERE datname = :name"), {"name": PG_DB}).one()
@@ -568,7 +651,18 @@ def main() -> None:
     parser.add_argument("--per-branch", type=int, default=1,
                         help="branch admins per 团支部 (2+: concurrent imports into the same branch)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir (logs) afterwards")
+    parser.add_argument("--open-loop", action="store_true",
+                        help="admins arrive at a fixed rate and click with think time (instead of all at once, "
+                             "back to back)")
+    parser.add_argument("--think", type=float, default=10.0, help="open loop: mean think time in seconds")
+    parser.add_argument("--arrival-rate", type=float, default=None,
+                        help="open loop: admins arriving per second (default: all within one think time)")
+    parser.add_argument("--duration", type=float, default=120.0, help="open loop: seconds from the first arrival")
+    parser.add_argument("--imports", type=int, default=1, help="open loop: workbooks each branch admin imports")
     args = parser.parse_args()
+    if args.open_loop:
+        args.rounds = args.imports                      # workbooks per branch admin
+        args.arrival_rate = args.arrival_rate or args.admins / args.think
 
     tmp = tempfile.mkdtemp(prefix="tuanjian_load_")
     os.environ["TUANJIAN_INSTANCE_PATH"] = tmp          # the in-process app must not touch ./instance
@@ -589,20 +683,32 @@ def main() -> None:
         db.engine.dispose()
     rows = build_workbooks(admins, args.rounds, taken)
     n_branch = sum(a.role == "branch" for a in admins)
+    mix = (f"open loop: arriving {args.arrival_rate:g}/s, think {args.think:g} s, {args.duration:g} s "
+           f"(offered about {args.admins / args.think:.1f} req/s once all arrived)") if args.open_loop \
+        else f"{args.rounds} rounds"
     print(f"database: {args.db}; gunicorn {args.workers} workers on 127.0.0.1; {args.admins} admins "
           f"({n_branch} branch{f' ({args.per_branch} per branch)' if args.per_branch > 1 else ''}, "
-          f"{args.admins - n_branch} committee) × {args.rounds} rounds; "
+          f"{args.admins - n_branch} committee), {mix}; "
           f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
 
     proc, port, log = start_gunicorn(env, args.workers, tmp)
     try:
         recorder, imports, lock = Recorder(), [], threading.Lock()
-        barrier = threading.Barrier(len(admins) + 1)
-        threads = [threading.Thread(target=run_admin, args=(a, args.rounds, port, recorder, barrier, imports, lock),
-                                    daemon=True) for a in admins]
-        for th in threads:
-            th.start()
-        barrier.wait()
+        loop = None
+        if args.open_loop:
+            start = time.monotonic() + 1.0
+            loop = OpenLoop(start=start, arrival_rate=args.arrival_rate, think=args.think, end=start + args.duration)
+            threads = [threading.Thread(target=run_visitor, args=(a, loop, port, recorder, imports, lock),
+                                        daemon=True) for a in admins]
+            for th in threads:
+                th.start()
+        else:
+            barrier = threading.Barrier(len(admins) + 1)
+            threads = [threading.Thread(target=run_admin, args=(a, args.rounds, port, recorder, barrier, imports,
+                                                                lock), daemon=True) for a in admins]
+            for th in threads:
+                th.start()
+            barrier.wait()
         t = time.perf_counter()
         for th in threads:
             th.join()
@@ -614,6 +720,9 @@ def main() -> None:
     print(f"requests: {n}  errors: {len(recorder.errors)}  wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
           f"statuses: {dict(sorted(recorder.statuses.items()))}")
     print_latencies(recorder.timings)
+    if loop is not None:
+        print(f"open loop: {len(loop.lags)} admins arrived, latest {max(loop.lags, default=0) * 1000:.0f} ms behind "
+              f"its slot (the client kept up when this is small)")
     for err in recorder.errors[:20]:
         print(f"  ERROR {err}")
     print(stopped)

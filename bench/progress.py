@@ -13,6 +13,7 @@ The township is built from the same template at both scales (a 乡镇团委 with
 scales run; it is meaningful when the county also runs on PostgreSQL (the default with --scale both).
 
 Usage: .venv/bin/python bench/progress.py [--scale county|province|both] [--db sqlite|postgresql] [--repeat 7]
+                                          [--county-orgs 3000] [--county-members 50000]
                                           [--province-orgs 120000] [--province-members 2500000]
 PostgreSQL uses scratch databases tuanjian_bench_progress_{county,province} on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server), VACUUM ANALYZEd after the load as
@@ -36,7 +37,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import select, text  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from _scratch import fresh_database  # noqa: E402
 from tuanjian import create_app  # noqa: E402
 from tuanjian.dbsetup import insert_many  # noqa: E402
 from tuanjian.domain.codes import ALPHABET  # noqa: E402
@@ -46,6 +46,8 @@ from tuanjian.extensions import db  # noqa: E402
 from tuanjian.models import Account, AdminGrant, CadrePost, Member, Org, Person, RegistrationCode, utcnow  # noqa: E402
 from tuanjian.services import progress as service  # noqa: E402
 from tuanjian.services import stats  # noqa: E402
+
+from _scratch import fresh_database  # noqa: E402
 
 CHUNK = 50000                      # people per insert_many round (and per commit)
 PASSWORD = "bench1234"
@@ -66,7 +68,7 @@ TOWN_GENERAL_BRANCHES = 5
 BENCH_TOWNSHIP = 1                 # template k=1: 15 direct branches, 35 in all, 40 orgs
 
 
-class O:
+class O:  # noqa: E742 - short on purpose: the tree builder writes it thousands of times
     """One organisation of the tree being generated (120,000 of them fit easily in memory)."""
 
     __slots__ = ("id", "parent_id", "code", "kind", "name", "township", "sort", "region", "members", "industry",
@@ -134,7 +136,8 @@ class Tree:
             for b in range(rng.randint(3, 10)):
                 if made >= cap:
                     break
-                self.add(gb, BRANCH, f"{g + 1}{b + 1:02d}班团支部" if industry != "国有企业" else f"第{b + 1}车间团支部")
+                self.add(gb, BRANCH,
+                         f"{g + 1}{b + 1:02d}班团支部" if industry != "国有企业" else f"第{b + 1}车间团支部")
                 made += 1
         for b in range(rng.randint(3, 25)):
             if made >= cap:
@@ -186,6 +189,9 @@ class Tree:
             else:
                 normal.append(o)
         rest = total - fixed - sum(o.members for o in free if o.members is not None)
+        if rest < 3 * len(normal):
+            sys.exit(f"{total} members are too few for {len(self.orgs)} orgs: the township templates alone hold "
+                     f"{fixed} and the other {len(normal)} branches need at least 3 each")
         mean = max(3, rest // max(1, len(normal)))
         for o in normal:
             o.members = max(3, mean + rng.randint(-5, 5))
@@ -198,10 +204,10 @@ class Tree:
                 diff -= step
 
 
-def county_tree(seed: int = 1) -> Tree:
+def county_tree(seed: int = 1, orgs: int = 3000, members: int = 50000) -> Tree:
     tree = Tree(seed)
-    tree.county(None, "基准县团委", "340827", 3000, first=True)
-    tree.assign_members(50000)
+    tree.county(None, "基准县团委", "340827", orgs, first=True)
+    tree.assign_members(members)
     return tree
 
 
@@ -419,7 +425,8 @@ def peak_mb() -> float:
 
 def build(scale: str, kind: str, tmp: str, args) -> dict:
     t0 = time.perf_counter()
-    tree = county_tree() if scale == "county" else province_tree(args.province_orgs, args.province_members)
+    tree = (county_tree(orgs=getattr(args, "county_orgs", 3000), members=getattr(args, "county_members", 50000))
+            if scale == "county" else province_tree(args.province_orgs, args.province_members))
     tree_s = time.perf_counter() - t0
     url = database_url(kind, f"tuanjian_bench_progress_{scale}", tmp)
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
@@ -554,6 +561,8 @@ def main() -> None:
                         help="database of the county scale (province: always PostgreSQL); default postgresql with "
                              "--scale both (so the township ratio compares one engine), else sqlite")
     parser.add_argument("--repeat", type=int, default=7, help="timed runs after one warm-up; medians printed")
+    parser.add_argument("--county-orgs", type=int, default=3000, help="size of the county (a small one for CI)")
+    parser.add_argument("--county-members", type=int, default=50000)
     parser.add_argument("--province-orgs", type=int, default=120000)
     parser.add_argument("--province-members", type=int, default=2500000)
     args = parser.parse_args()

@@ -1,12 +1,21 @@
-"""Test toolbox: an app per test on SQLite (and on PostgreSQL when TUANJIAN_TEST_DATABASE_URL is set)."""
+"""Test toolbox: an app per test on SQLite (and on PostgreSQL when TUANJIAN_TEST_DATABASE_URL is set).
+
+The schema is built once per session, and every test starts from an empty copy of it: on SQLite a copy of a template
+file made once (copying a file is much cheaper than creating every table and index again); on PostgreSQL the tables of
+the one test database are emptied with DELETE and their sequences restarted (a few milliseconds, where TRUNCATE takes
+about 90 ms and a copy of a template database about 200 ms on a small server)."""
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from tuanjian import create_app
 from tuanjian.config import normalise_database_url
@@ -18,6 +27,8 @@ from . import factories
 PG_URL = os.environ.get("TUANJIAN_TEST_DATABASE_URL")
 DB_KINDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_schema_ready = False
+_sqlite_template: Path | None = None
+_pg_empty_statement: str | None = None
 
 
 class FreshRequestClient(FlaskClient):
@@ -43,26 +54,52 @@ def make_app(kind: str, tmp_path, **overrides):
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": uri,
               "WTF_CSRF_ENABLED": False, "SERVER_NAME": None, "FORM_STASH_DIR": str(tmp_path / "form-stash")}
     config.update(overrides)
+    if kind == "sqlite":
+        shutil.copyfile(sqlite_template(), Path(tmp_path) / "test.sqlite3")
     app = create_app(config)
     app.test_client_class = FreshRequestClient
+    if kind == "sqlite":
+        return app
     with app.app_context():
-        if kind == "sqlite":
+        if not _pg_schema_ready:
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
             db.create_all()
-        else:
-            if not _pg_schema_ready:
-                db.drop_all()
-                with db.engine.begin() as conn:
-                    conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-                db.create_all()
-                _pg_schema_ready = True
-            truncate_all()
+            _pg_schema_ready = True
+        empty_all()
     return app
 
 
-def truncate_all():
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+def sqlite_template() -> Path:
+    """A SQLite file holding the empty schema, made once per test process (each xdist worker has its own)."""
+    global _sqlite_template
+    if _sqlite_template is None:
+        from tuanjian.dbsetup import install_engine_hooks
+        install_engine_hooks()                     # the same PRAGMAs (WAL) as every app's connections
+        folder = tempfile.mkdtemp(prefix="tuanjian-schema-")
+        atexit.register(shutil.rmtree, folder, True)
+        path = Path(folder) / "template.sqlite3"
+        engine = create_engine(f"sqlite:///{path}")
+        Base.metadata.create_all(engine)
+        engine.dispose()                           # the last connection closed: the WAL is folded into the file
+        assert not Path(f"{path}-wal").exists(), "the schema template must be one self-contained file"
+        _sqlite_template = path
+    return _sqlite_template
+
+
+def empty_all():
+    """Delete every row and restart every id sequence (as TRUNCATE … RESTART IDENTITY, in a fraction of its time)."""
+    global _pg_empty_statement
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        if _pg_empty_statement is None:
+            sequences = [name for (name,) in conn.execute(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+                "WHERE schemaname = current_schema() ORDER BY 1"))]
+            statements = [f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables)]
+            statements += [f"PERFORM setval('{name}', 1, false)" for name in sequences]
+            _pg_empty_statement = "DO $$BEGIN " + "; ".join(statements) + "; END$$"
+        conn.exec_driver_sql(_pg_empty_statement)
 
 
 @pytest.fixture(params=DB_KINDS)

@@ -237,11 +237,14 @@ def test_restore_into_a_new_empty_database(app, session, populated, tmp_path, db
         url = f"sqlite:///{tmp_path}/spare/new.sqlite3"
         (tmp_path / "spare").mkdir()
     else:
-        server = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
+        from sqlalchemy import make_url
+        live = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        drill = f"{live.database}_backup_drill"    # named after the test database: parallel runs never meet
+        server = create_engine(live, isolation_level="AUTOCOMMIT")
         with server.connect() as conn:
-            conn.execute(text("DROP DATABASE IF EXISTS tuanjian_backup_drill"))
-            conn.execute(text("CREATE DATABASE tuanjian_backup_drill"))
-        url = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[0] + "/tuanjian_backup_drill"
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{drill}"'))
+            conn.execute(text(f'CREATE DATABASE "{drill}"'))
+        url = live.set(database=drill).render_as_string(hide_password=False)
     spare = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
     try:
         with spare.app_context():
@@ -254,7 +257,7 @@ def test_restore_into_a_new_empty_database(app, session, populated, tmp_path, db
     finally:
         if db_kind == "postgresql":
             with server.connect() as conn:
-                conn.execute(text("DROP DATABASE IF EXISTS tuanjian_backup_drill"))
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{drill}"'))
             server.dispose()
 
 

@@ -3,6 +3,7 @@ are passed in by the views and commands), so they run the same from a view, a co
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,14 @@ def test_the_check_sees_imports_inside_functions_and_relative_ones():
     source = "import flask\ndef f():\n    from ..web.filters import local_time\n    from . import stats\n"
     found = imports_of(source, ["tuanjian", "services"])
     assert {"flask", "tuanjian.web.filters", "tuanjian.web.filters.local_time", "tuanjian.services.stats"} <= set(found)
+
+
+def test_one_settings_accessor():
+    """The rule settings are read in one place (tuanjian.settings_of / current_settings); no module keeps its own
+    copy of the accessor."""
+    readers = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                     if '"tuanjian_settings"' in p.read_text(encoding="utf-8"))
+    assert readers == ["__init__.py"]
+    copies = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+                    if re.search(r"^def _settings\(", p.read_text(encoding="utf-8"), re.M))
+    assert copies == []

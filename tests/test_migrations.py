@@ -6,7 +6,7 @@ import os
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, make_url, text
 
 from tuanjian import create_app
 from tuanjian.config import normalise_database_url
@@ -19,13 +19,14 @@ MIGRATIONS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "migration
 def _fresh_url(db_kind, tmp_path):
     if db_kind == "sqlite":
         return f"sqlite:///{tmp_path}/migrate.sqlite3"
-    url = normalise_database_url(os.environ["TUANJIAN_TEST_DATABASE_URL"])
+    url = make_url(normalise_database_url(os.environ["TUANJIAN_TEST_DATABASE_URL"]))
+    name = f"{url.database}_migrations"           # named after the test database: parallel runs never meet
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS tuanjian_migrations"))
-        conn.execute(text("CREATE DATABASE tuanjian_migrations"))
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     engine.dispose()
-    return url.rsplit("/", 1)[0] + "/tuanjian_migrations"
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def test_upgrade_matches_models_and_downgrades(db_kind, tmp_path):

@@ -9,6 +9,7 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
+from tuanjian import settings_of
 from tuanjian.domain.exchange import PackageConflict, PackageError
 from tuanjian.extensions import db
 from tuanjian.models import Account, AuditEntry, ExchangeLink, Member, Org, utcnow
@@ -27,7 +28,7 @@ def county_import(session, tree, data, *, importer=None):
     actor = Actor(person_id=tree.county_admin.id, name="王县", org_id=tree.county.id, scope_code=tree.county.code)
     importer = importer or tree.county
     incoming = exchange.read_package(session, importer, data, default_key=current_app.config["EXCHANGE_SECRET"])
-    plan = exchange.plan_import(session, actor, importer, incoming, settings=current_app.extensions["tuanjian_settings"])
+    plan = exchange.plan_import(session, actor, importer, incoming, settings=settings_of(current_app))
     result = exchange.apply_plan(session, actor, plan, now=utcnow())
     session.commit()
     return plan, result

@@ -78,7 +78,8 @@ def _bring_current(session, org: Org, settings, *, look_for_missing: bool) -> No
         or_(OrgStats.org_id.is_(None), OrgStats.rules != tag) if look_for_missing else OrgStats.rules != tag)
     ids = list(session.scalars(stale))
     if ids:
-        log.warning("录入进度：%d 个组织的统计不是按当前规则算的，本次临时重算（不保存）；请运行 flask refresh-stats", len(ids))
+        log.warning("录入进度：%d 个组织的统计不是按当前规则算的，本次临时重算（不保存）；"
+                    "请运行 flask refresh-stats", len(ids))
         stats.refresh(session, ids, settings=settings)
 
 

@@ -158,8 +158,9 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     today = local_today()
     overage = defaultdict(int)
     for cond in among(session, Member.org_id, ids):
-        overage.update(dict(session.execute(select(Member.org_id, func.count()).join(Person, Member.person_id == Person.id)
-                                            .where(cond, overage_condition(today, settings)).group_by(Member.org_id)).all()))
+        overage.update(dict(session.execute(
+            select(Member.org_id, func.count()).join(Person, Member.person_id == Person.id)
+            .where(cond, overage_condition(today, settings)).group_by(Member.org_id)).all()))
     cadres: dict[int, set] = defaultdict(set)
     complete_cadres: dict[int, set] = defaultdict(set)
     secretary_phone: dict[int, bool] = {}
@@ -181,7 +182,8 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     if below is None:
         below = _branches_below(session, [o for o in orgs if o.kind != OrgKind.BRANCH.value])
     now, tag = utcnow(), rules_tag(settings)
-    return [{"org_id": o.id, "code": o.code, "kind": o.kind, "youth": o.youth_count, "members": members[o.id], "complete_members": complete[o.id],
+    return [{"org_id": o.id, "code": o.code, "kind": o.kind, "youth": o.youth_count, "members": members[o.id],
+             "complete_members": complete[o.id],
              "bad_dev_numbers": bad_dev[o.id], "unconfirmed": unconfirmed[o.id], "cadres": len(cadres[o.id]),
              "school_unit": is_school_unit(o.industry, parent_industry.get(o.parent_id)),
              "has_school_code": bool(o.school_code),

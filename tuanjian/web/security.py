@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import Flask, abort, flash, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
-from .. import current_settings
+from .. import current_settings, settings_of
 from ..models import utcnow
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -17,7 +17,7 @@ _PASSWORD_CHANGE_ALLOWED = {"auth.change_password", "auth.logout", "auth.ping", 
 
 
 def init_app(app: Flask) -> None:
-    settings = app.extensions["tuanjian_settings"]
+    settings = settings_of(app)
     app.permanent_session_lifetime = timedelta(minutes=settings.session_idle_minutes)
 
     @app.before_request
