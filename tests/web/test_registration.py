@@ -165,7 +165,7 @@ def test_existing_person_name_must_match(client, session, tree):
     person = make_person(session, name="周旧")
     code = make_code(session, tree.township)
     session.commit()
-    _assert_refused(client, session, form(tree.township, code.code, id_number=person.id_number), 422, "姓名与登记的不一致")
+    _assert_refused(client, session, form(tree.township, code.code, id_number=person.id_number), 422, "与填写的姓名不一致")
 
 
 def test_existing_account_must_give_its_password(client, session, tree):
@@ -232,7 +232,7 @@ def test_wrong_code_says_nothing_about_an_existing_account(client, session, tree
     assert existing.status_code == unknown.status_code == 422
     a = _strip(existing.get_data(as_text=True), admin.id_number, fresh)
     b = _strip(unknown.get_data(as_text=True), admin.id_number, fresh)
-    assert "管理员注册码错误" in a and "该身份证号已有账号" not in a and "姓名与登记的不一致" not in a
+    assert "管理员注册码错误" in a and "该身份证号已有账号" not in a and "与填写的姓名不一致" not in a
     assert a == b
     account = session.scalar(select(Account).where(Account.person_id == admin.id))
     session.refresh(account)
@@ -276,3 +276,30 @@ def test_code_error_comes_with_the_id_errors_in_one_round(client, session, tree)
     session.commit()
     body = client.post("/register/", data=form(tree.township, expired.code, id_number=bad_id)).get_data(as_text=True)
     assert "过期" in body and "身份证号码校验位不对" in body
+
+
+def test_a_code_does_not_make_its_holder_a_person_recorded_elsewhere(client, session, tree):
+    """Issue 14: with a valid code for its own org, nobody may register under the ID number of a person who is
+    recorded only outside that org's subtree and has no account yet: no account, no grant, no change to the
+    person's shared fields, and the answer names nobody (the same whatever name is typed)."""
+    from ..factories import make_member
+    victim = make_member(session, tree.sibling_branch, name="韩梅", phone="13911112222").person
+    code = make_code(session, tree.township)
+    session.commit()
+    bodies = []
+    for name in ("韩梅", "随便写"):
+        bodies.append(_assert_refused(client, session, form(tree.township, code.code, id_number=victim.id_number,
+                                                            name=name, phone="13700000000"),
+                                      422, "该身份证号已在其他组织登记"))
+    session.refresh(victim)
+    assert victim.phone == "13911112222" and victim.account is None
+    assert all("韩梅" not in b.replace('value="韩梅"', "") and "高士" not in b for b in bodies)
+    session.refresh(code)
+    assert code.used_at is None
+    # the same person registering in an org that holds all their places is still possible
+    own = make_code(session, tree.sibling)
+    session.commit()
+    resp = client.post("/register/", data=form(tree.sibling, own.code, id_number=victim.id_number, name="韩梅"))
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    session.expire_all()
+    assert session.scalar(select(Account).where(Account.person_id == victim.id)) is not None

@@ -10,12 +10,13 @@ from werkzeug.security import generate_password_hash
 from ..clock import local_date, to_local
 from ..domain.cadres import validate_cadre_person
 from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
+from ..domain import policy
 from ..domain.errors import Collector, Conflict, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import validate_position
 from ..domain.settings import Settings
 from ..models import Account, AdminGrant, CadrePost, Org, Person, RegistrationCode
-from ..queries import admin_count
+from ..queries import admin_count, place_codes
 from . import audit
 from .accounts import verify_password
 from .actor import Actor
@@ -117,8 +118,13 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
             c.add("password_confirm", "两次输入的密码不一致")
     elif is_locked(existing_account, now) or not data.password or not verify_password(existing_account, data.password):
         raise WrongAccountPassword(existing_account.id)
+    if existing_account is None and existing_person is not None and \
+            not policy.in_reach(org.code, place_codes(session, [existing_person.id]).get(existing_person.id, [])):
+        # a person recorded elsewhere without an account of their own: a code for this org must not make its holder
+        # that person (their shared fields, an account, an admin grant); the one answer names nobody (issue 14)
+        raise ValidationFailed.single("id_number", policy.HELD_ELSEWHERE_CADRE)
     if existing_person is not None and existing_person.name != person_data["name"]:
-        c.add("name", "该身份证号已登记，但姓名与登记的不一致，请核对")
+        c.add("name", policy.NAME_DIFFERS)
     c.raise_if_any()
     limit = settings.admin_limit(org.org_kind)
     if admin_count(session, org.id) >= limit:
