@@ -18,7 +18,7 @@ from tuanjian.services.actor import Actor
 from tuanjian.services.member_imports import commit_members, preview_members
 from tuanjian.services.zhtj import zhtj_workbook
 
-from ..conftest import truncate_all
+from ..conftest import empty_all
 from ..factories import make_tree
 
 
@@ -54,7 +54,7 @@ def fresh_instance_with(session, tree: list[dict], tmp_path) -> None:
     """Empty the database and put back the org tree only (a new server set up with the same organisations)."""
     session.remove()
     if db.engine.dialect.name == "postgresql":
-        truncate_all()
+        empty_all()
     else:
         db.drop_all()
         db.create_all()
