@@ -25,6 +25,7 @@ from flask import (
 )
 from flask_login import current_user
 
+from .. import current_settings
 from . import stash as stashes
 from .htmx import is_htmx
 
@@ -35,7 +36,7 @@ NOT_STASHED = {"auth.login", "auth.logout", "auth.ping", "main.switch_org"}
 
 
 def idle_message() -> str:
-    minutes = current_app.extensions["tuanjian_settings"].session_idle_minutes
+    minutes = current_settings().session_idle_minutes
     return f"您已 {minutes} 分钟未操作，已自动退出，请重新登录。"
 
 
