@@ -142,3 +142,11 @@ def test_make_run_prints_the_demo_logins_once(app, session):
     again = runner.invoke(args=["demo", "--if-empty"])
     assert again.exit_code == 0 and "跳过" in again.output and again.output.count("wangjiang2026") == 4
     assert again.output.count("演示账号") == 1
+
+
+def test_org_codes_typed_full_width_or_padded_are_found(app, session, tree):
+    """Issue 15: the CLI's --org takes the org code in its canonical form too (full-width digits, stray spaces)."""
+    typed = " " + tree.county.code.translate(str.maketrans("0123456789.", "０１２３４５６７８９．")) + "\u3000"
+    result = app.test_cli_runner().invoke(args=["root-code", "--code", typed])
+    assert result.exit_code == 0, result.output
+    assert tree.county.code in result.output

@@ -10,6 +10,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .domain.canonical import canonical_code
 from .domain.errors import DomainError
 from .extensions import db
 from .models import Org
@@ -49,7 +50,7 @@ def fail(exc: DomainError):
 
 
 def org_by_code(org_code: str) -> Org:
-    org = db.session.scalar(select(Org).where(Org.code == org_code.strip()))
+    org = db.session.scalar(select(Org).where(Org.code == canonical_code(org_code)))
     if org is None:
         raise CliError(f"没有代码为 {org_code} 的组织")
     return org
