@@ -6,11 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import ValidationFailed
+from .exceptions import assess
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
 from .vocabulary import MEMBER_HEADERS, all_labels, first_labels
 
+# the note of an error row that only exceptable rules block (the preview offers 特殊情况录入 for it; issue 18)
+EXCEPTION_NOTE = "可申请特殊情况录入："
 COLUMNS = first_labels(MEMBER_HEADERS)            # {label our template writes: key}
 READ_COLUMNS = all_labels(MEMBER_HEADERS)         # every label real files use (DOMAIN.md 3.6)
 SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places
@@ -62,6 +65,9 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             for f, msgs in exc.field_errors.items():
                 for m in msgs:
                     out.fail(f, m)
+            verdict = assess(exc, settings)
+            if verdict.exceptable:
+                out.note = EXCEPTION_NOTE + verdict.labels
         branch_name = " ".join(cells.get("branch", "").split())
         branch_id = None
         if branch_name:
@@ -76,6 +82,8 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             branch_id = default_branch
         else:
             out.fail("branch", "请填写所在团支部")
+        if out.note.startswith(EXCEPTION_NOTE) and "branch" in out.errors:
+            out.note = ""
         if data is not None:
             seen.setdefault(data["id_number"], []).append(out)
             if data["dev_number"]:
