@@ -34,9 +34,15 @@ def exception_or_404(request_id: int) -> ExceptionRequest:
 def _scan() -> bytes | None:
     """The attached scan, or None. Empty file fields (nothing chosen) count as none."""
     f = request.files.get("scan")
-    if f is None or not f.filename:
+    if f is None:
         return None
-    return f.read()
+    try:
+        if not f.filename:
+            return None
+        # one byte past the limit is enough to refuse it (domain.exceptions.sniff_scan): never more in memory
+        return f.read(_settings().exception_scan_max_kb * 1024 + 1)
+    finally:
+        f.close()
 
 
 def _request_text() -> dict:
@@ -107,13 +113,13 @@ def _row_page(batch, org, row, branch, *, status=200, errors=None):
                   max_kb=_settings().exception_scan_max_kb)
 
 
-@bp.get("/batch/<int:batch_id>/row/<int:row>/exception")
+@bp.get("/imports/<int:batch_id>/row/<int:row>/exception")
 @admin_required
 def row_exception(batch_id: int, row: int):
     return _row_page(*_import_row(batch_id, row))
 
 
-@bp.post("/batch/<int:batch_id>/row/<int:row>/exception")
+@bp.post("/imports/<int:batch_id>/row/<int:row>/exception")
 @admin_required
 def request_row_exception(batch_id: int, row: int):
     batch, org, found, branch = _import_row(batch_id, row)
@@ -164,7 +170,7 @@ def exception_queue():
     actor = current_actor()
     to_decide = db.session.scalar(select(func.count()).select_from(ExceptionRequest).where(
         ExceptionRequest.approver_org_id == scope.id, ExceptionRequest.status == rules.PENDING))
-    return render("members/exceptions.html", block="exception_table", reqs=reqs, q=q, status=status,
+    return render("members/exceptions.html", block="exception_table", reqs=reqs, q=q, status_filter=status,
                   statuses=STATUS_FILTERS, page=page, pages=pages, total=total, to_decide=to_decide, scope=scope,
                   may_decide={r.id: service.decide_refusal(actor, r) is None for r in reqs})
 
