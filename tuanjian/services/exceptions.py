@@ -76,6 +76,8 @@ def request_exception(session, actor: Actor, branch: Org, values: dict, *, reaso
     today = local_date(now)
     verdict = assess_values(values, settings=settings, today=today)
     if verdict is None:
+        # a person held elsewhere gets the one answer every entry gives, before anything else is said
+        _check_free(session, actor, branch, validate_member(values, settings=settings, today=today))
         raise Conflict(NOT_NEEDED)
     if not verdict.exceptable:
         raise ValidationFailed({"rules": [NOT_EXCEPTABLE + "；".join(verdict.blocking)]})
