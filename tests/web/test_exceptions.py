@@ -144,6 +144,40 @@ def test_bad_and_oversized_scans_store_nothing(app, client, session, login, tree
         AuditEntry.action == "exception.request")) == 0
 
 
+BAD_SCANS = {
+    "windows program": b"MZ\x90\x00\x03\x00\x00\x00" + b"\x00" * 64,
+    "html": b"<!doctype html><script>alert(1)</script>",
+    "svg": b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+    "zip / xlsx": b"PK\x03\x04" + b"\x00" * 100,
+    "gif": b"GIF89a" + b"\x00" * 20,
+    "text renamed .pdf": "这是说明".encode(),
+    "truncated png magic": b"\x89PN",
+    "empty": b"",
+    "random bytes": bytes(range(256)) * 4,
+}
+
+
+def test_malformed_scans_get_a_chinese_4xx_and_store_nothing(client, session, login, tree):
+    """Every bad scan, on both request routes (the member form and an import row): 4xx, a Chinese message naming
+    the 扫描件, no request, no audit entry."""
+    login(tree.branch_admin)
+    missing_id = make_id(date(2003, 4, 1), 713, True)
+    resp = client.post(f"/members/org/{tree.village.id}/import", data={"file": (text_workbook(
+        HEAD, [["乙缺号", missing_id, "汉族", "共青团员", "2019-05", "", "否", "", ""]], sheet="团员"), "团员.xlsx")},
+        content_type="multipart/form-data")
+    batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    for label, data in BAD_SCANS.items():
+        for url, form in ((f"/members/org/{tree.village.id}/exception", member()),
+                          (f"/members/imports/{batch_id}/row/2/exception", {})):
+            resp = client.post(url, data={**form, "reason": "说明", "voucher": "县团委", "scan": (BytesIO(data), "说明.pdf")},
+                               content_type="multipart/form-data")
+            assert 400 <= resp.status_code < 500, (label, url, resp.status_code)
+            assert "扫描件" in resp.get_data(as_text=True), (label, url)
+    assert requests_count(session) == 0
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "exception.request")) == 0
+
+
 HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号"]
 
 
