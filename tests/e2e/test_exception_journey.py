@@ -15,7 +15,8 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import ExceptionRequest, Member, Person
 
-from .conftest import WatchedPage
+from ..conftest import DB_KINDS, PG_URL
+from .conftest import LiveServer, WatchedPage
 
 pytestmark = pytest.mark.e2e
 
@@ -26,6 +27,47 @@ ROWS = [["柯正常", GOOD_ID, "汉族", "共青团员", "2018-05", "否", "2018
 REASON = "2019年入团时所在支部未发放发展团员编号，有入团志愿书为证"
 
 
+@pytest.fixture(params=DB_KINDS)
+def server(request, tmp_path):
+    """The e2e live server (tests/e2e/conftest.py) on SQLite, and on PostgreSQL when TUANJIAN_TEST_DATABASE_URL is set
+    (the schema is rebuilt there, as the suite's first PostgreSQL test does)."""
+    import threading
+
+    from sqlalchemy import text
+    from werkzeug.serving import make_server
+
+    from tuanjian import create_app
+    from tuanjian.config import normalise_database_url
+    from tuanjian.demo import seed_demo
+    from tuanjian.models import utcnow
+
+    from .. import conftest as root_conftest
+    uri = (f"sqlite:///{tmp_path}/e2e.sqlite3" if request.param == "sqlite" else normalise_database_url(PG_URL))
+    app = create_app({"TESTING": True, "SECRET_KEY": "e2e-secret-key", "SQLALCHEMY_DATABASE_URI": uri,
+                      "FORM_STASH_DIR": str(tmp_path / "form-stash")})
+    with app.app_context():
+        if request.param != "sqlite":
+            db.drop_all()
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            root_conftest._pg_schema_ready = False          # the next PostgreSQL test rebuilds the schema again
+        db.create_all()
+        logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
+        db.session.commit()
+        db.session.remove()
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, name="e2e-exception-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{srv.server_port}", app=app, logins=logins)
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=10)
+        with app.app_context():
+            db.engine.dispose()
+
+
 def _log_in(page, base, who):
     page.goto(f"{base}/auth/login")
     page.fill("input[name=id_number]", who.id_number)
@@ -34,7 +76,8 @@ def _log_in(page, base, who):
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
-def test_exception_from_import_preview_to_export(browser, live_server, tmp_path, js):
+def test_exception_from_import_preview_to_export(browser, server, tmp_path, js):
+    live_server = server
     base, app = live_server.url, live_server.app
     branch_admin, county_admin = live_server.login_for("团支部管理员"), live_server.login_for("县团委管理员")
     branch_id, county_id = live_server.org_id(branch_admin.org), live_server.org_id(county_admin.org)
