@@ -19,16 +19,12 @@ from ..queries import page_of, within
 from ..services import exceptions as service
 from ..services.member_imports import branches_in
 from ..web.htmx import render
-from ..web.scope import _owned_by_org_or_404, admin_required, batch_or_404, current_actor, current_org, int_arg
+from ..web.scope import (admin_required, batch_or_404, current_actor, current_org, exception_or_404, int_arg,
+                         org_or_404)
 from . import bp
 from .forms import MemberForm
 
 STATUS_FILTERS = {"": "全部", rules.PENDING: "待审批", rules.APPROVED: "已批准", rules.REFUSED: "已退回"}
-
-
-def exception_or_404(request_id: int) -> ExceptionRequest:
-    """A request is seen by the admins of its branch and of every org above it (the approving org among them)."""
-    return _owned_by_org_or_404(ExceptionRequest, request_id)
 
 
 def _scan() -> bytes | None:
@@ -55,7 +51,6 @@ def _request_text() -> dict:
 @admin_required
 def request_exception(org_id: int):
     from .views import _form_context
-    from ..web.scope import org_or_404
     org = org_or_404(org_id)
     form = MemberForm()
     if not form.validate():

@@ -3,12 +3,12 @@ reason, the vouching org and who approved; exported with masked ID numbers for t
 from __future__ import annotations
 
 from flask import current_app, request, send_file
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from ..domain.canonical import canonical_org_name, name_query
 from ..extensions import db
 from ..models import ExceptionRequest, Member, Org, Person
-from ..queries import page_of, within
+from ..queries import page_bounds, within
 from ..services import exceptions as exception_service
 from ..services import progress as service
 from ..spreadsheets.writer import write_table
@@ -44,10 +44,8 @@ def _values(person, branch, member, req) -> list:
 def excepted(org_id: int):
     org = org_or_404(org_id)
     q = " ".join(request.args.get("q", "").split())[:30]
-    from sqlalchemy import func
     stmt = _query(org, q)
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    from ..queries import page_bounds
     page, pages = page_bounds(total, int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
     per_page = current_app.config["PAGE_SIZE"]
     rows = [(m, _values(p, b, m, r)) for m, p, b, r in
