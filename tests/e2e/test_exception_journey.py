@@ -158,3 +158,40 @@ def test_exception_from_import_preview_to_export(browser, server, tmp_path, js):
         assert db.session.scalar(select(Member.id).join(Person, Member.person_id == Person.id)
                                  .where(Person.id_number == GOOD_ID)) is not None
         db.session.remove()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_exception_from_the_member_form(browser, server, tmp_path, js):
+    """Single entry: the form refuses a member who joined at 12 after the cutoff, offers 申请特殊情况录入, and the
+    request (with a scan) lands on its page, 待审批."""
+    base = server.url
+    branch_admin = server.login_for("团支部管理员")
+    branch_id = server.org_id(branch_admin.org)
+    scan = tmp_path / "说明.png"
+    scan.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    young = make_id(date(2004, 3, 15), 997, True)
+    watched = WatchedPage(browser, base, js)
+    page = watched.page
+    try:
+        _log_in(page, base, branch_admin)
+        page.wait_for_url(f"{base}/members/org/{branch_id}")
+        page.goto(f"{base}/members/org/{branch_id}/new")
+        page.fill("input[name=name]", "单例外")
+        page.fill("input[name=id_number]", young)
+        page.select_option("select[name=ethnicity]", "汉族")
+        page.select_option("select[name=political_status]", "共青团员")
+        page.fill("input[name=join_date]", "2017-01")
+        page.fill("input[name=dev_number]", "201712345678")
+        page.get_by_role("button", name="保存").click()
+        offer = page.locator("fieldset#exception-offer")
+        expect(offer).to_contain_text("入团年龄")
+        page.fill("textarea[name=reason]", "按当时当地规定12岁入团")
+        page.fill("input[name=voucher]", "华阳镇团委")
+        page.set_input_files("input[name=scan]", str(scan))
+        offer.get_by_role("button", name="申请特殊情况录入").click()
+        expect(page.locator("h1")).to_have_text("特殊情况录入申请：单例外")
+        expect(page.locator("main")).to_contain_text("待审批")
+        expect(page.locator("main")).to_contain_text("PNG")
+        assert watched.foreign == [] and watched.page_errors == []
+    finally:
+        watched.context.close()
