@@ -218,3 +218,10 @@ def test_import_preview_offers_the_exception_row_by_row(client, session, login, 
     assert session.scalar(select(func.count()).select_from(Member)) == 2
     stats = session.get(OrgStats, tree.village.id)
     assert stats.members == 2 and stats.bad_dev_numbers == 0    # the excepted rule does not count against 完整率
+    # the same file again: the excepted member is 未变 (the approved rule stays waived), not an error row
+    client = login(tree.branch_admin)
+    resp = client.post(f"/members/org/{tree.village.id}/import",
+                       data={"file": (text_workbook(HEAD, rows, sheet="团员"), "团员.xlsx")},
+                       content_type="multipart/form-data")
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "/row/3/exception" not in page and "2 行无误" in page and "1 行有错误" in page

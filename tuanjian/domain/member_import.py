@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from .errors import ValidationFailed
-from .exceptions import assess
+from .canonical import canonical_id_number
+from .exceptions import assess, validate_excepted
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
@@ -34,19 +35,22 @@ class Existing:
     holder: str                     # description of the holding org, for messages
     values: dict                    # current values of COMPARED fields
     owned: bool = True              # every place of the person lies in the importer's reach (domain.policy)
+    excepted: tuple = ()            # rules an approved 特殊情况录入 excepted for this member (domain.exceptions)
 
 
 def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
                   existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
     """``branches``: branch short name → ids in scope; ``default_branch``: the branch itself when a branch admin
     imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it."""
-    report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch)
+    report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch,
+                        excepted={n: e.excepted for n, e in existing.items() if e.excepted})
     return classify(report, existing=existing, dev_numbers=dev_numbers)
 
 
 def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
-               default_branch: int | None) -> ImportReport:
-    """The rules that depend only on the file: every field, the branch name, duplicates inside the file."""
+               default_branch: int | None, excepted: dict[str, tuple] | None = None) -> ImportReport:
+    """The rules that depend only on the file: every field, the branch name, duplicates inside the file.
+    ``excepted``: ID number → rules an approved 特殊情况录入 excepted for that member; they stay waived."""
     outcomes: list[RowOutcome] = []
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
@@ -62,12 +66,16 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         try:
             data = validate_member(values, settings=settings, today=today, memo=memo)
         except ValidationFailed as exc:
-            for f, msgs in exc.field_errors.items():
-                for m in msgs:
-                    out.fail(f, m)
             verdict = assess(exc, settings)
-            if verdict.exceptable:
-                out.note = EXCEPTION_NOTE + verdict.labels
+            waived = _already_excepted(values, verdict, excepted, settings=settings, today=today)
+            if waived is not None:
+                data = waived
+            else:
+                for f, msgs in exc.field_errors.items():
+                    for m in msgs:
+                        out.fail(f, m)
+                if verdict.exceptable:
+                    out.note = EXCEPTION_NOTE + verdict.labels
         branch_name = " ".join(cells.get("branch", "").split())
         branch_id = None
         if branch_name:
@@ -99,6 +107,23 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（第{rows_text}行）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def _already_excepted(values: dict, verdict, excepted: dict | None, *, settings, today: date) -> dict | None:
+    """The row's member, when only rules an approved exception already covers for this ID number failed."""
+    if not excepted or not verdict.exceptable:
+        return None
+    try:
+        number = canonical_id_number(values.get("id_number"))
+    except (AttributeError, TypeError, ValueError, ValidationFailed):
+        return None
+    covered = excepted.get(number)
+    if not covered or not set(verdict.rules) <= set(covered):
+        return None
+    try:
+        return validate_excepted(values, rules=verdict.rules, settings=settings, today=today)
+    except ValidationFailed:
+        return None
 
 
 def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
