@@ -68,6 +68,16 @@ def populated(app, session, tree, versioned):
                             result={"created": [members[0].id]}, committed_at=now))
     session.add(TransferRequest(member_id=members[1].id, from_org_id=tree.village.id, to_org_id=tree.klass.id,
                                 reason="升学", requested_by_id=tree.branch_admin.id))
+    from tuanjian.models import ExceptionRequest
+    excepted = ExceptionRequest(org_id=tree.village.id, approver_org_id=tree.county.id, name="例外甲",
+                                id_number="340828200403150000", data={"name": "例外甲", "join_date": "2017-01"},
+                                rules="join_age", reason="按当时当地规定入团", voucher="华阳镇团委",
+                                scan=b"%PDF-1.4 scan", scan_type="application/pdf", scan_size=13, status="approved",
+                                requested_by_id=tree.branch_admin.id, decided_by_id=tree.county_admin.id,
+                                decided_at=now, decision_note="同意")
+    session.add(excepted)
+    session.flush()
+    members[0].exception_id = excepted.id
     session.add(OrgCodeChange(org_id=tree.sibling_branch.id, old_code=tree.sibling_branch.code + "9",
                               new_code=tree.sibling_branch.code, reason="move"))
     session.add(Throttle(key="login:340828200005200011", failures=2, window_start=now))

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 
 # Pages that are not pages: downloads and the static files themselves.
-NOT_PAGES = ("static",)
+NOT_PAGES = ("static", "members.exception_scan")
 ANONYMOUS = {"auth.login", "auth.forgot", "registration.register", "main.help"}
 # Where the default value of an argument is not the right one for a page.
 OVERRIDES = {
@@ -31,6 +31,7 @@ class DemoIds:
     campaign: int
     batches: dict          # import kind -> batch id
     exception_keys: tuple
+    exception_request: int | None = None      # a pending 特殊情况录入 request (issue 18)
 
     def value(self, endpoint: str, arg: str, converter_default):
         which = OVERRIDES.get(endpoint, {}).get(arg)
@@ -46,6 +47,12 @@ class DemoIds:
             return self.person
         if arg == "campaign_id":
             return self.campaign
+        if arg == "request_id":            # a 特殊情况录入 request
+            return self.exception_request
+        if arg == "row":                   # the exceptable row of the members batch below
+            return 2
+        if arg == "batch_id" and endpoint in ("members.row_exception", "members.request_row_exception"):
+            return self.batches["members_exception"]
         if arg == "batch_id":
             kind = {"orgs": "org_children", "cadres": "cadres", "members": "members",
                     "exchange": "package"}[endpoint.split(".")[0]]
@@ -81,10 +88,39 @@ def prepare(app) -> DemoIds:
             s.flush()
             batches[kind] = batch.id
         batches["package"] = _package_batch(s, township, root)
+        batches["members_exception"], exception_request = _exception_objects(s, branch, root)
         s.commit()
-        ids = DemoIds(root, township, branch, member, post, person, campaign.id, batches, EXCEPTION_KEYS)
+        ids = DemoIds(root, township, branch, member, post, person, campaign.id, batches, EXCEPTION_KEYS,
+                      exception_request)
         s.remove()
     return ids
+
+
+def _exception_objects(s, branch_id: int, root_id: int) -> tuple[int, int]:
+    """特殊情况录入: a members import batch whose row 2 lacks only its 发展团员编号, and a pending request (with a
+    scanned 说明) of the branch, approved at the root."""
+    from tuanjian.demo import make_id
+    from tuanjian.domain.exceptions import validate_excepted
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    from tuanjian.models import ExceptionRequest, ImportBatch, Org
+    branch = s.get(Org, branch_id)
+    cells = {"name": "罗例外", "id_number": make_id(date(2003, 5, 21), 993, False), "ethnicity": "汉族",
+             "political_status": "共青团员", "join_date": "2019-05", "dev_number": "", "is_cadre": "否",
+             "branch": branch.short_name}
+    row = {"number": 2, "cells": cells, "kind": "error", "data": {}, "note": "可申请特殊情况录入：缺少发展团员编号",
+           "errors": {"dev_number": ["2017年及以后入团的团员须填写发展团员编号（12位）"]}}
+    batch = ImportBatch(kind="members", org_id=branch_id, file_name="特殊情况.xlsx", file_sha256="0" * 64,
+                        status="pending", report={"rows": [row], "totals": {"rows": 1, "ok": 0, "error": 1}})
+    s.add(batch)
+    data = validate_excepted({**cells, "id_number": make_id(date(2004, 3, 15), 995, True), "name": "李例外",
+                              "join_date": "2017-01", "dev_number": "201712345678"}, rules={"join_age"},
+                             settings=DEFAULT_SETTINGS, today=date(2026, 11, 23))
+    req = ExceptionRequest(org_id=branch_id, approver_org_id=root_id, name=data["name"], id_number=data["id_number"],
+                           data=data, rules="join_age", reason="2017年按当地规定12岁入团，有入团志愿书", voucher="华阳镇团委",
+                           scan=b"%PDF-1.4\n%%EOF\n", scan_type="application/pdf", scan_size=15, status="pending")
+    s.add(req)
+    s.flush()
+    return batch.id, req.id
 
 
 def _package_batch(s, township_id: int, root_id: int) -> int:
@@ -95,7 +131,7 @@ def _package_batch(s, township_id: int, root_id: int) -> int:
     from tuanjian.services import exchange
     from tuanjian.services.actor import Actor
     township, root = s.get(Org, township_id), s.get(Org, root_id)
-    actor = Actor.system("sweep")
+    actor = Actor(person_id=None, name="sweep", org_id=root.id, scope_code=root.code)   # the county sets the key
     exchange.set_key(s, actor, township, None, now=utcnow())
     package, _ = exchange.export_package(s, actor, township, now=utcnow())
     incoming = exchange.read_package(s, root, package)

@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from tuanjian.spreadsheets.writer import FORMULA_STARTS
 
@@ -50,6 +51,23 @@ def _member_batch(client, tree):
                                 ["姓名", "身份证号码", "民族", "所在团支部"], [BAD_ROW], "团员")}
 
 
+def _excepted(client, tree):
+    """A member entered by an approved 特殊情况录入 whose reason and vouching org look like formulas."""
+    from tuanjian.extensions import db
+    from tuanjian.models import ExceptionRequest, Member, Person
+    member = db.session.scalar(select(Member).join(Person, Member.person_id == Person.id)
+                               .where(Person.name == "公式甲"))
+    req = ExceptionRequest(org_id=tree.village.id, approver_org_id=tree.county.id, name="公式甲",
+                           id_number=member.person.id_number, data={}, rules="dev_number_missing", reason=DANGER[0],
+                           voucher=DANGER[1], status="approved", requested_by_id=tree.branch_admin.id,
+                           decided_by_id=tree.county_admin.id)
+    db.session.add(req)
+    db.session.flush()
+    member.exception_id = req.id
+    db.session.commit()
+    return {"org_id": tree.county.id}
+
+
 # endpoint -> (method, url kwargs builder(client, tree), whether poisoned data must show up in it)
 CASES = {
     "orgs.batch_codes": ("POST", lambda c, t: {"org_id": t.county.id}, True),
@@ -63,6 +81,7 @@ CASES = {
     "supervision.export_exceptions": ("GET", lambda c, t: {"org_id": t.county.id, "key": "no_secretary"}, True),
     "members.export": ("GET", lambda c, t: {"org_id": t.county.id, "reveal": "1"}, True),
     "exchange.zhtj": ("GET", lambda c, t: {"org_id": t.county.id}, True),
+    "supervision.export_excepted": ("GET", _excepted, True),
 }
 
 

@@ -86,6 +86,44 @@ def _package_batch_of(session, org):
     return batch
 
 
+def _exception_row_batch(session, org):
+    """A members import batch whose row 2 only breaks an exceptable rule (a missing 发展团员编号)."""
+    from datetime import date
+
+    from tuanjian.demo import make_id
+    from tuanjian.models import ImportBatch
+    cells = {"name": "矩阵例外", "id_number": make_id(date(2004, 3, 15), 5, True), "ethnicity": "汉族",
+             "political_status": "共青团员", "join_date": "2019-05", "dev_number": "", "is_cadre": "否",
+             "branch": org.short_name}
+    row = {"number": 2, "cells": cells, "kind": "error", "data": {}, "note": "可申请特殊情况录入：缺少发展团员编号",
+           "errors": {"dev_number": ["2017年及以后入团的团员须填写发展团员编号（12位）"]}}
+    batch = ImportBatch(kind="members", org_id=org.id, file_name="矩阵.xlsx", file_sha256="0" * 64, status="pending",
+                        report={"rows": [row], "totals": {"rows": 1, "ok": 0, "error": 1}})
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _exception_of(session, org):
+    """A pending 特殊情况录入 request of ``org`` that ``org`` itself approves (with a scan)."""
+    from datetime import date
+
+    from tuanjian.domain.exceptions import validate_excepted
+    from tuanjian.models import ExceptionRequest
+
+    from ..factories import new_id
+    data = validate_excepted({"name": "矩阵例外", "id_number": new_id(date(2004, 3, 15)), "ethnicity": "汉族",
+                              "political_status": "共青团员", "join_date": "2019-05", "dev_number": "",
+                              "is_cadre": "否"}, rules={"dev_number_missing"}, settings=DEFAULT_SETTINGS,
+                             today=date(2026, 11, 23))
+    req = ExceptionRequest(org_id=org.id, approver_org_id=org.id, name="矩阵例外", id_number=data["id_number"],
+                           data=data, rules="dev_number_missing", reason="矩阵测试", voucher="矩阵",
+                           scan=b"%PDF-1.4 matrix", scan_type="application/pdf", scan_size=15, status="pending")
+    session.add(req)
+    session.flush()
+    return req
+
+
 # endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
 CASES = {
     "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -162,6 +200,17 @@ CASES = {
     "supervision.close_campaign": ("POST", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, {})),
     "supervision.confirm": ("POST", lambda s, o: ({"org_id": o.id, "campaign_id": _parent_campaign(s, o).id}, {})),
     "members.export": ("GET", lambda s, o: ({"org_id": o.id, "reveal": "1"}, None)),
+    "members.request_exception": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵", "reason": "矩阵测试",
+                                                                          "voucher": "矩阵"})),
+    "members.row_exception": ("GET", lambda s, o: ({"batch_id": _exception_row_batch(s, o).id, "row": 2}, None)),
+    "members.request_row_exception": ("POST", lambda s, o: ({"batch_id": _exception_row_batch(s, o).id, "row": 2},
+                                                            {"reason": "", "voucher": ""})),
+    "members.exception_detail": ("GET", lambda s, o: ({"request_id": _exception_of(s, o).id}, None)),
+    "members.approve_exception": ("POST", lambda s, o: ({"request_id": _exception_of(s, o).id}, {"note": ""})),
+    "members.refuse_exception": ("POST", lambda s, o: ({"request_id": _exception_of(s, o).id}, {"note": ""})),
+    "members.exception_scan": ("GET", lambda s, o: ({"request_id": _exception_of(s, o).id}, None)),
+    "supervision.excepted": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "supervision.export_excepted": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "exchange.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "exchange.set_key": ("POST", lambda s, o: ({"org_id": o.id}, {"key": ""})),
     "exchange.export_package": ("POST", lambda s, o: ({"org_id": o.id}, {})),

@@ -17,8 +17,11 @@ class ValidationFailed(DomainError):
 
     status = 422
 
-    def __init__(self, field_errors: dict[str, list[str]] | None = None, message: str | None = None):
+    def __init__(self, field_errors: dict[str, list[str]] | None = None, message: str | None = None,
+                 rules: dict[str, str] | None = None):
         self.field_errors: dict[str, list[str]] = {k: list(v) for k, v in (field_errors or {}).items()}
+        # message -> code of the named rule it breaks, for the rules that may be excepted (domain.exceptions)
+        self.rules: dict[str, str] = dict(rules or {})
         if message is None:
             message = "；".join(m for msgs in self.field_errors.values() for m in msgs) or "填写内容有误"
         super().__init__(message)
@@ -26,6 +29,11 @@ class ValidationFailed(DomainError):
     @classmethod
     def single(cls, field: str, message: str) -> ValidationFailed:
         return cls({field: [message]})
+
+    @classmethod
+    def rule(cls, field: str, message: str, rule: str) -> ValidationFailed:
+        """A failure of a named rule (see domain.exceptions): the message carries the rule's code."""
+        return cls({field: [message]}, rules={message: rule})
 
 
 class NotAllowed(DomainError):
@@ -45,11 +53,13 @@ class Collector:
 
     def __init__(self):
         self.errors: dict[str, list[str]] = {}
+        self.rules: dict[str, str] = {}
 
     def check(self, fn, *args, **kwargs):
         try:
             return fn(*args, **kwargs)
         except ValidationFailed as exc:
+            self.rules.update(exc.rules)
             for field, msgs in exc.field_errors.items():
                 self.errors.setdefault(field, []).extend(msgs)
             return None
@@ -81,4 +91,4 @@ class Collector:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise ValidationFailed(self.errors)
+            raise ValidationFailed(self.errors, rules=self.rules)

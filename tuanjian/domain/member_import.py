@@ -5,13 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from .canonical import canonical_org_name
+from .canonical import canonical_id_number, canonical_org_name
 from .errors import ValidationFailed
+from .exceptions import assess, validate_excepted
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
 from .vocabulary import MEMBER_HEADERS, all_labels, first_labels
 
+# the note of an error row that only exceptable rules block (the preview offers 特殊情况录入 for it; issue 18)
+EXCEPTION_NOTE = "可申请特殊情况录入："
 COLUMNS = first_labels(MEMBER_HEADERS)            # {label our template writes: key}
 READ_COLUMNS = all_labels(MEMBER_HEADERS)         # every label real files use (DOMAIN.md 3.6)
 SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places
@@ -32,6 +35,7 @@ class Existing:
     holder: str                     # description of the holding org, for messages
     values: dict                    # current values of COMPARED fields
     owned: bool = True              # every place of the person lies in the importer's reach (domain.policy)
+    excepted: tuple = ()            # rules an approved 特殊情况录入 excepted for this member (domain.exceptions)
 
 
 def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
@@ -42,13 +46,16 @@ def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]]
     ``sheet_branches``: sheet name → the branch a row of that sheet is in when its 所在团支部 is empty (from the
     目录 of our own export, or the sheet's name)."""
     report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch,
-                        sheet_branches=sheet_branches)
+                        sheet_branches=sheet_branches,
+                        excepted={n: e.excepted for n, e in existing.items() if e.excepted})
     return classify(report, existing=existing, dev_numbers=dev_numbers)
 
 
 def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
-               default_branch: int | None, sheet_branches: dict[str, str] | None = None) -> ImportReport:
-    """The rules that depend only on the file: every field, the branch name, duplicates inside the file."""
+               default_branch: int | None, sheet_branches: dict[str, str] | None = None,
+               excepted: dict[str, tuple] | None = None) -> ImportReport:
+    """The rules that depend only on the file: every field, the branch name, duplicates inside the file.
+    ``excepted``: ID number → rules an approved 特殊情况录入 excepted for that member; they stay waived."""
     branches = {canonical_org_name(k): v for k, v in branches.items()}
     sheet_branches = sheet_branches or {}
     several_sheets = len({getattr(raw, "sheet", "") for raw in rows}) > 1
@@ -67,9 +74,16 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         try:
             data = validate_member(values, settings=settings, today=today, memo=memo)
         except ValidationFailed as exc:
-            for f, msgs in exc.field_errors.items():
-                for m in msgs:
-                    out.fail(f, m)
+            verdict = assess(exc, settings)
+            waived = _already_excepted(values, verdict, excepted, settings=settings, today=today)
+            if waived is not None:
+                data = waived
+            else:
+                for f, msgs in exc.field_errors.items():
+                    for m in msgs:
+                        out.fail(f, m)
+                if verdict.exceptable:
+                    out.note = EXCEPTION_NOTE + verdict.labels
         branch_name = canonical_org_name(cells.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
         branch_id = None
         if branch_name:
@@ -84,6 +98,8 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             branch_id = default_branch
         else:
             out.fail("branch", "请填写所在团支部")
+        if out.note.startswith(EXCEPTION_NOTE) and "branch" in out.errors:
+            out.note = ""
         if data is not None:
             seen.setdefault(data["id_number"], []).append(out)
             if data["dev_number"]:
@@ -100,6 +116,23 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def _already_excepted(values: dict, verdict, excepted: dict | None, *, settings, today: date) -> dict | None:
+    """The row's member, when only rules an approved exception already covers for this ID number failed."""
+    if not excepted or not verdict.exceptable:
+        return None
+    try:
+        number = canonical_id_number(values.get("id_number"))
+    except (AttributeError, TypeError, ValueError, ValidationFailed):
+        return None
+    covered = excepted.get(number)
+    if not covered or not set(verdict.rules) <= set(covered):
+        return None
+    try:
+        return validate_excepted(values, rules=verdict.rules, settings=settings, today=today)
+    except ValidationFailed:
+        return None
 
 
 def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:

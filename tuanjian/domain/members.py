@@ -54,18 +54,27 @@ def is_shandong_dev_number(number: str) -> bool:
     return len(number) == SHANDONG_DEV_LENGTH and number.isdigit() and number.startswith(SHANDONG_DEV_PREFIXES)
 
 
-def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) -> str | None:
+DEV_MISSING, DEV_FORMAT = "dev_number_missing", "dev_number_format"     # rule codes (domain.exceptions)
+
+
+def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int,
+                     waive: frozenset = frozenset()) -> str | None:
     """发展团员编号 [B: S6, rules as coded in S17]: required for joins from ``required_from_year``; 12 characters;
     the first four are the join year (2017 and 2018 interchangeable); optional earlier, but if given it must be
-    longer than four characters and start with the join year."""
+    longer than four characters and start with the join year. A missing number breaks rule ``dev_number_missing``,
+    a malformed one ``dev_number_format``; rules in ``waive`` (an approved exception) are skipped, the number then
+    kept as typed."""
     number = normalise_dev_number(raw)
     required = join is not None and join.year >= required_from_year
     if not number:
-        if required:
-            raise ValidationFailed.single("dev_number", f"{required_from_year}年及以后入团的团员须填写发展团员编号（12位）")
+        if required and DEV_MISSING not in waive:
+            raise ValidationFailed.rule("dev_number", f"{required_from_year}年及以后入团的团员须填写发展团员编号（12位）",
+                                        DEV_MISSING)
         return None
+    if DEV_FORMAT in waive:
+        return number
     if not _DEV_RE.match(number):
-        raise ValidationFailed.single("dev_number", "发展团员编号只能由数字和字母组成")
+        raise ValidationFailed.rule("dev_number", "发展团员编号只能由数字和字母组成", DEV_FORMAT)
     if is_shandong_dev_number(number):
         return number
     if join is not None:
@@ -73,12 +82,13 @@ def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int) ->
         if join.year in (2017, 2018):
             years = {"2017", "2018"}
         if number[:4] not in years:
-            raise ValidationFailed.single(
-                "dev_number", f"发展团员编号前4位应为入团年份{'或'.join(sorted(years))}，现为{number[:4]}")
+            raise ValidationFailed.rule(
+                "dev_number", f"发展团员编号前4位应为入团年份{'或'.join(sorted(years))}，现为{number[:4]}", DEV_FORMAT)
     if required and len(number) != DEV_NUMBER_LENGTH:
-        raise ValidationFailed.single("dev_number", f"发展团员编号应为{DEV_NUMBER_LENGTH}位，现为{len(number)}位")
+        raise ValidationFailed.rule("dev_number", f"发展团员编号应为{DEV_NUMBER_LENGTH}位，现为{len(number)}位",
+                                    DEV_FORMAT)
     if not required and len(number) <= 4:
-        raise ValidationFailed.single("dev_number", "发展团员编号位数不足")
+        raise ValidationFailed.rule("dev_number", "发展团员编号位数不足", DEV_FORMAT)
     return number
 
 
@@ -224,7 +234,8 @@ def _evidence_of(has_application, has_card, card_year, has_letter, today: date) 
                            "has_letter": has_letter}, today=today)
 
 
-def validate_member(values: dict, *, settings, today: date, memo: dict | None = None) -> dict:
+def validate_member(values: dict, *, settings, today: date, memo: dict | None = None,
+                    waive: frozenset = frozenset()) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write. ``memo``: a dict shared by
     the rows of one file, caching the checks whose answer depends on the value alone (民族, 入团年月, …)."""
@@ -251,10 +262,10 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
             join = cached(memo, parse_year_month, values.get("join_date"))
     if join is not None and info is not None:
         check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
-              min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff)
+              min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff, waive=waive)
     if is_member:
         dev = check(check_dev_number, values.get("dev_number"), join,
-                    required_from_year=settings.dev_number_required_from_year)
+                    required_from_year=settings.dev_number_required_from_year, waive=waive)
     else:
         dev = None
         for key, label in (("dev_number", "发展团员编号"), ("education", "文化程度"), ("occupation", "职业"),
@@ -278,7 +289,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     evidence = cached(memo, _evidence_of, values.get("has_application"), values.get("has_card"),
                       values.get("card_year"), values.get("has_letter"), today) or {}
     if errors:
-        raise ValidationFailed(errors)
+        raise ValidationFailed(errors, rules=collector.rules)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
             "ethnicity": eth, "political_status": pol, "join_date": str(join) if join else None, "dev_number": dev,
             "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post, "education": education,

@@ -296,17 +296,26 @@ def parse_year_month(raw, field: str = "join_date", label: str = "入团年月")
     return YearMonth(year, month)
 
 
+JOIN_AGE, JOIN_WINDOW = "join_age", "join_window"     # rule codes (domain.exceptions)
+JOIN_WINDOW_YEARS = 12      # DOMAIN.md 3.3.4: 入团年月 not before the birth month + 12 years
+
+
 def check_join_date(join: YearMonth, birth: date, *, today: date, cutoff: date, min_age: int,
-                    min_age_before_cutoff: int) -> None:
+                    min_age_before_cutoff: int, waive: frozenset = frozenset()) -> None:
     """入团年月 not in the future; join age >= min_age, or >= min_age_before_cutoff when joined before cutoff.
 
-    The age is counted at the end of the join month, so someone who turns 13 during that month passes.
+    The age is counted at the end of the join month, so someone who turns 13 during that month passes. A join
+    before the birth month + 12 years breaks the join-date window (rule ``join_window``); a later join below the
+    minimum age breaks the join age (rule ``join_age``); the message is the age rule's either way. Rules in ``waive`` (an approved exception) are skipped.
     """
     if join.first_day > today:
         raise ValidationFailed.single("join_date", f"入团年月{join}不能晚于当前月份")
     required = min_age_before_cutoff if join.first_day < cutoff else min_age
     age = full_years(birth, join.last_day)
-    if age < required:
+    rule = JOIN_WINDOW if age < JOIN_WINDOW_YEARS else JOIN_AGE
+    if age < required and rule not in waive:
         when = f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起"
-        raise ValidationFailed.single(
-            "join_date", f"入团时须年满{required}周岁（{when}入团），按身份证出生日期计算入团时只有{age}周岁")
+        raise ValidationFailed.rule(
+            "join_date", f"入团时须年满{required}周岁（{when}入团），按身份证出生日期计算入团时只有{age}周岁", rule)
+    if rule == JOIN_WINDOW and rule not in waive:       # a minimum age set below 12 does not open the window
+        raise ValidationFailed.rule("join_date", f"入团年月{join}早于出生后{JOIN_WINDOW_YEARS}年", JOIN_WINDOW)

@@ -67,6 +67,10 @@ ACTIONS: dict[str, Rule] = {
     # organisation is the root; see exchange_key_refusal)
     "exchange.set_key": Rule(STRICTLY_BELOW, "交换密钥只能由上级组织的管理员设置：请在上级组织的系统中生成，"
                                              "再在本组织自己的系统中填写"),
+    # 特殊情况录入 (issue 18): a branch's member is asked for by whoever may enter its members; the approving org is
+    # decided from the branch and the setting (exceptions.approver_code) and its own admins approve
+    "exception.request": Rule(SUBTREE, "不在您的管理范围内"),
+    "exception.approve": Rule(frozenset({_S}), "特殊情况录入只能由审批层级的组织管理员审批"),
 }
 
 # Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,
@@ -168,3 +172,17 @@ def require_person(action: str, scope_code: str | None, place_codes: Iterable[st
     reason = person_refusal(action, scope_code, place_codes)
     if reason is not None:
         raise NotAllowed(reason)
+
+
+# ---------------------------------------------------------------- 特殊情况录入
+
+OWN_REQUEST = "不能审批自己提交的申请，请由审批层级的其他管理员审批"
+
+
+def exception_approve_refusal(scope_code: str | None, approver_code: str, *, actor_person_id: int | None,
+                              requested_by_id: int | None) -> str | None:
+    """None when the actor may approve or refuse a request whose approving org is ``approver_code``."""
+    reason = refusal("exception.approve", scope_code, approver_code)
+    if reason is None and actor_person_id is not None and actor_person_id == requested_by_id:
+        return OWN_REQUEST
+    return reason

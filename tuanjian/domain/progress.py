@@ -26,13 +26,15 @@ def _join_month(join_date: str):
         return None
 
 
-def dev_number_valid(dev_number: str | None, join_date: str | None, *, required_from_year: int) -> bool:
-    """发展团员编号 as DOMAIN.md 3.3 requires it for this 入团年月 (missing when required, or malformed, is invalid)."""
+def dev_number_valid(dev_number: str | None, join_date: str | None, *, required_from_year: int,
+                     excepted=frozenset()) -> bool:
+    """发展团员编号 as DOMAIN.md 3.3 requires it for this 入团年月 (missing when required, or malformed, is invalid).
+    ``excepted``: the rules an approved 特殊情况录入 excepted for this member (domain.exceptions); they do not count."""
     join = _join_month(join_date) if join_date else None
     if join_date and join is None:
         return False                               # an unreadable 入团年月: the number cannot be checked against it
     try:
-        check_dev_number(dev_number, join, required_from_year=required_from_year)
+        check_dev_number(dev_number, join, required_from_year=required_from_year, waive=frozenset(excepted))
     except ValidationFailed:
         return False
     return True
@@ -57,7 +59,7 @@ def member_identity(join_date, evidence: tuple) -> tuple[bool, str | None]:
 
 
 def member_gaps(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
-                required_from_year: int) -> list[str]:
+                required_from_year: int, excepted=frozenset()) -> list[str]:
     """What keeps one stored member from 团员资料完整, as the labels of the fields to fix (empty: complete).
     Every required field of DOMAIN.md 3.1 present and valid, and the membership confirmed by its evidence
     (团员身份摸底). Name, ID number, branch and the cadre flag cannot be stored invalid; the rest may be (old data,
@@ -70,7 +72,7 @@ def member_gaps(*, ethnicity, political_status, join_date, dev_number, evidence:
         gaps.append("政治面貌")
     if not join_date or _join_month(join_date) is None:
         gaps.append("入团年月")
-    if not dev_number_valid(dev_number, join_date, required_from_year=required_from_year):
+    if not dev_number_valid(dev_number, join_date, required_from_year=required_from_year, excepted=excepted):
         gaps.append(DEV_NUMBER_GAP)
     if not member_identity(join_date, evidence)[0]:
         gaps.append(IDENTITY_GAP)
@@ -82,10 +84,11 @@ IDENTITY_GAP = "身份证明材料"
 
 
 def member_facts(*, ethnicity, political_status, join_date, dev_number, evidence: tuple,
-                 required_from_year: int) -> tuple[bool, bool, bool]:
+                 required_from_year: int, excepted=frozenset()) -> tuple[bool, bool, bool]:
     """(团员资料完整, 发展团员编号有效, 团员身份已确认) of one stored member (see member_gaps)."""
     gaps = member_gaps(ethnicity=ethnicity, political_status=political_status, join_date=join_date,
-                       dev_number=dev_number, evidence=evidence, required_from_year=required_from_year)
+                       dev_number=dev_number, evidence=evidence, required_from_year=required_from_year,
+                       excepted=excepted)
     return not gaps, DEV_NUMBER_GAP not in gaps, IDENTITY_GAP not in gaps
 
 

@@ -63,6 +63,12 @@ class Settings:
     reset_code_valid_hours: int = 48
     # 首次登录验证码 (issue 14): an admin account still on the default password needs one; valid like a reset code.
     first_login_code_valid_hours: int = 48
+    # 特殊情况录入 (issue 18): the rules a branch may ask to except (codes in domain.exceptions.RULES; the ID
+    # checksum, a person held elsewhere and a non-branch org never are); the level that approves, as the depth of
+    # the approving org under the root (0 = the root of this instance, e.g. the county); the largest scan accepted.
+    exceptable_rules: frozenset[str] = frozenset({"join_age", "join_window", "dev_number_missing", "dev_number_format"})
+    exception_approver_depth: int = 0
+    exception_scan_max_kb: int = 5120
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 
@@ -83,7 +89,10 @@ class Settings:
             if key not in values or f.name in ("placement", "province"):
                 continue
             raw = values[key]
-            if f.type in ("date",) or f.name == "join_age_cutoff":
+            if f.name == "exceptable_rules":
+                kwargs[f.name] = frozenset(
+                    r.strip() for r in (raw.split(",") if isinstance(raw, str) else raw) if r.strip())
+            elif f.type in ("date",) or f.name == "join_age_cutoff":
                 kwargs[f.name] = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
             else:
                 kwargs[f.name] = int(raw)

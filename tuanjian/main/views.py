@@ -96,7 +96,8 @@ def _profile_page(form, *, status: int = 200, places=None):
         complete, dev_ok, _ = member_facts(ethnicity=person.ethnicity, political_status=person.political_status,
                                            join_date=person.join_date, dev_number=member.dev_number,
                                            evidence=member.evidence,
-                                           required_from_year=settings.dev_number_required_from_year)
+                                           required_from_year=settings.dev_number_required_from_year,
+                                           excepted=member.exception.rule_codes if member.exception else ())
         if not dev_ok:
             gaps.append("发展团员编号缺失或不规范：请联系所在团支部管理员补录")
         if not identity[0]:

@@ -11,6 +11,7 @@ from ..domain.canonical import canonical_org_name, name_query
 from ..clock import local_date, local_today
 from ..domain.cadres import NATURES
 from ..domain.errors import DomainError, ValidationFailed
+from ..domain.exceptions import assess
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
 from ..domain.orgtree import OrgKind
 from ..domain.people import (ETHNICITIES, ID_SEARCH_HINT, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS,
@@ -272,7 +273,9 @@ def create(org_id: int):
         db.session.rollback()
         for msg in apply_errors(form, exc):
             flash(msg, "error")
-        return render("members/form.html", status=422, **_form_context(org, form))
+        verdict = assess(exc, _settings())        # only exceptable rules failed: offer 申请特殊情况录入
+        return render("members/form.html", status=422, exception_offer=verdict if verdict.exceptable else None,
+                      **_form_context(org, form))
     except service.HeldElsewhere as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -315,7 +318,8 @@ def update(member_id: int):
         return render("members/form.html", status=400, **_form_context(member.org, form, member))
     now = utcnow()
     try:
-        data = validate_member(form.data, settings=_settings(), today=local_date(now))
+        waive = frozenset(member.exception.rule_codes) if member.exception is not None else frozenset()
+        data = validate_member(form.data, settings=_settings(), today=local_date(now), waive=waive)
         service.update_member(db.session, current_actor(), member, data, now=now)
         db.session.commit()
     except ValidationFailed as exc:
@@ -402,7 +406,13 @@ FLOW = ImportFlow(
     preview=preview_members, commit_rows=commit_members,
     result_columns={"name": "姓名", "branch": "所在团支部", "change": "结果"},
     next_step=lambda org: (url_for("members.index", org_id=org.id), "查看团员名单"),
-    success=lambda written: f"已导入 {len(written)} 名团员（新增或更新）。")
+    success=lambda written: f"已导入 {len(written)} 名团员（新增或更新）。",
+    row_action=lambda batch, row: _row_action(batch, row))
+
+
+def _row_action(batch, row):
+    from .exception_views import row_action
+    return row_action(batch, row)
 
 FLOW.register(bp, upload_rule="/org/<int:org_id>/import", template_rule="/org/<int:org_id>/template.xlsx")
 

@@ -6,8 +6,8 @@ from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
 from .progress import Campaign, CampaignConfirmation, OrgStats
-from .people import CadrePost, Member, Person, PostChange, TransferRequest
+from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
+__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
            "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Index, Integer, String, event, text
+from sqlalchemy import JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, event, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..domain.orgtree import OrgKind, check_holds_members
@@ -57,9 +57,12 @@ class Member(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
     deleted_reason: Mapped[str | None] = mapped_column(String(200))
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    # 特殊情况录入: the approved request this member was entered by (which rules, reason, approver, when)
+    exception_id: Mapped[int | None] = mapped_column(ForeignKey("exception_requests.id"))
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     org: Mapped[Org] = relationship()  # noqa: F821
+    exception: Mapped[ExceptionRequest | None] = relationship(foreign_keys=[exception_id])
 
     @property
     def evidence(self) -> tuple:
@@ -148,3 +151,56 @@ class TransferRequest(Base):
     @property
     def status_label(self) -> str:
         return {"pending": "待处理", "accepted": "已同意（已转入）", "refused": "已拒绝", "cancelled": "已撤回"}[self.status]
+
+
+class ExceptionRequest(Base):
+    """特殊情况录入 (issue 18): a member that only exceptable rules block, asked for by a branch's admin with a
+    reason and a vouching org, decided by the approving level (domain.exceptions). On approval the member is
+    created and points here (Member.exception_id): which rules, the reason, who approved and when."""
+
+    __tablename__ = "exception_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)              # the branch
+    approver_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)     # the approving level's org
+    name: Mapped[str] = mapped_column(String(30))                                       # for lists and search
+    id_number: Mapped[str] = mapped_column(String(18), index=True)
+    data: Mapped[dict] = mapped_column(JSON)                   # the member's cleaned values (rules waived)
+    rules: Mapped[str] = mapped_column(String(100))            # exceptable rule codes, comma-separated
+    reason: Mapped[str] = mapped_column(String(500))
+    voucher: Mapped[str] = mapped_column(String(100))          # the org that vouches (出具说明的组织)
+    scan: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    scan_type: Mapped[str | None] = mapped_column(String(40))  # sniffed: application/pdf, image/jpeg, image/png
+    scan_size: Mapped[int | None] = mapped_column(Integer)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    import_row: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)   # pending, approved, refused
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str | None] = mapped_column(String(200))
+
+    org: Mapped[Org] = relationship(foreign_keys=[org_id])  # noqa: F821
+    approver_org: Mapped[Org] = relationship(foreign_keys=[approver_org_id])  # noqa: F821
+    requested_by: Mapped[Person | None] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[Person | None] = relationship(foreign_keys=[decided_by_id])
+
+    @property
+    def status_label(self) -> str:
+        from ..domain.exceptions import STATUS_LABELS
+        return STATUS_LABELS.get(self.status, self.status)
+
+    @property
+    def rule_codes(self) -> tuple[str, ...]:
+        from ..domain.exceptions import parse_rules
+        return parse_rules(self.rules)
+
+    @property
+    def rule_labels(self) -> str:
+        from ..domain.exceptions import rule_labels
+        return rule_labels(self.rule_codes)
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.id_number)

@@ -75,7 +75,8 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
                 name=person.name, member_id=member.id if live else None, branch_id=member.org_id if live else None,
                 in_scope=live and is_within(member.org.code, org.code),
                 holder=holder_description(member.org) if live else "", values=values,
-                owned=policy.in_reach(scope_code, places.get(person.id, [])))
+                owned=policy.in_reach(scope_code, places.get(person.id, [])),
+                excepted=member.exception.rule_codes if live and member.exception_id else ())
     dev_numbers = {}
     for cond in among(session, Member.dev_number, sorted(devs)):
         dev_numbers.update({d: n for d, n in session.execute(

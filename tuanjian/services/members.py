@@ -150,6 +150,9 @@ def update_member(session, actor: Actor, member: Member, data: dict, *, now: dat
     opened = _sync_cadre(session, actor, member, data, now)
     after = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
     changed = {k for k in after if before[k] != after[k]}
+    if member.exception_id is not None:
+        from .exceptions import record_excepted_edit
+        record_excepted_edit(session, actor, member, changed, before, after)
     audit.record(session, actor, "member.update", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"修改团员信息：{person.name}（{member.org.short_name}）",
                  before={k: before[k] for k in changed} or None, after={k: after[k] for k in changed} or None,

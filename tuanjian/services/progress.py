@@ -238,9 +238,13 @@ def exception_member_ids(session, scope: Org, kind: str, *, settings, today: dat
         return [mid for mid, join, *evidence in rows if not member_identity(join, tuple(evidence))[0]]
     year = settings.dev_number_required_from_year
     # the rule is a pure function; the query only narrows to members of branches with a bad number counted
-    rows = session.execute(narrowed(Member.dev_number, Person.join_date)
+    from ..domain.exceptions import parse_rules
+    from ..models import ExceptionRequest
+    rows = session.execute(narrowed(Member.dev_number, Person.join_date, ExceptionRequest.rules)
+                           .outerjoin(ExceptionRequest, Member.exception_id == ExceptionRequest.id)
                            .join(OrgStats, OrgStats.org_id == Org.id).where(OrgStats.bad_dev_numbers > 0))
-    return [mid for mid, dev, join in rows if not dev_number_valid(dev, join, required_from_year=year)]
+    return [mid for mid, dev, join, excepted in rows
+            if not dev_number_valid(dev, join, required_from_year=year, excepted=parse_rules(excepted))]
 
 
 def members_by_ids(session, ids: list[int]) -> list[tuple[Member, Person]]:
@@ -276,14 +280,19 @@ def branch_todo(session, branch: Org, *, settings) -> list:
     from ..models import CadrePost
     from .orginfo import SECRETARY
     gaps = []
-    for mid, name, eth, pol, join, dev, *evidence in session.execute(
+    from ..domain.exceptions import parse_rules
+    from ..models import ExceptionRequest
+    for mid, name, eth, pol, join, dev, excepted, *evidence in session.execute(
             select(Member.id, Person.name, Person.ethnicity, Person.political_status, Person.join_date,
-                   Member.dev_number, Member.has_application, Member.has_card, Member.card_year, Member.has_letter)
+                   Member.dev_number, ExceptionRequest.rules, Member.has_application, Member.has_card,
+                   Member.card_year, Member.has_letter)
             .join(Person, Member.person_id == Person.id)
+            .outerjoin(ExceptionRequest, Member.exception_id == ExceptionRequest.id)
             .where(Member.org_id == branch.id, Member.deleted_at.is_(None)).order_by(Person.name, Member.id)):
         gaps.append((mid, name, member_gaps(ethnicity=eth, political_status=pol, join_date=join, dev_number=dev,
                                             evidence=tuple(evidence),
-                                            required_from_year=settings.dev_number_required_from_year)))
+                                            required_from_year=settings.dev_number_required_from_year,
+                                            excepted=parse_rules(excepted))))
     positions = list(session.scalars(select(CadrePost.position).where(CadrePost.org_id == branch.id,
                                                                       CadrePost.ended_at.is_(None))))
     return todo_of(members=len(gaps), min_members=settings.branch_complete_min_members, gaps=gaps,

@@ -18,8 +18,9 @@ from ..clock import local_today
 from ..domain.members import overage_cutoff
 from ..domain.orginfo import info_complete, is_school_unit
 from ..domain.orgtree import OrgKind
+from ..domain.exceptions import parse_rules
 from ..domain.progress import cadre_complete, member_facts
-from ..models import AdminGrant, CadrePost, Member, Org, OrgStats, Person, utcnow
+from ..models import AdminGrant, CadrePost, ExceptionRequest, Member, Org, OrgStats, Person, utcnow
 from ..queries import among, within
 from .orginfo import SECRETARY, info_values
 
@@ -141,14 +142,19 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     bad_dev = defaultdict(int)
     unconfirmed = defaultdict(int)
     for cond in among(session, Member.org_id, ids):
-        for org_id, eth, pol, join, dev, *evidence in session.execute(
+        for org_id, eth, pol, join, dev, excepted, *evidence in session.execute(
                 select(Member.org_id, Person.ethnicity, Person.political_status, Person.join_date, Member.dev_number,
+                       ExceptionRequest.rules,
                        Member.has_application, Member.has_card, Member.card_year, Member.has_letter)
-                .join(Person, Member.person_id == Person.id).where(cond, Member.deleted_at.is_(None))):
+                .join(Person, Member.person_id == Person.id)
+                .outerjoin(ExceptionRequest, Member.exception_id == ExceptionRequest.id)
+                .where(cond, Member.deleted_at.is_(None))):
             members[org_id] += 1
+            # an approved 特殊情况录入 does not count against 资料完整率 for the excepted rule (issue 18)
             is_complete, dev_ok, identity_ok = member_facts(ethnicity=eth, political_status=pol, join_date=join,
                                                             dev_number=dev, evidence=tuple(evidence),
-                                                            required_from_year=year)
+                                                            required_from_year=year,
+                                                            excepted=parse_rules(excepted) if excepted else ())
             complete[org_id] += is_complete
             bad_dev[org_id] += not dev_ok
             unconfirmed[org_id] += not identity_ok

@@ -14,8 +14,8 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from ..domain.orgtree import OrgKind
-from ..models import CadrePost, Member, Org, Person
-from ..queries import within
+from ..models import CadrePost, ExceptionRequest, Member, Org, Person
+from ..queries import among, within
 from ..spreadsheets.writer import HEADER_FILL, set_text
 
 # header -> where the value comes from: ("person"|"member"|"post", attribute), the branch, the cadre flag, or
@@ -49,6 +49,7 @@ COLUMNS = [
     # not in the national template: 否 marks a branch cadre without 团籍 (群众, or a Party member past 28), so that
     # importing this file back recreates the post without making them a member (issue 15)
     ("是否为团员", "is_member", None),
+    ("备注", "remark", None),          # 特殊情况录入 (issue 18): which rule was excepted, why, approved by whom
 ]
 HEADERS = [c[0] for c in COLUMNS]
 TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间", "QQ"}
@@ -66,7 +67,18 @@ def _value(obj, attr: str):
     return v
 
 
-def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_name: str) -> list:
+def exception_remark(req) -> str | None:
+    """The remark of an excepted member: the rules, the reason, the vouching org, who approved and when."""
+    if req is None:
+        return None
+    from ..clock import to_local
+    return (f"特殊情况录入（{req.rule_labels}）：{req.reason}；出具说明：{req.voucher}；"
+            f"{req.approver_org.short_name}{req.decided_by.name if req.decided_by else ''}"
+            f"于{to_local(req.decided_at):%Y-%m-%d}批准" if req.decided_at else "批准")
+
+
+def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_name: str,
+         remark: str | None = None) -> list:
     post = posts[0] if posts else None
     out = []
     for header, source, attr in COLUMNS:
@@ -74,6 +86,8 @@ def _row(person: Person, member: Member | None, posts: list[CadrePost], branch_n
             out.append(None)
         elif source == "branch":
             out.append(branch_name)
+        elif source == "remark":
+            out.append(remark)
         elif source == "is_cadre":
             out.append("是" if posts else "否")
         elif source == "is_member":
@@ -111,6 +125,10 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
                                 .where(within(Org.code, scope.code), Member.deleted_at.is_(None))
                                 .order_by(Person.name, Person.id_number)):
         members[m.org_id].append((m, p))
+    exception_ids = sorted({m.exception_id for rows in members.values() for m, _ in rows if m.exception_id})
+    remarks: dict[int, str | None] = {}
+    for cond in among(session, ExceptionRequest.id, exception_ids):
+        remarks.update((req.id, exception_remark(req)) for req in session.scalars(select(ExceptionRequest).where(cond)))
     posts: dict[int, dict[int, list]] = defaultdict(lambda: defaultdict(list))
     post_people: dict[int, Person] = {}
     for post, p in session.execute(select(CadrePost, Person).join(Person, CadrePost.person_id == Person.id)
@@ -144,7 +162,7 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
             counts["branches"] += 1
             seen = set()
             for m, p in members.get(org.id, []):
-                rows.append(_row(p, m, org_posts.get(p.id, []), org.short_name))
+                rows.append(_row(p, m, org_posts.get(p.id, []), org.short_name, remarks.get(m.exception_id)))
                 seen.add(p.id)
             for pid, plist in org_posts.items():
                 if pid not in seen:
@@ -159,7 +177,8 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
             set_text(cell, h)
             cell.font = Font(bold=True)
             cell.fill = HEADER_FILL
-            ws.column_dimensions[get_column_letter(c)].width = 22 if h in ("身份证号码", "学习工作单位", "所在团支部") else 12
+            ws.column_dimensions[get_column_letter(c)].width = (
+                22 if h in ("身份证号码", "学习工作单位", "所在团支部") else 50 if h == "备注" else 12)
         for i, values in enumerate(rows, start=2):
             for c, v in enumerate(values, start=1):
                 cell = ws.cell(row=i, column=c)

@@ -49,6 +49,7 @@ class ImportFlow:
     next_step: Callable[[Org], tuple[str, str]]        # (url, label) after a successful import
     success: Callable[[list], str]
     steps: list[str] = field(default_factory=list)     # the numbered lines on the upload page
+    row_action: Callable | None = None                 # (batch, row) -> (url, label) or None: a link on a preview row
 
     # ---- helpers
     def _settings(self):
@@ -73,7 +74,8 @@ class ImportFlow:
         return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
                       report=report, shown=shown, hidden=len(report.rows) - len(shown),
                       labels={c.key: c.header for c in self.columns(org)},
-                      what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label)
+                      what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label,
+                      row_action=self.row_action)
 
     # ---- views
     def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):

@@ -114,6 +114,13 @@ def transfer_or_404(transfer_id: int):
     return req
 
 
+def exception_or_404(request_id: int):
+    """A 特殊情况录入 request is seen by the admins of its branch and of every org above it (the approving org among
+    them: it is an ancestor of the branch)."""
+    from ..models import ExceptionRequest
+    return _owned_by_org_or_404(ExceptionRequest, request_id)
+
+
 def campaign_or_404(campaign_id: int):
     """A campaign set by an organisation in the user's subtree (the setter's view)."""
     from ..models import Campaign
