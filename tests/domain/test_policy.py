@@ -32,6 +32,8 @@ EXPECTED = {
     "org.close": {C, B},
     "org.import_children": {S},
     "exchange.set_key": {C, B},
+    "exception.request": {S, C, B},
+    "exception.approve": {S},
 }
 
 
