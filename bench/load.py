@@ -68,7 +68,8 @@ from tuanjian.domain.progress import EXCEPTION_KEYS  # noqa: E402
 
 from _scratch import fresh_database, scratch_name, server_url  # noqa: E402
 
-PG_DB = scratch_name("tuanjian_bench_load")
+PG_NAME = "tuanjian_bench_load"
+PG_DB = scratch_name(PG_NAME)                   # its name on the server (see _scratch.py)
 PASSWORD = "load-test-2026"
 KINDS = ("login", "page", "progress", "import-upload", "import-commit")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
@@ -80,7 +81,7 @@ CSRF_RES = (re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"'),
 # ---------------------------------------------------------------- database and data
 
 def database_url(kind: str, tmp: str) -> str:
-    return fresh_database(kind, "load" if kind == "sqlite" else PG_DB, tmp)
+    return fresh_database(kind, "load" if kind == "sqlite" else PG_NAME, tmp)
 
 
 def drop_database(kind: str) -> None:
