@@ -14,8 +14,20 @@ from sqlalchemy import delete, inspect, select, text, update
 
 from tuanjian import backup as bk
 from tuanjian.extensions import db
-from tuanjian.models import (AuditEntry, Base, Campaign, CampaignConfirmation, ImportBatch, Org, OrgCodeChange,
-                             PostChange, RegistrationCode, Throttle, TransferRequest, utcnow)
+from tuanjian.models import (
+    AuditEntry,
+    Base,
+    Campaign,
+    CampaignConfirmation,
+    ImportBatch,
+    Org,
+    OrgCodeChange,
+    PostChange,
+    RegistrationCode,
+    Throttle,
+    TransferRequest,
+    utcnow,
+)
 from tuanjian.services import audit
 from tuanjian.services.actor import Actor
 

@@ -27,8 +27,18 @@ from tuanjian.config import normalise_database_url
 from tuanjian.demo import make_id
 from tuanjian.domain.orgtree import OrgKind, recode
 from tuanjian.extensions import db
-from tuanjian.models import (Account, AuditEntry, CadrePost, ImportBatch, Member, Org, OrgCodeChange, OrgStats,
-                             Person, utcnow)
+from tuanjian.models import (
+    Account,
+    AuditEntry,
+    CadrePost,
+    ImportBatch,
+    Member,
+    Org,
+    OrgCodeChange,
+    OrgStats,
+    Person,
+    utcnow,
+)
 from tuanjian.services import member_imports, orgs, stats
 from tuanjian.services.actor import Actor
 

@@ -38,6 +38,7 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
 
     from tuanjian.dbsetup import insert_many
     from tuanjian.models import Account, Person
+
     from .factories import new_id
     now = datetime(2026, 11, 23, 8, 30, 15, 123456)
     rows = [{"id_number": new_id(date(2001, 2, 3 + i)), "name": f"批量{'甲乙丙'[i]}", "gender": "女",
@@ -59,8 +60,8 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
 
 
 def test_packed_json_round_trip(session, tree):
-    from tuanjian.models import ImportBatch
     from tuanjian.domain.imports import ImportReport, RowOutcome
+    from tuanjian.models import ImportBatch
     report = ImportReport([RowOutcome(2, {"name": "张三", "id_number": "X"}, data={"name": "张三", "n": 1}),
                            RowOutcome(3, {"name": "李四", "id_number": ""}, kind="error",
                                       errors={"id_number": ["请填写身份证号码"]})])

@@ -5,8 +5,14 @@ import os
 
 from flask import Flask
 
-from .config import (DEFAULT_SECRET_KEY, DEFAULTS, DefaultSecretKeyError, database_url_from_env,
-                     normalise_database_url, secret_key_from_instance)
+from .config import (
+    DEFAULT_SECRET_KEY,
+    DEFAULTS,
+    DefaultSecretKeyError,
+    database_url_from_env,
+    normalise_database_url,
+    secret_key_from_instance,
+)
 
 __version__ = "0.1.0"
 

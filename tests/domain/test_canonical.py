@@ -5,8 +5,15 @@ from datetime import date
 
 import pytest
 
-from tuanjian.domain.canonical import (canonical_code, canonical_dev_number, canonical_id_number, canonical_org_name,
-                                       canonical_person_name, id_number_fragment, name_query)
+from tuanjian.domain.canonical import (
+    canonical_code,
+    canonical_dev_number,
+    canonical_id_number,
+    canonical_org_name,
+    canonical_person_name,
+    id_number_fragment,
+    name_query,
+)
 from tuanjian.domain.codes import normalise_entered_code
 from tuanjian.domain.errors import ValidationFailed
 from tuanjian.domain.members import check_dev_number

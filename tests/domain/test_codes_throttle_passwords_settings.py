@@ -2,8 +2,17 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from tuanjian.domain.codes import (ALPHABET, CODE_LENGTH, CodeStatus, code_alphabet, code_status, expiry, generate_code,
-                                   looks_like_code, normalise_entered_code)
+from tuanjian.domain.codes import (
+    ALPHABET,
+    CODE_LENGTH,
+    CodeStatus,
+    code_alphabet,
+    code_status,
+    expiry,
+    generate_code,
+    looks_like_code,
+    normalise_entered_code,
+)
 from tuanjian.domain.errors import ValidationFailed
 from tuanjian.domain.orgtree import OrgKind
 from tuanjian.domain.passwords import check_password

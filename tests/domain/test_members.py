@@ -4,7 +4,7 @@ import pytest
 
 from tuanjian.demo import make_id
 from tuanjian.domain.errors import ValidationFailed
-from tuanjian.domain.members import (check_dev_number, is_overage, overage_date, parse_yes_no, validate_member)
+from tuanjian.domain.members import check_dev_number, is_overage, overage_date, parse_yes_no, validate_member
 from tuanjian.domain.people import YearMonth
 from tuanjian.domain.settings import Settings
 

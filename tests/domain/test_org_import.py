@@ -1,5 +1,6 @@
 from tuanjian.domain.org_import import HERE, ExistingOrg, validate_rows
-from tuanjian.domain.orgtree import DEFAULT_PLACEMENT, OrgKind as K
+from tuanjian.domain.orgtree import DEFAULT_PLACEMENT
+from tuanjian.domain.orgtree import OrgKind as K
 from tuanjian.spreadsheets.reader import RawRow
 
 HERE_ORG = ExistingOrg(HERE, K.COMMITTEE, frozenset({"高一年级团总支"}))

@@ -1,7 +1,7 @@
 import pytest
 
 from tuanjian.domain.errors import ValidationFailed
-from tuanjian.domain.orginfo import (info_complete, naming_hints, parse_count, required_fields, validate_org_info)
+from tuanjian.domain.orginfo import info_complete, naming_hints, parse_count, required_fields, validate_org_info
 from tuanjian.domain.orgtree import OrgKind as K
 
 BASE = {"kind": "committee", "short_name": "华阳镇团委", "full_name": "中国共产主义青年团望江县华阳镇委员会",

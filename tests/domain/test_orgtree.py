@@ -1,8 +1,17 @@
 import pytest
 
 from tuanjian.domain.errors import Conflict, ValidationFailed
-from tuanjian.domain.orgtree import (OrgKind, allowed_children, check_placement, is_within, name_hints,
-                                     next_child_code, recode, validate_code, validate_short_name)
+from tuanjian.domain.orgtree import (
+    OrgKind,
+    allowed_children,
+    check_placement,
+    is_within,
+    name_hints,
+    next_child_code,
+    recode,
+    validate_code,
+    validate_short_name,
+)
 
 K = OrgKind
 

@@ -3,9 +3,20 @@ from datetime import date, datetime
 import pytest
 
 from tuanjian.domain.errors import ValidationFailed
-from tuanjian.domain.people import (YearMonth, check_join_date, default_password, id_check_char, mask_id_number,
-                                    normalise_ethnicity, parse_id_number, parse_year_month, validate_person_name,
-                                    validate_phone, validate_political_status, validate_position)
+from tuanjian.domain.people import (
+    YearMonth,
+    check_join_date,
+    default_password,
+    id_check_char,
+    mask_id_number,
+    normalise_ethnicity,
+    parse_id_number,
+    parse_year_month,
+    validate_person_name,
+    validate_phone,
+    validate_political_status,
+    validate_position,
+)
 
 TODAY = date(2026, 11, 23)
 

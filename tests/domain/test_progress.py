@@ -5,14 +5,27 @@ from datetime import date, timedelta
 import pytest
 
 from tuanjian.domain.errors import ValidationFailed
-from tuanjian.domain.members import overage_date
+from tuanjian.domain.members import overage_cutoff, overage_date
 from tuanjian.domain.people import full_years
-from tuanjian.domain.progress import (EXCEPTIONS, RATE_METRICS, Tally, below_threshold, branch_done, cadre_complete,
-                                      campaign_standing, completion, dev_number_valid, exception_label,
-                                      member_complete, metric_definitions, percent, small_branch, validate_campaign,
-                                      youth_ratio)
+from tuanjian.domain.progress import (
+    EXCEPTIONS,
+    RATE_METRICS,
+    Tally,
+    below_threshold,
+    branch_done,
+    cadre_complete,
+    campaign_standing,
+    completion,
+    dev_number_valid,
+    exception_label,
+    member_complete,
+    metric_definitions,
+    percent,
+    small_branch,
+    validate_campaign,
+    youth_ratio,
+)
 from tuanjian.domain.settings import Settings
-from tuanjian.domain.members import overage_cutoff
 
 S = Settings()
 TODAY = date(2026, 11, 23)

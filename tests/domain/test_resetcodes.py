@@ -5,9 +5,16 @@ from flask import Config
 
 from tuanjian.domain.codes import ALPHABET, CODE_LENGTH, looks_like_code
 from tuanjian.domain.errors import Conflict, NotAllowed
-from tuanjian.domain.resetcodes import (PREFIX, CodeStatus, check_may_issue, generate_reset_code,
-                                        looks_like_reset_code, normalise_reset_code, reset_code_expiry,
-                                        reset_code_status)
+from tuanjian.domain.resetcodes import (
+    PREFIX,
+    CodeStatus,
+    check_may_issue,
+    generate_reset_code,
+    looks_like_reset_code,
+    normalise_reset_code,
+    reset_code_expiry,
+    reset_code_status,
+)
 from tuanjian.domain.settings import DEFAULT_SETTINGS, Settings
 
 NOW = datetime(2026, 11, 23, 8, 0)

@@ -8,10 +8,17 @@ import pytest
 from tuanjian.domain.cadres import validate_post
 from tuanjian.domain.errors import ValidationFailed
 from tuanjian.domain.members import parse_yes_no
-from tuanjian.domain.people import (normalise_ethnicity, parse_year_month, validate_political_status,
-                                    validate_position)
-from tuanjian.domain.vocabulary import (CADRE_HEADERS, FILE_KINDS, MEMBER_HEADERS, ORG_HEADERS, VALUE_SYNONYMS,
-                                        all_labels, first_labels, synonym)
+from tuanjian.domain.people import normalise_ethnicity, parse_year_month, validate_political_status, validate_position
+from tuanjian.domain.vocabulary import (
+    CADRE_HEADERS,
+    FILE_KINDS,
+    MEMBER_HEADERS,
+    ORG_HEADERS,
+    VALUE_SYNONYMS,
+    all_labels,
+    first_labels,
+    synonym,
+)
 from tuanjian.spreadsheets.reader import header_key
 
 TABLES = {"members": MEMBER_HEADERS, "cadres": CADRE_HEADERS, "org_children": ORG_HEADERS}

@@ -31,7 +31,7 @@ def _browser_missing(reason: str):
 def browser():
     if not os.path.exists(CHROMIUM):
         _browser_missing(f"{CHROMIUM} not found: install Debian's chromium to run the browser journeys")
-    from playwright.sync_api import sync_playwright   # in the [test] extra
+    from playwright.sync_api import sync_playwright  # in the [test] extra
 
     pw = sync_playwright().start()
     try:

@@ -5,8 +5,8 @@ logs in and sees only 华阳镇团委's subtree.
 """
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 from datetime import date
 

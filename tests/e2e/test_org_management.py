@@ -7,7 +7,7 @@ locks the names) → adds two 本级团干部 and changes one's 职务 → moves
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, UTC
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest

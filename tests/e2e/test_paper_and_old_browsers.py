@@ -25,8 +25,8 @@ from sqlalchemy import select
 from tuanjian.web.filters import name_parts
 
 from .conftest import DOC_SCREENSHOTS
-from .test_field import _axe
 from .sweep import page_urls, prepare
+from .test_field import _axe
 
 pytestmark = pytest.mark.e2e
 

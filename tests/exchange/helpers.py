@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from tuanjian.extensions import db
 from tuanjian.models import Base, CadrePost, Org, Person, utcnow
-from tuanjian.services import exchange
 from tuanjian.services import cadres as cadre_service
+from tuanjian.services import exchange
 from tuanjian.services import members as member_service
 from tuanjian.services.actor import Actor
 

@@ -11,8 +11,16 @@ import zipfile
 
 from tuanjian.domain import exchange as fmt
 
-from ..web.test_malformed_uploads import (ENDPOINTS, Zeros, _flag_encrypted, deflate, joined, plain_book, raw_zip,
-                                         table_counts)
+from ..web.test_malformed_uploads import (
+    ENDPOINTS,
+    Zeros,
+    _flag_encrypted,
+    deflate,
+    joined,
+    plain_book,
+    raw_zip,
+    table_counts,
+)
 from .helpers import KEY
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from tuanjian.domain.errors import Conflict, NotAllowed, ValidationFailed
+from tuanjian.domain.members import validate_member
 from tuanjian.models import AuditEntry, ExceptionRequest, Member, utcnow
 from tuanjian.services import exceptions as service
 from tuanjian.services import members as members_service
-from tuanjian.domain.members import validate_member
 
 from ..factories import make_admin, make_member, new_id
 from .test_progress_stats import actor_for, settings_of

@@ -21,8 +21,7 @@ from tuanjian.extensions import db
 from tuanjian.models import AdminGrant, CadrePost, ImportBatch, Member, Org, OrgStats, Person, utcnow
 from tuanjian.services import accounts, cadres, member_imports, members, orginfo, orgs, stats, transfers
 from tuanjian.services.actor import Actor
-from tuanjian.services.progress import (Row, exception_members, exception_orgs, progress, sort_rows,
-                                        stale_codes)
+from tuanjian.services.progress import Row, exception_members, exception_orgs, progress, sort_rows, stale_codes
 
 from ..factories import make_cadre, make_code, make_member, new_id, text_workbook
 

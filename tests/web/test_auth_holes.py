@@ -7,7 +7,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from tuanjian.models import Account, AuditEntry, Campaign, CampaignConfirmation, CadrePost, Throttle, utcnow
+from tuanjian.models import Account, AuditEntry, CadrePost, Campaign, CampaignConfirmation, Throttle, utcnow
 from tuanjian.services.accounts import GENERIC_LOGIN_ERROR
 
 from ..conftest import make_app

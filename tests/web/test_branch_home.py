@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tuanjian.domain.progress import (
-    IDENTITY_GAP,
-    branch_done,
-    branch_todo,
-    member_facts,
-    member_gaps,
-)
+from tuanjian.domain.progress import IDENTITY_GAP, branch_done, branch_todo, member_facts, member_gaps
 
 from ..factories import make_cadre, make_member
 

@@ -6,7 +6,6 @@ from tuanjian.demo import make_id
 from tuanjian.domain.orgtree import OrgKind
 from tuanjian.domain.settings import DEFAULT_SETTINGS
 from tuanjian.models import Account, AuditEntry, CadrePost, Member, Person
-
 from tuanjian.services.actor import Actor
 from tuanjian.services.orgs import create_child
 

@@ -1,9 +1,9 @@
+from datetime import date
+
 from sqlalchemy import select
 
 from tuanjian.demo import make_id
 from tuanjian.models import Account, AuditEntry, CadrePost, Org, Person, PostChange
-
-from datetime import date
 
 SEC_ID = make_id(date(1993, 2, 3), 77, True)
 

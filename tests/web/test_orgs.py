@@ -8,7 +8,6 @@ from tuanjian.models import AdminGrant, AuditEntry, CadrePost, Org, Registration
 
 from ..factories import make_admin, make_cadre, make_code
 
-
 # ---------------------------------------------------------------- tree pages
 
 def test_tree_page_shows_children_with_counts_and_admin_state(client, login, tree):

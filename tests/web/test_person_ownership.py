@@ -9,14 +9,7 @@ from sqlalchemy import func, select
 
 from tuanjian.demo import make_id
 from tuanjian.domain import exchange as fmt
-from tuanjian.models import (
-    AuditEntry,
-    CadrePost,
-    ExchangeLink,
-    Person,
-    ResetCode,
-    utcnow,
-)
+from tuanjian.models import AuditEntry, CadrePost, ExchangeLink, Person, ResetCode, utcnow
 from tuanjian.services import exchange
 from tuanjian.services.actor import Actor
 

@@ -148,6 +148,7 @@ def test_import_template_and_upload_carry_evidence(client, session, login, tree)
 
 def test_import_commits_evidence(client, session, login, tree):
     from tuanjian.models import ImportBatch
+
     from ..factories import text_workbook
     login(tree.township_admin)
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "入团志愿书", "团员证",

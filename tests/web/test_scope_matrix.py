@@ -32,6 +32,7 @@ def _post_of(session, org):
 def _member_in(session, org):
     """A member of ``org`` (a plain record is enough for the loader; orgs that hold none get one via raw insert)."""
     from tuanjian.models import Member
+
     from ..factories import make_person
     person = make_person(session, name="矩阵团员")
     session.execute(Member.__table__.insert().values(person_id=person.id, org_id=org.id))

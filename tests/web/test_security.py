@@ -28,6 +28,7 @@ def csrf_app(db_kind, tmp_path):
 
 def test_every_post_route_needs_a_csrf_token(csrf_app):
     from tuanjian.extensions import db
+
     from ..factories import make_tree
     tree = make_tree(db.session)
     client = csrf_app.test_client()

@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import current_app, request
 from sqlalchemy import func, select
 
+from ..domain.orgtree import is_within as within_code
 from ..extensions import db
 from ..models import AuditEntry, AuditOrg, Org
-from ..domain.orgtree import is_within as within_code
 from ..queries import within
 from ..services.audit import ACTION_LABELS
 from ..web.htmx import render

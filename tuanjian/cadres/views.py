@@ -7,6 +7,7 @@ from flask import flash, redirect, url_for
 from sqlalchemy import select
 
 from .. import current_settings as _settings
+from ..clock import local_date, local_today
 from ..domain.cadres import NATURES, YES_NO, validate_cadre
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
@@ -15,13 +16,12 @@ from ..models import AdminGrant, CadrePost, PostChange, utcnow
 from ..orgs.views import breadcrumb
 from ..services import cadres as service
 from ..spreadsheets.writer import Column
-from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
 from ..web.htmx import render
+from ..web.importflow import ImportFlow
 from ..web.scope import admin_required, current_actor, org_or_404, post_or_404
 from . import bp
 from .forms import CadreForm, ChangeForm, EndForm
-from ..clock import local_date, local_today
 
 
 def _may_manage(org) -> bool:

@@ -5,8 +5,16 @@ from datetime import date
 
 from .errors import Collector, ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
-from .people import (check_join_date, normalise_ethnicity, parse_id_number, parse_year_month, validate_person_name,
-                     validate_phone, validate_political_status, validate_position)
+from .people import (
+    check_join_date,
+    normalise_ethnicity,
+    parse_id_number,
+    parse_year_month,
+    validate_person_name,
+    validate_phone,
+    validate_political_status,
+    validate_position,
+)
 from .policy import HELD_ELSEWHERE_CADRE, NAME_DIFFERS
 from .vocabulary import CADRE_HEADERS, all_labels, first_labels, synonym
 

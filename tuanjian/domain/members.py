@@ -7,10 +7,19 @@ from datetime import date
 
 from .canonical import canonical_dev_number
 from .errors import Collector, ValidationFailed
+from .people import (
+    YearMonth,
+    check_join_date,
+    full_years,
+    normalise_ethnicity,
+    parse_id_number,
+    parse_year_month,
+    validate_person_name,
+    validate_phone,
+    validate_political_status,
+    validate_position,
+)
 from .vocabulary import synonym
-from .people import (YearMonth, check_join_date, full_years, normalise_ethnicity, parse_id_number, parse_year_month,
-                     validate_person_name, validate_phone, validate_political_status,
-                     validate_position)
 
 EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科", "普通本科在读", "普通专科", "普通专科在读", "普通高中",
               "普通高中在读", "中等职业教育", "中等职业教育在读", "初中", "初中在读", "小学")

@@ -7,8 +7,17 @@ from datetime import date
 from . import policy
 from .errors import Collector
 from .members import validate_member_extras
-from .people import (IdInfo, check_join_date, normalise_ethnicity, normalise_id_number, parse_id_number,
-                     parse_year_month, validate_person_name, validate_phone, validate_political_status)
+from .people import (
+    IdInfo,
+    check_join_date,
+    normalise_ethnicity,
+    normalise_id_number,
+    parse_id_number,
+    parse_year_month,
+    validate_person_name,
+    validate_phone,
+    validate_political_status,
+)
 
 IDENTITY_LOCKED = ("姓名和身份证号码不能由本人修改：它们是登录和核对身份的依据，如有错误，请联系上级组织管理员更正"
                    "（更正会记入操作日志）")

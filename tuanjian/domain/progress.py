@@ -6,13 +6,18 @@ this module says what each fact means and turns sums of them into the rates the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 
 from .errors import ValidationFailed
 from .members import check_dev_number, evidence_problem
-from .people import (CADRE_POLITICAL_STATUSES, MEMBER_POLITICAL_STATUSES, normalise_ethnicity, parse_year_month,
-                     validate_phone)
+from .people import (
+    CADRE_POLITICAL_STATUSES,
+    MEMBER_POLITICAL_STATUSES,
+    normalise_ethnicity,
+    parse_year_month,
+    validate_phone,
+)
 
 # ---------------------------------------------------------------- per-person completeness
 

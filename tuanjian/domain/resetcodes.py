@@ -12,8 +12,8 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from .codes import CodeStatus, code_status, generate_code, looks_like_code, normalise_entered_code
 from . import policy
+from .codes import CodeStatus, code_status, generate_code, looks_like_code, normalise_entered_code
 from .errors import Conflict, NotAllowed
 
 PREFIX = "P-"

@@ -19,8 +19,7 @@ from ..queries import page_of, within
 from ..services import exceptions as service
 from ..services.member_imports import branches_in
 from ..web.htmx import render
-from ..web.scope import (admin_required, batch_or_404, current_actor, current_org, exception_or_404, int_arg,
-                         org_or_404)
+from ..web.scope import admin_required, batch_or_404, current_actor, current_org, exception_or_404, int_arg, org_or_404
 from . import bp
 from .forms import MemberForm
 

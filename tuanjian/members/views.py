@@ -7,15 +7,20 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import func, or_, select
 
 from .. import current_settings as _settings
-from ..domain.canonical import canonical_org_name, name_query
 from ..clock import local_date, local_today
 from ..domain.cadres import NATURES
+from ..domain.canonical import canonical_org_name, name_query
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.exceptions import assess
 from ..domain.members import EDUCATIONS, OCCUPATIONS, is_overage, validate_member
 from ..domain.orgtree import OrgKind
-from ..domain.people import (ETHNICITIES, ID_SEARCH_HINT, MEMBER_POLITICAL_STATUSES, POSITIONS_GRASSROOTS,
-                             classify_id_search)
+from ..domain.people import (
+    ETHNICITIES,
+    ID_SEARCH_HINT,
+    MEMBER_POLITICAL_STATUSES,
+    POSITIONS_GRASSROOTS,
+    classify_id_search,
+)
 from ..extensions import db
 from ..models import CadrePost, Member, Org, Person, utcnow
 from ..queries import among, page_of, within
@@ -23,11 +28,10 @@ from ..services import idsearch
 from ..services import members as service
 from ..services.member_imports import commit_members, preview_members
 from ..spreadsheets.writer import Column
-from ..web.importflow import ImportFlow
 from ..web.forms import apply_errors
 from ..web.htmx import render, wants_fragment
-from ..web.scope import (admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404,
-                         transfer_or_404)
+from ..web.importflow import ImportFlow
+from ..web.scope import admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404, transfer_or_404
 from . import bp
 from .forms import DeleteForm, MemberForm
 

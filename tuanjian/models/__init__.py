@@ -5,8 +5,8 @@ from .base import Base, utcnow
 from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
-from .progress import Campaign, CampaignConfirmation, OrgStats
 from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
+from .progress import Campaign, CampaignConfirmation, OrgStats
 from .registration import RegistrationCode
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",

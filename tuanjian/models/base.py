@@ -1,11 +1,11 @@
 """Declarative base with a naming convention, so SQLite batch migrations can name constraints."""
 import json
 import zlib
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import LargeBinary, MetaData
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs")
 
-from . import views, info_views, structure_views, import_views  # noqa: E402,F401
+from . import import_views, info_views, structure_views, views  # noqa: E402,F401

@@ -5,8 +5,14 @@ from flask import current_app, flash, redirect, request, url_for
 
 from .. import current_settings
 from ..domain.errors import ValidationFailed
-from ..domain.orginfo import DEFAULT_INDUSTRIES, LOCKED_FIELDS, needs_contact, needs_industry, needs_staffing, \
-    required_fields
+from ..domain.orginfo import (
+    DEFAULT_INDUSTRIES,
+    LOCKED_FIELDS,
+    needs_contact,
+    needs_industry,
+    needs_staffing,
+    required_fields,
+)
 from ..domain.orgtree import OrgKind, allowed_children
 from ..extensions import db
 from ..models import utcnow

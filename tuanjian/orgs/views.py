@@ -21,8 +21,16 @@ from ..spreadsheets.writer import write_table
 from ..web.filters import local_time
 from ..web.forms import apply_errors
 from ..web.htmx import render
-from ..web.scope import (admin_required, code_or_404, current_actor, current_org, grant_or_404, int_arg, org_or_404,
-                         post_or_404)
+from ..web.scope import (
+    admin_required,
+    code_or_404,
+    current_actor,
+    current_org,
+    grant_or_404,
+    int_arg,
+    org_or_404,
+    post_or_404,
+)
 from . import bp
 from .forms import CreateChildForm
 

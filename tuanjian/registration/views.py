@@ -10,8 +10,7 @@ from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
 from ..extensions import db
 from ..models import Org, utcnow
-from ..services import throttle
-from ..services import accounts
+from ..services import accounts, throttle
 from ..services.registration import RegistrationInput, WrongAccountPassword, WrongCode, register_admin
 from ..web.forms import apply_errors
 from ..web.htmx import render

@@ -1,10 +1,9 @@
 """Login, lockout, passwords and admin grants."""
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-import hmac
 
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash

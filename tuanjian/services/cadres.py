@@ -5,10 +5,11 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..domain.cadres import CADRE_READ_COLUMNS, validate_cadre_rows, validate_post
+from ..clock import local_date
 from ..domain import policy
+from ..domain.cadres import CADRE_READ_COLUMNS, validate_cadre_rows, validate_post
 from ..domain.canonical import canonical_id_number
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ImportReport
 from ..domain.people import positions_for
 from ..domain.settings import Settings
@@ -16,10 +17,9 @@ from ..domain.vocabulary import FILE_KINDS
 from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit, ownership
-from .imports import new_batch
 from .accounts import ensure_account
 from .actor import Actor
-from ..clock import local_date
+from .imports import new_batch
 
 CADRE_SHEET = "团干部"
 

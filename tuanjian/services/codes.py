@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import to_local
-from ..domain.codes import CodeStatus, expiry, generate_code
 from ..domain import policy
+from ..domain.codes import CodeStatus, expiry, generate_code
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.settings import Settings
 from ..models import Org, RegistrationCode

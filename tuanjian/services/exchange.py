@@ -27,10 +27,10 @@ from .. import __version__
 from ..clock import to_local
 from ..domain import exchange as fmt
 from ..domain import policy
+from ..domain.canonical import canonical_dev_number, canonical_org_name, canonical_person_name
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
 from ..domain.exchange import PackageConflict, PackageError
 from ..domain.orgtree import OrgKind, check_placement, parent_code, validate_code
-from ..domain.canonical import canonical_dev_number, canonical_org_name, canonical_person_name
 from ..domain.people import mask_id_number, parse_id_number
 from ..models import Base, CadrePost, ExchangeLink, Member, Org, Person
 from ..queries import among, place_codes, within

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ImportReport
-from ..domain.org_import import READ_COLUMNS as ORG_COLUMNS
 from ..domain.org_import import HERE, ExistingOrg
+from ..domain.org_import import READ_COLUMNS as ORG_COLUMNS
 from ..domain.org_import import validate_rows as validate_org_rows
 from ..domain.orgtree import OrgKind
 from ..domain.settings import Settings

@@ -8,8 +8,8 @@ from sqlalchemy import select
 from ..clock import local_date
 from ..dbsetup import insert_many
 from ..domain import policy
-from ..domain.errors import Conflict, ValidationFailed
 from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
 from ..domain.member_import import READ_COLUMNS, Existing, cells_from_data, classify, validate_rows
 from ..domain.members import POST_FIELDS
@@ -20,8 +20,8 @@ from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
 from ..queries import among, place_codes, within
 from ..spreadsheets.reader import RawRow, read_workbook
 from . import audit, stats
-from .imports import gc_paused, new_batch
 from .actor import Actor
+from .imports import gc_paused, new_batch
 from .members import add_member, check_may_edit, holder_description, update_member
 
 MEMBER_SHEET = "团员"

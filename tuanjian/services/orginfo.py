@@ -6,10 +6,17 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from ..clock import local_date
 from ..domain import policy
-from ..domain.errors import NotAllowed, ValidationFailed
-from ..domain.orginfo import (DEFAULT_INDUSTRIES, FIELD_LABELS, LOCKED_FIELDS, changed_locked_fields, info_complete,
-                              validate_org_info)
+from ..domain.errors import Collector, NotAllowed, ValidationFailed
+from ..domain.orginfo import (
+    DEFAULT_INDUSTRIES,
+    FIELD_LABELS,
+    LOCKED_FIELDS,
+    changed_locked_fields,
+    info_complete,
+    validate_org_info,
+)
 from ..domain.orgtree import OrgKind, check_placement, is_within
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
@@ -17,8 +24,6 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
-from ..domain.errors import Collector
-from ..clock import local_date
 
 SECRETARY = "书记"
 

@@ -2,16 +2,23 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from ..clock import local_date
 from ..domain import policy
 from ..domain.canonical import canonical_org_name
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
-from ..domain.orgtree import (OrgKind, check_placement, clean_name, is_within, next_child_code, validate_code,
-                              validate_short_name)
+from ..domain.orgtree import (
+    OrgKind,
+    check_placement,
+    clean_name,
+    is_within,
+    next_child_code,
+    validate_code,
+    validate_short_name,
+)
 from ..domain.settings import Settings
 from ..models import Org
 from . import audit
 from .actor import Actor
-from ..clock import local_date
 
 
 def org_snapshot(org: Org) -> dict:

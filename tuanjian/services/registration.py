@@ -8,9 +8,9 @@ from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
 from ..clock import local_date, to_local
+from ..domain import policy
 from ..domain.cadres import validate_cadre_person
 from ..domain.codes import CodeStatus, looks_like_code, normalise_entered_code
-from ..domain import policy
 from ..domain.errors import Collector, Conflict, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import validate_position

@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from werkzeug.security import generate_password_hash
 
+from ..clock import local_date, to_local
 from ..domain import resetcodes as rules
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import Collector, DomainError, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import parse_id_number
 from ..domain.settings import Settings
@@ -16,8 +17,6 @@ from ..queries import PersonLink, person_links, place_codes
 from . import audit
 from .accounts import home_org_id
 from .actor import Actor
-from ..domain.errors import Collector
-from ..clock import local_date, to_local
 
 # One message for an unknown ID number and for a wrong code, so the form does not tell who has an account.
 WRONG_CODE_MESSAGE = "身份证号码或重置密码验证码错误：请核对（验证码区分大小写），或请管理员重新生成"

@@ -15,10 +15,10 @@ from sqlalchemy import and_, delete, event, exists, func, inspect, not_, or_, se
 from sqlalchemy.orm import Session
 
 from ..clock import local_today
+from ..domain.exceptions import parse_rules
 from ..domain.members import overage_cutoff
 from ..domain.orginfo import info_complete, is_school_unit
 from ..domain.orgtree import OrgKind
-from ..domain.exceptions import parse_rules
 from ..domain.progress import cadre_complete, member_facts
 from ..models import AdminGrant, CadrePost, ExceptionRequest, Member, Org, OrgStats, Person, utcnow
 from ..queries import among, within

@@ -6,9 +6,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..clock import local_date
+from ..domain.canonical import canonical_person_name
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
-from ..domain.canonical import canonical_person_name
 from ..domain.people import parse_id_number
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange, TransferRequest
 from . import audit

@@ -2,5 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("supervision", __name__, url_prefix="/progress")
 
-from . import views  # noqa: E402,F401
-from . import excepted_views  # noqa: E402,F401
+from . import excepted_views, views  # noqa: E402,F401  (the views register routes on bp)

@@ -8,8 +8,19 @@ from .. import current_settings as _settings
 from ..clock import to_local
 from ..domain.orgtree import KIND_LABELS, OrgKind
 from ..domain.people import mask_id_number
-from ..domain.progress import (COUNT_COLUMNS, EXCEPTIONS, RATE_METRICS, below_threshold, campaign_standing,
-                               exception_label, metric_definitions, percent, sheet_rate, short_of, tally_youth_ratio)
+from ..domain.progress import (
+    COUNT_COLUMNS,
+    EXCEPTIONS,
+    RATE_METRICS,
+    below_threshold,
+    campaign_standing,
+    exception_label,
+    metric_definitions,
+    percent,
+    sheet_rate,
+    short_of,
+    tally_youth_ratio,
+)
 from ..extensions import db
 from ..queries import page_bounds
 from ..services import audit

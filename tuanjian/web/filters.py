@@ -8,9 +8,9 @@ from flask import Flask, get_flashed_messages
 from markupsafe import Markup, escape
 
 from .. import current_settings
+from ..clock import to_local
 from ..domain.people import mask_id_number
 from .htmx import is_htmx
-from ..clock import to_local
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -13,16 +13,7 @@ form was on comes back filled in. A still-logged-in user goes straight back to t
 """
 from __future__ import annotations
 
-from flask import (
-    Flask,
-    current_app,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import current_settings
