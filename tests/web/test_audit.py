@@ -121,3 +121,25 @@ def test_no_english_key_in_any_export_file_name():
         bare = re.sub(r"\{[^}]*\}", "", name).rsplit(".", 1)[0]
         assert not re.search(r"[A-Za-z]", bare), name
         assert "utcnow():" not in name and "now:%" not in name and "as_of:%" not in name, name
+
+
+def test_admin_grants_and_password_changes_are_seen_where_the_person_holds_a_place(app, session, tree):
+    """Issue 14: writes that touch a person (admin grant, revoke, password change) are also filed under every org
+    where the person holds a place, so that org's admins see them."""
+    from tuanjian.models import AuditEntry, AuditOrg
+    from tuanjian.services.accounts import grant_admin, revoke_admin
+    from tuanjian.services.actor import Actor
+
+    from ..factories import make_cadre
+    post = make_cadre(session, tree.village, name="双岗")
+    session.add(type(post)(person_id=post.person_id, org_id=tree.sibling_branch.id, position="组织委员"))
+    session.flush()
+    actor = Actor(person_id=None, name="测试", org_id=tree.township.id, scope_code=tree.township.code)
+    from tuanjian.models import utcnow
+    grant = grant_admin(session, actor, tree.village, post, settings=app.extensions["tuanjian_settings"], now=utcnow())
+    revoke_admin(session, actor, grant, now=utcnow())
+    session.flush()
+    for action in ("admin.grant", "admin.revoke"):
+        entry = session.query(AuditEntry).filter_by(action=action).one()
+        filed = {entry.org_id} | {a.org_id for a in session.query(AuditOrg).filter_by(entry_id=entry.id)}
+        assert tree.sibling_branch.id in filed and tree.village.id in filed

@@ -159,7 +159,7 @@ def change_password(session, account: Account, *, current: str, new: str, confir
     account.session_version = (account.session_version or 1) + 1
     audit.record(session, Actor(account.person_id, account.person.name, ip), "account.password_changed",
                  object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
-                 summary=f"{account.person.name} 修改了密码")
+                 summary=f"{account.person.name} 修改了密码", people=[account.person_id])
 
 
 def end_sessions(account: Account) -> None:
@@ -210,7 +210,7 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     note = "；已为其开通账号，初始密码为身份证号后八位，首次登录须修改" if created else ""
     audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
-                 after={"person": post.person.masked_id, "position": post.position})
+                 after={"person": post.person.masked_id, "position": post.position}, people=[post.person_id])
     if account.password_hash is None:
         # still the default password, which anyone who knows the ID number can work out: the first login
         # of this admin account also takes a one-time code, which the granting admin hands over in person
@@ -229,4 +229,5 @@ def revoke_admin(session, actor: Actor, grant: AdminGrant, *, now: datetime) -> 
     grant.revoked_at, grant.revoked_by_id = now, actor.person_id
     audit.record(session, actor, "admin.revoke", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"解除 {grant.person.name} 的 {org.short_name} 管理员身份（团干部职务和账号保留）",
-                 before={"person": grant.person.masked_id, "admin": True}, after={"admin": False})
+                 before={"person": grant.person.masked_id, "admin": True}, after={"admin": False},
+                 people=[grant.person_id])

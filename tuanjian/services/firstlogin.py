@@ -9,6 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from ..clock import to_local
 from ..domain import firstlogin as rules
 from ..domain.errors import Conflict
 from ..domain.settings import Settings
@@ -66,8 +67,9 @@ def issue(session, actor: Actor, grant: AdminGrant, *, settings: Settings, now: 
     audit.record(session, actor, "firstlogin.issue", object_type="person", object_id=grant.person_id,
                  org_id=grant.org_id,
                  summary=f"为 {grant.org.short_name} 管理员 {grant.person.name} 生成首次登录验证码，"
-                         f"有效期至 {code.expires_at:%Y-%m-%d %H:%M} (UTC){note}",
-                 after={"person": grant.person.masked_id, "expires_at": code.expires_at.isoformat(timespec="minutes")})
+                         f"有效期至 {to_local(code.expires_at):%Y-%m-%d %H:%M}{note}",
+                 after={"person": grant.person.masked_id, "expires_at": code.expires_at.isoformat(timespec="minutes")},
+                 people=[grant.person_id])
     return code
 
 

@@ -167,5 +167,6 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     actor = Actor(person_id=person.id, name=person.name, ip=ip, org_id=org.id, scope_code=org.code)
     audit.record(session, actor, "admin.register", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"{person.name} 使用注册码注册为 {org.short_name}（{org.code}）管理员，职务：{data.position}",
-                 before=before, after={"org": org.code, "position": data.position, "person": person.masked_id})
+                 before=before, after={"org": org.code, "position": data.position, "person": person.masked_id},
+                 people=[person.id])
     return grant

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, request, send_file
 from sqlalchemy import func, or_, select
 
+from ..clock import to_local
 from ..domain.canonical import canonical_org_name, name_query
 from ..extensions import db
 from ..models import ExceptionRequest, Member, Org, Person
@@ -66,4 +67,4 @@ def export_excepted(org_id: int):
                       widths=[12, 22, 20, 10, 16, 20, 40, 20, 10, 20, 10, 18],
                       caption=f"{org.full_name or org.short_name} · 特殊情况录入团员（截至 {local_time(now)}，身份证号码已隐去）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
-                     download_name=f"特殊情况录入_{org.short_name}_{now:%Y%m%d%H%M}.xlsx")
+                     download_name=f"特殊情况录入_{org.short_name}_{to_local(now):%Y%m%d%H%M}.xlsx")
