@@ -150,3 +150,15 @@ def test_org_codes_typed_full_width_or_padded_are_found(app, session, tree):
     result = app.test_cli_runner().invoke(args=["root-code", "--code", typed])
     assert result.exit_code == 0, result.output
     assert tree.county.code in result.output
+
+
+def test_usage_errors_are_chinese_too(app):
+    """Issue 16.11: click's own usage errors (a missing option, an unknown one) are shown in Chinese as well."""
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["import-members", "nothing.xlsx"])
+    assert result.exit_code == 2
+    assert "错误：" in result.output and "Error" not in result.output and "用法：" in result.output
+    result = runner.invoke(args=["root-code", "--code", "000", "--bogus"])
+    assert result.exit_code == 2 and "没有这个选项" in result.output and "Error" not in result.output
+    result = runner.invoke(args=["root-code"])
+    assert "缺少选项" in result.output and "--code" in result.output
