@@ -91,6 +91,25 @@ def _check_kind_change(session, org: Org, new_kind: OrgKind, settings: Settings)
         raise ValidationFailed.single("kind", "该团支部还有团员，不能改为其他类别；请先把团员转到其他团支部")
 
 
+def _check_info_changes(session, actor: Actor, org: Org, info, before: dict, after: dict, settings: Settings,
+                        c: Collector) -> None:
+    """Record on ``c`` the problems with changing ``org``'s info from ``before`` to ``after``."""
+    if locked_for(actor, org):
+        for f in changed_locked_fields(before, after):
+            c.add(f, f"{FIELD_LABELS[f]}保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员")
+    if info.kind.value != org.kind:
+        if org.parent_id is None:
+            c.add("kind", "根组织的类别不能修改")
+        else:
+            c.check(_check_kind_change, session, org, info.kind, settings)
+    if info.short_name != org.short_name and org.parent_id is not None and session.scalar(
+            select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
+                                 Org.id != org.id, Org.dissolved_at.is_(None))):
+        c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
+    if info.school_code:
+        c.check(check_school_code_free, session, info.school_code, org)
+
+
 def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Settings, now: datetime,
                   confirmed: bool, industries: tuple[str, ...] = DEFAULT_INDUSTRIES) -> SavedInfo:
     if not may_edit(actor, org):
@@ -106,20 +125,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     before = info_values(org)
     if info is not None:
         after = info.columns()
-        if locked_for(actor, org):
-            for f in changed_locked_fields(before, after):
-                c.add(f, f"{FIELD_LABELS[f]}保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员")
-        if info.kind.value != org.kind:
-            if org.parent_id is None:
-                c.add("kind", "根组织的类别不能修改")
-            else:
-                c.check(_check_kind_change, session, org, info.kind, settings)
-        if info.short_name != org.short_name and org.parent_id is not None and session.scalar(
-                select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
-                                     Org.id != org.id, Org.dissolved_at.is_(None))):
-            c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
-        if info.school_code:
-            c.check(check_school_code_free, session, info.school_code, org)
+        _check_info_changes(session, actor, org, info, before, after, settings, c)
     holder = None
     previous = current_secretary(session, org)
     holder_owned = True

@@ -364,8 +364,9 @@ def _child_main() -> None:
     sys.stdout.buffer.flush()
 
 
-def _parse(job: dict):
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+def _open_workbook(job: dict):
+    """The workbook and its sheets' metadata; an unreadable or encrypted file raises ImportFileError."""
+    from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(job["data"]))
@@ -379,6 +380,27 @@ def _parse(job: dict):
         if "password" in text or "encrypt" in text:
             raise ImportFileError(PASSWORD_MESSAGE) from None
         raise ImportFileError(NOT_EXCEL_MESSAGE) from None
+    return wb, sheets
+
+
+def _reject_foreign(foreign, answers, kinds, own) -> None:
+    """Raise if some sheets are another kind of file (another page's import)."""
+    if foreign and (answers or len({k for _, k in foreign}) > 1):
+        own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
+        parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
+        parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
+        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts) + "）。本级团干部、下级团支部团员团干部和下级组织"
+                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，分别在对应的页面导入")
+    if foreign:
+        n, label = foreign[0]
+        raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
+                              "请在对应的页面导入，或下载本页面的模板填写")
+
+
+def _parse(job: dict):
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    wb, sheets = _open_workbook(job)
     wanted, required, max_rows = job["wanted"], job["required"], job["max_rows"]
     worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
     visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
@@ -410,16 +432,7 @@ def _parse(job: dict):
             index = _index(values)
         elif any(v not in (None, "") for row in values[:50] for v in row) and "说明" not in sheet_name:
             skipped.append(clean_text(sheet_name))
-    if foreign and (answers or len({k for _, k in foreign}) > 1):
-        own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
-        parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
-        parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
-        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts) + "）。本级团干部、下级团支部团员团干部和下级组织"
-                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，分别在对应的页面导入")
-    if foreign:
-        n, label = foreign[0]
-        raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
-                              "请在对应的页面导入，或下载本页面的模板填写")
+    _reject_foreign(foreign, answers, kinds, own)
     if answers and not job.get("all_sheets"):
         with_rows = [a for a in answers if a[3]]
         if len(with_rows) > 1:
