@@ -130,7 +130,8 @@ def test_person_page_shows_scoped_facts_and_account_state(client, session, login
     assert "<h1>陈支</h1>" in page and person.masked_id in page and person.id_number not in page
     assert f"{person.birth_date.year} 年" in page and person.gender in page and person.phone in page
     assert person.birth_date.isoformat() not in page          # next to a masked ID only the year (issue 14)
-    post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == tree.village.id))
+    post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id,
+                                                  CadrePost.org_id == tree.village.id))
     assert "城东村团支部" in page and f"团干部 · {post.position}" in page and "<td>管理员</td>" in page
     assert "高士镇团委" not in page                                   # a post outside the scope stays hidden
     assert "已锁定" in page and "已开通" in page

@@ -145,7 +145,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
                                                       AdminGrant.person_id == previous.person_id)):
             c.add("secretary_id_number",
-                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任：请先在“本级团干部”中把其职务变更为其他职务，"
+                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任：请先在“本级团干部”中把其职务变更为其他职"
+                  "务，"
                   "或先移交管理员权限，再更换书记")
     c.raise_if_any()
 
@@ -173,13 +174,15 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
         previous.ended_at, previous.ended_on, previous.end_reason = now, local_date(now), "书记变更"
-        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None, changed_on=local_date(now),
+        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None,
+                               changed_on=local_date(now),
                                note=f"书记变更为{holder.name}", by_person_id=actor.person_id, at=now))
     if own_post is None:
         session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
     elif own_post.position != SECRETARY:
         session.add(PostChange(post_id=own_post.id, from_position=own_post.position, to_position=SECRETARY,
-                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id, at=now))
+                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id,
+                               at=now))
         own_post.position = SECRETARY
     session.flush()
 

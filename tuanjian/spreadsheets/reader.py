@@ -269,7 +269,8 @@ def _run_child(job: dict):
     payload = pickle.dumps({**job, "timeout": PARSE_TIMEOUT, "memory": PARSE_MEMORY, "path": _calamine_dir()},
                            protocol=pickle.HIGHEST_PROTOCOL)
     # the reader needs none of the app's settings (secret key, database URL): it gets a bare environment
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP",
+                                                        "TMP")}
     env["RUST_BACKTRACE"] = "0"
     try:
         proc = subprocess.run([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)], input=payload,
@@ -389,8 +390,10 @@ def _reject_foreign(foreign, answers, kinds, own) -> None:
         own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
         parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
         parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
-        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts) + "）。本级团干部、下级团支部团员团干部和下级组织"
-                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，分别在对应的页面导入")
+        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts)
+                              + "）。本级团干部、下级团支部团员团干部和下级组织"
+                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，"
+                              "分别在对应的页面导入")
     if foreign:
         n, label = foreign[0]
         raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
@@ -445,7 +448,8 @@ def _parse(job: dict):
     for sheet_name in hidden:
         values = _sheet_values(wb, sheet_name)
         if values is not None and _find_header(values, wanted, required) is not None:
-            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表：请在 Excel 中"
+            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表：请在 Excel "
+                                  "中"
                                   "右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），另存后再上传")
     if not worksheets:
         raise ImportFileError("工作簿里没有工作表。请使用系统下载的模板填写后再上传")
