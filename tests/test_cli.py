@@ -80,7 +80,8 @@ def test_import_members_cli(app, session, tree, tmp_path):
     assert dry.exit_code == 1
     out = json.loads(dry.output)
     assert out["totals"]["new"] == 2 and out["committed"] is False
-    assert out["errors"][0]["row"] == 4 and out["errors"][0]["column"] == "身份证号码" and "校验位" in out["errors"][0]["reason"]
+    assert (out["errors"][0]["row"] == 4 and out["errors"][0]["column"] == "身份证号码"
+            and "校验位" in out["errors"][0]["reason"])
     assert session.scalar(select(func.count()).select_from(Member)) == 0
     refused = runner.invoke(args=["import-members", str(path), "--org", tree.village.code, "--commit",
                                   "--all-or-nothing"])

@@ -54,12 +54,13 @@ def test_upgrade_keeps_existing_data(db_kind, tmp_path):
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="36a64d394e1b")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, is_township, sort_order, "
-                              "created_at) "
+            conn.execute(text("INSERT INTO orgs "
+                              "(id, parent_id, code, kind, short_name, is_township, sort_order, created_at) "
                               "VALUES (1, NULL, '000.012', 'leading', '县团委', false, 0, '2026-01-01'), "
                               "(2, 1, '000.012.001', 'branch', '一支部', false, 1, '2026-01-01')"))
             conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, updated_at) "
-                              "VALUES (1, '11010519491231002X', '张三', '女', '1949-12-31', '2026-01-01', '2026-01-01')"))
+                              "VALUES (1, '11010519491231002X', '张三', '女', '1949-12-31', "
+                              "'2026-01-01', '2026-01-01')"))
             conn.execute(text("INSERT INTO members (id, person_id, org_id, created_at, updated_at) "
                               "VALUES (1, 1, 2, '2026-01-01', '2026-01-01')"))
             conn.execute(text("INSERT INTO cadre_posts (id, person_id, org_id, position, created_at) "

@@ -309,7 +309,8 @@ def test_pages_stay_tidy_without_flex_gap_and_grid(browser, live_server, artifac
                 page.goto(base + path)
                 assert page.evaluate(STRIP_GAP_AND_GRID) > 0, "the grid rules of app.css were not found"
                 problems += [f"{who} {endpoint}: {p}" for p in page.evaluate(TOUCHING, SPACED)]
-                main = page.locator("main").evaluate("""m => { const s = getComputedStyle(m), r = m.getBoundingClientRect();
+                main = page.locator("main").evaluate("""m => { const s = getComputedStyle(m), \
+r = m.getBoundingClientRect();
                     return [s.display, r.left, document.documentElement.clientWidth - r.right]; }""")
                 if main[0] != "block" or abs(main[1] - main[2]) > 1:
                     problems.append(f"{endpoint}: main is not a centred block: {main}")
@@ -443,8 +444,8 @@ def test_branch_admin_menu(browser, live_server, artifacts, js, viewport):
         texts = [t.strip() for t in links.all_inner_texts()]
         assert texts[:2] == ["团员", "本支部"], texts
         assert not {"组织树", "录入进度", "数据交换"} & set(texts), texts
-        page.screenshot(path=str(artifacts / f"menu-branch-{'phone' if phone else 'desktop'}-{'js' if js else 'nojs'}."
-                                             "png"))
+        page.screenshot(path=str(artifacts / f"menu-branch-{'phone' if phone else 'desktop'}-"
+                                             f"{'js' if js else 'nojs'}.png"))
         links.filter(has_text="团员").click()
         expect(page).to_have_url(f"{base}/members/org/{branch_id}")
         expect(page.locator("h1")).to_contain_text(who.org)

@@ -34,8 +34,8 @@ def test_add_cadre_creates_person_post_and_account(client, session, login, tree)
     assert resp.status_code == 302
     person = session.scalar(select(Person).where(Person.id_number == NEW))
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id))
-    assert (post.position, post.nature, post.start_month, post.party_committee) == ("组织委员", "兼职", "2023-09",
-                                                                                    False)
+    assert ((post.position, post.nature, post.start_month, post.party_committee)
+            == ("组织委员", "兼职", "2023-09", False))
     account = session.scalar(select(Account).where(Account.person_id == person.id))
     assert account.must_change_password
     page = client.get(resp.headers["Location"]).get_data(as_text=True)

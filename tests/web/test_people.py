@@ -62,7 +62,8 @@ def test_search_fragment_for_htmx_and_full_page_otherwise(client, login, tree):
     login(tree.county_admin)
     full = client.get("/people/?q=张镇")
     assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
-    assert 'hx-get="/people/"' in full.get_data(as_text=True) and 'hx-target="#people-results"' in full.get_data(as_text=True)
+    assert ('hx-get="/people/"' in full.get_data(as_text=True)
+            and 'hx-target="#people-results"' in full.get_data(as_text=True))
     frag = client.get("/people/?q=张镇", headers={"HX-Request": "true"})
     body = frag.get_data(as_text=True)
     assert frag.status_code == 200 and "<html" not in body and "<h1>" not in body and "张镇" in body
@@ -159,7 +160,8 @@ def test_scope_follows_current_posts_memberships_and_grants(client, session, log
     assert client.get(f"/people/{member.person_id}").status_code == 200
     assert client.get(f"/people/{gone.person_id}").status_code == 404
     assert client.get(f"/people/{ended.person_id}").status_code == 404
-    page = client.get("/people/?q=已删除").get_data(as_text=True) + client.get("/people/?q=已离任").get_data(as_text=True)
+    page = (client.get("/people/?q=已删除").get_data(as_text=True)
+            + client.get("/people/?q=已离任").get_data(as_text=True))
     assert "没有找到“已删除”" in page and "没有找到“已离任”" in page
 
 

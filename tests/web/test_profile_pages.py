@@ -110,7 +110,8 @@ def test_member_form_records_evidence_and_shows_status(client, session, login, t
     assert "团员身份摸底" in page and "组织关系介绍信" in page and "团籍注册年度" in page
     resp = client.post(f"/members/org/{tree.village.id}/new", data=member_form(has_card="是", card_year="2020"))
     assert resp.status_code == 302
-    assert "身份待确认（2016年及以后入团，须有入团志愿书）" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert ("身份待确认（2016年及以后入团，须有入团志愿书）"
+            in client.get(resp.headers["Location"]).get_data(as_text=True))
     m = session.scalar(select(Member).order_by(Member.id.desc()))
     assert (m.has_application, m.has_card, m.card_year, m.has_letter) == (None, True, 2020, None)
     page = client.get(f"/members/{m.id}").get_data(as_text=True)
@@ -122,7 +123,8 @@ def test_member_form_records_evidence_and_shows_status(client, session, login, t
     session.expire_all()
     assert session.get(Member, m.id).has_application is True
     assert "团员身份已确认" in client.get(f"/members/{m.id}").get_data(as_text=True)
-    assert "没有这类异常" in client.get(f"/progress/org/{tree.township.id}/exceptions/unconfirmed").get_data(as_text=True)
+    assert "没有这类异常" in client.get(
+        f"/progress/org/{tree.township.id}/exceptions/unconfirmed").get_data(as_text=True)
     # bad evidence input: 422 with the reason, nothing saved
     resp = client.post(f"/members/{m.id}", data=member_form(has_application="大概", has_card="否", card_year="2019"))
     body = resp.get_data(as_text=True)

@@ -106,7 +106,8 @@ def test_xls_from_a_provincial_front_end_with_numbers_where_excel_put_them(clien
     login(tree.branch_admin)
     _, report = batch_of(session, upload(client, tree.village.id, xls(rows, sheet="团员信息"), name="省平台导出.xls"))
     first = report.rows[0]
-    assert first.kind == "error" and "月份不明确" in first.errors["join_date"][0] and "2016-10" in first.errors["join_date"][0]
+    assert (first.kind == "error" and "月份不明确" in first.errors["join_date"][0]
+            and "2016-10" in first.errors["join_date"][0])
     assert [r.kind for r in report.rows[1:]] == ["new", "new", "new"]
     assert [r.data["join_date"] for r in report.rows[1:]] == ["2016-11", "2015-06", "2015-09"]
 

@@ -73,7 +73,8 @@ def _parent_campaign(session, org):
 
 
 def _package_batch_of(session, org):
-    """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it is a no-op)."""
+    """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it \
+is a no-op)."""
     from tuanjian.models import ImportBatch, utcnow
     from tuanjian.services import exchange
     snapshot = exchange.read_subtree(session, org.code)

@@ -175,8 +175,8 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
         errors.setdefault("email", []).append("电子邮箱格式不对，例如 tuanwei@example.cn")
     counts = {f: check(lambda f=f: parse_count(data.get(f), f, required=False)) for f in OPTIONAL_COUNT_FIELDS}
     founded = None
-    raw_founded = (data.get("founded_on") or "").strip() if isinstance(data.get("founded_on"),
-                                                                       str) else data.get("founded_on")
+    raw_founded = ((data.get("founded_on") or "").strip() if isinstance(data.get("founded_on"), str)
+                   else data.get("founded_on"))
     if raw_founded:
         if isinstance(raw_founded, date):
             founded = raw_founded

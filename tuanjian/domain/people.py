@@ -316,7 +316,8 @@ def check_join_date(join: YearMonth, birth: date, *, today: date, cutoff: date, 
     age = full_years(birth, join.last_day)
     rule = JOIN_WINDOW if age < JOIN_WINDOW_YEARS else JOIN_AGE
     if age < required and rule not in waive:
-        when = f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起"
+        when = (f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff
+                else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起")
         raise ValidationFailed.rule(
             "join_date", f"入团时须年满{required}周岁（{when}入团），按身份证出生日期计算入团时只有{age}周岁", rule)
     if rule == JOIN_WINDOW and rule not in waive:       # a minimum age set below 12 does not open the window

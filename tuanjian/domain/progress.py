@@ -260,8 +260,8 @@ def tally_youth_ratio(tally: Tally) -> float | None:
     return youth_ratio(tally.youth_members, tally.youth)
 
 
-def combined_youth(own_youth: int | None, total_members: int, parts: list[tuple[int, int | None]]) -> tuple[int | None,
-                                                                                                            int]:
+def combined_youth(own_youth: int | None, total_members: int,
+                   parts: list[tuple[int, int | None]]) -> tuple[int | None, int]:
     """(youth, members counted against it) over an organisation and its subordinates. An organisation's own
     14–28周岁青年数 covers its whole area, so when it is recorded it is the denominator for every member below;
     otherwise the subordinates that recorded theirs are added up, each with its own members (the others are left

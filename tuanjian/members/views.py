@@ -290,8 +290,8 @@ def create(org_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(org, form))
-    flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened
-                                                  else "")
+    flash(f"已录入团员 {member.person.name}。"
+          + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
           + "可以继续录入下一名。", "success")
     _flash_identity_notice(member)
     return redirect(url_for("members.new", org_id=org.id))
@@ -398,11 +398,11 @@ FLOW = ImportFlow(
                "errors": "members.batch_errors"},
     columns=_columns,
     instructions=lambda org: [
-        "1. 在“团员”工作表中从第2行起每行填写一名团员；红色表头为必填。团支部的团干部也在这里填写（是否为团干部填“是”并"
-        "选团内职务）。",
+        "1. 在“团员”工作表中从第2行起每行填写一名团员；红色表头为必填。"
+        "团支部的团干部也在这里填写（是否为团干部填“是”并选团内职务）。",
         "2. 身份证号码、手机号码、入团年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
-        "3. 下拉列表的栏目请从列表中选择；列的顺序可以调整。智慧团建模板、省级平台导出的表格和本系统导出的“智慧团建格式"
-        "”"
+        "3. 下拉列表的栏目请从列表中选择；列的顺序可以调整。"
+        "智慧团建模板、省级平台导出的表格和本系统导出的“智慧团建格式”"
         "文件也能直接上传（如“身份证号”“学历”“团内职务”“是否团干部”等写法都认得，每个团支部一张工作表亦可）；"
         "系统用不到的列不导入，预览页会列出“以下列未导入”。",
         "4. 已在系统中的团员按身份证号更新，信息未变的行自动跳过；同一文件重复上传不会重复录入。",

@@ -377,8 +377,8 @@ def validate(content: dict, *, manifest: dict, sha256: str, created_at: datetime
     ignored: dict[str, list[str]] = {}
     for spec in SPECS:
         part = tables.get(spec.name)
-        if not isinstance(part, dict) or not isinstance(part.get("columns"), list) or not isinstance(part.get("rows"),
-                                                                                                     list):
+        if (not isinstance(part, dict) or not isinstance(part.get("columns"), list)
+                or not isinstance(part.get("rows"), list)):
             raise PackageError(f"上报文件缺少{spec.label}数据，已拒绝。")
         names = part["columns"]
         if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
@@ -536,7 +536,8 @@ class Plan:
         if name == "cadre_posts":
             return f"{person(key[0])} · {org(key[1])} · {key[2]}"
         if name == "post_changes":
-            return f"{person(key[0][0])} · {org(key[0][1])} · {values.get('from_position') or ''}→{values.get('to_position') or '卸任'}"
+            return (f"{person(key[0][0])} · {org(key[0][1])} · "
+                    f"{values.get('from_position') or ''}→{values.get('to_position') or '卸任'}")
         return f"{person(key[1])} · {org(key[0])}"
 
 
@@ -638,8 +639,8 @@ def _check_people_owned(session, people: TableChanges, target: Snapshot, *, root
     if problems:
         shown = "、".join(problems[:20]) + (f" 等 {len(problems)} 人" if len(problems) > 20 else "")
         raise PackageConflict(f"上报文件要修改 {shown} 的个人信息，但此人在本系统中还在上报单位以外的组织登记或任职，"
-                              "上报文件不能修改其个人信息，没有导入任何数据。请由其全部所在组织的共同上级组织管理员核对"
-                              "后，"
+                              "上报文件不能修改其个人信息，没有导入任何数据。"
+                              "请由其全部所在组织的共同上级组织管理员核对后，"
                               "在本系统中直接修改，再重新导入。")
 
 

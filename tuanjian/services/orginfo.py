@@ -145,8 +145,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
                                                       AdminGrant.person_id == previous.person_id)):
             c.add("secretary_id_number",
-                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任：请先在“本级团干部”中把其职务变更为其他职"
-                  "务，"
+                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任："
+                  "请先在“本级团干部”中把其职务变更为其他职务，"
                   "或先移交管理员权限，再更换书记")
     c.raise_if_any()
 

@@ -43,7 +43,8 @@ PARSE_MEMORY = 2 * 1024 * 1024 * 1024         # address space of the reading pro
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".xlsm")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls, and any .xlsx that Excel encrypted with a password
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")   # the stream an encrypted .xlsx keeps in its OLE box
-PASSWORD_MESSAGE = "该文件设置了打开密码（已加密），系统无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传"
+PASSWORD_MESSAGE = ("该文件设置了打开密码（已加密），系统无法读取："
+                    "请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传")
 RESAVE = "请用 Excel 打开后“另存为”Excel 工作簿（.xlsx），再上传"
 CORRUPT_MESSAGE = "文件已损坏，无法作为 Excel 打开；" + RESAVE
 NOT_EXCEL_MESSAGE = "无法读取该文件：它不是有效的 Excel 工作簿（可能是改了扩展名或已损坏）。" + RESAVE
@@ -448,9 +449,9 @@ def _parse(job: dict):
     for sheet_name in hidden:
         values = _sheet_values(wb, sheet_name)
         if values is not None and _find_header(values, wanted, required) is not None:
-            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表：请在 Excel "
-                                  "中"
-                                  "右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），另存后再上传")
+            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表："
+                                  "请在 Excel 中右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），"
+                                  "另存后再上传")
     if not worksheets:
         raise ImportFileError("工作簿里没有工作表。请使用系统下载的模板填写后再上传")
     if visible and not read:

@@ -136,8 +136,8 @@ def _exception_rows(org, key, *, members=None):
         return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数",
                       "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, parents.get(o.parent_id, ""), o.industry or "",
-                          o.school_code or "", s.branches_below, _subtree_members(o), o.code]) for o, s in found], (3,
-                                                                                                                    6)
+                          o.school_code or "", s.branches_below, _subtree_members(o), o.code])
+            for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
