@@ -554,9 +554,8 @@ def test_bulk_import_commit(app, session, tree):
              "13900000000", "", "", "", "是", "", "", ""],
             ["新二", new_id(date(2003, 4, 2)), "汉族", "共青团员", "2015-05", "东山村团支部", "是", "宣传委员", "",
              "13900000000", "", "", "", "否", "是", "2018", ""],              # before 2016: a registered 团员证
-            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "", "", "", "",
-             "",
-             "否", "", "", "是"],                                              # 2016: a letter is not enough
+            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "",
+             "", "", "", "", "否", "", "", "是"],                             # 2016: a letter is not enough
             ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "城东村团支部", "否", "", "",
              "13000000000", "", "", "", "", "", "", ""]]          # an update (the ORM path); blank evidence: kept
     data = text_workbook(head, rows, sheet="团员").getvalue()

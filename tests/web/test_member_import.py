@@ -69,8 +69,8 @@ def test_branch_import_new_update_unchanged_and_errors(client, session, login, t
     login(tree.branch_admin)
     n = ids(5)
     rows = [row("新一", n[0]), row("新二", n[1], cadre="是", position="宣传委员"),
-            ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "", "否", "", "", "13000000000", "", "",
-             ""],
+            ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05",
+             "", "否", "", "", "13000000000", "", "", ""],
             row("错三", n[2][:17] + ("0" if n[2][17] != "0" else "1")),            # bad check digit
             row("重四", n[3]), row("重四", n[3]),                                   # duplicate inside the file
             row("新五", float(n[4][:17] + "0")),                                    # ID stored as a number

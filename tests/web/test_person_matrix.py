@@ -208,9 +208,8 @@ def member_exception(client, session, tree, person, name):
 
 def member_row_exception(client, session, tree, person, name):
     """特殊情况录入 from an import preview row (joined at 11), a foreign ID number."""
-    book = text_workbook(MEMBER_HEAD, [[name, person.id_number, "藏族", "共青团员", _at_eleven(person), "", "否", "",
-                                        "",
-                                        "13900000009", "普通高中在读", "学生", ""]], sheet="团员")
+    book = text_workbook(MEMBER_HEAD, [[name, person.id_number, "藏族", "共青团员", _at_eleven(person),
+                                        "", "否", "", "", "13900000009", "普通高中在读", "学生", ""]], sheet="团员")
     resp = client.post(f"/members/org/{tree.village.id}/import", data={"file": (book, "名单.xlsx")},
                        content_type="multipart/form-data")
     out = _follow(client, resp)

@@ -139,10 +139,10 @@ def test_import_template_and_upload_carry_evidence(client, session, login, tree)
         assert header in values
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "入团志愿书", "团员证",
             "团籍注册年度", "组织关系介绍信"]
-    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "否", "是",
-             "2018", ""],
-            ["证明乙", new_id(date(2001, 1, 2)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "", "是", "18",
-             ""]]
+    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "否", "是", "2018", ""],
+            ["证明乙", new_id(date(2001, 1, 2)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "", "是", "18", ""]]
     resp = client.post(f"/members/org/{tree.township.id}/import",
                        data={"file": (text_workbook(head, rows, sheet="团员"), "团员.xlsx")},
                        content_type="multipart/form-data")
@@ -158,8 +158,8 @@ def test_import_commits_evidence(client, session, login, tree):
     login(tree.township_admin)
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "入团志愿书", "团员证",
             "团籍注册年度", "组织关系介绍信"]
-    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "否", "是", 2018,
-             ""]]
+    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "否", "是", 2018, ""]]
     resp = client.post(f"/members/org/{tree.township.id}/import",
                        data={"file": (text_workbook(head, rows, sheet="团员"), "团员.xlsx")},
                        content_type="multipart/form-data")

@@ -66,8 +66,8 @@ def test_provincial_labels_synonyms_and_cadre_columns(client, session, login, tr
              "普通本科", "２０１９ ０００１２３４５", "13900000001", "望江县（城关）小学", "安徽", "硕士"],
             ["阿依古丽•买买提", b, "维吾尔族", "中国共产主义青年团团员", "2016.10", "√", "组织委员", "", "专职", "N",
              "普通高中", "", "", "", "", ""],
-            ["李明", c, "汉族", "中国共产党预备党员", "2015-06-01 00:00:00", "否", "", "", "", "", "", "", "", "", "",
-             ""]]
+            ["李明", c, "汉族", "中国共产党预备党员", "2015-06-01 00:00:00",
+             "否", "", "", "", "", "", "", "", "", "", ""]]
     login(tree.branch_admin)
     batch, report = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", PROVINCIAL, rows)])))
     assert [r.kind for r in report.rows] == ["new", "new", "new"], [r.errors for r in report.rows]
