@@ -90,8 +90,8 @@ class _People:
         male = rng.random() < 0.5
         number = make_id(birth, self.seq, male)
         if name is None:
-            name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN[1::2]) if rng.random() < 0.7
-                                                                    else "")
+            name = (rng.choice(SURNAMES) + rng.choice(GIVEN[::2])
+                    + (rng.choice(GIVEN[1::2]) if rng.random() < 0.7 else ""))
         join_year = min(birth.year + rng.randint(14, 16), 2025)
         person = Person(id_number=number, name=name, gender="男" if int(number[16]) % 2 else "女", birth_date=birth,
                         ethnicity="汉族" if rng.random() < 0.95 else "回族", political_status=political,

@@ -60,8 +60,8 @@ def _school_hint(org) -> str:
 
 def _prefill(org, form):
     for key, value in service.info_values(org).items():
-        getattr(form, key).data = "" if value is None else (value.isoformat() if hasattr(value, "isoformat")
-                                                            else str(value))
+        getattr(form, key).data = ("" if value is None
+                                   else value.isoformat() if hasattr(value, "isoformat") else str(value))
     secretary = service.current_secretary(db.session, org)
     if secretary is not None:
         form.secretary_name.data = secretary.person.name
