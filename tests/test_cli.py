@@ -73,15 +73,18 @@ def test_import_members_cli(app, session, tree, tmp_path):
     from .web.test_member_import import book, row
     n = [make_id(date(2003, 5, 5), 601 + 2 * i, True) for i in range(3)]
     path = tmp_path / "团员.xlsx"
-    path.write_bytes(book([row("甲", n[0]), row("乙", n[1]), row("丙", n[2][:17] + "0" if n[2][17] != "0" else n[2][:17] + "1")]).getvalue())
+    path.write_bytes(book([row("甲", n[0]), row("乙", n[1]),
+                           row("丙", n[2][:17] + "0" if n[2][17] != "0" else n[2][:17] + "1")]).getvalue())
     runner = app.test_cli_runner()
     dry = runner.invoke(args=["import-members", str(path), "--org", tree.village.code, "--json"])
     assert dry.exit_code == 1
     out = json.loads(dry.output)
     assert out["totals"]["new"] == 2 and out["committed"] is False
-    assert out["errors"][0]["row"] == 4 and out["errors"][0]["column"] == "身份证号码" and "校验位" in out["errors"][0]["reason"]
+    assert (out["errors"][0]["row"] == 4 and out["errors"][0]["column"] == "身份证号码"
+            and "校验位" in out["errors"][0]["reason"])
     assert session.scalar(select(func.count()).select_from(Member)) == 0
-    refused = runner.invoke(args=["import-members", str(path), "--org", tree.village.code, "--commit", "--all-or-nothing"])
+    refused = runner.invoke(args=["import-members", str(path), "--org", tree.village.code, "--commit",
+                                  "--all-or-nothing"])
     assert refused.exit_code == 1 and "没有导入任何数据" in refused.output
     assert session.scalar(select(func.count()).select_from(Member)) == 0
     done = runner.invoke(args=["import-members", str(path), "--org", tree.village.code, "--commit"])

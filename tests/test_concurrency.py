@@ -117,7 +117,8 @@ def _limit_race(app, session, login, org, granters, n_each, start):
 
 
 def test_parallel_grants_and_registrations_never_exceed_a_grassroots_limit(app, session, login, tree):
-    # sibling (基层团委, limit 3) has 1 admin: 4 grants (by its own admin and the county's) and 4 codes race for 2 places
+    # sibling (基层团委, limit 3) has 1 admin: 4 grants (by its own admin and the county's) and 4 codes race for 2
+    # places
     results = _limit_race(app, session, login, tree.sibling, [tree.sibling_admin, tree.county_admin], 4, 60)
     wins = [s for s, _ in results if s in (200, 302)]
     assert len(wins) == 2, [s for s, _ in results]
@@ -144,7 +145,8 @@ def test_parallel_grants_and_registrations_never_exceed_a_leading_limit(app, ses
 
 # ---------------------------------------------------------------- overlapping member imports
 
-IMPORT_HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+IMPORT_HEAD = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+               "发展团员编号",
                "手机号码", "学历", "职业", "学习工作单位"]
 
 

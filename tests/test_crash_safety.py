@@ -252,7 +252,8 @@ def _names(i: int) -> str:
 
 
 def _import_file(n: int, existing: list[Person]) -> tuple[bytes, list[str]]:
-    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+            "发展团员编号",
             "手机号码", "学历", "职业", "学习工作单位"]
     rows, numbers = [], []
     for i in range(n):

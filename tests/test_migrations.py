@@ -54,11 +54,13 @@ def test_upgrade_keeps_existing_data(db_kind, tmp_path):
     with app.app_context():
         upgrade(directory=MIGRATIONS, revision="36a64d394e1b")
         with db.engine.begin() as conn:
-            conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, is_township, sort_order, created_at) "
+            conn.execute(text("INSERT INTO orgs "
+                              "(id, parent_id, code, kind, short_name, is_township, sort_order, created_at) "
                               "VALUES (1, NULL, '000.012', 'leading', '县团委', false, 0, '2026-01-01'), "
                               "(2, 1, '000.012.001', 'branch', '一支部', false, 1, '2026-01-01')"))
             conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, updated_at) "
-                              "VALUES (1, '11010519491231002X', '张三', '女', '1949-12-31', '2026-01-01', '2026-01-01')"))
+                              "VALUES (1, '11010519491231002X', '张三', '女', '1949-12-31', "
+                              "'2026-01-01', '2026-01-01')"))
             conn.execute(text("INSERT INTO members (id, person_id, org_id, created_at, updated_at) "
                               "VALUES (1, 1, 2, '2026-01-01', '2026-01-01')"))
             conn.execute(text("INSERT INTO cadre_posts (id, person_id, org_id, position, created_at) "
@@ -98,7 +100,8 @@ def test_upgrade_packs_stored_import_reports(db_kind, tmp_path):
         upgrade(directory=MIGRATIONS, revision="73ea640e6c24")
         with db.engine.begin() as conn:
             conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, is_township, sort_order, "
-                              "created_at, secretary_presiding) VALUES (1, NULL, '000.012', 'leading', '县团委', false, "
+                              "created_at, secretary_presiding) VALUES (1, NULL, '000.012', 'leading', '县团委', "
+                              "false, "
                               "0, '2026-01-01', false)"))
             conn.execute(text("INSERT INTO import_batches (id, kind, org_id, created_at, file_name, file_sha256, "
                               "status, report) VALUES (1, 'members', 1, '2026-01-01', 'a.xlsx', :sha, 'pending', "
@@ -128,7 +131,8 @@ def test_upgrade_canonicalises_identity_strings_without_merging(db_kind, tmp_pat
             conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, full_name, is_township, "
                               "sort_order, created_at, secretary_presiding) VALUES "
                               "(1, NULL, '000.012', 'leading', '县团委', NULL, false, 0, '2026-01-01', false), "
-                              "(2, 1, '000.012.001', 'branch', '高一（1）班团支部', '望江中学高一（1）班团支部', false, 1, "
+                              "(2, 1, '000.012.001', 'branch', '高一（1）班团支部', '望江中学高一（1）班团支部', "
+                              "false, 1, "
                               "'2026-01-01', false)"))
             people = [(1, "11010519491231002X", "张三"), (2, full, "张三"), (3, "110101200001011232", "王　芳"),
                       (4, "110101 200001011208", "阿依古丽•买买提")]

@@ -45,7 +45,8 @@ def _configure(app: Flask, test_config: dict | None) -> None:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     uri = app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
-    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(uri) if uri else database_url_from_env(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = (normalise_database_url(uri) if uri
+                                             else database_url_from_env(app.instance_path))
     if app.config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY):
         app.config["SECRET_KEY"] = secret_key_from_instance(app.instance_path) or DEFAULT_SECRET_KEY
     if app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY and not (app.debug or app.testing):

@@ -47,7 +47,8 @@ DEFAULTS = dict(
     REMEMBER_COOKIE_DURATION=0,
     TIMEZONE_OFFSET_HOURS=8,            # display times in 北京时间
     PAGE_SIZE=50,
-    TRUST_PROXY=False,                  # TUANJIAN_TRUST_PROXY=N behind N proxies (true = 1): rightmost N X-Forwarded-For
+    # TUANJIAN_TRUST_PROXY=N behind N proxies (true = 1): rightmost N X-Forwarded-For
+    TRUST_PROXY=False,
     EXCHANGE_SECRET=None,               # 交换密钥 for 上报文件 of any subtree without its own key (data exchange)
     PUBLIC_URL=None,                    # TUANJIAN_PUBLIC_URL=http://192.168.1.20:8000: the address slips and help print
 )

@@ -90,7 +90,8 @@ class _People:
         male = rng.random() < 0.5
         number = make_id(birth, self.seq, male)
         if name is None:
-            name = rng.choice(SURNAMES) + rng.choice(GIVEN[::2]) + (rng.choice(GIVEN[1::2]) if rng.random() < 0.7 else "")
+            name = (rng.choice(SURNAMES) + rng.choice(GIVEN[::2])
+                    + (rng.choice(GIVEN[1::2]) if rng.random() < 0.7 else ""))
         join_year = min(birth.year + rng.randint(14, 16), 2025)
         person = Person(id_number=number, name=name, gender="男" if int(number[16]) % 2 else "女", birth_date=birth,
                         ethnicity="汉族" if rng.random() < 0.95 else "回族", political_status=political,
@@ -120,7 +121,8 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
                                          settings=settings)
             members_wanted[name] = n_members
     dev_rng = random.Random(2017)             # its own stream, so the people stay as they were
-    evidence_rng = random.Random(2019)        # 团员身份摸底: most have the 入团志愿书 on file, a few are not yet checked
+    # 团员身份摸底: most have the 入团志愿书 on file, a few are not yet checked
+    evidence_rng = random.Random(2019)
     for branch_name, n in members_wanted.items():
         branch = by_name[branch_name]
         for i in range(n):

@@ -33,7 +33,8 @@ def among(session, column, values) -> list:
     if dialect == "postgresql":
         return [column == any_(bindparam(None, values, type_=ARRAY(column.type)))]
     if dialect == "sqlite" and len(values) > JSON_LIST_FROM and all(type(v) in (str, int) for v in values):
-        listed = func.json_each(bindparam(None, json.dumps(values, ensure_ascii=False), type_=String)).table_valued("value")
+        listed = func.json_each(bindparam(None, json.dumps(values, ensure_ascii=False),
+                                          type_=String)).table_valued("value")
         return [column.in_(select(listed.c.value).scalar_subquery())]
     return [column.in_(values[i:i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
 

@@ -120,7 +120,8 @@ def test_validate_member_with_a_memo_matches_without():
              "join_date": j, "is_cadre": c, "position": "", "dev_number": "", "has_application": a, "has_card": "是",
              "card_year": y, "education": ed, "workplace": "望江中学"}
             for e in ("汉族", "汉", "火星族") for p in ("共青团员", "党员") for j in ("2008-05", "2008.5", "明年")
-            for c in ("否", "是", 1) for a in ("是", "", "也许") for y in ("", 2018.0, "18") for ed in ("", "普通本科", "火星")]
+            for c in ("否", "是", 1) for a in ("是", "", "也许") for y in ("", 2018.0, "18")
+            for ed in ("", "普通本科", "火星")]
     memo: dict = {}
 
     def outcome(values, memo):

@@ -5,21 +5,21 @@ from tuanjian.domain import policy
 from tuanjian.domain.errors import NotAllowed
 from tuanjian.domain.policy import Relation
 
-S, C, B, O = Relation.SELF, Relation.CHILD, Relation.BELOW, Relation.OUTSIDE
+S, C, B, OUT = Relation.SELF, Relation.CHILD, Relation.BELOW, Relation.OUTSIDE
 SCOPE = "000.012"
-CODE_OF = {S: "000.012", C: "000.012.003", B: "000.012.003.004", O: "000.013"}
+CODE_OF = {S: "000.012", C: "000.012.003", B: "000.012.003.004", OUT: "000.013"}
 
 
 @pytest.mark.parametrize("code,expected", [
     ("000.012", S), ("000.012.003", C), ("000.012.003.004", B), ("000.012.003.004.005", B),
-    ("000.013", O), ("000", O), ("000.0121", O), ("000.012003", O), ("001.012.003", O), ("", O),
+    ("000.013", OUT), ("000", OUT), ("000.0121", OUT), ("000.012003", OUT), ("001.012.003", OUT), ("", OUT),
 ])
 def test_relation(code, expected):
     assert policy.relation(SCOPE, code) is expected
 
 
 def test_relation_without_scope_is_outside():
-    assert policy.relation(None, "000.012") is O and policy.relation("", "000.012") is O
+    assert policy.relation(None, "000.012") is OUT and policy.relation("", "000.012") is OUT
 
 
 # action -> the relations it allows (the table, written out once more by hand)
@@ -42,7 +42,7 @@ def test_the_table_has_exactly_the_expected_actions():
 
 
 @pytest.mark.parametrize("action", sorted(EXPECTED))
-@pytest.mark.parametrize("rel", [S, C, B, O])
+@pytest.mark.parametrize("rel", [S, C, B, OUT])
 def test_action_by_relation(action, rel):
     code = CODE_OF[rel]
     ok = rel in EXPECTED[action]
@@ -83,7 +83,7 @@ def test_person_table_has_exactly_the_expected_actions():
 
 
 @pytest.mark.parametrize("action", sorted(PERSON_EXPECTED))
-@pytest.mark.parametrize("places", [(S,), (C,), (B,), (O,), (S, O), (C, B), (B, O), (C, C), (B, B), ()])
+@pytest.mark.parametrize("places", [(S,), (C,), (B,), (OUT,), (S, OUT), (C, B), (B, OUT), (C, C), (B, B), ()])
 def test_person_action_by_places(action, places):
     every, some = PERSON_EXPECTED[action]
     codes = [CODE_OF[r] for r in places]

@@ -158,7 +158,8 @@ def test_validate_member_returns_evidence_and_collects_its_errors():
     from tuanjian.domain.people import id_check_char
     row["id_number"] = row["id_number"][:17] + id_check_char(row["id_number"][:17])
     data = validate_member({**row, "has_application": "是"}, settings=Settings(), today=TODAY)
-    assert (data["has_application"], data["has_card"], data["card_year"], data["has_letter"]) == (True, None, None, None)
+    assert (data["has_application"], data["has_card"], data["card_year"],
+            data["has_letter"]) == (True, None, None, None)
     with pytest.raises(ValidationFailed) as exc:
         validate_member({**row, "ethnicity": "", "has_letter": "大概"}, settings=Settings(), today=TODAY)
     assert set(exc.value.field_errors) == {"ethnicity", "has_letter"}

@@ -268,13 +268,15 @@ def test_validate_campaign_cleans():
     ("冲刺", "2026-12-31", {}, {"targets": ["请至少设定一项目标"]}),
     ("冲刺", "2026-12-31", {"admins": "", "info": None, "bogus": "80"}, {"targets": ["请至少设定一项目标"]}),
     ("冲刺", "2026-12-31", {"admins": "abc"}, {"target_admins": ["目标须为 1 到 100 之间的整数（百分比）"]}),
-    ("冲刺", "2026-12-31", {"admins": "0", "info": "90"}, {"target_admins": ["目标须为 1 到 100 之间的整数（百分比）"]}),
+    ("冲刺", "2026-12-31", {"admins": "0", "info": "90"},
+     {"target_admins": ["目标须为 1 到 100 之间的整数（百分比）"]}),
     ("冲刺", "2026-12-31", {"cadres": "101"}, {"target_cadres": ["目标须为 1 到 100 之间的整数（百分比）"]}),
     ("冲刺", "2026-12-31", {"cadres": "-5"}, {"target_cadres": ["目标须为 1 到 100 之间的整数（百分比）"]}),
     ("冲刺", "2026-12-31", {"cadres": "80.5"}, {"target_cadres": ["目标须为 1 到 100 之间的整数（百分比）"]}),
     ("", "2020-01-01", {"admins": "0", "info": "x"},           # every error at once
      {"name": ["请填写任务名称"], "deadline": ["截止日期不能早于今天"],
-      "target_admins": ["目标须为 1 到 100 之间的整数（百分比）"], "target_info": ["目标须为 1 到 100 之间的整数（百分比）"]}),
+      "target_admins": ["目标须为 1 到 100 之间的整数（百分比）"],
+      "target_info": ["目标须为 1 到 100 之间的整数（百分比）"]}),
 ])
 def test_validate_campaign_errors(name, deadline, targets, errors):
     with pytest.raises(ValidationFailed) as exc:

@@ -116,7 +116,8 @@ def _exception_objects(s, branch_id: int, root_id: int) -> tuple[int, int]:
                               "join_date": "2017-01", "dev_number": "201712345678"}, rules={"join_age"},
                              settings=DEFAULT_SETTINGS, today=date(2026, 11, 23))
     req = ExceptionRequest(org_id=branch_id, approver_org_id=root_id, name=data["name"], id_number=data["id_number"],
-                           data=data, rules="join_age", reason="2017年按当地规定12岁入团，有入团志愿书", voucher="华阳镇团委",
+                           data=data, rules="join_age", reason="2017年按当地规定12岁入团，有入团志愿书",
+                           voucher="华阳镇团委",
                            scan=b"%PDF-1.4\n%%EOF\n", scan_type="application/pdf", scan_size=15, status="pending")
     s.add(req)
     s.flush()

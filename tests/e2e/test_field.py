@@ -27,7 +27,8 @@ AXE_TAGS = os.environ.get("AXE_TAGS", "wcag2a,wcag2aa,wcag21a,wcag21aa,best-prac
 HELP_IMAGES = REPO / "tuanjian" / "static" / "help"
 # System fonts only (Windows: Microsoft YaHei, SimSun; Mac: PingFang; Linux: Noto / Source Han / WenQuanYi).
 SYSTEM_FONTS = {"microsoft yahei", "微软雅黑", "pingfang sc", "noto sans cjk sc", "source han sans sc",
-                "wenquanyi micro hei", "simsun", "宋体", "consolas", "dejavu sans mono", "liberation mono", "menlo", "courier new",
+                "wenquanyi micro hei", "simsun", "宋体", "consolas", "dejavu sans mono", "liberation mono", "menlo",
+                "courier new",
                 "sans-serif", "serif", "monospace", "inherit", "initial"}
 # Screenshots for the README and the help page, taken during the sweep: endpoint -> file name. Each is the top of
 # the page's main area (at most HELP_SHOT_HEIGHT pixels), so the help page's pictures stay small.
@@ -360,7 +361,8 @@ def test_keyboard_only_login_and_member_entry(browser, live_server, artifacts, j
 # ---------------------------------------------------------------- print: A4 PDFs of the report, lists and slips
 
 # Chromium's PDFs map some glyphs shared by a radical and an ideograph to the radical (⻚ for 页): fold them back.
-RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄", "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
+RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄",
+                         "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
 
 
 def _fold(text: str) -> str:
@@ -437,7 +439,8 @@ def test_printouts_are_clean_a4(browser, live_server, artifacts):
         pdf = page.pdf(prefer_css_page_size=True, print_background=True)
         (artifacts / "member-list.pdf").write_bytes(pdf)
         with live_server.app.app_context():
-            people = db.session.execute(select(Person.name, Person.id_number).join(Member, Member.person_id == Person.id)
+            people = db.session.execute(select(Person.name, Person.id_number)
+                                        .join(Member, Member.person_id == Person.id)
                                         .join(Org, Member.org_id == Org.id)
                                         .where(within(Org.code, "000.012.016.007"),
                                                Member.deleted_at.is_(None))).all()
@@ -450,7 +453,8 @@ def test_printouts_are_clean_a4(browser, live_server, artifacts):
         # the progress report (landscape): title row and headers on every page
         page.goto(f"{base}/progress/org/{root_id}/print")
         pdf = page.pdf(prefer_css_page_size=True, print_background=True)
-        texts = _check_printout(pdf, landscape=True, every_page=[], somewhere=["华阳镇", "审核人", "附：各下级组织异常项"])
+        texts = _check_printout(pdf, landscape=True, every_page=[],
+                                somewhere=["华阳镇", "审核人", "附：各下级组织异常项"])
         totals = next(i for i, t in enumerate(texts) if "合计(含本级)" in t)
         table_pages = texts[:totals + 1]                 # the ranking table runs until its 合计 row
         assert len(table_pages) >= 2 and all("录入进度通报" in t and "排名" in t for t in table_pages), \

@@ -34,7 +34,8 @@ PHONE = {"width": 375, "height": 740}
 AXE_AT_375 = {"members.index", "supervision.index", "audit.index", "orgs.detail", "main.help", "auth.login"}
 PRINT_VIEWS = ("members.print_list", "orgs.code_slips", "supervision.print_report", "supervision.reminders")
 # Chromium's PDFs map some glyphs shared by a radical and an ideograph to the radical (⻚ for 页): fold them back.
-RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄", "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
+RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄",
+                         "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
 HEADINGS = ("指标说明", "附：各下级组织异常项")
 
 
@@ -228,7 +229,8 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
         _login(page, base, branch)
         page.goto(f"{base}/members/org/{branch_id}/print")
         pages = _print(page, artifacts, f"branch-members-{mode}", landscape=False)
-        mine = _db(app, lambda s: s.execute(select(Person.name, Person.phone).join(Member, Member.person_id == Person.id)
+        mine = _db(app, lambda s: s.execute(select(Person.name, Person.phone)
+                                            .join(Member, Member.person_id == Person.id)
                                             .where(Member.org_id == branch_id, Member.deleted_at.is_(None))).all())
         _whole_on_one_line(pages, [m.name for m in mine] + [m.phone for m in mine if m.phone], "branch list")
     finally:
@@ -240,8 +242,10 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
 # Take flex `gap` and grid out of every stylesheet, as IE11 and the Chromium 69/78 cores of 360/QQ lay pages out.
 STRIP_GAP_AND_GRID = """() => {
     let touched = 0;
-    const walk = (owner) => { const list = owner.cssRules; for (let i = list.length - 1; i >= 0; i--) { const r = list[i];
-        if (r.type === CSSRule.SUPPORTS_RULE && /gap|grid/.test(r.conditionText)) { owner.deleteRule(i); touched++; continue; }
+    const walk = (owner) => { const list = owner.cssRules; for (let i = list.length - 1; i >= 0; i--) { const r = \
+list[i];
+        if (r.type === CSSRule.SUPPORTS_RULE && /gap|grid/.test(r.conditionText)) { owner.deleteRule(i); touched++; \
+continue; }
         if (r.cssRules && !r.style) { walk(r); continue; }
         if (!r.style) continue;
         for (const p of ['gap', 'row-gap', 'column-gap', 'grid-gap', 'grid-row-gap', 'grid-column-gap']) {
@@ -305,7 +309,8 @@ def test_pages_stay_tidy_without_flex_gap_and_grid(browser, live_server, artifac
                 page.goto(base + path)
                 assert page.evaluate(STRIP_GAP_AND_GRID) > 0, "the grid rules of app.css were not found"
                 problems += [f"{who} {endpoint}: {p}" for p in page.evaluate(TOUCHING, SPACED)]
-                main = page.locator("main").evaluate("""m => { const s = getComputedStyle(m), r = m.getBoundingClientRect();
+                main = page.locator("main").evaluate("""m => { const s = getComputedStyle(m), \
+r = m.getBoundingClientRect();
                     return [s.display, r.left, document.documentElement.clientWidth - r.right]; }""")
                 if main[0] != "block" or abs(main[1] - main[2]) > 1:
                     problems.append(f"{endpoint}: main is not a centred block: {main}")
@@ -344,7 +349,8 @@ CELLS_ON_ONE_LINE = """() => {
 }"""
 WIDER_THAN_SCREEN = """() => {
     const w = document.documentElement.clientWidth, out = [];
-    if (document.documentElement.scrollWidth > w) out.push('page scrolls sideways: ' + document.documentElement.scrollWidth);
+    if (document.documentElement.scrollWidth > w) out.push('page scrolls sideways: ' + \
+document.documentElement.scrollWidth);
     for (const t of document.querySelectorAll('table.list, .scroll-x')) {
         const r = t.getBoundingClientRect();
         if (r.right > w + 1) out.push(t.tagName + '.' + t.className + ' sticks out: ' + Math.round(r.right));
@@ -360,7 +366,8 @@ def test_every_page_fits_a_phone(browser, live_server, artifacts, js):
     mode = "js" if js else "nojs"
     pages = [(e, p, a) for e, p, a in page_urls(app, ids) if e.split("[")[0] not in PRINT_VIEWS]
     assert len(pages) >= 30
-    shots = {"members.index": "county-members", "supervision.index": "progress", "orgs.detail": "tree", "main.help": "help"}
+    shots = {"members.index": "county-members", "supervision.index": "progress", "orgs.detail": "tree",
+             "main.help": "help"}
     problems = []
     anon_ctx, admin_ctx = _context(browser, js, PHONE), _context(browser, js, PHONE)
     anon, admin = anon_ctx.new_page(), admin_ctx.new_page()
@@ -393,7 +400,8 @@ def test_every_page_fits_a_phone(browser, live_server, artifacts, js):
         admin.locator("header details.menu summary").click()
         links = admin.locator("header details.menu nav a")
         expect(links.first).to_be_visible()
-        boxes = links.evaluate_all("els => els.map(e => e.getBoundingClientRect()).map(r => [r.left, r.right, r.height])")
+        boxes = links.evaluate_all("els => els.map(e => e.getBoundingClientRect()).map(r => [r.left, r.right, "
+                                   "r.height])")
         assert len(boxes) == 8 and all(0 <= b[0] and b[1] <= PHONE["width"] and b[2] >= 24 for b in boxes), boxes
         links.filter(has_text="录入进度").click()
         expect(admin).to_have_url(re.compile(rf"/progress/org/{ids.root}$"))
@@ -402,7 +410,8 @@ def test_every_page_fits_a_phone(browser, live_server, artifacts, js):
         table = admin.locator("table.list")
         assert table.evaluate("t => t.scrollWidth > t.clientWidth && getComputedStyle(t).overflowX === 'auto'")
         shot = artifacts / f"phone-members-{mode}.png"                  # the README's picture: menu folded, list
-        admin.screenshot(path=str(shot), caret="initial", full_page=True, clip={"x": 0, "y": 0, "width": 375, "height": 960})
+        admin.screenshot(path=str(shot), caret="initial", full_page=True,
+                         clip={"x": 0, "y": 0, "width": 375, "height": 960})
         admin.locator("header details.menu summary").click()
         admin.screenshot(path=str(artifacts / f"phone-menu-{mode}.png"), caret="initial")
         if js and os.environ.get("TUANJIAN_UPDATE_SCREENSHOTS") == "1":
@@ -435,7 +444,8 @@ def test_branch_admin_menu(browser, live_server, artifacts, js, viewport):
         texts = [t.strip() for t in links.all_inner_texts()]
         assert texts[:2] == ["团员", "本支部"], texts
         assert not {"组织树", "录入进度", "数据交换"} & set(texts), texts
-        page.screenshot(path=str(artifacts / f"menu-branch-{'phone' if phone else 'desktop'}-{'js' if js else 'nojs'}.png"))
+        page.screenshot(path=str(artifacts / f"menu-branch-{'phone' if phone else 'desktop'}-"
+                                             f"{'js' if js else 'nojs'}.png"))
         links.filter(has_text="团员").click()
         expect(page).to_have_url(f"{base}/members/org/{branch_id}")
         expect(page.locator("h1")).to_contain_text(who.org)

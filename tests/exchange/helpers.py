@@ -46,7 +46,8 @@ def populate(session, tree) -> None:
     actor = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id, scope_code=tree.township.code)
     now = utcnow()
     t = tree.township
-    t.full_name, t.industry, t.phone, t.email = "中国共产主义青年团华阳镇委员会", "农村", "0556-1234567", "hy@example.cn"
+    t.full_name, t.industry, t.phone, t.email = ("中国共产主义青年团华阳镇委员会", "农村",
+                                                 "0556-1234567", "hy@example.cn")
     t.staff_admin_quota, t.staff_admin_actual, t.staff_inst_quota, t.staff_inst_actual = 2, 1, 0, 0
     t.founded_on, t.youth_count, t.wechat = date(1990, 5, 4), 812, "hytw"
     tree.village.full_name, tree.village.industry = "中国共产主义青年团华阳镇城东村支部委员会", "农村"

@@ -52,5 +52,6 @@ def test_export_then_import_by_command_line(tmp_path, db_kind):
         assert wb.sheetnames[0] == "目录" and {"城东村团支部", "城西村团支部", "镇机关团支部"} <= set(wb.sheetnames)
         assert runner.invoke(args=["export-zhtj", "--org", code, "--out", str(xlsx)]).exit_code != 0   # no overwrite
         session.expire_all()
-        assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export.zhtj")) == 1
+        assert session.scalar(select(func.count()).select_from(AuditEntry)
+                              .where(AuditEntry.action == "export.zhtj")) == 1
         assert session.scalar(select(Org).where(Org.code == code)).full_name == "中国共产主义青年团华阳镇委员会"

@@ -53,8 +53,10 @@ def corpus(code):
     rnd = random.Random(SEED)
     good = package(signed(code, json.dumps({"root_code": code, "tables": {}}).encode()))
     files = [(f"random {i}", "上报文件.zip", rnd.randbytes(rnd.choice((1, 50, 4000, 65536))), ()) for i in range(12)]
-    files += [(f"PK+random {i}", "上报文件.zip", b"PK\x03\x04" + rnd.randbytes(rnd.randint(10, 4000)), ()) for i in range(8)]
-    files += [(f"cut at {n}", "上报文件.zip", good[:n], ()) for n in sorted({1, 2, 10, 100, len(good) // 2, len(good) - 1})]
+    files += [(f"PK+random {i}", "上报文件.zip", b"PK\x03\x04" + rnd.randbytes(rnd.randint(10, 4000)), ())
+              for i in range(8)]
+    files += [(f"cut at {n}", "上报文件.zip", good[:n], ()) for n in sorted({1, 2, 10, 100, len(good) // 2,
+                                                                             len(good) - 1})]
     files += [
         ("empty", "上报文件.zip", b"", ("空的",)),
         ("an Excel workbook", "名单.xlsx", plain_book(ENDPOINTS["members"], [ENDPOINTS["members"].row]), ("三个部分",)),
@@ -81,7 +83,8 @@ def corpus(code):
          package(signed(code, json.dumps({"root_code": "000.999", "tables": {}}).encode())), ("不是同一组织",)),
         ("no tables (signed)", "上报文件.zip", good, ("缺少",)),
         ("rows of the wrong shape (signed)", "上报文件.zip",
-         package(signed(code, json.dumps({"root_code": code, "tables": {"orgs": {"columns": ["code"], "rows": [[1, 2]]}}})
+         package(signed(code, json.dumps({"root_code": code,
+                                          "tables": {"orgs": {"columns": ["code"], "rows": [[1, 2]]}}})
                         .encode())), ("栏目数不对", "缺少")),
         ("encrypted members", "上报文件.zip", _flag_encrypted(good), ("密码", "损坏")),
     ]

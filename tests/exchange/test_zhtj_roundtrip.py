@@ -97,7 +97,8 @@ def test_demo_county_round_trips(app, tmp_path):
     # the demo keeps a few 2017+ members without their 发展团员编号, as real county data does (they are on the
     # progress page's 发展团员编号缺失 list); the importer refuses such a row with the rule's reason, so those are the
     # only ones not recreated, and every field of everybody else comes back equal
-    incomplete = {p.id_number for p, m in session.execute(select(Person, Member).join(Member, Member.person_id == Person.id))
+    incomplete = {p.id_number for p, m in session.execute(select(Person, Member)
+                                                          .join(Member, Member.person_id == Person.id))
                   if m.deleted_at is None and m.dev_number is None
                   and int(p.join_date[:4]) >= required}
     assert incomplete
@@ -149,7 +150,8 @@ def test_generated_variants_round_trip(app, tmp_path):
         join = date(born.year + 14 + i % 3, 5, 1)
         number = _id_number(rng, born)
         person = Person(id_number=number, name=validate_person_name(names[i % len(names)] + "一二三"[i % 3]),
-                        gender="男" if int(number[16]) % 2 else "女", birth_date=born, ethnicity=["汉族", "维吾尔族", "回族"][i % 3],
+                        gender="男" if int(number[16]) % 2 else "女", birth_date=born,
+                        ethnicity=["汉族", "维吾尔族", "回族"][i % 3],
                         political_status=["共青团员", "中共党员", "中共预备党员"][i % 3], join_date=f"{join:%Y-%m}",
                         phone=None if i % 4 == 0 else f"139{i:08d}", created_at=now, updated_at=now)
         session.add(person)
@@ -166,7 +168,8 @@ def test_generated_variants_round_trip(app, tmp_path):
                            occupation="学生" if i % 2 else None, workplace="望江中学（高中部）" if i % 3 == 0 else None,
                            created_at=now))
         if i < 6:
-            session.add(CadrePost(person_id=person.id, org_id=branch.id, position=["书记", "组织委员", "宣传委员"][i % 3],
+            session.add(CadrePost(person_id=person.id, org_id=branch.id,
+                                  position=["书记", "组织委员", "宣传委员"][i % 3],
                                   nature=[None, "兼职", "专职"][i % 3], start_month=None if i % 2 else "2024-09",
                                   party_committee=[None, True, False][i % 3], created_at=now))
         made += 1

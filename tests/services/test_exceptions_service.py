@@ -21,7 +21,8 @@ PDF = b"%PDF-1.4\n% a scan\n"
 
 def young(**kw):
     """Joined 2017-01 at 12 (13 required from 2016-09-01): only the join age fails."""
-    return {"name": "李例外", "id_number": new_id(date(2004, 3, 15)), "ethnicity": "汉族", "political_status": "共青团员",
+    return {"name": "李例外", "id_number": new_id(date(2004, 3, 15)), "ethnicity": "汉族",
+            "political_status": "共青团员",
             "join_date": "2017-01", "dev_number": "201712345678", "phone": "13912345678", "is_cadre": "否", **kw}
 
 
@@ -132,7 +133,8 @@ def test_only_the_approving_level_and_not_the_requester(app, session, tree):
     assert own.status == "refused" and own.decision_note == "材料不全"
     with pytest.raises(Conflict):
         service.approve(session, county_actor, own, note="", settings=s, now=utcnow())
-    assert session.scalar(select(AuditEntry.summary).where(AuditEntry.action == "exception.refuse")).endswith("材料不全")
+    assert session.scalar(select(AuditEntry.summary)
+                          .where(AuditEntry.action == "exception.refuse")).endswith("材料不全")
 
 
 def test_refusal_needs_a_reason(app, session, tree):

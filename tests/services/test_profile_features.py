@@ -95,7 +95,8 @@ def test_unconfirmed_members_list_and_counts(app, session, tree):
     ok = make_member(session, tree.village, name="有书", join_date="2018-05")
     ok.dev_number = "201800000001"
     card_old = make_member(session, tree.village, name="有证", join_date="2014-05", evidence=(False, True, 2018, None))
-    card_stale = make_member(session, tree.village, name="旧证", join_date="2014-05", evidence=(False, True, 2015, None))
+    card_stale = make_member(session, tree.village, name="旧证", join_date="2014-05",
+                             evidence=(False, True, 2015, None))
     late = make_member(session, tree.klass, name="晚团", join_date="2017-05", evidence=(False, None, None, True))
     late.dev_number = "201700000009"
     unknown = make_member(session, tree.sibling_branch, name="未摸", evidence=(None, None, None, None))

@@ -139,7 +139,8 @@ def build_world(session, tree) -> SimpleNamespace:
     masses = make_cadre(session, t.school, name="群干", position="组织委员").person
     masses.political_status, masses.join_date = "群众", None
     t.school.youth_count = 40
-    t.school.industry = "普通高中"                 # a school without its 学校标识码 (the 总支 below shares the category)
+    # a school without its 学校标识码 (the 总支 below shares the category)
+    t.school.industry = "普通高中"
     sec = make_cadre(session, t.grade, name="总支书", position="书记").person
     sec.phone = None
     w.grade_secretary = sec
@@ -546,14 +547,15 @@ def test_bulk_import_commit(app, session, tree):
     east = orgs.create_child(session, actor, tree.township, short_name="东山村团支部", kind=OrgKind.BRANCH, settings=s)
     existing = make_member(session, tree.village, name="老甲")
     session.commit()
-    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+            "发展团员编号",
             "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]
     rows = [["新一", new_id(date(2003, 4, 1)), "汉族", "共青团员", "2018-05", "东山村团支部", "否", "", "201800000001",
              "13900000000", "", "", "", "是", "", "", ""],
             ["新二", new_id(date(2003, 4, 2)), "汉族", "共青团员", "2015-05", "东山村团支部", "是", "宣传委员", "",
              "13900000000", "", "", "", "否", "是", "2018", ""],              # before 2016: a registered 团员证
-            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "", "", "", "", "",
-             "否", "", "", "是"],                                              # 2016: a letter is not enough
+            ["新三", new_id(date(2003, 4, 3)), "汉族", "共青团员", "2016-05", "城东村团支部", "否", "", "",
+             "", "", "", "", "否", "", "", "是"],                             # 2016: a letter is not enough
             ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "城东村团支部", "否", "", "",
              "13000000000", "", "", "", "", "", "", ""]]          # an update (the ORM path); blank evidence: kept
     data = text_workbook(head, rows, sheet="团员").getvalue()
@@ -848,7 +850,8 @@ def test_bulk_import_of_new_members_adds_counts_without_recomputing(app, session
     session.commit()
     recomputed = []
     real_refresh = stats.refresh
-    monkeypatch.setattr(stats, "refresh", lambda sess, ids, **kw: (recomputed.extend(ids), real_refresh(sess, ids, **kw)))
+    monkeypatch.setattr(stats, "refresh", lambda sess, ids, **kw: (recomputed.extend(ids),
+                                                                   real_refresh(sess, ids, **kw)))
     written = member_imports.commit_members(session, actor, session.get(ImportBatch, batch.id), mode="valid",
                                             settings=s, now=utcnow())
     session.commit()

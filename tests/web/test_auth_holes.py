@@ -110,7 +110,8 @@ def test_one_login_failure_message_for_every_cause(client, session, tree):
         assert resp.status_code == 401
         body = resp.get_data(as_text=True)
         assert GENERIC_LOGIN_ERROR in body
-        body = re.sub(r"hx-headers='[^']*'|name=\"csrf_token\" value=\"[^\"]*\"", "", body)        # the CSRF token carries a timestamp
+        # the CSRF token carries a timestamp
+        body = re.sub(r"hx-headers='[^']*'|name=\"csrf_token\" value=\"[^\"]*\"", "", body)
         bodies.append(body.replace(tree.county_admin.id_number, "").replace(tree.school_admin.id_number, "")
                       .replace("110105194912310021", ""))
         assert "锁定" not in body.replace(GENERIC_LOGIN_ERROR, "") and "再错" not in body
@@ -135,7 +136,8 @@ def test_wrong_current_passwords_on_change_password_count_and_lock(client, sessi
     assert account.locked_until is not None and account.locked_until > utcnow()
     assert client.get(f"/orgs/{tree.township.id}").status_code == 302        # this session has ended
     assert _login_post(client, tree.township_admin.id_number, PASSWORD).status_code == 401   # and it is locked
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "account.locked")) == 1
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "account.locked")) == 1
 
 
 def test_publisher_cannot_confirm_on_a_subordinates_behalf(client, session, login, tree):

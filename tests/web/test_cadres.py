@@ -34,7 +34,8 @@ def test_add_cadre_creates_person_post_and_account(client, session, login, tree)
     assert resp.status_code == 302
     person = session.scalar(select(Person).where(Person.id_number == NEW))
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id))
-    assert (post.position, post.nature, post.start_month, post.party_committee) == ("组织委员", "兼职", "2023-09", False)
+    assert ((post.position, post.nature, post.start_month, post.party_committee)
+            == ("组织委员", "兼职", "2023-09", False))
     account = session.scalar(select(Account).where(Account.person_id == person.id))
     assert account.must_change_password
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
@@ -47,7 +48,8 @@ def test_one_person_posts_in_several_orgs(client, session, login, tree):
     client.post(f"/cadres/org/{tree.county.id}", data=cadre(position="委员"))
     client.post(f"/cadres/org/{tree.school.id}", data=cadre(position="副书记"))    # a direct child
     person = session.scalar(select(Person).where(Person.id_number == NEW))
-    assert {(p.org_id, p.position) for p in session.scalars(select(CadrePost).where(CadrePost.person_id == person.id))} \
+    assert {(p.org_id, p.position) for p in session.scalars(select(CadrePost)
+                                                            .where(CadrePost.person_id == person.id))} \
         == {(tree.county.id, "委员"), (tree.school.id, "副书记")}
     assert session.scalar(select(func.count()).select_from(Account).where(Account.person_id == person.id)) == 1
 
@@ -55,7 +57,8 @@ def test_one_person_posts_in_several_orgs(client, session, login, tree):
 def test_add_cadre_refusals(client, session, login, tree):
     login(tree.school_admin)
     n = len(posts(session, tree.school))
-    cases = [({"position": "常委"}, "团内职务只能是"), ({"position": "其他"}, "具体职务名称"), ({"nature": ""}, "团干部性质"),
+    cases = [({"position": "常委"}, "团内职务只能是"), ({"position": "其他"}, "具体职务名称"),
+             ({"nature": ""}, "团干部性质"),
              ({"id_number": "123"}, "18位"), ({"political_status": "无党派"}, "政治面貌"),
              ({"start_month": "2099-01"}, "不能晚于"), ({"join_date": "", "political_status": "共青团员"}, "入团年月")]
     for over, fragment in cases:
@@ -133,7 +136,8 @@ def test_cadre_import(client, session, login, tree):
     assert len(set(ids)) == 3
     rows = [("孙一", ids[0], "13500000001", "汉", "共青团员", "2010-05", "副书记", "", "专职", "2024-01", "是"),
             ("孙二", ids[1], "13500000002", "回族", "中共党员", "2010-05", "宣传委员", "", "兼职", "", ""),
-            ("孙三", int(ids[2][:17]) * 10, "13500000003", "汉族", "共青团员", "2010-05", "组织委员", "", "兼职", "", ""),
+            ("孙三", int(ids[2][:17]) * 10, "13500000003", "汉族", "共青团员",
+             "2010-05", "组织委员", "", "兼职", "", ""),
             ("孙一", ids[0], "13500000001", "汉族", "共青团员", "2010-05", "副书记", "", "专职", "", "")]
     resp = client.post(f"/cadres/org/{tree.school.id}/import", data={"file": (_cadre_book(rows), "干部.xlsx")},
                        content_type="multipart/form-data")

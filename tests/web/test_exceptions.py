@@ -169,7 +169,8 @@ def test_malformed_scans_get_a_chinese_4xx_and_store_nothing(client, session, lo
     for label, data in BAD_SCANS.items():
         for url, form in ((f"/members/org/{tree.village.id}/exception", member()),
                           (f"/members/imports/{batch_id}/row/2/exception", {})):
-            resp = client.post(url, data={**form, "reason": "说明", "voucher": "县团委", "scan": (BytesIO(data), "说明.pdf")},
+            resp = client.post(url, data={**form, "reason": "说明", "voucher": "县团委",
+                                          "scan": (BytesIO(data), "说明.pdf")},
                                content_type="multipart/form-data")
             assert 400 <= resp.status_code < 500, (label, url, resp.status_code)
             assert "扫描件" in resp.get_data(as_text=True), (label, url)

@@ -74,9 +74,11 @@ ENDPOINTS = {
                      ("组织简称", "组织类别", "上级组织", "是否为乡镇（街道）团委（团工委）"),
                      ("高二年级团总支", "团总支", "", "否"), 0),
     "cadres": Endpoint("cadres", "/cadres/org/{}/import", "school", "school_admin", "团干部",
-                       ("姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称", "团干部性质",
+                       ("姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称",
+                        "团干部性质",
                         "任现职年月", "是否同级党委成员"),
-                       ("孙一", ID1, "13500000001", "汉族", "共青团员", "2010-05", "宣传委员", "", "兼职", "2024-01", "否"), 0),
+                       ("孙一", ID1, "13500000001", "汉族", "共青团员",
+                        "2010-05", "宣传委员", "", "兼职", "2024-01", "否"), 0),
     "members": Endpoint("members", "/members/org/{}/import", "village", "branch_admin", "团员",
                         ("姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
                          "发展团员编号", "手机号码", "学历", "职业", "学习工作单位"),
@@ -333,7 +335,8 @@ def cat_random(ep: Endpoint):
         files.append((f"random {i}", names[i % 5], rnd.randbytes(size), UNREADABLE))
     for i in range(8):        # looks like a zip, a (non-encrypted) .xls, a text file
         files.append((f"PK+random {i}", names[i % 5], b"PK\x03\x04" + rnd.randbytes(rnd.randint(10, 5000)), UNREADABLE))
-        files.append((f"OLE+random {i}", "数据.xls", reader.OLE_MAGIC + rnd.randbytes(rnd.randint(10, 9000)), UNREADABLE))
+        files.append((f"OLE+random {i}", "数据.xls", reader.OLE_MAGIC + rnd.randbytes(rnd.randint(10, 9000)),
+                      UNREADABLE))
         files.append((f"text {i}", names[i % 5], "".join(rnd.choice("姓名身份证号码,;\t\n0123456789abcXYZ ")
                                                         for _ in range(rnd.randint(5, 3000))).encode(), UNREADABLE))
     book = plain_book(ep, [ep.row])
@@ -531,7 +534,8 @@ def cat_content(ep: Endpoint):
     files = []
     for f in FORMULAS:
         files.append((f"formula text {f}", "公式.xlsx", plain_book(ep, [with_text(ep, f), ep.row]), PREVIEW))
-    real = sheet_xml([ep.headers], raw_rows='<row r="2"><c r="A2" t="str"><f>HYPERLINK("http://evil.example/","点我")</f>'
+    real = sheet_xml([ep.headers],
+                     raw_rows='<row r="2"><c r="A2" t="str"><f>HYPERLINK("http://evil.example/","点我")</f>'
                      '<v>=cmd|\' /C calc\'!A0</v></c><c r="B2"><f>1+1</f></c></row>')
     files.append(("real formula cells (cached value looks like a formula)", "公式.xlsx", xlsx([(ep.sheet, real, "")]),
                   PREVIEW))
@@ -573,7 +577,8 @@ def cat_content(ep: Endpoint):
                   ("出现了不止一次",)))
     files.append(("workbook without sheets", "空.xlsx", xlsx([]), ("没有工作表",)))
     files.append(("empty sheet", "空.xlsx", xlsx([(ep.sheet, sheet_xml([]), "")]), ("没有找到表头",)))
-    files.append(("empty sheets x3", "空.xlsx", openpyxl_book(lambda wb: (wb.create_sheet("二"), wb.create_sheet("三"))),
+    files.append(("empty sheets x3", "空.xlsx", openpyxl_book(lambda wb: (wb.create_sheet("二"),
+                                                                          wb.create_sheet("三"))),
                   ("没有找到表头",)))
     files.append(("header only", "空.xlsx", plain_book(ep, []), ("没有数据行",)))
     files.append(("header and blank rows", "空.xlsx",
@@ -581,11 +586,14 @@ def cat_content(ep: Endpoint):
     files.append(("empty .ods", "空.ods", ods("", sheet=ep.sheet), ("没有找到表头",)))
     files.append(("empty .xls", "空.xls", xls([], sheet=ep.sheet), ("没有找到表头",)))
     files.append(("data only in a hidden sheet", "隐藏.xlsx",
-                  xlsx([("说明", sheet_xml([["请看另一张表"]]), ""), (ep.sheet, sheet_xml([ep.headers, ep.row]), "hidden")]),
+                  xlsx([("说明", sheet_xml([["请看另一张表"]]), ""),
+                        (ep.sheet, sheet_xml([ep.headers, ep.row]), "hidden")]),
                   ("隐藏",)))
     files.append(("data only in a very hidden sheet", "隐藏.xlsx",
-                  xlsx([("空", sheet_xml([]), ""), (ep.sheet, sheet_xml([ep.headers, ep.row]), "veryHidden")]), ("隐藏",)))
-    files.append(("only hidden sheets (openpyxl)", "隐藏.xlsx", openpyxl_book(lambda wb: _hidden_only(wb, ep)), ("隐藏",)))
+                  xlsx([("空", sheet_xml([]), ""), (ep.sheet, sheet_xml([ep.headers, ep.row]), "veryHidden")]),
+                  ("隐藏",)))
+    files.append(("only hidden sheets (openpyxl)", "隐藏.xlsx", openpyxl_book(lambda wb: _hidden_only(wb, ep)),
+                  ("隐藏",)))
     files.append(("data only in a hidden .xls sheet", "隐藏.xls", xls([ep.headers, ep.row], sheet=ep.sheet, hidden=1),
                   ("隐藏", "没有工作表", "没有找到表头")))
     files.append(("merged header cells", "合并.xlsx", openpyxl_book(lambda wb: _merged(wb, ep, across=True)), EITHER))
@@ -723,7 +731,8 @@ def check_one(client, ep: Endpoint, tree, label: str, name: str, data: bytes, ex
         problems.append(f"{where}: expected a preview, got {resp.status_code} {message}")
     elif expect != EITHER and not any(fragment in message for fragment in expect):
         problems.append(f"{where}: message {message!r} does not say any of {expect}")
-    elif expect == EITHER and not any(fragment in message for fragment in UNREADABLE + ("出现了不止一次", "隐藏", "字符")):
+    elif expect == EITHER and not any(fragment in message for fragment in UNREADABLE
+                                      + ("出现了不止一次", "隐藏", "字符")):
         problems.append(f"{where}: unexpected message {message!r}")
     after = table_counts()
     if after != before:
@@ -894,7 +903,8 @@ def test_100mb_upload_to_gunicorn_gets_the_413_page_not_a_reset(tmp_path):
     log = tmp_path / "gunicorn.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([gunicorn, "-c", "python:tuanjian.gunicorn_conf", "--workers", "1", "--bind",
-                                 f"127.0.0.1:{port}", "tuanjian:create_app()"], env=env, stdout=out, stderr=subprocess.STDOUT)
+                                 f"127.0.0.1:{port}", "tuanjian:create_app()"], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while True:

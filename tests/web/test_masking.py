@@ -96,7 +96,8 @@ def test_reconstruction_fails(client, session, login, tree):
         q = where.split("?q=")[1]
         if q != number[-4:]:
             assert "重建甲" not in text, f"search {where} found the person: a digit oracle"
-    assert "重建甲" in client.get(f"/members/org/{tree.township.id}", query_string={"q": number[-4:]}).get_data(as_text=True)
+    assert "重建甲" in client.get(f"/members/org/{tree.township.id}",
+                                  query_string={"q": number[-4:]}).get_data(as_text=True)
 
     # what is visible: region and last 4 from the mask, the birth year from the pages. Enumerate the numbers
     # that agree with all of it (valid dates, right check character): the person is hidden among many.

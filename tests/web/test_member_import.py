@@ -26,7 +26,8 @@ _dev = iter(range(100000, 999999))
 
 def row(name, number, branch="", join="2018-05", dev=None, cadre="否", position="", **kw):
     dev = f"2018{next(_dev):08d}" if dev is None else dev
-    base = [name, number, "汉族", "共青团员", join, branch, cadre, position, dev, "13900000000", "普通高中在读", "学生", ""]
+    base = [name, number, "汉族", "共青团员", join, branch, cadre, position, dev, "13900000000", "普通高中在读", "学生",
+            ""]
     return base
 
 
@@ -50,9 +51,11 @@ def test_template_lists_branches_in_scope(client, login, tree):
     wb = load_workbook(BytesIO(client.get(f"/members/org/{tree.township.id}/template.xlsx").data))
     ws = wb["团员"]
     # the template writes the 智慧团建 labels (issue 15); HEAD, our older labels, is still read (see the uploads)
-    assert [c.value for c in ws[1]] == ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部",
+    assert [c.value for c in ws[1]] == ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部",
+                                        "是否为团干部",
                                         "团内现任职务", "发展团员编号", "手机号码", "文化程度", "职业", "学习工作单位",
-                                        "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信", "任现职年月", "团干部性质",
+                                        "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信", "任现职年月",
+                                        "团干部性质",
                                         "是否同级党委（支部）成员"]
     lists = wb["下拉列表"]
     values = {c.value for col in lists.iter_cols() for c in col if c.value}
@@ -66,7 +69,8 @@ def test_branch_import_new_update_unchanged_and_errors(client, session, login, t
     login(tree.branch_admin)
     n = ids(5)
     rows = [row("新一", n[0]), row("新二", n[1], cadre="是", position="宣传委员"),
-            ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05", "", "否", "", "", "13000000000", "", "", ""],
+            ["老甲", existing.person.id_number, "汉族", "共青团员", "2015-05",
+             "", "否", "", "", "13000000000", "", "", ""],
             row("错三", n[2][:17] + ("0" if n[2][17] != "0" else "1")),            # bad check digit
             row("重四", n[3]), row("重四", n[3]),                                   # duplicate inside the file
             row("新五", float(n[4][:17] + "0")),                                    # ID stored as a number
@@ -116,7 +120,8 @@ def test_upper_level_import_needs_branch_column(client, session, login, tree):
     page, batch_id = batch_page(client, upload(client, tree.township.id, book(rows)))
     assert "请填写所在团支部" in page and "找不到团支部“高士村团支部”" in page
     client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
-    assert session.scalar(select(Member).join(Person, Member.person_id == Person.id).where(Person.name == "甲")).org_id == tree.village.id
+    assert session.scalar(select(Member).join(Person, Member.person_id == Person.id)
+                          .where(Person.name == "甲")).org_id == tree.village.id
 
 
 def test_member_held_outside_scope_is_not_named(client, session, login, tree):
@@ -197,7 +202,8 @@ def test_row_limit_is_a_setting(app, client, login, tree):
 def test_error_workbook_keeps_the_dropdowns(client, login, tree):
     login(tree.township_admin)
     n = ids(1, 1200)
-    page, batch_id = batch_page(client, upload(client, tree.township.id, book([row("甲", n[0], branch="不存在团支部")])))
+    page, batch_id = batch_page(client, upload(client, tree.township.id,
+                                               book([row("甲", n[0], branch="不存在团支部")])))
     wb = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data))
     assert "下拉列表" in wb.sheetnames and wb["下拉列表"].sheet_state == "hidden"
     values = {c.value for col in wb["下拉列表"].iter_cols() for c in col if c.value}

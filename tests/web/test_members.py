@@ -15,7 +15,8 @@ NEW = make_id(date(2004, 3, 15), 801, True)
 
 
 def member(**over):
-    data = {"name": "王小明", "id_number": NEW, "ethnicity": "汉族", "political_status": "共青团员", "join_date": "2019-05",
+    data = {"name": "王小明", "id_number": NEW, "ethnicity": "汉族", "political_status": "共青团员",
+            "join_date": "2019-05",
             "dev_number": "201912345678", "is_cadre": "否", "position": "", "phone": "13912345678",
             "education": "普通本科在读", "occupation": "学生", "workplace": "安庆师范大学"}
     data.update(over)

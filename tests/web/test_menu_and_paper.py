@@ -38,7 +38,8 @@ def test_branch_admin_menu_puts_members_first_and_hides_what_needs_subordinates(
 def test_upper_levels_keep_their_menu(client, tree, login, who):
     login(getattr(tree, who))
     menus = _nav_links(client.get("/help").get_data(as_text=True))
-    assert menus[0] == ["组织树", "录入进度", "本组织管理员", "人员查询", "组织关系转接", "特殊情况录入", "数据交换", "操作日志",
+    assert menus[0] == ["组织树", "录入进度", "本组织管理员", "人员查询", "组织关系转接", "特殊情况录入", "数据交换",
+                        "操作日志",
                         "帮助"]
 
 

@@ -47,7 +47,8 @@ def test_every_route_survives_odd_values(app, client):
     ids = prepare(app)
     extra = _more_ids(app, ids)
     county = next(x for x in logins if x.role == "县团委管理员")
-    assert client.post("/auth/login", data={"id_number": county.id_number, "password": county.password}).status_code == 302
+    assert client.post("/auth/login", data={"id_number": county.id_number,
+                                            "password": county.password}).status_code == 302
     app.config["WTF_CSRF_ENABLED"] = False
     failures, tried = [], 0
     with app.test_request_context():

@@ -59,7 +59,8 @@ def test_preview_then_commit_valid_rows(client, session, login, tree):
     resp = client.post(f"/orgs/imports/{batch.id}/commit", data={"mode": "valid"})
     assert resp.status_code == 302
     created = session.scalars(select(Org).where(Org.parent_id == tree.school.id).order_by(Org.code)).all()
-    assert [o.short_name for o in created] == ["高一年级团总支", "高二年级团总支", "高三年级团总支", "计算机专业2017级3班团支部"]
+    assert [o.short_name for o in created] == ["高一年级团总支", "高二年级团总支", "高三年级团总支",
+                                               "计算机专业2017级3班团支部"]
     assert [o.code[-3:] for o in created] == ["001", "002", "003", "004"]
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "导入完成" in page and created[1].code in page
@@ -175,8 +176,10 @@ def test_one_file_builds_general_branches_and_their_branches(client, session, lo
 
 def test_parent_column_errors(client, session, login, tree):
     login(tree.school_admin)
-    rows = [("甲班团支部", "团支部", "乙年级团总支"), ("乙年级团总支", "团总支", ""), ("丙班团支部", "团支部", "不存在"),
-            ("丁年级团总支", "团委", ""), ("戊班团支部", "团支部", "丁年级团总支"), ("己年级团总支", "团总支", "城东村团支部")]
+    rows = [("甲班团支部", "团支部", "乙年级团总支"), ("乙年级团总支", "团总支", ""),
+            ("丙班团支部", "团支部", "不存在"),
+            ("丁年级团总支", "团委", ""), ("戊班团支部", "团支部", "丁年级团总支"),
+            ("己年级团总支", "团总支", "城东村团支部")]
     resp = upload(client, tree.school.id, workbook(rows, headers=("组织简称", "组织类别", "上级组织")))
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "须写在本行之前" in page and "找不到上级组织“不存在”" in page

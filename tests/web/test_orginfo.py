@@ -65,17 +65,20 @@ def test_own_admin_cannot_change_locked_fields_but_parent_can(client, session, l
     assert session.get(Org, tree.township.id).staff_admin_actual == 0
     client.post("/auth/logout")
     login(tree.county_admin)
-    resp = client.post(f"/orgs/{tree.township.id}/info", data=info_form(full_name="中国共产主义青年团望江县华阳镇委员会（更正）"))
+    resp = client.post(f"/orgs/{tree.township.id}/info",
+                       data=info_form(full_name="中国共产主义青年团望江县华阳镇委员会（更正）"))
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Org, tree.township.id).full_name.endswith("(更正)")   # stored in canonical form (issue 15)
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "org.info").order_by(AuditEntry.id.desc())).first()
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "org.info")
+                            .order_by(AuditEntry.id.desc())).first()
     assert "上级组织更正" in entry.summary and entry.before["full_name"] == "中国共产主义青年团望江县华阳镇委员会"
 
 
 def test_kind_change_must_fit_parent_and_children(client, login, tree):
     login(tree.county_admin)
-    resp = client.post(f"/orgs/{tree.township.id}/info", data=info_form(kind="general"))   # county → 团总支 → 团支部 fits
+    # county → 团总支 → 团支部 fits
+    resp = client.post(f"/orgs/{tree.township.id}/info", data=info_form(kind="general"))
     assert resp.status_code == 302
     resp = client.post(f"/orgs/{tree.school.id}/info", data=info_form(kind="general", short_name="望江中学团委"))
     assert resp.status_code == 422 and "团总支下不能建立团总支" in resp.get_data(as_text=True)
@@ -122,7 +125,8 @@ def test_secretary_who_is_admin_cannot_be_replaced_silently(client, session, log
 def test_bad_input_saves_nothing(client, session, login, tree):
     login(tree.township_admin)
     resp = client.post(f"/orgs/{tree.township.id}/info",
-                       data=info_form(staff_admin_quota="", secretary_id_number="123", secretary_phone="1", confirmed="1"))
+                       data=info_form(staff_admin_quota="", secretary_id_number="123", secretary_phone="1",
+                                      confirmed="1"))
     body = resp.get_data(as_text=True)
     assert resp.status_code == 422
     assert "没有请填 0" in body and "18位" in body and "11位" in body

@@ -62,7 +62,8 @@ def test_search_fragment_for_htmx_and_full_page_otherwise(client, login, tree):
     login(tree.county_admin)
     full = client.get("/people/?q=张镇")
     assert full.status_code == 200 and "<html" in full.get_data(as_text=True)
-    assert 'hx-get="/people/"' in full.get_data(as_text=True) and 'hx-target="#people-results"' in full.get_data(as_text=True)
+    assert ('hx-get="/people/"' in full.get_data(as_text=True)
+            and 'hx-target="#people-results"' in full.get_data(as_text=True))
     frag = client.get("/people/?q=张镇", headers={"HX-Request": "true"})
     body = frag.get_data(as_text=True)
     assert frag.status_code == 200 and "<html" not in body and "<h1>" not in body and "张镇" in body
@@ -130,7 +131,8 @@ def test_person_page_shows_scoped_facts_and_account_state(client, session, login
     assert "<h1>陈支</h1>" in page and person.masked_id in page and person.id_number not in page
     assert f"{person.birth_date.year} 年" in page and person.gender in page and person.phone in page
     assert person.birth_date.isoformat() not in page          # next to a masked ID only the year (issue 14)
-    post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == tree.village.id))
+    post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id,
+                                                  CadrePost.org_id == tree.village.id))
     assert "城东村团支部" in page and f"团干部 · {post.position}" in page and "<td>管理员</td>" in page
     assert "高士镇团委" not in page                                   # a post outside the scope stays hidden
     assert "已锁定" in page and "已开通" in page
@@ -158,7 +160,8 @@ def test_scope_follows_current_posts_memberships_and_grants(client, session, log
     assert client.get(f"/people/{member.person_id}").status_code == 200
     assert client.get(f"/people/{gone.person_id}").status_code == 404
     assert client.get(f"/people/{ended.person_id}").status_code == 404
-    page = client.get("/people/?q=已删除").get_data(as_text=True) + client.get("/people/?q=已离任").get_data(as_text=True)
+    page = (client.get("/people/?q=已删除").get_data(as_text=True)
+            + client.get("/people/?q=已离任").get_data(as_text=True))
     assert "没有找到“已删除”" in page and "没有找到“已离任”" in page
 
 

@@ -200,22 +200,24 @@ def _at_eleven(person) -> str:
 
 def member_exception(client, session, tree, person, name):
     """特殊情况录入 from the member form: joined at 11 (only the join-date window fails), a foreign ID number."""
-    data = {**_member_form(tree, person, name), "join_date": _at_eleven(person), "reason": "矩阵测试", "voucher": "矩阵"}
+    data = {**_member_form(tree, person, name), "join_date": _at_eleven(person), "reason": "矩阵测试",
+            "voucher": "矩阵"}
     return _follow(client, client.post(f"/members/org/{tree.village.id}/exception", data=data,
                                        content_type="multipart/form-data"))
 
 
 def member_row_exception(client, session, tree, person, name):
     """特殊情况录入 from an import preview row (joined at 11), a foreign ID number."""
-    book = text_workbook(MEMBER_HEAD, [[name, person.id_number, "藏族", "共青团员", _at_eleven(person), "", "否", "", "",
-                                        "13900000009", "普通高中在读", "学生", ""]], sheet="团员")
+    book = text_workbook(MEMBER_HEAD, [[name, person.id_number, "藏族", "共青团员", _at_eleven(person),
+                                        "", "否", "", "", "13900000009", "普通高中在读", "学生", ""]], sheet="团员")
     resp = client.post(f"/members/org/{tree.village.id}/import", data={"file": (book, "名单.xlsx")},
                        content_type="multipart/form-data")
     out = _follow(client, resp)
     batch_id = int(resp.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     assert f"/members/imports/{batch_id}/row/2/exception" in out[-1].get_data(as_text=True)
     out.append(client.get(f"/members/imports/{batch_id}/row/2/exception"))
-    out.append(client.post(f"/members/imports/{batch_id}/row/2/exception", data={"reason": "矩阵测试", "voucher": "矩阵"},
+    out.append(client.post(f"/members/imports/{batch_id}/row/2/exception",
+                           data={"reason": "矩阵测试", "voucher": "矩阵"},
                            content_type="multipart/form-data"))
     return out
 
@@ -228,7 +230,8 @@ ENTRIES = {
     "members.request_row_exception": (member_row_exception, policy.HELD_ELSEWHERE_MEMBER, ()),
     "cadres.add": (cadre_add, policy.HELD_ELSEWHERE_CADRE, ("CadreForm.id_number",)),
     "orgs.save_info": (org_info_secretary, policy.HELD_ELSEWHERE_SECRETARY, ("OrgInfoForm.secretary_id_number",)),
-    "members.upload": (member_import, policy.HELD_ELSEWHERE_MEMBER, ("member_import.COLUMNS", "member_import.READ_COLUMNS")),
+    "members.upload": (member_import, policy.HELD_ELSEWHERE_MEMBER,
+                       ("member_import.COLUMNS", "member_import.READ_COLUMNS")),
     "cadres.upload": (cadre_import, policy.HELD_ELSEWHERE_CADRE, ("cadres.CADRE_COLUMNS", "cadres.CADRE_READ_COLUMNS")),
     "exchange.upload": (exchange_package, "没有导入任何数据", ("exchange.people",)),
     "registration.submit": (registration, None, ("RegisterForm.id_number",)),

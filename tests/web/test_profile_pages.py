@@ -54,7 +54,8 @@ def test_school_code_entered_validated_and_unique(client, session, login, tree):
     assert session.get(Org, tree.sibling.id).school_code is None
     # not a school: no code
     resp = client.post(f"/orgs/{tree.sibling.id}/info", data=school_form(
-        short_name="高士镇团委", full_name="中国共产主义青年团望江县高士镇委员会", industry="农村", school_code="3134009999"))
+        short_name="高士镇团委", full_name="中国共产主义青年团望江县高士镇委员会", industry="农村",
+        school_code="3134009999"))
     assert resp.status_code == 422 and "只有行业类别为学校" in resp.get_data(as_text=True)
 
 
@@ -109,7 +110,8 @@ def test_member_form_records_evidence_and_shows_status(client, session, login, t
     assert "团员身份摸底" in page and "组织关系介绍信" in page and "团籍注册年度" in page
     resp = client.post(f"/members/org/{tree.village.id}/new", data=member_form(has_card="是", card_year="2020"))
     assert resp.status_code == 302
-    assert "身份待确认（2016年及以后入团，须有入团志愿书）" in client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert ("身份待确认（2016年及以后入团，须有入团志愿书）"
+            in client.get(resp.headers["Location"]).get_data(as_text=True))
     m = session.scalar(select(Member).order_by(Member.id.desc()))
     assert (m.has_application, m.has_card, m.card_year, m.has_letter) == (None, True, 2020, None)
     page = client.get(f"/members/{m.id}").get_data(as_text=True)
@@ -121,7 +123,8 @@ def test_member_form_records_evidence_and_shows_status(client, session, login, t
     session.expire_all()
     assert session.get(Member, m.id).has_application is True
     assert "团员身份已确认" in client.get(f"/members/{m.id}").get_data(as_text=True)
-    assert "没有这类异常" in client.get(f"/progress/org/{tree.township.id}/exceptions/unconfirmed").get_data(as_text=True)
+    assert "没有这类异常" in client.get(
+        f"/progress/org/{tree.township.id}/exceptions/unconfirmed").get_data(as_text=True)
     # bad evidence input: 422 with the reason, nothing saved
     resp = client.post(f"/members/{m.id}", data=member_form(has_application="大概", has_card="否", card_year="2019"))
     body = resp.get_data(as_text=True)
@@ -136,8 +139,10 @@ def test_import_template_and_upload_carry_evidence(client, session, login, tree)
         assert header in values
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "入团志愿书", "团员证",
             "团籍注册年度", "组织关系介绍信"]
-    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "否", "是", "2018", ""],
-            ["证明乙", new_id(date(2001, 1, 2)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "", "是", "18", ""]]
+    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "否", "是", "2018", ""],
+            ["证明乙", new_id(date(2001, 1, 2)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "", "是", "18", ""]]
     resp = client.post(f"/members/org/{tree.township.id}/import",
                        data={"file": (text_workbook(head, rows, sheet="团员"), "团员.xlsx")},
                        content_type="multipart/form-data")
@@ -153,7 +158,8 @@ def test_import_commits_evidence(client, session, login, tree):
     login(tree.township_admin)
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "入团志愿书", "团员证",
             "团籍注册年度", "组织关系介绍信"]
-    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05", "城东村团支部", "否", "否", "是", 2018, ""]]
+    rows = [["证明甲", new_id(date(2001, 1, 1)), "汉族", "共青团员", "2014-05",
+             "城东村团支部", "否", "否", "是", 2018, ""]]
     resp = client.post(f"/members/org/{tree.township.id}/import",
                        data={"file": (text_workbook(head, rows, sheet="团员"), "团员.xlsx")},
                        content_type="multipart/form-data")
@@ -251,7 +257,8 @@ def test_upper_admin_corrects_identity(client, session, login, tree):
     resp = client.post(f"/people/{target.id}/correct", data={"name": "陈正", "id_number": "", "reason": ""})
     assert resp.status_code == 422 and "请填写更正原因" in resp.get_data(as_text=True)
     number = new_id(date(1996, 6, 6))
-    resp = client.post(f"/people/{target.id}/correct", data={"name": "陈正", "id_number": number, "reason": "户籍为陈正"})
+    resp = client.post(f"/people/{target.id}/correct", data={"name": "陈正", "id_number": number,
+                                                             "reason": "户籍为陈正"})
     assert resp.status_code == 302
     session.expire_all()
     person = session.get(Person, target.id)

@@ -55,7 +55,8 @@ def batch_of(session, resp) -> tuple[ImportBatch, ImportReport]:
 
 
 # the labels of the national and provincial front ends (DOMAIN.md 3.6), not ours
-PROVINCIAL = ["姓名", "身份证号", "民族", "政治面貌", "入团时间", "是否团干部", "现任团内职务", "任现职时间", "团干部性质",
+PROVINCIAL = ["姓名", "身份证号", "民族", "政治面貌", "入团时间", "是否团干部", "现任团内职务", "任现职时间",
+              "团干部性质",
               "是否同级党委（支部）成员", "文化程度", "发展团员编号", "手机号", "工作单位", "籍贯", "最高学历"]
 
 
@@ -65,7 +66,8 @@ def test_provincial_labels_synonyms_and_cadre_columns(client, session, login, tr
              "普通本科", "２０１９ ０００１２３４５", "13900000001", "望江县（城关）小学", "安徽", "硕士"],
             ["阿依古丽•买买提", b, "维吾尔族", "中国共产主义青年团团员", "2016.10", "√", "组织委员", "", "专职", "N",
              "普通高中", "", "", "", "", ""],
-            ["李明", c, "汉族", "中国共产党预备党员", "2015-06-01 00:00:00", "否", "", "", "", "", "", "", "", "", "", ""]]
+            ["李明", c, "汉族", "中国共产党预备党员", "2015-06-01 00:00:00",
+             "否", "", "", "", "", "", "", "", "", "", ""]]
     login(tree.branch_admin)
     batch, report = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", PROVINCIAL, rows)])))
     assert [r.kind for r in report.rows] == ["new", "new", "new"], [r.errors for r in report.rows]
@@ -104,7 +106,8 @@ def test_xls_from_a_provincial_front_end_with_numbers_where_excel_put_them(clien
     login(tree.branch_admin)
     _, report = batch_of(session, upload(client, tree.village.id, xls(rows, sheet="团员信息"), name="省平台导出.xls"))
     first = report.rows[0]
-    assert first.kind == "error" and "月份不明确" in first.errors["join_date"][0] and "2016-10" in first.errors["join_date"][0]
+    assert (first.kind == "error" and "月份不明确" in first.errors["join_date"][0]
+            and "2016-10" in first.errors["join_date"][0])
     assert [r.kind for r in report.rows[1:]] == ["new", "new", "new"]
     assert [r.data["join_date"] for r in report.rows[1:]] == ["2016-11", "2015-06", "2015-09"]
 
@@ -112,7 +115,8 @@ def test_xls_from_a_provincial_front_end_with_numbers_where_excel_put_them(clien
 def test_every_sheet_is_read_and_errors_keep_their_sheet(client, session, login, tree):
     """Our own export's layout: a 目录, one sheet per branch (所在团支部 may be left empty there), 本级团干部 sheets."""
     a, b, c, d, e = ids(5, start=900)
-    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内现任职务", "发展团员编号"]
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内现任职务",
+            "发展团员编号"]
     index = [["望江 团员团干部"], [], ["工作表", "组织代码", "组织全称", "组织类别", "上级组织"],
              ["城东村", tree.village.code, "城东村团支部", "团支部", "华阳镇团委"],
              ["一班", tree.klass.code, "高一（1）班团支部", "团支部", "高一年级团总支"],
@@ -147,7 +151,8 @@ def test_a_mixed_file_is_refused_with_the_sheets_named(client, login, tree):
     member_head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "是否为团干部"]
     cadre_head = ["姓名", "身份证号码", "手机号码", "民族", "政治面貌", "入团年月", "职务", "职务名称", "团干部性质"]
     data = workbook([("下级团支部团员团干部", member_head, [["甲", a, "汉族", "共青团员", "2015-05", "否"]]),
-                     ("本级团干部", cadre_head, [["乙", b, "13900000000", "汉族", "中共党员", "2010-05", "书记", "", "兼职"]])])
+                     ("本级团干部", cadre_head, [["乙", b, "13900000000", "汉族", "中共党员", "2010-05", "书记", "",
+                                                  "兼职"]])])
     login(tree.branch_admin)
     resp = upload(client, tree.village.id, data)
     page = resp.get_data(as_text=True)
@@ -155,7 +160,8 @@ def test_a_mixed_file_is_refused_with_the_sheets_named(client, login, tree):
     assert "工作表“下级团支部团员团干部”是团员团干部表" in page and "工作表“本级团干部”是本级团干部表" in page
     # the cadre page refuses a member file, naming it
     resp = client.post(f"/cadres/org/{tree.village.id}/import",
-                       data={"file": (workbook([("团员", member_head, [["甲", a, "汉族", "共青团员", "2015-05", "否"]])]),
+                       data={"file": (workbook([("团员", member_head,
+                                                 [["甲", a, "汉族", "共青团员", "2015-05", "否"]])]),
                                       "a.xlsx")}, content_type="multipart/form-data")
     assert resp.status_code == 422 and "不是本级团干部表" in resp.get_data(as_text=True)
 

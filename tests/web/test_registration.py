@@ -165,7 +165,8 @@ def test_existing_person_name_must_match(client, session, tree):
     person = make_person(session, name="周旧")
     code = make_code(session, tree.township)
     session.commit()
-    _assert_refused(client, session, form(tree.township, code.code, id_number=person.id_number), 422, "与填写的姓名不一致")
+    _assert_refused(client, session, form(tree.township, code.code, id_number=person.id_number), 422,
+                    "与填写的姓名不一致")
 
 
 def test_existing_account_must_give_its_password(client, session, tree):
@@ -211,7 +212,8 @@ def test_garbage_org_id_is_a_clear_error(client, session, tree):
 
 def _strip(body, *numbers):
     import re
-    body = re.sub(r"hx-headers='[^']*'|name=\"csrf_token\" value=\"[^\"]*\"", "", body)        # the CSRF token carries a timestamp
+    # the CSRF token carries a timestamp
+    body = re.sub(r"hx-headers='[^']*'|name=\"csrf_token\" value=\"[^\"]*\"", "", body)
     for n in numbers:
         body = body.replace(n, "")
     return body
@@ -253,7 +255,8 @@ def test_wrong_passwords_via_registration_lock_the_account(client, session, tree
     account = session.scalar(select(Account).where(Account.person_id == admin.id))
     session.refresh(account)
     assert account.locked_until is not None
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "account.locked")) == 1
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "account.locked")) == 1
     _assert_refused(client, session, form(tree.township, code.code, password=PASSWORD, **base), 422, "现在的登录密码")
     assert client.post("/auth/login", data={"id_number": admin.id_number, "password": PASSWORD}).status_code == 401
     session.refresh(code)

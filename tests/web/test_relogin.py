@@ -40,7 +40,8 @@ def _login(client, who, *, next_url=""):
 
 
 def _member_form(**over):
-    data = {"name": "王小明", "id_number": NEW, "ethnicity": "汉族", "political_status": "共青团员", "join_date": "2019-05",
+    data = {"name": "王小明", "id_number": NEW, "ethnicity": "汉族", "political_status": "共青团员",
+            "join_date": "2019-05",
             "dev_number": "201912345678", "is_cadre": "否", "position": "", "phone": "13912345678",
             "education": "普通本科在读", "occupation": "学生", "workplace": "安庆师范大学（东校区）"}
     data.update(over)

@@ -73,13 +73,16 @@ def _parent_campaign(session, org):
 
 
 def _package_batch_of(session, org):
-    """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it is a no-op)."""
+    """A verified 上报文件 waiting for confirmation whose root is ``org`` (its current data, so applying it \
+is a no-op)."""
     from tuanjian.models import ImportBatch, utcnow
     from tuanjian.services import exchange
     snapshot = exchange.read_subtree(session, org.code)
-    incoming = exchange.Incoming(root_code=org.code, manifest={"source": {"code": org.code, "short_name": org.short_name}},
+    incoming = exchange.Incoming(root_code=org.code, manifest={"source": {"code": org.code,
+                                                                          "short_name": org.short_name}},
                                  sha256="0" * 64, created_at=utcnow(),
-                                 rows={s.name: snapshot.rows.get(s.name, {}) for s in exchange.SPECS}, ignored_columns={})
+                                 rows={s.name: snapshot.rows.get(s.name, {}) for s in exchange.SPECS},
+                                 ignored_columns={})
     batch = ImportBatch(kind="package", org_id=org.id, file_name="矩阵.zip", file_sha256="0" * 64, status="pending",
                         report=exchange.to_batch_report(incoming))
     session.add(batch)
@@ -160,7 +163,8 @@ CASES = {
     "cadres.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "cadres.add": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
     "cadres.post": ("GET", lambda s, o: ({"post_id": _post_of(s, o).id}, None)),
-    "cadres.change": ("POST", lambda s, o: ({"post_id": _post_of(s, o).id}, {"position": "委员", "changed_on": "2026-01-01"})),
+    "cadres.change": ("POST", lambda s, o: ({"post_id": _post_of(s, o).id},
+                                            {"position": "委员", "changed_on": "2026-01-01"})),
     "cadres.end": ("POST", lambda s, o: ({"post_id": _post_of(s, o).id}, {"ended_on": "2026-01-01"})),
     "cadres.import_page": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "cadres.template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -194,7 +198,8 @@ CASES = {
     "supervision.exceptions": ("GET", lambda s, o: ({"org_id": o.id, "key": "no_admin"}, None)),
     "supervision.export_exceptions": ("GET", lambda s, o: ({"org_id": o.id, "key": "overage"}, None)),
     "supervision.campaigns": ("GET", lambda s, o: ({"org_id": o.id}, None)),
-    "supervision.create_campaign": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵任务", "deadline": "2099-12-31",
+    "supervision.create_campaign": ("POST", lambda s, o: ({"org_id": o.id},
+                                                          {"name": "矩阵任务", "deadline": "2099-12-31",
                                                                             "target_info": "100"})),
     "supervision.campaign": ("GET", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, None)),
     "supervision.reminders": ("GET", lambda s, o: ({"campaign_id": _campaign_of(s, o).id}, None)),
@@ -262,7 +267,8 @@ def _writes(session):
     session.expire_all()
     return (session.scalar(select(func.count()).select_from(AuditEntry)),
             session.scalar(select(func.count()).select_from(Org)),
-            session.scalar(select(func.count()).select_from(RegistrationCode).where(RegistrationCode.revoked_at.is_(None))),
+            session.scalar(select(func.count()).select_from(RegistrationCode)
+                           .where(RegistrationCode.revoked_at.is_(None))),
             session.scalar(select(func.count()).select_from(AdminGrant).where(AdminGrant.revoked_at.is_(None))))
 
 

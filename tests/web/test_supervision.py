@@ -114,7 +114,8 @@ def test_excel_export_is_audited_and_formula_safe(client, session, login, tree):
     formula_cell = next(ws.cell(row=r, column=2) for r in range(3, ws.max_row + 1)
                         if str(ws.cell(row=r, column=2).value).startswith("="))
     assert formula_cell.data_type == "s"
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "export.progress")) == 1
+    assert session.scalar(select(func.count()).select_from(AuditEntry)
+                          .where(AuditEntry.action == "export.progress")) == 1
 
 
 def test_exception_lists_masked_paginated_exported(client, session, login, tree, app):

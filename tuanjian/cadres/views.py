@@ -57,7 +57,8 @@ def add(org_id: int):
         return render("cadres/index.html", status=400, **_context(org, form))
     now = utcnow()
     try:
-        data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(), today=local_date(now))
+        data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(),
+                              today=local_date(now))
         created, opened = service.add_cadre(db.session, current_actor(), org, data, now=now)
         db.session.commit()
     except ValidationFailed as exc:
@@ -73,7 +74,8 @@ def add(org_id: int):
 def _post_page(post, change_form=None, end_form=None, status=200, error=None):
     org = post.org
     changes = list(db.session.scalars(select(PostChange).where(PostChange.post_id == post.id).order_by(PostChange.id)))
-    is_admin = db.session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
+    is_admin = db.session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id,
+                                                             AdminGrant.revoked_at.is_(None),
                                                              AdminGrant.person_id == post.person_id)) is not None
     if change_form is None:
         change_form = ChangeForm(formdata=None)
@@ -139,7 +141,8 @@ def end(post_id: int):
         post_, form, "end_form",
         lambda: service.end_post(db.session, current_actor(), post_, reason=form.reason.data or "", now=utcnow(),
                                  ended_on=_date(form.ended_on.data, "ended_on", "卸任日期")),
-        lambda: f"{post_.person.name} 已卸任 {post_.position}，记录已保留。", url_for("cadres.index", org_id=post_.org_id))
+        lambda: f"{post_.person.name} 已卸任 {post_.position}，记录已保留。",
+        url_for("cadres.index", org_id=post_.org_id))
 
 
 # ---------------------------------------------------------------- Excel import

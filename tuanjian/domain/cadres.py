@@ -99,7 +99,8 @@ def validate_cadre(values: dict, *, is_leading: bool, settings, today: date) -> 
     if errors:
         raise ValidationFailed(errors)
     info = person.pop("id_info")
-    return {**person, **post, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat()}
+    return {**person, **post, "id_number": info.number, "gender": info.gender,
+            "birth_date": info.birth_date.isoformat()}
 
 
 CADRE_COLUMNS = first_labels(CADRE_HEADERS)          # {label our template writes: key}

@@ -89,7 +89,8 @@ def validate_excepted(values: dict, *, rules, settings, today: date) -> dict:
     rules = frozenset(rules)
     bad = rules - enabled_rules(settings)
     if bad or not rules:
-        raise ValidationFailed.single("rules", "这些规则不能申请特殊情况录入：" + (rule_labels(sorted(bad)) or "未指明规则"))
+        raise ValidationFailed.single("rules", "这些规则不能申请特殊情况录入："
+                                      + (rule_labels(sorted(bad)) or "未指明规则"))
     return validate_member(values, settings=settings, today=today, waive=rules)
 
 

@@ -96,7 +96,8 @@ class ImportReport:
         cell_keys, data_keys = doc["cell_keys"], doc["data_keys"]
         return cls([RowOutcome(number, {} if cells is None else cells if isinstance(cells, dict)
                                else dict(zip(cell_keys, cells, strict=True)), kind,
-                               (data if isinstance(data, dict) else dict(zip(data_keys, data, strict=True))) if data else {},
+                               ((data if isinstance(data, dict) else dict(zip(data_keys, data, strict=True)))
+                                if data else {}),
                                errors or {}, note, sheet[0] if sheet else "")
                     for number, kind, cells, data, errors, note, *sheet in doc["rows"]], doc.get("meta") or {})
 

@@ -151,7 +151,8 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
             # a cadre without 团籍: created with the post only; an existing person is kept as recorded
             if not known.owned:
                 out.fail("id_number", HELD_ELSEWHERE_MEMBER)    # one answer whatever the name: nobody is named
-            elif known.member_id is None and known.values.get("branch_posts", {}).get(data["branch_id"]) == data["position"]:
+            elif (known.member_id is None
+                  and known.values.get("branch_posts", {}).get(data["branch_id"]) == data["position"]):
                 out.kind, out.note = UNCHANGED, ""
                 continue
             else:

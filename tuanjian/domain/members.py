@@ -21,10 +21,12 @@ from .people import (
 )
 from .vocabulary import synonym
 
-EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科", "普通本科在读", "普通专科", "普通专科在读", "普通高中",
+EDUCATIONS = ("博士", "博士在读", "硕士", "硕士在读", "普通本科", "普通本科在读", "普通专科", "普通专科在读",
+              "普通高中",
               "普通高中在读", "中等职业教育", "中等职业教育在读", "初中", "初中在读", "小学")
 OCCUPATIONS = ("国有企业职工", "非公企业职工", "机关事业单位职工", "社会组织员工", "农民", "学生", "自由职业者",
-               "公办高校教职工", "公办中学教职工", "公办中职教职工", "民办高校教职工", "民办中学教职工", "民办中职教职工", "其他")
+               "公办高校教职工", "公办中学教职工", "公办中职教职工", "民办高校教职工", "民办中学教职工",
+               "民办中职教职工", "其他")
 YES, NO = "是", "否"
 DEV_NUMBER_LENGTH = 12
 # Shandong's legacy numbers (DOMAIN.md 3.3): 16 digits starting 201516 or 201617; the national front end accepts
@@ -77,7 +79,8 @@ def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int,
     required = join is not None and join.year >= required_from_year
     if not number:
         if required and DEV_MISSING not in waive:
-            raise ValidationFailed.rule("dev_number", f"{required_from_year}年及以后入团的团员须填写发展团员编号（12位）",
+            raise ValidationFailed.rule("dev_number",
+                                        f"{required_from_year}年及以后入团的团员须填写发展团员编号（12位）",
                                         DEV_MISSING)
         return None
     if DEV_FORMAT in waive:
@@ -299,7 +302,8 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
                       values.get("card_year"), values.get("has_letter"), today) or {}
     if errors:
         raise ValidationFailed(errors, rules=collector.rules)
-    return {**evidence, "name": name, "id_number": info.number, "gender": info.gender, "birth_date": info.birth_date.isoformat(),
+    return {**evidence, "name": name, "id_number": info.number, "gender": info.gender,
+            "birth_date": info.birth_date.isoformat(),
             "ethnicity": eth, "political_status": pol, "join_date": str(join) if join else None, "dev_number": dev,
             "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post, "education": education,
             "occupation": occupation, "workplace": workplace, **({} if is_member else {"is_member": False})}

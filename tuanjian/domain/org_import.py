@@ -52,28 +52,7 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
                 out.fail("kind", exc.message)
         # resolve the parent
         ref = canonical_org_name(cells.get("parent", ""))
-        parent_key, parent_kind, existing_children = here.key, here.kind, here.child_names
-        if ref:
-            failed_row = ref in in_file and in_file[ref][1] is None
-            if failed_row and len(below.get(ref, ())) == 1:
-                # the row above failed (typically: it already exists, a re-upload): hang this row on the existing org
-                match = below[ref][0]
-                parent_key, parent_kind, existing_children = match.key, match.kind, match.child_names
-            elif ref in in_file:
-                row_no, parent_kind = in_file[ref]
-                parent_key, existing_children = f"row:{row_no}", frozenset()
-                if parent_kind is None:
-                    out.fail("parent", f"上级组织“{ref}”（第{row_no}行）本身有错误")
-            elif ref in below:
-                matches = below[ref]
-                if len(matches) > 1:
-                    out.fail("parent", f"有{len(matches)}个组织都叫“{ref}”，无法确定上级组织，请改用不重名的组织")
-                else:
-                    parent_key, parent_kind, existing_children = matches[0].key, matches[0].kind, matches[0].child_names
-            elif any(cells_ref == ref for cells_ref in _later_names(rows, raw.number)):
-                out.fail("parent", f"上级组织“{ref}”须写在本行之前")
-            else:
-                out.fail("parent", f"找不到上级组织“{ref}”：须为本表中前面的行，或本组织下已有的组织；直属本组织的请留空")
+        parent_key, parent_kind, existing_children = _resolve_parent(ref, out, raw, rows, here, below, in_file)
         if kind is not None and parent_kind is not None:
             try:
                 check_placement(parent_kind, kind, placement)
@@ -102,6 +81,34 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
             o.fail("parent", "上级组织所在行有错误，本行无法创建")
             o.data = {}
     return ImportReport(outcomes)
+
+
+def _resolve_parent(ref, out, raw, rows, here, below, in_file):
+    """Find the parent named ``ref`` (canonical); record problems on ``out``.
+    Returns (parent key, parent kind, existing child names)."""
+    parent_key, parent_kind, existing_children = here.key, here.kind, here.child_names
+    if ref:
+        failed_row = ref in in_file and in_file[ref][1] is None
+        if failed_row and len(below.get(ref, ())) == 1:
+            # the row above failed (typically: it already exists, a re-upload): hang this row on the existing org
+            match = below[ref][0]
+            parent_key, parent_kind, existing_children = match.key, match.kind, match.child_names
+        elif ref in in_file:
+            row_no, parent_kind = in_file[ref]
+            parent_key, existing_children = f"row:{row_no}", frozenset()
+            if parent_kind is None:
+                out.fail("parent", f"上级组织“{ref}”（第{row_no}行）本身有错误")
+        elif ref in below:
+            matches = below[ref]
+            if len(matches) > 1:
+                out.fail("parent", f"有{len(matches)}个组织都叫“{ref}”，无法确定上级组织，请改用不重名的组织")
+            else:
+                parent_key, parent_kind, existing_children = matches[0].key, matches[0].kind, matches[0].child_names
+        elif any(cells_ref == ref for cells_ref in _later_names(rows, raw.number)):
+            out.fail("parent", f"上级组织“{ref}”须写在本行之前")
+        else:
+            out.fail("parent", f"找不到上级组织“{ref}”：须为本表中前面的行，或本组织下已有的组织；直属本组织的请留空")
+    return parent_key, parent_kind, existing_children
 
 
 def _later_names(rows, after: int):

@@ -25,7 +25,8 @@ FIELD_LABELS = {
     "staff_admin_quota": "本级团组织行政编制数", "staff_admin_actual": "行政编制实际配备数",
     "staff_inst_quota": "本级团组织事业编制数", "staff_inst_actual": "事业编制实际配备数",
     "phone": "联系电话", "email": "电子邮箱", "wechat": "团组织微信号", "weibo": "团组织微博号",
-    "school_code": "学校标识码", "youth_count": "14–28周岁青年数", "party_recommended": "年度经推优入党团员数", "founded_on": "建立日期",
+    "school_code": "学校标识码", "youth_count": "14–28周岁青年数", "party_recommended": "年度经推优入党团员数",
+    "founded_on": "建立日期",
     "secretary_name": "书记姓名", "secretary_id_number": "书记身份证号码", "secretary_phone": "书记手机号码",
 }
 STAFF_FIELDS = ("staff_admin_quota", "staff_admin_actual", "staff_inst_quota", "staff_inst_actual")
@@ -174,7 +175,8 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
         errors.setdefault("email", []).append("电子邮箱格式不对，例如 tuanwei@example.cn")
     counts = {f: check(lambda f=f: parse_count(data.get(f), f, required=False)) for f in OPTIONAL_COUNT_FIELDS}
     founded = None
-    raw_founded = (data.get("founded_on") or "").strip() if isinstance(data.get("founded_on"), str) else data.get("founded_on")
+    raw_founded = ((data.get("founded_on") or "").strip() if isinstance(data.get("founded_on"), str)
+                   else data.get("founded_on"))
     if raw_founded:
         if isinstance(raw_founded, date):
             founded = raw_founded
@@ -192,7 +194,8 @@ def validate_org_info(data: dict, *, industries: tuple[str, ...] = DEFAULT_INDUS
             "只有行业类别为学校（" + "、".join(SCHOOL_INDUSTRIES) + "）的组织才填写学校标识码")
     if errors:
         raise ValidationFailed(errors)
-    return OrgInfo(kind=kind, short_name=short_name, full_name=full_name, industry=industry if needs_industry(kind) else industry,
+    return OrgInfo(kind=kind, short_name=short_name, full_name=full_name,
+                   industry=industry if needs_industry(kind) else industry,
                    staff=staff, phone=phone, email=email, wechat=texts["wechat"], weibo=texts["weibo"],
                    youth_count=counts["youth_count"], party_recommended=counts["party_recommended"], founded_on=founded,
                    school_code=school_code)

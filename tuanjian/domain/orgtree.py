@@ -94,7 +94,8 @@ def allowed_children(parent: OrgKind, placement: dict[OrgKind, frozenset[OrgKind
     return [k for k in OrgKind if k in allowed]
 
 
-def check_placement(parent: OrgKind, child: OrgKind, placement: dict[OrgKind, frozenset[OrgKind]] | None = None) -> None:
+def check_placement(parent: OrgKind, child: OrgKind,
+                    placement: dict[OrgKind, frozenset[OrgKind]] | None = None) -> None:
     if child not in (placement or DEFAULT_PLACEMENT).get(parent, frozenset()):
         if parent is OrgKind.BRANCH:
             raise ValidationFailed.single("kind", "团支部是最基层组织，不能再建立下级组织")

@@ -218,7 +218,8 @@ def validate_political_status(raw, *, cadre: bool = False) -> str:
 
 
 # 团内职务 (DOMAIN.md 4.1)
-POSITIONS_GRASSROOTS = ("书记", "副书记", "组织委员", "宣传委员", "文体委员", "生产委员", "权益委员", "志愿委员", "其他")
+POSITIONS_GRASSROOTS = ("书记", "副书记", "组织委员", "宣传委员", "文体委员", "生产委员", "权益委员", "志愿委员",
+                        "其他")
 POSITIONS_LEADING = ("书记", "副书记", "常委", "委员", "候补委员", "工作人员")
 
 
@@ -306,7 +307,8 @@ def check_join_date(join: YearMonth, birth: date, *, today: date, cutoff: date, 
 
     The age is counted at the end of the join month, so someone who turns 13 during that month passes. A join
     before the birth month + 12 years breaks the join-date window (rule ``join_window``); a later join below the
-    minimum age breaks the join age (rule ``join_age``); the message is the age rule's either way. Rules in ``waive`` (an approved exception) are skipped.
+    minimum age breaks the join age (rule ``join_age``); the message is the age rule's either way. Rules in ``waive`` \
+(an approved exception) are skipped.
     """
     if join.first_day > today:
         raise ValidationFailed.single("join_date", f"入团年月{join}不能晚于当前月份")
@@ -314,7 +316,8 @@ def check_join_date(join: YearMonth, birth: date, *, today: date, cutoff: date, 
     age = full_years(birth, join.last_day)
     rule = JOIN_WINDOW if age < JOIN_WINDOW_YEARS else JOIN_AGE
     if age < required and rule not in waive:
-        when = f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起"
+        when = (f"{cutoff.year}年{cutoff.month}月{cutoff.day}日前" if join.first_day < cutoff
+                else f"{cutoff.year}年{cutoff.month}月{cutoff.day}日起")
         raise ValidationFailed.rule(
             "join_date", f"入团时须年满{required}周岁（{when}入团），按身份证出生日期计算入团时只有{age}周岁", rule)
     if rule == JOIN_WINDOW and rule not in waive:       # a minimum age set below 12 does not open the window

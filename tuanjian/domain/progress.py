@@ -214,14 +214,16 @@ def branch_todo(*, members: int, min_members: int, gaps: list[tuple[int, str, li
     member's (id, name, member_gaps). Empty when nothing is left to do."""
     todo = []
     if members < min_members:
-        todo.append(TodoItem("members", f"团员只有 {members} 名，录入完成至少需要 {min_members} 名：请录入团员或用 Excel 导入。"))
+        todo.append(TodoItem("members",
+                             f"团员只有 {members} 名，录入完成至少需要 {min_members} 名：请录入团员或用 Excel 导入。"))
     incomplete = tuple((mid, name, tuple(g for g in missing if g != IDENTITY_GAP))
                        for mid, name, missing in gaps if any(g != IDENTITY_GAP for g in missing))
     if incomplete:
         todo.append(TodoItem("incomplete", f"{len(incomplete)} 名团员资料不完整，请逐一补全：", incomplete))
     unconfirmed = tuple((mid, name, (IDENTITY_GAP,)) for mid, name, missing in gaps if IDENTITY_GAP in missing)
     if unconfirmed:
-        todo.append(TodoItem("unconfirmed", f"{len(unconfirmed)} 名团员身份待确认：请核实入团志愿书、团员证或组织关系介绍信，"
+        todo.append(TodoItem("unconfirmed",
+                             f"{len(unconfirmed)} 名团员身份待确认：请核实入团志愿书、团员证或组织关系介绍信，"
                                             "在团员信息的“团员身份摸底”中登记：", unconfirmed))
     if cadres == 0:
         todo.append(TodoItem("no_cadre", "还没有团干部：请在“团干部”页面录入本支部的团干部。"))
@@ -258,7 +260,8 @@ def tally_youth_ratio(tally: Tally) -> float | None:
     return youth_ratio(tally.youth_members, tally.youth)
 
 
-def combined_youth(own_youth: int | None, total_members: int, parts: list[tuple[int, int | None]]) -> tuple[int | None, int]:
+def combined_youth(own_youth: int | None, total_members: int,
+                   parts: list[tuple[int, int | None]]) -> tuple[int | None, int]:
     """(youth, members counted against it) over an organisation and its subordinates. An organisation's own
     14–28周岁青年数 covers its whole area, so when it is recorded it is the denominator for every member below;
     otherwise the subordinates that recorded theirs are added up, each with its own members (the others are left

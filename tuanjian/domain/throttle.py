@@ -35,7 +35,8 @@ def wait_seconds(counter: Counter, now: datetime) -> int:
 
 def register_failure(counter: Counter, policy: Policy, now: datetime) -> Counter:
     if counter.window_start is None or now - counter.window_start > policy.window or (
-            counter.locked_until is not None and counter.locked_until <= now and counter.failures >= policy.lockout_after):
+            counter.locked_until is not None and counter.locked_until <= now
+            and counter.failures >= policy.lockout_after):
         counter = Counter(failures=0, window_start=now)
     failures = counter.failures + 1
     locked_until = counter.locked_until

@@ -129,7 +129,8 @@ def request_row_exception(batch_id: int, row: int):
         db.session.rollback()
         flash(exc.message, "error")
         return _row_page(batch, org, found, branch, status=exc.status, errors=getattr(exc, "field_errors", {}))
-    flash(f"已提交第{found.number}行 {req.name} 的特殊情况录入申请（{req.rule_labels}），等待{req.approver_org.short_name}审批。"
+    flash(f"已提交第{found.number}行 {req.name} 的特殊情况录入申请（{req.rule_labels}），"
+          f"等待{req.approver_org.short_name}审批。"
           "其余各行不受影响，可以照常确认导入。", "success")
     return redirect(url_for("members.batch", batch_id=batch.id))
 
@@ -193,7 +194,8 @@ def _decide(request_id: int, approve: bool):
         return render("members/exception.html", status=exc.status, req=exception_or_404(request_id),
                       refusal=service.decide_refusal(current_actor(), req), masked=req.masked_id, data=req.data)
     if approve:
-        flash(f"已批准，{member.person.name} 已录入{req.org.short_name}（特殊情况录入：{req.rule_labels}）。", "success")
+        flash(f"已批准，{member.person.name} 已录入{req.org.short_name}（特殊情况录入：{req.rule_labels}）。",
+              "success")
     else:
         flash(f"已退回 {req.name} 的特殊情况录入申请。", "success")
     return redirect(url_for("members.exception_queue"))

@@ -161,7 +161,8 @@ def reveal(org_id: int):
     return _list(org_or_404(org_id), reveal=True)
 
 
-EXPORT_HEADERS = ["团委", "团总支", "团支部", "团支部代码", "姓名", "性别", "身份证号码", "出生日期", "民族", "政治面貌",
+EXPORT_HEADERS = ["团委", "团总支", "团支部", "团支部代码", "姓名", "性别", "身份证号码", "出生日期", "民族",
+                  "政治面貌",
                   "入团年月", "发展团员编号", "团内职务", "手机号码", "学历", "职业", "学习工作单位", "超龄"]
 
 
@@ -289,7 +290,8 @@ def create(org_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("members/form.html", status=exc.status, **_form_context(org, form))
-    flash(f"已录入团员 {member.person.name}。" + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
+    flash(f"已录入团员 {member.person.name}。"
+          + ("已为其开通账号（团干部），初始密码为身份证号后八位。" if opened else "")
           + "可以继续录入下一名。", "success")
     _flash_identity_notice(member)
     return redirect(url_for("members.new", org_id=org.id))
@@ -363,14 +365,16 @@ def _columns(org) -> list[Column]:
     names = tuple(dict.fromkeys(b.short_name for b in branches_in(db.session, org)))
     branch_required = not org.org_kind.holds_members
     return [Column("姓名", "name", required=True, width=12),
-            Column("身份证号码", "id_number", required=True, width=22, note="18位，须为文本格式（模板已设置），末位X大小写均可"),
+            Column("身份证号码", "id_number", required=True, width=22,
+                   note="18位，须为文本格式（模板已设置），末位X大小写均可"),
             Column("民族", "ethnicity", required=True, width=10, choices=ETHNICITIES, note="也可写“汉”“回”等"),
             Column("政治面貌", "political_status", required=True, width=12, choices=MEMBER_POLITICAL_STATUSES),
             Column("入团年月", "join_date", required=True, width=10, note="如 2015-06、2015.6、201506"),
             Column("所在团支部", "branch", required=branch_required, width=26, choices=names,
                    note="从下拉列表选择" if branch_required else "可不填（即本团支部）"),
             Column("是否为团干部", "is_cadre", required=True, width=10, choices=("是", "否")),
-            Column("团内现任职务", "position", width=12, choices=POSITIONS_GRASSROOTS, note="是团干部时必填；也可写“团支部书记”"),
+            Column("团内现任职务", "position", width=12, choices=POSITIONS_GRASSROOTS,
+                   note="是团干部时必填；也可写“团支部书记”"),
             Column("发展团员编号", "dev_number", width=16, note="2017年及以后入团的必填，12位"),
             Column("手机号码", "phone", width=14),
             Column("文化程度", "education", width=14, choices=EDUCATIONS, note="即学历"),
@@ -394,9 +398,11 @@ FLOW = ImportFlow(
                "errors": "members.batch_errors"},
     columns=_columns,
     instructions=lambda org: [
-        "1. 在“团员”工作表中从第2行起每行填写一名团员；红色表头为必填。团支部的团干部也在这里填写（是否为团干部填“是”并选团内职务）。",
+        "1. 在“团员”工作表中从第2行起每行填写一名团员；红色表头为必填。"
+        "团支部的团干部也在这里填写（是否为团干部填“是”并选团内职务）。",
         "2. 身份证号码、手机号码、入团年月列已设为文本格式，请勿改成数字，否则身份证号末几位会丢失。",
-        "3. 下拉列表的栏目请从列表中选择；列的顺序可以调整。智慧团建模板、省级平台导出的表格和本系统导出的“智慧团建格式”"
+        "3. 下拉列表的栏目请从列表中选择；列的顺序可以调整。"
+        "智慧团建模板、省级平台导出的表格和本系统导出的“智慧团建格式”"
         "文件也能直接上传（如“身份证号”“学历”“团内职务”“是否团干部”等写法都认得，每个团支部一张工作表亦可）；"
         "系统用不到的列不导入，预览页会列出“以下列未导入”。",
         "4. 已在系统中的团员按身份证号更新，信息未变的行自动跳过；同一文件重复上传不会重复录入。",

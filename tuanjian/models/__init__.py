@@ -9,5 +9,6 @@ from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, Tra
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .registration import RegistrationCode
 
-__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation", "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
+__all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
+           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
            "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

@@ -42,7 +42,8 @@ class Org(Base):
     party_recommended: Mapped[int | None] = mapped_column(Integer)           # 年度经推优入党团员数
     founded_on: Mapped[date | None] = mapped_column(Date)                    # 建立日期
     school_code: Mapped[str | None] = mapped_column(String(10), unique=True)  # 学校标识码 (schools, seed notice 002)
-    secretary_presiding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # 暂无书记，记录的是主持工作的负责人
+    # 暂无书记，记录的是主持工作的负责人
+    secretary_presiding: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     info_locked_at: Mapped[datetime | None] = mapped_column(DateTime)
     dissolved_at: Mapped[datetime | None] = mapped_column(DateTime)
     dissolved_reason: Mapped[str | None] = mapped_column(String(200))

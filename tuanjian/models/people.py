@@ -150,7 +150,8 @@ class TransferRequest(Base):
 
     @property
     def status_label(self) -> str:
-        return {"pending": "待处理", "accepted": "已同意（已转入）", "refused": "已拒绝", "cancelled": "已撤回"}[self.status]
+        return {"pending": "待处理", "accepted": "已同意（已转入）", "refused": "已拒绝",
+                "cancelled": "已撤回"}[self.status]
 
 
 class ExceptionRequest(Base):

@@ -41,8 +41,10 @@ def _context(org, form, *, status_hints=None, confirm=None):
     kind = OrgKind(form.kind.data) if form.kind.data in {k.value for k in OrgKind} else org.org_kind
     secretary = service.current_secretary(db.session, org)
     return dict(org=org, form=form, crumbs=breadcrumb(org), kind_choices=_kind_choices(org), industries=_industries(),
-                required=set(required_fields(kind)), show_staff=needs_staffing(kind), show_industry=needs_industry(kind),
-                contact_required=needs_contact(kind), locked=service.locked_for(actor, org), locked_fields=LOCKED_FIELDS,
+                required=set(required_fields(kind)), show_staff=needs_staffing(kind),
+                show_industry=needs_industry(kind),
+                contact_required=needs_contact(kind), locked=service.locked_for(actor, org),
+                locked_fields=LOCKED_FIELDS,
                 first_save=org.info_locked_at is None and actor.org_id == org.id, confirm=confirm,
                 secretary=secretary, hints=status_hints or [], complete=service.is_info_complete(db.session, org),
                 school_hint=_school_hint(org))
@@ -58,7 +60,8 @@ def _school_hint(org) -> str:
 
 def _prefill(org, form):
     for key, value in service.info_values(org).items():
-        getattr(form, key).data = "" if value is None else (value.isoformat() if hasattr(value, "isoformat") else str(value))
+        getattr(form, key).data = ("" if value is None
+                                   else value.isoformat() if hasattr(value, "isoformat") else str(value))
     secretary = service.current_secretary(db.session, org)
     if secretary is not None:
         form.secretary_name.data = secretary.person.name

@@ -260,7 +260,8 @@ def issue_slips(org_id: int):
     db.session.commit()
     new = sum(1 for r in rows if r.note == "新生成")
     kept = sum(1 for r in rows if r.code is not None) - new
-    flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。", "success")
+    flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。",
+          "success")
     return redirect(url_for("orgs.code_slips", org_id=org.id, address=request.form.get("address") or None))
 
 
@@ -328,7 +329,8 @@ def issue_first_login_code(grant_id: int):
         db.session.rollback()
         flash(exc.message, "error")
         return render("orgs/admins.html", status=exc.status, **_admins_context(org))
-    flash(f"已为 {grant.person.name} 生成首次登录验证码，有效期至 {local_time(code.expires_at)}。请当面告知本人。", "success")
+    flash(f"已为 {grant.person.name} 生成首次登录验证码，有效期至 {local_time(code.expires_at)}。请当面告知本人。",
+          "success")
     return redirect(url_for("orgs.admins", org_id=org.id) + "#first-login")
 
 

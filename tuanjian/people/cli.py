@@ -41,7 +41,8 @@ def init_app(app: Flask) -> None:
     @app.cli.command("check-people")
     @click.option("--reveal", is_flag=True, help="显示完整身份证号码（默认只显示前6位和后4位）")
     def check_people(reveal):
-        """列出按统一格式（全角/半角、空格等）其实相同、却登记为两个人的身份证号码和发展团员编号，供管理员核对处理；有则退出码为 1。"""
+        """列出按统一格式（全角/半角、空格等）其实相同、却登记为两个人的身份证号码和发展团员编号，\
+供管理员核对处理；有则退出码为 1。"""
         session = db.session
         found = find_duplicates(session)
         show = (lambda n: n) if reveal else mask_id_number

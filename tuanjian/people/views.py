@@ -108,7 +108,8 @@ def correct(person_id: int):
         db.session.rollback()
         return detail(person_id, correction={**form, "errors": {"form": [exc.message]}}, status=exc.status)
     flash(f"已更正为 {person.name}（{person.masked_id}），已记入操作日志。其登录用户名随之改为新的身份证号码"
-          + ("，初始密码为新身份证号后八位" if person.account is not None and person.account.password_hash is None else "")
+          + ("，初始密码为新身份证号后八位" if person.account is not None and person.account.password_hash is None
+             else "")
           + "。", "success")
     return redirect(url_for("people.detail", person_id=person.id))
 

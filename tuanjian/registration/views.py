@@ -29,7 +29,8 @@ def search_orgs(q: str) -> list[Org]:
     from ..domain.canonical import canonical_org_name
     name = canonical_org_name(q)
     return list(db.session.scalars(
-        select(Org).where(or_(Org.short_name.contains(name, autoescape=True), Org.full_name.contains(name, autoescape=True),
+        select(Org).where(or_(Org.short_name.contains(name, autoescape=True),
+                              Org.full_name.contains(name, autoescape=True),
                               Org.code.startswith(q, autoescape=True)), Org.dissolved_at.is_(None))
         .order_by(Org.code).limit(SEARCH_LIMIT)))
 

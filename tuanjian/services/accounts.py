@@ -68,8 +68,8 @@ def count_wrong_password(session, account: Account, *, settings: Settings, now: 
         account.failed_logins = 0
         audit.record(session, actor, "account.locked", object_type="account", object_id=account.id,
                      org_id=home_org_id(session, account.person_id),
-                     summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误（{where}）被锁定"
-                             f"{settings.login_lock_minutes}分钟")
+                     summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误"
+                             f"（{where}）被锁定{settings.login_lock_minutes}分钟")
         session.flush()
         return True
     audit.record(session, actor, "account.login_failed", object_type="account", object_id=account.id,

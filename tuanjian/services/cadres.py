@@ -175,7 +175,8 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
     batch.result = {"created": [{"id": p.id, "name": p.person.name, "position": p.position} for p in posts],
                     "skipped": len(report.error_rows), "mode": mode}
     audit.record(session, actor, "import.cadres", object_type="import_batch", object_id=batch.id, org_id=org.id,
-                 summary=f"批量录入团干部：{batch.file_name}，新增 {len(posts)} 人次，未导入 {len(report.error_rows)} 行",
+                 summary=f"批量录入团干部：{batch.file_name}，新增 {len(posts)} 人次，"
+                         f"未导入 {len(report.error_rows)} 行",
                  after={"created": len(posts), "skipped": len(report.error_rows)},
                  people=[p.person_id for p in posts])
     return posts

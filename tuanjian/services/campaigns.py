@@ -82,7 +82,8 @@ def check_may_confirm(actor_admin_org_ids: set[int], org: Org) -> None:
     """提交确认 is the subordinate's own statement: only an admin of ``org`` itself may make it. The publisher
     (or any other ancestor) can follow and remind, never confirm on the subordinate's behalf."""
     if org.id not in actor_admin_org_ids:
-        raise NotAllowed(f"只有“{org.short_name}”自己的管理员才能提交确认；上级组织可以查看进度、发送提醒，不能代为确认")
+        raise NotAllowed(f"只有“{org.short_name}”自己的管理员才能提交确认；"
+                         "上级组织可以查看进度、发送提醒，不能代为确认")
 
 
 def confirm(session, actor: Actor, campaign: Campaign, org: Org, *, settings, now: datetime,

@@ -63,7 +63,8 @@ def issue_code(session, actor: Actor, org: Org, settings: Settings, now: datetim
                      before={"status": CodeStatus.UNUSED.label}, after={"status": CodeStatus.REVOKED.label})
     code = _new_code(session, org, actor, settings, now)
     audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id, org_id=org.id,
-                 summary=f"为 {org.short_name}（{org.code}）生成注册码，有效期至 {to_local(code.expires_at):%Y-%m-%d %H:%M}",
+                 summary=f"为 {org.short_name}（{org.code}）生成注册码，有效期至 "
+                         f"{to_local(code.expires_at):%Y-%m-%d %H:%M}",
                  after={"org": org.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
     return code
 

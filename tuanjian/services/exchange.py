@@ -227,9 +227,11 @@ def read_subtree(session, root_code: str, *, extra_people=(), extra_member_peopl
     posts = _read(session, "cadre_posts", table("cadre_posts").c.org_id.in_(org_ids))
     _encode_rows(refs, SPEC["cadre_posts"], posts, snap)
     post_ids = select(CadrePost.id).where(CadrePost.org_id.in_(org_ids)).scalar_subquery()
-    _encode_rows(refs, SPEC["post_changes"], _read(session, "post_changes", table("post_changes").c.post_id.in_(post_ids)),
+    _encode_rows(refs, SPEC["post_changes"], _read(session, "post_changes",
+                                                   table("post_changes").c.post_id.in_(post_ids)),
                  snap)
-    _encode_rows(refs, SPEC["admin_grants"], _read(session, "admin_grants", table("admin_grants").c.org_id.in_(org_ids)),
+    _encode_rows(refs, SPEC["admin_grants"], _read(session, "admin_grants",
+                                                   table("admin_grants").c.org_id.in_(org_ids)),
                  snap)
     person_ids = set(refs.maps["people"])
     if extra_people:
@@ -305,7 +307,8 @@ def export_package(session, actor: Actor, org: Org, *, now: datetime, key: str |
     counts = {}
     for spec in SPECS:
         cols = [c.name for c in exported_columns(spec.name)]
-        rows = [[values[c] for c in cols] for _, values in sorted(snap.rows.get(spec.name, {}).items(), key=lambda kv: repr(kv[0]))]
+        rows = [[values[c] for c in cols] for _, values in sorted(snap.rows.get(spec.name, {}).items(),
+                                                                  key=lambda kv: repr(kv[0]))]
         tables[spec.name] = {"columns": cols, "rows": rows}
         counts[spec.name] = len(rows)
     active_members = sum(1 for v in snap.rows.get("members", {}).values() if v.get("deleted_at") is None)
@@ -374,7 +377,8 @@ def validate(content: dict, *, manifest: dict, sha256: str, created_at: datetime
     ignored: dict[str, list[str]] = {}
     for spec in SPECS:
         part = tables.get(spec.name)
-        if not isinstance(part, dict) or not isinstance(part.get("columns"), list) or not isinstance(part.get("rows"), list):
+        if (not isinstance(part, dict) or not isinstance(part.get("columns"), list)
+                or not isinstance(part.get("rows"), list)):
             raise PackageError(f"上报文件缺少{spec.label}数据，已拒绝。")
         names = part["columns"]
         if not all(isinstance(n, str) for n in names) or len(set(names)) != len(names):
@@ -532,7 +536,8 @@ class Plan:
         if name == "cadre_posts":
             return f"{person(key[0])} · {org(key[1])} · {key[2]}"
         if name == "post_changes":
-            return f"{person(key[0][0])} · {org(key[0][1])} · {values.get('from_position') or ''}→{values.get('to_position') or '卸任'}"
+            return (f"{person(key[0][0])} · {org(key[0][1])} · "
+                    f"{values.get('from_position') or ''}→{values.get('to_position') or '卸任'}")
         return f"{person(key[1])} · {org(key[0])}"
 
 
@@ -561,7 +566,8 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
         pcode = parent_code(incoming.root_code)
         parent = session.scalar(select(Org).where(Org.code == pcode)) if pcode else None
         if parent is None or not fmt.within(parent.code, importer.code) or parent.is_dissolved:
-            raise PackageError(f"本系统中没有上报单位的上级组织（代码 {pcode}），无法接收 {_label(incoming)} 的上报文件。"
+            raise PackageError(f"本系统中没有上报单位的上级组织（代码 {pcode}），无法接收 {_label(incoming)} "
+                               "的上报文件。"
                                "请先建立对应的组织，或在上级组织的“数据交换”页面导入。")
         try:
             check_placement(parent.org_kind, OrgKind(root_values["kind"]), settings.placement)
@@ -633,7 +639,8 @@ def _check_people_owned(session, people: TableChanges, target: Snapshot, *, root
     if problems:
         shown = "、".join(problems[:20]) + (f" 等 {len(problems)} 人" if len(problems) > 20 else "")
         raise PackageConflict(f"上报文件要修改 {shown} 的个人信息，但此人在本系统中还在上报单位以外的组织登记或任职，"
-                              "上报文件不能修改其个人信息，没有导入任何数据。请由其全部所在组织的共同上级组织管理员核对后，"
+                              "上报文件不能修改其个人信息，没有导入任何数据。"
+                              "请由其全部所在组织的共同上级组织管理员核对后，"
                               "在本系统中直接修改，再重新导入。")
 
 

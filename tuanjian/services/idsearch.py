@@ -28,7 +28,8 @@ def blocked(session, actor: Actor, search: IdSearch, now: datetime) -> str | Non
     if search.kind != "full":
         return None
     wait = throttle.seconds_to_wait(session, _key(actor), now)
-    return f"按完整身份证号查找未找到的次数过多，请{throttle.format_wait(wait)}后再试（按姓名查找不受影响）" if wait else None
+    return (f"按完整身份证号查找未找到的次数过多，请{throttle.format_wait(wait)}后再试（按姓名查找不受影响）"
+            if wait else None)
 
 
 def described(search: IdSearch) -> str:

@@ -107,7 +107,8 @@ def _sheet_roles(session, org: Org, book) -> tuple[list, dict[str, str], list[li
         no_branch = all(not str(r.cells.get("branch") or "").strip() for r in sheet.rows)
         if (entry and kind and kind != OrgKind.BRANCH.label and no_branch) or (
                 not entry and several and sheet.name.endswith("本级团干部") and no_branch):
-            skipped.append([sheet.name, f"这是{(entry or {}).get('组织全称') or sheet.name}的本级团干部名单（不属于团支部），"
+            skipped.append([sheet.name,
+                            f"这是{(entry or {}).get('组织全称') or sheet.name}的本级团干部名单（不属于团支部），"
                                         "请在该组织的“团干部”页面录入"])
             continue
         rows += sheet.rows
@@ -217,7 +218,8 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
                                 for r in report.ok_rows if r.kind in (NEW, UPDATE)][:2000],
                     "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode}
     audit.record(session, actor, "import.members", object_type="import_batch", object_id=batch.id, org_id=org.id,
-                 summary=f"导入团员：{batch.file_name}，新增 {t['new']} 人，更新 {t['update']} 人，未变 {t['unchanged']} 人，"
+                 summary=f"导入团员：{batch.file_name}，新增 {t['new']} 人，更新 {t['update']} 人，未变 "
+                         f"{t['unchanged']} 人，"
                          f"有错误未导入 {t['error']} 行", after=t, people=touched)
     return written
 

@@ -61,7 +61,8 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
             if posts:
                 post = posts[0]
                 session.add(PostChange(post_id=post.id, from_position=post.position, to_position=data["position"],
-                                       changed_on=local_date(now), by_person_id=actor.person_id, at=now, note="团员信息修改"))
+                                       changed_on=local_date(now), by_person_id=actor.person_id, at=now,
+                                       note="团员信息修改"))
                 post.position = data["position"]
             else:
                 post = CadrePost(person_id=member.person_id, org_id=member.org_id, position=data["position"],
@@ -78,7 +79,8 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
         for post in posts:
             post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "团员信息修改：不再担任团干部"
             session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                                   changed_on=local_date(now), by_person_id=actor.person_id, at=now, note="不再担任团干部"))
+                                   changed_on=local_date(now), by_person_id=actor.person_id, at=now,
+                                   note="不再担任团干部"))
     return False
 
 
@@ -181,7 +183,8 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
 
 def record_print(session, actor: Actor, org: Org, q: str, count: int) -> None:
     audit.record(session, actor, "member.print", object_type="org", object_id=org.id, org_id=org.id,
-                 summary=f"打印团员名单：{org.short_name}（{count} 人{'，查询“' + q + '”' if q else ''}，身份证号码部分隐藏）")
+                 summary=f"打印团员名单：{org.short_name}（{count} 人{'，查询“' + q + '”' if q else ''}，"
+                         "身份证号码部分隐藏）")
 
 
 def record_reveal(session, actor: Actor, org: Org, members: list[Member]) -> None:

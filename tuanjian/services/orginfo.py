@@ -91,6 +91,25 @@ def _check_kind_change(session, org: Org, new_kind: OrgKind, settings: Settings)
         raise ValidationFailed.single("kind", "该团支部还有团员，不能改为其他类别；请先把团员转到其他团支部")
 
 
+def _check_info_changes(session, actor: Actor, org: Org, info, before: dict, after: dict, settings: Settings,
+                        c: Collector) -> None:
+    """Record on ``c`` the problems with changing ``org``'s info from ``before`` to ``after``."""
+    if locked_for(actor, org):
+        for f in changed_locked_fields(before, after):
+            c.add(f, f"{FIELD_LABELS[f]}保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员")
+    if info.kind.value != org.kind:
+        if org.parent_id is None:
+            c.add("kind", "根组织的类别不能修改")
+        else:
+            c.check(_check_kind_change, session, org, info.kind, settings)
+    if info.short_name != org.short_name and org.parent_id is not None and session.scalar(
+            select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
+                                 Org.id != org.id, Org.dissolved_at.is_(None))):
+        c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
+    if info.school_code:
+        c.check(check_school_code_free, session, info.school_code, org)
+
+
 def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Settings, now: datetime,
                   confirmed: bool, industries: tuple[str, ...] = DEFAULT_INDUSTRIES) -> SavedInfo:
     if not may_edit(actor, org):
@@ -106,20 +125,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     before = info_values(org)
     if info is not None:
         after = info.columns()
-        if locked_for(actor, org):
-            for f in changed_locked_fields(before, after):
-                c.add(f, f"{FIELD_LABELS[f]}保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员")
-        if info.kind.value != org.kind:
-            if org.parent_id is None:
-                c.add("kind", "根组织的类别不能修改")
-            else:
-                c.check(_check_kind_change, session, org, info.kind, settings)
-        if info.short_name != org.short_name and org.parent_id is not None and session.scalar(
-                select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
-                                     Org.id != org.id, Org.dissolved_at.is_(None))):
-            c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
-        if info.school_code:
-            c.check(check_school_code_free, session, info.school_code, org)
+        _check_info_changes(session, actor, org, info, before, after, settings, c)
     holder = None
     previous = current_secretary(session, org)
     holder_owned = True
@@ -139,7 +145,8 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
         if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None),
                                                       AdminGrant.person_id == previous.person_id)):
             c.add("secretary_id_number",
-                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任：请先在“本级团干部”中把其职务变更为其他职务，"
+                  f"原书记{previous.person.name}是本组织管理员，不能直接卸任："
+                  "请先在“本级团干部”中把其职务变更为其他职务，"
                   "或先移交管理员权限，再更换书记")
     c.raise_if_any()
 
@@ -167,13 +174,15 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
         previous.ended_at, previous.ended_on, previous.end_reason = now, local_date(now), "书记变更"
-        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None, changed_on=local_date(now),
+        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None,
+                               changed_on=local_date(now),
                                note=f"书记变更为{holder.name}", by_person_id=actor.person_id, at=now))
     if own_post is None:
         session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
     elif own_post.position != SECRETARY:
         session.add(PostChange(post_id=own_post.id, from_position=own_post.position, to_position=SECRETARY,
-                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id, at=now))
+                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id,
+                               at=now))
         own_post.position = SECRETARY
     session.flush()
 

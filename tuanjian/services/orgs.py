@@ -33,7 +33,8 @@ def create_root(session, actor: Actor, *, name: str, code: str, kind: OrgKind = 
     short_name = validate_short_name(name)
     if session.scalar(select(Org.id).where(Org.code == code)):
         raise Conflict(f"组织代码 {code} 已存在")
-    org = Org(code=code, kind=kind.value, short_name=short_name, full_name=canonical_org_name(full_name or name) or None,
+    org = Org(code=code, kind=kind.value, short_name=short_name,
+              full_name=canonical_org_name(full_name or name) or None,
               is_township=False, sort_order=0, parent_id=None)
     session.add(org)
     session.flush()
@@ -51,7 +52,8 @@ def create_child(session, actor: Actor, parent: Org, *, short_name: str, kind: O
     check_placement(parent.org_kind, kind, settings.placement)
     # Serialise code assignment under this parent (row lock on PostgreSQL; SQLite writes are serial).
     session.execute(select(Org.id).where(Org.id == parent.id).with_for_update())
-    siblings = session.execute(select(Org.code, Org.short_name, Org.dissolved_at).where(Org.parent_id == parent.id)).all()
+    siblings = session.execute(select(Org.code, Org.short_name, Org.dissolved_at)
+                               .where(Org.parent_id == parent.id)).all()
     if any(s.short_name == name and s.dissolved_at is None for s in siblings):
         raise ValidationFailed.single("short_name", f"{parent.short_name}下已有名为“{name}”的组织")
     code = next_child_code(parent.code, (s.code for s in siblings))
@@ -87,7 +89,8 @@ def reorder(session, actor: Actor, org: Org, direction: str) -> None:
         raise Conflict(f"“{org.short_name}”已在{'最前' if direction == 'up' else '最后'}")
     siblings[i].sort_order, siblings[j].sort_order = siblings[j].sort_order, siblings[i].sort_order
     audit.record(session, actor, "org.reorder", object_type="org", object_id=org.id, org_id=org.id,
-                 summary=f"调整顺序：{org.short_name} {'上移' if direction == 'up' else '下移'}，与 {siblings[j].short_name} 交换",
+                 summary=f"调整顺序：{org.short_name} {'上移' if direction == 'up' else '下移'}，与 "
+                         f"{siblings[j].short_name} 交换",
                  before={"sort_order": j + 1}, after={"sort_order": i + 1})
 
 
@@ -148,7 +151,8 @@ def move_org(session, actor: Actor, org: Org, new_parent: Org, *, settings: Sett
 def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
     """Shared end of dissolve and merge: revoke admins and unused codes, end posts, mark dissolved."""
     from ..models import AdminGrant, CadrePost, PostChange, RegistrationCode
-    for grant in session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id, AdminGrant.revoked_at.is_(None))):
+    for grant in session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
+                                                          AdminGrant.revoked_at.is_(None))):
         grant.revoked_at, grant.revoked_by_id = now, actor.person_id
     for code in session.scalars(select(RegistrationCode).where(RegistrationCode.org_id == org.id,
                                                                RegistrationCode.used_at.is_(None),
@@ -156,7 +160,8 @@ def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
         code.revoked_at, code.revoked_by_id = now, actor.person_id
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))):
         post.ended_at, post.ended_on, post.end_reason = now, local_date(now), reason[:100]
-        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=local_date(now),
+        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
+                               changed_on=local_date(now),
                                note=reason[:100], by_person_id=actor.person_id, at=now))
     org.dissolved_at, org.dissolved_reason = now, reason[:200]
 

@@ -81,7 +81,8 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
                                                             CadrePost.ended_at.is_(None))):
             post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "组织关系转出"
             session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                                   changed_on=local_date(now), note="组织关系转出", by_person_id=actor.person_id, at=now))
+                                   changed_on=local_date(now), note="组织关系转出", by_person_id=actor.person_id,
+                                   at=now))
         member.org_id = req.to_org_id
     req.status = "accepted" if accept else "refused"
     req.decided_by_id, req.decided_at = actor.person_id, now
@@ -90,7 +91,8 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
         audit.record(session, actor, "transfer.accept" if accept else "transfer.refuse", object_type="transfer",
                      object_id=req.id, org_id=org.id,
                      summary=f"{'同意' if accept else '拒绝'}转接：{member.person.name} "
-                             f"从 {_named(req.from_org, org)} 转入 {_named(req.to_org, org)}" + (f"（{req.decision_note}）" if req.decision_note else ""),
+                             f"从 {_named(req.from_org, org)} 转入 {_named(req.to_org, org)}"
+                     + (f"（{req.decision_note}）" if req.decision_note else ""),
                      before={"status": "pending"}, after={"status": req.status})
 
 

@@ -52,7 +52,8 @@ COLUMNS = [
     ("备注", "remark", None),          # 特殊情况录入 (issue 18): which rule was excepted, why, approved by whom
 ]
 HEADERS = [c[0] for c in COLUMNS]
-TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间", "QQ"}
+TEXT_HEADERS = {"身份证号码", "入团年月", "手机号码", "发展团员编号", "入党年月", "任现职年月", "递交入党申请书时间",
+                "QQ"}
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -142,7 +143,8 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
     index.title = "目录"
     set_text(index.cell(row=1, column=1), f"{scope.display_name} 团员团干部（智慧团建导入格式）")
     index.cell(row=1, column=1).font = Font(bold=True, size=13)
-    set_text(index.cell(row=2, column=1), "每个团支部一张工作表（团员及本支部团干部）；团委、团工委、团总支等的本级团干部各一张表。"
+    set_text(index.cell(row=2, column=1),
+             "每个团支部一张工作表（团员及本支部团干部）；团委、团工委、团总支等的本级团干部各一张表。"
              "身份证号码、手机号码、入团年月等为文本格式，复制到智慧团建模板时请用“选择性粘贴 → 数值”。")
     heads = ["工作表", "组织代码", "组织全称", "组织类别", "上级组织", "团员人数", "团干部人数"]
     for c, h in enumerate(heads, start=1):

@@ -43,7 +43,8 @@ PARSE_MEMORY = 2 * 1024 * 1024 * 1024         # address space of the reading pro
 ALLOWED_SUFFIXES = (".xlsx", ".xls", ".ods", ".xlsm")
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"     # .xls, and any .xlsx that Excel encrypted with a password
 ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")   # the stream an encrypted .xlsx keeps in its OLE box
-PASSWORD_MESSAGE = "该文件设置了打开密码（已加密），系统无法读取：请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传"
+PASSWORD_MESSAGE = ("该文件设置了打开密码（已加密），系统无法读取："
+                    "请在 Excel 中取消密码（文件→信息→保护工作簿）后另存，再上传")
 RESAVE = "请用 Excel 打开后“另存为”Excel 工作簿（.xlsx），再上传"
 CORRUPT_MESSAGE = "文件已损坏，无法作为 Excel 打开；" + RESAVE
 NOT_EXCEL_MESSAGE = "无法读取该文件：它不是有效的 Excel 工作簿（可能是改了扩展名或已损坏）。" + RESAVE
@@ -269,7 +270,8 @@ def _run_child(job: dict):
     payload = pickle.dumps({**job, "timeout": PARSE_TIMEOUT, "memory": PARSE_MEMORY, "path": _calamine_dir()},
                            protocol=pickle.HIGHEST_PROTOCOL)
     # the reader needs none of the app's settings (secret key, database URL): it gets a bare environment
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP", "TMP")}
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP",
+                                                        "TMP")}
     env["RUST_BACKTRACE"] = "0"
     try:
         proc = subprocess.run([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)], input=payload,
@@ -364,8 +366,9 @@ def _child_main() -> None:
     sys.stdout.buffer.flush()
 
 
-def _parse(job: dict):
-    from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
+def _open_workbook(job: dict):
+    """The workbook and its sheets' metadata; an unreadable or encrypted file raises ImportFileError."""
+    from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(job["data"]))
@@ -379,6 +382,29 @@ def _parse(job: dict):
         if "password" in text or "encrypt" in text:
             raise ImportFileError(PASSWORD_MESSAGE) from None
         raise ImportFileError(NOT_EXCEL_MESSAGE) from None
+    return wb, sheets
+
+
+def _reject_foreign(foreign, answers, kinds, own) -> None:
+    """Raise if some sheets are another kind of file (another page's import)."""
+    if foreign and (answers or len({k for _, k in foreign}) > 1):
+        own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
+        parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
+        parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
+        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts)
+                              + "）。本级团干部、下级团支部团员团干部和下级组织"
+                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，"
+                              "分别在对应的页面导入")
+    if foreign:
+        n, label = foreign[0]
+        raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
+                              "请在对应的页面导入，或下载本页面的模板填写")
+
+
+def _parse(job: dict):
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    wb, sheets = _open_workbook(job)
     wanted, required, max_rows = job["wanted"], job["required"], job["max_rows"]
     worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
     visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
@@ -410,16 +436,7 @@ def _parse(job: dict):
             index = _index(values)
         elif any(v not in (None, "") for row in values[:50] for v in row) and "说明" not in sheet_name:
             skipped.append(clean_text(sheet_name))
-    if foreign and (answers or len({k for _, k in foreign}) > 1):
-        own_label = kinds[own][0] if own in kinds else "本页面要导入的表"
-        parts = [f"工作表“{n}”是{own_label}" for n in (a[1] for a in answers)][:3]
-        parts += [f"工作表“{n}”是{label}" for n, label in foreign][:3]
-        raise ImportFileError("这个文件混合了不同类型的表格（" + "，".join(parts) + "）。本级团干部、下级团支部团员团干部和下级组织"
-                              "的表格不能放在同一个文件中（智慧团建的模板也不能混用）：请把它们分成不同的文件，分别在对应的页面导入")
-    if foreign:
-        n, label = foreign[0]
-        raise ImportFileError(f"工作表“{n}”是{label}，不是{kinds[own][0] if own in kinds else '本页面要导入的表'}："
-                              "请在对应的页面导入，或下载本页面的模板填写")
+    _reject_foreign(foreign, answers, kinds, own)
     if answers and not job.get("all_sheets"):
         with_rows = [a for a in answers if a[3]]
         if len(with_rows) > 1:
@@ -432,8 +449,9 @@ def _parse(job: dict):
     for sheet_name in hidden:
         values = _sheet_values(wb, sheet_name)
         if values is not None and _find_header(values, wanted, required) is not None:
-            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表：请在 Excel 中"
-                                  "右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），另存后再上传")
+            raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表："
+                                  "请在 Excel 中右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），"
+                                  "另存后再上传")
     if not worksheets:
         raise ImportFileError("工作簿里没有工作表。请使用系统下载的模板填写后再上传")
     if visible and not read:

@@ -65,6 +65,7 @@ def export_excepted(org_id: int):
     now, _ = service.now_and_today()
     out = write_table(HEADERS, rows, title="特殊情况录入", text_columns=range(len(HEADERS)),
                       widths=[12, 22, 20, 10, 16, 20, 40, 20, 10, 20, 10, 18],
-                      caption=f"{org.full_name or org.short_name} · 特殊情况录入团员（截至 {local_time(now)}，身份证号码已隐去）")
+                      caption=f"{org.full_name or org.short_name} · 特殊情况录入团员（截至 {local_time(now)}，"
+                              "身份证号码已隐去）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
                      download_name=f"特殊情况录入_{org.short_name}_{to_local(now):%Y%m%d%H%M}.xlsx")

@@ -47,7 +47,8 @@ def _progress(org):
 
 def _view_helpers():
     settings = _settings()
-    return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent, "short_of": short_of,
+    return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent,
+            "short_of": short_of,
             "below": lambda tally, key: below_threshold(tally, key, settings),
             "youth_rate": tally_youth_ratio, "exception_kinds": EXCEPTIONS,
             "exception_label": lambda kind: exception_label(kind, settings),
@@ -84,7 +85,8 @@ def print_report(org_id: int):
 
 
 def _table(report, rows):
-    headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例", "异常项",
+    headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例",
+               "异常项",
                "最后更新"]
 
     def line(rank, name, t, *, own=False):
@@ -131,15 +133,18 @@ def _exception_rows(org, key, *, members=None):
     if key in ("no_school_code", "school_no_branch"):
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
-        return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数", "组织代码"], [
+        return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数",
+                      "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, parents.get(o.parent_id, ""), o.industry or "",
-                          o.school_code or "", s.branches_below, _subtree_members(o), o.code]) for o, s in found], (3, 6)
+                          o.school_code or "", s.branches_below, _subtree_members(o), o.code])
+            for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = _names_of({o.parent_id for o, _ in found})
         # 团员人数 counted as the progress table does: the organisation and everything below it
         return kind, ["团组织全称", "团组织简称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
-            ({"org": o}, [o.full_name or MISSING, o.short_name, parents.get(o.parent_id, ""), KIND_LABELS[OrgKind(o.kind)],
+            ({"org": o}, [o.full_name or MISSING, o.short_name, parents.get(o.parent_id, ""),
+                          KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else MISSING,
                           s.members if o.kind == OrgKind.BRANCH.value else _subtree_members(o), o.code])
             for o, s in found], (6,)
@@ -234,7 +239,8 @@ def export_exceptions(org_id: int, key: str):
                       widths=[30] * len(headers),
                       caption=f"{org.full_name or org.short_name} · {label}（截至 {local_time(now)}）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
-                     download_name=f"异常清单_{org.short_name}_{label.split('（')[0].strip()}_{to_local(now):%Y%m%d%H%M}.xlsx")
+                     download_name=f"异常清单_{org.short_name}_{label.split('（')[0].strip()}_"
+                                   f"{to_local(now):%Y%m%d%H%M}.xlsx")
 
 
 def exception_url(org_id: int, key: str) -> str:

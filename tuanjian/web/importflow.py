@@ -70,7 +70,8 @@ class ImportFlow:
         report = ImportReport.from_json(batch.report)
         # a 50,000-row file must not become a 50,000-row page: every error row (up to a cap), then a sample of the rest
         order = {id(r): i for i, r in enumerate(report.rows)}        # file order (sheet by sheet)
-        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN], key=lambda r: order[id(r)])
+        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN],
+                       key=lambda r: order[id(r)])
         return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
                       report=report, shown=shown, hidden=len(report.rows) - len(shown),
                       labels={c.key: c.header for c in self.columns(org)},

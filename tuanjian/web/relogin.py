@@ -62,7 +62,8 @@ def stale_page_response(default_message: str):
     if endpoint == "auth.login":
         form = _login_form(request.form.get("next", ""), request.form.get("id_number", ""))
         body = render_template("auth/login.html", form=form,
-                               relogin_reason="登录页面停留太久已过期（安全校验未通过），请重新输入密码登录。", stash=None)
+                               relogin_reason="登录页面停留太久已过期（安全校验未通过），请重新输入密码登录。",
+                               stash=None)
         return _page(body, 400)
     if endpoint == "auth.logout" and not current_user.is_authenticated:
         flash("您已退出。", "info")
@@ -73,7 +74,8 @@ def stale_page_response(default_message: str):
         kept = stashes.save_from_request()
         if kept is None:
             return None
-        flash("页面停留太久已过期（安全校验未通过），内容没有提交。已为您填回刚才填写的内容，请核对后重新提交。", "warning")
+        flash("页面停留太久已过期（安全校验未通过），内容没有提交。已为您填回刚才填写的内容，请核对后重新提交。",
+              "warning")
         return redirect(kept.page_with_token())
     return relogin_page(idle_message())
 
@@ -94,7 +96,8 @@ def init_app(app: Flask) -> None:
             return None            # the page will send the user to log in first; the token stays in ``next``
         g.restore_stash = kept
         note = kept.reenter_note()
-        flash(f"已填回您退出前填写的内容（{kept.kept} 项），请核对后重新提交。" + (f"{note}。" if note else ""), "warning")
+        flash(f"已填回您退出前填写的内容（{kept.kept} 项），请核对后重新提交。" + (f"{note}。" if note else ""),
+              "warning")
         return None
 
     @app.after_request

@@ -108,7 +108,8 @@ def transfer_or_404(transfer_id: int):
     scope = scope_code_or_404()
     req = db.session.scalar(select(TransferRequest).join(src, TransferRequest.from_org_id == src.id)
                             .join(dst, TransferRequest.to_org_id == dst.id)
-                            .where(TransferRequest.id == transfer_id, within(src.code, scope) | within(dst.code, scope)))
+                            .where(TransferRequest.id == transfer_id,
+                                   within(src.code, scope) | within(dst.code, scope)))
     if req is None:
         abort(404)
     return req

@@ -240,7 +240,8 @@ class _Filler(HTMLParser):
             self.select = name if name in self.values else None
         elif tag == "option" and self.select:
             on = (a.get("value") or "") in self.values[self.select]
-            self._rewrite(start, tag, [(k, v) for k, v in attrs if k != "selected"] + ([("selected", None)] if on else []),
+            self._rewrite(start, tag, [(k, v) for k, v in attrs if k != "selected"]
+                          + ([("selected", None)] if on else []),
                           closing)
         elif tag == "textarea" and name in self.values:
             self.textarea = (name, start + len(self.get_starttag_text() or ""))
