@@ -67,6 +67,21 @@ class FreshRequestClient(FlaskClient):
         return super().open(*args, **kwargs)
 
 
+_made_apps: list = []      # every app make_app built during the current test (their pools are closed after it)
+
+
+@pytest.fixture(autouse=True)
+def _close_pools_of_apps_made_in_the_test():
+    """A test that builds its own app (make_app) leaves that app's pool open; a pooled PostgreSQL connection then
+    closes in the garbage collector during some later test, which fails there as an unraisable ResourceWarning."""
+    yield
+    while _made_apps:
+        made = _made_apps.pop()
+        with made.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def make_app(kind: str, tmp_path, **overrides):
     global _pg_schema_ready
     if kind == "sqlite":
@@ -79,6 +94,7 @@ def make_app(kind: str, tmp_path, **overrides):
     if kind == "sqlite":
         shutil.copyfile(sqlite_template(), Path(tmp_path) / "test.sqlite3")
     app = create_app(config)
+    _made_apps.append(app)
     app.test_client_class = FreshRequestClient
     if kind == "sqlite":
         return app

@@ -81,6 +81,7 @@ def test_rotating_the_leftmost_forwarded_for_entry_does_not_skip_throttles(db_ki
                            headers={"X-Forwarded-For": "10.99.99.99, 203.0.113.7"})
         assert "登录失败次数过多" in resp.get_data(as_text=True)
         db.session.remove()
+        db.engine.dispose()         # this app's own pool: no connection left for the garbage collector
 
 
 def test_trust_proxy_two_takes_the_second_from_the_right(db_kind, tmp_path):
@@ -96,6 +97,10 @@ def test_trust_proxy_two_takes_the_second_from_the_right(db_kind, tmp_path):
     with untrusting.test_request_context("/", headers={"X-Forwarded-For": "198.51.100.4"},
                                          environ_base={"REMOTE_ADDR": "10.0.0.3"}):
         assert client_ip() == "10.0.0.3"
+    from tuanjian.extensions import db
+    for each in (app, untrusting):      # these apps' own pools: no connection left for the garbage collector
+        with each.app_context():
+            db.engine.dispose()
 
 
 def test_one_login_failure_message_for_every_cause(client, session, tree):
