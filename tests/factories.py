@@ -151,7 +151,6 @@ def make_reset_code(session, person: Person, *, text: str | None = None, hours: 
 
 def text_workbook(headers, rows, *, sheet: str, title: str | None = None):
     """An uploaded workbook as a clerk types it: strings stay text (never formulas), numbers and dates stay typed."""
-    from io import BytesIO
 
     from openpyxl import Workbook
     wb = Workbook()
@@ -160,11 +159,21 @@ def text_workbook(headers, rows, *, sheet: str, title: str | None = None):
     if title:
         ws.append([title])
     ws.append(list(headers))
+    append_text_rows(ws, rows)
+    return saved(wb)
+
+
+def append_text_rows(ws, rows) -> None:
+    """Rows as a clerk types them: strings stay text cells (never formulas), numbers and dates stay typed."""
     for r in rows:
         ws.append(list(r))
         for cell in ws[ws.max_row]:
             if isinstance(cell.value, str):
                 cell.data_type = "s"
+
+
+def saved(wb):
+    from io import BytesIO
     out = BytesIO()
     wb.save(out)
     out.seek(0)

@@ -14,6 +14,7 @@ from tuanjian.demo import make_id
 from tuanjian.domain.imports import ImportReport
 from tuanjian.models import CadrePost, ImportBatch, Member, Person
 
+from ..factories import append_text_rows, saved
 from .test_malformed_uploads import xls
 
 FULL = str.maketrans("0123456789X", "０１２３４５６７８９ｘ")
@@ -31,15 +32,8 @@ def workbook(sheets) -> BytesIO:
         ws = wb.create_sheet(name)
         if header is not None:
             ws.append(list(header))
-        for r in rows:
-            ws.append(list(r))
-            for cell in ws[ws.max_row]:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"
-    out = BytesIO()
-    wb.save(out)
-    out.seek(0)
-    return out
+        append_text_rows(ws, rows)
+    return saved(wb)
 
 
 def upload(client, org_id, data, name="团员.xlsx"):
