@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, func, not_, or_, select
 
+from .domain.orgtree import is_within
 from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
 
 
@@ -46,11 +47,50 @@ def page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
     return min(max(1, page), pages), pages
 
 
-def page_of(session, stmt: Select, page: int, per_page: int) -> tuple[list, int, int, int]:
-    """One page of ``stmt``'s objects: (items, total, page, pages), the page clamped as page_bounds does."""
+@dataclass
+class Page:
+    """One page of a list: the one paging rule (page clamped to 1..pages, a page past the end shows the last)."""
+    items: list
+    total: int
+    page: int
+    pages: int
+    per_page: int
+
+    def __iter__(self):             # items, total, page, pages = ... for older callers
+        return iter((self.items, self.total, self.page, self.pages))
+
+
+def paginate(session, stmt: Select, page: int, per_page: int, *, rows: bool = False) -> Page:
+    """One page of ``stmt``: its objects (``rows=True``: its rows, for a select of several entities)."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page, pages = page_bounds(total, page, per_page)
-    return list(session.scalars(stmt.offset((page - 1) * per_page).limit(per_page))), total, page, pages
+    sliced = stmt.offset((page - 1) * per_page).limit(per_page)
+    items = list(session.execute(sliced).all()) if rows else list(session.scalars(sliced))
+    return Page(items, total, page, pages, per_page)
+
+
+def paginate_list(items: list, page: int, per_page: int) -> Page:
+    """The same rule for a list already in memory."""
+    page, pages = page_bounds(len(items), page, per_page)
+    return Page(items[(page - 1) * per_page: page * per_page], len(items), page, pages, per_page)
+
+
+def page_of(session, stmt: Select, page: int, per_page: int) -> tuple[list, int, int, int]:
+    """One page of ``stmt``'s objects: (items, total, page, pages), the page clamped as page_bounds does."""
+    return tuple(paginate(session, stmt, page, per_page))
+
+
+def ancestors_in_scope(session, code: str, scope_code: str) -> list[Org]:
+    """The orgs from ``scope_code`` down to ``code`` (both included), outermost first; none above the scope."""
+    codes = []
+    c = code
+    while True:
+        codes.append(c)
+        if c == scope_code or "." not in c:
+            break
+        c = c.rsplit(".", 1)[0]
+    found = {o.code: o for o in session.scalars(select(Org).where(Org.code.in_(codes)))}
+    return [found[c] for c in reversed(codes) if c in found and is_within(c, scope_code)]
 
 
 def orgs_in(scope_code: str) -> Select:

@@ -13,9 +13,9 @@ from ..domain.errors import DomainError, ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
 from ..extensions import db
 from ..models import AdminGrant, CadrePost, PostChange, utcnow
-from ..orgs.views import breadcrumb
 from ..services import cadres as service
 from ..spreadsheets.writer import Column
+from ..web.crumbs import breadcrumb
 from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.importflow import ImportFlow

@@ -25,7 +25,7 @@ def _default_key() -> str | None:
 
 
 def _crumbs(org):
-    from ..orgs.views import breadcrumb
+    from ..web.crumbs import breadcrumb
     return breadcrumb(org)
 
 

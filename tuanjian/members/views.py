@@ -145,7 +145,7 @@ def _list(org: Org, *, reveal: bool = False, status: int = 200):
 
 
 def _crumbs(org):
-    from ..orgs.views import breadcrumb
+    from ..web.crumbs import breadcrumb
     return breadcrumb(org)
 
 

@@ -17,12 +17,12 @@ from ..domain.orgtree import OrgKind, allowed_children
 from ..extensions import db
 from ..models import utcnow
 from ..services import orginfo as service
+from ..web.crumbs import breadcrumb
 from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, org_or_404
 from . import bp
 from .forms import OrgInfoForm
-from .views import breadcrumb
 
 
 def _industries() -> tuple[str, ...]:

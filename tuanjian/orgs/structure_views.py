@@ -11,10 +11,10 @@ from ..extensions import db
 from ..models import Member, Org, OrgCodeChange, utcnow
 from ..queries import children_of
 from ..services import orgs as service
+from ..web.crumbs import breadcrumb
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, int_arg, org_or_404
 from . import bp
-from .views import breadcrumb
 
 
 def _context(org: Org, *, error: str | None = None):

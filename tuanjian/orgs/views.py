@@ -10,7 +10,7 @@ from .. import current_settings as _settings
 from ..clock import to_local
 from ..domain.codes import CodeStatus
 from ..domain.errors import DomainError, NotAllowed, ValidationFailed
-from ..domain.orgtree import OrgKind, allowed_children, is_within, name_hints
+from ..domain.orgtree import OrgKind, allowed_children, name_hints
 from ..extensions import db
 from ..models import Org, RegistrationCode, utcnow
 from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes, page_of, within
@@ -18,6 +18,7 @@ from ..services import accounts as accounts_service
 from ..services import codes as codes_service
 from ..services import orgs as orgs_service
 from ..spreadsheets.writer import write_table
+from ..web.crumbs import breadcrumb
 from ..web.filters import local_time
 from ..web.forms import apply_errors
 from ..web.htmx import render
@@ -60,20 +61,6 @@ def node_infos(orgs: list[Org]) -> list[NodeInfo]:
                             code_status=code.status(now) if code else None,
                             manage=me is not None and o.parent_id == me.id))
     return out
-
-
-def breadcrumb(org: Org) -> list[Org]:
-    """Ancestors of ``org`` down from the user's own org (nothing above the scope is shown)."""
-    scope = current_org()
-    codes = []
-    c = org.code
-    while True:
-        codes.append(c)
-        if c == scope.code or "." not in c:
-            break
-        c = c.rsplit(".", 1)[0]
-    found = {o.code: o for o in db.session.scalars(select(Org).where(Org.code.in_(codes)))}
-    return [found[c] for c in reversed(codes) if c in found and is_within(c, scope.code)]
 
 
 CHILDREN_PER_PAGE = 100          # direct children listed per page of the tree (a county may have hundreds)

@@ -36,7 +36,7 @@ EXCEPTION_BY_KEY = {e.key: e for e in EXCEPTIONS}
 
 
 def _crumbs(org):
-    from ..orgs.views import breadcrumb
+    from ..web.crumbs import breadcrumb
     return breadcrumb(org)
 
 

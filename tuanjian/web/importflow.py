@@ -63,7 +63,7 @@ class ImportFlow:
 
     @gc_paused
     def render_batch(self, batch: ImportBatch, org: Org, status: int = 200):
-        from ..orgs.views import breadcrumb
+        from ..web.crumbs import breadcrumb
         urls = {name: url_for(self.endpoints[name], batch_id=batch.id) for name in ("commit", "cancel", "errors")}
         urls["upload_page"] = url_for(self.endpoints["upload_page"], org_id=org.id)
         urls["next"], next_label = self.next_step(org)
@@ -80,7 +80,7 @@ class ImportFlow:
 
     # ---- views
     def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):
-        from ..orgs.views import breadcrumb
+        from ..web.crumbs import breadcrumb
         org = org_or_404(org_id)
         batches = list(db.session.scalars(select(ImportBatch).where(ImportBatch.org_id == org.id,
                                                                      ImportBatch.kind == self.kind)
