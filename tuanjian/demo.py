@@ -8,10 +8,12 @@ from datetime import date, datetime
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from .clock import local_date
+from .domain import exceptions as exception_rules
 from .domain.orgtree import OrgKind
 from .domain.people import id_check_char
 from .domain.settings import Settings
-from .models import Account, AdminGrant, CadrePost, Member, Org, Person
+from .models import Account, AdminGrant, CadrePost, ExceptionRequest, Member, Org, Person
 from .services import audit
 from .services.actor import Actor
 from .services.orgs import create_child, create_root
@@ -123,6 +125,7 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
     dev_rng = random.Random(2017)             # its own stream, so the people stay as they were
     # 团员身份摸底: most have the 入团志愿书 on file, a few are not yet checked
     evidence_rng = random.Random(2019)
+    unnumbered: list[tuple[Person, Member, Org, str | None]] = []
     for branch_name, n in members_wanted.items():
         branch = by_name[branch_name]
         for i in range(n):
@@ -132,12 +135,18 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
             dev = (f"{join_year}{people.seq:08d}" if join_year >= settings.dev_number_required_from_year
                    and dev_rng.random() < 0.85 else None)
             checked = evidence_rng.random() < 0.9
-            session.add(Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now,
-                               has_application=True if checked else None))
+            member = Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now,
+                            has_application=True if checked else None)
+            session.add(member)
+            position = None
             if i == 0 and branch_name != "华阳镇机关团支部":     # that branch's 书记 is the demo admin 陈晨
-                session.add(CadrePost(person_id=person.id, org_id=branch.id, position="书记", created_at=now))
+                position = "书记"
             elif i == 1 and n >= 5:
-                session.add(CadrePost(person_id=person.id, org_id=branch.id, position="组织委员", created_at=now))
+                position = "组织委员"
+            if position:
+                session.add(CadrePost(person_id=person.id, org_id=branch.id, position=position, created_at=now))
+            if dev is None and join_year >= settings.dev_number_required_from_year:
+                unnumbered.append((person, member, branch, position))
 
     logins: list[DemoLogin] = []
 
@@ -161,9 +170,41 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
     admin(by_name["华阳镇机关团支部"], "陈晨", date(2000, 1, 20), "书记", "团支部管理员", member=True,
           political="共青团员")
     session.flush()
+    _except_unnumbered(session, unnumbered, root, by_name["华阳镇团委"], settings=settings, now=now)
     audit.record(session, actor, "demo.seed", object_type="org", object_id=root.id, org_id=root.id,
                  summary=f"导入演示数据：望江县 {len(by_name)} 个团组织")
     return logins
+
+
+UNNUMBERED_REASON = ("入团时所在学校尚未申领发展团员编号号段，已按团员身份摸底要求整改："
+                     "入团志愿书齐全、入团年龄符合规定，编号由县团委统一补录")
+
+
+def _except_unnumbered(session, unnumbered, root: Org, requester_org: Org, *, settings: Settings,
+                       now: datetime) -> None:
+    """A few later joins have no 发展团员编号, as in real county data. A member the rules refuse exists only by an
+    approved 特殊情况录入 (issue 18; seed notice 002: those without a number are rectified, 整改), so the demo records
+    one for each, requested by a township admin and approved by the county: the demo holds nothing the app itself
+    would refuse, and the 特殊情况录入 list shows them."""
+    requester = session.scalar(select(AdminGrant.person_id).where(AdminGrant.org_id == requester_org.id))
+    approver = session.scalar(select(AdminGrant.person_id).where(AdminGrant.org_id == root.id))
+    today = local_date(now)
+    for person, member, branch, position in unnumbered:
+        values = {"name": person.name, "id_number": person.id_number, "ethnicity": person.ethnicity,
+                  "political_status": person.political_status, "join_date": person.join_date,
+                  "phone": person.phone, "is_cadre": "是" if position else "否", "position": position or "",
+                  "dev_number": ""}
+        data = exception_rules.validate_excepted(values, rules=("dev_number_missing",), settings=settings,
+                                                 today=today)
+        req = ExceptionRequest(org_id=branch.id, approver_org_id=root.id, name=person.name,
+                               id_number=person.id_number, data=data,
+                               rules=exception_rules.format_rules(("dev_number_missing",)), reason=UNNUMBERED_REASON,
+                               voucher=branch.parent.short_name if branch.parent else root.short_name,
+                               status=exception_rules.APPROVED, requested_by_id=requester, requested_at=now,
+                               decided_by_id=approver, decided_at=now, decision_note="同意，编号补录后更新")
+        session.add(req)
+        session.flush()
+        member.exception_id = req.id
 
 
 def database_is_empty(session) -> bool:

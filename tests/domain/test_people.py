@@ -179,3 +179,26 @@ def test_id_search_takes_the_full_number_or_the_last_four_only():
     for part in (full[-k:] for k in (2, 3, 5, 6, 8, 12, 17)):      # ("X" alone is no digit: a name search)
         assert classify_id_search(part).kind == "refused", part
     assert classify_id_search("张三").kind == "none" and classify_id_search("高一(1)班").kind == "none"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("书记", "书记"),
+    ("副书记、组织委员", "副书记、组织委员"),            # our 智慧团建 export's form
+    ("副书记，组织委员", "副书记、组织委员"),
+    ("副书记, 组织委员", "副书记、组织委员"),
+    ("副书记/组织委员", "副书记、组织委员"),
+    ("副书记；组织委员；副书记", "副书记、组织委员"),   # each once, in the order given
+    ("团支部书记、宣传委员", "书记、宣传委员"),          # the synonyms apply to each
+])
+def test_several_posts_in_one_cell(raw, expected):
+    from tuanjian.domain.people import split_positions, validate_positions
+    assert validate_positions(raw, is_leading=False) == expected
+    assert split_positions(expected) == expected.split("、")
+
+
+def test_several_posts_each_checked():
+    from tuanjian.domain.people import validate_positions
+    with pytest.raises(ValidationFailed, match="团内职务只能是"):
+        validate_positions("书记、常委", is_leading=False)
+    with pytest.raises(ValidationFailed, match="请选择团内职务"):
+        validate_positions("", is_leading=False)

@@ -11,10 +11,12 @@ from sqlalchemy import func, select
 
 from tuanjian.demo import seed_demo
 from tuanjian.domain.imports import ImportReport
+from tuanjian.domain.member_import import EXCEPTION_NOTE
 from tuanjian.domain.people import id_check_char, validate_person_name
 from tuanjian.extensions import db
 from tuanjian.models import CadrePost, Member, Org, Person, utcnow
 from tuanjian.services.actor import Actor
+from tuanjian.services.exceptions import approve, request_exception
 from tuanjian.services.member_imports import commit_members, preview_members
 from tuanjian.services.zhtj import zhtj_workbook
 
@@ -69,8 +71,8 @@ def fresh_instance_with(session, tree: list[dict], tmp_path) -> None:
     session.commit()
 
 
-def export_and_reimport(session, root_code: str, tmp_path, *, allow_errors: bool = False
-                        ) -> tuple[dict, dict, ImportReport, dict]:
+def export_and_reimport(session, root_code: str, tmp_path, *, allow_errors: bool = False, with_batch: bool = False
+                        ) -> tuple:
     root = session.scalar(select(Org).where(Org.code == root_code))
     before = snapshot(session, root_code)
     out, counts = zhtj_workbook(session, root)
@@ -85,31 +87,69 @@ def export_and_reimport(session, root_code: str, tmp_path, *, allow_errors: bool
     commit_members(db.session, actor, batch, mode="valid" if allow_errors else "all", settings=_settings(),
                    now=utcnow())
     db.session.commit()
+    if with_batch:
+        return before, snapshot(db.session, root_code), report, counts, batch
     return before, snapshot(db.session, root_code), report, counts
 
 
+def _request_and_approve(report: ImportReport, batch, root: Org) -> int:
+    """The rows only an exception lets in (the demo's 2017+ members without a 发展团员编号, each with an approved
+    特殊情况录入 at home): requested from the preview row, as 智慧团建's 备注 column explains, and approved by a
+    second county admin: the documented path for a member the rules refuse (README 特殊情况录入)."""
+    clerk = Person(id_number=_id_number(random.Random(1), date(1990, 1, 1)), name="录入员", gender="男",
+                   birth_date=date(1990, 1, 1), ethnicity="汉族", political_status="中共党员", created_at=utcnow(),
+                   updated_at=utcnow())
+    head = Person(id_number=_id_number(random.Random(2), date(1988, 1, 1)), name="审批人", gender="男",
+                  birth_date=date(1988, 1, 1), ethnicity="汉族", political_status="中共党员", created_at=utcnow(),
+                  updated_at=utcnow())
+    db.session.add_all([clerk, head])
+    db.session.flush()
+    asking = Actor(person_id=clerk.id, name=clerk.name, org_id=root.id, scope_code=root.code)
+    deciding = Actor(person_id=head.id, name=head.name, org_id=root.id, scope_code=root.code)
+    branches = {o.short_name: o for o in db.session.scalars(select(Org))}
+    done = 0
+    for row in report.error_rows:
+        assert row.note.startswith(EXCEPTION_NOTE), (row.where, row.errors)
+        branch = branches[row.cells.get("branch") or row.sheet]
+        req = request_exception(db.session, asking, branch, dict(row.cells), reason="原系统已批准特殊情况录入",
+                                voucher="望江县团委",
+                                scan=None, settings=_settings(), now=utcnow(), batch=batch, row=row.number)
+        approve(db.session, deciding, req, note="", settings=_settings(), now=utcnow())
+        done += 1
+    db.session.commit()
+    return done
+
+
 def test_demo_county_round_trips(app, tmp_path):
+    """The whole demo county: every member and every branch cadre comes back with every exported field equal; the
+    members whose 发展团员编号 is missing (each with an approved 特殊情况录入 in the demo) come back through a new
+    request from the preview, approved by a second admin: nothing is recreated that the rules would refuse."""
     session = db.session
     seed_demo(session, _settings(), datetime(2026, 11, 20, 2, 0))
     session.commit()
     root_code = session.scalar(select(Org.code).where(Org.parent_id.is_(None)))
     required = _settings().dev_number_required_from_year
-    # the demo keeps a few 2017+ members without their 发展团员编号, as real county data does (they are on the
-    # progress page's 发展团员编号缺失 list); the importer refuses such a row with the rule's reason, so those are the
-    # only ones not recreated, and every field of everybody else comes back equal
-    incomplete = {p.id_number for p, m in session.execute(select(Person, Member)
+    unnumbered = {p.id_number for p, m in session.execute(select(Person, Member)
                                                           .join(Member, Member.person_id == Person.id))
-                  if m.deleted_at is None and m.dev_number is None
-                  and int(p.join_date[:4]) >= required}
-    assert incomplete
-    before, after, report, counts = export_and_reimport(session, root_code, tmp_path, allow_errors=True)
+                  if m.deleted_at is None and m.dev_number is None and int(p.join_date[:4]) >= required}
+    # the demo holds nobody the rules refuse: each of them entered by an approved 特殊情况录入
+    assert unnumbered and all(m.exception is not None and m.exception.status == "approved"
+                              for m in session.scalars(select(Member))
+                              if m.person.id_number in unnumbered)
+    before, after, report, counts, batch = export_and_reimport(session, root_code, tmp_path, allow_errors=True,
+                                                               with_batch=True)
     assert len(before["members"]) == counts["members"] > 30 and before["posts"]
-    refused = {r.cells["id_number"] for r in report.error_rows}
-    assert refused == incomplete
+    # those rows wait for a new request, the rule named (the 智慧团建 file explains them in 备注, listed as not read)
+    assert {r.cells["id_number"] for r in report.error_rows} == unnumbered
     assert all(set(r.errors) == {"dev_number"} and "须填写发展团员编号" in r.errors["dev_number"][0]
-               for r in report.error_rows)
-    assert after["members"] == {m for m in before["members"] if m[0] not in incomplete}
-    assert after["posts"] == {p for p in before["posts"] if p[0] not in incomplete}
+               and r.note.startswith(EXCEPTION_NOTE) for r in report.error_rows)
+    assert "备注" in report.meta["unused_columns"]       # told, not silently dropped
+    root = db.session.scalar(select(Org).where(Org.code == root_code))
+    assert _request_and_approve(report, batch, root) == len(unnumbered)
+    after = snapshot(db.session, root_code)
+    assert after == before                          # every member, every branch cadre, every field
+    excepted = {m.person.id_number for m in db.session.scalars(select(Member).where(Member.exception_id.is_not(None)))}
+    assert excepted == unnumbered
     # the 本级团干部 sheets of the 团委 are named, not silently dropped; the blank 智慧团建 columns are listed
     skipped = dict(map(tuple, report.meta["skipped_sheets"]))
     assert any(name.endswith("本级团干部") for name in skipped)
@@ -172,9 +212,14 @@ def test_generated_variants_round_trip(app, tmp_path):
                                   position=["书记", "组织委员", "宣传委员"][i % 3],
                                   nature=[None, "兼职", "专职"][i % 3], start_month=None if i % 2 else "2024-09",
                                   party_committee=[None, True, False][i % 3], created_at=now))
+        elif i == 6:                                 # two posts in one branch: exported as "副书记、组织委员"
+            for position in ("副书记", "组织委员"):
+                session.add(CadrePost(person_id=person.id, org_id=branch.id, position=position, nature="兼职",
+                                      start_month="2025-03", party_committee=False, created_at=now))
         made += 1
     session.commit()
     shandong = session.scalar(select(func.count()).select_from(Member).where(Member.dev_number.like("201516%")))
     before, after, report, _ = export_and_reimport(session, tree.county.code, tmp_path)
     assert len(before["members"]) >= made and after == before
     assert shandong, "the generated data holds a Shandong 16-digit number"
+    assert sum(1 for p in after["posts"] if p[2] in ("副书记", "组织委员")) >= 2

@@ -229,3 +229,30 @@ def test_single_sheet_imports_refuse_data_in_two_sheets(client, login, tree):
                        content_type="multipart/form-data")
     page = resp.get_data(as_text=True)
     assert resp.status_code == 422 and "一次只导入一张工作表" in page and "“一”“二”" in page
+
+
+def test_several_posts_in_one_branch_import_and_update(client, session, login, tree):
+    """团内现任职务 "副书记、组织委员" (how our 智慧团建 export writes a person holding two posts in one branch)
+    makes two posts; importing it again is unchanged; naming one more adds it, with its history."""
+    a, = ids(1, start=900)
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "是否为团干部", "团内现任职务", "任现职年月", "团干部性质"]
+    row = ["赵一", a, "汉族", "共青团员", "2015-05", "是", "副书记、组织委员", "2024-09", "兼职"]
+    login(tree.branch_admin)
+    batch, report = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", head, [row])])))
+    assert [r.kind for r in report.rows] == ["new"], [r.errors for r in report.rows]
+    assert client.post(f"/members/imports/{batch.id}/commit", data={"mode": "all"}).status_code == 302
+    session.expire_all()
+    person = session.scalar(select(Person).where(Person.id_number == a))
+
+    def posts():
+        return sorted((p.position, p.start_month, p.nature) for p in session.scalars(
+            select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.ended_at.is_(None))))
+    assert posts() == [("副书记", "2024-09", "兼职"), ("组织委员", "2024-09", "兼职")]
+    _, again = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", head, [row])])))
+    assert [r.kind for r in again.rows] == ["unchanged"]
+    more = row[:6] + ["副书记、组织委员、宣传委员"] + row[7:]
+    batch, third = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", head, [more])])))
+    assert [r.kind for r in third.rows] == ["update"] and "团内" in third.rows[0].note
+    assert client.post(f"/members/imports/{batch.id}/commit", data={"mode": "all"}).status_code == 302
+    session.expire_all()
+    assert {p[0] for p in posts()} == {"副书记", "组织委员", "宣传委员"}

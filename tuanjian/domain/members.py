@@ -17,7 +17,7 @@ from .people import (
     validate_person_name,
     validate_phone,
     validate_political_status,
-    validate_position,
+    validate_positions,
 )
 from .vocabulary import synonym
 
@@ -288,7 +288,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     position = None
     post = dict.fromkeys(POST_FIELDS)
     if is_cadre:
-        position = check(lambda: validate_position(values.get("position"), is_leading=False))
+        position = check(lambda: validate_positions(values.get("position"), is_leading=False))
         post = check(validate_branch_post, values, today=today) or post
     else:
         if str(values.get("position") or "").strip():

@@ -237,6 +237,30 @@ def validate_position(raw, *, is_leading: bool) -> str:
     return text
 
 
+POSITION_SEPARATOR = "、"
+_POSITIONS_SPLIT = re.compile(r"\s*[、，,；;／/]\s*")
+
+
+def split_positions(text: str | None) -> list[str]:
+    """The posts of a 团内现任职务 cell: one person may hold several in one branch ("副书记、组织委员", as our
+    智慧团建 export writes them, or with ，/;// between)."""
+    return [p for p in _POSITIONS_SPLIT.split(str(text or "").strip()) if p]
+
+
+def validate_positions(raw, *, is_leading: bool) -> str:
+    """One or several posts (see split_positions), each checked like validate_position; the canonical form joins
+    them with 、 in the order given, each once."""
+    parts = split_positions(raw) if isinstance(raw, str) else [raw]
+    if len(parts) <= 1:
+        return validate_position(parts[0] if parts else raw, is_leading=is_leading)
+    out: list[str] = []
+    for part in parts:
+        position = validate_position(part, is_leading=is_leading)
+        if position not in out:
+            out.append(position)
+    return POSITION_SEPARATOR.join(out)
+
+
 # ---------------------------------------------------------------- year-month and the join-age rule
 
 _YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?(?:[-./]\s*\d{1,2}\s*日?)?$")

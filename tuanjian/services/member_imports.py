@@ -14,6 +14,7 @@ from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
 from ..domain.member_import import READ_COLUMNS, Existing, cells_from_data, classify, validate_rows
 from ..domain.members import POST_FIELDS
 from ..domain.orgtree import OrgKind, is_within
+from ..domain.people import POSITION_SEPARATOR, split_positions
 from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
 from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
@@ -54,7 +55,12 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
             for pid, oid, *post in session.execute(select(
                     CadrePost.person_id, CadrePost.org_id, CadrePost.position, CadrePost.start_month, CadrePost.nature,
                     CadrePost.party_committee).where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
-                positions.setdefault((pid, oid), post)
+                # several posts in one branch compare as the 团内现任职务 cell writes them: "副书记、组织委员"
+                if (pid, oid) in positions:
+                    first = positions[(pid, oid)]
+                    positions[(pid, oid)] = (POSITION_SEPARATOR.join((first[0], post[0])), *first[1:])
+                else:
+                    positions[(pid, oid)] = tuple(post)
         places = place_codes(session, [p.id for p, _ in found])
         posts_of: dict[int, dict[int, str]] = {}
         for (pid, oid), post in positions.items():
@@ -250,9 +256,10 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         insert_many(session, CadrePost.__table__, [{"person_id": pid, "org_id": r.data["branch_id"],
-                                                       "position": r.data["position"],
+                                                       "position": position,
                                                        **{k: r.data.get(k) for k in POST_FIELDS}, "created_at": now}
-                                                      for pid, r in cadres])
+                                                      for pid, r in cadres
+                                                      for position in split_positions(r.data["position"])])
         insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,
                                                      "session_version": 1, "created_at": now} for pid, _ in cadres])

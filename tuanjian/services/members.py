@@ -9,6 +9,7 @@ from ..clock import local_date
 from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members
+from ..domain.people import split_positions
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
@@ -56,22 +57,28 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
                                                          CadrePost.person_id == member.person_id,
                                                          CadrePost.ended_at.is_(None))))
     if data["is_cadre"]:
-        post = next((p for p in posts if p.position == data["position"]), None)
-        if post is None:
-            if posts:
-                post = posts[0]
-                session.add(PostChange(post_id=post.id, from_position=post.position, to_position=data["position"],
+        # 团内职务 may name several posts ("副书记、组织委员"); each gets a post, a post no longer named is renamed
+        # to a missing one (its history says so), and posts not named otherwise stay as they are
+        kept = []
+        spare = [p for p in posts if p.position not in split_positions(data["position"])]
+        for position in split_positions(data["position"]):
+            post = next((p for p in posts if p.position == position), None)
+            if post is None and spare:
+                post = spare.pop(0)
+                session.add(PostChange(post_id=post.id, from_position=post.position, to_position=position,
                                        changed_on=local_date(now), by_person_id=actor.person_id, at=now,
                                        note="团员信息修改"))
-                post.position = data["position"]
-            else:
-                post = CadrePost(person_id=member.person_id, org_id=member.org_id, position=data["position"],
+                post.position = position
+            elif post is None:
+                post = CadrePost(person_id=member.person_id, org_id=member.org_id, position=position,
                                  created_at=now)
                 session.add(post)
+            kept.append(post)
         # 任现职年月, 团干部性质, 是否同级党委（支部）成员 come from the import file; blank keeps what is recorded
-        for key in ("start_month", "nature", "party_committee"):
-            if data.get(key) is not None:
-                setattr(post, key, data[key])
+        for post in kept:
+            for key in ("start_month", "nature", "party_committee"):
+                if data.get(key) is not None:
+                    setattr(post, key, data[key])
         _, opened = ensure_account(session, member.person)
         return opened
     if posts:
