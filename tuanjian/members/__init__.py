@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("members", __name__, url_prefix="/members")
 
-from . import exception_views, views  # noqa: E402,F401  (the views register routes on bp)
+# the views register routes on bp
+from . import exception_views, export_views, import_views, transfer_views, views  # noqa: E402,F401

@@ -2,26 +2,25 @@
 see the status), one request with its decision and scan. Rules: domain.exceptions; who may: domain.policy."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import aliased
+from flask import abort, current_app, flash, make_response, request, url_for
 
 from .. import current_settings as _settings
 from ..domain import exceptions as rules
-from ..domain.canonical import canonical_org_name, name_query
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import ValidationFailed
 from ..domain.imports import ERROR, ImportReport
 from ..domain.member_import import EXCEPTION_NOTE
 from ..domain.people import mask_id_number
 from ..extensions import db
-from ..models import ExceptionRequest, Org, utcnow
-from ..queries import page_of, within
+from ..models import utcnow
 from ..services import exceptions as service
 from ..services.member_imports import branches_in
+from ..web.actions import flash_redirect, form_action
 from ..web.htmx import render
 from ..web.scope import admin_required, batch_or_404, current_actor, current_org, exception_or_404, int_arg, org_or_404
 from . import bp
+from . import queries as member_queries
 from .forms import MemberForm
+from .views import Attempt, flash_error, form_context, search_text
 
 STATUS_FILTERS = {"": "全部", rules.PENDING: "待审批", rules.APPROVED: "已批准", rules.REFUSED: "已退回"}
 
@@ -49,28 +48,27 @@ def _request_text() -> dict:
 @bp.post("/org/<int:org_id>/exception")
 @admin_required
 def request_exception(org_id: int):
-    from .views import _form_context
     org = org_or_404(org_id)
     form = MemberForm()
-    if not form.validate():
-        return render("members/form.html", status=400, **_form_context(org, form))
-    now = utcnow()
-    try:
-        req = service.request_exception(db.session, current_actor(), org, form.data, scan=_scan(),
-                                        settings=_settings(), now=now, **_request_text())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
+    attempt = Attempt(lambda: service.request_exception(db.session, current_actor(), org, form.data, scan=_scan(),
+                                                        settings=_settings(), now=utcnow(), **_request_text()))
+
+    def rerender(status, error):
+        if attempt.error is None:                      # the form did not validate
+            return render("members/form.html", status=status, **form_context(org, form))
+        flash(attempt.error.message, "error")
         offer = None
-        if isinstance(exc, ValidationFailed) and set(exc.field_errors) <= {"reason", "voucher", "scan"}:
+        if isinstance(attempt.error, ValidationFailed) and set(attempt.field_errors) <= {"reason", "voucher", "scan"}:
             offer = _offer_for(form.data)
-        return render("members/form.html", status=exc.status, exception_offer=offer,
-                      exception_errors=getattr(exc, "field_errors", {}), exception_text=_request_text(),
-                      **_form_context(org, form))
-    flash(f"已提交 {req.name} 的特殊情况录入申请（{req.rule_labels}），等待{req.approver_org.short_name}审批。"
-          "可在“特殊情况录入申请”中查看进度。", "success")
-    return redirect(url_for("members.exception_detail", request_id=req.id))
+        return render("members/form.html", status=status, exception_offer=offer,
+                      exception_errors=attempt.field_errors, exception_text=_request_text(), **form_context(org, form))
+
+    def done(req):
+        return flash_redirect(f"已提交 {req.name} 的特殊情况录入申请（{req.rule_labels}），"
+                              f"等待{req.approver_org.short_name}审批。可在“特殊情况录入申请”中查看进度。",
+                              url_for("members.exception_detail", request_id=req.id))
+
+    return form_action(form, attempt, rerender=rerender, done=done)
 
 
 def _offer_for(values: dict):
@@ -89,7 +87,7 @@ def _import_row(batch_id: int, row: int):
     found = next((r for r in report.rows if r.number == row and r.kind == ERROR and r.cells), None)
     if found is None:
         abort(404)
-    org = db.session.get(Org, batch.org_id)
+    org = org_or_404(batch.org_id)
     branch = org if org.org_kind.holds_members else None
     name = " ".join(str(found.cells.get("branch") or "").split())
     if name:
@@ -120,19 +118,17 @@ def request_row_exception(batch_id: int, row: int):
     if branch is None:
         flash("找不到这一行的团支部：请在“所在团支部”填写您管理范围内的团支部后重新导入。", "error")
         return _row_page(batch, org, found, branch, status=422)
-    try:
-        req = service.request_exception(db.session, current_actor(), branch, dict(found.cells), scan=_scan(),
-                                        settings=_settings(), now=utcnow(), batch=batch, row=found.number,
-                                        **_request_text())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _row_page(batch, org, found, branch, status=exc.status, errors=getattr(exc, "field_errors", {}))
-    flash(f"已提交第{found.number}行 {req.name} 的特殊情况录入申请（{req.rule_labels}），"
-          f"等待{req.approver_org.short_name}审批。"
-          "其余各行不受影响，可以照常确认导入。", "success")
-    return redirect(url_for("members.batch", batch_id=batch.id))
+    attempt = Attempt(lambda: service.request_exception(
+        db.session, current_actor(), branch, dict(found.cells), scan=_scan(), settings=_settings(), now=utcnow(),
+        batch=batch, row=found.number, **_request_text()))
+    return form_action(
+        None, attempt,
+        rerender=lambda status, error: (flash_error(error),
+                                        _row_page(batch, org, found, branch, status=status,
+                                                  errors=attempt.field_errors))[1],
+        done=lambda req: flash_redirect(f"已提交第{found.number}行 {req.name} 的特殊情况录入申请（{req.rule_labels}），"
+                                        f"等待{req.approver_org.short_name}审批。其余各行不受影响，可以照常确认导入。",
+                                        url_for("members.batch", batch_id=batch.id)))
 
 
 def row_action(batch, row):
@@ -148,25 +144,15 @@ def row_action(batch, row):
 @admin_required
 def exception_queue():
     scope = current_org()
-    q = " ".join(request.args.get("q", "").split())[:30]
+    q = search_text()
     status = request.args.get("status", rules.PENDING if request.args.get("q") is None else "")
     status = status if status in STATUS_FILTERS else ""
-    branch = aliased(Org)
-    stmt = (select(ExceptionRequest).join(branch, ExceptionRequest.org_id == branch.id)
-            .where(within(branch.code, scope.code)))
-    if status:
-        stmt = stmt.where(ExceptionRequest.status == status)
-    if q:
-        stmt = stmt.where(or_(ExceptionRequest.name.contains(name_query(q), autoescape=True),
-                              branch.short_name.contains(canonical_org_name(q), autoescape=True)))
-    reqs, total, page, pages = page_of(db.session, stmt.order_by((ExceptionRequest.status == rules.PENDING).desc(),
-                                                                  ExceptionRequest.id.desc()),
-                                       int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
-    actor = current_actor()
-    to_decide = db.session.scalar(select(func.count()).select_from(ExceptionRequest).where(
-        ExceptionRequest.approver_org_id == scope.id, ExceptionRequest.status == rules.PENDING))
+    found = member_queries.exception_page(db.session, scope.code, status, q, int_arg("page", 1) or 1,
+                                          current_app.config["PAGE_SIZE"])
+    actor, reqs = current_actor(), found.items
     return render("members/exceptions.html", block="exception_table", reqs=reqs, q=q, status_filter=status,
-                  statuses=STATUS_FILTERS, page=page, pages=pages, total=total, to_decide=to_decide, scope=scope,
+                  statuses=STATUS_FILTERS, page=found.page, pages=found.pages, total=found.total,
+                  to_decide=member_queries.exceptions_to_decide(db.session, scope.id), scope=scope,
                   may_decide={r.id: service.decide_refusal(actor, r) is None for r in reqs})
 
 
@@ -180,25 +166,30 @@ def exception_detail(request_id: int):
 
 
 def _decide(request_id: int, approve: bool):
+    """Approve or refuse: on a refusal the request's page again with the message and the error's status."""
     req = exception_or_404(request_id)
-    note = request.form.get("note", "")
-    try:
+    note, actor = request.form.get("note", ""), current_actor()
+    name, branch, labels = req.name, req.org, req.rule_labels
+
+    def act():
         if approve:
-            member = service.approve(db.session, current_actor(), req, note=note, settings=_settings(), now=utcnow())
+            return service.approve(db.session, actor, req, note=note, settings=_settings(), now=utcnow())
+        return service.refuse(db.session, actor, req, note=note, now=utcnow())
+
+    def rerender(status, error):
+        flash_error(error)
+        again = exception_or_404(request_id)
+        return render("members/exception.html", status=status, req=again,
+                      refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data)
+
+    def done(member):
+        if approve:
+            flash(f"已批准，{member.person.name} 已录入{branch.short_name}（特殊情况录入：{labels}）。", "success")
         else:
-            service.refuse(db.session, current_actor(), req, note=note, now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render("members/exception.html", status=exc.status, req=exception_or_404(request_id),
-                      refusal=service.decide_refusal(current_actor(), req), masked=req.masked_id, data=req.data)
-    if approve:
-        flash(f"已批准，{member.person.name} 已录入{req.org.short_name}（特殊情况录入：{req.rule_labels}）。",
-              "success")
-    else:
-        flash(f"已退回 {req.name} 的特殊情况录入申请。", "success")
-    return redirect(url_for("members.exception_queue"))
+            flash(f"已退回 {name} 的特殊情况录入申请。", "success")
+        return flash_redirect(None, url_for("members.exception_queue"))
+
+    return form_action(None, act, rerender=rerender, done=done)
 
 
 @bp.post("/exceptions/<int:request_id>/approve")
