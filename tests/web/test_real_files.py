@@ -235,7 +235,8 @@ def test_several_posts_in_one_branch_import_and_update(client, session, login, t
     """团内现任职务 "副书记、组织委员" (how our 智慧团建 export writes a person holding two posts in one branch)
     makes two posts; importing it again is unchanged; naming one more adds it, with its history."""
     a, = ids(1, start=900)
-    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "是否为团干部", "团内现任职务", "任现职年月", "团干部性质"]
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "是否为团干部", "团内现任职务", "任现职年月",
+            "团干部性质"]
     row = ["赵一", a, "汉族", "共青团员", "2015-05", "是", "副书记、组织委员", "2024-09", "兼职"]
     login(tree.branch_admin)
     batch, report = batch_of(session, upload(client, tree.village.id, workbook([("Sheet1", head, [row])])))
