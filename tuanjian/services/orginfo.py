@@ -24,6 +24,7 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
+from .cadres import close_post
 
 SECRETARY = "书记"
 
@@ -173,10 +174,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     own_post = session.scalar(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.person_id == holder.id,
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
-        previous.ended_at, previous.ended_on, previous.end_reason = now, local_date(now), "书记变更"
-        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None,
-                               changed_on=local_date(now),
-                               note=f"书记变更为{holder.name}", by_person_id=actor.person_id, at=now))
+        close_post(session, actor, previous, now=now, reason="书记变更", note=f"书记变更为{holder.name}")
     if own_post is None:
         session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
     elif own_post.position != SECRETARY:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ..clock import local_date
 from ..domain import policy
 from ..domain.canonical import canonical_org_name
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
@@ -150,7 +149,8 @@ def move_org(session, actor: Actor, org: Org, new_parent: Org, *, settings: Sett
 
 def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
     """Shared end of dissolve and merge: revoke admins and unused codes, end posts, mark dissolved."""
-    from ..models import AdminGrant, CadrePost, PostChange, RegistrationCode
+    from ..models import AdminGrant, CadrePost, RegistrationCode
+    from .cadres import close_post
     for grant in session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
                                                           AdminGrant.revoked_at.is_(None))):
         grant.revoked_at, grant.revoked_by_id = now, actor.person_id
@@ -159,10 +159,7 @@ def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
                                                                RegistrationCode.revoked_at.is_(None))):
         code.revoked_at, code.revoked_by_id = now, actor.person_id
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))):
-        post.ended_at, post.ended_on, post.end_reason = now, local_date(now), reason[:100]
-        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                               changed_on=local_date(now),
-                               note=reason[:100], by_person_id=actor.person_id, at=now))
+        close_post(session, actor, post, now=now, reason=reason[:100])
     org.dissolved_at, org.dissolved_reason = now, reason[:200]
 
 
