@@ -70,7 +70,6 @@ CHILDREN_PER_PAGE = 100          # direct children listed per page of the tree (
 def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[str] | None = None):
     """The org page: its facts and its direct children, a page at a time; with ``?q=`` instead the orgs anywhere
     below it whose name or code matches (plain GET form and links, so it works without JavaScript)."""
-    me = current_org()
     scope = current_actor().scope_code
     q_text = " ".join(request.args.get("q", "").split())[:30]
     page = int_arg("page", 1) or 1
@@ -82,7 +81,7 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     if form is None:
         form = CreateChildForm(formdata=None)
     may_create = not org.is_dissolved and policy.refusal("org.create_child", scope, org.code) is None
-    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], me=me, info=node_infos([org])[0],
+    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], info=node_infos([org])[0],
                 nodes=node_infos(found.items), crumbs=breadcrumb(org), form=form,
                 can_create=may_create and bool(kinds),
                 may_issue_batch=policy.refusal("code.issue_batch", scope, org.code) is None,
