@@ -42,7 +42,7 @@ def populate(session, tree) -> None:
     from tuanjian.domain.orgtree import OrgKind
     from tuanjian.domain.settings import DEFAULT_SETTINGS
     from tuanjian.models import AdminGrant
-    from tuanjian.services.orgs import create_child, dissolve
+    from tuanjian.services.orgs import add_org, create_child, dissolve
     actor = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id, scope_code=tree.township.code)
     now = utcnow()
     t = tree.township
@@ -55,8 +55,8 @@ def populate(session, tree) -> None:
     gone = create_child(session, actor, t, short_name="旧厂团支部", kind=OrgKind.BRANCH, settings=DEFAULT_SETTINGS)
     general = create_child(session, actor, t, short_name="镇直团总支", kind=OrgKind.GENERAL_BRANCH,
                            settings=DEFAULT_SETTINGS)
-    office = create_child(session, actor, general, short_name="镇机关团支部", kind=OrgKind.BRANCH,
-                          settings=DEFAULT_SETTINGS)
+    office = add_org(session, actor, general, short_name="镇机关团支部", kind=OrgKind.BRANCH,   # as an import nests it
+                     settings=DEFAULT_SETTINGS)
     session.flush()
     dissolve(session, actor, gone, reason="企业关停", now=now)
     people = []

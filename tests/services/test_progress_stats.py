@@ -660,13 +660,13 @@ def test_org_info_save(app, session, tree):
 def test_move_merge_create_dissolve(app, session, tree):
     s = settings_of(app)
     county = actor_for(tree.county_admin, tree.county)
-    hollow = orgs.create_child(session, county, tree.school, short_name="高二年级团总支", kind=OrgKind.GENERAL_BRANCH,
+    hollow = orgs.create_child(session, SYSTEM, tree.school, short_name="高二年级团总支", kind=OrgKind.GENERAL_BRANCH,
                                settings=s)
     session.commit()
     below = lambda o: stats_row(session, o).branches_below  # noqa: E731
     assert (below(tree.county), below(tree.township), below(tree.school), below(hollow)) == (3, 1, 1, 0)
     assert_current(session, s)
-    west = orgs.create_child(session, county, tree.township, short_name="城西村团支部", kind=OrgKind.BRANCH, settings=s)
+    west = orgs.create_child(session, SYSTEM, tree.township, short_name="城西村团支部", kind=OrgKind.BRANCH, settings=s)
     make_member(session, west, name="西甲")
     session.commit()
     assert (below(tree.county), below(tree.township)) == (4, 2)
@@ -683,7 +683,7 @@ def test_move_merge_create_dissolve(app, session, tree):
     assert (below(tree.county), below(tree.township), below(tree.school), below(tree.grade)) == (4, 2, 1, 1)
     assert_current(session, s)
     # merge: members move, the source is dissolved and loses its row
-    east = orgs.create_child(session, county, hollow, short_name="高二(2)班团支部", kind=OrgKind.BRANCH, settings=s)
+    east = orgs.create_child(session, SYSTEM, hollow, short_name="高二(2)班团支部", kind=OrgKind.BRANCH, settings=s)
     session.commit()
     assert below(hollow) == 2
     moved = orgs.merge_branches(session, county, west, east, now=utcnow())

@@ -3,43 +3,46 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import flash, redirect, url_for
-from sqlalchemy import select
+from flask import flash, url_for
 
 from .. import current_settings as _settings
 from ..clock import local_date, local_today
+from ..domain import policy
 from ..domain.cadres import NATURES, YES_NO, validate_cadre
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
 from ..extensions import db
-from ..models import AdminGrant, CadrePost, PostChange, utcnow
+from ..models import utcnow
+from ..queries import active_posts
 from ..services import cadres as service
 from ..spreadsheets.writer import Column
+from ..web.actions import flash_redirect, form_action
 from ..web.crumbs import breadcrumb
-from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.importflow import ImportFlow
 from ..web.scope import admin_required, current_actor, org_or_404, post_or_404
 from . import bp
+from . import queries as q
 from .forms import CadreForm, ChangeForm, EndForm
 
 
 def _may_manage(org) -> bool:
-    actor = current_actor()
-    return not org.is_dissolved and (org.id == actor.org_id or org.parent_id == actor.org_id)
+    return not org.is_dissolved and policy.refusal("cadre.manage", current_actor().scope_code, org.code) is None
 
 
 def _context(org, form=None):
-    posts = list(db.session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))
-                                    .order_by(CadrePost.id)))
-    admins = set(db.session.scalars(select(AdminGrant.person_id).where(AdminGrant.org_id == org.id,
-                                                                      AdminGrant.revoked_at.is_(None))))
-    history = db.session.execute(select(PostChange, CadrePost).join(CadrePost, PostChange.post_id == CadrePost.id)
-                                 .where(CadrePost.org_id == org.id).order_by(PostChange.id.desc()).limit(100)).all()
-    return dict(org=org, crumbs=breadcrumb(org), posts=posts, admins=admins, history=history,
+    return dict(org=org, crumbs=breadcrumb(org), posts=active_posts(db.session, org.id),
+                admins=q.admin_person_ids(db.session, org.id), history=q.recent_changes(db.session, org.id),
                 form=form or CadreForm(formdata=None), may_manage=_may_manage(org),
                 positions=service.positions(org), natures=NATURES, yes_no=YES_NO, ethnicities=ETHNICITIES,
                 political_statuses=CADRE_POLITICAL_STATUSES)
+
+
+def _page(org, form, status: int, error: str | None):
+    """The list page again after a refused entry; what the form's fields cannot carry is flashed."""
+    if error:
+        flash(error, "error")
+    return render("cadres/index.html", status=status, **_context(org, form))
 
 
 @bp.get("/org/<int:org_id>")
@@ -53,38 +56,33 @@ def index(org_id: int):
 def add(org_id: int):
     org = org_or_404(org_id)
     form = CadreForm()
-    if not form.validate():
-        return render("cadres/index.html", status=400, **_context(org, form))
-    now = utcnow()
-    try:
+
+    def act():
+        now = utcnow()
         data = validate_cadre(form.data, is_leading=org.org_kind.is_leading, settings=_settings(),
                               today=local_date(now))
-        created, opened = service.add_cadre(db.session, current_actor(), org, data, now=now)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        for msg in apply_errors(form, exc):
-            flash(msg, "error")
-        return render("cadres/index.html", status=422, **_context(org, form))
-    flash(f"已录入团干部 {created.person.name}（{created.position}）。"
-          + ("已为其开通账号，初始密码为身份证号后八位，首次登录须修改。" if opened else ""), "success")
-    return redirect(url_for("cadres.index", org_id=org.id))
+        return service.add_cadre(db.session, current_actor(), org, data, now=now)
+
+    def done(result):
+        created, opened = result
+        return flash_redirect(f"已录入团干部 {created.person.name}（{created.position}）。"
+                              + ("已为其开通账号，初始密码为身份证号后八位，首次登录须修改。" if opened else ""),
+                              url_for("cadres.index", org_id=org.id))
+
+    return form_action(form, act, rerender=lambda status, error: _page(org, form, status, error), done=done)
 
 
 def _post_page(post, change_form=None, end_form=None, status=200, error=None):
     org = post.org
-    changes = list(db.session.scalars(select(PostChange).where(PostChange.post_id == post.id).order_by(PostChange.id)))
-    is_admin = db.session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id,
-                                                             AdminGrant.revoked_at.is_(None),
-                                                             AdminGrant.person_id == post.person_id)) is not None
     if change_form is None:
         change_form = ChangeForm(formdata=None)
         change_form.changed_on.data = local_today().isoformat()
     if end_form is None:
         end_form = EndForm(formdata=None)
         end_form.ended_on.data = local_today().isoformat()
-    return render("cadres/post.html", status=status, post=post, org=org, crumbs=breadcrumb(org), changes=changes,
-                  is_admin=is_admin, change_form=change_form, end_form=end_form, positions=service.positions(org),
+    return render("cadres/post.html", status=status, post=post, org=org, crumbs=breadcrumb(org),
+                  changes=q.post_changes(db.session, post.id), is_admin=q.is_admin(db.session, org.id, post.person_id),
+                  change_form=change_form, end_form=end_form, positions=service.positions(org),
                   may_manage=_may_manage(org), error=error)
 
 
@@ -101,35 +99,19 @@ def post(post_id: int):
     return _post_page(post_or_404(post_id))
 
 
-def _post_form(post_, form, form_key: str, action, success, target: str):
-    """Shared shape of the post's two forms: validate, act, commit once; errors re-render the post page."""
-    if not form.validate():
-        return _post_page(post_, status=400, **{form_key: form})
-    try:
-        action()
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        leftover = apply_errors(form, exc)
-        return _post_page(post_, status=422, error="；".join(leftover) or None, **{form_key: form})
-    except DomainError as exc:
-        db.session.rollback()
-        return _post_page(post_, status=exc.status, error=exc.message, **{form_key: form})
-    flash(success(), "success")
-    return redirect(target)
-
-
 @bp.post("/<int:post_id>/change")
 @admin_required
 def change(post_id: int):
     post_ = post_or_404(post_id)
     form = ChangeForm()
-    return _post_form(
-        post_, form, "change_form",
+    return form_action(
+        form,
         lambda: service.change_position(db.session, current_actor(), post_, position=form.position.data,
                                         title=form.title.data, now=utcnow(),
                                         changed_on=_date(form.changed_on.data, "changed_on", "变更日期")),
-        lambda: f"已将 {post_.person.name} 的职务变更为 {post_.position}。", url_for("cadres.post", post_id=post_.id))
+        rerender=lambda status, error: _post_page(post_, change_form=form, status=status, error=error),
+        done=lambda _: flash_redirect(f"已将 {post_.person.name} 的职务变更为 {post_.position}。",
+                                      url_for("cadres.post", post_id=post_.id)))
 
 
 @bp.post("/<int:post_id>/end")
@@ -137,12 +119,13 @@ def change(post_id: int):
 def end(post_id: int):
     post_ = post_or_404(post_id)
     form = EndForm()
-    return _post_form(
-        post_, form, "end_form",
+    return form_action(
+        form,
         lambda: service.end_post(db.session, current_actor(), post_, reason=form.reason.data or "", now=utcnow(),
                                  ended_on=_date(form.ended_on.data, "ended_on", "卸任日期")),
-        lambda: f"{post_.person.name} 已卸任 {post_.position}，记录已保留。",
-        url_for("cadres.index", org_id=post_.org_id))
+        rerender=lambda status, error: _post_page(post_, end_form=form, status=status, error=error),
+        done=lambda _: flash_redirect(f"{post_.person.name} 已卸任 {post_.position}，记录已保留。",
+                                      url_for("cadres.index", org_id=post_.org_id)))
 
 
 # ---------------------------------------------------------------- Excel import

@@ -61,8 +61,22 @@ ACTIONS: dict[str, Rule] = {
     "cadre.manage": Rule(OWN_OR_CHILD, "只能录入本组织或直属下级组织的团干部"),
     "admin.manage": Rule(OWN_OR_CHILD, "只能管理本组织及直属下级组织的管理员"),
     "code.issue": Rule(frozenset({_C}), "只能为本组织的直属下级组织生成或撤销注册码"),
+    "code.issue_batch": Rule(frozenset({_S}), "只能为本组织的直属下级组织批量生成注册码"),
+    "code.print_slips": Rule(frozenset({_S}), "只能打印本组织直属下级组织的注册码。请切换到该组织的管理员身份，"
+                                              "或回到本组织的组织树。"),
+    # creating orgs (the org page's form, the Excel import and services.orgs.create_child alike) is done from the own
+    # org only: its direct children (an import of it may also nest rows under orgs below it, named as 上级组织)
+    "org.create_child": Rule(frozenset({_S}), "只能为本组织创建直属下级组织"),
+    "org.reorder": Rule(frozenset({_C}), "只能调整本组织直属下级组织的顺序（不能隔级调整）"),
+    # the 迁移、合并、撤销 page: its forms are shown for orgs below the own org (org.move, org.close decide each)
+    "org.restructure": Rule(STRICTLY_BELOW, "只能调整本组织下级的组织；本组织的隶属关系由上级组织管理员调整"),
+    "org.move": Rule(STRICTLY_BELOW, "只能移动本组织下级的组织"),
+    "org.receive": Rule(SUBTREE, "目标上级组织不在您的管理范围内"),
     "org.close": Rule(STRICTLY_BELOW, "只能撤销或合并本组织下级的组织"),
-    "org.import_children": Rule(frozenset({_S}), "只能为本组织批量创建直属下级组织"),
+    "org.edit_info": Rule(SUBTREE, "不在您的管理范围内"),
+    # 组织简称、全称、类别 (domain.orginfo.LOCKED_FIELDS) lock at the first save, which the org's own admins confirm
+    # first; afterwards only an admin above changes them (上级组织更正). The refusal follows the field's label.
+    "org.info_correct": Rule(STRICTLY_BELOW, "保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员"),
     # 交换密钥: only an admin above the organisation (the lower side enters the key in its own instance, where its
     # organisation is the root; see exchange_key_refusal)
     "exchange.set_key": Rule(STRICTLY_BELOW, "交换密钥只能由上级组织的管理员设置：请在上级组织的系统中生成，"

@@ -1,10 +1,9 @@
 """录入组织信息 (org info form with the first-save confirmation)."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, request, url_for
 
 from .. import current_settings
-from ..domain.errors import ValidationFailed
 from ..domain.orginfo import (
     DEFAULT_INDUSTRIES,
     LOCKED_FIELDS,
@@ -17,8 +16,8 @@ from ..domain.orgtree import OrgKind, allowed_children
 from ..extensions import db
 from ..models import utcnow
 from ..services import orginfo as service
+from ..web.actions import flash_redirect, form_action
 from ..web.crumbs import breadcrumb
-from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, org_or_404
 from . import bp
@@ -45,7 +44,7 @@ def _context(org, form, *, status_hints=None, confirm=None):
                 show_industry=needs_industry(kind),
                 contact_required=needs_contact(kind), locked=service.locked_for(actor, org),
                 locked_fields=LOCKED_FIELDS,
-                first_save=org.info_locked_at is None and actor.org_id == org.id, confirm=confirm,
+                first_save=service.confirms_first_save(actor, org), confirm=confirm,
                 secretary=secretary, hints=status_hints or [], complete=service.is_info_complete(db.session, org),
                 school_hint=_school_hint(org))
 
@@ -85,10 +84,36 @@ def info(org_id: int):
 def save_info(org_id: int):
     org = org_or_404(org_id)
     form = OrgInfoForm()
-    if not form.validate():
-        return render("orgs/info.html", status=400, **_context(org, form))
     actor = current_actor()
-    if service.locked_for(actor, org):       # locked fields are shown read-only and not posted: keep the saved values
+
+    def act():
+        data = _posted(org, form, actor)
+        try:
+            return service.save_org_info(db.session, actor, org, data, settings=current_settings(), now=utcnow(),
+                                         confirmed=form.confirmed.data == "1", industries=_industries())
+        except service.NeedsConfirmation as exc:      # raised before anything is written: ask first
+            return exc
+
+    def rerender(status: int, error: str | None):
+        if error:
+            flash(error, "error")
+        return render("orgs/info.html", status=status, **_context(org, form))
+
+    def done(saved):
+        if isinstance(saved, service.NeedsConfirmation):
+            return render("orgs/info.html", **_context(org, form, confirm=saved.locked))
+        note = "（已为书记开通账号，初始密码为身份证号后八位）" if saved.secretary_created else ""
+        return flash_redirect(f"已保存“{org.short_name}”的组织信息{note}。"
+                              + ("提示：" + "；".join(saved.hints) if saved.hints else ""),
+                              url_for("orgs.info", org_id=org.id))
+
+    return form_action(form, act, rerender=rerender, done=done)
+
+
+def _posted(org, form, actor) -> dict:
+    """The posted values as the service takes them (locked fields are shown read-only and not posted: the saved
+    values are kept; the secretary's masked ID number left unchanged stands for the stored one)."""
+    if service.locked_for(actor, org):
         for key in LOCKED_FIELDS:
             if not request.form.get(key):
                 getattr(form, key).data = service.info_values(org)[key] or ""
@@ -97,19 +122,4 @@ def save_info(org_id: int):
     if secretary is not None and "".join(str(data.get("secretary_id_number") or "").split()).upper() \
             == secretary.person.masked_id.upper():
         data["secretary_id_number"] = secretary.person.id_number      # the masked number shown, left unchanged
-    try:
-        saved = service.save_org_info(db.session, actor, org, data, settings=current_settings(),
-                                      now=utcnow(), confirmed=form.confirmed.data == "1", industries=_industries())
-        db.session.commit()
-    except service.NeedsConfirmation as exc:
-        db.session.rollback()
-        return render("orgs/info.html", **_context(org, form, confirm=exc.locked))
-    except ValidationFailed as exc:
-        db.session.rollback()
-        for msg in apply_errors(form, exc):
-            flash(msg, "error")
-        return render("orgs/info.html", status=422, **_context(org, form))
-    note = "（已为书记开通账号，初始密码为身份证号后八位）" if saved.secretary_created else ""
-    flash(f"已保存“{org.short_name}”的组织信息{note}。" + ("提示：" + "；".join(saved.hints) if saved.hints else ""),
-          "success")
-    return redirect(url_for("orgs.info", org_id=org.id))
+    return data

@@ -4,23 +4,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
 
 from .. import current_settings as _settings
 from ..clock import to_local
+from ..domain import policy
 from ..domain.codes import CodeStatus
-from ..domain.errors import DomainError, NotAllowed, ValidationFailed
+from ..domain.errors import ValidationFailed
 from ..domain.orgtree import OrgKind, allowed_children, name_hints
 from ..extensions import db
 from ..models import Org, RegistrationCode, utcnow
-from ..queries import active_posts, admin_counts, child_counts, children_of, latest_codes, page_of, within
+from ..queries import active_posts, admin_counts, child_counts, latest_codes
 from ..services import accounts as accounts_service
 from ..services import codes as codes_service
 from ..services import orgs as orgs_service
 from ..spreadsheets.writer import write_table
+from ..web.actions import flash_redirect, form_action
 from ..web.crumbs import breadcrumb
 from ..web.filters import local_time
-from ..web.forms import apply_errors
 from ..web.htmx import render
 from ..web.scope import (
     admin_required,
@@ -33,6 +33,7 @@ from ..web.scope import (
     post_or_404,
 )
 from . import bp
+from . import queries as q
 from .forms import CreateChildForm
 
 
@@ -44,13 +45,13 @@ class NodeInfo:
     admin_limit: int
     code: RegistrationCode | None
     code_status: CodeStatus | None
-    manage: bool      # the user is an admin of this org's parent: may issue codes, manage its admins
+    manage: bool      # the user may issue its codes (an admin of its parent): its code, order and admins' link
 
 
 def node_infos(orgs: list[Org]) -> list[NodeInfo]:
     ids = [o.id for o in orgs]
     kids, admins, codes = child_counts(db.session, ids), admin_counts(db.session, ids), latest_codes(db.session, ids)
-    me = current_org()
+    scope = current_actor().scope_code
     now = utcnow()
     settings = _settings()
     out = []
@@ -59,7 +60,7 @@ def node_infos(orgs: list[Org]) -> list[NodeInfo]:
         out.append(NodeInfo(org=o, n_children=kids.get(o.id, 0), n_admins=admins.get(o.id, 0),
                             admin_limit=settings.admin_limit(o.org_kind), code=code,
                             code_status=code.status(now) if code else None,
-                            manage=me is not None and o.parent_id == me.id))
+                            manage=policy.refusal("code.issue", scope, o.code) is None))
     return out
 
 
@@ -69,28 +70,22 @@ CHILDREN_PER_PAGE = 100          # direct children listed per page of the tree (
 def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[str] | None = None):
     """The org page: its facts and its direct children, a page at a time; with ``?q=`` instead the orgs anywhere
     below it whose name or code matches (plain GET form and links, so it works without JavaScript)."""
-    me = current_org()
-    q = " ".join(request.args.get("q", "").split())[:30]
+    scope = current_actor().scope_code
+    q_text = " ".join(request.args.get("q", "").split())[:30]
     page = int_arg("page", 1) or 1
-    if q:
-        from sqlalchemy import or_
-
-        from ..domain.canonical import canonical_org_name
-        stmt = (select(Org).where(within(Org.code, org.code), Org.id != org.id, Org.dissolved_at.is_(None),
-                                  or_(Org.short_name.contains(canonical_org_name(q), autoescape=True),
-                                      Org.full_name.contains(canonical_org_name(q), autoescape=True),
-                                      Org.code.startswith(q, autoescape=True)))
-                .order_by(Org.code))
-        children, total, page, pages = page_of(db.session, stmt, page, current_app.config["PAGE_SIZE"])
+    if q_text:
+        found = q.search_below(db.session, org, q_text, page, current_app.config["PAGE_SIZE"])
     else:
-        children, total, page, pages = page_of(db.session, children_of(org.id), page, CHILDREN_PER_PAGE)
+        found = q.children_page(db.session, org.id, page, CHILDREN_PER_PAGE)
     kinds = allowed_children(org.org_kind, _settings().placement)
     if form is None:
         form = CreateChildForm(formdata=None)
-    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], me=me, info=node_infos([org])[0],
-                nodes=node_infos(children), crumbs=breadcrumb(org), form=form,
-                can_create=(org.id == me.id and bool(kinds)), hints=hints or [], q=q, page=page, pages=pages,
-                total=total)
+    may_create = not org.is_dissolved and policy.refusal("org.create_child", scope, org.code) is None
+    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], info=node_infos([org])[0],
+                nodes=node_infos(found.items), crumbs=breadcrumb(org), form=form,
+                can_create=may_create and bool(kinds),
+                may_issue_batch=policy.refusal("code.issue_batch", scope, org.code) is None,
+                hints=hints or [], q=q_text, page=found.page, pages=found.pages, total=found.total)
 
 
 @bp.get("/")
@@ -119,13 +114,10 @@ def children(org_id: int):
 def create_child(org_id: int):
     org = org_or_404(org_id)
     form = CreateChildForm()
-    if not form.validate():
-        return render("orgs/detail.html", status=400, **_detail_context(org, form))
     actor = current_actor()
-    if org.id != actor.org_id:
-        flash("只能为本组织创建直属下级组织。", "error")
-        return render("orgs/detail.html", status=403, **_detail_context(org, form))
-    try:
+
+    def act():
+        orgs_service.check_may_create_child(actor, org)      # a refusal comes before the fields' errors
         kind = OrgKind.from_label(form.kind.data) if form.kind.data else None
         if kind is None:
             # every field error at once (issue 16.8): the name is checked too, not only after a kind is chosen
@@ -134,22 +126,26 @@ def create_child(org_id: int):
             errors = Collector()
             errors.check(validate_short_name, form.short_name.data or "")
             raise ValidationFailed({**errors.errors, "kind": ["请选择组织类别"]})
-        child = orgs_service.create_child(db.session, actor, org, short_name=form.short_name.data or "", kind=kind,
-                                          settings=_settings(), is_township=form.is_township.data)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
+        return orgs_service.create_child(db.session, actor, org, short_name=form.short_name.data or "", kind=kind,
+                                         settings=_settings(), is_township=form.is_township.data)
+
+    def rerender(status: int, error: str | None):
         ctx = _detail_context(org, form)
-        leftover = apply_errors(form, exc)
-        if not ctx["can_create"]:        # no form on this page to carry field errors
-            leftover = [m for msgs in exc.field_errors.values() for m in msgs]
-        for msg in leftover:
+        messages = [error] if error else []
+        if status != 400 and not ctx["can_create"]:       # no form on this page to carry field errors
+            messages = [m for field in form if field.name != "csrf_token" for m in field.errors] + messages
+        for msg in messages:
             flash(msg, "error")
-        return render("orgs/detail.html", status=422, **ctx)
-    hints = name_hints(child.short_name, child.org_kind)
-    flash(f"已创建{child.kind_label}“{child.short_name}”，组织代码 {child.code}。下一步：为它生成管理员注册码。"
-          + ("（提示：" + "；".join(hints) + "）" if hints else ""), "success")
-    return redirect(url_for("orgs.detail", org_id=org.id) + f"#org-{child.id}")
+        return render("orgs/detail.html", status=status, **ctx)
+
+    def done(child: Org):
+        hints = name_hints(child.short_name, child.org_kind)
+        return flash_redirect(
+            f"已创建{child.kind_label}“{child.short_name}”，组织代码 {child.code}。下一步：为它生成管理员注册码。"
+            + ("（提示：" + "；".join(hints) + "）" if hints else ""),
+            url_for("orgs.detail", org_id=org.id) + f"#org-{child.id}")
+
+    return form_action(form, act, rerender=rerender, done=done)
 
 
 # ---------------------------------------------------------------- registration codes
@@ -191,37 +187,12 @@ def batch_codes(org_id: int):
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-@dataclass(frozen=True)
-class Slip:
-    org: Org
-    code: RegistrationCode
-
-
-def _slips(org: Org) -> tuple[list[Slip], list[Org], list[Org]]:
-    """(slips for children with a usable code, children still needing one, children whose admins are complete)."""
-    settings, now = _settings(), utcnow()
-    children = list(db.session.scalars(children_of(org.id)))
-    admins = admin_counts(db.session, [c.id for c in children])
-    slips, missing, full = [], [], []
-    for child in children:
-        code = codes_service.usable_code(db.session, child.id, now)
-        if code is not None:
-            slips.append(Slip(child, code))
-        elif admins.get(child.id, 0) >= settings.admin_limit(child.org_kind):
-            full.append(child)
-        else:
-            missing.append(child)
-    return slips, missing, full
-
-
 @bp.get("/<int:org_id>/codes/slips")
 @admin_required
 def code_slips(org_id: int):
     """One slip per direct child with its unused code, to print on A4, cut and hand out (no code is issued here)."""
     org = org_or_404(org_id)
-    if org.id != current_org().id:
-        raise NotAllowed("只能打印本组织直属下级组织的注册码。请切换到该组织的管理员身份，或回到本组织的组织树。")
-    slips, missing, full = _slips(org)
+    slips, missing, full = codes_service.slips(db.session, current_actor(), org, _settings(), utcnow())
     # the address printed on the slips (issue 16.3): PUBLIC_URL; else this page's address, unless the page was
     # opened on the server itself (127.0.0.1, localhost): then ask for the address other computers use
     from ..domain.addresses import normalise_public_url
@@ -255,12 +226,9 @@ def issue_slips(org_id: int):
 # ---------------------------------------------------------------- admins
 
 def _admins_context(org: Org):
-    from ..models import AdminGrant
-    grants = list(db.session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
-                                                             AdminGrant.revoked_at.is_(None)).order_by(AdminGrant.id)))
     from ..services import firstlogin
-    me = current_org()
-    may_manage = org.id == me.id or org.parent_id == me.id
+    grants = q.active_grants(db.session, org.id)
+    may_manage = policy.refusal("admin.manage", current_actor().scope_code, org.code) is None
     # admins still on the default password: they need a 首次登录验证码, shown to those who may manage them
     waiting = {g.person_id for g in grants if g.person.account is not None and g.person.account.password_hash is None}
     first_codes = firstlogin.usable_codes(db.session, waiting, utcnow()) if may_manage else {}
@@ -271,11 +239,16 @@ def _admins_context(org: Org):
                 first_code_hours=_settings().first_login_code_valid_hours)
 
 
+def _admins_page(org: Org, status: int = 200, error: str | None = None):
+    if error:
+        flash(error, "error")
+    return render("orgs/admins.html", status=status, **_admins_context(org))
+
+
 @bp.get("/<int:org_id>/admins")
 @admin_required
 def admins(org_id: int):
-    org = org_or_404(org_id)
-    return render("orgs/admins.html", **_admins_context(org))
+    return _admins_page(org_or_404(org_id))
 
 
 @bp.post("/<int:org_id>/admins")
@@ -284,22 +257,19 @@ def grant_admin(org_id: int):
     org = org_or_404(org_id)
     post_id = int_arg("post_id")
     if post_id is None:
-        flash("请选择要设为管理员的团干部。", "error")
-        return render("orgs/admins.html", status=422, **_admins_context(org))
+        return _admins_page(org, 422, "请选择要设为管理员的团干部。")
     post = post_or_404(post_id)
-    try:
-        grant = accounts_service.grant_admin(db.session, current_actor(), org, post, settings=_settings(),
-                                             now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
-    flash(f"已设定 {grant.person.name} 为“{org.short_name}”管理员。"
-          + ("其账号初始密码为身份证号后八位，首次登录还须填写下方的首次登录验证码，请当面告知本人，登录后须修改密码。"
-             if grant.person.account.password_hash is None else ""),
-          "success")
-    return redirect(url_for("orgs.admins", org_id=org.id) + "#first-login")
+
+    def done(grant):
+        return flash_redirect(
+            f"已设定 {grant.person.name} 为“{org.short_name}”管理员。"
+            + ("其账号初始密码为身份证号后八位，首次登录还须填写下方的首次登录验证码，"
+               "请当面告知本人，登录后须修改密码。" if grant.person.account.password_hash is None else ""),
+            url_for("orgs.admins", org_id=org.id) + "#first-login")
+
+    return form_action(None, lambda: accounts_service.grant_admin(db.session, current_actor(), org, post,
+                                                                  settings=_settings(), now=utcnow()),
+                       rerender=lambda status, error: _admins_page(org, status, error), done=done)
 
 
 @bp.post("/admins/<int:grant_id>/first-login-code")
@@ -309,16 +279,12 @@ def issue_first_login_code(grant_id: int):
     from ..services import firstlogin
     grant = grant_or_404(grant_id)
     org = grant.org
-    try:
-        code = firstlogin.issue(db.session, current_actor(), grant, settings=_settings(), now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
-    flash(f"已为 {grant.person.name} 生成首次登录验证码，有效期至 {local_time(code.expires_at)}。请当面告知本人。",
-          "success")
-    return redirect(url_for("orgs.admins", org_id=org.id) + "#first-login")
+    return form_action(
+        None, lambda: firstlogin.issue(db.session, current_actor(), grant, settings=_settings(), now=utcnow()),
+        rerender=lambda status, error: _admins_page(org, status, error),
+        done=lambda code: flash_redirect(f"已为 {grant.person.name} 生成首次登录验证码，有效期至 "
+                                         f"{local_time(code.expires_at)}。请当面告知本人。",
+                                         url_for("orgs.admins", org_id=org.id) + "#first-login"))
 
 
 @bp.post("/admins/<int:grant_id>/revoke")
@@ -326,12 +292,8 @@ def issue_first_login_code(grant_id: int):
 def revoke_admin(grant_id: int):
     grant = grant_or_404(grant_id)
     org = grant.org
-    try:
-        accounts_service.revoke_admin(db.session, current_actor(), grant, now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return render("orgs/admins.html", status=exc.status, **_admins_context(org))
-    flash(f"已解除 {grant.person.name} 的管理员身份（其团干部职务和账号保留）。", "success")
-    return redirect(url_for("orgs.admins", org_id=org.id))
+    return form_action(
+        None, lambda: accounts_service.revoke_admin(db.session, current_actor(), grant, now=utcnow()),
+        rerender=lambda status, error: _admins_page(org, status, error),
+        done=lambda _: flash_redirect(f"已解除 {grant.person.name} 的管理员身份（其团干部职务和账号保留）。",
+                                      url_for("orgs.admins", org_id=org.id)))

@@ -99,6 +99,19 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
     return change
 
 
+def close_post(session, actor: Actor, post: CadrePost, *, now: datetime, reason: str, ended_on: date | None = None,
+               note: str | None = None, history: bool = True) -> None:
+    """The one way a cadre post ends:卸任 here, and whenever a member stops being a cadre, is deleted or transferred,
+    an org is dissolved or merged, or its 书记 changes. Sets the end (``ended_on`` defaults to today) and, unless
+    ``history`` is False, keeps a PostChange (position → none, ``note`` defaulting to ``reason``) by the actor.
+    No authority check and no audit entry: the calling use case does both."""
+    ended_on = local_date(now) if ended_on is None else ended_on
+    post.ended_at, post.ended_on, post.end_reason = now, ended_on, reason
+    if history:
+        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
+                               note=reason if note is None else note, by_person_id=actor.person_id, at=now))
+
+
 def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: str, now: datetime) -> None:
     org = post.org
     check_may_manage(actor, org)
@@ -111,9 +124,7 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
         raise Conflict(f"{post.person.name}是{org.short_name}的管理员。管理员必须是本组织团干部，"
                        "请先在“本组织管理员”中设定其他管理员并解除其管理员身份，再办理卸任")
     reason = " ".join((reason or "").split())[:100] or "卸任"
-    post.ended_at, post.ended_on, post.end_reason = now, ended_on, reason
-    session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
-                           note=reason, by_person_id=actor.person_id, at=now))
+    close_post(session, actor, post, now=now, ended_on=ended_on, reason=reason)
     audit.record(session, actor, "cadre.end", object_type="cadre_post", object_id=post.id, org_id=org.id,
                  summary=f"团干部卸任：{post.person.name}，{org.short_name} {post.position}（{reason}）",
                  before={"position": post.position}, after={"ended_on": ended_on.isoformat()}, people=[post.person_id])

@@ -13,7 +13,7 @@ from ..domain.codes import CodeStatus, expiry, generate_code
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.settings import Settings
 from ..models import Org, RegistrationCode
-from ..queries import admin_count
+from ..queries import admin_count, admin_counts, children_of
 from . import audit
 from .actor import Actor
 
@@ -79,8 +79,7 @@ class BatchRow:
 def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: datetime) -> list[BatchRow]:
     """Codes for every direct child: a still-valid unused code is kept (it may already be handed out),
     children without one get a new code, children at their admin limit get none."""
-    if parent.id != actor.org_id:
-        raise NotAllowed("只能为本组织的直属下级组织批量生成注册码")
+    policy.require("code.issue_batch", actor.scope_code, parent.code)
     rows: list[BatchRow] = []
     children = session.scalars(select(Org).where(Org.parent_id == parent.id, Org.dissolved_at.is_(None))
                                .order_by(Org.sort_order, Org.code))
@@ -99,6 +98,31 @@ def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: dat
                      after={"org": child.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
         rows.append(BatchRow(child, code, "新生成"))
     return rows
+
+
+@dataclass(frozen=True)
+class Slip:
+    org: Org
+    code: RegistrationCode
+
+
+def slips(session, actor: Actor, parent: Org, settings: Settings,
+          now: datetime) -> tuple[list[Slip], list[Org], list[Org]]:
+    """The 注册码条 of ``parent``'s direct children (nothing is issued): (slips for children with a usable code,
+    children still needing one, children whose admins are complete)."""
+    policy.require("code.print_slips", actor.scope_code, parent.code)
+    children = list(session.scalars(children_of(parent.id)))
+    admins = admin_counts(session, [c.id for c in children])
+    out, missing, full = [], [], []
+    for child in children:
+        code = usable_code(session, child.id, now)
+        if code is not None:
+            out.append(Slip(child, code))
+        elif admins.get(child.id, 0) >= settings.admin_limit(child.org_kind):
+            full.append(child)
+        else:
+            missing.append(child)
+    return out, missing, full
 
 
 def revoke_code(session, actor: Actor, code: RegistrationCode, now: datetime) -> None:

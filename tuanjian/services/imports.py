@@ -21,7 +21,7 @@ from ..models import ImportBatch, Org
 from ..spreadsheets.reader import read_sheet
 from . import audit
 from .actor import Actor
-from .orgs import create_child
+from .orgs import add_org
 
 ALL_OR_NOTHING, VALID_ONLY = "all", "valid"
 
@@ -73,7 +73,7 @@ def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filena
 
 
 def check_may_import_children(actor: Actor, parent: Org) -> None:
-    policy.require("org.import_children", actor.scope_code, parent.code)
+    policy.require("org.create_child", actor.scope_code, parent.code)
 
 
 def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, filename: str,
@@ -110,8 +110,8 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
     for row in report.ok_rows:
         ref = row.data["parent"]
         target = parent if ref == HERE else made[ref] if ref.startswith("row:") else session.get(Org, int(ref[4:]))
-        org = create_child(session, actor, target, short_name=row.data["short_name"], kind=OrgKind(row.data["kind"]),
-                           settings=settings, is_township=row.data["is_township"])
+        org = add_org(session, actor, target, short_name=row.data["short_name"], kind=OrgKind(row.data["kind"]),
+                      settings=settings, is_township=row.data["is_township"])
         made[f"row:{row.number}"] = org
         created.append(org)
     batch.status, batch.committed_at = "committed", now

@@ -14,6 +14,7 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
+from .cadres import close_post
 
 MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace", "has_application", "has_card", "card_year",
                  "has_letter")
@@ -84,10 +85,7 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
     if posts:
         _refuse_if_admin(session, member, "取消其团干部职务")
         for post in posts:
-            post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "团员信息修改：不再担任团干部"
-            session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                                   changed_on=local_date(now), by_person_id=actor.person_id, at=now,
-                                   note="不再担任团干部"))
+            close_post(session, actor, post, now=now, reason="团员信息修改：不再担任团干部", note="不再担任团干部")
     return False
 
 
@@ -181,7 +179,7 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
                                                         CadrePost.person_id == member.person_id,
                                                         CadrePost.ended_at.is_(None))):
-        post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "团员记录删除"
+        close_post(session, actor, post, now=now, reason="团员记录删除", history=False)
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}",

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from ..clock import local_date
 from ..domain import policy
-from ..domain.errors import Collector, NotAllowed, ValidationFailed
+from ..domain.errors import Collector, ValidationFailed
 from ..domain.orginfo import (
     DEFAULT_INDUSTRIES,
     FIELD_LABELS,
@@ -17,13 +17,14 @@ from ..domain.orginfo import (
     info_complete,
     validate_org_info,
 )
-from ..domain.orgtree import OrgKind, check_placement, is_within
+from ..domain.orgtree import OrgKind, check_placement
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
+from .cadres import close_post
 
 SECRETARY = "书记"
 
@@ -72,13 +73,23 @@ def check_school_code_free(session, code: str, org: Org) -> None:
                            "一所学校只能对应一个团组织，请核对")
 
 
-def may_edit(actor: Actor, org: Org) -> bool:
-    return actor.scope_code is not None and is_within(org.code, actor.scope_code)
+def check_may_edit(actor: Actor, org: Org) -> None:
+    policy.require("org.edit_info", actor.scope_code, org.code)
+
+
+def _lock_refusal(actor: Actor, org: Org) -> str | None:
+    """Why the actor may not change the locked naming/category fields once saved (None: an admin above)."""
+    return policy.refusal("org.info_correct", actor.scope_code, org.code)
 
 
 def locked_for(actor: Actor, org: Org) -> bool:
-    """The four naming/category fields are locked for the org's own admin once saved."""
-    return org.info_locked_at is not None and actor.org_id == org.id
+    """The naming/category fields are locked for the org's own admin once saved."""
+    return org.info_locked_at is not None and _lock_refusal(actor, org) is not None
+
+
+def confirms_first_save(actor: Actor, org: Org) -> bool:
+    """The first save locks those fields: the org's own admin sees and confirms them first."""
+    return org.info_locked_at is None and _lock_refusal(actor, org) is not None
 
 
 def _check_kind_change(session, org: Org, new_kind: OrgKind, settings: Settings) -> None:
@@ -96,7 +107,7 @@ def _check_info_changes(session, actor: Actor, org: Org, info, before: dict, aft
     """Record on ``c`` the problems with changing ``org``'s info from ``before`` to ``after``."""
     if locked_for(actor, org):
         for f in changed_locked_fields(before, after):
-            c.add(f, f"{FIELD_LABELS[f]}保存后已锁定，本组织不能修改；如需更正请联系上级组织管理员")
+            c.add(f, FIELD_LABELS[f] + _lock_refusal(actor, org))
     if info.kind.value != org.kind:
         if org.parent_id is None:
             c.add("kind", "根组织的类别不能修改")
@@ -112,8 +123,7 @@ def _check_info_changes(session, actor: Actor, org: Org, info, before: dict, aft
 
 def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Settings, now: datetime,
                   confirmed: bool, industries: tuple[str, ...] = DEFAULT_INDUSTRIES) -> SavedInfo:
-    if not may_edit(actor, org):
-        raise NotAllowed("不在您的管理范围内")
+    check_may_edit(actor, org)
     c = Collector()
     info = c.check(validate_org_info, data, industries=industries, today=local_date(now))
     sec_name = c.check(lambda: validate_person_name(data.get("secretary_name")))
@@ -151,7 +161,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     c.raise_if_any()
 
     first_save = org.info_locked_at is None
-    if first_save and actor.org_id == org.id and not confirmed:
+    if confirms_first_save(actor, org) and not confirmed:
         raise NeedsConfirmation({FIELD_LABELS[f]: (OrgKind(after[f]).label if f == "kind" else after[f] or "（空）")
                                  for f in LOCKED_FIELDS})
 
@@ -173,10 +183,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     own_post = session.scalar(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.person_id == holder.id,
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
-        previous.ended_at, previous.ended_on, previous.end_reason = now, local_date(now), "书记变更"
-        session.add(PostChange(post_id=previous.id, from_position=SECRETARY, to_position=None,
-                               changed_on=local_date(now),
-                               note=f"书记变更为{holder.name}", by_person_id=actor.person_id, at=now))
+        close_post(session, actor, previous, now=now, reason="书记变更", note=f"书记变更为{holder.name}")
     if own_post is None:
         session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
     elif own_post.position != SECRETARY:
@@ -187,7 +194,7 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
     session.flush()
 
     changed = {k: (before[k], after[k]) for k in after if before.get(k) != after.get(k)}
-    by_parent = actor.org_id != org.id and any(f in changed for f in LOCKED_FIELDS) and not first_save
+    by_parent = _lock_refusal(actor, org) is None and any(f in changed for f in LOCKED_FIELDS) and not first_save
     summary = ("上级组织更正" if by_parent else "录入") + f"组织信息：{org.short_name}（{org.code}）"
     if previous is None or previous.person_id != holder.id:
         summary += f"；书记 {holder.name}"

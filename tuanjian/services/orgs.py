@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from ..clock import local_date
 from ..domain import policy
 from ..domain.canonical import canonical_org_name
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import (
     OrgKind,
     check_placement,
@@ -43,11 +42,27 @@ def create_root(session, actor: Actor, *, name: str, code: str, kind: OrgKind = 
     return org
 
 
+def check_may_create_child(actor: Actor, parent: Org) -> None:
+    """Admins create direct children of their own org only (policy org.create_child: the form, the import and this
+    service alike); the command line (no scope) anywhere. Never under a dissolved org."""
+    if actor.scope_code is not None:
+        policy.require("org.create_child", actor.scope_code, parent.code)
+    if parent.is_dissolved:
+        raise Conflict(f"“{parent.short_name}”已撤销，不能在其下创建组织")
+
+
 def create_child(session, actor: Actor, parent: Org, *, short_name: str, kind: OrgKind, settings: Settings,
                  is_township: bool = False) -> Org:
     """A direct child of ``parent``: name and category from the parent, code assigned by the system."""
-    if actor.scope_code is not None and not is_within(parent.code, actor.scope_code):
-        raise NotAllowed("不在您的管理范围内")
+    check_may_create_child(actor, parent)
+    return add_org(session, actor, parent, short_name=short_name, kind=kind, settings=settings,
+                   is_township=is_township)
+
+
+def add_org(session, actor: Actor, parent: Org, *, short_name: str, kind: OrgKind, settings: Settings,
+            is_township: bool = False) -> Org:
+    """create_child without the authority check, for a caller that made it on the org the creation is made from
+    (an import of the own org nests rows under orgs below it)."""
     name = validate_short_name(short_name)
     check_placement(parent.org_kind, kind, settings.placement)
     # Serialise code assignment under this parent (row lock on PostgreSQL; SQLite writes are serial).
@@ -76,8 +91,7 @@ def _live_children(session, parent_id: int) -> list[Org]:
 
 def reorder(session, actor: Actor, org: Org, direction: str) -> None:
     """Move a direct child one place up or down among its live siblings (the parent's admins only)."""
-    if org.parent_id is None or org.parent_id != actor.org_id:
-        raise NotAllowed("只能调整本组织直属下级组织的顺序（不能隔级调整）")
+    policy.require("org.reorder", actor.scope_code, org.code)
     if direction not in ("up", "down"):
         raise ValidationFailed.single("direction", "调整方向只能是上移或下移")
     siblings = _live_children(session, org.parent_id)
@@ -102,16 +116,19 @@ def move_targets(session, actor: Actor, org: Org, settings: Settings) -> list[Or
             and org.org_kind in settings.placement.get(o.org_kind, frozenset())]
 
 
+def check_may_move(actor: Actor, org: Org, new_parent: Org) -> None:
+    """Orgs below the own org move, to a new parent anywhere in the actor's scope."""
+    policy.require("org.move", actor.scope_code, org.code)
+    policy.require("org.receive", actor.scope_code, new_parent.code)
+
+
 def move_org(session, actor: Actor, org: Org, new_parent: Org, *, settings: Settings, now) -> dict[str, str]:
     """Move ``org`` with its whole subtree under ``new_parent``; re-code the subtree in this transaction.
 
     Returns the old → new code map (also stored in org_code_changes)."""
-    from ..domain.orgtree import is_strictly_below, recode
+    from ..domain.orgtree import recode
     from ..models import OrgCodeChange
-    if actor.scope_code is None or not is_strictly_below(org.code, actor.scope_code):
-        raise NotAllowed("只能移动本组织下级的组织")
-    if not is_within(new_parent.code, actor.scope_code):
-        raise NotAllowed("目标上级组织不在您的管理范围内")
+    check_may_move(actor, org, new_parent)
     if org.is_dissolved or new_parent.is_dissolved:
         raise Conflict("已撤销的组织不能移动，也不能接收下级组织")
     if is_within(new_parent.code, org.code):
@@ -150,7 +167,8 @@ def move_org(session, actor: Actor, org: Org, new_parent: Org, *, settings: Sett
 
 def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
     """Shared end of dissolve and merge: revoke admins and unused codes, end posts, mark dissolved."""
-    from ..models import AdminGrant, CadrePost, PostChange, RegistrationCode
+    from ..models import AdminGrant, CadrePost, RegistrationCode
+    from .cadres import close_post
     for grant in session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
                                                           AdminGrant.revoked_at.is_(None))):
         grant.revoked_at, grant.revoked_by_id = now, actor.person_id
@@ -159,10 +177,7 @@ def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
                                                                RegistrationCode.revoked_at.is_(None))):
         code.revoked_at, code.revoked_by_id = now, actor.person_id
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.ended_at.is_(None))):
-        post.ended_at, post.ended_on, post.end_reason = now, local_date(now), reason[:100]
-        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                               changed_on=local_date(now),
-                               note=reason[:100], by_person_id=actor.person_id, at=now))
+        close_post(session, actor, post, now=now, reason=reason[:100])
     org.dissolved_at, org.dissolved_reason = now, reason[:200]
 
 

@@ -10,9 +10,10 @@ from ..domain.canonical import canonical_person_name
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
 from ..domain.people import parse_id_number
-from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange, TransferRequest
+from ..models import AdminGrant, CadrePost, Member, Org, Person, TransferRequest
 from . import audit
 from .actor import Actor
+from .cadres import close_post
 
 
 def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, name: str, reason: str,
@@ -79,10 +80,7 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
         for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
                                                             CadrePost.person_id == member.person_id,
                                                             CadrePost.ended_at.is_(None))):
-            post.ended_at, post.ended_on, post.end_reason = now, local_date(now), "组织关系转出"
-            session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None,
-                                   changed_on=local_date(now), note="组织关系转出", by_person_id=actor.person_id,
-                                   at=now))
+            close_post(session, actor, post, now=now, reason="组织关系转出")
         member.org_id = req.to_org_id
     req.status = "accepted" if accept else "refused"
     req.decided_by_id, req.decided_at = actor.person_id, now
