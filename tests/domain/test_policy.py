@@ -42,6 +42,9 @@ EXPECTED = {
     "exchange.set_key": {C, B},
     "exception.request": {S, C, B},
     "exception.approve": {S},
+    "transfer.request": {S, C, B},
+    "transfer.decide": {S, C, B},
+    "transfer.cancel": {S, C, B},
 }
 
 

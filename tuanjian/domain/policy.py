@@ -85,6 +85,11 @@ ACTIONS: dict[str, Rule] = {
     # decided from the branch and the setting (exceptions.approver_code) and its own admins approve
     "exception.request": Rule(SUBTREE, "不在您的管理范围内"),
     "exception.approve": Rule(frozenset({_S}), "特殊情况录入只能由审批层级的组织管理员审批"),
+    # 组织关系转接: asked for by the receiving branch's admins (or above), decided by the holding branch's admins or
+    # any admin above it (the common ancestor included), withdrawn by the asking side
+    "transfer.request": Rule(SUBTREE, "不在您的管理范围内"),
+    "transfer.decide": Rule(SUBTREE, "只有转出团支部或其上级组织的管理员可以处理该申请"),
+    "transfer.cancel": Rule(SUBTREE, "只有申请方可以撤回"),
 }
 
 # Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,

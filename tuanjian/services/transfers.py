@@ -6,8 +6,9 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ..clock import local_date
+from ..domain import policy
 from ..domain.canonical import canonical_person_name
-from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
 from ..domain.people import parse_id_number
 from ..models import AdminGrant, CadrePost, Member, Org, Person, TransferRequest
@@ -20,8 +21,7 @@ def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, n
                      now: datetime) -> TransferRequest:
     """The receiving side asks for a member held by another branch (identified by the ID number and name the
     admin typed; nothing about the member is shown before the holder agrees)."""
-    if actor.scope_code is None or not is_within(to_branch.code, actor.scope_code):
-        raise NotAllowed("不在您的管理范围内")
+    policy.require("transfer.request", actor.scope_code, to_branch.code)
     check_holds_members(to_branch.org_kind, to_branch.short_name)
     info = parse_id_number(id_number, local_date(now))
     member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
@@ -55,16 +55,15 @@ def _named(org: Org, filed_under: Org) -> str:
 
 def may_decide(actor: Actor, req: TransferRequest) -> bool:
     """An admin of the holding branch or of any org above it (the common ancestor included)."""
-    return actor.scope_code is not None and is_within(req.from_org.code, actor.scope_code)
+    return policy.refusal("transfer.decide", actor.scope_code, req.from_org.code) is None
 
 
 def may_cancel(actor: Actor, req: TransferRequest) -> bool:
-    return actor.scope_code is not None and is_within(req.to_org.code, actor.scope_code)
+    return policy.refusal("transfer.cancel", actor.scope_code, req.to_org.code) is None
 
 
 def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: str, now: datetime) -> None:
-    if not may_decide(actor, req):
-        raise NotAllowed("只有转出团支部或其上级组织的管理员可以处理该申请")
+    policy.require("transfer.decide", actor.scope_code, req.from_org.code)
     if req.status != "pending":
         raise Conflict(f"该申请{req.status_label}，不能再处理")
     member = req.member
@@ -95,8 +94,7 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
 
 
 def cancel_request(session, actor: Actor, req: TransferRequest, *, now: datetime) -> None:
-    if not may_cancel(actor, req):
-        raise NotAllowed("只有申请方可以撤回")
+    policy.require("transfer.cancel", actor.scope_code, req.to_org.code)
     if req.status != "pending":
         raise Conflict(f"该申请{req.status_label}，不能撤回")
     req.status, req.decided_by_id, req.decided_at = "cancelled", actor.person_id, now
