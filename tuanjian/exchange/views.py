@@ -112,7 +112,6 @@ def _preview(batch: ImportBatch, *, status: int = 200):
                                        settings=_settings())
         except DomainError as exc:
             error, status = exc.message, (status if status != 200 else exc.status)
-    db.session.rollback()            # a preview: nothing the plan touched is kept
     return render_template("exchange/preview.html", batch=batch, org=org, crumbs=_crumbs(org), plan=plan,
                            error=error, manifest=manifest, created=created, specs=service.SPECS, sample=20), status
 
