@@ -212,3 +212,59 @@ def place_codes(session, person_ids) -> dict[int, list[str]]:
                                              .where(cond, active)):
                 out[pid].add(code)
     return {pid: sorted(codes) for pid, codes in out.items()}
+
+
+# ---------------------------------------------------------------- the scope chokepoint's look-ups (web/scope.py)
+
+def admin_grants_of(session, person_id: int) -> list[AdminGrant]:
+    """A person's active admin grants, highest organisation first."""
+    return list(session.scalars(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
+                                .where(AdminGrant.person_id == person_id, AdminGrant.revoked_at.is_(None))
+                                .order_by(Org.code)))
+
+
+def org_in_scope(session, org_id: int, scope_code: str) -> Org | None:
+    return session.scalar(select(Org).where(Org.id == org_id, within(Org.code, scope_code)))
+
+
+def owned_in_scope(session, model, obj_id: int, scope_code: str):
+    """A row that belongs to an organisation (``model.org_id``) when that organisation is in the subtree."""
+    return session.scalar(select(model).join(Org, model.org_id == Org.id)
+                          .where(model.id == obj_id, within(Org.code, scope_code)))
+
+
+def transfer_in_scope(session, transfer_id: int, scope_code: str):
+    """A transfer request with either branch (from or to) in the subtree."""
+    from sqlalchemy.orm import aliased
+
+    from .models import TransferRequest
+    src, dst = aliased(Org), aliased(Org)
+    return session.scalar(select(TransferRequest).join(src, TransferRequest.from_org_id == src.id)
+                          .join(dst, TransferRequest.to_org_id == dst.id)
+                          .where(TransferRequest.id == transfer_id,
+                                 within(src.code, scope_code) | within(dst.code, scope_code)))
+
+
+def person_by_id_in_scope(session, person_id: int, scope_code: str) -> Person | None:
+    return session.scalar(select(Person).where(Person.id == person_id, person_in_scope(scope_code)))
+
+
+def parents_campaign(session, campaign_id: int, org: Org):
+    """The campaign ``campaign_id`` when it was set by ``org``'s parent (the one an org confirms), else None."""
+    from .models import Campaign
+    if org.parent_id is None:
+        return None
+    return session.scalar(select(Campaign).where(Campaign.id == campaign_id, Campaign.org_id == org.parent_id))
+
+
+def has_children(session, org_id: int) -> bool:
+    """The organisation has a live (not dissolved) direct child."""
+    return session.scalar(select(Org.id).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).limit(1)) \
+        is not None
+
+
+def recent_batches(session, org_id: int, kind: str, limit: int = 10) -> list:
+    """The latest import batches of one kind uploaded under an organisation, newest first."""
+    from .models import ImportBatch
+    return list(session.scalars(select(ImportBatch).where(ImportBatch.org_id == org_id, ImportBatch.kind == kind)
+                                .order_by(ImportBatch.id.desc()).limit(limit)))

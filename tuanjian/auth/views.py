@@ -2,14 +2,15 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
 from .. import current_settings as _settings
 from ..domain.errors import ValidationFailed
 from ..extensions import db
-from ..models import Account, AdminGrant, Org, utcnow
+from ..models import Account, utcnow
+from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
 from ..web.forms import apply_errors
+from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
 from ..web.net import client_ip
 from ..web.scope import safe_next
@@ -65,8 +66,7 @@ def login():
     session.clear()
     login_user(result.account)
     session["seen"] = utcnow().timestamp()
-    grant = db.session.scalar(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id).where(
-        AdminGrant.person_id == result.account.person_id, AdminGrant.revoked_at.is_(None)).order_by(Org.code))
+    grant = next(iter(admin_grants_of(db.session, result.account.person_id)), None)     # the highest organisation
     if grant is not None:
         session["org_id"] = grant.org_id
     if result.account.must_change_password:
@@ -74,8 +74,7 @@ def login():
         return redirect(url_for("auth.change_password"))
     flash(f"欢迎，{result.account.person.name}。", "success")
     wanted = form.next.data
-    if grant is not None and safe_next(wanted) != wanted and db.session.scalar(
-            select(Org.id).where(Org.parent_id == grant.org_id, Org.dissolved_at.is_(None)).limit(1)):
+    if grant is not None and safe_next(wanted) != wanted and has_children(db.session, grant.org_id):
         # an admin with subordinates first sees how they are doing (a plain page; a dialog on top of it)
         return redirect(url_for("supervision.index", org_id=grant.org_id, welcome=1))
     return redirect(safe_next(wanted))
@@ -140,28 +139,18 @@ def forgot():
         return render_template("auth/forgot.html", form=form, top_error="页面已过期，请刷新后重新填写。"), 400
     settings, ip, now = _settings(), client_ip(), utcnow()
     guard = throttle.CodeGuard.for_address("resetcode", ip, settings, "验证码")
-    refusal = guard.blocked(db.session, now)
-    if refusal:
-        db.session.rollback()
-        return render_template("auth/forgot.html", form=form, top_error=refusal), 429
-    try:
+
+    def redeem():
         resetcodes.redeem_reset_code(db.session, id_number=form.id_number.data or "", code=form.code.data or "",
                                      password=form.password.data or "", confirm=form.confirm.data or "",
                                      settings=settings, now=now, ip=ip)
-    except resetcodes.WrongResetCode as exc:
-        db.session.rollback()
-        note = guard.wrong(db.session, now)
-        db.session.commit()
-        apply_errors(form, exc)
-        return render_template("auth/forgot.html", form=form, top_error=note), 422
-    except ValidationFailed as exc:
-        db.session.rollback()
-        leftover = apply_errors(form, exc)
-        return render_template("auth/forgot.html", form=form, top_error="；".join(leftover) or None), 422
-    guard.passed(db.session)
-    db.session.commit()
-    if current_user.is_authenticated:
-        logout_user()
-        session.clear()
-    flash("密码已重置，账号锁定（如有）已同时解除，其他地方登录的会话已失效。请用新密码登录。", "success")
-    return redirect(url_for("auth.login"))
+
+    def done(_):
+        if current_user.is_authenticated:
+            logout_user()
+            session.clear()
+        flash("密码已重置，账号锁定（如有）已同时解除，其他地方登录的会话已失效。请用新密码登录。", "success")
+        return redirect(url_for("auth.login"))
+    return guarded_action(form, guard, redeem, wrong=resetcodes.WrongResetCode, now=now, done=done,
+                          rerender=lambda status, error: (render_template("auth/forgot.html", form=form,
+                                                                          top_error=error), status))

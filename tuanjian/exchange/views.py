@@ -1,22 +1,22 @@
 """数据交换: 上报文件 export and upload → preview → apply, the 交换密钥, and the 智慧团建-format export."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from .. import current_settings as _settings
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import ImportBatch, utcnow
+from ..queries import recent_batches
 from ..services import audit
 from ..services import exchange as service
 from ..spreadsheets.reader import clean_filename
+from ..web.actions import flash_redirect, form_action
 from ..web.scope import admin_required, batch_or_404, current_actor, org_or_404
 from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KIND = "package"
+KIND = service.BATCH_KIND
 
 
 def _default_key() -> str | None:
@@ -31,9 +31,7 @@ def _crumbs(org):
 
 def _page(org, *, error: str | None = None, status: int = 200, shown_key: str | None = None):
     link = service.link_for(db.session, org.code)
-    from sqlalchemy import select
-    batches = list(db.session.scalars(select(ImportBatch).where(ImportBatch.org_id == org.id, ImportBatch.kind == KIND)
-                                      .order_by(ImportBatch.id.desc()).limit(10)))
+    batches = recent_batches(db.session, org.id, KIND)
     return render_template("exchange/index.html", org=org, crumbs=_crumbs(org), link=link,
                            key=service.display_key(link.secret) if link and link.secret else None,
                            shown_key=shown_key, has_default=bool(service.settings_secret(_default_key())),
@@ -48,18 +46,22 @@ def index(org_id: int):
     return _page(org_or_404(org_id))
 
 
+def _refused(org):
+    """The page again with a refusal's message and status (after form_action's rollback)."""
+    return lambda status, error: _page(org, error=error, status=status)
+
+
 @bp.post("/org/<int:org_id>/key")
 @admin_required
 def set_key(org_id: int):
     org = org_or_404(org_id)
-    try:
-        shown = service.set_key(db.session, current_actor(), org, request.form.get("key", ""), now=utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(org, error=exc.message, status=exc.status)
-    flash("交换密钥已保存。请把它当面或电话告知另一方（不要和上报文件放在同一个U盘里）。", "success")
-    return _page(org, shown_key=shown)
+
+    def done(shown: str):
+        flash("交换密钥已保存。请把它当面或电话告知另一方（不要和上报文件放在同一个U盘里）。", "success")
+        return _page(org, shown_key=shown)
+    return form_action(None, lambda: service.set_key(db.session, current_actor(), org, request.form.get("key", ""),
+                                                     now=utcnow()),
+                       rerender=_refused(org), done=done)
 
 
 @bp.post("/org/<int:org_id>/package")
@@ -67,15 +69,14 @@ def set_key(org_id: int):
 def export_package(org_id: int):
     org = org_or_404(org_id)
     now = utcnow()
-    try:
-        data, _ = service.export_package(db.session, current_actor(), org, now=now, default_key=_default_key())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(org, error=exc.message, status=exc.status)
-    from io import BytesIO
-    return send_file(BytesIO(data), as_attachment=True, download_name=service.package_filename(org, now),
-                     mimetype="application/zip")
+
+    def done(exported):
+        from io import BytesIO
+        return send_file(BytesIO(exported[0]), as_attachment=True, download_name=service.package_filename(org, now),
+                         mimetype="application/zip")
+    return form_action(None, lambda: service.export_package(db.session, current_actor(), org, now=now,
+                                                            default_key=_default_key()),
+                       rerender=_refused(org), done=done)
 
 
 @bp.post("/org/<int:org_id>/upload")
@@ -85,20 +86,12 @@ def upload(org_id: int):
     file = request.files.get("file")
     if file is None or not file.filename:
         return _page(org, error="请选择要导入的上报文件（.zip）", status=422)
-    raw = file.read()
-    try:
-        incoming = service.read_package(db.session, org, raw, default_key=_default_key())
-        service.plan_import(db.session, current_actor(), org, incoming, settings=_settings())   # refuse early
-        batch = ImportBatch(kind=KIND, org_id=org.id, created_by_id=current_actor().person_id,
-                            file_name=clean_filename(file.filename)[:200] or "上报文件.zip",
-                            file_sha256=hashlib.sha256(raw).hexdigest(), status="pending")
-        batch.report = service.to_batch_report(incoming)
-        db.session.add(batch)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(org, error=exc.message, status=exc.status)
-    return redirect(url_for("exchange.preview", batch_id=batch.id))
+    return form_action(None, lambda: service.upload_package(db.session, current_actor(), org, file.read(),
+                                                            filename=clean_filename(file.filename),
+                                                            settings=_settings(), now=utcnow(),
+                                                            default_key=_default_key()),
+                       rerender=_refused(org), done=lambda batch: redirect(url_for("exchange.preview",
+                                                                                   batch_id=batch.id)))
 
 
 def _batch(batch_id: int) -> ImportBatch:
@@ -119,7 +112,6 @@ def _preview(batch: ImportBatch, *, status: int = 200):
                                        settings=_settings())
         except DomainError as exc:
             error, status = exc.message, (status if status != 200 else exc.status)
-    db.session.rollback()
     return render_template("exchange/preview.html", batch=batch, org=org, crumbs=_crumbs(org), plan=plan,
                            error=error, manifest=manifest, created=created, specs=service.SPECS, sample=20), status
 
@@ -135,23 +127,17 @@ def preview(batch_id: int):
 def apply(batch_id: int):
     batch = _batch(batch_id)
     org = org_or_404(batch.org_id)
-    if batch.status != "pending":
-        flash("这份上报文件已处理过，不能再次导入。需要时请重新上传。", "error")
-        return _preview(batch, status=409)
-    now = utcnow()
-    try:
-        plan = service.plan_import(db.session, current_actor(), org, service.from_batch_report(batch.report),
-                                   settings=_settings())
-        result = service.apply_plan(db.session, current_actor(), plan, now=now)
-        batch.status, batch.committed_at = "committed", now
-        batch.result = {"totals": result.totals, "changed": result.changed}
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _preview(_batch(batch_id), status=exc.status)
-    flash("上报文件已导入。" if result.changed else "数据与这份上报文件一致，没有需要改动的内容。", "success")
-    return redirect(url_for("exchange.preview", batch_id=batch.id))
+
+    def refused(status: int, error: str | None):
+        flash(error, "error")
+        return _preview(_batch(batch_id), status=status)
+
+    def done(result):
+        return flash_redirect("上报文件已导入。" if result.changed else "数据与这份上报文件一致，没有需要改动的内容。",
+                              url_for("exchange.preview", batch_id=batch.id))
+    return form_action(None, lambda: service.apply_batch(db.session, current_actor(), org, batch,
+                                                         settings=_settings(), now=utcnow()),
+                       rerender=refused, done=done)
 
 
 @bp.post("/packages/<int:batch_id>/cancel")
@@ -159,15 +145,10 @@ def apply(batch_id: int):
 def cancel(batch_id: int):
     from ..services.imports import cancel as cancel_batch
     batch = _batch(batch_id)
-    try:
-        cancel_batch(db.session, current_actor(), batch)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        flash("已取消，没有导入任何数据。", "info")
-    return redirect(url_for("exchange.index", org_id=batch.org_id))
+    back = url_for("exchange.index", org_id=batch.org_id)
+    return form_action(None, lambda: cancel_batch(db.session, current_actor(), batch),
+                       rerender=lambda status, error: flash_redirect(error, back, "error"),
+                       done=lambda _: flash_redirect("已取消，没有导入任何数据。", back, "info"))
 
 
 @bp.get("/org/<int:org_id>/zhtj.xlsx")

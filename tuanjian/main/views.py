@@ -7,7 +7,7 @@ import struct
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask_login import current_user, login_required
 
-from ..web.scope import active_grants, current_org, int_arg
+from ..web.scope import current_org, grant_for, int_arg
 from . import bp
 
 
@@ -32,8 +32,7 @@ def landing_url(org) -> str:
 @bp.post("/switch-org")
 @login_required
 def switch_org():
-    org_id = int_arg("org_id")
-    grant = next((g for g in active_grants() if g.org_id == org_id), None)
+    grant = grant_for(int_arg("org_id"))
     if grant is None:
         abort(404)
     session["org_id"] = grant.org_id
@@ -133,30 +132,24 @@ def profile():
 @login_required
 def save_profile():
     from .. import current_settings
-    from ..domain.errors import DomainError, ValidationFailed
     from ..extensions import db
     from ..models import utcnow
     from ..services import profile as service
-    from ..web.forms import apply_errors
+    from ..web.actions import form_action
     from ..web.scope import current_actor
     from .forms import ProfileForm
     form = ProfileForm()
-    if not form.validate():
-        return _profile_page(form, status=400)
     person = current_user.person
     data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
-    try:
-        changed = service.update_own_profile(db.session, current_actor(), person, data,
-                                             settings=current_settings(), now=utcnow())
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        for msg in apply_errors(form, exc):
-            flash(msg, "error")
-        return _profile_page(form, status=422)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _profile_page(form, status=exc.status)
-    flash("已保存您的个人信息。" if changed else "信息没有变化。", "success" if changed else "info")
-    return redirect(url_for("main.profile"))
+
+    def refused(status: int, error: str | None):
+        if error:
+            flash(error, "error")
+        return _profile_page(form, status=status)
+
+    def done(changed: bool):
+        flash("已保存您的个人信息。" if changed else "信息没有变化。", "success" if changed else "info")
+        return redirect(url_for("main.profile"))
+    return form_action(form, lambda: service.update_own_profile(db.session, current_actor(), person, data,
+                                                                settings=current_settings(), now=utcnow()),
+                       rerender=refused, done=done)

@@ -2,38 +2,26 @@
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, request, url_for
-from sqlalchemy import false, func, select
-from sqlalchemy.orm import selectinload
 
 from .. import current_settings as _settings
-from ..domain.canonical import name_query
 from ..domain.people import ID_SEARCH_HINT, classify_id_search
 from ..extensions import db
 from ..models import Person, utcnow
-from ..queries import person_in_scope, person_links
+from ..queries import person_links
 from ..services import idsearch, resetcodes
+from ..web.actions import form_action
 from ..web.filters import local_time
+from ..web.forms import ErrorsByName
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, int_arg, person_or_404
 from . import bp
+from .queries import search_people
 
 MIN_QUERY = 2
 
 
 def _clean_query(raw: str | None) -> str:
     return " ".join((raw or "").split())[:30]
-
-
-def search_condition(q: str):
-    """A name contains ``q``; ID digits find the full number or its last 4 only (issue 14), never a part that
-    would reveal the hidden birth-date digits; any other digit string finds nobody."""
-    search = classify_id_search(q)
-    cond = idsearch.condition(Person.id_number, search)
-    if cond is not None:
-        return cond
-    if search.kind == "refused":
-        return false()
-    return Person.name.contains(name_query(q), autoescape=True)
 
 
 @bp.get("/")
@@ -51,17 +39,12 @@ def index():
     if refusal:
         id_notice = refusal
     elif len(q) >= MIN_QUERY:
-        stmt = select(Person).where(person_in_scope(actor.scope_code), search_condition(q))
-        total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        found = search_people(db.session, actor.scope_code, q, search, page, per_page)
+        people, total, page, pages = found.items, found.total, found.page, found.pages
         if search.is_id:
             idsearch.record(db.session, actor, org_id=actor.org_id, where="人员查询", search=search, found=total,
                             settings=_settings(), now=utcnow())
             db.session.commit()
-        pages = max(1, (total + per_page - 1) // per_page)
-        page = min(page, pages)
-        people = list(db.session.scalars(stmt.options(selectinload(Person.account))
-                                         .order_by(Person.name, Person.id)
-                                         .offset((page - 1) * per_page).limit(per_page)))
     ids = [p.id for p in people]
     links = person_links(db.session, ids, actor.scope_code)
     refusals = resetcodes.refusals(db.session, actor, people, links)
@@ -93,20 +76,20 @@ def detail(person_id: int, correction: dict | None = None, status: int = 200):
 @admin_required
 def correct(person_id: int):
     """更正姓名和身份证号码: an admin of an organisation above every place the person holds (audited)."""
-    from ..domain.errors import DomainError, ValidationFailed
     from ..services.profile import correct_identity
     person = person_or_404(person_id)
-    form = {k: request.form.get(k, "") for k in ("name", "id_number", "reason")}
-    try:
-        correct_identity(db.session, current_actor(), person, name=form["name"], id_number=form["id_number"],
-                         reason=form["reason"], now=utcnow())
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return detail(person_id, correction={**form, "errors": exc.field_errors}, status=422)
-    except DomainError as exc:
-        db.session.rollback()
-        return detail(person_id, correction={**form, "errors": {"form": [exc.message]}}, status=exc.status)
+    values = {k: request.form.get(k, "") for k in ("name", "id_number", "reason")}
+    errors = ErrorsByName()
+
+    def refused(status: int, error: str | None):
+        return detail(person_id, correction={**values, "errors": errors.with_form_error(error)}, status=status)
+    return form_action(errors, lambda: correct_identity(db.session, current_actor(), person, name=values["name"],
+                                                        id_number=values["id_number"], reason=values["reason"],
+                                                        now=utcnow()),
+                       rerender=refused, done=lambda _: _corrected(person), validate=False)
+
+
+def _corrected(person: Person):
     flash(f"已更正为 {person.name}（{person.masked_id}），已记入操作日志。其登录用户名随之改为新的身份证号码"
           + ("，初始密码为新身份证号后八位" if person.account is not None and person.account.password_hash is None
              else "")

@@ -2,42 +2,29 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import current_settings
-from ..domain.errors import DomainError, ValidationFailed
+from ..domain.errors import Conflict
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES, positions_for
 from ..extensions import db
-from ..models import Org, utcnow
+from ..models import Account, Org, utcnow
 from ..services import accounts, throttle
 from ..services.registration import RegistrationInput, WrongAccountPassword, WrongCode, register_admin
-from ..web.forms import apply_errors
+from ..web.guarded import guarded_action
 from ..web.htmx import render
 from ..web.net import client_ip
 from ..web.scope import INT_ARG_LIMIT
 from . import bp
 from .forms import RegisterForm
+from .queries import search_orgs
 
-SEARCH_LIMIT = 20
-
-
-def search_orgs(q: str) -> list[Org]:
-    q = " ".join((q or "").split())
-    if len(q) < 2:
-        return []
-    from ..domain.canonical import canonical_org_name
-    name = canonical_org_name(q)
-    return list(db.session.scalars(
-        select(Org).where(or_(Org.short_name.contains(name, autoescape=True),
-                              Org.full_name.contains(name, autoescape=True),
-                              Org.code.startswith(q, autoescape=True)), Org.dissolved_at.is_(None))
-        .order_by(Org.code).limit(SEARCH_LIMIT)))
+RESUBMITTED = "该信息刚刚已被提交过（可能是重复提交），请直接登录或刷新后重试。"
 
 
 def _page(form: RegisterForm, status: int = 200, *, top_error: str | None = None, selected: Org | None = None):
     q = form.q.data or ""
-    results = search_orgs(q)
+    results = search_orgs(db.session, q)
     positions = positions_for(selected.org_kind.is_leading) if selected else ()
     return render("registration/register.html", block="org_results", status=status, form=form, q=q,
                   results=results, selected=selected, top_error=top_error,
@@ -75,48 +62,31 @@ def submit():
         return _page(form, 400, top_error="页面已过期，请刷新后重新填写。", selected=selected)
     ip, now = client_ip(), utcnow()
     guard = throttle.CodeGuard.for_address("regcode", ip, settings, "注册码")
-    refusal = guard.blocked(db.session, now)
-    if refusal:
-        db.session.rollback()
-        return _page(form, 429, top_error=refusal, selected=selected)
     data = RegistrationInput(
         org_id=selected.id if selected else None, position=form.position.data or "", code=form.code.data or "",
         name=form.name.data or "", id_number=form.id_number.data or "", phone=form.phone.data or "",
         ethnicity=form.ethnicity.data or "", political_status=form.political_status.data or "",
         join_date=form.join_date.data or "", password=form.password.data or "",
         password_confirm=form.password_confirm.data or "")
-    try:
-        grant = register_admin(db.session, data, settings=settings, now=now, ip=ip)
-        db.session.commit()
-    except WrongCode as exc:
-        db.session.rollback()
-        note = guard.wrong(db.session, now)
-        db.session.commit()
-        apply_errors(form, exc)
-        return _page(form, 422, top_error=note, selected=selected)
-    except WrongAccountPassword as exc:
+
+    def register():
+        try:
+            grant = register_admin(db.session, data, settings=settings, now=now, ip=ip)
+            db.session.flush()
+        except IntegrityError:
+            raise Conflict(RESUBMITTED) from None
+        return grant
+
+    def kept(exc):
         # a password guess for an existing account: it counts towards that account's login lockout
-        db.session.rollback()
-        from ..models import Account
-        account = db.session.get(Account, exc.account_id)
-        if account is not None and not accounts.is_locked(account, now):
-            accounts.count_wrong_password(db.session, account, settings=settings, now=now, ip=ip, where="管理员注册")
-        db.session.commit()
-        leftover = apply_errors(form, exc)
-        return _page(form, 422, top_error="；".join(leftover) or None, selected=selected)
-    except ValidationFailed as exc:
-        db.session.rollback()
-        leftover = apply_errors(form, exc)
-        return _page(form, 422, top_error="；".join(leftover) or None, selected=selected)
-    except DomainError as exc:
-        db.session.rollback()
-        return _page(form, exc.status, top_error=exc.message, selected=selected)
-    except IntegrityError:
-        db.session.rollback()
-        return _page(form, 409, top_error="该信息刚刚已被提交过（可能是重复提交），请直接登录或刷新后重试。",
-                     selected=selected)
-    guard.passed(db.session)
-    db.session.commit()
-    org = db.session.get(Org, grant.org_id)
-    return render_template("registration/done.html", org=org, position=data.position,
-                           id_number=grant.person.masked_id)
+        if isinstance(exc, WrongAccountPassword):
+            account = db.session.get(Account, exc.account_id)
+            if account is not None and not accounts.is_locked(account, now):
+                accounts.count_wrong_password(db.session, account, settings=settings, now=now, ip=ip,
+                                              where="管理员注册")
+
+    def done(grant):
+        return render_template("registration/done.html", org=grant.org, position=data.position,
+                               id_number=grant.person.masked_id)
+    return guarded_action(form, guard, register, wrong=WrongCode, now=now, kept=kept, done=done,
+                          rerender=lambda status, error: _page(form, status, top_error=error, selected=selected))

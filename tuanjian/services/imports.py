@@ -60,16 +60,32 @@ def _validate(session, parent: Org, rows, settings: Settings) -> ImportReport:
     return validate_org_rows(rows, here=here, below=below, placement=settings.placement)
 
 
-def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filename: str, report: ImportReport,
-              now: datetime, keep_ok_cells: int | None = None) -> ImportBatch:
-    """A pending batch holding the validated rows until the user confirms or cancels."""
+def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filename: str,
+              report: ImportReport | dict, now: datetime, keep_ok_cells: int | None = None) -> ImportBatch:
+    """A pending batch holding the validated rows until the user confirms or cancels. ``report``: the rows'
+    ImportReport, or (for a 上报文件, which has no rows of a sheet) the checked content as stored JSON."""
     batch = ImportBatch(kind=kind, org_id=org.id, created_by_id=actor.person_id, created_at=now,
                         file_name=(filename or "")[:200], file_sha256=hashlib.sha256(data).hexdigest(),
                         status="pending")
-    batch.store_report(report, keep_ok_cells=keep_ok_cells)
+    if isinstance(report, dict):
+        batch.report = report
+    else:
+        batch.store_report(report, keep_ok_cells=keep_ok_cells)
     session.add(batch)
     session.flush()
     return batch
+
+
+def check_pending(batch: ImportBatch, message: str) -> None:
+    """A batch is committed once: ``message`` (Conflict) when it has been committed or cancelled already."""
+    if batch.status != "pending":
+        raise Conflict(message)
+
+
+def mark_committed(batch: ImportBatch, *, now: datetime, result: dict) -> None:
+    """The end of a batch's life when its rows were written: ``result`` is what the commit did."""
+    batch.status, batch.committed_at = "committed", now
+    batch.result = result
 
 
 def check_may_import_children(actor: Actor, parent: Org) -> None:
@@ -94,8 +110,7 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
     the rows in this one transaction: all valid rows, or nothing when ``mode`` is all-or-nothing."""
     parent = session.get(Org, batch.org_id)
     check_may_import_children(actor, parent)
-    if batch.status != "pending":
-        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    check_pending(batch, "这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
     if mode not in (ALL_OR_NOTHING, VALID_ONLY):
         raise ValidationFailed.single("mode", "请选择导入方式")
     from ..spreadsheets.reader import RawRow
@@ -114,11 +129,10 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
                       settings=settings, is_township=row.data["is_township"])
         made[f"row:{row.number}"] = org
         created.append(org)
-    batch.status, batch.committed_at = "committed", now
     batch.store_report(report)
-    batch.result = {"created": [{"id": o.id, "code": o.code, "short_name": o.short_name,
-                                 "parent": o.parent.short_name} for o in created],
-                    "skipped": len(report.error_rows), "mode": mode}
+    mark_committed(batch, now=now, result={"created": [{"id": o.id, "code": o.code, "short_name": o.short_name,
+                                                        "parent": o.parent.short_name} for o in created],
+                                           "skipped": len(report.error_rows), "mode": mode})
     audit.record(session, actor, "import.org_children", object_type="import_batch", object_id=batch.id,
                  org_id=parent.id, summary=f"批量创建下级组织：{batch.file_name}，新建 {len(created)} 个，"
                                            f"未导入 {len(report.error_rows)} 行",
@@ -127,6 +141,5 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
 
 
 def cancel(session, actor: Actor, batch: ImportBatch) -> None:
-    if batch.status != "pending":
-        raise Conflict("这批数据已经处理，不能取消")
+    check_pending(batch, "这批数据已经处理，不能取消")
     batch.status = "cancelled"

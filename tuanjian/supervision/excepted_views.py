@@ -3,13 +3,9 @@ reason, the vouching org and who approved; exported with masked ID numbers for t
 from __future__ import annotations
 
 from flask import current_app, request, send_file
-from sqlalchemy import func, or_, select
 
 from ..clock import to_local
-from ..domain.canonical import canonical_org_name, name_query
 from ..extensions import db
-from ..models import ExceptionRequest, Member, Org, Person
-from ..queries import page_bounds, within
 from ..services import exceptions as exception_service
 from ..services import progress as service
 from ..spreadsheets.writer import write_table
@@ -17,20 +13,11 @@ from ..web.filters import local_time
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, int_arg, org_or_404
 from . import bp
+from .queries import excepted_all, excepted_page
 from .views import XLSX, _crumbs
 
 HEADERS = ["姓名", "身份证号码", "所在团支部", "入团年月", "发展团员编号", "例外规则", "申请理由", "出具说明的组织",
            "申请人", "审批组织", "审批人", "批准时间"]
-
-
-def _query(org: Org, q: str):
-    stmt = (select(Member, Person, Org, ExceptionRequest).join(Person, Member.person_id == Person.id)
-            .join(Org, Member.org_id == Org.id).join(ExceptionRequest, Member.exception_id == ExceptionRequest.id)
-            .where(within(Org.code, org.code), Member.deleted_at.is_(None)))
-    if q:
-        stmt = stmt.where(or_(Person.name.contains(name_query(q), autoescape=True),
-                              Org.short_name.contains(canonical_org_name(q), autoescape=True)))
-    return stmt.order_by(Org.code, Person.name, Member.id)
 
 
 def _values(person, branch, member, req) -> list:
@@ -45,21 +32,17 @@ def _values(person, branch, member, req) -> list:
 def excepted(org_id: int):
     org = org_or_404(org_id)
     q = " ".join(request.args.get("q", "").split())[:30]
-    stmt = _query(org, q)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    page, pages = page_bounds(total, int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
-    per_page = current_app.config["PAGE_SIZE"]
-    rows = [(m, _values(p, b, m, r)) for m, p, b, r in
-            db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).all()]
+    found = excepted_page(db.session, org.code, q, int_arg("page", 1) or 1, current_app.config["PAGE_SIZE"])
+    rows = [(m, _values(p, b, m, r)) for m, p, b, r in found.items]
     return render("supervision/excepted.html", block="excepted_table", org=org, q=q, rows=rows, headers=HEADERS,
-                  total=total, page=page, pages=pages, crumbs=_crumbs(org))
+                  total=found.total, page=found.page, pages=found.pages, crumbs=_crumbs(org))
 
 
 @bp.get("/org/<int:org_id>/excepted.xlsx")
 @admin_required
 def export_excepted(org_id: int):
     org = org_or_404(org_id)
-    rows = [_values(p, b, m, r) for m, p, b, r in db.session.execute(_query(org, "")).all()]
+    rows = [_values(p, b, m, r) for m, p, b, r in excepted_all(db.session, org.code)]
     exception_service.record_export(db.session, current_actor(), org, len(rows))
     db.session.commit()
     now, _ = service.now_and_today()

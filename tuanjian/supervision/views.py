@@ -2,7 +2,7 @@
 红旗项 exception lists. Every org comes through org_or_404, so nothing outside the user's subtree is shown."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, render_template, request, send_file, url_for
 
 from .. import current_settings as _settings
 from ..clock import to_local
@@ -22,14 +22,25 @@ from ..domain.progress import (
     tally_youth_ratio,
 )
 from ..extensions import db
-from ..queries import page_bounds
+from ..queries import has_children, paginate_list
 from ..services import audit
 from ..services import progress as service
 from ..spreadsheets.writer import write_table
+from ..web.actions import flash_redirect, form_action
 from ..web.filters import local_time
+from ..web.forms import ErrorsByName
 from ..web.htmx import render
-from ..web.scope import admin_required, campaign_or_404, current_actor, int_arg, org_or_404
+from ..web.scope import (
+    admin_required,
+    campaign_or_404,
+    current_actor,
+    grant_for,
+    int_arg,
+    org_or_404,
+    parents_campaign_or_404,
+)
 from . import bp
+from .queries import org_names, subtree_members
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEPTION_BY_KEY = {e.key: e for e in EXCEPTIONS}
@@ -132,28 +143,28 @@ def _exception_rows(org, key, *, members=None):
     now, today = service.now_and_today()
     if key in ("no_school_code", "school_no_branch"):
         found = service.exception_orgs(db.session, org, key, settings=_settings())
-        parents = _names_of({o.parent_id for o, _ in found})
+        parents = org_names(db.session, {o.parent_id for o, _ in found})
         return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数",
                       "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, parents.get(o.parent_id, ""), o.industry or "",
-                          o.school_code or "", s.branches_below, _subtree_members(o), o.code])
+                          o.school_code or "", s.branches_below, subtree_members(db.session, o.code), o.code])
             for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
-        parents = _names_of({o.parent_id for o, _ in found})
+        parents = org_names(db.session, {o.parent_id for o, _ in found})
         # 团员人数 counted as the progress table does: the organisation and everything below it
         return kind, ["团组织全称", "团组织简称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, o.short_name, parents.get(o.parent_id, ""),
                           KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else MISSING,
-                          s.members if o.kind == OrgKind.BRANCH.value else _subtree_members(o), o.code])
+                          s.members if o.kind == OrgKind.BRANCH.value else subtree_members(db.session, o.code), o.code])
             for o, s in found], (6,)
     if kind.about == "member" and members is None:
         members = service.exception_members(db.session, org, key, settings=_settings(), today=today)
     if key == "unconfirmed":
         from ..domain.progress import member_identity
         found = members
-        branches = _names_of({m.org_id for m, _ in found})
+        branches = org_names(db.session, {m.org_id for m, _ in found})
         yes_no = {True: "有", False: "无", None: "未核实"}
         return kind, ["姓名", "身份证号码", "入团年月", "入团志愿书", "团员证（注册年度）", "介绍信", "待确认原因",
                       "所在团支部"], [
@@ -163,7 +174,7 @@ def _exception_rows(org, key, *, members=None):
             for m, p in found], (1, 2)
     if kind.about == "member":
         found = members
-        branches = _names_of({m.org_id for m, _ in found})
+        branches = org_names(db.session, {m.org_id for m, _ in found})
         # the birth year only next to a masked ID number: its hidden digits are the birth date (issue 14)
         return kind, ["姓名", "身份证号码", "出生年份", "入团年月", "发展团员编号", "所在团支部"], [
             ({"member": m}, [p.name, mask_id_number(p.id_number), str(p.birth_date.year), p.join_date or "",
@@ -175,26 +186,6 @@ def _exception_rows(org, key, *, members=None):
 
 
 MISSING = "（未填写）"         # a field nobody filled in shows as missing, never as another field's value
-
-
-def _subtree_members(org) -> int:
-    """团员 in the organisation's subtree (from the stats rows)."""
-    from sqlalchemy import func, select
-
-    from ..models import OrgStats
-    from ..queries import within
-    return int(db.session.scalar(select(func.coalesce(func.sum(OrgStats.members), 0)).where(
-        within(OrgStats.code, org.code))) or 0)
-
-
-def _names_of(org_ids) -> dict[int, str]:
-    from sqlalchemy import select
-
-    from ..models import Org
-    ids = [i for i in org_ids if i is not None]
-    if not ids:
-        return {}
-    return {o.id: o.full_name or o.short_name for o in db.session.scalars(select(Org).where(Org.id.in_(ids)))}
 
 
 @bp.get("/org/<int:org_id>/exceptions/<key>")
@@ -209,17 +200,15 @@ def exceptions(org_id: int, key: str):
         # a list of people may hold a whole county: find who is on it, then load only the page shown
         _, today = service.now_and_today()
         ids = service.exception_member_ids(db.session, org, key, settings=_settings(), today=today)
-        total = len(ids)
-        page, pages = page_bounds(total, page, per_page)
-        shown = service.members_by_ids(db.session, ids[(page - 1) * per_page: page * per_page])
-        kind, headers, rows, _ = _exception_rows(org, key, members=shown)
+        shown = paginate_list(ids, page, per_page)
+        kind, headers, rows, _ = _exception_rows(org, key, members=service.members_by_ids(db.session, shown.items))
     else:
         kind, headers, rows, _ = _exception_rows(org, key)
         if q:            # any shown cell: name, org, code, masked ID number (never the full number)
             rows = [(link, values) for link, values in rows if any(q in str(v) for v in values)]
-        total = len(rows)
-        page, pages = page_bounds(total, page, per_page)
-        rows = rows[(page - 1) * per_page: page * per_page]
+        shown = paginate_list(rows, page, per_page)
+        rows = shown.items
+    total, page, pages = shown.total, shown.page, shown.pages
     return render("supervision/exceptions.html", block="exception_table", org=org, kind=kind, key=key,
                   headers=headers, rows=rows, total=total, page=page, q=q,
                   pages=pages, crumbs=_crumbs(org), **_view_helpers())
@@ -251,7 +240,6 @@ def exception_url(org_id: int, key: str) -> str:
 
 def _campaign_page(org, *, errors=None, form=None, status=200):
     from ..domain.progress import CAMPAIGN_TARGETS
-    from ..models import Org
     from ..services import campaigns as campaign_service
     now, today = service.now_and_today()
     mine = campaign_service.campaigns_set_by(db.session, org)
@@ -261,11 +249,10 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
         own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally
         parent_campaigns = [(c, campaign_standing(own, c.targets), campaign_service.confirmation_of(db.session, c, org))
                             for c in received]
-    has_children = db.session.query(Org.id).filter(Org.parent_id == org.id, Org.dissolved_at.is_(None)).first()
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
-                           can_create=bool(has_children), crumbs=_crumbs(org),
-                           may_confirm=org.id in campaign_service.admin_org_ids(db.session, current_actor().person_id),
+                           can_create=has_children(db.session, org.id), crumbs=_crumbs(org),
+                           may_confirm=grant_for(org.id) is not None,
                            **_view_helpers()), status
 
 
@@ -278,24 +265,20 @@ def campaigns(org_id: int):
 @bp.post("/org/<int:org_id>/campaigns")
 @admin_required
 def create_campaign(org_id: int):
-    from ..domain.errors import DomainError, ValidationFailed
     from ..domain.progress import CAMPAIGN_TARGETS
     from ..services import campaigns as campaign_service
     org = org_or_404(org_id)
     form = {"name": request.form.get("name", ""), "deadline": request.form.get("deadline", ""),
             "targets": {key: request.form.get(f"target_{key}", "") for key, _ in CAMPAIGN_TARGETS}}
     now, today = service.now_and_today()
-    try:
-        campaign = campaign_service.create_campaign(db.session, current_actor(), org, form, now=now, today=today)
-        db.session.commit()
-    except ValidationFailed as exc:
-        db.session.rollback()
-        return _campaign_page(org, errors=exc.field_errors, form=form, status=422)
-    except DomainError as exc:
-        db.session.rollback()
-        return _campaign_page(org, errors={"form": [exc.message]}, form=form, status=exc.status)
-    flash(f"已发布阶段任务“{campaign.name}”，直属下级组织登录后即可看到。", "success")
-    return redirect(url_for("supervision.campaign", campaign_id=campaign.id))
+    errors = ErrorsByName()
+    return form_action(
+        errors, lambda: campaign_service.create_campaign(db.session, current_actor(), org, form, now=now, today=today),
+        validate=False,
+        rerender=lambda status, error: _campaign_page(org, errors=errors.with_form_error(error), form=form,
+                                                      status=status),
+        done=lambda campaign: flash_redirect(f"已发布阶段任务“{campaign.name}”，直属下级组织登录后即可看到。",
+                                             url_for("supervision.campaign", campaign_id=campaign.id)))
 
 
 def _participants(campaign):
@@ -328,18 +311,13 @@ def reminders(campaign_id: int):
 @bp.post("/campaigns/<int:campaign_id>/close")
 @admin_required
 def close_campaign(campaign_id: int):
-    from ..domain.errors import DomainError
     from ..services import campaigns as campaign_service
     c = campaign_or_404(campaign_id)
     now, _ = service.now_and_today()
-    try:
-        campaign_service.close_campaign(db.session, current_actor(), c, now=now)
-        db.session.commit()
-        flash(f"阶段任务“{c.name}”已结束。", "success")
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    return redirect(url_for("supervision.campaign", campaign_id=c.id))
+    back = url_for("supervision.campaign", campaign_id=c.id)
+    return form_action(None, lambda: campaign_service.close_campaign(db.session, current_actor(), c, now=now),
+                       rerender=lambda status, error: flash_redirect(error, back, "error"),
+                       done=lambda _: flash_redirect(f"阶段任务“{c.name}”已结束。", back))
 
 
 @bp.post("/org/<int:org_id>/campaigns/<int:campaign_id>/confirm")
@@ -348,20 +326,16 @@ def confirm(org_id: int, campaign_id: int):
     """提交确认 by a subordinate. The campaign belongs to its parent, outside its scope, so it is loaded through
     the org: the org must be in scope and the campaign must be its parent's (or itself in scope, when the
     service then explains why this org cannot confirm it)."""
-    from ..domain.errors import DomainError
-    from ..models import Campaign
     from ..services import campaigns as campaign_service
     org = org_or_404(org_id)
-    c = db.session.get(Campaign, campaign_id)
-    if c is None or org.parent_id is None or c.org_id != org.parent_id:
-        c = campaign_or_404(campaign_id)
+    c = parents_campaign_or_404(org, campaign_id)
     now, today = service.now_and_today()
-    try:
-        campaign_service.confirm(db.session, current_actor(), c, org, settings=_settings(), now=now, today=today)
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return _campaign_page(org, status=exc.status)
-    flash(f"已对阶段任务“{c.name}”提交确认。", "success")
-    return redirect(url_for("supervision.campaigns", org_id=org.id))
+
+    def refused(status: int, error: str | None):
+        flash(error, "error")
+        return _campaign_page(org, status=status)
+    return form_action(None, lambda: campaign_service.confirm(db.session, current_actor(), c, org,
+                                                              settings=_settings(), now=now, today=today),
+                       rerender=refused,
+                       done=lambda _: flash_redirect(f"已对阶段任务“{c.name}”提交确认。",
+                                                     url_for("supervision.campaigns", org_id=org.id)))

@@ -28,3 +28,34 @@ def apply_errors(form: FlaskForm, exc: ValidationFailed, aliases: dict[str, str]
             continue
         field.errors = list(field.errors or []) + list(messages)
     return leftover
+
+
+class ErrorsByName:
+    """The form of a page that reads its values straight from ``request.form`` (no WTForms fields): give it to
+    ``web.actions.form_action`` (with ``validate=False``) and every field error of the domain is kept here by name;
+    ``errors`` is then the {field: [messages]} such a page shows."""
+
+    def __init__(self):
+        self.errors: dict[str, list[str]] = {}
+
+    def with_form_error(self, error: str | None) -> dict[str, list[str]]:
+        """The field errors, and ``error`` (what no field took, or a refusal) under "form"."""
+        return {**self.errors, "form": [error]} if error else dict(self.errors)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _NamedField(self.errors, name)
+
+
+class _NamedField:
+    def __init__(self, errors: dict[str, list[str]], name: str):
+        self._all, self._name = errors, name
+
+    @property
+    def errors(self) -> list[str]:
+        return self._all.get(self._name, [])
+
+    @errors.setter
+    def errors(self, messages) -> None:
+        self._all[self._name] = list(messages)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import current_settings
@@ -17,9 +16,11 @@ from ..domain.errors import DomainError
 from ..domain.imports import ERROR_ROWS_SHOWN, OK_ROWS_SHOWN, ImportReport
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
+from ..queries import recent_batches
 from ..services.imports import cancel, gc_paused
 from ..spreadsheets.reader import ImportFileError, clean_filename
 from ..spreadsheets.writer import Column, error_workbook, template_workbook
+from .actions import flash_redirect, form_action
 from .htmx import render
 from .scope import batch_or_404, current_actor, org_or_404
 
@@ -29,6 +30,12 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Two such imports inserting the same rows in opposite orders can also deadlock on PostgreSQL (one is aborted).
 RACED = "这次导入与另一位管理员同时进行的导入发生冲突，本次没有导入任何数据。请重新上传该文件，核对预览结果后再导入。"
 _RACE_SQLSTATES = ("40P01", "40001")           # deadlock detected, serialization failure
+
+
+class Unreadable(DomainError):
+    """The upload cannot be read as the expected workbook (``ImportFileError``): refused with 422."""
+
+    status = 422
 
 
 def raced(exc: DBAPIError) -> bool:
@@ -82,9 +89,7 @@ class ImportFlow:
     def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):
         from ..web.crumbs import breadcrumb
         org = org_or_404(org_id)
-        batches = list(db.session.scalars(select(ImportBatch).where(ImportBatch.org_id == org.id,
-                                                                     ImportBatch.kind == self.kind)
-                                          .order_by(ImportBatch.id.desc()).limit(10)))
+        batches = recent_batches(db.session, org.id, self.kind)
         return render_template("imports/upload.html", org=org, crumbs=breadcrumb(org), flow=self, batches=batches,
                                error=error, max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)), status
 
@@ -100,17 +105,16 @@ class ImportFlow:
         file = request.files.get("file")
         if file is None or not file.filename:
             return self.upload_page(org_id, error="请选择要上传的 Excel 文件", status=422)
-        try:
-            batch = self.preview(db.session, current_actor(), org, data=file.read(),
-                                 filename=clean_filename(file.filename), settings=self._settings(), now=utcnow())
-            db.session.commit()
-        except ImportFileError as exc:
-            db.session.rollback()
-            return self.upload_page(org_id, error=str(exc), status=422)
-        except DomainError as exc:
-            db.session.rollback()
-            return self.upload_page(org_id, error=exc.message, status=exc.status)
-        return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+
+        def preview():
+            try:
+                return self.preview(db.session, current_actor(), org, data=file.read(),
+                                    filename=clean_filename(file.filename), settings=self._settings(), now=utcnow())
+            except ImportFileError as exc:
+                raise Unreadable(str(exc)) from None
+        return form_action(None, preview,
+                           rerender=lambda status, error: self.upload_page(org_id, error=error, status=status),
+                           done=lambda batch: redirect(url_for(self.endpoints["batch"], batch_id=batch.id)))
 
     def show(self, batch_id: int):
         batch = self.batch(batch_id)
@@ -119,34 +123,31 @@ class ImportFlow:
     def commit(self, batch_id: int):
         batch = self.batch(batch_id)
         org = org_or_404(batch.org_id)
+
+        def refused(status: int, error: str | None):
+            flash(error, "error")
+            return self.render_batch(batch, org, status=status)
+
+        def done(created):
+            flash(self.success(created), "success")
+            return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
         try:
-            created = self.commit_rows(db.session, current_actor(), batch, mode=request.form.get("mode", ""),
-                                       settings=self._settings(), now=utcnow())
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-            return self.render_batch(batch, org, status=exc.status)
+            return form_action(None, lambda: self.commit_rows(db.session, current_actor(), batch,
+                                                              mode=request.form.get("mode", ""),
+                                                              settings=self._settings(), now=utcnow()),
+                               rerender=refused, done=done)
         except DBAPIError as exc:
             if not raced(exc):
                 raise
             db.session.rollback()
-            flash(RACED, "error")
-            return self.render_batch(batch, org, status=409)
-        flash(self.success(created), "success")
-        return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+            return refused(409, RACED)
 
     def cancel(self, batch_id: int):
         batch = self.batch(batch_id)
-        try:
-            cancel(db.session, current_actor(), batch)
-            db.session.commit()
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "error")
-        else:
-            flash("已取消这次导入，没有写入任何数据。", "info")
-        return redirect(url_for(self.endpoints["upload_page"], org_id=batch.org_id))
+        back = url_for(self.endpoints["upload_page"], org_id=batch.org_id)
+        return form_action(None, lambda: cancel(db.session, current_actor(), batch),
+                           rerender=lambda status, error: flash_redirect(error, back, "error"),
+                           done=lambda _: flash_redirect("已取消这次导入，没有写入任何数据。", back, "info"))
 
     def errors(self, batch_id: int):
         batch = self.batch(batch_id)

@@ -5,11 +5,10 @@ import functools
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
+from .. import queries
 from ..extensions import db
 from ..models import AdminGrant, CadrePost, ImportBatch, Member, Org, Person, RegistrationCode
-from ..queries import person_in_scope, within
 from ..services.actor import Actor
 from .net import client_ip
 
@@ -20,11 +19,13 @@ def active_grants() -> list[AdminGrant]:
         if not current_user.is_authenticated:
             g.active_grants = []
         else:
-            g.active_grants = list(db.session.scalars(
-                select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
-                .where(AdminGrant.person_id == current_user.person_id, AdminGrant.revoked_at.is_(None))
-                .order_by(Org.code)))
+            g.active_grants = queries.admin_grants_of(db.session, current_user.person_id)
     return g.active_grants
+
+
+def grant_for(org_id: int | None) -> AdminGrant | None:
+    """The current user's active admin grant on ``org_id``: None when they are not its admin."""
+    return next((grant for grant in active_grants() if grant.org_id == org_id), None)
 
 
 def current_org() -> Org | None:
@@ -32,11 +33,7 @@ def current_org() -> Org | None:
     grants = active_grants()
     if not grants:
         return None
-    wanted = session.get("org_id")
-    for grant in grants:
-        if grant.org_id == wanted:
-            return grant.org
-    return grants[0].org
+    return (grant_for(session.get("org_id")) or grants[0]).org
 
 
 def current_actor() -> Actor:
@@ -68,7 +65,7 @@ def admin_required(view):
 # ---------------------------------------------------------------- loaders (the only way views load by id)
 
 def org_or_404(org_id: int) -> Org:
-    org = db.session.scalar(select(Org).where(Org.id == org_id, within(Org.code, scope_code_or_404())))
+    org = queries.org_in_scope(db.session, org_id, scope_code_or_404())
     if org is None:
         abort(404)
     return org
@@ -76,8 +73,7 @@ def org_or_404(org_id: int) -> Org:
 
 def _owned_by_org_or_404(model, obj_id: int):
     """Load a row that belongs to an organisation (``model.org_id``) when that organisation is in scope."""
-    obj = db.session.scalar(select(model).join(Org, model.org_id == Org.id)
-                            .where(model.id == obj_id, within(Org.code, scope_code_or_404())))
+    obj = queries.owned_in_scope(db.session, model, obj_id, scope_code_or_404())
     if obj is None:
         abort(404)
     return obj
@@ -101,15 +97,7 @@ def member_or_404(member_id: int) -> Member:
 
 def transfer_or_404(transfer_id: int):
     """A transfer request is visible to both sides: either branch within the user's subtree."""
-    from sqlalchemy.orm import aliased
-
-    from ..models import TransferRequest
-    src, dst = aliased(Org), aliased(Org)
-    scope = scope_code_or_404()
-    req = db.session.scalar(select(TransferRequest).join(src, TransferRequest.from_org_id == src.id)
-                            .join(dst, TransferRequest.to_org_id == dst.id)
-                            .where(TransferRequest.id == transfer_id,
-                                   within(src.code, scope) | within(dst.code, scope)))
+    req = queries.transfer_in_scope(db.session, transfer_id, scope_code_or_404())
     if req is None:
         abort(404)
     return req
@@ -132,9 +120,15 @@ def batch_or_404(batch_id: int) -> ImportBatch:
     return _owned_by_org_or_404(ImportBatch, batch_id)
 
 
+def parents_campaign_or_404(org: Org, campaign_id: int):
+    """A campaign to confirm for ``org`` (in scope): one its parent set, although the parent lies outside the user's
+    subtree; else any campaign in scope (the service then explains why this org cannot confirm it)."""
+    return queries.parents_campaign(db.session, campaign_id, org) or campaign_or_404(campaign_id)
+
+
 def person_or_404(person_id: int) -> Person:
     """A person with an active post, a current membership or an active admin grant in the user's subtree."""
-    person = db.session.scalar(select(Person).where(Person.id == person_id, person_in_scope(scope_code_or_404())))
+    person = queries.person_by_id_in_scope(db.session, person_id, scope_code_or_404())
     if person is None:
         abort(404)
     return person
