@@ -19,7 +19,7 @@ from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
-from .imports import new_batch
+from .imports import check_pending, mark_committed, new_batch
 
 CADRE_SHEET = "团干部"
 
@@ -166,8 +166,7 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
                   now: datetime) -> list[CadrePost]:
     org = session.get(Org, batch.org_id)
     check_may_manage(actor, org)
-    if batch.status != "pending":
-        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    check_pending(batch)
     if mode not in ("all", "valid"):
         raise ValidationFailed.single("mode", "请选择导入方式")
     stored = ImportReport.from_json(batch.report)
@@ -181,7 +180,7 @@ def commit_cadres(session, actor: Actor, batch: ImportBatch, *, mode: str, setti
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
     report.meta = stored.meta
     posts = [add_cadre(session, actor, org, row.data, now=now)[0] for row in report.ok_rows]
-    batch.status, batch.committed_at = "committed", now
+    mark_committed(batch, now=now)
     batch.store_report(report)
     batch.result = {"created": [{"id": p.id, "name": p.person.name, "position": p.position} for p in posts],
                     "skipped": len(report.error_rows), "mode": mode}

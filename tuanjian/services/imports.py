@@ -76,16 +76,19 @@ def new_batch(session, actor: Actor, org: Org, *, kind: str, data: bytes, filena
     return batch
 
 
-def check_pending(batch: ImportBatch, message: str) -> None:
-    """A batch is committed once: ``message`` (Conflict) when it has been committed or cancelled already."""
+def check_pending(batch: ImportBatch, message: str | None = None) -> None:
+    """A batch is committed once: ``message`` (Conflict) when it has been committed or cancelled already (by
+    default: 这批数据已经导入／取消，不能再次导入)."""
     if batch.status != "pending":
-        raise Conflict(message)
+        done = "导入" if batch.status == "committed" else "取消"
+        raise Conflict(message or f"这批数据已经{done}，不能再次导入")
 
 
-def mark_committed(batch: ImportBatch, *, now: datetime, result: dict) -> None:
-    """The end of a batch's life when its rows were written: ``result`` is what the commit did."""
+def mark_committed(batch: ImportBatch, *, now: datetime, result: dict | None = None) -> None:
+    """The end of a batch's life when its rows were written: ``result`` is what the commit did (None: set later)."""
     batch.status, batch.committed_at = "committed", now
-    batch.result = result
+    if result is not None:
+        batch.result = result
 
 
 def check_may_import_children(actor: Actor, parent: Org) -> None:
@@ -110,7 +113,7 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
     the rows in this one transaction: all valid rows, or nothing when ``mode`` is all-or-nothing."""
     parent = session.get(Org, batch.org_id)
     check_may_import_children(actor, parent)
-    check_pending(batch, "这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    check_pending(batch)
     if mode not in (ALL_OR_NOTHING, VALID_ONLY):
         raise ValidationFailed.single("mode", "请选择导入方式")
     from ..spreadsheets.reader import RawRow

@@ -22,7 +22,7 @@ from ..queries import among, place_codes, within
 from ..spreadsheets.reader import RawRow, read_workbook
 from . import audit, stats
 from .actor import Actor
-from .imports import gc_paused, new_batch
+from .imports import check_pending, gc_paused, mark_committed, new_batch
 from .members import add_member, check_may_edit, holder_description, update_member
 
 MEMBER_SHEET = "团员"
@@ -161,8 +161,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     """Re-validate against the current database, then write all new and changed rows in this transaction."""
     org = session.get(Org, batch.org_id)
     _check_org(actor, org)
-    if batch.status != "pending":
-        raise Conflict("这批数据已经" + ("导入" if batch.status == "committed" else "取消") + "，不能再次导入")
+    check_pending(batch)
     if mode not in ("all", "valid"):
         raise ValidationFailed.single("mode", "请选择导入方式")
     # The file's own rules were checked at upload and cannot change; what may have changed since is the
@@ -205,7 +204,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             continue
         written.append(data["id_number"])
         touched.append(member.person_id)
-    batch.status, batch.committed_at = "committed", now
+    mark_committed(batch, now=now)
     names = {b.id: b.short_name for b in branches.values()}
     if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
         # rewrite the (large) report only when the database changed it; rows it turned into errors (and rows now
