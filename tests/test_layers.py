@@ -52,3 +52,38 @@ def test_one_settings_accessor():
     copies = sorted(str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
                     if re.search(r"^def _settings\(", p.read_text(encoding="utf-8"), re.M))
     assert copies == []
+
+
+def _views():
+    return sorted(PACKAGE.glob("*/*views*.py"))
+
+
+def test_views_hold_no_queries_no_rollbacks_and_no_code_comparisons():
+    """Issue 17: views load (web/scope.py), act (services through web.actions.form_action), commit, render. Queries
+    live in queries modules, the rollback in form_action, authority in domain/policy.py."""
+    found = []
+    for path in [*_views(), *sorted((PACKAGE / "web").glob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        rel = path.relative_to(PACKAGE)
+        if "select(" in source or "session.query(" in source or "session.execute(" in source:
+            found.append(f"{rel}: a query")
+        if path.name != "errors.py" and "rollback()" in source and rel.as_posix() not in (
+                "web/actions.py", "web/importflow.py"):     # importflow: a database error of a racing import
+            found.append(f"{rel}: a rollback outside web.actions.form_action")
+        if "views" in path.name and re.search(r"is_within|is_strictly_below|parent_id ==|\.code\.startswith", source):
+            found.append(f"{rel}: an authority comparison (ask domain.policy)")
+    assert not found, found
+    assert len(_views()) > 15
+
+
+def test_templates_use_the_shared_macros():
+    found = []
+    for path in sorted((PACKAGE / "templates").rglob("*.html")):
+        if path.parent.name == "_macros":
+            continue
+        source = path.read_text(encoding="utf-8")
+        if 'name="csrf_token"' in source:
+            found.append(f"{path.name}: a hand-written CSRF input (use csrf())")
+        if 'class="crumbs"' in source:
+            found.append(f"{path.name}: a hand-written breadcrumb (use breadcrumbs())")
+    assert not found, found
