@@ -4,8 +4,10 @@ fails until it has one)."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -43,9 +45,15 @@ def test_bench_script_runs_at_a_tiny_size(case, tmp_path):
     if script == "browser_load.py" and not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TUANJIAN_")}
-    env.update(PYTHONPATH=str(ROOT), TUANJIAN_INSTANCE_PATH=str(tmp_path), TMPDIR=str(tmp_path))
-    proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
+    # the script's temp files in a short folder of their own: chromium's singleton socket lives there, and a socket
+    # path over 107 bytes kills it (an xdist worker's tmp_path, …/popen-gw0/test_bench_script_…, is that long)
+    scratch = tempfile.mkdtemp(prefix="tjbench-")
+    env.update(PYTHONPATH=str(ROOT), TUANJIAN_INSTANCE_PATH=str(tmp_path), TMPDIR=scratch)
+    try:
+        proc = subprocess.run([sys.executable, str(BENCH / script), *args], cwd=ROOT, env=env, capture_output=True,
+                              text=True, timeout=900)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output[-4000:]
     assert expected in proc.stdout, output[-4000:]
