@@ -38,12 +38,17 @@ run: setup
 	@echo "打开 http://$(HOST):$(PORT)/  （按 Ctrl+C 停止）"
 	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 2 --threads 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own SQLite files, PostgreSQL database
+# <name>_gw0, … and chromium); worksteal keeps both busy to the end whatever the tests' lengths.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist worksteal
+
 test: $(BIN)/.installed-test
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST) --durations=20
 
 test-fast: $(BIN)/.installed-test
-	$(BIN)/python -m pytest -m 'not e2e and not bench' -x -q
+	$(BIN)/python -m pytest $(XDIST) -m 'not e2e and not bench' -x -q
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .

@@ -24,7 +24,30 @@ from tuanjian.models import Base
 
 from . import factories
 
-PG_URL = os.environ.get("TUANJIAN_TEST_DATABASE_URL")
+
+def _database_of_this_worker(url: str | None) -> str | None:
+    """Under pytest-xdist each worker process gets a PostgreSQL database of its own: the test database's name with
+    the worker id appended (test_gw0, test_gw1, …), created on the same server when missing. The environment
+    variable is rewritten too, so tests that read it (the migration test's scratch database) stay apart as well."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    from sqlalchemy.engine import make_url
+    base = make_url(normalise_database_url(url))
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.dispose()
+    mine = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["TUANJIAN_TEST_DATABASE_URL"] = mine
+    return mine
+
+
+PG_URL = _database_of_this_worker(os.environ.get("TUANJIAN_TEST_DATABASE_URL"))
 DB_KINDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 _pg_schema_ready = False
 _sqlite_template: Path | None = None
@@ -51,6 +74,55 @@ def _compile_url_builders_once() -> None:
 
 
 _compile_url_builders_once()
+
+
+def _compile_templates_once() -> None:
+    """Every test's app has its own Jinja environment, which lexes, parses and compiles each template it renders
+    again (about a third of a web test's CPU). Jinja's bytecode cache is the supported way to skip that: here one
+    in-memory cache serves every app of this process. A compiled template depends on its name, file, source and
+    the environment's syntax options, so all of them are the key (a template edited, or an app with other
+    options, compiles anew)."""
+    from flask import Flask
+    from jinja2.bccache import Bucket, BytecodeCache
+
+    if getattr(Flask.create_jinja_environment, "shared_bytecode", False):
+        return
+
+    class SharedBytecode(BytecodeCache):
+        def __init__(self) -> None:
+            self.code: dict = {}
+
+        def get_bucket(self, environment, name, filename, source):
+            e = environment
+            syntax = (e.block_start_string, e.block_end_string, e.variable_start_string, e.variable_end_string,
+                      e.comment_start_string, e.comment_end_string, e.line_statement_prefix, e.line_comment_prefix,
+                      e.trim_blocks, e.lstrip_blocks, e.newline_sequence, e.keep_trailing_newline, e.optimized,
+                      e.is_async, e.autoescape if isinstance(e.autoescape, bool) else e.autoescape(name),
+                      e.finalize is not None, tuple(sorted(e.extensions)))
+            bucket = Bucket(environment, repr((name, filename, syntax)), self.get_source_checksum(source))
+            self.load_bytecode(bucket)
+            return bucket
+
+        def load_bytecode(self, bucket) -> None:
+            checksum, code = self.code.get(bucket.key, (None, None))
+            if checksum == bucket.checksum:
+                bucket.code = code
+
+        def dump_bytecode(self, bucket) -> None:
+            self.code[bucket.key] = (bucket.checksum, bucket.code)
+
+    shared = SharedBytecode()
+    create = Flask.create_jinja_environment
+
+    def create_jinja_environment(self):
+        env = create(self)
+        env.bytecode_cache = shared
+        return env
+    create_jinja_environment.shared_bytecode = True
+    Flask.create_jinja_environment = create_jinja_environment
+
+
+_compile_templates_once()
 
 
 class FreshRequestClient(FlaskClient):

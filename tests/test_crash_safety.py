@@ -46,8 +46,8 @@ from . import factories
 from .conftest import PG_URL
 
 ROOT = Path(__file__).resolve().parent.parent
-IMPORT_ROWS = 20000
-BIG_GENERALS, BRANCHES_PER_GENERAL, MEMBERS_PER_BRANCH = 40, 50, 2
+IMPORT_ROWS = 4000                 # enough for the kills to land at several points of the work
+BIG_GENERALS, BRANCHES_PER_GENERAL, MEMBERS_PER_BRANCH = 20, 50, 2     # a subtree of 1,021 orgs
 
 CHILD = r"""
 import os, sys, time
