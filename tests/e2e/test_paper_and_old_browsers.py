@@ -225,6 +225,7 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
         # a branch's own list, printed by its admin
         branch = live_server.login_for("团支部管理员")
         branch_id = live_server.org_id(branch.org)
+        page.goto("about:blank")                # nothing in flight from the last page sets a session cookie
         context.clear_cookies()
         _login(page, base, branch)
         page.goto(f"{base}/members/org/{branch_id}/print")
@@ -450,7 +451,10 @@ def test_branch_admin_menu(browser, live_server, artifacts, js, viewport):
         links.filter(has_text="团员").click()
         expect(page).to_have_url(f"{base}/members/org/{branch_id}")
         expect(page.locator("h1")).to_contain_text(who.org)
-        # an upper level keeps the full menu
+        # an upper level keeps the full menu. Leave the page first: a request still in flight from it (HTMX, the
+        # session ping) could set a fresh session cookie after the clearing, and the login form's CSRF token would
+        # then belong to another session (seen under load on 2 test workers)
+        page.goto("about:blank")
         context.clear_cookies()
         _login(page, base, live_server.login_for("乡镇团委管理员"))
         if phone:
