@@ -56,9 +56,6 @@ class Page:
     pages: int
     per_page: int
 
-    def __iter__(self):             # items, total, page, pages = ... for older callers
-        return iter((self.items, self.total, self.page, self.pages))
-
 
 def paginate(session, stmt: Select, page: int, per_page: int, *, rows: bool = False) -> Page:
     """One page of ``stmt``: its objects (``rows=True``: its rows, for a select of several entities)."""
@@ -73,11 +70,6 @@ def paginate_list(items: list, page: int, per_page: int) -> Page:
     """The same rule for a list already in memory."""
     page, pages = page_bounds(len(items), page, per_page)
     return Page(items[(page - 1) * per_page: page * per_page], len(items), page, pages, per_page)
-
-
-def page_of(session, stmt: Select, page: int, per_page: int) -> tuple[list, int, int, int]:
-    """One page of ``stmt``'s objects: (items, total, page, pages), the page clamped as page_bounds does."""
-    return tuple(paginate(session, stmt, page, per_page))
 
 
 def ancestors_in_scope(session, code: str, scope_code: str) -> list[Org]:

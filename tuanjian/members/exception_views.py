@@ -183,11 +183,8 @@ def _decide(request_id: int, approve: bool):
                       refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data)
 
     def done(member):
-        if approve:
-            flash(f"已批准，{member.person.name} 已录入{branch.short_name}（特殊情况录入：{labels}）。", "success")
-        else:
-            flash(f"已退回 {name} 的特殊情况录入申请。", "success")
-        return flash_redirect(None, url_for("members.exception_queue"))
+        return flash_redirect(f"已批准，{member.person.name} 已录入{branch.short_name}（特殊情况录入：{labels}）。"
+                              if approve else f"已退回 {name} 的特殊情况录入申请。", url_for("members.exception_queue"))
 
     return form_action(None, act, rerender=rerender, done=done)
 
