@@ -61,8 +61,9 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
         # 团内职务 may name several posts ("副书记、组织委员"); each gets a post, a post no longer named is renamed
         # to a missing one (its history says so), and posts not named otherwise stay as they are
         kept = []
-        spare = [p for p in posts if p.position not in split_positions(data["position"])]
-        for position in split_positions(data["position"]):
+        wanted = split_positions(data["position"])
+        spare = [p for p in posts if p.position not in wanted]
+        for position in wanted:
             post = next((p for p in posts if p.position == position), None)
             if post is None and spare:
                 post = spare.pop(0)
