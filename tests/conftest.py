@@ -23,25 +23,34 @@ from tuanjian.extensions import db
 from tuanjian.models import Base
 
 from . import factories
+from .replay import replayed
 
 
 def _database_of_this_worker(url: str | None) -> str | None:
     """Under pytest-xdist each worker process gets a PostgreSQL database of its own: the test database's name with
     the worker id appended (test_gw0, test_gw1, …), created on the same server when missing. The environment
-    variable is rewritten too, so tests that read it (the migration test's scratch database) stay apart as well."""
+    variable is rewritten too, so tests that read it (the migration test's scratch database) stay apart as well.
+
+    The test database commits without waiting for its write-ahead log to reach the disk (synchronous_commit off,
+    as PostgreSQL's docs suggest for data one can afford to lose): a commit is still a commit for every other
+    connection, and a killed client still leaves it whole (tests/test_crash_safety.py); only a crash of the
+    server itself could lose the last few, which no test does."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if not url or not worker:
+    if not url:
         return url
     from sqlalchemy.engine import make_url
     base = make_url(normalise_database_url(url))
-    name = f"{base.database}_{worker}"
+    name = f"{base.database}_{worker}" if worker else base.database
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit TO off')
     finally:
         admin.dispose()
+    if not worker:
+        return url
     mine = base.set(database=name).render_as_string(hide_password=False)
     os.environ["TUANJIAN_TEST_DATABASE_URL"] = mine
     return mine
@@ -123,6 +132,40 @@ def _compile_templates_once() -> None:
 
 
 _compile_templates_once()
+
+
+def _share_compiled_sql() -> None:
+    """Every test's app makes its own engine, and SQLAlchemy keeps its cache of compiled SQL per engine, keyed by the
+    engine's dialect object: each test compiled most of its statements anew (a fifth of a web test's CPU). Here the
+    engines made in this process for the same kind of database, driver and options share the first one's dialect
+    (same class, same options, same server) and its cache, so a statement is compiled once per process, as in a
+    long-running server. Each engine keeps its own URL, pool and connections."""
+    from flask_sqlalchemy.extension import SQLAlchemy
+
+    make = SQLAlchemy._make_engine
+    if getattr(make, "shared_dialect", False):
+        return
+    first: dict = {}
+
+    def _make_engine(self, bind_key, options, app):
+        engine = make(self, bind_key, options, app)
+        key = (engine.dialect.name, engine.dialect.driver, engine.url.get_backend_name(),
+               repr(sorted((k, v) for k, v in options.items() if k != "url")))
+        donor = first.get(key)
+        if donor is not None and _initialised(donor.dialect) and engine._compiled_cache is not None:
+            engine.dialect = donor.dialect
+            engine._compiled_cache = donor._compiled_cache
+        else:                   # a dialect is shared only once its first connection has set it up (initialize)
+            first[key] = engine
+        return engine
+
+    def _initialised(dialect) -> bool:
+        return "server_version_info" in vars(dialect)
+    _make_engine.shared_dialect = True
+    SQLAlchemy._make_engine = _make_engine
+
+
+_share_compiled_sql()
 
 
 class FreshRequestClient(FlaskClient):
@@ -238,8 +281,9 @@ def session(app):
 
 @pytest.fixture
 def tree(app):
-    """A small county: county → (township → (village branch), school → (grade general → class branch)), sibling."""
-    return factories.make_tree(db.session)
+    """A small county: county → (township → (village branch), school → (grade general → class branch)), sibling.
+    Built once per process and database kind, then written back as rows (tests/replay.py)."""
+    return replayed("tree", db.session, factories.make_tree)
 
 
 @pytest.fixture

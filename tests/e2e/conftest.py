@@ -5,7 +5,10 @@ Without it the e2e tests are skipped, unless TUANJIAN_REQUIRE_BROWSER=1 (CI), wh
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +68,46 @@ class LiveServer:
         return org_id
 
 
+def _live_config(database: Path, stash: Path) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "e2e-secret-key",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
+        "FORM_STASH_DIR": str(stash),
+        # the address slips and help print (issue 16.3); without it, slips opened on 127.0.0.1 ask for one first
+        "PUBLIC_URL": "http://192.168.1.20:5000",
+    }
+
+
+_demo_file: tuple[Path, list] | None = None
+
+
+def _demo_county(database: Path) -> list:
+    """Writes the demo county (seed_demo, as `make run` seeds it) to ``database`` and returns its logins. It is seeded
+    once per test process into a file of its own (half a second), which every later server starts from a copy of."""
+    global _demo_file
+    if _demo_file is None:
+        from tuanjian import create_app
+        from tuanjian.demo import seed_demo
+        from tuanjian.extensions import db
+        from tuanjian.models import utcnow
+        folder = Path(tempfile.mkdtemp(prefix="tuanjian-demo-"))
+        atexit.register(shutil.rmtree, folder, True)
+        template = folder / "demo.sqlite3"
+        app = create_app(_live_config(template, folder / "form-stash"))
+        with app.app_context():
+            db.create_all()
+            logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
+            db.session.commit()
+            db.session.remove()
+            db.engine.dispose()                    # the last connection closed: the WAL is folded into the file
+        assert not Path(f"{template}-wal").exists(), "the demo county must be one self-contained file"
+        _demo_file = (template, logins)
+    template, logins = _demo_file
+    shutil.copyfile(template, database)
+    return list(logins)
+
+
 @pytest.fixture
 def live_server(tmp_path):
     """The app on a fresh SQLite file with the demo county, served on 127.0.0.1 (CSRF left on).
@@ -73,24 +116,11 @@ def live_server(tmp_path):
     a warning raised while serving a page becomes the 500 page, and the journey fails on it.
     """
     from tuanjian import create_app
-    from tuanjian.demo import seed_demo
     from tuanjian.extensions import db
-    from tuanjian.models import utcnow
 
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "e2e-secret-key",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/e2e.sqlite3",
-        "FORM_STASH_DIR": str(tmp_path / "form-stash"),
-        # the address slips and help print (issue 16.3); without it, slips opened on 127.0.0.1 ask for one first
-        "PUBLIC_URL": "http://192.168.1.20:5000",
-    })
+    logins = _demo_county(tmp_path / "e2e.sqlite3")
+    app = create_app(_live_config(tmp_path / "e2e.sqlite3", tmp_path / "form-stash"))
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser must go through real CSRF tokens"
-    with app.app_context():
-        db.create_all()
-        logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
-        db.session.commit()
-        db.session.remove()
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)

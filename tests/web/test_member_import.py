@@ -60,7 +60,8 @@ def test_template_lists_branches_in_scope(client, login, tree):
     lists = wb["下拉列表"]
     values = {c.value for col in lists.iter_cols() for c in col if c.value}
     assert "城东村团支部" in values and "高士村团支部" not in values and "汉族" in values
-    assert ws["B2"].number_format == "@" and ws["E2"].number_format == "@"
+    # ID number and 入团年月 columns are text as a whole (every row, as Excel stores a column formatted as text)
+    assert ws.column_dimensions["B"].number_format == "@" and ws.column_dimensions["E"].number_format == "@"
 
 
 def test_branch_import_new_update_unchanged_and_errors(client, session, login, tree):

@@ -23,6 +23,7 @@ from tuanjian.domain import policy
 from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Member, Person, ResetCode, utcnow
 
 from ..factories import make_cadre, make_member, text_workbook
+from ..replay import replayed
 
 KEY = "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2"
 WRONG_NAME = "冒名者"
@@ -37,7 +38,12 @@ CADRE_HEAD = ["姓名", "身份证号码", "手机号码", "民族", "政治面�
 @pytest.fixture
 def world(session, tree):
     """The actor is the township admin (华阳镇团委). ``sibling``: a member of 高士村团支部 (a sibling township's
-    branch) who also holds a post there; ``above``: a 副书记 of the county only."""
+    branch) who also holds a post there; ``above``: a 副书记 of the county only. Built once per process, then
+    written back as rows (tests/replay.py)."""
+    return replayed("person_matrix.world", session, lambda s: _build_world(s, tree))
+
+
+def _build_world(session, tree):
     sibling = make_member(session, tree.sibling_branch, name="邻镇青年").person
     sibling.phone = "13811112222"
     session.add(CadrePost(person_id=sibling.id, org_id=tree.sibling_branch.id, position="组织委员"))

@@ -19,6 +19,7 @@ from tuanjian.services.actor import Actor
 from tuanjian.services.orgs import create_child, create_root
 
 from ..factories import make_admin, make_code
+from ..replay import replayed
 
 
 def _grant_of(session, org):
@@ -242,7 +243,12 @@ def test_every_id_route_has_a_scope_case(app):
 
 @pytest.fixture
 def world(session, tree):
-    """The test tree plus a neighbouring county (the county's sibling) and a second village branch."""
+    """The test tree plus a neighbouring county (the county's sibling) and a second village branch (built once per
+    process, then written back as rows: tests/replay.py)."""
+    return replayed("scope_matrix.world", session, lambda s: _build_world(s, tree))
+
+
+def _build_world(session, tree):
     actor = Actor.system("测试")
     other_county = create_root(session, actor, name="共青团邻县委员会", code="000.012.016.008")
     other_township = create_child(session, actor, other_county, short_name="邻镇团委", kind=OrgKind.COMMITTEE,

@@ -85,9 +85,11 @@ class Column:
 
 
 def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, instructions: Sequence[str],
-                      rows: int = 2000, example: Sequence | None = None) -> BytesIO:
-    """A template: an instructions sheet, the data sheet (required headers in red, text formats,
-    dropdowns valid for every row) and a hidden sheet holding the dropdown lists."""
+                      example: Sequence | None = None) -> BytesIO:
+    """A template: an instructions sheet, the data sheet (required headers in red, text formats and dropdowns for
+    every row) and a hidden sheet holding the dropdown lists. A text column is formatted as text as a whole (the
+    column's own style, as Excel's 设置单元格格式 → 文本 on a selected column does), so an ID number typed into any row
+    stays text, without writing tens of thousands of empty formatted cells."""
     wb = Workbook()
     info = wb.active
     info.title = "填写说明"
@@ -115,8 +117,7 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
         cell.fill = HEADER_FILL
         ws.column_dimensions[get_column_letter(idx)].width = c.width
         if c.text:
-            for row in range(2, rows + 2):
-                ws.cell(row=row, column=idx).number_format = "@"
+            ws.column_dimensions[get_column_letter(idx)].number_format = "@"
     add_dropdowns(wb, ws, columns)
     if example:
         for idx, value in enumerate(example, start=1):
