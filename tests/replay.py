@@ -7,8 +7,9 @@ inserts the same rows and restores the sequences: the test then sees exactly the
 would have given it, in a few milliseconds. The test gets its objects back loaded from its own session.
 
 It writes back only onto the state it was recorded on: the row count and highest id of every table must be what
-they were before the first build, else the fixture is built for real again. A build that changed rows that were
-already there is never replayed. Timestamps are those of the first build (minutes old, never in the future).
+they were before the first build, and every row the build changed (say an org_stats row of a parent that got a new
+child) must hold exactly what it held then; else the fixture is built for real again. A build that deleted rows is
+never replayed. Timestamps are those of the first build (minutes old, never in the future).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ _recorded: dict[tuple[str, str], Recording | None] = {}
 class Recording:
     before: tuple                    # the state signature the build started from
     rows: list                       # (table, [row dicts]) the build added, in dependency order
+    updates: list                    # (table, [(row before, row after)]) rows that were there and that it changed
     sequences: list                  # PostgreSQL: (sequence, last_value, is_called) after the build
     handle: object                   # the build's answer with every ORM object replaced by (class, primary key)
 
@@ -37,7 +39,7 @@ def replayed(name: str, session, build):
     before = _signature(session)
     if key in _recorded:
         recording = _recorded[key]
-        if recording is not None and recording.before == before:
+        if recording is not None and recording.before == before and _unchanged(session, recording):
             _write_back(session, recording)
             result = _load(session, recording.handle)
             session.commit()            # as the build ends: no transaction left open (SQLite: no lock held)
@@ -47,8 +49,8 @@ def replayed(name: str, session, build):
     rows_before = _dump(session)
     result = build(session)
     session.commit()
-    added, changed = _difference(rows_before, _dump(session))
-    _recorded[key] = None if changed else Recording(before=before, rows=added,
+    added, updates, deleted = _difference(rows_before, _dump(session))
+    _recorded[key] = None if deleted else Recording(before=before, rows=added, updates=updates,
                                                     sequences=_sequences(session, dialect), handle=_ids(result))
     session.commit()
     return result
@@ -76,15 +78,33 @@ def _dump(session) -> dict:
 
 
 def _difference(before: dict, after: dict):
-    added, changed = [], False
+    added, updates, deleted = [], [], False
     for table in Base.metadata.sorted_tables:
         old, new = before[table.name], after[table.name]
-        if any(pk not in new or new[pk] != row for pk, row in old.items()):
-            changed = True
+        deleted = deleted or any(pk not in new for pk in old)
+        changed = [(row, new[pk]) for pk, row in sorted(old.items(), key=lambda kv: kv[0])
+                   if pk in new and new[pk] != row]
+        if changed:
+            updates.append((table, changed))
         rows = [row for pk, row in sorted(new.items(), key=lambda kv: kv[0]) if pk not in old]
         if rows:
             added.append((table, rows))
-    return added, changed
+    return added, updates, deleted
+
+
+def _where_pk(table, row):
+    return [c == row[c.name] for c in table.primary_key.columns]
+
+
+def _unchanged(session, recording: Recording) -> bool:
+    """Every row the build changed holds what it held before the first build."""
+    conn = session.connection()
+    for table, pairs in recording.updates:
+        for old, _new in pairs:
+            now = conn.execute(select(table).where(*_where_pk(table, old))).mappings().first()
+            if now is None or dict(now) != old:
+                return False
+    return True
 
 
 def _sequences(session, dialect: str) -> list:
@@ -99,6 +119,9 @@ def _write_back(session, recording: Recording) -> None:
     conn = session.connection()
     for table, rows in recording.rows:
         conn.execute(table.insert(), rows)
+    for table, pairs in recording.updates:
+        for old, new in pairs:
+            conn.execute(table.update().where(*_where_pk(table, old)).values(new))
     if recording.sequences:                           # every sequence as it was after the build, in one query
         conn.exec_driver_sql("SELECT " + ", ".join(
             f"setval('{name}', {last_value or 1}, {'true' if last_value is not None else 'false'})"
