@@ -85,6 +85,42 @@ def _compile_url_builders_once() -> None:
 _compile_url_builders_once()
 
 
+def _parse_url_rules_once() -> None:
+    """The other half of a URL rule's set-up in every app: parsing the rule text into its parts (regex, weights),
+    a sixth of creating an app. The parts depend only on the text and the map's converter classes; the converters
+    themselves are made anew for each rule, as werkzeug does."""
+    from werkzeug.routing.rules import Rule
+    parse = Rule._parse_rule
+    if getattr(parse, "cached", False):
+        return
+    parsed: dict = {}
+
+    def cached(self, rule: str):
+        key = (rule, tuple(sorted(self.map.converters.items(), key=lambda kv: kv[0])))
+        hit = parsed.get(key)
+        if hit is None:
+            made, start = [], len(self._trace)
+            get_converter = self.get_converter
+            self.get_converter = lambda *call: made.append(call) or get_converter(*call)
+            try:
+                parts = list(parse(self, rule))
+            finally:
+                del self.get_converter
+            hit = parsed[key] = (parts, self._trace[start:], made)
+            return parts
+        parts, trace, made = hit
+        self._trace.extend(trace)
+        for variable, converter, args, kwargs in made:
+            self._converters[variable] = self.get_converter(variable, converter, args, kwargs)
+            self.arguments.add(variable)
+        return list(parts)
+    cached.cached = True
+    Rule._parse_rule = cached
+
+
+_parse_url_rules_once()
+
+
 def _compile_templates_once() -> None:
     """Every test's app has its own Jinja environment, which lexes, parses and compiles each template it renders
     again (about a third of a web test's CPU). Jinja's bytecode cache is the supported way to skip that: here one
