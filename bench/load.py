@@ -482,7 +482,7 @@ def run_visitor(admin: Admin, loop: OpenLoop, port: int, recorder: Recorder, imp
 def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
     from tuanjian.extensions import db
     from tuanjian.models import ImportBatch, Member, Org, OrgStats, Person
-    from tuanjian.services.stats import compute
+    from tuanjian.services.stats import expected_rows
 
     problems: list[str] = []
     with app.app_context():
@@ -532,7 +532,7 @@ def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
               f"{len(numbers) - len(wrong)} live members of their branch once; "
               f"members {members_before} → {members_after}")
         live = list(db.session.scalars(select(Org).where(Org.dissolved_at.is_(None)).order_by(Org.id)))
-        fresh = {row["org_id"]: row for row in compute(db.session, live, settings=app.extensions["tuanjian_settings"])}
+        fresh = expected_rows(db.session, live, settings=app.extensions["tuanjian_settings"])
         stored = {row.org_id: row for row in db.session.scalars(select(OrgStats))}
         mismatches = []
         for org_id, row in fresh.items():

@@ -860,3 +860,27 @@ def test_bulk_import_of_new_members_adds_counts_without_recomputing(app, session
     row = stats_row(session, tree.village)
     assert row.members == 1 + len(written) and row.overage == 1
     assert_current(session, s)
+
+
+def test_expected_rows_count_overage_for_the_day_each_stored_row_counts_it_for(app, session, tree):
+    """A consistency check run just after midnight (Beijing) must not call the rows written before it wrong: a member
+    who turns 28 today is 超龄 in a fresh compute for today, not in the row stored yesterday. expected_rows compares
+    each row with a compute for its own day; a wrong count for that day is still a mismatch."""
+    from tuanjian.clock import local_today
+    s = settings_of(app)
+    today = local_today()
+    yesterday = today - timedelta(days=1)
+    make_member(session, tree.village, name="今天满28", birth=today.replace(year=today.year - 28))
+    session.commit()
+    session.execute(OrgStats.__table__.update().where(OrgStats.org_id == tree.village.id)
+                    .values(overage=0, overage_on=yesterday))          # as the row stood before midnight
+    session.commit()
+    live = [tree.village]
+    for_today = {r["org_id"]: r for r in stats.compute(session, live, settings=s)}
+    assert for_today[tree.village.id]["overage"] == 1 and for_today[tree.village.id]["overage_on"] == today
+    expected = stats.expected_rows(session, live, settings=s)[tree.village.id]
+    assert (expected["overage"], expected["overage_on"]) == (0, yesterday)
+    session.execute(OrgStats.__table__.update().where(OrgStats.org_id == tree.village.id).values(overage=5))
+    session.commit()
+    assert stats_row(session, tree.village).overage != stats.expected_rows(session, live, settings=s)[
+        tree.village.id]["overage"]

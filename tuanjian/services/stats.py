@@ -132,9 +132,10 @@ def refresh(session, org_ids, *, settings) -> None:
     session.execute(OrgStats.__table__.insert(), rows)
 
 
-def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None = None) -> list[dict]:
+def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None = None,
+            today: date | None = None) -> list[dict]:
     """The OrgStats values of ``orgs`` (any number; queries go by chunks of ids). ``below``: branches below each
-    org when the caller already counted them."""
+    org when the caller already counted them; ``today``: the day 超龄 is counted for (Beijing today by default)."""
     ids = [o.id for o in orgs]
     year = settings.dev_number_required_from_year
     members = defaultdict(int)
@@ -161,7 +162,7 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
     parent_industry = {}
     for cond in among(session, Org.id, sorted({o.parent_id for o in orgs if o.parent_id is not None})):
         parent_industry.update(dict(session.execute(select(Org.id, Org.industry).where(cond)).all()))
-    today = local_today()
+    today = today or local_today()
     overage = defaultdict(int)
     for cond in among(session, Member.org_id, ids):
         overage.update(dict(session.execute(
@@ -228,6 +229,19 @@ def add_new_members(session, branch_id: int, added: list[dict], *, settings, now
         bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage,
         unconfirmed=OrgStats.unconfirmed + unconfirmed, updated_at=now))
     session.expire(row)
+
+
+def expected_rows(session, orgs: list[Org], *, settings) -> dict[int, dict]:
+    """What each org's stored OrgStats row should hold (a consistency check): a fresh compute, with 超龄 counted for
+    the day the stored row counts it for, so a row written before midnight is not a mismatch after it (the daily
+    recount, ``flask recount-overage``, moves rows to the new day)."""
+    days = dict(session.execute(select(OrgStats.org_id, OrgStats.overage_on)
+                                .where(OrgStats.org_id.in_([o.id for o in orgs]))).all()) if orgs else {}
+    by_day: dict = defaultdict(list)
+    for org in orgs:
+        by_day[days.get(org.id)].append(org)
+    return {row["org_id"]: row for day, group in by_day.items()
+            for row in compute(session, group, settings=settings, today=day)}
 
 
 def overage_condition(today: date, settings):
