@@ -2,8 +2,8 @@
 
 A fixture such as ``tree`` runs the real services (create_root, create_child, audit, …) to build its data, which
 costs 50–120 ms, and about 1,500 tests ask for it. ``replayed`` builds it for real the first time in a process (per
-kind of database), records the rows the build added and the id sequences after it, and on every later call
-inserts the same rows and restores the sequences: the test then sees exactly the data (ids included) the build
+kind of database), records the rows the build added or changed and the id sequences after it, and on every later
+call writes the same rows and restores the sequences: the test then sees exactly the data (ids included) the build
 would have given it, in a few milliseconds. The test gets its objects back loaded from its own session.
 
 It writes back only onto the state it was recorded on: the row count and highest id of every table must be what
@@ -28,7 +28,7 @@ class Recording:
     before: tuple                    # the state signature the build started from
     rows: list                       # (table, [row dicts]) the build added, in dependency order
     updates: list                    # (table, [(row before, row after)]) rows that were there and that it changed
-    sequences: list                  # PostgreSQL: (sequence, last_value, is_called) after the build
+    sequences: list                  # PostgreSQL: (sequence, last value or None when unused) after the build
     handle: object                   # the build's answer with every ORM object replaced by (class, primary key)
 
 
