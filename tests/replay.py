@@ -137,11 +137,17 @@ class _Ref:
     pk: tuple
 
 
+@dataclass(frozen=True)
+class _Fields:                      # a dataclass answer (the Tree): its class and its fields, by ids
+    cls: type
+    fields: dict
+
+
 def _ids(value):
     if isinstance(value, Base):
         return _Ref(type(value), inspect(value).identity)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value), {f.name: _ids(getattr(value, f.name)) for f in dataclasses.fields(value)})
+        return _Fields(type(value), {f.name: _ids(getattr(value, f.name)) for f in dataclasses.fields(value)})
     if isinstance(value, dict):
         return {k: _ids(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -162,6 +168,8 @@ def _load(session, value):
 def _collect(value, refs) -> None:
     if isinstance(value, _Ref):
         refs.setdefault(value.cls, []).append(value.pk)
+    elif isinstance(value, _Fields):
+        _collect(value.fields, refs)
     elif isinstance(value, dict):
         for v in value.values():
             _collect(v, refs)
@@ -175,10 +183,8 @@ def _rebuild(session, value):
         obj = session.get(value.cls, value.pk)
         assert obj is not None, value
         return obj
-    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], type) \
-            and dataclasses.is_dataclass(value[0]):
-        cls, fields = value
-        return cls(**{k: _rebuild(session, v) for k, v in fields.items()})
+    if isinstance(value, _Fields):
+        return value.cls(**{k: _rebuild(session, v) for k, v in value.fields.items()})
     if isinstance(value, dict):
         return {k: _rebuild(session, v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -235,8 +235,9 @@ def expected_rows(session, orgs: list[Org], *, settings) -> dict[int, dict]:
     """What each org's stored OrgStats row should hold (a consistency check): a fresh compute, with 超龄 counted for
     the day the stored row counts it for, so a row written before midnight is not a mismatch after it (the daily
     recount, ``flask recount-overage``, moves rows to the new day)."""
-    days = dict(session.execute(select(OrgStats.org_id, OrgStats.overage_on)
-                                .where(OrgStats.org_id.in_([o.id for o in orgs]))).all()) if orgs else {}
+    days = {}
+    for cond in among(session, OrgStats.org_id, [o.id for o in orgs]):
+        days.update(session.execute(select(OrgStats.org_id, OrgStats.overage_on).where(cond)).all())
     by_day: dict = defaultdict(list)
     for org in orgs:
         by_day[days.get(org.id)].append(org)

@@ -115,9 +115,10 @@ def template_workbook(columns: Sequence[Column], *, sheet: str, title: str, inst
         set_text(cell, c.header)
         cell.font = REQUIRED_FONT if c.required else Font(bold=True)
         cell.fill = HEADER_FILL
-        ws.column_dimensions[get_column_letter(idx)].width = c.width
+        column = ws.column_dimensions[get_column_letter(idx)]
+        column.width = c.width
         if c.text:
-            ws.column_dimensions[get_column_letter(idx)].number_format = "@"
+            column.number_format = "@"
     add_dropdowns(wb, ws, columns)
     if example:
         for idx, value in enumerate(example, start=1):
