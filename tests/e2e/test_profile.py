@@ -56,10 +56,17 @@ def test_profile_school_code_and_evidence_journey(browser, live_server, artifact
         shot("02-school-code-error")
         page.fill("input[name=school_code]", "3134001234")
         page.get_by_role("button", name="保存", exact=True).click()
+        # the first save asks to confirm the fields it locks; wait for the answer page either way (reading the
+        # button count right after the click raced the page load and sometimes left the info unsaved)
         confirm = page.get_by_role("button", name="确认并保存")
-        if confirm.count():
+        saved = page.locator(".flash", has_text="的组织信息")
+        expect(confirm.or_(saved).first).to_be_visible()
+        if confirm.is_visible():
             confirm.click()
+        expect(saved).to_be_visible()
+        page.goto(f"{base}/orgs/{school_id}/info")        # the stored values, not the posted form echoed back
         expect(page.locator("input[name=school_code]")).to_have_value("3134001234")
+        expect(page.locator("input[name=youth_count]")).to_have_value("2000")
 
         # 3. a member's 团员身份摸底
         page.goto(f"{base}/members/org/{school_id}")
