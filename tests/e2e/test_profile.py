@@ -3,6 +3,8 @@ is refused a name change, enters the school's 学校标识码 and 14–28周岁�
 county admin then finds the school gone from the 未录入学校标识码 list and sees the 团青比例."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 
 from .conftest import WatchedPage
@@ -74,12 +76,14 @@ def test_profile_school_code_and_evidence_journey(browser, live_server, artifact
         expect(page.locator("fieldset", has_text="团员身份摸底")).to_be_visible()
         page.select_option("select[name=has_application]", "是")
         page.get_by_role("button", name="保存").click()
+        expect(page).to_have_url(re.compile(r"/members/org/\d+$"))        # saved: back on the (branch's) list
         page.locator("table.list").get_by_role("link", name="修改", exact=True).first.click()
         expect(page.get_by_text("团员身份已确认")).to_be_visible()
         shot("03-member-evidence")
 
         # 4. the county: the school lists and 团青比例
         page.get_by_role("button", name="退出").click()
+        expect(page.locator("#flash")).to_contain_text("您已安全退出")
         login(county)
         page.goto(f"{base}/progress/org/{root_id}/exceptions/no_school_code")
         expect(page.locator("table.list")).not_to_contain_text("中国共产主义青年团望江中学委员会")
