@@ -129,6 +129,29 @@ def test_cadre_post_change_and_end(session, tree):
                                now=NOW)
 
 
+def test_deleting_a_member_ends_their_posts_with_a_history_row_and_says_so(session, tree):
+    """Every way a post ends leaves a 变更记录 row; deleting the member record did not (it now does)."""
+    from tuanjian.services import members
+    village = actor_for(tree.branch_admin, tree.village)
+    m = make_member(session, tree.village, name="丁")
+    post = CadrePost(person_id=m.person_id, org_id=tree.village.id, position="组织委员")
+    other = CadrePost(person_id=m.person_id, org_id=tree.village.id, position="宣传委员", ended_at=NOW,
+                      ended_on=date(2026, 1, 1), end_reason="调动")                    # already ended: left alone
+    session.add_all([post, other])
+    session.flush()
+    members.delete_member(session, village, m, reason="重复录入", now=NOW)
+    session.commit()
+    assert post.ended_on == date(2026, 11, 23) and post.end_reason == "团员记录删除"
+    change = session.scalar(select(PostChange).where(PostChange.post_id == post.id))
+    assert (change.from_position, change.to_position, change.note, change.by_person_id) == \
+        ("组织委员", None, "团员记录删除", tree.branch_admin.id)
+    assert session.scalar(select(PostChange).where(PostChange.post_id == other.id)) is None
+    assert other.end_reason == "调动"
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "member.delete"))
+    assert entry.summary == f"删除团员记录：丁（{tree.village.short_name}），原因：重复录入，同时卸任组织委员"
+    assert entry.before == {"deleted": False, "posts": ["组织委员"]}
+
+
 def test_cadres_only_own_org_or_direct_child(session, tree):
     county = actor_for(tree.county_admin, tree.county)
     post = make_cadre(session, tree.grade)

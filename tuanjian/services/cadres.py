@@ -100,16 +100,15 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
 
 
 def close_post(session, actor: Actor, post: CadrePost, *, now: datetime, reason: str, ended_on: date | None = None,
-               note: str | None = None, history: bool = True) -> None:
+               note: str | None = None) -> None:
     """The one way a cadre post ends:卸任 here, and whenever a member stops being a cadre, is deleted or transferred,
-    an org is dissolved or merged, or its 书记 changes. Sets the end (``ended_on`` defaults to today) and, unless
-    ``history`` is False, keeps a PostChange (position → none, ``note`` defaulting to ``reason``) by the actor.
-    No authority check and no audit entry: the calling use case does both."""
+    an org is dissolved or merged, or its 书记 changes. Sets the end (``ended_on`` defaults to today) and keeps a
+    PostChange (position → none, ``note`` defaulting to ``reason``) by the actor, so the post's 变更记录 always says
+    when and why it ended. No authority check and no audit entry: the calling use case does both."""
     ended_on = local_date(now) if ended_on is None else ended_on
     post.ended_at, post.ended_on, post.end_reason = now, ended_on, reason
-    if history:
-        session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
-                               note=reason if note is None else note, by_person_id=actor.person_id, at=now))
+    session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
+                           note=reason if note is None else note, by_person_id=actor.person_id, at=now))
 
 
 def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: str, now: datetime) -> None:

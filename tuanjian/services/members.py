@@ -177,14 +177,17 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
     if not reason:
         raise ValidationFailed.single("reason", "请填写删除原因")
     _refuse_if_admin(session, member, "删除其团员记录")
-    for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
-                                                        CadrePost.person_id == member.person_id,
-                                                        CadrePost.ended_at.is_(None))):
-        close_post(session, actor, post, now=now, reason="团员记录删除", history=False)
+    posts = list(session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
+                                                         CadrePost.person_id == member.person_id,
+                                                         CadrePost.ended_at.is_(None)).order_by(CadrePost.id)))
+    for post in posts:           # each ended post keeps its 变更记录 row, as every other way a post ends does
+        close_post(session, actor, post, now=now, reason="团员记录删除")
+    ended = f"，同时卸任{'、'.join(p.position for p in posts)}" if posts else ""
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
-                 summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}",
-                 before={"deleted": False}, after={"deleted": True, "reason": reason}, people=[member.person_id])
+                 summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}{ended}",
+                 before={"deleted": False, **({"posts": [p.position for p in posts]} if posts else {})},
+                 after={"deleted": True, "reason": reason}, people=[member.person_id])
 
 
 def record_print(session, actor: Actor, org: Org, q: str, count: int) -> None:
