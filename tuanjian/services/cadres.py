@@ -99,6 +99,14 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
     return change
 
 
+def open_posts(session, member) -> list[CadrePost]:
+    """The member's posts in their own org that have not ended, oldest first (what a deletion, a transfer or a
+    member edit may end)."""
+    return list(session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
+                                                        CadrePost.person_id == member.person_id,
+                                                        CadrePost.ended_at.is_(None)).order_by(CadrePost.id)))
+
+
 def close_post(session, actor: Actor, post: CadrePost, *, now: datetime, reason: str, ended_on: date | None = None,
                note: str | None = None) -> None:
     """The one way a cadre post ends:卸任 here, and whenever a member stops being a cadre, is deleted or transferred,

@@ -14,7 +14,7 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
-from .cadres import close_post
+from .cadres import close_post, open_posts
 
 MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace", "has_application", "has_card", "card_year",
                  "has_letter")
@@ -54,9 +54,7 @@ def _check_dev_number_free(session, number: str | None, member_id: int | None) -
 
 def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime) -> bool:
     """是否为团干部 + 团内职务 → an active post in the branch; returns whether an account was opened."""
-    posts = list(session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
-                                                         CadrePost.person_id == member.person_id,
-                                                         CadrePost.ended_at.is_(None))))
+    posts = open_posts(session, member)
     if data["is_cadre"]:
         # 团内职务 may name several posts ("副书记、组织委员"); each gets a post, a post no longer named is renamed
         # to a missing one (its history says so), and posts not named otherwise stay as they are
@@ -177,16 +175,15 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
     if not reason:
         raise ValidationFailed.single("reason", "请填写删除原因")
     _refuse_if_admin(session, member, "删除其团员记录")
-    posts = list(session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
-                                                         CadrePost.person_id == member.person_id,
-                                                         CadrePost.ended_at.is_(None)).order_by(CadrePost.id)))
-    for post in posts:           # each ended post keeps its 变更记录 row, as every other way a post ends does
+    positions = []
+    for post in open_posts(session, member):       # each keeps its 变更记录 row, as every way a post ends does
         close_post(session, actor, post, now=now, reason="团员记录删除")
-    ended = f"，同时卸任{'、'.join(p.position for p in posts)}" if posts else ""
+        positions.append(post.position)
+    ended = f"，同时卸任{'、'.join(positions)}" if positions else ""
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}{ended}",
-                 before={"deleted": False, **({"posts": [p.position for p in posts]} if posts else {})},
+                 before={"deleted": False, **({"posts": positions} if positions else {})},
                  after={"deleted": True, "reason": reason}, people=[member.person_id])
 
 

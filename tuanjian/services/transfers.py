@@ -11,10 +11,10 @@ from ..domain.canonical import canonical_person_name
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
 from ..domain.people import parse_id_number
-from ..models import AdminGrant, CadrePost, Member, Org, Person, TransferRequest
+from ..models import AdminGrant, Member, Org, Person, TransferRequest
 from . import audit
 from .actor import Actor
-from .cadres import close_post
+from .cadres import close_post, open_posts
 
 
 def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, name: str, reason: str,
@@ -76,9 +76,7 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
                                                       AdminGrant.person_id == member.person_id,
                                                       AdminGrant.revoked_at.is_(None))):
             raise Conflict(f"{member.person.name}是{req.from_org.short_name}的管理员，须先移交管理员权限才能转出")
-        for post in session.scalars(select(CadrePost).where(CadrePost.org_id == member.org_id,
-                                                            CadrePost.person_id == member.person_id,
-                                                            CadrePost.ended_at.is_(None))):
+        for post in open_posts(session, member):
             close_post(session, actor, post, now=now, reason="组织关系转出")
         member.org_id = req.to_org_id
     req.status = "accepted" if accept else "refused"
