@@ -94,6 +94,12 @@ def children_of(org_id: int) -> Select:
     return select(Org).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).order_by(Org.sort_order, Org.code)
 
 
+def is_admin(session, org_id: int, person_id: int) -> bool:
+    """Whether the person is an (active) admin of the org."""
+    return session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org_id, AdminGrant.person_id == person_id,
+                                                      AdminGrant.revoked_at.is_(None))) is not None
+
+
 def admin_count(session, org_id: int) -> int:
     return session.scalar(select(func.count()).select_from(AdminGrant).where(
         AdminGrant.org_id == org_id, AdminGrant.revoked_at.is_(None))) or 0

@@ -12,11 +12,6 @@ def admin_person_ids(session, org_id: int) -> set[int]:
                                                                  AdminGrant.revoked_at.is_(None))))
 
 
-def is_admin(session, org_id: int, person_id: int) -> bool:
-    return session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org_id, AdminGrant.revoked_at.is_(None),
-                                                      AdminGrant.person_id == person_id)) is not None
-
-
 def recent_changes(session, org_id: int, limit: int = 100) -> list:
     """(PostChange, CadrePost) rows of the org's posts, newest first."""
     return session.execute(select(PostChange, CadrePost).join(CadrePost, PostChange.post_id == CadrePost.id)

@@ -13,7 +13,7 @@ from ..domain.errors import ValidationFailed
 from ..domain.people import CADRE_POLITICAL_STATUSES, ETHNICITIES
 from ..extensions import db
 from ..models import utcnow
-from ..queries import active_posts
+from ..queries import active_posts, is_admin
 from ..services import cadres as service
 from ..spreadsheets.writer import Column
 from ..web.actions import flash_redirect, form_action
@@ -81,7 +81,7 @@ def _post_page(post, change_form=None, end_form=None, status=200, error=None):
         end_form = EndForm(formdata=None)
         end_form.ended_on.data = local_today().isoformat()
     return render("cadres/post.html", status=status, post=post, org=org, crumbs=breadcrumb(org),
-                  changes=q.post_changes(db.session, post.id), is_admin=q.is_admin(db.session, org.id, post.person_id),
+                  changes=q.post_changes(db.session, post.id), is_admin=is_admin(db.session, org.id, post.person_id),
                   change_form=change_form, end_form=end_form, positions=service.positions(org),
                   may_manage=_may_manage(org), error=error)
 

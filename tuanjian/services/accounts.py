@@ -15,7 +15,7 @@ from ..domain.people import default_password, normalise_id_number
 from ..domain.settings import Settings
 from ..domain.throttle import format_wait
 from ..models import Account, AdminGrant, CadrePost, Org, Person
-from ..queries import admin_count
+from ..queries import admin_count, is_admin
 from . import audit, throttle
 from .actor import Actor
 
@@ -200,8 +200,7 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     limit = settings.admin_limit(org.org_kind)
     if admin_count(session, org.id) >= limit:
         raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限")
-    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == post.person_id,
-                                                  AdminGrant.revoked_at.is_(None))):
+    if is_admin(session, org.id, post.person_id):
         raise Conflict(f"{post.person.name}已是{org.short_name}的管理员")
     account, created = ensure_account(session, post.person)
     grant = AdminGrant(org_id=org.id, person_id=post.person_id, granted_at=now, granted_by_id=actor.person_id)

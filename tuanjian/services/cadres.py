@@ -14,7 +14,8 @@ from ..domain.imports import ImportReport
 from ..domain.people import positions_for
 from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
-from ..models import AdminGrant, CadrePost, ImportBatch, Org, Person, PostChange
+from ..models import CadrePost, ImportBatch, Org, Person, PostChange
+from ..queries import is_admin
 from ..spreadsheets.reader import RawRow, read_sheet
 from . import audit, ownership
 from .accounts import ensure_account
@@ -126,8 +127,7 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
         raise Conflict("该职务已卸任")
     if ended_on > local_date(now):
         raise ValidationFailed.single("ended_on", "卸任日期不能晚于今天")
-    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == post.person_id,
-                                                  AdminGrant.revoked_at.is_(None))):
+    if is_admin(session, org.id, post.person_id):
         raise Conflict(f"{post.person.name}是{org.short_name}的管理员。管理员必须是本组织团干部，"
                        "请先在“本组织管理员”中设定其他管理员并解除其管理员身份，再办理卸任")
     reason = " ".join((reason or "").split())[:100] or "卸任"

@@ -10,7 +10,8 @@ from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members
 from ..domain.people import split_positions
-from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
+from ..models import CadrePost, Member, Org, Person, PostChange
+from ..queries import is_admin
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
@@ -89,8 +90,7 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
 
 
 def _refuse_if_admin(session, member: Member, what: str) -> None:
-    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == member.org_id, AdminGrant.revoked_at.is_(None),
-                                                  AdminGrant.person_id == member.person_id)):
+    if is_admin(session, member.org_id, member.person_id):
         raise Conflict(f"{member.person.name}是本团支部管理员，须先移交管理员权限，才能{what}")
 
 

@@ -11,6 +11,7 @@ from ..clock import local_date
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.profile import correction_refusal, validate_correction, validate_own_profile
 from ..models import AdminGrant, CadrePost, Member, Org, Person
+from ..queries import admin_grants_of
 from . import audit
 from .actor import Actor
 
@@ -29,8 +30,7 @@ def my_places(session, person: Person) -> MyPlaces:
     """The person's own active posts, admin grants and membership (their own data: not limited to a scope)."""
     posts = list(session.scalars(select(CadrePost).join(Org, CadrePost.org_id == Org.id).where(
         CadrePost.person_id == person.id, CadrePost.ended_at.is_(None)).order_by(Org.code, CadrePost.id)))
-    grants = list(session.scalars(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id).where(
-        AdminGrant.person_id == person.id, AdminGrant.revoked_at.is_(None)).order_by(Org.code)))
+    grants = admin_grants_of(session, person.id)
     member = session.scalar(select(Member).where(Member.person_id == person.id, Member.deleted_at.is_(None)))
     return MyPlaces(posts, grants, member)
 

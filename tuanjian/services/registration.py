@@ -16,7 +16,7 @@ from ..domain.passwords import check_password
 from ..domain.people import validate_position
 from ..domain.settings import Settings
 from ..models import Account, AdminGrant, CadrePost, Org, Person, RegistrationCode
-from ..queries import admin_count, place_codes
+from ..queries import admin_count, is_admin, place_codes
 from . import audit
 from .accounts import verify_password
 from .actor import Actor
@@ -142,8 +142,7 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     person.phone, person.ethnicity, person.political_status = pd["phone"], pd["ethnicity"], pd["political_status"]
     person.join_date = pd["join_date"]
     session.flush()
-    if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == org.id, AdminGrant.person_id == person.id,
-                                                  AdminGrant.revoked_at.is_(None))):
+    if is_admin(session, org.id, person.id):
         raise Conflict(f"您已是{org.short_name}的管理员，请直接登录")
     if existing_account is None:
         session.add(Account(person_id=person.id, password_hash=generate_password_hash(data.password),

@@ -11,7 +11,8 @@ from ..domain.canonical import canonical_person_name
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members, is_within
 from ..domain.people import parse_id_number
-from ..models import AdminGrant, Member, Org, Person, TransferRequest
+from ..models import Member, Org, Person, TransferRequest
+from ..queries import is_admin
 from . import audit
 from .actor import Actor
 from .cadres import close_post, open_posts
@@ -72,9 +73,7 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
             raise Conflict("该团员的组织关系已变化，本申请无法执行")
         if req.to_org.is_dissolved:
             raise Conflict(f"“{req.to_org.short_name}”已撤销")
-        if session.scalar(select(AdminGrant.id).where(AdminGrant.org_id == member.org_id,
-                                                      AdminGrant.person_id == member.person_id,
-                                                      AdminGrant.revoked_at.is_(None))):
+        if is_admin(session, member.org_id, member.person_id):
             raise Conflict(f"{member.person.name}是{req.from_org.short_name}的管理员，须先移交管理员权限才能转出")
         for post in open_posts(session, member):
             close_post(session, actor, post, now=now, reason="组织关系转出")
