@@ -126,7 +126,6 @@ def _write_back(session, recording: Recording) -> None:
         conn.exec_driver_sql("SELECT " + ", ".join(
             f"setval('{name}', {last_value or 1}, {'true' if last_value is not None else 'false'})"
             for name, last_value in recording.sequences))
-    session.commit()
 
 
 # ---------------------------------------------------------------- the build's answer, by ids
