@@ -22,7 +22,7 @@ from tuanjian.config import normalise_database_url
 from tuanjian.extensions import db
 from tuanjian.models import Base
 
-from . import factories
+from . import factories, owner_guard
 from .replay import replayed
 
 
@@ -219,6 +219,18 @@ class FreshRequestClient(FlaskClient):
 
 
 _made_apps: list = []      # every app make_app built during the current test (their pools are closed after it)
+
+
+@pytest.fixture(autouse=True)
+def _only_owners_write_person_tables():
+    """Issue 24: a test fails when code under tuanjian/ wrote a person table outside its owner (tests/test_owners.py,
+    tests/owner_guard.py)."""
+    from .test_owners import owned_tables
+    owner_guard.install(owned_tables())
+    owner_guard.check_no_violations()
+    yield
+    found = owner_guard.check_no_violations()
+    assert not found, "person tables written outside their owner (services/owners):\n" + "\n".join(found)
 
 
 @pytest.fixture(autouse=True)

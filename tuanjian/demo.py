@@ -13,10 +13,12 @@ from .domain import exceptions as exception_rules
 from .domain.orgtree import OrgKind
 from .domain.people import id_check_char
 from .domain.settings import Settings
-from .models import Account, AdminGrant, CadrePost, ExceptionRequest, Member, Org, Person
+from .models import Account, AdminGrant, ExceptionRequest, Member, Org, Person
 from .services import audit
 from .services.actor import Actor
 from .services.orgs import create_child, create_root
+from .services.owners import grants, memberships, posts
+from .services.owners import people as people_owner
 
 ROOT_NAME = "共青团望江县委员会"
 ROOT_CODE = "000.012.016.007"
@@ -81,8 +83,8 @@ def make_id(birth: date, seq: int, male: bool, region: str = REGION) -> str:
 
 
 class _People:
-    def __init__(self, session, rng: random.Random):
-        self.session, self.rng, self.seq = session, rng, 100
+    def __init__(self, session, rng: random.Random, actor: Actor):
+        self.session, self.rng, self.seq, self.actor = session, rng, 100, actor
 
     def new(self, *, name: str | None = None, birth: date | None = None, political: str = "共青团员") -> Person:
         rng = self.rng
@@ -95,20 +97,18 @@ class _People:
             name = (rng.choice(SURNAMES) + rng.choice(GIVEN[::2])
                     + (rng.choice(GIVEN[1::2]) if rng.random() < 0.7 else ""))
         join_year = min(birth.year + rng.randint(14, 16), 2025)
-        person = Person(id_number=number, name=name, gender="男" if int(number[16]) % 2 else "女", birth_date=birth,
-                        ethnicity="汉族" if rng.random() < 0.95 else "回族", political_status=political,
-                        join_date=f"{join_year:04d}-{rng.choice([4, 5, 9, 10, 12]):02d}",
-                        phone=f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}")
-        self.session.add(person)
-        self.session.flush()
-        return person
+        return people_owner.create(self.session, self.actor, id_number=number, name=name,
+                                   gender="男" if int(number[16]) % 2 else "女", birth_date=birth,
+                                   ethnicity="汉族" if rng.random() < 0.95 else "回族", political_status=political,
+                                   join_date=f"{join_year:04d}-{rng.choice([4, 5, 9, 10, 12]):02d}",
+                                   phone=f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}")
 
 
 def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
     """Create the demo county. The caller checks that the database is empty and commits."""
     actor = Actor.system("演示数据")
     rng = random.Random(20130530)
-    people = _People(session, rng)
+    people = _People(session, rng, actor)
     root = create_root(session, actor, name=ROOT_NAME, code=ROOT_CODE, kind=OrgKind.LEADING,
                        full_name="中国共产主义青年团望江县委员会")
     by_name: dict[str, Org] = {root.short_name: root}
@@ -135,16 +135,15 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
             dev = (f"{join_year}{people.seq:08d}" if join_year >= settings.dev_number_required_from_year
                    and dev_rng.random() < 0.85 else None)
             checked = evidence_rng.random() < 0.9
-            member = Member(person_id=person.id, org_id=branch.id, dev_number=dev, created_at=now,
-                            has_application=True if checked else None)
-            session.add(member)
+            member, _ = memberships.add(session, actor, person, branch,
+                                        {"dev_number": dev, "has_application": True if checked else None}, now=now)
             position = None
             if i == 0 and branch_name != "华阳镇机关团支部":     # that branch's 书记 is the demo admin 陈晨
                 position = "书记"
             elif i == 1 and n >= 5:
                 position = "组织委员"
             if position:
-                session.add(CadrePost(person_id=person.id, org_id=branch.id, position=position, created_at=now))
+                posts.open_post(session, actor, person, branch, position=position, now=now)
             if dev is None and join_year >= settings.dev_number_required_from_year:
                 unnumbered.append((person, member, branch, position))
 
@@ -153,18 +152,18 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
     def admin(org: Org, name: str, birth: date, position: str, role: str, *, member: bool = False,
               political: str = "中共党员") -> Person:
         person = people.new(name=name, birth=birth, political=political)
-        session.add(CadrePost(person_id=person.id, org_id=org.id, position=position, created_at=now))
+        posts.open_post(session, actor, person, org, position=position, now=now)
         session.add(Account(person_id=person.id, password_hash=generate_password_hash(DEMO_PASSWORD),
                             must_change_password=False))
-        session.add(AdminGrant(org_id=org.id, person_id=person.id, granted_at=now))
+        grants.grant(session, actor, org, person, now=now)
         if member:
-            session.add(Member(person_id=person.id, org_id=org.id, created_at=now, has_application=True))
+            memberships.add(session, actor, person, org, {"has_application": True}, now=now)
         logins.append(DemoLogin(role, org.short_name, name, person.id_number, DEMO_PASSWORD))
         return person
 
     admin(root, "王青", date(1990, 3, 12), "书记", "县团委管理员")
     vice = people.new(name="李明", birth=date(1994, 8, 2), political="中共党员")
-    session.add(CadrePost(person_id=vice.id, org_id=root.id, position="副书记", created_at=now))
+    posts.open_post(session, actor, vice, root, position="副书记", now=now)
     admin(by_name["华阳镇团委"], "张华", date(1995, 6, 18), "书记", "乡镇团委管理员")
     admin(by_name["望江中学团委"], "刘洋", date(1992, 11, 5), "书记", "学校团委管理员")
     admin(by_name["华阳镇机关团支部"], "陈晨", date(2000, 1, 20), "书记", "团支部管理员", member=True,
@@ -204,7 +203,7 @@ def _except_unnumbered(session, unnumbered, root: Org, requester_org: Org, *, se
                                decided_by_id=approver, decided_at=now, decision_note="同意，编号补录后更新")
         session.add(req)
         session.flush()
-        member.exception_id = req.id
+        memberships.mark_exception(session, member, req.id)
 
 
 def database_is_empty(session) -> bool:

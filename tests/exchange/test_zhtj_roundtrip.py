@@ -14,7 +14,7 @@ from tuanjian.domain.imports import ImportReport
 from tuanjian.domain.member_import import EXCEPTION_NOTE
 from tuanjian.domain.people import id_check_char, validate_person_name
 from tuanjian.extensions import db
-from tuanjian.models import CadrePost, Member, Org, Person, utcnow
+from tuanjian.models import AdminGrant, CadrePost, Member, Org, Person, utcnow
 from tuanjian.services.actor import Actor
 from tuanjian.services.exceptions import approve, request_exception
 from tuanjian.services.member_imports import commit_members, preview_members
@@ -104,6 +104,7 @@ def _request_and_approve(report: ImportReport, batch, root: Org) -> int:
                   updated_at=utcnow())
     db.session.add_all([clerk, head])
     db.session.flush()
+    db.session.add(AdminGrant(org_id=root.id, person_id=clerk.id, granted_at=utcnow()))   # the asking admin
     asking = Actor(person_id=clerk.id, name=clerk.name, org_id=root.id, scope_code=root.code)
     deciding = Actor(person_id=head.id, name=head.name, org_id=root.id, scope_code=root.code)
     branches = {o.short_name: o for o in db.session.scalars(select(Org))}

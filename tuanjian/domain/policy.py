@@ -125,7 +125,12 @@ HELD_ELSEWHERE_MEMBER = "该身份证号已在其他组织登记；如需转入�
 HELD_ELSEWHERE_CADRE = ("该身份证号已在其他组织登记；如需在本组织任职，请联系管理其全部所在组织的上级组织管理员录入")
 HELD_ELSEWHERE_SECRETARY = ("该身份证号已在其他组织登记；如需担任本组织书记，"
                             "请联系管理其全部所在组织的上级组织管理员录入")
-HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE, "secretary": HELD_ELSEWHERE_SECRETARY}
+HELD_ELSEWHERE_ADMIN = ("该身份证号已在其他组织登记；如需设为本组织管理员，"
+                        "请联系管理其全部所在组织的上级组织管理员办理")
+HELD_ELSEWHERE_PACKAGE = ("该身份证号已在其他组织登记；上报文件不能为其增加团员、团干部或管理员记录，也不能修改其个人信息。"
+                          "如需转入，请办理组织关系转接")
+HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE, "secretary": HELD_ELSEWHERE_SECRETARY,
+                  "admin": HELD_ELSEWHERE_ADMIN, "package": HELD_ELSEWHERE_PACKAGE}
 # A known person wholly in reach whose stored name differs from the typed one (the stored name is not repeated).
 NAME_DIFFERS = "该身份证号已登记，但与填写的姓名不一致，请核对"
 
@@ -185,6 +190,17 @@ def person_refusal(action: str, scope_code: str | None, place_codes: Iterable[st
     if rule.any_in is not None and not any(r in rule.any_in for r in relations):
         return rule.any_refusal
     return None
+
+
+def place_refusal(kind: str, scope_codes: Iterable[str | None], place_codes: Iterable[str]) -> str | None:
+    """Places follow the person rule: a new place (membership, cadre post, admin grant) for a person who already
+    holds ``place_codes`` is allowed only when every one of them lies in the reach of the actor — of each of
+    ``scope_codes`` (the decider's and, for a deferred write, the requester's) — else the one held-elsewhere answer
+    of ``kind`` (policy.HELD_ELSEWHERE), whatever name was typed. A person with no place belongs to nobody."""
+    places = list(place_codes)
+    if not places:
+        return None
+    return None if all(in_reach(s, places) for s in scope_codes) else HELD_ELSEWHERE[kind]
 
 
 def require_person(action: str, scope_code: str | None, place_codes: Iterable[str]) -> None:

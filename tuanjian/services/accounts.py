@@ -18,6 +18,7 @@ from ..models import Account, AdminGrant, CadrePost, Org, Person
 from ..queries import admin_count, is_admin
 from . import audit, throttle
 from .actor import Actor
+from .owners import grants
 
 # One answer for every failed login (unknown ID, wrong password, locked account): the login form tells nobody
 # whether an ID number has an account, whether a guess was right, or that an account is locked.
@@ -203,9 +204,7 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     if is_admin(session, org.id, post.person_id):
         raise Conflict(f"{post.person.name}已是{org.short_name}的管理员")
     account, created = ensure_account(session, post.person)
-    grant = AdminGrant(org_id=org.id, person_id=post.person_id, granted_at=now, granted_by_id=actor.person_id)
-    session.add(grant)
-    session.flush()
+    grant = grants.grant(session, actor, org, post.person, now=now)
     note = "；已为其开通账号，初始密码为身份证号后八位，首次登录须修改" if created else ""
     audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
@@ -225,7 +224,7 @@ def revoke_admin(session, actor: Actor, grant: AdminGrant, *, now: datetime) -> 
         raise Conflict("该管理员已被解除")
     if grant.person_id == actor.person_id and org.id == actor.org_id and admin_count(session, org.id) <= 1:
         raise NotAllowed("您是本组织唯一的管理员，不能解除自己；请先设定另一名管理员")
-    grant.revoked_at, grant.revoked_by_id = now, actor.person_id
+    grants.revoke(session, actor, grant, now=now)
     audit.record(session, actor, "admin.revoke", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"解除 {grant.person.name} 的 {org.short_name} 管理员身份（团干部职务和账号保留）",
                  before={"person": grant.person.masked_id, "admin": True}, after={"admin": False},

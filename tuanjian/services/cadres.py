@@ -21,6 +21,8 @@ from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
 from .imports import check_pending, mark_committed, new_batch
+from .owners import people
+from .owners import posts as post_owner
 
 CADRE_SHEET = "团干部"
 
@@ -37,14 +39,14 @@ def _person_for(session, actor: Actor, data: dict) -> tuple[Person, bool]:
     # a person not wholly in the actor's reach is neither named nor changed, whatever name was typed
     ownership.check_entry(session, actor, person, "cadre", typed_name=data["name"])
     created = person is None
-    if created:
-        person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],
-                        birth_date=date.fromisoformat(data["birth_date"]))
-        session.add(person)
-    person.phone, person.ethnicity, person.political_status = data["phone"], data["ethnicity"], data["political_status"]
+    shared = {"phone": data["phone"], "ethnicity": data["ethnicity"], "political_status": data["political_status"]}
     if data.get("join_date"):
-        person.join_date = data["join_date"]
-    session.flush()
+        shared["join_date"] = data["join_date"]
+    if created:
+        person = people.create(session, actor, id_number=data["id_number"], name=data["name"], gender=data["gender"],
+                               birth_date=data["birth_date"], **shared)
+    else:
+        people.update(session, actor, person, shared)
     return person, created
 
 
@@ -56,10 +58,9 @@ def add_cadre(session, actor: Actor, org: Org, data: dict, *, now: datetime) -> 
     if session.scalar(select(CadrePost.id).where(CadrePost.org_id == org.id, CadrePost.person_id == person.id,
                                                  CadrePost.position == data["position"], CadrePost.ended_at.is_(None))):
         raise ValidationFailed.single("position", f"{person.name}已是{org.short_name}的{data['position']}")
-    post = CadrePost(person_id=person.id, org_id=org.id, position=data["position"], title=data.get("title"),
-                     nature=data.get("nature"), start_month=data.get("start_month"),
-                     party_committee=data.get("party_committee"), created_at=now)
-    session.add(post)
+    post = post_owner.open_post(session, actor, person, org, position=data["position"], now=now,
+                                title=data.get("title"), nature=data.get("nature"),
+                                start_month=data.get("start_month"), party_committee=data.get("party_committee"))
     _, opened = ensure_account(session, person)
     session.flush()
     audit.record(session, actor, "cadre.add", object_type="cadre_post", object_id=post.id, org_id=org.id,
@@ -87,12 +88,9 @@ def change_position(session, actor: Actor, post: CadrePost, *, position: str, ti
                                                  CadrePost.position == cleaned["position"],
                                                  CadrePost.ended_at.is_(None), CadrePost.id != post.id)):
         raise ValidationFailed.single("position", f"{post.person.name}已担任{cleaned['position']}")
-    change = PostChange(post_id=post.id, from_position=post.position, to_position=cleaned["position"],
-                        changed_on=changed_on, by_person_id=actor.person_id, at=now)
-    session.add(change)
     before = post.position
-    post.position, post.title = cleaned["position"], cleaned["title"]
-    post.start_month = f"{changed_on:%Y-%m}"
+    change = post_owner.rename(session, actor, post, position=cleaned["position"], now=now, changed_on=changed_on,
+                               title=cleaned["title"], start_month=f"{changed_on:%Y-%m}")
     audit.record(session, actor, "cadre.change", object_type="cadre_post", object_id=post.id, org_id=org.id,
                  summary=f"团干部职务变更：{post.person.name}，{org.short_name} {before} → {post.position}",
                  before={"position": before}, after={"position": post.position, "date": changed_on.isoformat()},
@@ -114,10 +112,7 @@ def close_post(session, actor: Actor, post: CadrePost, *, now: datetime, reason:
     an org is dissolved or merged, or its 书记 changes. Sets the end (``ended_on`` defaults to today) and keeps a
     PostChange (position → none, ``note`` defaulting to ``reason``) by the actor, so the post's 变更记录 always says
     when and why it ended. No authority check and no audit entry: the calling use case does both."""
-    ended_on = local_date(now) if ended_on is None else ended_on
-    post.ended_at, post.ended_on, post.end_reason = now, ended_on, reason
-    session.add(PostChange(post_id=post.id, from_position=post.position, to_position=None, changed_on=ended_on,
-                           note=reason if note is None else note, by_person_id=actor.person_id, at=now))
+    post_owner.close(session, actor, post, now=now, reason=reason, ended_on=ended_on, note=note)
 
 
 def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: str, now: datetime) -> None:

@@ -16,6 +16,7 @@ from ..models import ExceptionRequest, ImportBatch, Member, Org, Person
 from . import audit, ownership
 from .actor import Actor
 from .members import HeldElsewhere, add_member, check_may_edit
+from .owners import memberships
 
 NOT_NEEDED = "该团员符合全部录入规则，可以直接录入，无需申请特殊情况录入"
 NOT_EXCEPTABLE = "以下问题不能通过特殊情况录入解决，请先改正："
@@ -42,12 +43,15 @@ def assess_values(values: dict, *, settings, today) -> rules.Assessment | None:
     return None
 
 
-def _check_free(session, actor: Actor, branch: Org, data: dict, *, request_id: int | None = None) -> None:
-    """The database rules no exception covers: a person held elsewhere (or outside reach), a name that differs, an
-    existing member, a 发展团员编号 used by someone else, a request already waiting for the same person."""
+def _check_free(session, actor: Actor, branch: Org, data: dict, *, request_id: int | None = None,
+                also: tuple[str, ...] = ()) -> None:
+    """The database rules no exception covers: a person held elsewhere (or outside reach: the actor's and, at an
+    approval, the requester's as it is now), a name that differs, an existing member, a 发展团员编号 used by someone
+    else, a request already waiting for the same person."""
     person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
     if person is not None:
-        if not ownership.in_reach(session, actor, person):
+        places = ownership.places_of(session, person)
+        if not ownership.in_reach(session, actor, person) or not all(policy.in_reach(s, places) for s in also):
             raise HeldElsewhere(None, data["name"])
         if person.name != data["name"]:
             raise ValidationFailed.single("name", policy.NAME_DIFFERS)
@@ -125,9 +129,12 @@ def approve(session, actor: Actor, req: ExceptionRequest, *, note: str, settings
     missing = set(req.rule_codes) - rules.enabled_rules(settings)
     if missing:
         raise Conflict(f"“{rules.rule_labels(sorted(missing))}”已不再允许特殊情况录入（设置已改），请退回该申请")
-    _check_free(session, actor, req.org, req.data, request_id=req.id)
-    member, _ = add_member(session, actor, req.org, dict(req.data), now=now)
-    member.exception_id = req.id
+    # a deferred write: the requester's reach, as it is at this moment, must cover the person as well as the
+    # approver's (someone entered in another subtree since the request is neither overwritten nor moved)
+    requester = ownership.requester_scope(session, req.requested_by_id, req.org)
+    _check_free(session, actor, req.org, req.data, request_id=req.id, also=(requester,))
+    member, _ = add_member(session, actor, req.org, dict(req.data), now=now, also=(requester,))
+    memberships.mark_exception(session, member, req.id)
     req.status, req.decided_by_id, req.decided_at = rules.APPROVED, actor.person_id, now
     req.decision_note = " ".join((note or "").split())[:rules.DECISION_MAX] or None
     for org_id in {req.org_id, req.approver_org_id}:

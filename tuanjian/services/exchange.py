@@ -695,6 +695,13 @@ class Applied:
     changed: bool
 
 
+def _owner(name: str):
+    """The owner module of a person table (services/owners): the only code that writes its rows."""
+    from .owners import grants, memberships, people, posts
+    return {"people": people, "members": memberships, "cadre_posts": posts, "post_changes": posts,
+            "admin_grants": grants}.get(name)
+
+
 def apply_plan(session, actor: Actor, plan: Plan, *, now: datetime) -> Applied:
     """Write the plan in the caller's transaction (Core statements, executemany; stats touched)."""
     inc = plan.incoming
@@ -702,13 +709,13 @@ def apply_plan(session, actor: Actor, plan: Plan, *, now: datetime) -> Applied:
     if not plan.empty:
         ids = _Ids(session, plan)
         _apply_orgs(session, plan, ids, now)
-        _upsert(session, plan, "people", ids)
+        _upsert(session, plan, "people", ids, actor)
         for name in ("members", "cadre_posts", "admin_grants"):
-            _retire(session, plan, name, now)
-        _clear_moving_dev_numbers(session, plan)
+            _retire(session, plan, name, now, actor)
+        _clear_moving_dev_numbers(session, plan, actor)
         for name in ("members", "cadre_posts", "post_changes", "admin_grants"):
-            _upsert(session, plan, name, ids)
-        _retire(session, plan, "orgs", now)
+            _upsert(session, plan, name, ids, actor)
+        _retire(session, plan, "orgs", now, actor)
         _fix_merged_into(session, plan, ids)
         subtree = list(session.scalars(select(Org.id).where(within(Org.code, root_code))))
         people = list(ids.map["people"].values())
@@ -787,9 +794,10 @@ def _apply_orgs(session, plan: Plan, ids: _Ids, now: datetime) -> None:
     _update(session, plan, "orgs", ids, [(k, [c for c in cols if c != "merged_into_id"]) for k, _, cols in tc.updates])
 
 
-def _update(session, plan: Plan, name: str, ids: _Ids, updates) -> None:
+def _update(session, plan: Plan, name: str, ids: _Ids, updates, actor: Actor | None = None) -> None:
     t = table(name)
     by_shape: dict[tuple, list[dict]] = {}
+    moved = _moved_people(plan, name, ids)
     for key, cols in updates:
         if not cols:
             continue
@@ -797,20 +805,36 @@ def _update(session, plan: Plan, name: str, ids: _Ids, updates) -> None:
         values["_id"] = plan.target.ids[name][key]
         by_shape.setdefault(tuple(sorted(cols)), []).append(values)
     for shape, rows in by_shape.items():
-        stmt = t.update().where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in shape})
-        session.execute(stmt, [{**{f"{c}": r[c] for c in shape}, "_id": r["_id"]} for r in rows])
+        rows = [{**{f"{c}": r[c] for c in shape}, "_id": r["_id"]} for r in rows]
+        owner = _owner(name)
+        if owner is None:
+            stmt = t.update().where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in shape})
+            session.execute(stmt, rows)
+        else:
+            owner.update_rows(session, actor, name, shape, rows, reach=(plan.incoming.root_code,), moved=moved)
 
 
-def _upsert(session, plan: Plan, name: str, ids: _Ids) -> None:
+def _moved_people(plan: Plan, name: str, ids: _Ids) -> list[int]:
+    """People whose place in ``name`` changes organisation or comes back (the person rule applies to them)."""
+    if name not in ("members", "cadre_posts", "admin_grants"):
+        return []
+    retire_col = SPEC[name].retire[0]
+    keys = [key for key, changed, _ in plan.changes[name].updates
+            if "org_id" in changed or "person_id" in changed
+            or (retire_col in changed and plan.incoming.rows[name][key].get(retire_col) is None)]
+    return [ids.resolve("people", plan.incoming.rows[name][k].get("person_id")) for k in keys]
+
+
+def _upsert(session, plan: Plan, name: str, ids: _Ids, actor: Actor) -> None:
     tc = plan.changes[name]
     inc = plan.incoming.rows[name]
     if tc.adds:
         cols = list(next(iter(inc.values())).keys())
         rows = [_db_values(plan, name, inc[key], ids, cols) for key in tc.adds]
-        session.execute(table(name).insert(), rows)
+        _owner(name).insert_rows(session, actor, name, rows, reach=(plan.incoming.root_code,))
         if name in REFERENCED:
             _remember_ids(session, plan, name, ids, tc.adds)
-    _update(session, plan, name, ids, [(k, cols) for k, _, cols in tc.updates])
+    _update(session, plan, name, ids, [(k, cols) for k, _, cols in tc.updates], actor)
 
 
 def _remember_ids(session, plan: Plan, name: str, ids: _Ids, keys) -> None:
@@ -830,7 +854,7 @@ def _remember_ids(session, plan: Plan, name: str, ids: _Ids, keys) -> None:
                     ids.map["cadre_posts"][key] = id_
 
 
-def _retire(session, plan: Plan, name: str, now: datetime) -> None:
+def _retire(session, plan: Plan, name: str, now: datetime, actor: Actor) -> None:
     spec = SPEC[name]
     keys = plan.changes[name].retires
     if not keys:
@@ -844,17 +868,19 @@ def _retire(session, plan: Plan, name: str, now: datetime) -> None:
         from ..clock import local_date
         values["ended_on"] = local_date(now)
     target_ids = [plan.target.ids[name][k] for k in keys]
+    owner = _owner(name)
+    if owner is not None:
+        owner.set_where(session, actor, name, target_ids, values)
+        return
     for cond in among(session, t.c.id, target_ids):
         session.execute(t.update().where(cond).values(values))
 
 
-def _clear_moving_dev_numbers(session, plan: Plan) -> None:
+def _clear_moving_dev_numbers(session, plan: Plan, actor: Actor) -> None:
     """发展团员编号 is unique: free the numbers of rows about to get another one, so swaps do not collide."""
     ids = [plan.target.ids["members"][key] for key, changed, _ in plan.changes["members"].updates
            if "dev_number" in changed]
-    t = table("members")
-    for cond in among(session, t.c.id, ids):
-        session.execute(t.update().where(cond, t.c.dev_number.is_not(None)).values(dev_number=None))
+    _owner("members").set_where(session, actor, "members", ids, {"dev_number": None}, only_set="dev_number")
 
 
 def _fix_merged_into(session, plan: Plan, ids: _Ids) -> None:

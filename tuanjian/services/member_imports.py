@@ -24,6 +24,9 @@ from . import audit, stats
 from .actor import Actor
 from .imports import check_pending, gc_paused, mark_committed, new_batch
 from .members import add_member, check_may_edit, holder_description, update_member
+from .owners import memberships
+from .owners import people as people_owner
+from .owners import posts as post_owner
 
 MEMBER_SHEET = "团员"
 def branches_in(session, org: Org) -> list[Org]:
@@ -184,7 +187,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     written, touched = [], []        # touched: people already known here (their other places see the entry)
     branches = {b.id: b for b in branches_in(session, org)}
     brand_new = [r for r in report.ok_rows if r.kind == NEW and r.data["id_number"] not in ctx["existing"]]
-    bulk = _bulk_insert(session, brand_new, now, settings)
+    bulk = _bulk_insert(session, actor, brand_new, now, settings)
     for row in report.ok_rows:
         data = row.data
         branch = branches[data["branch_id"]]
@@ -197,8 +200,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
                                     .where(Person.id_number == data["id_number"]))
             if member.org_id != branch.id:
-                member.org_id = branch.id
-                session.flush()
+                memberships.move(session, actor, member, branch)
             update_member(session, actor, member, data, now=now)
         else:
             continue
@@ -229,7 +231,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     return written
 
 
-def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, int]:
+def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings) -> dict[str, int]:
     """People never seen before: one executemany per table (person, member, cadre post, account).
     Branch ids come from branches_in(), so the members-only-in-branches rule holds by construction."""
     if not rows:
@@ -237,28 +239,25 @@ def _bulk_insert(session, rows, now: datetime, settings: Settings) -> dict[str, 
     people = [{"id_number": r.data["id_number"], "name": r.data["name"], "gender": r.data["gender"],
                "birth_date": date.fromisoformat(r.data["birth_date"]), "ethnicity": r.data["ethnicity"],
                "political_status": r.data["political_status"], "join_date": r.data["join_date"],
-               "phone": r.data["phone"], "created_at": now, "updated_at": now} for r in rows]
-    # a bulk insert without RETURNING (which is slow on both databases), then a look-up of the new ids
-    insert_many(session, Person.__table__, people)
+               "phone": r.data["phone"]} for r in rows]
+    # set at a time through the owners: a bulk insert without RETURNING (which is slow on both databases), then a
+    # look-up of the new ids
+    id_of = people_owner.insert_many(session, actor, people, now=now)
     numbers = [p["id_number"] for p in people]
-    id_of = {}
-    for cond in among(session, Person.id_number, numbers):
-        id_of.update(dict(session.execute(select(Person.id_number, Person.id).where(cond)).all()))
     person_ids = [id_of[n] for n in numbers]
-    insert_many(session, Member.__table__, [
+    memberships.insert_many(session, actor, [
         {"person_id": pid, "org_id": r.data["branch_id"], "dev_number": r.data["dev_number"],
          "education": r.data["education"], "occupation": r.data["occupation"], "workplace": r.data["workplace"],
          "has_application": r.data.get("has_application"), "has_card": r.data.get("has_card"),
-         "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter"),
-         "created_at": now, "updated_at": now} for pid, r in zip(person_ids, rows, strict=True)
-        if r.data.get("is_member") is not False])         # a branch cadre without 团籍 gets the post only
+         "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter")}
+        for pid, r in zip(person_ids, rows, strict=True)
+        if r.data.get("is_member") is not False], now=now)   # a branch cadre without 团籍 gets the post only
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
-        insert_many(session, CadrePost.__table__, [{"person_id": pid, "org_id": r.data["branch_id"],
-                                                       "position": position,
-                                                       **{k: r.data.get(k) for k in POST_FIELDS}, "created_at": now}
-                                                      for pid, r in cadres
-                                                      for position in split_positions(r.data["position"])])
+        post_owner.insert_many(session, actor, [{"person_id": pid, "org_id": r.data["branch_id"],
+                                                 "position": position, **{k: r.data.get(k) for k in POST_FIELDS}}
+                                                for pid, r in cadres
+                                                for position in split_positions(r.data["position"])], now=now)
         insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
                                                      "must_change_password": True, "failed_logins": 0,
                                                      "session_version": 1, "created_at": now} for pid, _ in cadres])

@@ -1,21 +1,22 @@
 """团员: single entry, edit and soft delete in a 团支部 (the import pipeline will reuse add/update)."""
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
-from ..clock import local_date
 from ..domain import policy
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members
 from ..domain.people import split_positions
-from ..models import CadrePost, Member, Org, Person, PostChange
+from ..models import Member, Org, Person
 from ..queries import is_admin
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
 from .cadres import close_post, open_posts
+from .owners import memberships, people
+from .owners import posts as post_owner
 
 MEMBER_FIELDS = ("dev_number", "education", "occupation", "workplace", "has_application", "has_card", "card_year",
                  "has_letter")
@@ -66,20 +67,17 @@ def _sync_cadre(session, actor: Actor, member: Member, data: dict, now: datetime
             post = next((p for p in posts if p.position == position), None)
             if post is None and spare:
                 post = spare.pop(0)
-                session.add(PostChange(post_id=post.id, from_position=post.position, to_position=position,
-                                       changed_on=local_date(now), by_person_id=actor.person_id, at=now,
-                                       note="团员信息修改"))
-                post.position = position
+                post_owner.rename(session, actor, post, position=position, now=now, note="团员信息修改")
             elif post is None:
-                post = CadrePost(person_id=member.person_id, org_id=member.org_id, position=position,
-                                 created_at=now)
-                session.add(post)
+                post = post_owner.open_post(session, actor, member.person, member.org, position=position, now=now,
+                                            kind="member")
             kept.append(post)
         # 任现职年月, 团干部性质, 是否同级党委（支部）成员 come from the import file; blank keeps what is recorded
         for post in kept:
-            for key in ("start_month", "nature", "party_committee"):
-                if data.get(key) is not None:
-                    setattr(post, key, data[key])
+            fields = {key: data[key] for key in ("start_month", "nature", "party_committee")
+                      if data.get(key) is not None}
+            if fields:
+                post_owner.update(session, actor, post, fields)
         _, opened = ensure_account(session, member.person)
         return opened
     if posts:
@@ -94,13 +92,16 @@ def _refuse_if_admin(session, member: Member, what: str) -> None:
         raise Conflict(f"{member.person.name}是本团支部管理员，须先移交管理员权限，才能{what}")
 
 
-def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime) -> tuple[Member, bool]:
-    """``data`` is domain.members.validate_member output. Returns the member and whether an account was opened."""
+def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime,
+               also: tuple[str | None, ...] = ()) -> tuple[Member, bool]:
+    """``data`` is domain.members.validate_member output. Returns the member and whether an account was opened.
+    ``also``: the requester's reach of a deferred write (特殊情况录入), checked with the actor's."""
     check_may_edit(actor, branch)
     person = session.scalar(select(Person).where(Person.id_number == data["id_number"]))
     member = None
     if person is not None:
-        if not ownership.in_reach(session, actor, person):
+        if not ownership.in_reach(session, actor, person) or not all(
+                policy.in_reach(s, ownership.places_of(session, person)) for s in also):
             raise HeldElsewhere(None, data["name"])          # the same answer whatever name was typed
         if person.name != data["name"]:
             raise ValidationFailed.single("name", policy.NAME_DIFFERS)
@@ -110,23 +111,14 @@ def add_member(session, actor: Actor, branch: Org, data: dict, *, now: datetime)
                 raise Conflict(f"{person.name}已是本团支部团员，无需重复录入")
             raise HeldElsewhere(member.org, person.name)
     _check_dev_number_free(session, data["dev_number"], member.id if member else None)
+    shared = {key: data[key] for key in PERSON_FIELDS if data.get(key) is not None}
     if person is None:
-        person = Person(id_number=data["id_number"], name=data["name"], gender=data["gender"],
-                        birth_date=date.fromisoformat(data["birth_date"]))
-        session.add(person)
-    for key in PERSON_FIELDS:
-        if data.get(key) is not None:
-            setattr(person, key, data[key])
-    session.flush()
-    restored = member is not None
-    if member is None:
-        member = Member(person_id=person.id, org_id=branch.id, created_at=now)
-        session.add(member)
-    else:      # a soft-deleted record comes back in this branch
-        member.org_id, member.deleted_at, member.deleted_reason, member.deleted_by_id = branch.id, None, None, None
-    for key in MEMBER_FIELDS:
-        setattr(member, key, data.get(key))
-    session.flush()
+        person = people.create(session, actor, id_number=data["id_number"], name=data["name"], gender=data["gender"],
+                               birth_date=data["birth_date"], **shared)
+    else:
+        people.update(session, actor, person, shared)
+    member, restored = memberships.add(session, actor, person, branch, {k: data.get(k) for k in MEMBER_FIELDS},
+                                       now=now, also=also)
     opened = _sync_cadre(session, actor, member, data, now)
     audit.record(session, actor, "member.add", object_type="member", object_id=member.id, org_id=branch.id,
                  summary=f"{'恢复' if restored else '录入'}团员：{person.name}，{branch.short_name}"
@@ -149,10 +141,8 @@ def update_member(session, actor: Actor, member: Member, data: dict, *, now: dat
     if shared_changed and not ownership.in_reach(session, actor, person):
         raise ValidationFailed({k: [policy.PERSON_OUTSIDE] for k in shared_changed})
     before = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
-    for key in PERSON_FIELDS:
-        setattr(person, key, data.get(key))
-    for key in MEMBER_FIELDS:
-        setattr(member, key, data.get(key))
+    people.update(session, actor, person, {key: data.get(key) for key in PERSON_FIELDS})
+    memberships.update(session, actor, member, {key: data.get(key) for key in MEMBER_FIELDS})
     opened = _sync_cadre(session, actor, member, data, now)
     after = {k: getattr(person, k) for k in PERSON_FIELDS} | {k: getattr(member, k) for k in MEMBER_FIELDS}
     changed = {k for k in after if before[k] != after[k]}
@@ -180,7 +170,7 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
         close_post(session, actor, post, now=now, reason="团员记录删除")
         positions.append(post.position)
     ended = f"，同时卸任{'、'.join(positions)}" if positions else ""
-    member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
+    memberships.end(session, actor, member, reason=reason, now=now)
     audit.record(session, actor, "member.delete", object_type="member", object_id=member.id, org_id=member.org_id,
                  summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}{ended}",
                  before={"deleted": False, **({"posts": positions} if positions else {})},

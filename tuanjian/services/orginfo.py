@@ -20,11 +20,13 @@ from ..domain.orginfo import (
 from ..domain.orgtree import OrgKind, check_placement
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
-from ..models import AdminGrant, CadrePost, Member, Org, Person, PostChange
+from ..models import AdminGrant, CadrePost, Member, Org, Person
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
 from .cadres import close_post
+from .owners import people
+from .owners import posts as post_owner
 
 SECRETARY = "书记"
 
@@ -173,24 +175,21 @@ def save_org_info(session, actor: Actor, org: Org, data: dict, *, settings: Sett
 
     created = False
     if holder is None:
-        holder = Person(id_number=sec_id.number, name=sec_name, gender=sec_id.gender, birth_date=sec_id.birth_date)
-        session.add(holder)
+        holder = people.create(session, actor, id_number=sec_id.number, name=sec_name, gender=sec_id.gender,
+                               birth_date=sec_id.birth_date)
         created = True
     if holder_owned:
-        holder.phone = sec_phone
-    session.flush()
+        people.update(session, actor, holder, {"phone": sec_phone})
     ensure_account(session, holder)
     own_post = session.scalar(select(CadrePost).where(CadrePost.org_id == org.id, CadrePost.person_id == holder.id,
                                                       CadrePost.ended_at.is_(None)).order_by(CadrePost.id))
     if previous is not None and previous.person_id != holder.id:
         close_post(session, actor, previous, now=now, reason="书记变更", note=f"书记变更为{holder.name}")
     if own_post is None:
-        session.add(CadrePost(person_id=holder.id, org_id=org.id, position=SECRETARY, created_at=now))
+        post_owner.open_post(session, actor, holder, org, position=SECRETARY, now=now, kind="secretary",
+                             field="secretary_id_number")
     elif own_post.position != SECRETARY:
-        session.add(PostChange(post_id=own_post.id, from_position=own_post.position, to_position=SECRETARY,
-                               changed_on=local_date(now), note="录入组织信息时设为书记", by_person_id=actor.person_id,
-                               at=now))
-        own_post.position = SECRETARY
+        post_owner.rename(session, actor, own_post, position=SECRETARY, now=now, note="录入组织信息时设为书记")
     session.flush()
 
     changed = {k: (before[k], after[k]) for k in after if before.get(k) != after.get(k)}

@@ -167,11 +167,10 @@ def move_org(session, actor: Actor, org: Org, new_parent: Org, *, settings: Sett
 
 def _close_org(session, actor: Actor, org: Org, *, now, reason: str) -> None:
     """Shared end of dissolve and merge: revoke admins and unused codes, end posts, mark dissolved."""
-    from ..models import AdminGrant, CadrePost, RegistrationCode
+    from ..models import CadrePost, RegistrationCode
     from .cadres import close_post
-    for grant in session.scalars(select(AdminGrant).where(AdminGrant.org_id == org.id,
-                                                          AdminGrant.revoked_at.is_(None))):
-        grant.revoked_at, grant.revoked_by_id = now, actor.person_id
+    from .owners import grants
+    grants.revoke_all(session, actor, org, now=now)
     for code in session.scalars(select(RegistrationCode).where(RegistrationCode.org_id == org.id,
                                                                RegistrationCode.used_at.is_(None),
                                                                RegistrationCode.revoked_at.is_(None))):
@@ -209,7 +208,7 @@ def dissolve(session, actor: Actor, org: Org, *, reason: str, now) -> None:
 
 def merge_branches(session, actor: Actor, source: Org, target: Org, *, now) -> int:
     """Merge branch ``source`` into ``target`` (same parent): members and cadres move, ``source`` is dissolved."""
-    from ..models import CadrePost, Member
+    from ..models import CadrePost
     check_may_close(actor, source)
     if source.id == target.id:
         raise ValidationFailed.single("target_id", "不能与自身合并")
@@ -219,16 +218,15 @@ def merge_branches(session, actor: Actor, source: Org, target: Org, *, now) -> i
         raise ValidationFailed.single("target_id", "只能与同一上级组织下的团支部合并")
     if target.is_dissolved:
         raise Conflict(f"“{target.short_name}”已撤销")
-    moved = 0
-    for member in session.scalars(select(Member).where(Member.org_id == source.id)):
-        member.org_id = target.id
-        moved += 1
+    from .owners import memberships
+    from .owners import posts as post_owner
+    moved = memberships.move_all(session, actor, source, target)
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == source.id, CadrePost.ended_at.is_(None))):
         clash = session.scalar(select(CadrePost.id).where(CadrePost.org_id == target.id, CadrePost.ended_at.is_(None),
                                                           CadrePost.person_id == post.person_id,
                                                           CadrePost.position == post.position))
         if clash is None:
-            post.org_id = target.id
+            post_owner.move(session, actor, post, target)
     session.flush()
     _close_org(session, actor, source, now=now, reason=f"并入{target.short_name}")
     source.merged_into_id = target.id

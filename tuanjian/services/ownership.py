@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..domain import policy
 from ..domain.errors import NotAllowed, ValidationFailed
-from ..models import Person
+from ..models import AdminGrant, Org, Person
 from ..queries import among, place_codes
 from .actor import Actor
 
@@ -58,4 +58,44 @@ def require_person(session, actor: Actor, person: Person, action: str = "person.
         raise NotAllowed(reason)
 
 
-__all__ = ["ForeignPerson", "check_entry", "in_reach", "places_of", "reach_by_id_number", "require_person"]
+def is_system(actor: Actor) -> bool:
+    """The command line and the demo: no person and no scope (they act for the whole instance)."""
+    return actor.person_id is None and actor.scope_code is None and actor.org_id is None
+
+
+def require_places(session, actor: Actor, person: Person | None, kind: str, *, also: tuple[str | None, ...] = (),
+                   field: str = "id_number") -> None:
+    """Places follow the person rule: a new place for an existing ``person`` only when every place it already holds
+    lies in the actor's reach (and in each scope of ``also``: a deferred write's requester). Else the one
+    held-elsewhere answer (ForeignPerson), the same whatever name was typed."""
+    if person is None or person.id is None:
+        return
+    scopes = ([] if is_system(actor) else [actor.scope_code]) + list(also)
+    if policy.place_refusal(kind, scopes, places_of(session, person)) is not None:
+        raise ForeignPerson(kind, field)
+
+
+REQUESTER_GONE = "申请人已不再是该组织或其上级组织的管理员，本申请无法执行，请退回"
+
+
+def requester_scope(session, requester_id: int | None, org: Org) -> str:
+    """The reach a deferred request was asked with, as it is now: the highest org above (or at) ``org`` where the
+    requester still holds an active admin grant. Refused when none is left (the request cannot be carried out)."""
+    if requester_id is None:
+        raise NotAllowed(REQUESTER_GONE)
+    codes = session.scalars(select(Org.code).join(AdminGrant, AdminGrant.org_id == Org.id)
+                            .where(AdminGrant.person_id == requester_id, AdminGrant.revoked_at.is_(None)))
+    mine = [c for c in codes if policy.relation(c, org.code) in policy.SUBTREE]
+    if not mine:
+        raise NotAllowed(REQUESTER_GONE)
+    return min(mine, key=len)
+
+
+def foreign_people(session, scope_codes, person_ids) -> set[int]:
+    """Set at a time: of ``person_ids``, those holding a place outside the reach of any of ``scope_codes``."""
+    places = place_codes(session, person_ids)
+    return {pid for pid, codes in places.items() if not all(policy.in_reach(s, codes) for s in scope_codes)}
+
+
+__all__ = ["REQUESTER_GONE", "ForeignPerson", "check_entry", "foreign_people", "in_reach", "is_system", "places_of",
+           "reach_by_id_number", "require_person", "require_places", "requester_scope"]

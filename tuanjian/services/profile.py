@@ -14,6 +14,7 @@ from ..models import AdminGrant, CadrePost, Member, Org, Person
 from ..queries import admin_grants_of
 from . import audit
 from .actor import Actor
+from .owners import memberships, people
 
 PERSON_FIELDS = ("phone", "ethnicity", "political_status", "join_date")
 MEMBER_FIELDS = ("education", "occupation", "workplace")
@@ -48,7 +49,9 @@ def update_own_profile(session, actor: Actor, person: Person, data: dict, *, set
         target = person if key in PERSON_FIELDS else member
         if getattr(target, key) != value:
             before[key], after[key] = getattr(target, key), value
-            setattr(target, key, value)
+    people.update_own(session, actor, person, {k: v for k, v in after.items() if k in PERSON_FIELDS})
+    if member is not None:
+        memberships.update_own(session, actor, member, {k: v for k, v in after.items() if k not in PERSON_FIELDS})
     if after:
         audit.record(session, actor, "profile.update", object_type="person", object_id=person.id,
                      org_id=member.org_id if member is not None else
@@ -90,9 +93,8 @@ def correct_identity(session, actor: Actor, person: Person, *, name, id_number, 
     # the audit shows masked IDs, so only the birth year (the hidden digits are the birth date, issue 14)
     before = {"name": person.name, "id_number": person.masked_id, "gender": person.gender,
               "birth_year": person.birth_date.year}
-    person.name, person.id_number = new_name, info.number
-    person.gender, person.birth_date = info.gender, info.birth_date
-    session.flush()
+    people.correct_identity(session, actor, person, name=new_name, id_number=info.number, gender=info.gender,
+                            birth_date=info.birth_date)
     audit.record(session, actor, "person.correct", object_type="person", object_id=person.id, org_id=actor.org_id,
                  summary=f"上级组织更正姓名/身份证号码：{before['name']} → {person.name}，原因：{why}",
                  before=before, after={"name": person.name, "id_number": person.masked_id, "gender": person.gender,

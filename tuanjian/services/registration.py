@@ -20,6 +20,8 @@ from ..queries import admin_count, is_admin, place_codes
 from . import audit
 from .accounts import verify_password
 from .actor import Actor
+from .owners import grants, people
+from .owners import posts as post_owner
 
 
 class WrongCode(ValidationFailed):
@@ -131,17 +133,23 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
         raise Conflict(f"{org.short_name}已有{limit}名管理员，达到上限，不能再注册")
 
     pd, info = person_data, person_data["id_info"]
+    shared = {"phone": pd["phone"], "ethnicity": pd["ethnicity"], "political_status": pd["political_status"],
+              "join_date": pd["join_date"]}
+    # the code's org is the reach of whoever registers with it; a person proved by their own password is theirs
+    owner_actor = Actor(person_id=None, name=pd["name"], ip=ip, org_id=org.id, scope_code=org.code)
+    proven = existing_account is not None
     if existing_person is None:
-        person = Person(id_number=info.number, name=pd["name"], gender=info.gender, birth_date=info.birth_date)
-        session.add(person)
+        person = people.create(session, owner_actor, id_number=info.number, name=pd["name"], gender=info.gender,
+                               birth_date=info.birth_date, **shared)
         before = None
     else:
         person = existing_person
         before = {"phone": person.phone, "ethnicity": person.ethnicity, "political_status": person.political_status,
                   "join_date": person.join_date}
-    person.phone, person.ethnicity, person.political_status = pd["phone"], pd["ethnicity"], pd["political_status"]
-    person.join_date = pd["join_date"]
-    session.flush()
+        if proven:
+            people.update_own(session, Actor(person.id, person.name, ip), person, shared)
+        else:
+            people.update(session, owner_actor, person, shared)
     if is_admin(session, org.id, person.id):
         raise Conflict(f"您已是{org.short_name}的管理员，请直接登录")
     if existing_account is None:
@@ -150,7 +158,8 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == org.id,
                                                   CadrePost.position == data.position, CadrePost.ended_at.is_(None)))
     if post is None:
-        session.add(CadrePost(person_id=person.id, org_id=org.id, position=data.position, created_at=now))
+        post_owner.open_post(session, owner_actor, person, org, position=data.position, now=now,
+                             proven_self=proven)
     # Mark the code used atomically: of many concurrent redemptions exactly one matches this row.
     result = session.execute(
         update(RegistrationCode)
@@ -160,9 +169,8 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
         .execution_options(synchronize_session=False))
     if result.rowcount != 1:
         raise ValidationFailed.single("code", "该注册码刚刚已被使用，请向上级组织申请新的注册码")
-    grant = AdminGrant(org_id=org.id, person_id=person.id, granted_at=now, code_id=code.id)
-    session.add(grant)
-    session.flush()
+    grant = grants.grant(session, owner_actor, org, person, now=now, code_id=code.id, proven_self=proven,
+                         field="id_number")
     actor = Actor(person_id=person.id, name=person.name, ip=ip, org_id=org.id, scope_code=org.code)
     audit.record(session, actor, "admin.register", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"{person.name} 使用注册码注册为 {org.short_name}（{org.code}）管理员，职务：{data.position}",

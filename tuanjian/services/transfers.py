@@ -13,9 +13,10 @@ from ..domain.orgtree import check_holds_members, is_within
 from ..domain.people import parse_id_number
 from ..models import Member, Org, Person, TransferRequest
 from ..queries import is_admin
-from . import audit
+from . import audit, ownership
 from .actor import Actor
 from .cadres import close_post, open_posts
+from .owners import memberships
 
 
 def request_transfer(session, actor: Actor, to_branch: Org, *, id_number: str, name: str, reason: str,
@@ -75,9 +76,11 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
             raise Conflict(f"“{req.to_org.short_name}”已撤销")
         if is_admin(session, member.org_id, member.person_id):
             raise Conflict(f"{member.person.name}是{req.from_org.short_name}的管理员，须先移交管理员权限才能转出")
+        # a deferred write: the asking side must still reach the receiving branch at this moment
+        ownership.requester_scope(session, req.requested_by_id, req.to_org)
         for post in open_posts(session, member):
             close_post(session, actor, post, now=now, reason="组织关系转出")
-        member.org_id = req.to_org_id
+        memberships.move(session, actor, member, req.to_org)
     req.status = "accepted" if accept else "refused"
     req.decided_by_id, req.decided_at = actor.person_id, now
     req.decision_note = " ".join((note or "").split())[:200] or None
