@@ -127,10 +127,12 @@ HELD_ELSEWHERE_SECRETARY = ("该身份证号已在其他组织登记；如需担
                             "请联系管理其全部所在组织的上级组织管理员录入")
 HELD_ELSEWHERE_ADMIN = ("该身份证号已在其他组织登记；如需设为本组织管理员，"
                         "请联系管理其全部所在组织的上级组织管理员办理")
-HELD_ELSEWHERE_PACKAGE = ("该身份证号已在其他组织登记；上报文件不能为其增加团员、团干部或管理员记录，也不能修改其个人信息。"
+HELD_ELSEWHERE_PACKAGE = ("该身份证号已在其他组织登记；上报文件不能为其增加团员、团干部或管理员记录，"
+                          "也不能修改其个人信息。"
                           "如需转入，请办理组织关系转接")
-HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE, "secretary": HELD_ELSEWHERE_SECRETARY,
-                  "admin": HELD_ELSEWHERE_ADMIN, "package": HELD_ELSEWHERE_PACKAGE}
+HELD_ELSEWHERE = {"member": HELD_ELSEWHERE_MEMBER, "cadre": HELD_ELSEWHERE_CADRE,
+                  "secretary": HELD_ELSEWHERE_SECRETARY, "admin": HELD_ELSEWHERE_ADMIN,
+                  "package": HELD_ELSEWHERE_PACKAGE}
 # A known person wholly in reach whose stored name differs from the typed one (the stored name is not repeated).
 NAME_DIFFERS = "该身份证号已登记，但与填写的姓名不一致，请核对"
 

@@ -608,7 +608,9 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
                     continue
                 tc.retires.append(key)
         changes[spec.name] = tc
-    _check_people_owned(session, changes["people"], target, root_code=incoming.root_code)
+    _check_people_owned(session, changes, target, root_code=incoming.root_code)
+    _check_placements(incoming, target, settings)
+    _check_complete(changes, incoming)
     if incoming.ignored_columns:
         cols = "；".join(f"{SPEC[t].label}：{'、'.join(c)}" for t, c in incoming.ignored_columns.items())
         notes.append(f"上报文件中有本系统没有的栏目（{cols}），这些栏目将被忽略。请把本系统升级到与下级相同的版本。")
@@ -619,29 +621,94 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
 TIMESTAMPS = frozenset({"created_at", "updated_at"})
 
 
-def _check_people_owned(session, people: TableChanges, target: Snapshot, *, root_code: str) -> None:
-    """The person-ownership rule for packages: a package may change only people whose every place here lies inside
-    its subtree. A person who also holds a place elsewhere keeps their row as stored when only its timestamps
-    differ; any other change refuses the whole package, naming nothing but the (masked) ID number it carries."""
+PLACE_TABLES = ("members", "cadre_posts", "admin_grants")
+PERSON_KEY = {"members": 0, "cadre_posts": 0, "admin_grants": 1}      # where the ID number is in each natural key
+
+
+def _check_people_owned(session, changes: dict[str, TableChanges], target: Snapshot, *, root_code: str) -> None:
+    """The person-ownership rule for packages (issue 24): a person known here who also holds a place outside the
+    package's subtree cannot be given a place by it (a member row, a cadre post, an admin grant), nor have their
+    fields changed, nor be carried at all when nothing in the subtree here ever held them; the package is refused
+    with one answer, the same whatever name it carries, naming nothing but the masked ID number. A person held
+    elsewhere whose row differs only in its timestamps keeps it as stored."""
     ids = target.ids.get("people", {})
-    touched = {key: ids[key] for key, _, _ in people.updates if key in ids}
-    if not touched:
+    if not ids:
         return
-    places = place_codes(session, touched.values())
-    problems, kept = [], []
+    places = place_codes(session, ids.values())
+    outside = {key for key, pid in ids.items()
+               if any(not fmt.within(code, root_code) for code in places.get(pid, []))}
+    if not outside:
+        return
+    known = set()                   # people the subtree here holds or held (any row, ended ones too)
+    for name in PLACE_TABLES:
+        for key, values in target.rows.get(name, {}).items():
+            if name != "members" or _member_in_subtree(values, root_code):
+                known.add((key[PERSON_KEY[name]],))
+    problems = set()
+    people = changes["people"]
+    kept = []
     for key, changed, written in people.updates:
-        pid = touched.get(key)
-        if pid is None or all(fmt.within(code, root_code) for code in places.get(pid, [])):
+        if key in outside and not set(changed) <= TIMESTAMPS:
+            problems.add(key)
+        elif key not in outside:
             kept.append((key, changed, written))
-        elif not set(changed) <= TIMESTAMPS:
-            problems.append(mask_id_number(key[0]))
     people.updates[:] = kept
+    for name in PLACE_TABLES:
+        tc = changes[name]
+        retire_col = SPEC[name].retire[0]
+        for key in tc.adds:
+            problems.add((key[PERSON_KEY[name]],))
+        for key, changed, _ in tc.updates:
+            if "org_id" in changed or "person_id" in changed or retire_col in changed:
+                problems.add((key[PERSON_KEY[name]],))
+    problems = {k for k in problems if k in outside} | (set(ids) & outside - known)
     if problems:
-        shown = "、".join(problems[:20]) + (f" 等 {len(problems)} 人" if len(problems) > 20 else "")
-        raise PackageConflict(f"上报文件要修改 {shown} 的个人信息，但此人在本系统中还在上报单位以外的组织登记或任职，"
-                              "上报文件不能修改其个人信息，没有导入任何数据。"
-                              "请由其全部所在组织的共同上级组织管理员核对后，"
-                              "在本系统中直接修改，再重新导入。")
+        masked = sorted(mask_id_number(k[0]) for k in problems)
+        shown = "、".join(masked[:20]) + (f" 等 {len(masked)} 人" if len(masked) > 20 else "")
+        raise PackageConflict(f"上报文件中的 {shown}：{policy.HELD_ELSEWHERE_PACKAGE}。没有导入任何数据；"
+                              "如需修改其个人信息，请由其全部所在组织的共同上级组织管理员核对后在本系统中直接修改，"
+                              "再重新导入。")
+
+
+def _check_placements(incoming: Incoming, target: Snapshot, settings) -> None:
+    """The placement rules (which kind of org may stand under which) for every org of the package below its root,
+    not only the root: a 团支部 below a 团支部 is refused, whatever the lower instance allowed."""
+    orgs = incoming.rows["orgs"]
+    for n, ((code,), values) in enumerate(orgs.items(), start=1):
+        if code == incoming.root_code or values.get("dissolved_at") is not None:
+            continue
+        parent = orgs.get((parent_code(code),)) or {}
+        try:
+            check_placement(OrgKind(parent.get("kind")), OrgKind(values["kind"]), settings.placement)
+        except DomainError as exc:
+            raise _problem(SPEC["orgs"], n, f"组织 {code} 的类别不能建在其上级组织之下：{exc.message}") from None
+
+
+COLUMN_LABELS = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "id_number": "身份证号码"}
+
+
+def _check_complete(changes: dict[str, TableChanges], incoming: Incoming) -> None:
+    """A row the package adds must carry every column this system requires (a new person with only some columns
+    is refused with a clear message, never a database error)."""
+    for spec in SPECS:
+        adds = changes[spec.name].adds
+        if not adds:
+            continue
+        required = [c for c in table(spec.name).columns if not c.nullable and not c.primary_key
+                    and c.default is None and c.server_default is None and c.name in
+                    {e.name for e in exported_columns(spec.name)}]
+        rows = incoming.rows[spec.name]
+        for n, key in enumerate(adds, start=1):
+            missing = [COLUMN_LABELS.get(c.name, c.name) for c in required if rows[key].get(c.name) in (None, "")]
+            if missing:
+                raise PackageError(f"上报文件中{spec.label}“{_describe_key(spec, key)}”缺少“{'、'.join(missing)}”，"
+                                   "无法导入，没有导入任何数据。请下级组织在其系统中补全后重新生成上报文件。")
+
+
+def _describe_key(spec: Spec, key: tuple) -> str:
+    if spec.name == "people":
+        return mask_id_number(key[0])
+    return "，".join(mask_id_number(k) if isinstance(k, str) and len(k) == 18 else str(k) for k in key)
 
 
 def _member_in_subtree(values: dict, root_code: str) -> bool:
