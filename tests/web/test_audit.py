@@ -131,15 +131,17 @@ def test_admin_grants_and_password_changes_are_seen_where_the_person_holds_a_pla
     from tuanjian.services.actor import Actor
 
     from ..factories import make_cadre
-    post = make_cadre(session, tree.village, name="双岗")
+    # the county grants (issue 24: only an admin whose reach covers every place of the person may add a grant)
+    post = make_cadre(session, tree.township, name="双岗")
     session.add(type(post)(person_id=post.person_id, org_id=tree.sibling_branch.id, position="组织委员"))
     session.flush()
-    actor = Actor(person_id=None, name="测试", org_id=tree.township.id, scope_code=tree.township.code)
+    actor = Actor(person_id=None, name="测试", org_id=tree.county.id, scope_code=tree.county.code)
     from tuanjian.models import utcnow
-    grant = grant_admin(session, actor, tree.village, post, settings=app.extensions["tuanjian_settings"], now=utcnow())
+    grant = grant_admin(session, actor, tree.township, post, settings=app.extensions["tuanjian_settings"],
+                        now=utcnow())
     revoke_admin(session, actor, grant, now=utcnow())
     session.flush()
     for action in ("admin.grant", "admin.revoke"):
         entry = session.query(AuditEntry).filter_by(action=action).one()
         filed = {entry.org_id} | {a.org_id for a in session.query(AuditOrg).filter_by(entry_id=entry.id)}
-        assert tree.sibling_branch.id in filed and tree.village.id in filed
+        assert tree.sibling_branch.id in filed and tree.township.id in filed

@@ -22,7 +22,7 @@ import tuanjian
 from tuanjian.domain import policy
 from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, Member, Person, ResetCode, utcnow
 
-from ..factories import make_cadre, make_member, text_workbook
+from ..factories import make_admin, make_cadre, make_member, text_workbook
 from ..replay import replayed
 
 KEY = "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2"
@@ -38,7 +38,8 @@ CADRE_HEAD = ["姓名", "身份证号码", "手机号码", "民族", "政治面�
 @pytest.fixture
 def world(session, tree):
     """The actor is the township admin (华阳镇团委). ``sibling``: a member of 高士村团支部 (a sibling township's
-    branch) who also holds a post there; ``above``: a 副书记 of the county only. Built once per process, then
+    branch) who also holds a post there; ``above``: a 副书记 of the county only; ``admin``: an admin (and cadre) of
+    the sibling township only (issue 24: places — a membership, a post, a grant — follow the person rule). Built once per process, then
     written back as rows (tests/replay.py)."""
     return replayed("person_matrix.world", session, lambda s: _build_world(s, tree))
 
@@ -49,12 +50,16 @@ def _build_world(session, tree):
     session.add(CadrePost(person_id=sibling.id, org_id=tree.sibling_branch.id, position="组织委员"))
     above = make_cadre(session, tree.county, name="县里干部", position="副书记").person
     above.phone = "13833334444"
+    admin = make_admin(session, tree.sibling, name="邻镇管理员")
+    admin.phone = "13855556666"
     session.commit()
-    return {"sibling": (sibling, [tree.sibling_branch, tree.sibling]), "above": (above, [tree.county])}
+    return {"sibling": (sibling, [tree.sibling_branch, tree.sibling]), "above": (above, [tree.county]),
+            "admin": (admin, [tree.sibling])}
 
 
-def _state(session, person_id: int) -> tuple:
-    """Everything an entry could change about a person: their row, places and account."""
+def _state(session, person_id: int, *, entry: str = "") -> tuple:
+    """Everything an entry could change about a person: their row, places and account (a wrong password at the
+    login form counts against the account it names: that is the login's own throttle, not a write to the person)."""
     session.expire_all()
     person = session.get(Person, person_id)
     row = {c.name: getattr(person, c.key) for c in Person.__table__.columns if c.name != "updated_at"}
@@ -65,7 +70,9 @@ def _state(session, person_id: int) -> tuple:
               sorted(session.execute(select(AdminGrant.org_id, AdminGrant.revoked_at)
                                      .where(AdminGrant.person_id == person_id)).all()))
     account = session.scalar(select(Account).where(Account.person_id == person_id))
-    acc = None if account is None else (account.password_hash, account.failed_logins, account.locked_until,
+    acc = None if account is None else (account.password_hash,
+                                        None if entry in COUNTS_FAILURES else account.failed_logins,
+                                        None if entry in COUNTS_FAILURES else account.locked_until,
                                         account.session_version, account.must_change_password)
     codes = session.scalar(select(func.count()).select_from(ResetCode).where(ResetCode.person_id == person_id))
     return row, places, acc, codes
@@ -247,6 +254,8 @@ ENTRIES = {
     "people.issue_reset_code": (reset_code, None, ()),
     "people.correct": (identity_correction, None, ()),
 }
+# entries whose wrong password counts against the account it names (the throttle and its audit entry; see _state)
+COUNTS_FAILURES = {"auth.login"}
 # ID-number fields that are the person's own (their profile shows the ID read-only and refuses a change), and the
 # base form whose subclasses carry the cases
 OWN_ONLY = {"ProfileForm.id_number", "PersonForm.id_number"}
@@ -288,7 +297,7 @@ def test_every_id_number_input_has_a_person_matrix_case(app):
 
 
 @pytest.mark.parametrize("entry", sorted(ENTRIES))
-@pytest.mark.parametrize("where", ["sibling", "above"])
+@pytest.mark.parametrize("where", ["sibling", "above", "admin"])
 def test_person_matrix(client, session, login, tree, world, entry, where):
     fn, message, _ = ENTRIES[entry]
     person, orgs = world[where]
@@ -296,7 +305,7 @@ def test_person_matrix(client, session, login, tree, world, entry, where):
                + [person.phone])
     for name in (person.name, WRONG_NAME):
         login(tree.township_admin)
-        before = _state(session, person.id)
+        before = _state(session, person.id, entry=entry)
         audit_before = session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.org_id.in_([o.id for o in orgs])))
         responses = fn(client, session, tree, person, name)
@@ -312,9 +321,10 @@ def test_person_matrix(client, session, login, tree, world, entry, where):
             assert person.name not in body, f"{label}: reveals the name"
         if message is not None:
             assert message in body, f"{label}: the one message is missing"
-        assert _state(session, person.id) == before, f"{label}: the person changed"
-        # nothing was filed on the person's side either: no write happened to them
-        assert session.scalar(select(func.count()).select_from(AuditEntry).where(
+        assert _state(session, person.id, entry=entry) == before, f"{label}: the person changed"
+        # nothing was filed on the person's side either: no write happened to them (a failed login is filed for
+        # the account's own admins to see)
+        assert entry in COUNTS_FAILURES or session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.org_id.in_([o.id for o in orgs]))) == audit_before, label
         session.rollback()
 
@@ -324,7 +334,7 @@ def test_right_and_wrong_name_get_the_same_answer(client, session, login, tree, 
     login(tree.township_admin)
     for entry in ("members.create", "cadres.add", "orgs.save_info"):
         fn, message, _ = ENTRIES[entry]
-        for where in ("sibling", "above"):
+        for where in ("sibling", "above", "admin"):
             person, _ = world[where]
             answers = []
             for name in (person.name, WRONG_NAME):
