@@ -10,7 +10,6 @@ wt-acct adds the unclaimed-account and code cases (first-login and reset codes) 
 from __future__ import annotations
 
 import ast
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,8 @@ from ..factories import make_admin, make_cadre, make_member
 
 PACKAGE = Path(__file__).resolve().parents[2] / "tuanjian"
 WRONG_NAME = "冒名者"
-PLACE_ADDERS = {"memberships": {"add", "insert_many", "insert_rows", "update_rows", "move", "move_all", "mark_exception"},
+PLACE_ADDERS = {"memberships": {"add", "insert_many", "insert_rows", "update_rows", "move", "move_all",
+                                "mark_exception"},
                 "posts": {"open_post", "insert_many", "insert_rows", "update_rows", "move"},
                 "post_owner": {"open_post", "insert_many", "insert_rows", "update_rows", "move"},
                 "grants": {"grant", "insert_rows", "update_rows"}}
@@ -128,8 +128,8 @@ def package(app, session, tree, person, name):
     """A package of 城东村团支部, re-signed, that adds a membership or post and an admin grant for the person with
     their fields exactly as stored (class 1): only the place is new."""
     from tuanjian.services import exchange
-    exchange.set_key(session, actor_of(tree.township_admin, tree.township), tree.village, "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2",
-                     now=utcnow())
+    exchange.set_key(session, actor_of(tree.township_admin, tree.township), tree.village,
+                     "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2", now=utcnow())
     saved = person.name
     person.name = name
     post = CadrePost(person_id=person.id, org_id=tree.village.id, position="委员", created_at=utcnow())

@@ -38,9 +38,9 @@ CADRE_HEAD = ["姓名", "身份证号码", "手机号码", "民族", "政治面�
 @pytest.fixture
 def world(session, tree):
     """The actor is the township admin (华阳镇团委). ``sibling``: a member of 高士村团支部 (a sibling township's
-    branch) who also holds a post there; ``above``: a 副书记 of the county only; ``admin``: an admin (and cadre) of
-    the sibling township only (issue 24: places — a membership, a post, a grant — follow the person rule). Built once per process, then
-    written back as rows (tests/replay.py)."""
+    branch) who also holds a post there; ``above``: a 副书记 of the county only; ``admin``: an admin (and cadre)
+    of the sibling township only (issue 24: places — a membership, a post, a grant — follow the person rule).
+    Built once per process, then written back as rows (tests/replay.py)."""
     return replayed("person_matrix.world", session, lambda s: _build_world(s, tree))
 
 
