@@ -110,3 +110,27 @@ def test_a_missing_column_through_the_upload_page_is_a_chinese_4xx(app, client, 
     assert "缺少“性别、出生日期”" in resp.get_data(as_text=True)
     session.rollback()
     assert session.query(Person).filter_by(id_number=idn).count() == 0
+
+
+def test_a_package_may_end_a_place_of_a_person_who_also_holds_one_elsewhere(app, session, tree):
+    """Ending a post in the subtree adds no place: accepted (and applied through the owners) even when the person
+    also holds a place outside the package's subtree; giving them a new one is refused (the place matrix)."""
+    from tuanjian.models import CadrePost
+    person = make_member(session, tree.village, name="两处").person
+    session.add_all([CadrePost(person_id=person.id, org_id=tree.village.id, position="组织委员"),
+                     CadrePost(person_id=person.id, org_id=tree.sibling_branch.id, position="宣传委员")])
+    session.commit()
+    ended = utcnow().isoformat()
+
+    def end_the_village_post(rows):
+        for key, values in rows["cadre_posts"].items():
+            if key[0] == person.id_number and key[1] == tree.village.code:
+                rows["cadre_posts"][key] = {**values, "ended_at": ended, "end_reason": "换届"}
+    incoming = _incoming(session, tree, end_the_village_post)
+    actor = _county(tree)
+    plan = exchange.plan_import(session, actor, tree.county, incoming, settings=settings_of(app))
+    assert len(plan.changes["cadre_posts"].updates) == 1
+    exchange.apply_plan(session, actor, plan, now=utcnow())
+    session.commit()
+    posts = {p.org_id: p.ended_at for p in session.query(CadrePost).filter_by(person_id=person.id)}
+    assert posts[tree.village.id] is not None and posts[tree.sibling_branch.id] is None

@@ -608,7 +608,7 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
                     continue
                 tc.retires.append(key)
         changes[spec.name] = tc
-    _check_people_owned(session, changes, target, root_code=incoming.root_code)
+    _check_people_owned(session, changes, target, root_code=incoming.root_code, plan_rows=incoming.rows)
     _check_placements(incoming, target, settings)
     _check_complete(changes, incoming)
     if incoming.ignored_columns:
@@ -625,7 +625,8 @@ PLACE_TABLES = ("members", "cadre_posts", "admin_grants")
 PERSON_KEY = {"members": 0, "cadre_posts": 0, "admin_grants": 1}      # where the ID number is in each natural key
 
 
-def _check_people_owned(session, changes: dict[str, TableChanges], target: Snapshot, *, root_code: str) -> None:
+def _check_people_owned(session, changes: dict[str, TableChanges], target: Snapshot, *, root_code: str,
+                        plan_rows: dict) -> None:
     """The person-ownership rule for packages (issue 24): a person known here who also holds a place outside the
     package's subtree cannot be given a place by it (a member row, a cadre post, an admin grant), nor have their
     fields changed, nor be carried at all when nothing in the subtree here ever held them; the package is refused
@@ -658,8 +659,9 @@ def _check_people_owned(session, changes: dict[str, TableChanges], target: Snaps
         retire_col = SPEC[name].retire[0]
         for key in tc.adds:
             problems.add((key[PERSON_KEY[name]],))
-        for key, changed, _ in tc.updates:
-            if "org_id" in changed or "person_id" in changed or retire_col in changed:
+        for key, changed, _ in tc.updates:      # a place moved to another org, or one that comes back
+            if "org_id" in changed or "person_id" in changed or (
+                    retire_col in changed and plan_rows[name][key].get(retire_col) is None):
                 problems.add((key[PERSON_KEY[name]],))
     problems = {k for k in problems if k in outside} | (set(ids) & outside - known)
     if problems:
