@@ -147,6 +147,21 @@ def package(app, session, tree, person, name):
     exchange.apply_plan(session, actor, plan, now=utcnow())
 
 
+def registration(app, session, tree, person, name):
+    """A valid registration code for 城东村团支部, someone else's ID number (and a password that is not theirs):
+    nobody becomes that person, no place and no grant is added. (Registration with the default password is wt-acct's
+    part of issue 24.)"""
+    from tuanjian.services.registration import RegistrationInput, register_admin
+
+    from ..factories import make_code
+    code = make_code(session, tree.village)
+    data = RegistrationInput(org_id=tree.village.id, position="副书记", code=code.code, name=name,
+                             id_number=person.id_number, phone="13500000009", ethnicity="汉族",
+                             political_status="共青团员", join_date="2015-05", password="abcdefgh12",
+                             password_confirm="abcdefgh12")
+    register_admin(session, data, settings=settings_of(app), now=utcnow(), ip="127.0.0.1")
+
+
 # name -> (writer, the answer expected whatever the name, or None when only "refused, nothing written" is checked)
 CASES = {
     "member_form": (member_form, policy.HELD_ELSEWHERE_MEMBER),
@@ -155,6 +170,7 @@ CASES = {
     "exception_approval": (exception_approval, None),
     "transfer_acceptance": (transfer_acceptance, None),
     "package": (package, policy.HELD_ELSEWHERE_PACKAGE),
+    "registration": (registration, None),
 }
 
 # every module that calls a place-adding owner function -> the cases (here or in the web person matrix) covering it
@@ -163,7 +179,7 @@ WRITERS = {
     "services/cadres.py": ("cadre_form",),
     "services/orginfo.py": ("web:orgs.save_info",),
     "services/accounts.py": ("admin_grant",),
-    "services/registration.py": ("web:registration.submit",),
+    "services/registration.py": ("registration", "web:registration.submit"),
     "services/member_imports.py": ("web:members.upload",),
     "services/exceptions.py": ("exception_approval",),
     "services/transfers.py": ("transfer_acceptance",),
