@@ -259,3 +259,23 @@ def test_transfer_list_and_log_name_no_org_outside_the_viewers_scope(client, ses
     assert "流动青年" in page and "高士" not in page
     session.expire_all()
     assert session.get(type(held), held.id).org_id == tree.village.id
+
+
+def test_issue24_a_grant_for_a_person_held_elsewhere_is_refused_on_the_admins_page(client, session, login, tree):
+    """Places follow the person rule (issue 24): 设为管理员 of a township cadre who is also a member of a sibling
+    township's branch is refused with the one answer (4xx, nothing written, the other branch not named)."""
+    from tuanjian.domain import policy
+    from tuanjian.models import AdminGrant
+    member = make_member(session, tree.sibling_branch, name="两处人")
+    post = CadrePost(person_id=member.person_id, org_id=tree.township.id, position="委员")
+    session.add(post)
+    session.commit()
+    login(tree.township_admin)
+    resp = client.post(f"/orgs/{tree.township.id}/admins", data={"post_id": str(post.id)})
+    body = resp.get_data(as_text=True)
+    assert 400 <= resp.status_code < 500
+    assert policy.HELD_ELSEWHERE_ADMIN in body
+    assert tree.sibling_branch.short_name not in body
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(AdminGrant).where(
+        AdminGrant.person_id == member.person_id)) == 0
