@@ -13,10 +13,11 @@ from .domain import exceptions as exception_rules
 from .domain.orgtree import OrgKind
 from .domain.people import id_check_char
 from .domain.settings import Settings
-from .models import Account, AdminGrant, CadrePost, ExceptionRequest, Member, Org, Person
+from .models import AdminGrant, CadrePost, ExceptionRequest, Member, Org, Person
 from .services import audit
 from .services.actor import Actor
 from .services.orgs import create_child, create_root
+from .services.owners import accounts as accounts_owner
 
 ROOT_NAME = "共青团望江县委员会"
 ROOT_CODE = "000.012.016.007"
@@ -154,8 +155,9 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
               political: str = "中共党员") -> Person:
         person = people.new(name=name, birth=birth, political=political)
         session.add(CadrePost(person_id=person.id, org_id=org.id, position=position, created_at=now))
-        session.add(Account(person_id=person.id, password_hash=generate_password_hash(DEMO_PASSWORD),
-                            must_change_password=False))
+        session.flush()
+        accounts_owner.open_claimed_account(session, person, DEMO_PASSWORD, now=now,
+                                            hashed=generate_password_hash(DEMO_PASSWORD))
         session.add(AdminGrant(org_id=org.id, person_id=person.id, granted_at=now))
         if member:
             session.add(Member(person_id=person.id, org_id=org.id, created_at=now, has_application=True))

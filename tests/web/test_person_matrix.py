@@ -66,7 +66,7 @@ def _state(session, person_id: int) -> tuple:
                                      .where(AdminGrant.person_id == person_id)).all()))
     account = session.scalar(select(Account).where(Account.person_id == person_id))
     acc = None if account is None else (account.password_hash, account.failed_logins, account.locked_until,
-                                        account.session_version, account.must_change_password)
+                                        account.session_version, account.claimed_at)
     codes = session.scalar(select(func.count()).select_from(ResetCode).where(ResetCode.person_id == person_id))
     return row, places, acc, codes
 

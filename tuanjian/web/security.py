@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def force_password_change():
-        if (current_user.is_authenticated and current_user.must_change_password
+        if (current_user.is_authenticated and not current_user.is_claimed
                 and request.endpoint not in _PASSWORD_CHANGE_ALLOWED):
             flash("您正在使用初始密码，请先修改密码。", "warning")
             return redirect(url_for("auth.change_password"))
