@@ -8,8 +8,17 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tuanjian.models import (Account, AdminGrant, AuditEntry, CadrePost, FirstLoginCode, Member, Person, ResetCode,
-                             utcnow)
+from tuanjian.models import (
+    Account,
+    AdminGrant,
+    AuditEntry,
+    CadrePost,
+    FirstLoginCode,
+    Member,
+    Person,
+    ResetCode,
+    utcnow,
+)
 from tuanjian.services.owners import accounts as owner
 
 from ..factories import PASSWORD, first_login_code, give_account, make_admin, make_cadre, make_code
