@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Account, utcnow
 from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
+from ..web import stash as stashes
 from ..web.forms import apply_errors
 from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
@@ -65,6 +66,7 @@ def login():
         return render_template("auth/login.html", form=form), 401
     session.clear()
     login_user(result.account)
+    stashes.bind(result.account.id)      # this browser, for the expired-session stash (web.stash)
     session["seen"] = utcnow().timestamp()
     if result.first_code_id is not None:
         # an unclaimed account: the code is spent when the new password is saved (issue 26.4), not now
@@ -100,6 +102,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
+    stashes.unbind()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))
 
@@ -128,8 +131,7 @@ def change_password():
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
         except NotAllowed as exc:
-            # the first-login code this session was opened with is void now: nothing saved, log in again
-            db.session.rollback()
+            # the first-login code this session was opened with is void now: nothing was written, log in again
             logout_user()
             session.clear()
             flash(exc.message, "error")
