@@ -60,6 +60,16 @@ def test_first_login_code_survives_until_the_password_is_saved(browser, live_ser
         code = section.locator("code.regcode").inner_text().strip()
         assert re.fullmatch(r"[A-Za-z0-9]{8}", code)
         expect(page.locator("tr", has_text="李明").first).to_contain_text("首次登录验证码尚未使用")
+        # the person's page shows the same code to this admin, with the way to regenerate it
+        with live_server.app.app_context():
+            person_id = db.session.scalar(select(Person.id).where(Person.name == "李明"))
+            db.session.remove()
+        page.goto(f"{base}/people/{person_id}")
+        expect(page.locator("#reset-code")).to_contain_text(code)
+        expect(page.locator("#reset-code")).to_contain_text("尚未使用")
+        expect(page.get_by_role("button", name="重新生成首次登录验证码")).to_be_visible()
+        page.screenshot(path=str(artifacts / f"first-login-person-{'js' if js else 'nojs'}.png"), full_page=True)
+        page.goto(f"{base}/orgs/{county_id}/admins")
 
         # 李明 logs in with the default password and the code, then closes the password page without saving
         newcomer = WatchedPage(browser, base, js)

@@ -177,7 +177,12 @@ def test_an_admin_not_covering_every_place_sees_no_code_and_cannot_issue_one(app
         c = login(admin, c=app.test_client())
         for url in (f"/orgs/{tree.village.id}/admins", f"/people/{person.id}", "/people/?q=两处任职"):
             resp = c.get(url)
-            assert resp.status_code == 200 and code not in resp.get_data(as_text=True), (admin.name, url)
+            page = resp.get_data(as_text=True)
+            assert resp.status_code == 200 and code not in page, (admin.name, url)
+            # no button to regenerate it either, and no word on whether it was used
+            assert f"/people/{person.id}/first-login-code" not in page, (admin.name, url)
+            assert f"/orgs/admins/{grant.id}/first-login-code" not in page, (admin.name, url)
+            assert "首次登录验证码尚未使用" not in page and "生成首次登录验证码" not in page, (admin.name, url)
         assert "管理范围以外" in c.get(f"/orgs/{tree.village.id}/admins").get_data(as_text=True)
         for url in (f"/orgs/admins/{grant.id}/first-login-code", f"/people/{person.id}/first-login-code"):
             resp = c.post(url)

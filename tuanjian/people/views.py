@@ -49,8 +49,12 @@ def index():
     links = person_links(db.session, ids, actor.scope_code)
     refusals = resetcodes.refusals(db.session, actor, people, links)
     codes = resetcodes.usable_codes(db.session, [pid for pid in ids if refusals[pid] is None], utcnow())
+    # unclaimed accounts: a link to their 首次登录验证码 only for an admin who may issue it (issue 24)
+    unclaimed = [p for p in people if p.account is not None and not p.account.is_claimed]
+    first_refusals = firstlogin.refusals(db.session, actor, unclaimed)
     return render("people/index.html", block="people_results", q=q, people=people, links=links,
-                  refusals=refusals, codes=codes, page=page, pages=pages, total=total, min_query=MIN_QUERY,
+                  refusals=refusals, codes=codes, first_refusals=first_refusals, page=page, pages=pages,
+                  total=total, min_query=MIN_QUERY,
                   id_notice=id_notice)
 
 
