@@ -242,3 +242,81 @@ def test_a_public_form_stash_comes_back_only_in_the_browser_that_posted_it(csrf_
     c = csrf_app.test_client()
     resp = c.post("/register/", data=data, headers={"Origin": HOST, "Referer": HOST + page})
     assert "restore_form=" not in resp.headers.get("Location", "")
+
+
+SERVER = r'''
+import json, sys
+from werkzeug.serving import make_server
+from tuanjian import create_app
+app = create_app(json.loads(sys.argv[1]))
+server = make_server("127.0.0.1", 0, app, threaded=True)
+print(server.server_port, flush=True)
+server.serve_forever()
+'''
+
+
+def test_two_real_server_processes_share_the_stash(app, session, tree, tmp_path):
+    """Two server processes, each with its own instance folder, on one database (CSRF on, real cookies): the form
+    posted to the first after the session expired comes back from the second after logging in there."""
+    import http.cookiejar
+    import os
+    import subprocess
+    import sys
+    import urllib.parse
+    import urllib.request
+
+    from ..factories import PASSWORD
+    session.commit()
+    config = {"SECRET_KEY": "shared-secret-of-both-servers", "WTF_CSRF_ENABLED": True,
+              "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}
+    procs, ports = [], []
+    try:
+        for i in (1, 2):
+            env = {**os.environ, "TUANJIAN_INSTANCE_PATH": str(tmp_path / f"instance-{i}")}
+            proc = subprocess.Popen([sys.executable, "-c", SERVER, json.dumps(config)], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            procs.append(proc)
+            ports.append(int(proc.stdout.readline()))
+        jar = http.cookiejar.CookieJar()            # one browser; cookies of 127.0.0.1 go to both ports
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+
+        def call(port, path, data=None):
+            base = f"http://127.0.0.1:{port}"
+            body = urllib.parse.urlencode(data).encode() if data is not None else None
+            req = urllib.request.Request(base + path, data=body, headers={"Origin": base, "Referer": base + path})
+            try:
+                with opener.open(req) as resp:
+                    return resp.status, resp.read().decode(), resp.url
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode(), exc.url
+
+        def csrf(page):
+            return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+
+        first, second = ports
+        _, page, _ = call(first, "/auth/login")
+        status, _, _ = call(first, "/auth/login", {"id_number": tree.branch_admin.id_number, "password": PASSWORD,
+                                                   "csrf_token": csrf(page)})
+        assert status == 200
+        url = f"/members/org/{tree.village.id}/new"
+        _, page, _ = call(first, url)
+        token = csrf(page)
+        for cookie in list(jar):                       # the session idles out: the browser drops its cookie
+            if cookie.name == SESSION_COOKIE:
+                jar.clear(cookie.domain, cookie.path, cookie.name)
+        status, body, _ = call(first, url, {**_member_form(), "csrf_token": token})
+        assert status == 401 and "没有丢失" in body
+        link = _link(body)
+        assert link is not None
+        status, page, _ = call(second, "/auth/login")
+        status, page, where = call(second, "/auth/login", {"id_number": tree.branch_admin.id_number,
+                                                            "password": PASSWORD, "csrf_token": csrf(page),
+                                                            "next": link})
+        assert status == 200 and "restore_form=" in where
+        assert "已填回您退出前填写的内容" in page and _value(page, "name") == "王小明"
+        assert _value(page, "workplace") == "安庆师范大学"
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
+            proc.stdout.close()
