@@ -33,10 +33,8 @@ def _login(client, person, password=None, code=""):
 
 
 def test_policy_table():
-    assert needs_first_login_code(has_own_password=False, is_admin=True)
-    assert not needs_first_login_code(has_own_password=True, is_admin=True)
-    assert not needs_first_login_code(has_own_password=False, is_admin=False)
-    assert not needs_first_login_code(has_own_password=True, is_admin=False)
+    assert needs_first_login_code(is_claimed=False)           # admin or not: every unclaimed account (issue 24)
+    assert not needs_first_login_code(is_claimed=True)
 
 
 def test_admin_without_own_password_needs_the_code_once(client, session, login, tree):

@@ -10,6 +10,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.firstlogin import needs_first_login_code
 from ..domain.passwords import check_password
 from ..domain.people import default_password, normalise_id_number
 from ..domain.settings import Settings
@@ -93,7 +94,7 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="登录")
         return LoginResult(None, GENERIC_LOGIN_ERROR)
     code = None
-    if not account.is_claimed:
+    if needs_first_login_code(is_claimed=account.is_claimed):
         # the default password is derivable from the ID number: an unclaimed account also needs the one-time code
         code = owner.first_code_for_login(session, account, first_code, now)
         if code is None:
