@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import policy
@@ -123,7 +124,7 @@ def change_password(session, account: Account, *, current: str, new: str, confir
     errors: dict[str, list[str]] = {}
     if not verify_password(account, current or ""):
         if count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="修改密码"):
-            owner.lock_sessions(account)
+            owner.lock_sessions(session, account)
             raise PasswordLocked(settings.login_lock_minutes)
         errors["current"] = ["当前密码不正确（连续输错多次账号将被锁定）"]
     try:
@@ -145,7 +146,7 @@ def change_password(session, account: Account, *, current: str, new: str, confir
 
 def end_sessions(account: Account) -> None:
     """Invalidate every session cookie of ``account`` (logout: a captured cookie stops working)."""
-    owner.lock_sessions(account)
+    owner.lock_sessions(object_session(account), account)
 
 
 def ensure_account(session, person: Person) -> tuple[Account, bool]:

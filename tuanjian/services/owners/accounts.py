@@ -10,7 +10,8 @@ log in again and again until the new password is saved; saving spends it and cla
 never takes the default password or an unclaimed account as proof of identity. A claimed account that forgot its
 password gets a 重置密码验证码 (same rule); a first-login code is never issued for it.
 
-Nothing here commits; every write is audited in the caller's transaction.
+Nothing here commits; every write is audited in the caller's transaction, and every public writer ends with a
+flush, so its rows are written while it runs (ready for the owner guard of ``tests/test_owners.py``).
 """
 from __future__ import annotations
 
@@ -133,11 +134,13 @@ def record_login(session, account: Account, *, now: datetime, ip: str | None,
     audit.record(session, Actor(account.person_id, account.person.name, ip), "account.login", object_type="account",
                  object_id=account.id, org_id=home_org_id(session, account.person_id),
                  summary=f"{account.person.name} 登录{note}")
+    session.flush()
 
 
-def lock_sessions(account: Account) -> None:
+def lock_sessions(session, account: Account) -> None:
     """Invalidate every session cookie of ``account`` (logout, a lock on 修改密码)."""
     account.session_version = (account.session_version or 1) + 1
+    session.flush()
 
 
 def _set_password(account: Account, password: str, now: datetime) -> None:
@@ -146,7 +149,7 @@ def _set_password(account: Account, password: str, now: datetime) -> None:
         account.claimed_at = now
     account.failed_logins = 0
     account.locked_until = None
-    lock_sessions(account)           # ends every other session
+    account.session_version = (account.session_version or 1) + 1       # ends every other session
 
 
 # ---------------------------------------------------------------- first-login codes
@@ -254,6 +257,7 @@ def claim(session, account: Account, *, code_id: int | None, password: str, now:
                  object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
                  summary=f"{account.person.name} 凭首次登录验证码设置了自己的密码，账号启用",
                  people=[account.person_id])
+    session.flush()
 
 
 def change_own_password(session, account: Account, password: str, *, now: datetime, ip: str | None) -> None:
@@ -264,6 +268,7 @@ def change_own_password(session, account: Account, password: str, *, now: dateti
     audit.record(session, Actor(account.person_id, account.person.name, ip), "account.password_changed",
                  object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
                  summary=f"{account.person.name} 修改了密码", people=[account.person_id])
+    session.flush()
 
 
 # ---------------------------------------------------------------- reset codes
@@ -301,4 +306,5 @@ def spend_reset_code(session, reset: ResetCode, account: Account, password: str,
     if done.rowcount != 1:
         return False
     _set_password(account, password, now)
+    session.flush()
     return True
