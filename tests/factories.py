@@ -48,12 +48,18 @@ def make_person(session, *, name: str = "测试员", birth: date = date(2000, 5,
     return p
 
 
+def _account(person: Person, password: str, unclaimed: bool) -> Account:
+    """A claimed account with ``password``, or (``unclaimed``) one still on the default password, never claimed."""
+    if unclaimed:
+        return Account(person_id=person.id, password_hash=None, claimed_at=None)
+    return Account(person_id=person.id, password_hash=password_hash(password), claimed_at=utcnow())
+
+
 def make_admin(session, org: Org, *, name: str = "管理员", position: str = "副书记", password: str = PASSWORD,
                must_change: bool = False) -> Person:
     p = make_person(session, name=name, birth=date(1995, 3, 3), political="中共党员", join_date="2009-05")
     session.add(CadrePost(person_id=p.id, org_id=org.id, position=position))
-    session.add(Account(person_id=p.id, password_hash=password_hash(password),
-                        must_change_password=must_change))
+    session.add(_account(p, password, must_change))
     session.add(AdminGrant(org_id=org.id, person_id=p.id))
     session.flush()
     return p
@@ -132,7 +138,7 @@ def make_tree(session) -> Tree:
 
 
 def give_account(session, person: Person, *, password: str = PASSWORD, must_change: bool = False) -> Account:
-    account = Account(person_id=person.id, password_hash=password_hash(password), must_change_password=must_change)
+    account = _account(person, password, must_change)
     session.add(account)
     session.flush()
     return account
@@ -181,3 +187,19 @@ def saved(wb):
     wb.save(out)
     out.seek(0)
     return out
+
+
+def first_login_code(session, person: Person, *, hours: int = 48) -> str:
+    """A usable 首次登录验证码 for ``person``'s unclaimed account, as an admin covering every place would issue it
+    (tests that are not about who issues it)."""
+    from datetime import timedelta
+
+    from tuanjian.domain.firstlogin import generate_first_login_code
+    from tuanjian.models import FirstLoginCode
+    from tuanjian.services.owners.accounts import places_fingerprints
+    now = utcnow()
+    text = generate_first_login_code()
+    session.add(FirstLoginCode(person_id=person.id, code=text, issued_at=now, expires_at=now + timedelta(hours=hours),
+                               places_fingerprint=places_fingerprints(session, [person.id])[person.id]))
+    session.flush()
+    return text

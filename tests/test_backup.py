@@ -93,6 +93,10 @@ def populated(app, session, tree, versioned):
     session.add(OrgCodeChange(org_id=tree.sibling_branch.id, old_code=tree.sibling_branch.code + "9",
                               new_code=tree.sibling_branch.code, reason="move"))
     session.add(Throttle(key="login:340828200005200011", failures=2, window_start=now))
+    from tuanjian.models import FormStash
+    session.add(FormStash(token="s" * 32, client_hash="c" * 64, account_id=tree.branch_admin.account.id,
+                          action="/members/new", page="/members/new", payload={"fields": [["name", "王小明"]]},
+                          size=40, created_at=now))
     from tuanjian.models import ExchangeLink
     session.add(ExchangeLink(root_code=tree.township.code, secret="ABCDEFGHJKLMNPQRSTUVWXYZ2", secret_set_at=now,
                              last_source_name="华阳镇团委（000.012.016.007.001）", last_created_at=now,

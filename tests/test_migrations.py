@@ -169,3 +169,34 @@ def test_upgrade_canonicalises_identity_strings_without_merging(db_kind, tmp_pat
         db.session.remove()
         downgrade(directory=MIGRATIONS, revision="e5a7c1d9b3f2")
         db.engine.dispose()
+
+
+def test_upgrade_makes_default_password_accounts_unclaimed(db_kind, tmp_path):
+    """Issue 24: an account still on the default password, or flagged to change it, becomes unclaimed (and keeps only
+    the default password); one with a password of its holder's own is claimed; old first-login codes are void."""
+    url = _fresh_url(db_kind, tmp_path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        with db.engine.begin() as conn:
+            for pid in (1, 2, 3):
+                conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, "
+                                  "updated_at) VALUES (:i, :n, '张三', '女', '2000-01-01', '2026-01-01', "
+                                  "'2026-01-01')"), {"i": pid, "n": f"11010120000101{1230 + pid}"})
+            for aid, pid, hashed, must in [(1, 1, "scrypt:own", False), (2, 2, None, True), (3, 3, "scrypt:set", True)]:
+                conn.execute(text("INSERT INTO accounts (id, person_id, password_hash, must_change_password, "
+                                  "failed_logins, session_version, created_at) VALUES (:a, :p, :h, :m, 0, 1, "
+                                  "'2026-01-02')"), {"a": aid, "p": pid, "h": hashed, "m": must})
+            conn.execute(text("INSERT INTO first_login_codes (id, person_id, code, issued_at, expires_at) VALUES "
+                              "(1, 2, 'AbCd2345', '2026-01-02', '2099-01-01')"))
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, password_hash, claimed_at FROM accounts ORDER BY id")).all()
+            assert [(r[0], r[1], r[2] is not None) for r in rows] == [(1, "scrypt:own", True), (2, None, False),
+                                                                      (3, None, False)]
+            assert conn.execute(text("SELECT places_fingerprint FROM first_login_codes")).scalar() is None
+        downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        with db.engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(text(
+                "SELECT id, must_change_password FROM accounts ORDER BY id"))] == [(1, False), (2, True), (3, True)]
+        db.engine.dispose()

@@ -53,7 +53,7 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
     insert_many(session, Account.__table__, [{"person_id": p.id, "password_hash": None} for p in people])
     accounts = session.scalars(select(Account).where(Account.person_id.in_([p.id for p in people]))).all()
     # Python-side defaults filled in as an ORM insert would: booleans, counters and the creation time
-    assert {(a.must_change_password, a.failed_logins, a.session_version) for a in accounts} == {(False, 0, 1)}
+    assert {(a.claimed_at, a.failed_logins, a.session_version) for a in accounts} == {(None, 0, 1)}
     assert all(a.created_at is not None for a in accounts)
     session.rollback()
     assert session.scalar(select(Person).where(Person.name.like("批量%"))) is None   # inside the transaction

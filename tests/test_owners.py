@@ -29,7 +29,9 @@ OWNERS: dict[str, str] = {
     "CadrePost": "services/owners/posts.py",
     "PostChange": "services/owners/posts.py",
     "AdminGrant": "services/owners/grants.py",
-    # accounts (wt-acct): "Account", "FirstLoginCode", "ResetCode" -> "services/owners/accounts.py"
+    "Account": "services/owners/accounts.py",
+    "FirstLoginCode": "services/owners/accounts.py",
+    "ResetCode": "services/owners/accounts.py",
 }
 
 # Modules every owner shares (private to services/owners; each owner wraps them with owner_of for its tables).

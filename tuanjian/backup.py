@@ -38,7 +38,7 @@ TABLE_LABELS = {
     "members": "团员", "cadre_posts": "团干部职务", "post_changes": "职务变更", "transfer_requests": "组织关系转接",
     "accounts": "账号", "admin_grants": "管理员", "registration_codes": "注册码", "reset_codes": "重置密码验证码",
     "throttles": "登录限制", "import_batches": "导入批次", "audit_log": "操作日志", "audit_orgs": "操作日志涉及的组织",
-    "campaigns": "阶段任务",
+    "campaigns": "阶段任务", "form_stashes": "重新登录前填写的表单暂存",
     "campaign_confirmations": "阶段任务确认", "alembic_version": "数据库结构版本",
 }
 

@@ -13,10 +13,11 @@ from .domain import exceptions as exception_rules
 from .domain.orgtree import OrgKind
 from .domain.people import id_check_char
 from .domain.settings import Settings
-from .models import Account, AdminGrant, ExceptionRequest, Member, Org, Person
+from .models import AdminGrant, ExceptionRequest, Member, Org, Person
 from .services import audit
 from .services.actor import Actor
 from .services.orgs import create_child, create_root
+from .services.owners import accounts as accounts_owner
 from .services.owners import grants, memberships, posts
 from .services.owners import people as people_owner
 
@@ -153,8 +154,8 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
               political: str = "中共党员") -> Person:
         person = people.new(name=name, birth=birth, political=political)
         posts.open_post(session, actor, person, org, position=position, now=now)
-        session.add(Account(person_id=person.id, password_hash=generate_password_hash(DEMO_PASSWORD),
-                            must_change_password=False))
+        accounts_owner.open_claimed_account(session, person, DEMO_PASSWORD, now=now,
+                                            hashed=generate_password_hash(DEMO_PASSWORD))
         grants.grant(session, actor, org, person, now=now)
         if member:
             memberships.add(session, actor, person, org, {"has_application": True}, now=now)

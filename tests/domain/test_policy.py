@@ -86,6 +86,7 @@ PERSON_EXPECTED = {          # action -> (relations every place must have, relat
     "person.edit": ({S, C, B}, None),
     "person.correct": ({C, B}, None),
     "person.reset_code": ({S, C, B}, {S, C}),
+    "person.first_login_code": ({S, C, B}, {S, C}),
 }
 
 

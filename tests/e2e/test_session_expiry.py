@@ -48,8 +48,11 @@ def test_typed_member_form_survives_the_idle_logout(browser, live_server, js):
         page.fill("input[name=dev_number]", "202034150655")
         page.select_option("select[name=is_cadre]", "否")
         page.fill("input[name=workplace]", "望江县华阳镇人民政府")
-        # 30 idle minutes: the browser drops the expired session cookie
-        watched.context.clear_cookies()
+        # 30 idle minutes: the browser drops the expired session cookie (the stash binding cookie, set at login,
+        # stays: the typed form is kept for this browser and this account only, issue 24 class 5)
+        assert any(c["name"] == "tuanjian_stash" and c["httpOnly"] and c["sameSite"] == "Strict"
+                   for c in watched.context.cookies())
+        watched.context.clear_cookies(name="tuanjian_session")
         page.get_by_role("button", name="保存").click()
         expect(page.locator(".relogin")).to_contain_text("您已 30 分钟未操作，已自动退出，请重新登录")
         expect(page.locator(".relogin")).to_contain_text("没有丢失")

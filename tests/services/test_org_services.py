@@ -119,7 +119,7 @@ def test_cadre_post_change_and_end(session, tree):
             "phone": "13600000000", "ethnicity": "汉族", "political_status": "中共党员", "join_date": "2004-05",
             "position": "宣传委员", "title": None, "nature": "兼职", "start_month": None, "party_committee": None}
     post, opened = cadres.add_cadre(session, school, tree.school, data, now=NOW)
-    assert opened and post.person.account.must_change_password
+    assert opened and not post.person.account.is_claimed
     cadres.change_position(session, school, post, position="副书记", title=None, changed_on=date(2026, 11, 1), now=NOW)
     cadres.end_post(session, school, post, ended_on=date(2026, 11, 20), reason="调动", now=NOW)
     changes = session.scalars(select(PostChange).where(PostChange.post_id == post.id).order_by(PostChange.id)).all()

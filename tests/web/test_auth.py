@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from tuanjian.models import Account, AuditEntry, utcnow
 
-from ..factories import PASSWORD, make_admin, make_person
+from ..factories import PASSWORD, first_login_code, make_admin, make_person
 
 
 def test_login_lands_on_subordinates_summary_or_own_org(client, tree):
@@ -71,10 +71,10 @@ def test_five_failures_lock_the_account_in_the_database(app, client, session, tr
 
 def test_default_password_forces_change(client, session, tree):
     person = make_admin(session, tree.county, name="新人", password="x", must_change=True)
-    from werkzeug.security import generate_password_hash
-    person.account.password_hash = generate_password_hash(person.id_number[-8:])
+    code = first_login_code(session, person)
     session.commit()
-    resp = client.post("/auth/login", data={"id_number": person.id_number, "password": person.id_number[-8:]})
+    resp = client.post("/auth/login", data={"id_number": person.id_number, "password": person.id_number[-8:],
+                                            "first_code": code})
     assert resp.headers["Location"].endswith("/auth/password")
     resp = client.get(f"/orgs/{tree.county.id}")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
@@ -134,7 +134,8 @@ def test_open_redirect_refused(client, tree):
 def test_logged_in_non_admin_sees_explanation(client, session, tree):
     person = make_person(session, name="普通")
     from werkzeug.security import generate_password_hash
-    session.add(Account(person_id=person.id, password_hash=generate_password_hash(PASSWORD)))
+    session.add(Account(person_id=person.id, password_hash=generate_password_hash(PASSWORD),
+                        claimed_at=utcnow()))
     session.commit()
     client.post("/auth/login", data={"id_number": person.id_number, "password": PASSWORD})
     assert "暂无管理员权限" in client.get("/").get_data(as_text=True)
@@ -159,16 +160,21 @@ def test_accounts_opened_by_others_use_the_default_password_without_a_stored_has
     person = make_person(session, name="新干部")
     account, created = ensure_account(session, person)
     session.commit()
-    assert created and account.password_hash is None and account.must_change_password
+    assert created and account.password_hash is None and not account.is_claimed
     assert client.post("/auth/login", data={"id_number": person.id_number, "password": "wrongpass1"}).status_code == 401
+    # an unclaimed account: the default password alone does not open it (issue 24), with its code it does
+    assert client.post("/auth/login", data={"id_number": person.id_number,
+                                            "password": person.id_number[-8:]}).status_code == 401
+    code = first_login_code(session, person)
+    session.commit()
     resp = client.post("/auth/login", data={"id_number": person.id_number,
-                                            "password": person.id_number[-8:].lower()})
+                                            "password": person.id_number[-8:].lower(), "first_code": code})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
     resp = client.post("/auth/password", data={"current": person.id_number[-8:], "new": "mynewpass9",
                                                "confirm": "mynewpass9"})
     assert resp.status_code == 302
     session.refresh(account)
-    assert account.password_hash and account.password_hash.startswith(("scrypt", "pbkdf2"))
+    assert account.password_hash and account.password_hash.startswith(("scrypt", "pbkdf2")) and account.is_claimed
 
 
 def test_head_requests_to_get_pages_are_not_400(client, tree):

@@ -37,7 +37,7 @@ def test_add_cadre_creates_person_post_and_account(client, session, login, tree)
     assert ((post.position, post.nature, post.start_month, post.party_committee)
             == ("组织委员", "兼职", "2023-09", False))
     account = session.scalar(select(Account).where(Account.person_id == person.id))
-    assert account.must_change_password
+    assert not account.is_claimed
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "吴委员" in page and "初始密码" in page and NEW not in page
     assert session.scalar(select(AuditEntry).where(AuditEntry.action == "cadre.add")) is not None

@@ -1,5 +1,6 @@
-"""Issue 14, class 8: an admin account still on the default password (last 8 of the ID number) needs a one-time
-首次登录验证码 as well; plain member and cadre accounts keep the seed's behaviour."""
+"""Issue 14 class 8, issue 24 "Unclaimed accounts", issue 26 point 4: an account still on the default password
+(last 8 of the ID number) is unclaimed and needs a one-time 首次登录验证码 as well, admin or not; the code works
+again until the new password is saved."""
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -8,7 +9,7 @@ from tuanjian.domain.firstlogin import needs_first_login_code
 from tuanjian.models import Account, AdminGrant, AuditEntry, FirstLoginCode, utcnow
 from tuanjian.services.accounts import GENERIC_LOGIN_ERROR, ensure_account
 
-from ..factories import make_cadre
+from ..factories import first_login_code, make_admin, make_cadre
 
 
 def _grant(client, session, login, tree, name="新管"):
@@ -32,10 +33,8 @@ def _login(client, person, password=None, code=""):
 
 
 def test_policy_table():
-    assert needs_first_login_code(has_own_password=False, is_admin=True)
-    assert not needs_first_login_code(has_own_password=True, is_admin=True)
-    assert not needs_first_login_code(has_own_password=False, is_admin=False)
-    assert not needs_first_login_code(has_own_password=True, is_admin=False)
+    assert needs_first_login_code(is_claimed=False)           # admin or not: every unclaimed account (issue 24)
+    assert not needs_first_login_code(is_claimed=True)
 
 
 def test_admin_without_own_password_needs_the_code_once(client, session, login, tree):
@@ -48,8 +47,15 @@ def test_admin_without_own_password_needs_the_code_once(client, session, login, 
     resp = _login(client, person, code=code)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
     client.post("/auth/logout")
-    # single use: the same code does not work a second time
+    # not spent at login (issue 26.4): closing the password page does not strand the new admin
+    resp = _login(client, person, code=code)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
+    assert client.post("/auth/password", data={"current": person.id_number[-8:], "new": "ownpass2026",
+                                               "confirm": "ownpass2026"}).status_code == 302
+    client.post("/auth/logout")
+    # spent once the password is saved: the code (with the default password) opens nothing any more
     assert _login(client, person, code=code).status_code == 401
+    assert _login(client, person, password="ownpass2026").status_code == 302
     # the failures counted towards the account's lockout like wrong passwords
     assert session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "account.login_failed", AuditEntry.summary.contains("首次登录验证码"))) >= 2
@@ -98,7 +104,7 @@ def test_code_expires_after_48_hours_and_can_be_regenerated(client, session, log
 def test_only_admins_who_may_manage_see_or_issue_the_code(client, session, login, tree):
     person, code = _grant(client, session, login, tree)
     grant = session.scalar(select(AdminGrant).where(AdminGrant.person_id == person.id))
-    login(tree.county_admin)                 # direct parent: may manage, sees it
+    login(tree.county_admin)                 # direct parent, covering every place of the person: sees it
     assert code in client.get(f"/orgs/{tree.township.id}/admins").get_data(as_text=True)
     client.post("/auth/logout")
     login(tree.sibling_admin)                # outside: 404
@@ -111,15 +117,27 @@ def test_only_admins_who_may_manage_see_or_issue_the_code(client, session, login
     login(tree.township_admin)
     own = session.scalar(select(AdminGrant).where(AdminGrant.person_id == tree.township_admin.id))
     resp = client.post(f"/orgs/admins/{own.id}/first-login-code")
+    assert resp.status_code == 403 and "不能为自己生成首次登录验证码" in resp.get_data(as_text=True)
+    other = make_admin(session, tree.township, name="已设密码")
+    session.commit()
+    resp = client.post(f"/orgs/admins/{other_grant(session, other).id}/first-login-code")
     assert resp.status_code == 409 and "无需首次登录验证码" in resp.get_data(as_text=True)
 
 
-def test_plain_cadre_accounts_keep_the_seed_behaviour(client, session, tree):
+def other_grant(session, person):
+    return session.scalar(select(AdminGrant).where(AdminGrant.person_id == person.id))
+
+
+def test_plain_cadre_accounts_need_a_code_too(client, session, tree):
+    """Issue 24, class 4: an unused cadre account is not claimed by knowing the ID number."""
     post = make_cadre(session, tree.village, name="普干")
     account, _ = ensure_account(session, post.person)
     session.commit()
-    assert account.password_hash is None
-    resp = _login(client, post.person)
+    assert account.password_hash is None and not account.is_claimed
+    assert _login(client, post.person).status_code == 401
+    code = first_login_code(session, post.person)
+    session.commit()
+    resp = _login(client, post.person, code=code)
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")
 
 

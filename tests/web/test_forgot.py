@@ -23,7 +23,7 @@ def form(person, code, **over):
 def snapshot(session):
     """Everything a refused attempt must leave alone."""
     session.expire_all()
-    accounts = tuple(session.execute(select(Account.id, Account.password_hash, Account.must_change_password,
+    accounts = tuple(session.execute(select(Account.id, Account.password_hash, Account.claimed_at,
                                             Account.failed_logins, Account.locked_until, Account.session_version)
                                      .order_by(Account.id)))
     codes = tuple(session.execute(select(ResetCode.id, ResetCode.used_at, ResetCode.revoked_at).order_by(ResetCode.id)))
@@ -45,7 +45,7 @@ def test_full_flow_issue_then_reset_then_login(app, client, session, login, tree
     elsewhere = login(person, c=app.test_client())
     assert elsewhere.get(f"/orgs/{tree.village.id}").status_code == 200
     account = session.get(Account, person.account.id)
-    account.locked_until, account.failed_logins, account.must_change_password = utcnow() + timedelta(minutes=9), 3, True
+    account.locked_until, account.failed_logins = utcnow() + timedelta(minutes=9), 3
     version = account.session_version
     session.commit()
     # the township admin (direct parent) issues a code from the person's page
@@ -60,7 +60,7 @@ def test_full_flow_issue_then_reset_then_login(app, client, session, login, tree
     session.expire_all()
     account = session.get(Account, person.account.id)
     assert check_password_hash(account.password_hash, NEW_PASSWORD)
-    assert account.must_change_password is False and account.failed_logins == 0 and account.locked_until is None
+    assert account.is_claimed and account.failed_logins == 0 and account.locked_until is None
     assert account.session_version == version + 1
     code = session.get(ResetCode, code.id)
     assert code.used_at is not None

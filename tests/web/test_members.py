@@ -54,7 +54,7 @@ def test_branch_cadre_gets_post_and_account(client, session, login, tree):
     assert resp.status_code == 302 and "开通账号" in client.get(resp.headers["Location"]).get_data(as_text=True)
     person = session.scalar(select(Person).where(Person.id_number == NEW))
     assert session.scalar(select(CadrePost).where(CadrePost.person_id == person.id)).position == "组织委员"
-    assert session.scalar(select(Account).where(Account.person_id == person.id)).must_change_password
+    assert session.scalar(select(Account).where(Account.person_id == person.id)).is_claimed is False
 
 
 def test_duplicate_id_outside_reach_names_nobody(client, session, login, tree):

@@ -44,7 +44,7 @@ def test_first_save_asks_for_confirmation_then_locks(client, session, login, tre
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == sec.id))
     assert post.org_id == org.id and post.position == "书记"
     account = session.scalar(select(Account).where(Account.person_id == sec.id))
-    assert account.must_change_password
+    assert not account.is_claimed
     page = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert "信息已完善" in page and "已锁定" in page and "初始密码" in page
     entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "org.info"))

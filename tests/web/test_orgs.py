@@ -247,7 +247,7 @@ def test_admins_page_lists_and_grants_from_cadres(client, session, login, tree):
     assert grant.org_id == tree.township.id and grant.granted_by_id == tree.township_admin.id
     session.refresh(post.person)
     account = post.person.account
-    assert account.must_change_password       # new account with the default password
+    assert not account.is_claimed       # new account with the default password
     assert "初始密码" in client.get(resp.headers["Location"]).get_data(as_text=True)
 
 

@@ -73,7 +73,7 @@ def _state(session, person_id: int, *, entry: str = "") -> tuple:
     acc = None if account is None else (account.password_hash,
                                         None if entry in COUNTS_FAILURES else account.failed_logins,
                                         None if entry in COUNTS_FAILURES else account.locked_until,
-                                        account.session_version, account.must_change_password)
+                                        account.session_version, account.claimed_at)
     codes = session.scalar(select(func.count()).select_from(ResetCode).where(ResetCode.person_id == person_id))
     return row, places, acc, codes
 

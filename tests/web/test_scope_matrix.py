@@ -145,6 +145,7 @@ CASES = {
     "orgs.issue_first_login_code": ("POST", lambda s, o: ({"grant_id": _grant_of(s, o).id}, {})),
     "people.detail": ("GET", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, None)),
     "people.issue_reset_code": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, {})),
+    "people.issue_first_login_code": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id}, {})),
     "people.correct": ("POST", lambda s, o: ({"person_id": _grant_of(s, o).person_id},
                                              {"name": "矩阵更正", "id_number": "", "reason": "矩阵测试"})),
     "orgs.info": ("GET", lambda s, o: ({"org_id": o.id}, None)),

@@ -62,8 +62,10 @@ def test_security_headers_and_cookie_flags(client, tree):
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert resp.headers["Cache-Control"] == "no-store"
     resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD})
-    cookie = resp.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    cookies = {c.split("=", 1)[0]: c for c in resp.headers.getlist("Set-Cookie")}
+    assert "HttpOnly" in cookies["tuanjian_session"] and "SameSite=Lax" in cookies["tuanjian_session"]
+    # the expired-session stash's browser binding (issue 24, class 5)
+    assert "HttpOnly" in cookies["tuanjian_stash"] and "SameSite=Strict" in cookies["tuanjian_stash"]
 
 
 def test_no_inline_script_or_style_in_pages(client, login, tree):
@@ -164,10 +166,11 @@ def test_access_log_keeps_no_query_strings_or_referrers():
 def test_passwords_are_hashed_with_a_modern_scheme_and_never_logged(app, client, session, tree, caplog):
     import logging
 
-    from tuanjian.services import accounts, registration, resetcodes
-    for module in (accounts, registration, resetcodes):           # every place that stores a password
-        stored = module.generate_password_hash("Secret1234")
-        assert stored.startswith("scrypt:") and "Secret1234" not in stored
+    from tuanjian.services import registration, resetcodes
+    from tuanjian.services.owners import accounts as owner
+    stored = owner.generate_password_hash("Secret1234")            # the one place that stores a password (issue 24)
+    assert stored.startswith("scrypt:") and "Secret1234" not in stored
+    assert not hasattr(registration, "generate_password_hash") and not hasattr(resetcodes, "generate_password_hash")
     with caplog.at_level(logging.DEBUG):
         client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "Wrong-pass-9"})
         client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": PASSWORD})

@@ -4,11 +4,12 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .. import current_settings as _settings
-from ..domain.errors import ValidationFailed
+from ..domain.errors import NotAllowed, ValidationFailed
 from ..extensions import db
 from ..models import Account, utcnow
 from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
+from ..web import stash as stashes
 from ..web.forms import apply_errors
 from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
@@ -65,12 +66,17 @@ def login():
         return render_template("auth/login.html", form=form), 401
     session.clear()
     login_user(result.account)
+    stashes.bind(result.account.id)      # this browser, for the expired-session stash (web.stash)
     session["seen"] = utcnow().timestamp()
+    if result.first_code_id is not None:
+        # an unclaimed account: the code is spent when the new password is saved (issue 26.4), not now
+        session["first_code_id"] = result.first_code_id
     grant = next(iter(admin_grants_of(db.session, result.account.person_id)), None)     # the highest organisation
     if grant is not None:
         session["org_id"] = grant.org_id
-    if result.account.must_change_password:
-        flash("您正在使用初始密码（身份证号后八位），请先设置新密码。", "warning")
+    if not result.account.is_claimed:
+        flash("您正在使用初始密码（身份证号后八位），请先设置新密码。新密码保存之前，首次登录验证码仍然有效。",
+              "warning")
         return redirect(url_for("auth.change_password"))
     flash(f"欢迎，{result.account.person.name}。", "success")
     wanted = form.next.data
@@ -96,6 +102,7 @@ def logout():
         db.session.commit()
     logout_user()
     session.clear()
+    stashes.unbind()
     flash("您已安全退出。", "info")
     return redirect(url_for("auth.login"))
 
@@ -110,7 +117,8 @@ def change_password():
         try:
             accounts.change_password(db.session, current_user, current=form.current.data or "",
                                      new=form.new.data or "", confirm=form.confirm.data or "",
-                                     settings=_settings(), ip=client_ip())
+                                     settings=_settings(), ip=client_ip(),
+                                     first_code_id=session.get("first_code_id"))
         except accounts.PasswordLocked as exc:
             db.session.commit()          # the lock and its audit entry; the account's sessions have ended
             logout_user()
@@ -122,6 +130,13 @@ def change_password():
             db.session.commit()
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
+        except NotAllowed as exc:
+            # the first-login code this session was opened with is void now: nothing was written, log in again
+            logout_user()
+            session.clear()
+            flash(exc.message, "error")
+            return redirect(url_for("auth.login"))
+        session.pop("first_code_id", None)
         db.session.commit()
         login_user(current_user._get_current_object())   # new session_version → refresh our own cookie
         flash("密码已修改。其他地方登录的会话已失效。", "success")

@@ -1,12 +1,14 @@
-"""首次登录验证码 (issue 14, class 8).
+"""首次登录验证码 (issue 14 class 8; issue 24 "Unclaimed accounts"; issue 26 point 4).
 
 The seed gives accounts opened by others the default password: the last 8 characters of the ID number. ID
-numbers are widely known, so an account holding admin rights must not be taken with that password alone:
-while it has never had a password of its own, logging in also takes a one-time code that the admin who granted
-the rights hands over in person. Plain member and cadre accounts without admin rights keep the seed's rule.
+numbers are widely known, so no account may be taken with that password alone: while its holder has never set a
+password of their own (the account is *unclaimed*), logging in also takes a one-time code that an admin whose
+reach covers every place of the person hands over in person. That holds for every unclaimed account, cadre,
+member or admin.
 
 The code is 8 characters from the registration-code alphabet (case-sensitive), valid
-``first_login_code_valid_hours`` (48 by default), single use; issuing a new one revokes the old one.
+``first_login_code_valid_hours`` (48 by default); issuing a new one revokes the old one; it is void once the
+person's places change, and spent only when the new password is saved (until then it opens the account again).
 """
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ __all__ = ["CodeStatus", "first_login_code_expiry", "first_login_code_status", "
            "looks_like_first_login_code", "needs_first_login_code", "normalise_first_login_code"]
 
 
-def needs_first_login_code(*, has_own_password: bool, is_admin: bool) -> bool:
-    """An account needs the code to log in when it holds admin rights and has never set its own password."""
-    return is_admin and not has_own_password
+def needs_first_login_code(*, is_claimed: bool) -> bool:
+    """An account needs the code to log in while it is unclaimed (its holder never set a password), admin or not."""
+    return not is_claimed
 
 
 def generate_first_login_code(rng=None) -> str:

@@ -115,6 +115,11 @@ PERSON_ACTIONS: dict[str, PersonRule] = {
         SUBTREE, "此人还在您管理范围以外的组织登记或任职，其重置密码验证码只能由管理其全部所在组织的管理员生成",
         any_in=OWN_OR_CHILD,
         any_refusal="只能为本组织及直属下级组织的人员生成重置密码验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"),
+    # 首次登录验证码 of an unclaimed account (issue 24): the same rule as reset codes; shown only to those it allows
+    "person.first_login_code": PersonRule(
+        SUBTREE, "此人还在您管理范围以外的组织登记或任职，其首次登录验证码只能由管理其全部所在组织的管理员生成",
+        any_in=OWN_OR_CHILD,
+        any_refusal="只能为本组织及直属下级组织的人员生成首次登录验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"),
 }
 
 NO_SCOPE = "只有管理员可以进行此操作"

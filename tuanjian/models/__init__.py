@@ -8,7 +8,9 @@ from .org import Org, OrgCodeChange
 from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .registration import RegistrationCode
+from .stash import FormStash
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
-           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
-           "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]
+           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "FormStash", "ImportBatch", "Member", "Org",
+           "OrgCodeChange", "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle",
+           "TransferRequest", "utcnow"]

@@ -228,14 +228,20 @@ def issue_slips(org_id: int):
 def _admins_context(org: Org):
     from ..services import firstlogin
     grants = q.active_grants(db.session, org.id)
-    may_manage = policy.refusal("admin.manage", current_actor().scope_code, org.code) is None
-    # admins still on the default password: they need a 首次登录验证码, shown to those who may manage them
-    waiting = {g.person_id for g in grants if g.person.account is not None and g.person.account.password_hash is None}
-    first_codes = firstlogin.usable_codes(db.session, waiting, utcnow()) if may_manage else {}
+    actor, now = current_actor(), utcnow()
+    may_manage = policy.refusal("admin.manage", actor.scope_code, org.code) is None
+    # unclaimed accounts (never set a password of their own) need a 首次登录验证码: it is shown, and can be
+    # regenerated, only by an admin whose reach covers every place of the person (issue 24, class 2)
+    waiting = {g.person_id for g in grants if g.person.account is not None and not g.person.account.is_claimed}
+    code_refusals = firstlogin.refusals(db.session, actor, [g.person for g in grants if g.person_id in waiting])
+    usable = firstlogin.usable_codes(db.session, waiting, now)
+    first_codes = {pid: c for pid, c in usable.items() if code_refusals.get(pid) is None}
     return dict(org=org, grants=grants, posts=active_posts(db.session, org.id),
                 eligible=accounts_service.eligible_cadres(db.session, org),
                 limit=_settings().admin_limit(org.org_kind), crumbs=breadcrumb(org),
-                may_manage=may_manage, waiting=waiting, first_codes=first_codes,
+                may_manage=may_manage, waiting=waiting, first_codes=first_codes, usable=usable,
+                code_refusals=code_refusals,
+                latest_codes=firstlogin.latest_codes(db.session, [g.person_id for g in grants]),
                 first_code_hours=_settings().first_login_code_valid_hours)
 
 
@@ -263,8 +269,8 @@ def grant_admin(org_id: int):
     def done(grant):
         return flash_redirect(
             f"已设定 {grant.person.name} 为“{org.short_name}”管理员。"
-            + ("其账号初始密码为身份证号后八位，首次登录还须填写下方的首次登录验证码，"
-               "请当面告知本人，登录后须修改密码。" if grant.person.account.password_hash is None else ""),
+            + ("其账号尚未启用（初始密码为身份证号后八位），登录还须填写首次登录验证码：请把下方的验证码当面告知本人，"
+               "本人登录并设置新密码后账号即启用。" if not grant.person.account.is_claimed else ""),
             url_for("orgs.admins", org_id=org.id) + "#first-login")
 
     return form_action(None, lambda: accounts_service.grant_admin(db.session, current_actor(), org, post,

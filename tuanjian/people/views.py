@@ -8,8 +8,8 @@ from ..domain.people import ID_SEARCH_HINT, classify_id_search
 from ..extensions import db
 from ..models import Person, utcnow
 from ..queries import person_links
-from ..services import idsearch, resetcodes
-from ..web.actions import form_action
+from ..services import firstlogin, idsearch, resetcodes
+from ..web.actions import flash_redirect, form_action
 from ..web.filters import local_time
 from ..web.forms import ErrorsByName
 from ..web.htmx import render
@@ -49,8 +49,12 @@ def index():
     links = person_links(db.session, ids, actor.scope_code)
     refusals = resetcodes.refusals(db.session, actor, people, links)
     codes = resetcodes.usable_codes(db.session, [pid for pid in ids if refusals[pid] is None], utcnow())
+    # unclaimed accounts: a link to their 首次登录验证码 only for an admin who may issue it (issue 24)
+    unclaimed = [p for p in people if p.account is not None and not p.account.is_claimed]
+    first_refusals = firstlogin.refusals(db.session, actor, unclaimed)
     return render("people/index.html", block="people_results", q=q, people=people, links=links,
-                  refusals=refusals, codes=codes, page=page, pages=pages, total=total, min_query=MIN_QUERY,
+                  refusals=refusals, codes=codes, first_refusals=first_refusals, page=page, pages=pages,
+                  total=total, min_query=MIN_QUERY,
                   id_notice=id_notice)
 
 
@@ -65,8 +69,15 @@ def detail(person_id: int, correction: dict | None = None, status: int = 200):
     code = resetcodes.usable_codes(db.session, [person.id], now).get(person.id) if refusal is None else None
     account = person.account
     locked = account is not None and account.locked_until is not None and account.locked_until > now
+    first_refusal = first_code = None
+    if account is not None and not account.is_claimed:
+        # an unclaimed account: its 首次登录验证码, only for an admin whose reach covers every place (issue 24)
+        first_refusal = firstlogin.refusals(db.session, actor, [person])[person.id]
+        if first_refusal is None:
+            first_code = firstlogin.usable_codes(db.session, [person.id], now).get(person.id)
     from ..services.profile import correction_refused
     return render("people/detail.html", person=person, links=links[person.id], refusal=refusal, code=code,
+                  first_refusal=first_refusal, first_code=first_code,
                   account=account, locked=locked, q=_clean_query(request.args.get("q")),
                   correction_refusal=correction_refused(db.session, actor, person), correction=correction or {},
                   status=status)
@@ -91,7 +102,7 @@ def correct(person_id: int):
 
 def _corrected(person: Person):
     flash(f"已更正为 {person.name}（{person.masked_id}），已记入操作日志。其登录用户名随之改为新的身份证号码"
-          + ("，初始密码为新身份证号后八位" if person.account is not None and person.account.password_hash is None
+          + ("，初始密码为新身份证号后八位" if person.account is not None and not person.account.is_claimed
              else "")
           + "。", "success")
     return redirect(url_for("people.detail", person_id=person.id))
@@ -107,3 +118,25 @@ def issue_reset_code(person_id: int):
           "success")
     q = _clean_query(request.form.get("q"))
     return redirect(url_for("people.detail", person_id=person.id, q=q or None) + "#reset-code")
+
+
+@bp.post("/<int:person_id>/first-login-code")
+@admin_required
+def issue_first_login_code(person_id: int):
+    """首次登录验证码 for an unclaimed account (cadre, member or admin): only an admin covering every place."""
+    person = person_or_404(person_id)
+    q = _clean_query(request.form.get("q"))
+    return form_action(
+        None, lambda: firstlogin.issue_for_person(db.session, current_actor(), person, settings=_settings(),
+                                                  now=utcnow()),
+        rerender=lambda status, error: _refused(person, status, error),
+        done=lambda code: flash_redirect(
+            f"已为 {person.name} 生成首次登录验证码，有效期至 {local_time(code.expires_at)}。请当面告知本人。",
+            url_for("people.detail", person_id=person.id, q=q or None) + "#reset-code"))
+
+
+def _refused(person: Person, status: int, error: str | None):
+    if error:
+        flash(error, "error")
+    return detail(person.id, status=status)
+

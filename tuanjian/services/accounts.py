@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed, ValidationFailed
+from ..domain.firstlogin import needs_first_login_code
 from ..domain.passwords import check_password
 from ..domain.people import default_password, normalise_id_number
 from ..domain.settings import Settings
@@ -18,11 +20,14 @@ from ..models import Account, AdminGrant, CadrePost, Org, Person
 from ..queries import admin_count, is_admin
 from . import audit, throttle
 from .actor import Actor
+from .owners import accounts as owner
 from .owners import grants
+from .owners.accounts import home_org_id  # noqa: F401  (account events are filed under it; re-exported)
 
 # One answer for every failed login (unknown ID, wrong password, locked account): the login form tells nobody
 # whether an ID number has an account, whether a guess was right, or that an account is locked.
-GENERIC_LOGIN_ERROR = ("身份证号码或密码错误（仍用初始密码的管理员首次登录还须填写正确的首次登录验证码）。"
+GENERIC_LOGIN_ERROR = ("身份证号码或密码错误（仍用初始密码的账号登录还须填写正确的首次登录验证码，"
+                       "验证码由本组织或上级组织的管理员生成）。"
                        "连续输错多次的账号会被暂时锁定；忘记密码或无法登录时，请联系本组织或上级组织的管理员")
 
 # A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password.
@@ -33,20 +38,16 @@ _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
 class LoginResult:
     account: Account | None
     message: str | None = None
+    first_code_id: int | None = None
 
 
 def verify_password(account: Account, password: str) -> bool:
-    """The one place a password is checked (default-password accounts have no hash, see models.accounts)."""
-    if account.password_hash is None:
+    """The one place a password is checked (unclaimed accounts have no hash: the default password, see
+    models.accounts)."""
+    if not account.is_claimed:
         expected = default_password(account.person.id_number)
         return hmac.compare_digest((password or "").upper().encode(), expected.encode())
-    return check_password_hash(account.password_hash, password or "")
-
-
-def home_org_id(session, person_id: int) -> int | None:
-    """The highest organisation the person administers: account events are filed under it for the audit page."""
-    return session.scalar(select(AdminGrant.org_id).join(Org, AdminGrant.org_id == Org.id).where(
-        AdminGrant.person_id == person_id, AdminGrant.revoked_at.is_(None)).order_by(Org.code).limit(1))
+    return account.password_hash is not None and check_password_hash(account.password_hash, password or "")
 
 
 def find_account(session, id_number: str) -> Account | None:
@@ -62,29 +63,15 @@ def count_wrong_password(session, account: Account, *, settings: Settings, now: 
     """One wrong password for ``account`` (at login, on the registration page, on 修改密码): counts towards the
     account's lockout. Returns True when this failure locked the account. ``where`` names the page for the
     audit entry. The caller commits (the count must survive whatever else it rolls back)."""
-    actor = Actor(person_id=account.person_id, name=account.person.name, ip=ip)
-    account.failed_logins = (account.failed_logins or 0) + 1
-    if account.failed_logins >= settings.login_max_failures:
-        account.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
-        account.failed_logins = 0
-        audit.record(session, actor, "account.locked", object_type="account", object_id=account.id,
-                     org_id=home_org_id(session, account.person_id),
-                     summary=f"{account.person.name} 的账号因连续{settings.login_max_failures}次密码错误"
-                             f"（{where}）被锁定{settings.login_lock_minutes}分钟")
-        session.flush()
-        return True
-    audit.record(session, actor, "account.login_failed", object_type="account", object_id=account.id,
-                 org_id=home_org_id(session, account.person_id),
-                 summary=f"{account.person.name} 的账号密码错误（{where}，第{account.failed_logins}次）")
-    session.flush()
-    return False
+    return owner.record_wrong_password(session, account, settings=settings, now=now, ip=ip, where=where)
 
 
 def authenticate(session, id_number_raw: str, password: str, *, settings: Settings, now: datetime,
                  ip: str | None, first_code: str = "") -> LoginResult:
     """Check a login. Failure counters are written to the session: the caller commits in both outcomes.
     Every failure reads the same (GENERIC_LOGIN_ERROR); only the address throttle says to wait, which is
-    about the address, not about any account."""
+    about the address, not about any account. An unclaimed account also needs its 首次登录验证码, which is not
+    spent here (``LoginResult.first_code_id``: the session keeps it until the new password is saved)."""
     ip_key = f"login:{ip}"
     wait = throttle.seconds_to_wait(session, ip_key, now)
     if wait:
@@ -100,7 +87,6 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         check_password_hash(_DUMMY_HASH, password)
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         return LoginResult(None, GENERIC_LOGIN_ERROR)
-    actor = Actor(person_id=account.person_id, name=account.person.name, ip=ip)
     if is_locked(account, now):
         verify_password(account, password)          # the same work as any other attempt
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
@@ -109,19 +95,16 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="登录")
         return LoginResult(None, GENERIC_LOGIN_ERROR)
-    from . import firstlogin
-    if firstlogin.needs_code(session, account) and not firstlogin.redeem(session, account, first_code, now):
-        # the default password is derivable from the ID number: an admin account also needs the one-time code
-        throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
-        count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="首次登录验证码")
-        return LoginResult(None, GENERIC_LOGIN_ERROR)
-    account.failed_logins = 0
-    account.locked_until = None
-    account.last_login_at = now
-    audit.record(session, actor, "account.login", object_type="account", object_id=account.id,
-                 org_id=home_org_id(session, account.person_id),
-                 summary=f"{account.person.name} 登录")
-    return LoginResult(account)
+    code = None
+    if needs_first_login_code(is_claimed=account.is_claimed):
+        # the default password is derivable from the ID number: an unclaimed account also needs the one-time code
+        code = owner.first_code_for_login(session, account, first_code, now)
+        if code is None:
+            throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
+            count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="首次登录验证码")
+            return LoginResult(None, GENERIC_LOGIN_ERROR)
+    owner.record_login(session, account, now=now, ip=ip, first_code=code)
+    return LoginResult(account, first_code_id=code.id if code is not None else None)
 
 
 class PasswordLocked(ValidationFailed):
@@ -132,15 +115,17 @@ class PasswordLocked(ValidationFailed):
 
 
 def change_password(session, account: Account, *, current: str, new: str, confirm: str, settings: Settings,
-                    ip: str | None, now: datetime | None = None) -> None:
+                    ip: str | None, now: datetime | None = None, first_code_id: int | None = None) -> None:
     """A wrong current password counts towards the account's lockout like a wrong login (the caller commits
-    the count even when this raises); the one that locks the account also ends its sessions."""
+    the count even when this raises); the one that locks the account also ends its sessions. For an unclaimed
+    account this is the claim: the session's first-login code (``first_code_id``) must still be usable, and is
+    spent now."""
     from ..models import utcnow
     now = now or utcnow()
     errors: dict[str, list[str]] = {}
     if not verify_password(account, current or ""):
         if count_wrong_password(session, account, settings=settings, now=now, ip=ip, where="修改密码"):
-            account.session_version = (account.session_version or 1) + 1
+            owner.lock_sessions(session, account)
             raise PasswordLocked(settings.login_lock_minutes)
         errors["current"] = ["当前密码不正确（连续输错多次账号将被锁定）"]
     try:
@@ -154,28 +139,20 @@ def change_password(session, account: Account, *, current: str, new: str, confir
         errors["confirm"] = ["两次输入的新密码不一致"]
     if errors:
         raise ValidationFailed(errors)
-    account.password_hash = generate_password_hash(new)
-    account.must_change_password = False
-    account.failed_logins = 0
-    account.session_version = (account.session_version or 1) + 1
-    audit.record(session, Actor(account.person_id, account.person.name, ip), "account.password_changed",
-                 object_type="account", object_id=account.id, org_id=home_org_id(session, account.person_id),
-                 summary=f"{account.person.name} 修改了密码", people=[account.person_id])
+    if account.is_claimed:
+        owner.change_own_password(session, account, new, now=now, ip=ip)
+    else:
+        owner.claim(session, account, code_id=first_code_id, password=new, now=now, ip=ip)
 
 
 def end_sessions(account: Account) -> None:
     """Invalidate every session cookie of ``account`` (logout: a captured cookie stops working)."""
-    account.session_version = (account.session_version or 1) + 1
+    owner.lock_sessions(object_session(account), account)
 
 
 def ensure_account(session, person: Person) -> tuple[Account, bool]:
-    """The person's account, created with the default password (last 8 of the ID) when missing."""
-    if person.account is not None:
-        return person.account, False
-    account = Account(person_id=person.id, password_hash=None, must_change_password=True)
-    session.add(account)
-    session.flush()
-    return account, True
+    """The person's account, opened unclaimed (default password, last 8 of the ID) when missing."""
+    return owner.open_account(session, person)
 
 
 # ---------------------------------------------------------------- admin grants
@@ -209,11 +186,10 @@ def grant_admin(session, actor: Actor, org: Org, post: CadrePost, *, settings: S
     audit.record(session, actor, "admin.grant", object_type="admin_grant", object_id=grant.id, org_id=org.id,
                  summary=f"设定 {post.person.name}（{post.position}）为 {org.short_name} 管理员{note}",
                  after={"person": post.person.masked_id, "position": post.position}, people=[post.person_id])
-    if account.password_hash is None:
-        # still the default password, which anyone who knows the ID number can work out: the first login
-        # of this admin account also takes a one-time code, which the granting admin hands over in person
-        from . import firstlogin
-        firstlogin.issue(session, actor, grant, settings=settings, now=now)
+    if not account.is_claimed and owner.first_code_refusal(session, actor, post.person) is None:
+        # still unclaimed (the default password, which anyone who knows the ID number can work out): its first
+        # login takes a one-time code; the granting admin gets it when their reach covers every place of the person
+        owner.issue_first_login_code(session, actor, post.person, settings=settings, now=now, grant=grant)
     return grant
 
 

@@ -19,6 +19,7 @@ ACTION_LABELS = {
     "account.locked": "账号锁定",
     "account.password_changed": "修改密码",
     "account.password_reset": "重置密码",
+    "account.claimed": "启用账号（首次设置密码）",
     "resetcode.issue": "生成重置密码验证码",
     "firstlogin.issue": "生成首次登录验证码",
     "member.search_id": "按身份证号查找",

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ..clock import local_date
-from ..dbsetup import insert_many
 from ..domain import policy
 from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
 from ..domain.errors import Conflict, ValidationFailed
@@ -17,13 +16,14 @@ from ..domain.orgtree import OrgKind, is_within
 from ..domain.people import POSITION_SEPARATOR, split_positions
 from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
-from ..models import Account, CadrePost, ImportBatch, Member, Org, Person
+from ..models import CadrePost, ImportBatch, Member, Org, Person
 from ..queries import among, place_codes, within
 from ..spreadsheets.reader import RawRow, read_workbook
 from . import audit, stats
 from .actor import Actor
 from .imports import check_pending, gc_paused, mark_committed, new_batch
 from .members import add_member, check_may_edit, holder_description, update_member
+from .owners import accounts as accounts_owner
 from .owners import memberships
 from .owners import people as people_owner
 from .owners import posts as post_owner
@@ -258,9 +258,7 @@ def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings)
                                                  "position": position, **{k: r.data.get(k) for k in POST_FIELDS}}
                                                 for pid, r in cadres
                                                 for position in split_positions(r.data["position"])], now=now)
-        insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None,
-                                                     "must_change_password": True, "failed_logins": 0,
-                                                     "session_version": 1, "created_at": now} for pid, _ in cadres])
+        accounts_owner.open_accounts(session, [pid for pid, _ in cadres], now=now)
     # the ORM did not see these writes: branches that got cadres are recomputed at commit; the others get the
     # new members' counts added (a 50,000-row file need not be re-read member by member)
     by_branch: dict[int, list[dict]] = {}

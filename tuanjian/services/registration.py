@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
 
 from ..clock import local_date, to_local
 from ..domain import policy
@@ -15,11 +14,12 @@ from ..domain.errors import Collector, Conflict, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import validate_position
 from ..domain.settings import Settings
-from ..models import Account, AdminGrant, CadrePost, Org, Person, RegistrationCode
+from ..models import AdminGrant, CadrePost, Org, Person, RegistrationCode
 from ..queries import admin_count, is_admin, place_codes
 from . import audit
 from .accounts import verify_password
 from .actor import Actor
+from .owners import accounts as accounts_owner
 from .owners import grants, people
 from .owners import posts as post_owner
 
@@ -55,6 +55,9 @@ class WrongAccountPassword(ValidationFailed):
         self.account_id = account_id
 
 
+UNCLAIMED_ACCOUNT_MESSAGE = ("该身份证号已有账号，但本人尚未启用（从未设置自己的密码），不能用于注册。"
+                             "请向本组织或上级组织的管理员索取“首次登录验证码”，在登录页用初始密码"
+                             "（身份证号后八位）和验证码登录并设置新密码，再用新密码注册")
 EXISTING_ACCOUNT_MESSAGE = ("该身份证号已有账号：请填写该账号现在的登录密码（连续输错多次账号会被暂时锁定；"
                             "忘记密码请联系上级管理员生成重置密码验证码）")
 
@@ -113,6 +116,10 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     # 3. the person behind the ID number, now that the code is good
     existing_person = session.scalar(select(Person).where(Person.id_number == person_data["id_info"].number))
     existing_account = existing_person.account if existing_person is not None else None
+    if existing_account is not None and not existing_account.is_claimed:
+        # an unclaimed account (its holder never set a password) is claimed through the first-login code only: its
+        # default password is no proof of identity, whatever was typed (issue 24, classes 3 and 4)
+        raise ValidationFailed.single("id_number", UNCLAIMED_ACCOUNT_MESSAGE)
     if existing_account is None:
         c.check(check_password, data.password, min_length=settings.password_min_length,
                 max_length=settings.password_max_length)
@@ -153,8 +160,7 @@ def register_admin(session, data: RegistrationInput, *, settings: Settings, now:
     if is_admin(session, org.id, person.id):
         raise Conflict(f"您已是{org.short_name}的管理员，请直接登录")
     if existing_account is None:
-        session.add(Account(person_id=person.id, password_hash=generate_password_hash(data.password),
-                            must_change_password=False))
+        accounts_owner.open_claimed_account(session, person, data.password, now=now)
     post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id, CadrePost.org_id == org.id,
                                                   CadrePost.position == data.position, CadrePost.ended_at.is_(None)))
     if post is None:

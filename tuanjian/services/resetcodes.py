@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
 from ..clock import local_date, to_local
 from ..domain import resetcodes as rules
-from ..domain.errors import Collector, DomainError, ValidationFailed
+from ..domain.errors import Collector, Conflict, DomainError, ValidationFailed
 from ..domain.passwords import check_password
 from ..domain.people import parse_id_number
 from ..domain.settings import Settings
@@ -17,6 +16,7 @@ from ..queries import PersonLink, person_links, place_codes
 from . import audit
 from .accounts import home_org_id
 from .actor import Actor
+from .owners import accounts as owner
 
 # One message for an unknown ID number and for a wrong code, so the form does not tell who has an account.
 WRONG_CODE_MESSAGE = "身份证号码或重置密码验证码错误：请核对（验证码区分大小写），或请管理员重新生成"
@@ -34,6 +34,8 @@ class WrongResetCode(ValidationFailed):
 def _check(actor: Actor, person: Person, places: list[str]) -> None:
     rules.check_may_issue(actor_person_id=actor.person_id, scope_code=actor.scope_code, person_id=person.id,
                           place_codes=places, has_account=person.account is not None)
+    if person.account is not None and not person.account.is_claimed:
+        raise Conflict(owner.UNCLAIMED_NO_RESET)
 
 
 def refusals(session, actor: Actor, people: list[Person],
@@ -62,31 +64,15 @@ def usable_codes(session, person_ids, now: datetime) -> dict[int, ResetCode]:
     return {code.person_id: code for code in rows}
 
 
-def _new_code(session, person: Person, actor: Actor, settings: Settings, now: datetime) -> ResetCode:
-    while True:   # 48^8 codes: a clash is astronomically rare, but the column is unique
-        text = rules.generate_reset_code()
-        if session.scalar(select(ResetCode.id).where(ResetCode.code == text)) is None:
-            break
-    code = ResetCode(person_id=person.id, code=text, issued_at=now, issued_by_id=actor.person_id,
-                     expires_at=rules.reset_code_expiry(now, settings.reset_code_valid_hours))
-    session.add(code)
-    session.flush()
-    return code
-
-
 def issue_reset_code(session, actor: Actor, person: Person, *, settings: Settings, now: datetime) -> ResetCode:
     """A fresh code for ``person`` (already loaded through the scope). An earlier unused code is revoked."""
     links = person_links(session, [person.id], actor.scope_code)[person.id]
     _check(actor, person, place_codes(session, [person.id]).get(person.id, []))
-    revoked = session.execute(
-        update(ResetCode).where(ResetCode.person_id == person.id, ResetCode.used_at.is_(None),
-                                ResetCode.revoked_at.is_(None), ResetCode.expires_at > now)
-        .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
-    code = _new_code(session, person, actor, settings, now)
     # File the entry under the organisation that entitles the actor (the person's own org when it is a child),
     # so the audit pages of both the actor's org and the person's org show it.
     entitling = [link.org for link in links if link.org.id == actor.org_id or link.org.parent_id == actor.org_id]
     org = max(entitling, key=lambda o: o.code)
+    code, revoked = owner.issue_reset_code(session, actor, person, org_id=org.id, settings=settings, now=now)
     note = "，原未使用的验证码同时作废" if revoked else ""
     audit.record(session, actor, "resetcode.issue", object_type="person", object_id=person.id, org_id=org.id,
                  summary=f"为 {person.name}（{person.masked_id}，{org.short_name}）生成重置密码验证码，"
@@ -146,20 +132,11 @@ def redeem_reset_code(session, *, id_number: str, code: str, password: str, conf
         c.add("code", f"该验证码已过期（有效期{settings.reset_code_valid_hours}小时），请管理员重新生成")
     c.raise_if_any()
 
-    # Mark the code used atomically: of concurrent redemptions exactly one matches this row.
-    done = session.execute(
-        update(ResetCode).where(ResetCode.id == reset.id, ResetCode.used_at.is_(None),
-                                ResetCode.revoked_at.is_(None), ResetCode.expires_at > now)
-        .values(used_at=now).execution_options(synchronize_session=False))
-    if done.rowcount != 1:
-        raise ValidationFailed.single("code", "该验证码刚刚已被使用，请管理员重新生成")
     account = person.account
     was_locked = account.locked_until is not None and account.locked_until > now
-    account.password_hash = generate_password_hash(password)
-    account.must_change_password = False
-    account.failed_logins = 0
-    account.locked_until = None
-    account.session_version = (account.session_version or 1) + 1     # ends every other session
+    # spent atomically (of concurrent redemptions exactly one wins); the password is set and a lock lifted
+    if not owner.spend_reset_code(session, reset, account, password, now=now):
+        raise ValidationFailed.single("code", "该验证码刚刚已被使用，请管理员重新生成")
     audit.record(session, Actor(person.id, person.name, ip), "account.password_reset", object_type="account",
                  object_id=account.id, org_id=_person_org_id(session, person.id),
                  summary=f"{person.name} 使用重置密码验证码重置了密码" + ("，账号锁定同时解除" if was_locked else ""),

@@ -21,7 +21,7 @@ from . import stash as stashes
 from .htmx import is_htmx
 
 # Endpoints that do not need a login: a stale page there only needs the form back.
-PUBLIC_FORMS = {"registration.register", "registration.submit", "auth.forgot"}
+PUBLIC_FORMS = stashes.PUBLIC_FORMS
 # Endpoints where keeping the form makes no sense.
 NOT_STASHED = {"auth.login", "auth.logout", "auth.ping", "main.switch_org"}
 
@@ -48,9 +48,10 @@ def _page(body, status: int):
     return resp
 
 
-def relogin_page(reason: str):
-    """The login form in answer to a POST that lost its session, keeping what was typed."""
-    kept = stashes.save_from_request() if request.endpoint not in NOT_STASHED else None
+def relogin_page(reason: str, account_id: int | None = None):
+    """The login form in answer to a POST that lost its session, keeping what was typed for this browser and the
+    account whose session it was (``account_id`` when the caller already ended that session)."""
+    kept = stashes.save_from_request(account_id) if request.endpoint not in NOT_STASHED else None
     next_url = kept.page_with_token() if kept else stashes.page_of_request()
     body = render_template("auth/login.html", form=_login_form(next_url), relogin_reason=reason, stash=kept)
     return _page(body, 401)
@@ -84,6 +85,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def restore_typed_form():
         """On the page a stashed form comes back to: say so, and fill it in after rendering."""
+        if request.method == "GET" and request.endpoint in PUBLIC_FORMS:
+            stashes.bind_public_page()
         token = request.args.get(stashes.PARAM)
         if request.method != "GET" or not token or request.endpoint == "static":
             return None
@@ -94,11 +97,16 @@ def init_app(app: Flask) -> None:
             return None
         if not current_user.is_authenticated and request.endpoint not in PUBLIC_FORMS:
             return None            # the page will send the user to log in first; the token stays in ``next``
+        if not stashes.may_restore(kept, account_id=current_user.id if current_user.is_authenticated else None,
+                                   endpoint=request.endpoint):
+            return None            # another browser's or another account's stash: never shown here
         g.restore_stash = kept
         note = kept.reenter_note()
         flash(f"已填回您退出前填写的内容（{kept.kept} 项），请核对后重新提交。" + (f"{note}。" if note else ""),
               "warning")
         return None
+
+    app.after_request(stashes.apply_binding)
 
     @app.after_request
     def fill_typed_form(resp):

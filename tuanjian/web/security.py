@@ -43,11 +43,12 @@ def init_app(app: Flask) -> None:
         if current_user.is_authenticated:
             idle = current_settings().session_idle_minutes * 60
             if seen is not None and now - seen > idle:
+                account_id = current_user.id
                 logout_user()
                 session.clear()
                 if request.method == "POST":
                     from .relogin import idle_message, relogin_page
-                    return relogin_page(idle_message())      # keep the typed form (issue 16.1)
+                    return relogin_page(idle_message(), account_id)      # keep the typed form (issue 16.1)
                 flash("您已长时间未操作，为保护数据已自动退出，请重新登录。", "warning")
                 return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
             session.permanent = True
@@ -56,7 +57,7 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def force_password_change():
-        if (current_user.is_authenticated and current_user.must_change_password
+        if (current_user.is_authenticated and not current_user.is_claimed
                 and request.endpoint not in _PASSWORD_CHANGE_ALLOWED):
             flash("您正在使用初始密码，请先修改密码。", "warning")
             return redirect(url_for("auth.change_password"))

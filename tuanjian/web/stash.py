@@ -1,40 +1,65 @@
-"""Typed work survives an expired session or a stale page (issue 16.1).
+"""Typed work survives an expired session or a stale page (issue 16.1), and nobody else's work is planted in it
+(issue 24, class 5).
 
 A form POST that arrives after the session idled out (or with a CSRF token from a session that no longer exists)
-is not thrown away: its non-secret fields are kept server-side under a random token, the user logs in on the
-same page, and the page the form was on comes back with the fields filled in. Passwords and uploaded files are
-never kept; the page says which ones to enter again.
+is not thrown away: its fields are kept under a random token, the user logs in on the same page, and the page the
+form was on comes back with the fields filled in. Passwords, keys, tokens and uploaded files are never kept; the
+page says which ones to enter again; hidden inputs are never filled back.
 
-The stash is a small JSON file under ``<instance>/form-stash/`` (shared by every worker of the one server),
-deleted when used and after ``MAX_AGE`` seconds at the latest. Filling the form back is done on the returned
-HTML, so every form in the application gets it without code of its own, with JavaScript on or off.
+The stash is a row of ``form_stashes`` (``services/formstash.py``), so every app server can restore it. It is bound
+
+* to the browser that posted it: a random id in an HttpOnly, SameSite=Strict cookie (``COOKIE``, signed with the
+  secret key) that is set at login (with the account id), when a public form's page is opened, or with the stash
+  of a browser holding an expired session; only a request carrying that cookie gets it back;
+* to the account whose session expired (from the signed session cookie, or the binding cookie when the browser
+  has dropped its session); it is restored only after that account logs in again. Only the public forms
+  (管理员注册, 忘记密码) keep a stash without an account.
+
+A POST with no session and no binding cookie (a forged or scripted post) keeps nothing and gets no restore link.
+Stashes are capped per browser and in total (count and bytes), deleted when used and after ``MAX_AGE`` at the
+latest. Filling the form back is done on the returned HTML, so every form in the application gets it without code
+of its own, with JavaScript on or off.
 """
 from __future__ import annotations
 
+import hashlib
 import html as htmllib
 import json
-import os
 import re
 import secrets
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from datetime import UTC
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from flask import current_app, request
+from flask import current_app, g, request, session
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+from ..extensions import db
+from ..models import utcnow
+from ..services import formstash
 
 PARAM = "restore_form"           # query parameter carrying the token on the page the form comes back to
+COOKIE = "tuanjian_stash"        # the browser binding: signed {"c": random browser id, "a": account id or None}
 MAX_AGE = 2 * 60 * 60            # seconds a stash is kept at most
+BINDING_AGE = 7 * 24 * 60 * 60   # seconds the binding cookie lives (set again at every login)
 MAX_BYTES = 256 * 1024
+CAPS = formstash.Caps(per_stash_bytes=MAX_BYTES, per_client_count=5, per_client_bytes=512 * 1024,
+                      total_count=2000, total_bytes=32 * 1024 * 1024)
+# Endpoints that do not need a login: their stash is bound to the browser only.
+PUBLIC_FORMS = {"registration.register", "registration.submit", "auth.forgot"}
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 _SECRET_NAMES = {"current", "new", "confirm", "csrf_token"}
-_TEXT_TYPES = {"", "text", "search", "tel", "email", "number", "date", "month", "url", "hidden", "datetime-local"}
+_SECRET_PARTS = ("password", "token", "secret", "key")
+# the controls a person types into (never "hidden": what a page carries is the page's, not the person's)
+_TEXT_TYPES = {"", "text", "search", "tel", "email", "number", "date", "month", "url", "datetime-local"}
 
 
 def is_secret(name: str) -> bool:
-    """Field names whose value is never kept: passwords (and the CSRF token, which is replaced anyway)."""
+    """Field names whose value is never kept: passwords, keys and tokens (the CSRF token is replaced anyway)."""
     lowered = name.lower()
-    return "password" in lowered or lowered in _SECRET_NAMES
+    return lowered in _SECRET_NAMES or any(part in lowered for part in _SECRET_PARTS)
 
 
 @dataclass
@@ -46,6 +71,8 @@ class Stash:
     secrets_dropped: bool = False                # a password field was posted (and not kept)
     files_dropped: list[str] = field(default_factory=list)   # names of uploaded files (not kept)
     created: float = 0.0
+    account_id: int | None = None                # the account whose session expired (None: a public form)
+    client_hash: str = ""                        # sha256 of the browser's binding id
 
     @property
     def kept(self) -> int:
@@ -67,29 +94,86 @@ class Stash:
         return "；".join(parts)
 
 
-def _folder() -> str:
-    return current_app.config.get("FORM_STASH_DIR") or os.path.join(current_app.instance_path, "form-stash")
+# ---------------------------------------------------------------- the browser binding
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="tuanjian-form-stash-binding")
 
 
-def _path(token: str) -> str | None:
-    if not _TOKEN.match(token or ""):
+def _hash(client_id: str) -> str:
+    return hashlib.sha256(client_id.encode()).hexdigest()
+
+
+def read_binding() -> tuple[str, int | None] | None:
+    """(browser id, account id) from this request's binding cookie, when it is ours and not too old."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
         return None
-    return os.path.join(_folder(), token + ".json")
-
-
-def _purge(folder: str, now: float) -> None:
     try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    for name in names:
-        path = os.path.join(folder, name)
-        try:
-            if now - os.path.getmtime(path) > MAX_AGE:
-                os.remove(path)
-        except OSError:
-            pass
+        data = _serializer().loads(raw, max_age=BINDING_AGE)
+    except BadSignature:
+        return None
+    client, account = (data.get("c"), data.get("a")) if isinstance(data, dict) else (None, None)
+    if not isinstance(client, str) or not _TOKEN.match(client) or not (account is None or isinstance(account, int)):
+        return None
+    return client, account
 
+
+def bind(account_id: int | None) -> str:
+    """Bind this browser to ``account_id`` (at login): the cookie is set on the response. Returns the browser id
+    (the one it already had, else a new one)."""
+    current = read_binding()
+    client = current[0] if current else secrets.token_urlsafe(24)
+    g.stash_binding = (client, account_id)
+    return client
+
+
+def bind_public_page() -> None:
+    """A public form's page (管理员注册, 忘记密码) was opened: bind this browser if it is not yet, so a stale post of
+    that form can be kept for it, and only for it."""
+    if read_binding() is None:
+        g.stash_binding = (secrets.token_urlsafe(24), None)
+
+
+def unbind() -> None:
+    """At logout: the browser forgets its binding (its stashes can no longer be restored)."""
+    g.stash_binding = False
+
+
+def apply_binding(resp):
+    """after_request: write (or delete) the binding cookie decided during the request."""
+    binding = g.pop("stash_binding", None)
+    if binding is False:
+        resp.delete_cookie(COOKIE, path="/", samesite="Strict", httponly=True)
+    elif binding is not None:
+        client, account = binding
+        resp.set_cookie(COOKIE, _serializer().dumps({"c": client, "a": account}), max_age=BINDING_AGE, path="/",
+                        httponly=True, samesite="Strict", secure=request.is_secure)
+    return resp
+
+
+def session_account_id() -> int | None:
+    """The account of the (signed) session cookie this request carries, even when that session has expired or
+    was ended elsewhere: the account whose typed form is being kept."""
+    raw = session.get("_user_id")
+    try:
+        return int(str(raw).split(".")[0]) if raw else None
+    except ValueError:
+        return None
+
+
+def may_restore(stash: Stash, *, account_id: int | None, endpoint: str | None) -> bool:
+    """Only to the browser that posted it, and only to the account whose session expired (public forms: only on a
+    public form)."""
+    binding = read_binding()
+    if binding is None or not secrets.compare_digest(_hash(binding[0]), stash.client_hash):
+        return False
+    if stash.account_id is None:
+        return endpoint in PUBLIC_FORMS
+    return account_id == stash.account_id
+
+
+# ---------------------------------------------------------------- keeping and finding
 
 def page_of_request() -> str:
     """Where the posted form was: the Referer when it is on this site, else the posted URL if it answers GET."""
@@ -113,58 +197,69 @@ def same_origin() -> bool:
     return bool(source) and parts.scheme in ("http", "https") and parts.netloc == request.host
 
 
-def save_from_request() -> Stash | None:
-    """Keep the posted form (minus secrets and files); None when there is nothing worth keeping."""
+def save_from_request(account_id: int | None = None) -> Stash | None:
+    """Keep the posted form (minus secrets and files) for the browser and the account whose session expired
+    (``account_id``; else the session cookie's, else the binding cookie's). None when there is nothing worth
+    keeping, nobody to bind it to, or no room."""
     if request.method != "POST" or request.mimetype not in ("application/x-www-form-urlencoded",
                                                             "multipart/form-data") or not same_origin():
         return None
+    public = request.endpoint in PUBLIC_FORMS
+    binding = read_binding()
+    if not public:
+        account_id = account_id or session_account_id() or (binding[1] if binding else None)
+        if account_id is None:
+            return None             # no session at all and no binding: a forged or scripted post keeps nothing
+    else:
+        account_id = None
+    if binding is not None:
+        client = binding[0]
+    elif not public:
+        # a browser holding an (expired, signed) session of ``account_id``: bind it now
+        client = secrets.token_urlsafe(24)
+        g.stash_binding = (client, account_id)
+    else:
+        return None                 # a public form posted by a browser that never opened it here
     fields, secret = [], False
     for name, value in request.form.items(multi=True):
         if is_secret(name):
-            secret = secret or (name != "csrf_token" and bool(value))
+            secret = secret or ("password" in name.lower() or name in ("current", "new", "confirm")) and bool(value)
             continue
         fields.append((name, value))
     files = [f.filename for f in request.files.values() if f and f.filename]
     if not fields and not files:
         return None
     stash = Stash(token=secrets.token_urlsafe(24), action=request.path, page=page_of_request(), fields=fields,
-                  secrets_dropped=secret, files_dropped=files, created=time.time())
-    data = json.dumps(asdict(stash), ensure_ascii=False).encode("utf-8")
-    if len(data) > MAX_BYTES:
-        return None
-    folder = _folder()
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    _purge(folder, stash.created)
-    path = _path(stash.token)
-    with open(path, "wb") as f:
-        os.chmod(path, 0o600)
-        f.write(data)
-    return stash
+                  secrets_dropped=secret, files_dropped=files, created=time.time(), account_id=account_id,
+                  client_hash=_hash(client))
+    payload = {"fields": [list(f) for f in fields], "secrets_dropped": secret, "files_dropped": files}
+    size = len(json.dumps(payload, ensure_ascii=False).encode("utf-8")) + len(stash.page) + len(stash.action)
+    kept = formstash.save(db.session, token=stash.token, client_hash=stash.client_hash, account_id=account_id,
+                          action=stash.action, page=stash.page, payload=payload, size=size, caps=CAPS, now=utcnow(),
+                          max_age=MAX_AGE)
+    db.session.commit()
+    return stash if kept else None
 
 
 def load(token: str) -> Stash | None:
-    path = _path(token)
-    if path is None:
+    if not _TOKEN.match(token or ""):
         return None
-    try:
-        with open(path, encoding="utf-8") as f:
-            raw = json.load(f)
-    except (OSError, ValueError):
+    row = formstash.find(db.session, token, now=utcnow(), max_age=MAX_AGE)
+    if row is None:
         return None
-    stash = Stash(**{**raw, "fields": [tuple(x) for x in raw.get("fields", [])]})
-    if time.time() - stash.created > MAX_AGE:
-        discard(token)
-        return None
-    return stash
+    payload = row.payload or {}
+    return Stash(token=row.token, action=row.action, page=row.page,
+                 fields=[tuple(x) for x in payload.get("fields", [])],
+                 secrets_dropped=bool(payload.get("secrets_dropped")),
+                 files_dropped=list(payload.get("files_dropped", [])),
+                 created=row.created_at.replace(tzinfo=UTC).timestamp(), account_id=row.account_id,
+                 client_hash=row.client_hash)
 
 
 def discard(token: str) -> None:
-    path = _path(token)
-    if path:
-        try:
-            os.remove(path)
-        except OSError:
-            pass
+    if _TOKEN.match(token or ""):
+        formstash.discard(db.session, token)
+        db.session.commit()
 
 
 # ---------------------------------------------------------------- putting the values back into the page
