@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tuanjian.domain import policy
 from tuanjian.models import (
     Account,
     AdminGrant,
@@ -200,8 +201,11 @@ def test_granting_admin_rights_issues_no_code_to_an_admin_not_covering_every_pla
                                                   CadrePost.org_id == tree.village.id))
     c = login(tree.township_admin, c=app.test_client())
     resp = c.post(f"/orgs/{tree.village.id}/admins", data={"post_id": post.id})
-    assert resp.status_code in (302, 403)
+    # places follow the person rule: the grant itself is refused with the one held-elsewhere answer
+    assert resp.status_code == 409
+    assert policy.HELD_ELSEWHERE["admin"] in resp.get_data(as_text=True)
     session.expire_all()
+    assert session.scalar(select(AdminGrant).where(AdminGrant.person_id == person.id)) is None
     assert session.scalar(select(FirstLoginCode).where(FirstLoginCode.person_id == person.id)) is None
 
 
