@@ -76,6 +76,31 @@ def test_views_hold_no_queries_no_rollbacks_and_no_code_comparisons():
     assert len(_views()) > 15
 
 
+def _calls(source: str, name: str) -> list[int]:
+    """Lines of every call of a method ``name`` (``x.commit()``, ``db.session.rollback()``, …) in ``source``."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name]
+
+
+def test_one_commit_per_request_in_one_place():
+    """Issue 29: views never commit or roll back; the request's one commit is web.actions.end_transaction, the
+    rollbacks of a refusal live in the action helpers and the error handlers."""
+    found = []
+    for path in [*_views(), *sorted((PACKAGE / "web").glob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        rel = path.relative_to(PACKAGE).as_posix()
+        found += [f"{rel}:{line}: commit()" for line in _calls(source, "commit") if rel != "web/actions.py"]
+        if rel not in ("web/actions.py", "web/errors.py", "web/importflow.py"):
+            found += [f"{rel}:{line}: rollback()" for line in _calls(source, "rollback")]
+    assert not found, found
+    assert len(_calls((PACKAGE / "web/actions.py").read_text(encoding="utf-8"), "commit")) == 1
+
+
+def test_the_commit_check_sees_calls():
+    assert _calls("def v():\n    db.session.commit()\n    s.rollback()\n", "commit") == [2]
+    assert _calls("x = 'db.session.commit()'\n", "commit") == []
+
+
 def test_templates_use_the_shared_macros():
     found = []
     for path in sorted((PACKAGE / "templates").rglob("*.html")):

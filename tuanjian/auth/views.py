@@ -9,6 +9,7 @@ from ..extensions import db
 from ..models import Account, utcnow
 from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
+from ..web.actions import keep
 from ..web.forms import apply_errors
 from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
@@ -59,7 +60,7 @@ def login():
     result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
                                    settings=_settings(), now=utcnow(), ip=client_ip(),
                                    first_code=form.first_code.data or "")
-    db.session.commit()   # failure counters and the audit entry are kept either way
+    keep()                # failure counters and the audit entry are kept either way
     if result.account is None:
         form.password.errors = [result.message]
         return render_template("auth/login.html", form=form), 401
@@ -93,7 +94,6 @@ def logout():
     if current_user.is_authenticated:
         # server-side: a copy of this session cookie (or any other session of the account) stops working
         accounts.end_sessions(current_user._get_current_object())
-        db.session.commit()
     logout_user()
     session.clear()
     flash("您已安全退出。", "info")
@@ -112,17 +112,16 @@ def change_password():
                                      new=form.new.data or "", confirm=form.confirm.data or "",
                                      settings=_settings(), ip=client_ip())
         except accounts.PasswordLocked as exc:
-            db.session.commit()          # the lock and its audit entry; the account's sessions have ended
+            keep()                       # the lock and its audit entry; the account's sessions have ended
             logout_user()
             session.clear()
             flash(exc.field_errors["current"][0], "error")
             return redirect(url_for("auth.login"))
         except ValidationFailed as exc:
             # nothing was changed but the wrong-password count (when the current password was wrong): keep it
-            db.session.commit()
+            keep()
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
-        db.session.commit()
         login_user(current_user._get_current_object())   # new session_version → refresh our own cookie
         flash("密码已修改。其他地方登录的会话已失效。", "success")
         return redirect(url_for("main.home"))

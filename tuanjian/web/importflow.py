@@ -20,7 +20,7 @@ from ..queries import paginate_list, recent_batches
 from ..services.imports import cancel, gc_paused
 from ..spreadsheets.reader import ImportFileError, clean_filename
 from ..spreadsheets.writer import Column, error_workbook, template_workbook
-from .actions import flash_redirect, form_action
+from .actions import conflict_message, flash_redirect, form_action
 from .htmx import render
 from .scope import batch_or_404, current_actor, int_arg, org_or_404
 
@@ -133,6 +133,7 @@ class ImportFlow:
         def done(created):
             flash(self.success(created), "success")
             return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+        conflict_message(RACED)              # a unique key refused at the request's commit
         try:
             return form_action(None, lambda: self.commit_rows(db.session, current_actor(), batch,
                                                               mode=request.form.get("mode", ""),
