@@ -10,6 +10,7 @@ from ..models import Account, utcnow
 from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
 from ..web.actions import keep
+from ..web.busy import busy_response, login_slot
 from ..web.forms import apply_errors
 from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
@@ -57,9 +58,12 @@ def login():
         return render_template("auth/login.html", form=form)
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
-    result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
-                                   settings=_settings(), now=utcnow(), ip=client_ip(),
-                                   first_code=form.first_code.data or "")
+    with login_slot() as free:          # a burst: a clear 503 page, not an unbounded queue (web.busy)
+        if not free:
+            return busy_response()
+        result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
+                                       settings=_settings(), now=utcnow(), ip=client_ip(),
+                                       first_code=form.first_code.data or "")
     keep()                # failure counters and the audit entry are kept either way
     if result.account is None:
         form.password.errors = [result.message]
