@@ -101,6 +101,17 @@ def test_the_commit_check_sees_calls():
     assert _calls("x = 'db.session.commit()'\n", "commit") == []
 
 
+def test_live_children_have_one_home():
+    """Issue 29: "the live children of an org" is written once, queries.children_of (live_children, has_children
+    use it); services and views call those."""
+    pattern = re.compile(r"parent_id\s*==[^\n]*\n?[^\n]*dissolved_at\.is_\(None\)")
+    found = [p.relative_to(PACKAGE).as_posix() for p in sorted(PACKAGE.rglob("*.py"))
+             if p.name != "queries.py" or p.parent != PACKAGE
+             if pattern.search(p.read_text(encoding="utf-8"))]
+    assert not found, found
+    assert pattern.search((PACKAGE / "queries.py").read_text(encoding="utf-8"))
+
+
 def test_templates_use_the_shared_macros():
     found = []
     for path in sorted((PACKAGE / "templates").rglob("*.html")):
