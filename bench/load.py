@@ -587,20 +587,21 @@ def start_gunicorn(env: dict, workers: int, tmp: str) -> tuple[subprocess.Popen,
     import gunicorn.config
     if any(s.name == "control_socket_disable" for s in gunicorn.config.KNOWN_SETTINGS):
         cmd[-1:-1] = ["--no-control-socket"]     # gunicorn ≥ 24 would share ~/.gunicorn/gunicorn.ctl with other runs
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    with log.open("wb") as err:                 # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/auth/login")
             if conn.getresponse().status == 200:
-                conn.close()
                 return proc, port, log
-            conn.close()
         except OSError:
             pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     stop_gunicorn(proc)
     sys.exit("gunicorn did not answer within 60 s")
