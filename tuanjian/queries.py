@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, func, not_, or_, select
+from sqlalchemy.orm import contains_eager
 
 from .domain.orgtree import is_within
 from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
@@ -222,6 +223,7 @@ def place_codes(session, person_ids) -> dict[int, list[str]]:
 def admin_grants_of(session, person_id: int) -> list[AdminGrant]:
     """A person's active admin grants, highest organisation first."""
     return list(session.scalars(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
+                                .options(contains_eager(AdminGrant.org))      # every request reads grant.org
                                 .where(AdminGrant.person_id == person_id, AdminGrant.revoked_at.is_(None))
                                 .order_by(Org.code)))
 

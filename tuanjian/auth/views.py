@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from .. import current_settings as _settings
 from ..domain.errors import ValidationFailed
@@ -31,7 +32,8 @@ def init_login_manager(login_manager) -> None:
             account_id, version = (int(x) for x in user_id.split("."))
         except ValueError:
             return None
-        account = db.session.get(Account, account_id)
+        # the person comes with it: every page names the user (current_actor, the header)
+        account = db.session.get(Account, account_id, options=[joinedload(Account.person)])
         if account is None or account.session_version != version:
             return None
         return account
