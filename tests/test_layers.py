@@ -112,6 +112,22 @@ def test_live_children_have_one_home():
     assert pattern.search((PACKAGE / "queries.py").read_text(encoding="utf-8"))
 
 
+def test_no_import_circle_between_the_commands_and_their_helpers():
+    """Issue 29: tuanjian.cli lists the command modules; they (and backup.py) take the shared helpers from
+    tuanjian.clitools, which imports no command module."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel in ("__init__.py", "cli.py"):
+            continue
+        names = imported_modules(path)
+        if any(n == "tuanjian.cli" or n.startswith("tuanjian.cli.") for n in names):
+            found.append(f"{rel} imports tuanjian.cli (take the helper from tuanjian.clitools)")
+    tools = imported_modules(PACKAGE / "clitools.py")
+    found += [f"clitools imports {n}" for n in tools if n.endswith(".cli") or ".cli." in n or n == "tuanjian.backup"]
+    assert not found, found
+
+
 def test_templates_use_the_shared_macros():
     found = []
     for path in sorted((PACKAGE / "templates").rglob("*.html")):
