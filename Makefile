@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 5000
 FLASK  := $(BIN)/flask --app tuanjian
 
-.PHONY: run setup test test-fast lint check-python migrate demo bench clean
+.PHONY: run setup test test-fast test-quick lint check-python migrate demo bench clean
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "需要 Python 3.11 或更新版本 (Python 3.11+ is required)")'
@@ -49,6 +49,11 @@ test: $(BIN)/.installed-test
 
 test-fast: $(BIN)/.installed-test
 	$(BIN)/python -m pytest $(XDIST) -m 'not e2e and not bench' -x -q
+
+# The fastest subset, while working: the pure rules and the layer checks (seconds, no database); then run the
+# test files of what you changed, and make test-fast before handing over.
+test-quick: $(BIN)/.installed-test
+	$(BIN)/python -m pytest -n 0 -x -q tests/domain tests/test_layers.py
 
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .

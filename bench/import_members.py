@@ -2,7 +2,7 @@
 
 The floor is what any importer must do at least: read the workbook with calamine, check every ID's
 GB 11643 checksum, and insert the rows with one executemany. The app's preview + commit is compared
-with it (target for 50,000 rows: ≤ 4× the floor, peak memory < 500 MB).
+with it (target for 50,000 rows: ≤ 3× the floor, peak memory < 500 MB).
 
 Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5]
 The machine's noise is large next to a few seconds, so floor and app run interleaved and medians are printed.
@@ -183,7 +183,7 @@ def main() -> None:
     print(f"app upload+preview: {med('preview'):.2f} s; preview page: {med('page'):.2f} s "
           f"({runs[0]['page_kb']:.0f} kB); "
           f"commit: {med('commit'):.2f} s; members written: {runs[-1]['members']}")
-    print(f"ratio (preview + commit) / floor, median of the runs: {ratio:.1f}×  (target ≤ 4×)")
+    print(f"ratio (preview + commit) / floor, median of the runs: {ratio:.1f}×  (target ≤ 3×)")
     cpu_ratio = median(r["cpu"] / f for r, f in zip(runs, floor_cpus, strict=True))
     print(f"cross-check, CPU time (this process and the reader process) instead of wall time: floor "
           f"{median(floor_cpus):.2f} s, app {med('cpu'):.2f} s, ratio {cpu_ratio:.1f}×")

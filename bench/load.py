@@ -21,10 +21,17 @@ Prints requests, errors, wall time, throughput and p50/p95/max latency overall a
 page: other pages; progress: progress page and exception lists; import-upload; import-commit). Timings are
 printed, never asserted; the exit status is 1 when there were errors, lost writes or stats mismatches.
 
+Sweep (--sweep 300,600,1000,1500), the deadline day's knee: one open-loop run per size, admins arriving at 1 per
+second per 300 admins (so each size has arrived after 300 s), think --think; per size the requests, errors and
+p50/p95 per kind, then the largest size whose page p95 stayed under 300 ms. --burst N adds, reported separately, N
+admins all arriving within one think time. A login answered “系统繁忙” (503 with Retry-After: the designed answer to a
+login burst, web/busy.py) is counted as busy, not as an error, and retried after the pause it asks for.
+
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
        .venv/bin/python bench/load.py --open-loop [--admins 300] [--think 10] [--arrival-rate R] [--duration 120]
                                       [--imports 1] [--db …] [--workers 4]
+       .venv/bin/python bench/load.py --sweep 300,600,1000,1500 [--burst 300] [--think 10] [--duration 330] [--db …]
 PostgreSQL uses a scratch database tuanjian_bench_load on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server; named after that URL's database when it is
 not postgres, see _scratch.py); it is dropped afterwards unless --keep or the run failed.
@@ -234,6 +241,7 @@ class Recorder:
     timings: list[tuple[str, float]] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    busy: int = 0                                   # logins answered 系统繁忙 (503 + Retry-After), then retried
 
     def timing(self, kind: str, seconds: float, status: int) -> None:
         with self.lock:
@@ -288,8 +296,8 @@ class Session:
         self.cookies: dict[str, str] = {}
 
     def request(self, method: str, path: str, *, expect: int, body: bytes | None = None,
-                headers: dict | None = None) -> Response:
-        headers = dict(headers or {})
+                headers: dict | None = None, _retries: int = 0) -> Response:
+        headers = {k: v for k, v in (headers or {}).items() if k != "Cookie"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         kind = kind_of(method, path)
@@ -309,6 +317,12 @@ class Session:
             raise StepFailed(repr(exc)) from None
         elapsed = time.perf_counter() - t
         self.recorder.timing(kind, elapsed, resp.status)
+        if (resp.status == 503 and resp.headers.get("Retry-After") and method == "POST"
+                and path.startswith("/auth/login") and _retries < 5):      # a login burst's designed answer
+            with self.recorder.lock:
+                self.recorder.busy += 1
+            time.sleep(float(resp.headers["Retry-After"]) * random.uniform(0.5, 1.5))
+            return self.request(method, path, expect=expect, body=body, headers=headers, _retries=_retries + 1)
         for header in resp.headers.get_all("Set-Cookie") or []:
             jar = SimpleCookie()
             jar.load(header)
@@ -573,20 +587,21 @@ def start_gunicorn(env: dict, workers: int, tmp: str) -> tuple[subprocess.Popen,
     import gunicorn.config
     if any(s.name == "control_socket_disable" for s in gunicorn.config.KNOWN_SETTINGS):
         cmd[-1:-1] = ["--no-control-socket"]     # gunicorn ≥ 24 would share ~/.gunicorn/gunicorn.ctl with other runs
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    with log.open("wb") as err:                 # the server keeps its own copy of the descriptor
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"gunicorn exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             conn.request("GET", "/auth/login")
             if conn.getresponse().status == 200:
-                conn.close()
                 return proc, port, log
-            conn.close()
         except OSError:
             pass
+        finally:
+            conn.close()
         time.sleep(0.2)
     stop_gunicorn(proc)
     sys.exit("gunicorn did not answer within 60 s")
@@ -645,6 +660,12 @@ def server_log_excerpt(log: Path, limit: int = 120) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sweep", default=None,
+                        help="open-loop sizes, e.g. 300,600,1000,1500 (arriving 1/s per 300 admins)")
+    parser.add_argument("--sweep-window", type=float, default=300.0,
+                        help="sweep: seconds over which each size arrives (1/s per 300 admins at 300)")
+    parser.add_argument("--burst", type=int, default=None,
+                        help="sweep: also N admins arriving within one think time, reported separately")
     parser.add_argument("--admins", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
@@ -661,10 +682,48 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=120.0, help="open loop: seconds from the first arrival")
     parser.add_argument("--imports", type=int, default=1, help="open loop: workbooks each branch admin imports")
     args = parser.parse_args()
+    if args.sweep:
+        sys.exit(sweep(args))
     if args.open_loop:
         args.rounds = args.imports                      # workbooks per branch admin
         args.arrival_rate = args.arrival_rate or args.admins / args.think
+    if run(args)["failed"]:
+        sys.exit(1)
 
+
+PAGE_P95_LIMIT = 0.300          # seconds: the knee is the largest size whose page p95 stays under it
+
+
+def sweep(args) -> int:
+    """One open-loop run per size (and the burst case), then the table and the knee; the exit status is 1 when a
+    run had errors or lost writes."""
+    import copy
+    sizes = [int(n) for n in args.sweep.split(",") if n.strip()]
+    cases = [("steady", n, n / args.sweep_window) for n in sizes]
+    if args.burst:
+        cases.append(("burst", args.burst, args.burst / args.think))
+    results = []
+    for label, n, rate in cases:
+        print(f"==== {label}: {n} admins arriving {rate:g}/s, think {args.think:g} s, {args.duration:g} s")
+        one = copy.copy(args)
+        one.open_loop, one.admins, one.arrival_rate, one.rounds = True, n, rate, args.imports
+        results.append((label, n, run(one)))
+    print(f"==== sweep on {args.db}, gunicorn {args.workers} workers, clients on the same machine "
+          f"(think {args.think:g} s, {args.duration:g} s per size)")
+    print(f"{'case':<8}{'admins':>7}{'requests':>9}{'errors':>7}{'busy':>6}  "
+          + "".join(f"{k + ' p50/p95':>26}" for k in KINDS))
+    for label, n, r in results:
+        cells = "".join(f"{(f'{r[k][0]:.0f}/{r[k][1]:.0f} ms' if k in r else '-'):>26}" for k in KINDS)
+        print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}  {cells}")
+    fine = [n for label, n, r in results if label == "steady" and not r["failed"]
+            and "page" in r and r["page"][1] < PAGE_P95_LIMIT * 1000]
+    print(f"largest size with page p95 < {PAGE_P95_LIMIT * 1000:.0f} ms and 0 errors: "
+          + (str(max(fine)) if fine else "none of the sizes tried"))
+    return 1 if any(r["failed"] for _, _, r in results) else 0
+
+
+def run(args) -> dict:
+    """One run (closed or open loop) as the options say: prints its report; returns its summary."""
     tmp = tempfile.mkdtemp(prefix="tuanjian_load_")
     os.environ["TUANJIAN_INSTANCE_PATH"] = tmp          # the in-process app must not touch ./instance
     secret = secrets.token_hex(16)
@@ -718,7 +777,8 @@ def main() -> None:
         stopped = stop_gunicorn(proc)
 
     n = len(recorder.timings)
-    print(f"requests: {n}  errors: {len(recorder.errors)}  wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
+    print(f"requests: {n}  errors: {len(recorder.errors)}  busy logins (503, retried): {recorder.busy}  "
+          f"wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
           f"statuses: {dict(sorted(recorder.statuses.items()))}")
     print_latencies(recorder.timings)
     if loop is not None:
@@ -743,8 +803,12 @@ def main() -> None:
     else:
         drop_database(args.db)
         shutil.rmtree(tmp, ignore_errors=True)
-    if failed:
-        sys.exit(1)
+    summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy}
+    for k in KINDS:
+        values = [t for kind, t in recorder.timings if kind == k]
+        if values:
+            summary[k] = (pct(values, .5) * 1000, pct(values, .95) * 1000)
+    return summary
 
 
 if __name__ == "__main__":

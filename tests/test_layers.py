@@ -76,6 +76,58 @@ def test_views_hold_no_queries_no_rollbacks_and_no_code_comparisons():
     assert len(_views()) > 15
 
 
+def _calls(source: str, name: str) -> list[int]:
+    """Lines of every call of a method ``name`` (``x.commit()``, ``db.session.rollback()``, …) in ``source``."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == name]
+
+
+def test_one_commit_per_request_in_one_place():
+    """Issue 29: views never commit or roll back; the request's one commit is web.actions.end_transaction, the
+    rollbacks of a refusal live in the action helpers and the error handlers."""
+    found = []
+    for path in [*_views(), *sorted((PACKAGE / "web").glob("*.py"))]:
+        source = path.read_text(encoding="utf-8")
+        rel = path.relative_to(PACKAGE).as_posix()
+        found += [f"{rel}:{line}: commit()" for line in _calls(source, "commit") if rel != "web/actions.py"]
+        if rel not in ("web/actions.py", "web/errors.py", "web/importflow.py"):
+            found += [f"{rel}:{line}: rollback()" for line in _calls(source, "rollback")]
+    assert not found, found
+    assert len(_calls((PACKAGE / "web/actions.py").read_text(encoding="utf-8"), "commit")) == 1
+
+
+def test_the_commit_check_sees_calls():
+    assert _calls("def v():\n    db.session.commit()\n    s.rollback()\n", "commit") == [2]
+    assert _calls("x = 'db.session.commit()'\n", "commit") == []
+
+
+def test_live_children_have_one_home():
+    """Issue 29: "the live children of an org" is written once, queries.children_of (live_children, has_children
+    use it); services and views call those."""
+    pattern = re.compile(r"parent_id\s*==[^\n]*\n?[^\n]*dissolved_at\.is_\(None\)")
+    found = [p.relative_to(PACKAGE).as_posix() for p in sorted(PACKAGE.rglob("*.py"))
+             if p.name != "queries.py" or p.parent != PACKAGE
+             if pattern.search(p.read_text(encoding="utf-8"))]
+    assert not found, found
+    assert pattern.search((PACKAGE / "queries.py").read_text(encoding="utf-8"))
+
+
+def test_no_import_circle_between_the_commands_and_their_helpers():
+    """Issue 29: tuanjian.cli lists the command modules; they (and backup.py) take the shared helpers from
+    tuanjian.clitools, which imports no command module."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel in ("__init__.py", "cli.py"):
+            continue
+        names = imported_modules(path)
+        if any(n == "tuanjian.cli" or n.startswith("tuanjian.cli.") for n in names):
+            found.append(f"{rel} imports tuanjian.cli (take the helper from tuanjian.clitools)")
+    tools = imported_modules(PACKAGE / "clitools.py")
+    found += [f"clitools imports {n}" for n in tools if n.endswith(".cli") or ".cli." in n or n == "tuanjian.backup"]
+    assert not found, found
+
+
 def test_templates_use_the_shared_macros():
     found = []
     for path in sorted((PACKAGE / "templates").rglob("*.html")):

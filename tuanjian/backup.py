@@ -584,5 +584,5 @@ def cli_restore(src: str, yes: bool) -> None:
 
 
 def _cli_error(message: str):
-    from .cli import CliError
+    from .clitools import CliError
     return CliError(message)

@@ -6,6 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, func, not_, or_, select
+from sqlalchemy.orm import contains_eager
 
 from .domain.orgtree import is_within
 from .models import AdminGrant, CadrePost, Member, Org, Person, RegistrationCode
@@ -92,6 +93,11 @@ def orgs_in(scope_code: str) -> Select:
 def children_of(org_id: int) -> Select:
     """Live (not dissolved) direct children in the parent's chosen order."""
     return select(Org).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).order_by(Org.sort_order, Org.code)
+
+
+def live_children(session, org_id: int) -> list[Org]:
+    """The live direct children, in the parent's chosen order: the one home of this query (issue 29)."""
+    return list(session.scalars(children_of(org_id)))
 
 
 def is_admin(session, org_id: int, person_id: int) -> bool:
@@ -217,6 +223,7 @@ def place_codes(session, person_ids) -> dict[int, list[str]]:
 def admin_grants_of(session, person_id: int) -> list[AdminGrant]:
     """A person's active admin grants, highest organisation first."""
     return list(session.scalars(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)
+                                .options(contains_eager(AdminGrant.org))      # every request reads grant.org
                                 .where(AdminGrant.person_id == person_id, AdminGrant.revoked_at.is_(None))
                                 .order_by(Org.code)))
 
@@ -257,8 +264,7 @@ def parents_campaign(session, campaign_id: int, org: Org):
 
 def has_children(session, org_id: int) -> bool:
     """The organisation has a live (not dissolved) direct child."""
-    return session.scalar(select(Org.id).where(Org.parent_id == org_id, Org.dissolved_at.is_(None)).limit(1)) \
-        is not None
+    return session.scalar(children_of(org_id).with_only_columns(Org.id).limit(1)) is not None
 
 
 def recent_batches(session, org_id: int, kind: str, limit: int = 10) -> list:

@@ -45,7 +45,16 @@ EXPECTED = {
     "transfer.request": {S, C, B},
     "transfer.decide": {S, C, B},
     "transfer.cancel": {S, C, B},
+    "campaign.create": {S, C, B},
+    "campaign.close": {S, C, B},
 }
+
+
+def test_campaign_confirmation_is_the_subordinates_own():
+    refuse = policy.campaign_confirm_refusal
+    assert refuse("一中团委", direct_subordinate=True, own_admin=True) is None
+    assert "直属下级" in refuse("一中团委", direct_subordinate=False, own_admin=True)
+    assert "“一中团委”自己的管理员" in refuse("一中团委", direct_subordinate=True, own_admin=False)
 
 
 def test_the_table_has_exactly_the_expected_actions():

@@ -183,3 +183,30 @@ def test_head_requests_to_get_pages_are_not_400(client, tree):
         resp = client.head(path)
         assert resp.status_code == 200, (path, resp.status_code)
         assert resp.get_data() == b""
+
+
+def test_a_login_burst_gets_a_clear_busy_page_not_a_queue(app, client, session, tree):
+    """Issue 29: when every hashing slot stays taken for the whole wait, the login is answered at once with a light
+    Chinese 503 page and Retry-After; nothing was checked or counted; once a slot frees the login works."""
+    import time
+
+    from sqlalchemy import select
+
+    from tuanjian.models import Account
+    from tuanjian.web.busy import login_slot
+    app.config.update(LOGIN_SLOTS=1, LOGIN_WAIT=0.2)
+    data = {"id_number": tree.county_admin.id_number, "password": "wrong-password"}
+    with app.test_request_context(), login_slot() as held:          # another request is hashing
+        assert held
+        t = time.monotonic()
+        resp = client.post("/auth/login", data=data)
+        waited = time.monotonic() - t
+    assert resp.status_code == 503 and resp.headers["Retry-After"] == "5"
+    page = resp.get_data(as_text=True)
+    assert "系统繁忙，请稍候再试" in page and "<script" not in page and len(page) < 3000
+    assert 0.2 <= waited < 2
+    session.expire_all()
+    account = session.scalar(select(Account).where(Account.person_id == tree.county_admin.id))
+    assert account.failed_logins == 0                                 # the refused attempt was not counted
+    resp = client.post("/auth/login", data=data)                      # the slot is free again
+    assert resp.status_code == 401

@@ -243,5 +243,36 @@ def test_rows_that_fail_only_at_commit_keep_their_cells(client, session, login, 
     assert cells["民族"] == "汉族" and cells["入团年月"] == "2018-05" and cells["是否为团干部"] == "否"
     assert cells["所在团支部"] == tree.village.short_name and cells["文化程度"] == "普通高中在读"
     assert "不一致" in " ".join(str(v) for v in got[1] if v)
-    page = client.get(f"/members/imports/{batch_id}").get_data(as_text=True)
-    assert n[late] in page and n[OK_ROWS_SHOWN] in page       # the failed row and the sample's new last row, rebuilt
+    pages = "".join(client.get(f"/members/imports/{batch_id}?page={p}").get_data(as_text=True) for p in (1, 4))
+    assert n[late] in pages and n[OK_ROWS_SHOWN] in pages     # the failed row and the sample's new last row, rebuilt
+
+
+def test_a_large_preview_is_paged_and_small_and_the_error_workbook_lists_every_row(client, login, tree):
+    """Totals first, every error row a page at a time, then a sample of the OK rows: a page stays < 100 kB
+    whatever the file's size; the error workbook still lists every error row."""
+    from tuanjian.domain.imports import OK_ROWS_SHOWN, ROWS_PER_PAGE
+    login(tree.branch_admin)
+    n = ids(2 * ROWS_PER_PAGE + 50 + OK_ROWS_SHOWN + 40, 3000)
+    bad = set(range(0, 2 * (2 * ROWS_PER_PAGE + 50), 2))                # every other row of the first 500: 250 errors
+    n = [number[:17] + ("0" if number[17] != "0" else "1") if i in bad else number for i, number in enumerate(n)]
+    rows = [row(f"乙{chr(0x4E00 + i)}", number) for i, number in enumerate(n)]
+    page, batch_id = batch_page(client, upload(client, tree.village.id, book(rows)))
+    assert len(page.encode()) < 100_000
+    assert page.index(f"共 {len(rows)} 行") < page.index("逐行检查结果")          # the totals first
+    assert f"{len(bad)} 行有错误" in page and "第 1 / 6 页" in page
+    pages = [client.get(f"/members/imports/{batch_id}?page={p}").get_data(as_text=True) for p in range(1, 7)]
+    assert all(len(p.encode()) < 100_000 for p in pages)
+    listed = [i for i, number in enumerate(n) if any(number in p for p in pages)]
+    errors = sorted(bad)
+    assert [i for i in listed if i in bad] == errors                   # every error row, on pages 1-3
+    assert all(n[i] in "".join(pages[:3]) for i in errors)
+    ok = [i for i in range(len(n)) if i not in bad]
+    assert [i for i in listed if i not in bad] == ok[:OK_ROWS_SHOWN]    # then the sample of the OK rows
+    assert client.get(f"/members/imports/{batch_id}?page=99").get_data(as_text=True).count("第 6 / 6 页") == 1
+    ws = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data)).active
+    assert ws.max_row - 1 == len(bad)
+    resp = client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
+    assert resp.status_code == 302
+    done = client.get(f"/members/imports/{batch_id}").get_data(as_text=True)
+    assert "导入完成" in done and f"成功导入 {len(ok)} 条" in done and "以上列出前 100 条" in done
+    assert len(done.encode()) < 100_000

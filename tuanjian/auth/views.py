@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import joinedload
 
 from .. import current_settings as _settings
 from ..domain.errors import NotAllowed, ValidationFailed
@@ -10,6 +11,8 @@ from ..models import Account, utcnow
 from ..queries import admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
 from ..web import stash as stashes
+from ..web.actions import keep
+from ..web.busy import busy_response, login_slot
 from ..web.forms import apply_errors
 from ..web.guarded import guarded_action
 from ..web.htmx import is_htmx
@@ -30,7 +33,8 @@ def init_login_manager(login_manager) -> None:
             account_id, version = (int(x) for x in user_id.split("."))
         except ValueError:
             return None
-        account = db.session.get(Account, account_id)
+        # the person comes with it: every page names the user (current_actor, the header)
+        account = db.session.get(Account, account_id, options=[joinedload(Account.person)])
         if account is None or account.session_version != version:
             return None
         return account
@@ -57,10 +61,13 @@ def login():
         return render_template("auth/login.html", form=form)
     if not form.validate():
         return render_template("auth/login.html", form=form), 400
-    result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
-                                   settings=_settings(), now=utcnow(), ip=client_ip(),
-                                   first_code=form.first_code.data or "")
-    db.session.commit()   # failure counters and the audit entry are kept either way
+    with login_slot() as free:          # a burst: a clear 503 page, not an unbounded queue (web.busy)
+        if not free:
+            return busy_response()
+        result = accounts.authenticate(db.session, form.id_number.data or "", form.password.data or "",
+                                       settings=_settings(), now=utcnow(), ip=client_ip(),
+                                       first_code=form.first_code.data or "")
+    keep()                # failure counters and the audit entry are kept either way
     if result.account is None:
         form.password.errors = [result.message]
         return render_template("auth/login.html", form=form), 401
@@ -99,7 +106,6 @@ def logout():
     if current_user.is_authenticated:
         # server-side: a copy of this session cookie (or any other session of the account) stops working
         accounts.end_sessions(current_user._get_current_object())
-        db.session.commit()
     logout_user()
     session.clear()
     stashes.unbind()
@@ -120,14 +126,14 @@ def change_password():
                                      settings=_settings(), ip=client_ip(),
                                      first_code_id=session.get("first_code_id"))
         except accounts.PasswordLocked as exc:
-            db.session.commit()          # the lock and its audit entry; the account's sessions have ended
+            keep()                       # the lock and its audit entry; the account's sessions have ended
             logout_user()
             session.clear()
             flash(exc.field_errors["current"][0], "error")
             return redirect(url_for("auth.login"))
         except ValidationFailed as exc:
             # nothing was changed but the wrong-password count (when the current password was wrong): keep it
-            db.session.commit()
+            keep()
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
         except NotAllowed as exc:
@@ -137,7 +143,6 @@ def change_password():
             flash(exc.message, "error")
             return redirect(url_for("auth.login"))
         session.pop("first_code_id", None)
-        db.session.commit()
         login_user(current_user._get_current_object())   # new session_version → refresh our own cookie
         flash("密码已修改。其他地方登录的会话已失效。", "success")
         return redirect(url_for("main.home"))

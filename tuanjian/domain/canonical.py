@@ -32,17 +32,23 @@ _DOT_GAP = re.compile(f"\\s*{MIDDLE_DOT}\\s*")
 def _text(raw) -> str:
     if raw is None:
         return ""
+    if type(raw) is str and raw.isascii():      # NFKC leaves ASCII as it is, and nothing invisible is ASCII
+        return raw
     return _INVISIBLE.sub("", unicodedata.normalize("NFKC", str(raw)))
 
 
 def canonical_code(raw) -> str:
     """A code as typed (registration code, reset code, org code, school code): NFKC, no white space at all, case
     kept."""
+    if type(raw) is str and raw.isascii() and raw.isalnum():       # the common case: already canonical
+        return raw
     return "".join(_text(raw).split())
 
 
 def canonical_id_number(raw) -> str:
     """A 身份证号码 as stored and compared: NFKC, no white space, no apostrophe, upper case (x → X)."""
+    if type(raw) is str and raw.isascii() and raw.isalnum():       # the common case: only the case to fold
+        return raw.upper()
     return canonical_code(raw).replace("'", "").replace("\u2018", "").replace("\u2019", "").upper()
 
 

@@ -76,13 +76,15 @@ class Collector:
             try:
                 ok, answer = True, fn(*args)
             except ValidationFailed as exc:
-                ok, answer = False, exc.field_errors
+                ok, answer = False, (exc.field_errors, exc.rules)
             memo[key] = ok, answer
         except TypeError:                          # an unhashable argument: check it uncached
             return self.check(fn, *args)
         if ok:
             return answer
-        for field, msgs in answer.items():
+        field_errors, rules = answer
+        self.rules.update(rules)
+        for field, msgs in field_errors.items():
             self.errors.setdefault(field, []).extend(msgs)
         return None
 

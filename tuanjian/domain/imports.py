@@ -5,7 +5,9 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 
 OK, ERROR = "ok", "error"
-ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300     # a preview page shows every error row up to a cap, then a sample
+OK_ROWS_SHOWN = 300         # the preview lists every error row, then a sample of the OK rows (cells kept for it)
+ROWS_PER_PAGE = 100         # … a page at a time: the preview stays small (< 100 kB) whatever the file's size
+RESULT_ROWS_SHOWN = 100     # the result page lists the first rows written (the rest are counted)
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
 
 

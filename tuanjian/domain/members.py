@@ -241,6 +241,11 @@ def _extras_of(education, occupation, workplace) -> dict:
     return validate_member_extras({"education": education, "occupation": occupation, "workplace": workplace})
 
 
+def _join_date_of(join, birth, today, cutoff, min_age, min_age_before_cutoff) -> None:
+    check_join_date(join, birth, today=today, cutoff=cutoff, min_age=min_age,
+                    min_age_before_cutoff=min_age_before_cutoff)
+
+
 def _evidence_of(has_application, has_card, card_year, has_letter, today: date) -> dict:
     return parse_evidence({"has_application": has_application, "has_card": has_card, "card_year": card_year,
                            "has_letter": has_letter}, today=today)
@@ -255,7 +260,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     check, errors = collector.check, collector.errors
     cached = collector.check_memo
 
-    name = check(validate_person_name, values.get("name"))
+    name = cached(memo, validate_person_name, values.get("name"))
     info = check(parse_id_number, values.get("id_number"), today)
     eth = cached(memo, normalise_ethnicity, values.get("ethnicity"))
     is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
@@ -273,8 +278,13 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
         if not (pol == "群众" and not str(values.get("join_date") or "").strip()):
             join = cached(memo, parse_year_month, values.get("join_date"))
     if join is not None and info is not None:
-        check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
-              min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff, waive=waive)
+        if waive:
+            check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
+                  min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff,
+                  waive=waive)
+        else:                       # a file's rows share their 入团年月 and, often, their birth dates
+            cached(memo, _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
+                   settings.join_age_min, settings.join_age_min_before_cutoff)
     if is_member:
         dev = check(check_dev_number, values.get("dev_number"), join,
                     required_from_year=settings.dev_number_required_from_year, waive=waive)
@@ -284,7 +294,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
                            ("workplace", "学习工作单位")):
             if str(values.get(key) if values.get(key) is not None else "").strip():
                 errors.setdefault(key, []).append(f"非团员的团干部不填写{label}")
-    phone = check(validate_phone, values.get("phone"), False)
+    phone = cached(memo, validate_phone, values.get("phone"), False)
     position = None
     post = dict.fromkeys(POST_FIELDS)
     if is_cadre:

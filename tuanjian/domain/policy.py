@@ -90,6 +90,11 @@ ACTIONS: dict[str, Rule] = {
     "transfer.request": Rule(SUBTREE, "不在您的管理范围内"),
     "transfer.decide": Rule(SUBTREE, "只有转出团支部或其上级组织的管理员可以处理该申请"),
     "transfer.cancel": Rule(SUBTREE, "只有申请方可以撤回"),
+    # 阶段任务 (issue 29: their authority moved here from services.campaigns): an organisation publishes one for its
+    # direct subordinates, and its admins (or those above) close it; the confirmation is the subordinate's own
+    # statement (campaign_confirm_refusal)
+    "campaign.create": Rule(SUBTREE, "不在您的管理范围内"),
+    "campaign.close": Rule(SUBTREE, "不在您的管理范围内"),
 }
 
 # Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,
@@ -228,3 +233,14 @@ def exception_approve_refusal(scope_code: str | None, approver_code: str, *, act
     if reason is None and actor_person_id is not None and actor_person_id == requested_by_id:
         return OWN_REQUEST
     return reason
+
+
+def campaign_confirm_refusal(org_name: str, *, direct_subordinate: bool, own_admin: bool) -> str | None:
+    """提交确认 of a 阶段任务: only a direct subordinate of the publishing organisation confirms, and only through an
+    admin of that subordinate itself; the publisher (or any other ancestor) can follow and remind, never confirm on
+    its behalf. The Chinese refusal, or None."""
+    if not direct_subordinate:
+        return "只有发布单位的直属下级组织才能提交确认"
+    if not own_admin:
+        return f"只有“{org_name}”自己的管理员才能提交确认；上级组织可以查看进度、发送提醒，不能代为确认"
+    return None

@@ -162,5 +162,4 @@ def zhtj(org_id: int):
                  summary=f"导出智慧团建导入格式：{org.short_name} 及全部下级，团支部 {counts['branches']} 个，"
                          f"团员 {counts['members']} 人，团干部 {counts['cadres']} 人（含完整身份证号码）",
                  after=counts)
-    db.session.commit()
     return send_file(out, as_attachment=True, download_name=f"智慧团建导入_{org.short_name}.xlsx", mimetype=XLSX)

@@ -6,7 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import CliError, add_flat
+from ..clitools import CliError, add_flat
 from ..extensions import db
 from ..models import utcnow
 

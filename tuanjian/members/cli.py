@@ -9,7 +9,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import CliError, add_flat, fail, org_by_code
+from ..clitools import CliError, add_flat, fail, org_by_code
 from ..domain.errors import DomainError
 from ..extensions import db
 from ..models import utcnow

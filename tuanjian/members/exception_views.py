@@ -210,7 +210,6 @@ def exception_scan(request_id: int):
     if req.scan_type not in rules.SCAN_TYPES or req.scan is None:
         abort(404)
     service.record_scan_view(db.session, current_actor(), req)
-    db.session.commit()
     ext = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[req.scan_type]
     resp = make_response(req.scan)
     resp.headers["Content-Type"] = req.scan_type

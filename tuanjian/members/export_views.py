@@ -48,7 +48,6 @@ def export(org_id: int):
                       caption=f"{org.display_name} 全部团员（{len(rows)} 人，导出于 {to_local(now):%Y-%m-%d %H:%M}）"
                               + ("" if reveal else "；身份证号码已隐去中间 8 位"))
     service.record_export(db.session, current_actor(), org, len(rows), reveal=reveal)
-    db.session.commit()
     return send_file(out, as_attachment=True, download_name=f"团员名单_{org.short_name}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -63,7 +62,6 @@ def print_list(org_id: int):
     search = classify_id_search(q)
     service.record_print(db.session, current_actor(), org, q if not search.is_id else "（按身份证号）",
                          len(found.items))
-    db.session.commit()
     return render_template("members/print.html", org=org, rows=found.items, total=found.total, q=q,
                            limit=PRINT_LIMIT, is_branch=org.org_kind.holds_members, printed_at=utcnow(),
                            id_notice=id_notice, q_shown=idsearch.described(search) if search.is_id else q)

@@ -22,7 +22,7 @@ from ..models import utcnow
 from ..queries import Page, paginate_list
 from ..services import idsearch
 from ..services import members as service
-from ..web.actions import flash_redirect, form_action
+from ..web.actions import flash_redirect, form_action, keep
 from ..web.crumbs import breadcrumb
 from ..web.htmx import render, wants_fragment
 from ..web.scope import admin_required, current_actor, current_org, int_arg, member_or_404, org_or_404
@@ -70,7 +70,7 @@ def searched_rows(org, q: str, page: int, per_page: int, *, where: str) -> tuple
     if search.is_id:
         idsearch.record(db.session, actor, org_id=org.id, where=f"“{org.short_name}”的{where}", search=search,
                         found=found.total, settings=_settings(), now=now)
-        db.session.commit()
+        keep()          # the search is in the audit log whatever the page's answer
     return found, (ID_SEARCH_HINT if search.kind == "refused" else None)
 
 
@@ -85,7 +85,7 @@ def _list(org, *, reveal: bool = False, status: int = 200):
     rows = found.items
     if reveal and rows:
         service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
-        db.session.commit()
+        keep()          # a reveal is in the audit log whatever the page's answer
     todo = None
     if org.org_kind.holds_members and not org.is_dissolved and not wants_fragment():
         from ..services.progress import branch_todo

@@ -6,7 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import add_flat, fail, org_by_code
+from ..clitools import add_flat, fail, org_by_code
 from ..domain.errors import DomainError
 from ..domain.orgtree import OrgKind
 from ..extensions import db

@@ -31,8 +31,7 @@ def active_grants(session, org_id: int) -> list[AdminGrant]:
 
 
 def live_child_count(session, org_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(Org).where(Org.parent_id == org_id,
-                                                                     Org.dissolved_at.is_(None))) or 0
+    return session.scalar(select(func.count()).select_from(children_of(org_id).order_by(None).subquery())) or 0
 
 
 def member_count(session, org_id: int) -> int:

@@ -43,7 +43,6 @@ def structure(org_id: int):
 def reorder(org_id: int):
     org = org_or_404(org_id)
     service.reorder(db.session, current_actor(), org, request.form.get("direction", ""))
-    db.session.commit()
     return redirect(url_for("orgs.detail", org_id=org.parent_id) + f"#org-{org.id}")
 
 

@@ -155,7 +155,6 @@ def create_child(org_id: int):
 def issue_code(org_id: int):
     org = org_or_404(org_id)
     code = codes_service.issue_code(db.session, current_actor(), org, _settings(), utcnow())
-    db.session.commit()
     flash(f"已为“{org.short_name}”生成管理员注册码 {code.code}，有效期至 {local_time(code.expires_at)}。"
           "请将注册码交给该组织的管理员。", "success")
     return redirect(url_for("orgs.detail", org_id=org.parent_id) + f"#org-{org.id}")
@@ -166,7 +165,6 @@ def issue_code(org_id: int):
 def revoke_code(code_id: int):
     code = code_or_404(code_id)
     codes_service.revoke_code(db.session, current_actor(), code, utcnow())
-    db.session.commit()
     flash(f"已撤销“{code.org.short_name}”的注册码。", "success")
     return redirect(url_for("orgs.detail", org_id=code.org.parent_id) + f"#org-{code.org_id}")
 
@@ -176,7 +174,6 @@ def revoke_code(code_id: int):
 def batch_codes(org_id: int):
     org = org_or_404(org_id)
     rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
-    db.session.commit()
     table = [(r.code.code if r.code else "", r.org.code, r.org.short_name, r.org.kind_label,
               local_time(r.code.expires_at) if r.code else "", r.note) for r in rows]
     out = write_table(["管理员注册码", "组织代码", "组织简称", "组织类别", "有效期至", "说明"], table,
@@ -215,7 +212,6 @@ def issue_slips(org_id: int):
     """Give every direct child that still needs one a code (unused ones are kept), then show the slips."""
     org = org_or_404(org_id)
     rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
-    db.session.commit()
     new = sum(1 for r in rows if r.note == "新生成")
     kept = sum(1 for r in rows if r.code is not None) - new
     flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。",

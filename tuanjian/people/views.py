@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import Person, utcnow
 from ..queries import person_links
 from ..services import firstlogin, idsearch, resetcodes
-from ..web.actions import flash_redirect, form_action
+from ..web.actions import flash_redirect, form_action, keep
 from ..web.filters import local_time
 from ..web.forms import ErrorsByName
 from ..web.htmx import render
@@ -44,7 +44,7 @@ def index():
         if search.is_id:
             idsearch.record(db.session, actor, org_id=actor.org_id, where="人员查询", search=search, found=total,
                             settings=_settings(), now=utcnow())
-            db.session.commit()
+            keep()      # the search is in the audit log whatever the page's answer
     ids = [p.id for p in people]
     links = person_links(db.session, ids, actor.scope_code)
     refusals = resetcodes.refusals(db.session, actor, people, links)
@@ -113,7 +113,6 @@ def _corrected(person: Person):
 def issue_reset_code(person_id: int):
     person = person_or_404(person_id)
     code = resetcodes.issue_reset_code(db.session, current_actor(), person, settings=_settings(), now=utcnow())
-    db.session.commit()
     flash(f"已为 {person.name} 生成重置密码验证码，有效期至 {local_time(code.expires_at)}。请把验证码告知本人。",
           "success")
     q = _clean_query(request.form.get("q"))

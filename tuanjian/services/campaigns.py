@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from ..domain import policy
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.progress import Standing, campaign_standing, validate_campaign
 from ..models import AdminGrant, Campaign, CampaignConfirmation, Org
@@ -24,7 +25,9 @@ class Participant:
 
 
 def create_campaign(session, actor: Actor, org: Org, data: dict, *, now: datetime, today: date) -> Campaign:
-    if not session.scalar(select(Org.id).where(Org.parent_id == org.id, Org.dissolved_at.is_(None)).limit(1)):
+    from ..queries import has_children
+    policy.require("campaign.create", actor.scope_code, org.code)
+    if not has_children(session, org.id):
         raise NotAllowed(f"“{org.short_name}”没有下级组织，不能发布阶段任务")
     clean = validate_campaign(name=data.get("name"), deadline=data.get("deadline"), targets=data.get("targets", {}),
                               today=today)
@@ -39,6 +42,7 @@ def create_campaign(session, actor: Actor, org: Org, data: dict, *, now: datetim
 
 
 def close_campaign(session, actor: Actor, campaign: Campaign, *, now: datetime) -> None:
+    policy.require("campaign.close", actor.scope_code, campaign.org.code)
     if campaign.closed_at is not None:
         raise Conflict("这项阶段任务已经结束")
     campaign.closed_at = now
@@ -79,18 +83,20 @@ def admin_org_ids(session, person_id: int | None) -> set[int]:
 
 
 def check_may_confirm(actor_admin_org_ids: set[int], org: Org) -> None:
-    """提交确认 is the subordinate's own statement: only an admin of ``org`` itself may make it. The publisher
-    (or any other ancestor) can follow and remind, never confirm on the subordinate's behalf."""
-    if org.id not in actor_admin_org_ids:
-        raise NotAllowed(f"只有“{org.short_name}”自己的管理员才能提交确认；"
-                         "上级组织可以查看进度、发送提醒，不能代为确认")
+    """提交确认 is the subordinate's own statement (domain.policy.campaign_confirm_refusal)."""
+    refusal = policy.campaign_confirm_refusal(org.short_name, direct_subordinate=True,
+                                              own_admin=org.id in actor_admin_org_ids)
+    if refusal:
+        raise NotAllowed(refusal)
 
 
 def confirm(session, actor: Actor, campaign: Campaign, org: Org, *, settings, now: datetime,
             today: date) -> CampaignConfirmation:
     """提交确认 by ``org`` (a direct subordinate of the campaign's org): refused until its checks pass."""
-    if org.parent_id != campaign.org_id:
-        raise NotAllowed("只有发布单位的直属下级组织才能提交确认")
+    refusal = policy.campaign_confirm_refusal(org.short_name, direct_subordinate=org.parent_id == campaign.org_id,
+                                              own_admin=True)
+    if refusal:
+        raise NotAllowed(refusal)
     check_may_confirm(admin_org_ids(session, actor.person_id), org)
     if campaign.closed_at is not None:
         raise Conflict("这项阶段任务已经结束，不能再提交确认")

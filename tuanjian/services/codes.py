@@ -13,7 +13,7 @@ from ..domain.codes import CodeStatus, expiry, generate_code
 from ..domain.errors import Conflict, NotAllowed
 from ..domain.settings import Settings
 from ..models import Org, RegistrationCode
-from ..queries import admin_count, admin_counts, children_of
+from ..queries import admin_count, admin_counts, children_of, live_children
 from . import audit
 from .actor import Actor
 
@@ -81,8 +81,7 @@ def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: dat
     children without one get a new code, children at their admin limit get none."""
     policy.require("code.issue_batch", actor.scope_code, parent.code)
     rows: list[BatchRow] = []
-    children = session.scalars(select(Org).where(Org.parent_id == parent.id, Org.dissolved_at.is_(None))
-                               .order_by(Org.sort_order, Org.code))
+    children = live_children(session, parent.id)
     for child in children:
         limit = settings.admin_limit(child.org_kind)
         if admin_count(session, child.id) >= limit:

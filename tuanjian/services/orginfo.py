@@ -21,6 +21,7 @@ from ..domain.orgtree import OrgKind, check_placement
 from ..domain.people import parse_id_number, validate_person_name, validate_phone
 from ..domain.settings import Settings
 from ..models import AdminGrant, CadrePost, Member, Org, Person
+from ..queries import children_of, live_children
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
@@ -97,7 +98,7 @@ def confirms_first_save(actor: Actor, org: Org) -> bool:
 def _check_kind_change(session, org: Org, new_kind: OrgKind, settings: Settings) -> None:
     if org.parent is not None:
         check_placement(org.parent.org_kind, new_kind, settings.placement)
-    for child in session.scalars(select(Org).where(Org.parent_id == org.id, Org.dissolved_at.is_(None))):
+    for child in live_children(session, org.id):
         check_placement(new_kind, child.org_kind, settings.placement)
     if not new_kind.holds_members and session.scalar(
             select(func.count()).select_from(Member).where(Member.org_id == org.id, Member.deleted_at.is_(None))):
@@ -116,8 +117,8 @@ def _check_info_changes(session, actor: Actor, org: Org, info, before: dict, aft
         else:
             c.check(_check_kind_change, session, org, info.kind, settings)
     if info.short_name != org.short_name and org.parent_id is not None and session.scalar(
-            select(Org.id).where(Org.parent_id == org.parent_id, Org.short_name == info.short_name,
-                                 Org.id != org.id, Org.dissolved_at.is_(None))):
+            children_of(org.parent_id).with_only_columns(Org.id).where(Org.short_name == info.short_name,
+                                                                       Org.id != org.id).limit(1)):
         c.add("short_name", f"上级组织下已有名为“{info.short_name}”的组织")
     if info.school_code:
         c.check(check_school_code_free, session, info.school_code, org)

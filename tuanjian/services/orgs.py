@@ -85,8 +85,8 @@ def add_org(session, actor: Actor, parent: Org, *, short_name: str, kind: OrgKin
 # ---------------------------------------------------------------- ordering, moving, merging, dissolving
 
 def _live_children(session, parent_id: int) -> list[Org]:
-    return list(session.scalars(select(Org).where(Org.parent_id == parent_id, Org.dissolved_at.is_(None))
-                                .order_by(Org.sort_order, Org.code)))
+    from ..queries import live_children
+    return live_children(session, parent_id)
 
 
 def reorder(session, actor: Actor, org: Org, direction: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import and_, case, func, not_, or_, select, text
 from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
 from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, combined_youth, completion
 from ..models import Member, Org, OrgStats, Person, RegistrationCode, utcnow
-from ..queries import within
+from ..queries import live_children, within
 from . import stats
 
 log = logging.getLogger(__name__)
@@ -141,8 +141,7 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
         select(key, func.count()).select_from(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
         .where(within(Org.code, org.code), Org.dissolved_at.is_(None), _stale_codes_condition(now))
         .group_by(key)).all())
-    children = list(session.scalars(select(Org).where(Org.parent_id == org.id, Org.dissolved_at.is_(None))
-                                    .order_by(Org.sort_order, Org.code)))
+    children = live_children(session, org.id)
     with_children = set(session.scalars(select(Org.parent_id).where(
         Org.parent_id.in_([c.id for c in children]), Org.dissolved_at.is_(None)).distinct())) if children else set()
     def extra(code: str) -> dict:

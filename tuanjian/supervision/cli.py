@@ -6,7 +6,7 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from .. import current_settings
-from ..cli import add_flat
+from ..clitools import add_flat
 from ..extensions import db
 
 commands = AppGroup("supervision")    # AppGroup: each command runs in an app context

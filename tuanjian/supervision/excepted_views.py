@@ -44,7 +44,6 @@ def export_excepted(org_id: int):
     org = org_or_404(org_id)
     rows = [_values(p, b, m, r) for m, p, b, r in excepted_all(db.session, org.code)]
     exception_service.record_export(db.session, current_actor(), org, len(rows))
-    db.session.commit()
     now, _ = service.now_and_today()
     out = write_table(HEADERS, rows, title="特殊情况录入", text_columns=range(len(HEADERS)),
                       widths=[12, 22, 20, 10, 16, 20, 40, 20, 10, 20, 10, 18],

@@ -124,7 +124,6 @@ def export(org_id: int):
     headers, body = _table(report, service.sort_rows(report.rows, "rank", False))
     audit.record(db.session, current_actor(), "export.progress", object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"导出“{org.short_name}”录入进度（{len(report.rows)} 个下级组织）")
-    db.session.commit()
     out = write_table(headers, body, title="录入进度", widths=(6, 36, 10, 10, 12, 12, 12, 12, 12, 10, 10, 8, 18),
                       percent_columns=PERCENT_COLUMNS,
                       caption=f"{org.full_name or org.short_name} 基础信息录入进度（截至 {local_time(report.as_of)}）")
@@ -222,7 +221,6 @@ def export_exceptions(org_id: int, key: str):
     label = exception_label(kind, _settings())
     audit.record(db.session, current_actor(), "export.exceptions", object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"导出“{org.short_name}”异常清单：{label}（{len(rows)} 条）")
-    db.session.commit()
     now, _ = service.now_and_today()
     out = write_table(headers, [values for _, values in rows], title="异常清单", text_columns=text_columns,
                       widths=[30] * len(headers),

@@ -13,16 +13,16 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .. import current_settings
 from ..domain.errors import DomainError
-from ..domain.imports import ERROR_ROWS_SHOWN, OK_ROWS_SHOWN, ImportReport
+from ..domain.imports import OK_ROWS_SHOWN, RESULT_ROWS_SHOWN, ROWS_PER_PAGE, ImportReport
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
-from ..queries import recent_batches
+from ..queries import paginate_list, recent_batches
 from ..services.imports import cancel, gc_paused
 from ..spreadsheets.reader import ImportFileError, clean_filename
 from ..spreadsheets.writer import Column, error_workbook, template_workbook
-from .actions import flash_redirect, form_action
+from .actions import conflict_message, flash_redirect, form_action
 from .htmx import render
-from .scope import batch_or_404, current_actor, org_or_404
+from .scope import batch_or_404, current_actor, int_arg, org_or_404
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A commit re-checks the file against the database, but another admin's import of the same people (or orgs) may
@@ -75,12 +75,14 @@ class ImportFlow:
         urls["upload_page"] = url_for(self.endpoints["upload_page"], org_id=org.id)
         urls["next"], next_label = self.next_step(org)
         report = ImportReport.from_json(batch.report)
-        # a 50,000-row file must not become a 50,000-row page: every error row (up to a cap), then a sample of the rest
-        order = {id(r): i for i, r in enumerate(report.rows)}        # file order (sheet by sheet)
-        shown = sorted(report.error_rows[:ERROR_ROWS_SHOWN] + report.ok_rows[:OK_ROWS_SHOWN],
-                       key=lambda r: order[id(r)])
+        # a 50,000-row file must not become a 50,000-row page: the totals first, then every error row (in file
+        # order), then a sample of the OK rows, a page at a time; the error workbook lists every error row
+        errors, sample = report.error_rows, report.ok_rows[:OK_ROWS_SHOWN]
+        listed = paginate_list(errors + sample, int_arg("page", 1) or 1, ROWS_PER_PAGE)
         return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
-                      report=report, shown=shown, hidden=len(report.rows) - len(shown),
+                      report=report, listed=listed, errors=len(errors), sampled=len(sample),
+                      hidden=len(report.rows) - len(errors) - len(sample), result_shown=RESULT_ROWS_SHOWN,
+                      batch_endpoint=self.endpoints["batch"],
                       labels={c.key: c.header for c in self.columns(org)},
                       what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label,
                       row_action=self.row_action)
@@ -131,6 +133,7 @@ class ImportFlow:
         def done(created):
             flash(self.success(created), "success")
             return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
+        conflict_message(RACED)              # a unique key refused at the request's commit
         try:
             return form_action(None, lambda: self.commit_rows(db.session, current_actor(), batch,
                                                               mode=request.form.get("mode", ""),

@@ -108,6 +108,10 @@ def init_app(app: Flask) -> None:
 
     app.after_request(stashes.apply_binding)
 
+
+def init_fill(app: Flask) -> None:
+    """Filling a restored form spends its stash: registered after ``web.actions``' commit hook, so it runs before
+    it and the spent stash is committed with the page (a failed commit keeps the stash for another try)."""
     @app.after_request
     def fill_typed_form(resp):
         kept = g.pop("restore_stash", None)

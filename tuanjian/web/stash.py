@@ -39,6 +39,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from ..extensions import db
 from ..models import utcnow
 from ..services import formstash
+from .actions import keep
 
 PARAM = "restore_form"           # query parameter carrying the token on the page the form comes back to
 COOKIE = "tuanjian_stash"        # the browser binding: signed {"c": random browser id, "a": account id or None}
@@ -237,7 +238,7 @@ def save_from_request(account_id: int | None = None) -> Stash | None:
     kept = formstash.save(db.session, token=stash.token, client_hash=stash.client_hash, account_id=account_id,
                           action=stash.action, page=stash.page, payload=payload, size=size, caps=CAPS, now=utcnow(),
                           max_age=MAX_AGE)
-    db.session.commit()
+    keep()                          # the answer is a 401 login page or a redirect: the stash is kept either way
     return stash if kept else None
 
 
@@ -259,7 +260,7 @@ def load(token: str) -> Stash | None:
 def discard(token: str) -> None:
     if _TOKEN.match(token or ""):
         formstash.discard(db.session, token)
-        db.session.commit()
+        keep()                      # a GET that wrote: committed with the page that was filled (web.actions)
 
 
 # ---------------------------------------------------------------- putting the values back into the page
