@@ -162,7 +162,14 @@ def exception_detail(request_id: int):
     req = exception_or_404(request_id)
     refusal = service.decide_refusal(current_actor(), req)
     return render("members/exception.html", req=req, refusal=refusal,
-                  masked=req.masked_id, data=req.data)
+                  masked=req.masked_id, data=req.data, facts=_facts(req))
+
+
+def _facts(req):
+    """What the approver needs (issue 26.1): the rule broken in words, 出生年月 and the age at joining, the evidence;
+    checked as on the day of the request."""
+    from ..clock import local_date
+    return rules.decision_facts(req.data, req.rule_codes, settings=_settings(), today=local_date(req.requested_at))
 
 
 def _decide(request_id: int, approve: bool):
@@ -180,7 +187,8 @@ def _decide(request_id: int, approve: bool):
         flash_error(error)
         again = exception_or_404(request_id)
         return render("members/exception.html", status=status, req=again,
-                      refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data)
+                      refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data,
+                      facts=_facts(again))
 
     def done(member):
         return flash_redirect(f"已批准，{member.person.name} 已录入{branch.short_name}（特殊情况录入：{labels}）。"
