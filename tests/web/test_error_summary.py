@@ -57,3 +57,40 @@ def test_exception_request_text_errors_are_in_the_summary(client, login, tree):
     assert resp.status_code == 422
     count, links = _summary(page)
     assert {"exc-reason", "exc-voucher"} <= {t for t, _ in links} and count == len(links)
+
+
+def test_exceptable_errors_say_so_in_the_form_and_in_the_error_workbook(client, login, tree):
+    """Issue 26.3: a message a 特殊情况录入 can except says so, in the page (the summary links the request's fieldset)
+    and in the error workbook's 错误说明; a message no exception covers does not."""
+    from datetime import date
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.demo import make_id
+
+    from ..factories import text_workbook
+    from .test_exceptions import HEAD, member
+    login(tree.branch_admin)
+    page = client.post(f"/members/org/{tree.village.id}/new", data=member(phone="139")).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    marked = r'入团时须年满13周岁[^<]*</a><span class="exceptable">（可申请特殊情况录入'
+    assert re.search(marked + "：先改正其他各项", summary)
+    assert not re.search(r'手机号码[^<]*</a><span class="exceptable">', summary)
+    page = client.post(f"/members/org/{tree.village.id}/new", data=member()).get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary".*?</div>', page, re.S).group(0)
+    assert re.search(marked + '，见<a href="#exception-offer">', summary) and 'id="exception-offer"' in page
+    missing_id, bad_id = make_id(date(2003, 4, 1), 703, True), make_id(date(2003, 4, 1), 705, True)
+    rows = [["乙缺号", missing_id, "汉族", "共青团员", "2019-05", "", "否", "", ""],
+            ["丙民族", bad_id, "火星", "共青团员", "2019-05", "", "否", "", "201912345678"]]
+    resp = client.post(f"/members/org/{tree.village.id}/import",
+                       data={"file": (text_workbook(HEAD, rows, sheet="团员"), "团员.xlsx")},
+                       content_type="multipart/form-data")
+    batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
+    ws = load_workbook(BytesIO(client.get(f"/members/imports/{batch_id}/errors.xlsx").data)).active
+    header = [c.value for c in ws[1]]
+    notes = {ws.cell(row=r, column=1).value: ws.cell(row=r, column=header.index("错误说明") + 1).value
+             for r in range(2, ws.max_row + 1)}
+    assert "缺少发展团员编号" in notes["乙缺号"] or "须填写发展团员编号" in notes["乙缺号"]
+    assert "申请特殊情况录入" in notes["乙缺号"] and "上级批准后录入" in notes["乙缺号"]
+    assert "申请特殊情况录入" not in notes["丙民族"]

@@ -60,7 +60,7 @@ def request_exception(org_id: int):
         offer = None
         if isinstance(attempt.error, ValidationFailed) and set(attempt.field_errors) <= {"reason", "voucher", "scan"}:
             offer = _offer_for(form.data)
-        return render("members/form.html", status=status, exception_offer=offer,
+        return render("members/form.html", status=status, exception_offer=offer, exceptable=_exceptable(form.data),
                       exception_errors=attempt.field_errors, exception_text=_request_text(), **form_context(org, form))
 
     def done(req):
@@ -69,6 +69,18 @@ def request_exception(org_id: int):
                               url_for("members.exception_detail", request_id=req.id))
 
     return form_action(form, attempt, rerender=rerender, done=done)
+
+
+def _exceptable(values: dict) -> set[str]:
+    """The messages of the rules a 特殊情况录入 may except, for the error summary (issue 26.3)."""
+    from ..clock import local_date
+    from ..domain.members import validate_member
+    try:
+        validate_member(values, settings=_settings(), today=local_date(utcnow()))
+    except ValidationFailed as exc:
+        allowed = rules.enabled_rules(_settings())
+        return {m for m, rule in exc.rules.items() if rule in allowed}
+    return set()
 
 
 def _offer_for(values: dict):

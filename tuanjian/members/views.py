@@ -199,6 +199,7 @@ def create(org_id: int):
         if isinstance(attempt.error, ValidationFailed):
             verdict = assess(attempt.error, _settings())        # only exceptable rules failed: offer 申请特殊情况录入
             offers["exception_offer"] = verdict if verdict.exceptable else None
+            offers["exceptable"] = {m for m, rule in attempt.error.rules.items() if rule in verdict.rules}
         elif isinstance(attempt.error, service.HeldElsewhere):
             offers["transfer_offer"] = {"id_number": data["id_number"], "name": data["name"],
                                         "holder": attempt.error.holder}

@@ -24,7 +24,7 @@ def active_grants() -> list[AdminGrant]:
 
 
 def requests_waiting() -> tuple[int, int]:
-    """(特殊情况录入, 组织关系转接) requests waiting for the current org's decision, for the menu (cached per request)."""
+    """(特殊情况录入, 组织关系转接) requests waiting for the current org's decision, for the menu (per request)."""
     if "requests_waiting" not in g:
         org = current_org()
         g.requests_waiting = (0, 0) if org is None else queries.requests_waiting(db.session, org,
