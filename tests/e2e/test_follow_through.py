@@ -4,8 +4,8 @@
    county sees the waiting count in its menu and decides on a page with the birth month and the age at joining;
 2. a long form that comes back with errors starts with a summary, and with JavaScript the first wrong field has the
    focus and is on screen, at 1366×768 and 1024×768 (member, cadre, 组织信息);
-3. the help page's pictures for the tasks it explains (首次登录, 发展团员编号, 团员身份摸底, 特殊情况录入, 组织关系转接),
-   taken here; TUANJIAN_UPDATE_SCREENSHOTS=1 writes them to tuanjian/static/help (12-colour PNGs);
+3. the help page's pictures for the tasks it explains (首次登录, 发展团员编号, 团员身份摸底, 特殊情况录入,
+   组织关系转接), taken here; TUANJIAN_UPDATE_SCREENSHOTS=1 writes them to tuanjian/static/help (12-colour PNGs);
 4. at 375 px the member list keeps the name column in view while the rest scrolls, and says more columns follow.
 Screenshots go to tests/artifacts/follow-*.png.
 """
@@ -80,7 +80,8 @@ def test_returned_request_is_seen_corrected_and_resent(browser, live_server, art
         cp = county.page
         _log_in(cp, base, county_admin)
         cp.goto(f"{base}/orgs/{county_id}")
-        expect(cp.locator("header .bar nav a", has_text="特殊情况录入").locator(".count")).to_have_text(re.compile("^1"))
+        badge = cp.locator("header .bar nav a", has_text="特殊情况录入").locator(".count")
+        expect(badge).to_have_text(re.compile("^1"))
         expect(cp.locator("section.waiting")).to_contain_text("特殊情况录入申请 1 条待审批")
         cp.locator("section.waiting a").first.click()
         cp.get_by_role("link", name="审批").first.click()
