@@ -84,7 +84,7 @@ def test_returned_request_is_seen_corrected_and_resent(browser, live_server, art
         expect(badge).to_have_text(re.compile("^1"))
         expect(cp.locator("section.waiting")).to_contain_text("特殊情况录入申请 1 条待审批")
         cp.locator("section.waiting a").first.click()
-        cp.get_by_role("link", name="审批").first.click()
+        cp.get_by_role("link", name="审批", exact=True).first.click()
         main = cp.locator("main")
         expect(main).to_contain_text("2004年3月")
         expect(main).to_contain_text("入团时 12 周岁")

@@ -94,3 +94,14 @@ def test_exceptable_errors_say_so_in_the_form_and_in_the_error_workbook(client, 
     assert "缺少发展团员编号" in notes["乙缺号"] or "须填写发展团员编号" in notes["乙缺号"]
     assert "申请特殊情况录入" in notes["乙缺号"] and "上级批准后录入" in notes["乙缺号"]
     assert "申请特殊情况录入" not in notes["丙民族"]
+
+
+def test_member_form_summary_follows_the_page_order(client, login, tree):
+    login(tree.branch_admin)
+    page = client.post(f"/members/org/{tree.village.id}/new",
+                       data=member_form(phone="1391234", is_cadre="是", position="", join_date="2099-01")
+                       ).get_data(as_text=True)
+    targets = [t for t, _ in _summary(page)[1]]
+    assert targets.index("join_date") < targets.index("position") < targets.index("phone")
+    positions = [page.index(f'id="{t}"') for t in dict.fromkeys(targets)]
+    assert positions == sorted(positions)
