@@ -185,8 +185,9 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
     branch_admin, county_admin = live_server.login_for("团支部管理员"), live_server.login_for("县团委管理员")
     branch_id = live_server.org_id(branch_admin.org)
     held = _query(app, lambda s: s.execute(
-        select(Person.name, Person.id_number).join(Member, Member.person_id == Person.id)
-        .join(Org, Member.org_id == Org.id).where(Org.id != branch_id, Member.deleted_at.is_(None))
+        select(Person.name, Person.id_number, Person.join_date, Person.ethnicity, Person.political_status)
+        .join(Member, Member.person_id == Person.id)
+        .join(Org, Member.org_id == Org.id).where(Org.id != branch_id, Member.deleted_at.is_(None), Person.join_date < "2016-01")
         .order_by(Member.id).limit(1)).one())
     shots = {}
     anon, branch, county = (WatchedPage(browser, base, True) for _ in range(3))
@@ -214,9 +215,9 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
         _shot(b.locator("fieldset#evidence"), artifacts / "follow-help-evidence.png")
         b.fill("input[name=name]", held.name)
         b.fill("input[name=id_number]", held.id_number)
-        b.select_option("select[name=ethnicity]", "汉族")
-        b.select_option("select[name=political_status]", "共青团员")
-        b.fill("input[name=join_date]", "2015-05")
+        b.select_option("select[name=ethnicity]", held.ethnicity)
+        b.select_option("select[name=political_status]", held.political_status)
+        b.fill("input[name=join_date]", held.join_date)
         b.get_by_role("button", name="保存").click()
         expect(b.locator(".confirm")).to_contain_text("申请转入")
         _shot(b.locator(".confirm"), artifacts / "follow-help-transfer.png")
@@ -234,7 +235,7 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
         _log_in(c, base, county_admin)
         c.goto(f"{base}/members/exceptions/{req_id}")
         expect(c.locator("main")).to_contain_text("入团时 12 周岁")
-        _shot(c.locator("main section.card").first, artifacts / "follow-help-exception.png", max_height=420)
+        _shot(c.locator("main section.card").first, artifacts / "follow-help-exception.png", max_height=580)
         p.screenshot(path=str(artifacts / "follow-help-first-login.png"), caret="initial",
                      clip=shots["help-first-login.png"].bounding_box())
     finally:
