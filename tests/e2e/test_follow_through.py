@@ -187,7 +187,8 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
     held = _query(app, lambda s: s.execute(
         select(Person.name, Person.id_number, Person.join_date, Person.ethnicity, Person.political_status)
         .join(Member, Member.person_id == Person.id)
-        .join(Org, Member.org_id == Org.id).where(Org.id != branch_id, Member.deleted_at.is_(None), Person.join_date < "2016-01")
+        .join(Org, Member.org_id == Org.id)
+        .where(Org.id != branch_id, Member.deleted_at.is_(None), Person.join_date < "2016-01")
         .order_by(Member.id).limit(1)).one())
     shots = {}
     anon, branch, county = (WatchedPage(browser, base, True) for _ in range(3))
