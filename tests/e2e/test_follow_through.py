@@ -281,3 +281,34 @@ def test_member_list_keeps_the_name_in_view_at_375(browser, live_server, artifac
         assert watched.foreign == [] and watched.page_errors == [] and watched.console_errors == []
     finally:
         watched.context.close()
+
+
+def test_report_pdf_never_leaves_the_total_alone(browser, live_server, artifacts):
+    """Issue 26.6: printed to PDF, the 通报's 合计 row shares its page with 本级 and the last org's row, however many
+    rows come before it (rows are taken off one at a time, so the page break falls at every place once)."""
+    from .test_paper_and_old_browsers import _fold_line, _pdf_lines
+    base = live_server.url
+    county = live_server.login_for("县团委管理员")
+    root_id = live_server.org_id(county.org)
+    watched = WatchedPage(browser, base, True)
+    page = watched.page
+    total, own = _fold_line("合计（含本级）"), _fold_line("本级")
+    checked = 0
+    try:
+        _log_in(page, base, county)
+        page.goto(f"{base}/progress/org/{root_id}/print")
+        last_rank = page.locator("tbody.tail tr").first.locator("td").first.inner_text().strip()
+        while page.locator("table.report-table tbody:not(.tail) tr").count() > 0 and checked < 24:
+            pages, _ = _pdf_lines(page.pdf(prefer_css_page_size=True, print_background=True))
+            where = [n for n, lines in enumerate(pages) if any(line.startswith(total) for line in lines)]
+            assert len(where) == 1, where
+            lines = pages[where[0]]
+            i = next(i for i, line in enumerate(lines) if line.startswith(total))
+            before = lines[:i]
+            assert any(line.startswith(own) for line in before), (checked, lines)
+            assert any(line.startswith(last_rank) for line in before), (checked, lines)   # the last org's row
+            checked += 1
+            page.evaluate("() => document.querySelector('table.report-table tbody:not(.tail) tr').remove()")
+        assert checked >= 20
+    finally:
+        watched.context.close()
