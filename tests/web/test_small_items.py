@@ -25,9 +25,9 @@ def test_audit_log_keeps_actor_and_ip_on_one_line(client, login, tree):
         assert "nowrap" in actor_cell and "nowrap" in ip_cell
 
 
-def test_demo_requests_name_an_admin_of_the_branchs_own_chain(session, app):
-    from tuanjian.demo import seed_demo
-    seed_demo(session, app.extensions["tuanjian_settings"], utcnow())
+def test_demo_requests_name_an_admin_of_the_branchs_own_chain(client, session, app):
+    from tuanjian.demo import DEMO_PASSWORD, seed_demo
+    logins = seed_demo(session, app.extensions["tuanjian_settings"], utcnow())
     session.commit()
     reqs = list(session.scalars(select(ExceptionRequest)))
     assert reqs, "the demo holds 特殊情况录入 requests"
@@ -37,6 +37,12 @@ def test_demo_requests_name_an_admin_of_the_branchs_own_chain(session, app):
         assert any(is_within(req.org.code, o.code) and o.id != req.approver_org_id for o in orgs), \
             (req.org.short_name, [o.short_name for o in orgs])
         assert req.requested_by_id != req.decided_by_id
+    # the county's approval page of each shows the facts (issue 26.1) and the 申请人
+    county = next(x for x in logins if x.role == "县团委管理员")
+    client.post("/auth/login", data={"id_number": county.id_number, "password": DEMO_PASSWORD})
+    for req in reqs[:5]:
+        page = client.get(f"/members/exceptions/{req.id}").get_data(as_text=True)
+        assert "出生年月" in page and "发展团员编号（12位）" in page and req.requested_by.name in page
 
 
 def test_code_slips_say_when_an_org_already_has_admins(client, session, tree, login, app):
