@@ -14,7 +14,7 @@
       t.setAttribute("aria-expanded", open ? "false" : "true");
     }
   }, true);
-  // Long uploads: say the server is working, prevent a second click
+  // long uploads: busy text, no second click
   document.addEventListener("submit", function (e) {
     var form = e.target, text = form.getAttribute && form.getAttribute("data-busy-text");
     if (!text) { return; }
@@ -29,18 +29,18 @@
       if (toggle) { toggle.setAttribute("aria-expanded", "true"); }
     }
   });
-  // issue 26.2: focus the first wrong field
+  // issue 26.2: focus the first wrong field (after htmx's own scroll to the top)
   var seen;
   function focusError() {
     var s = document.getElementById("error-summary"), f;
     if (!s || s === seen) { return; }
     seen = s;
     f = document.querySelector("main [aria-invalid=true]") || s.querySelector("a");
-    if (f) { f.focus(); }
+    if (f) { setTimeout(function () { f.focus(); }, 0); }
   }
   focusError();
   document.addEventListener("htmx:afterSettle", focusError);
-  // Idle warning (issue 16.1): offer 继续 2 minutes before the idle logout
+  // idle warning (issue 16.1)
   var body = document.body, idle = 0, ping = null, warnT, outT, box;
   function say(text, button) {
     if (!box || !box.parentNode) {
