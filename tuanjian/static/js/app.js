@@ -1,4 +1,4 @@
-/* tuanjian's only own script: plain ES5, no build step; every page works without it. */
+/* tuanjian's own script: plain ES5, no build; every page works without it. */
 (function () {
   "use strict";
   document.addEventListener("click", function (e) {
@@ -14,7 +14,7 @@
       t.setAttribute("aria-expanded", open ? "false" : "true");
     }
   }, true);
-  // long uploads: busy text, no second click
+  // long uploads: no second click
   document.addEventListener("submit", function (e) {
     var form = e.target, text = form.getAttribute && form.getAttribute("data-busy-text");
     if (!text) { return; }
@@ -29,17 +29,17 @@
       if (toggle) { toggle.setAttribute("aria-expanded", "true"); }
     }
   });
-  // issue 26.2: focus the first wrong field (after htmx's own scroll to the top)
-  var seen;
+  // issue 26.2: focus the first wrong field unless one is in use
+  var seen, d = document;
   function focusError() {
-    var s = document.getElementById("error-summary"), f;
+    var s = d.getElementById("error-summary"), f;
     if (!s || s === seen) { return; }
     seen = s;
-    f = document.querySelector("main [aria-invalid=true]") || s.querySelector("a");
-    if (f) { setTimeout(function () { f.focus(); }, 0); }
+    f = d.querySelector("main [aria-invalid=true]") || s.querySelector("a");
+    setTimeout(function () { if (f && !/INPUT|SELECT|TEXTAREA/.test(d.activeElement.tagName)) f.focus(); });
   }
   focusError();
-  document.addEventListener("htmx:afterSettle", focusError);
+  d.addEventListener("htmx:afterSettle", focusError);
   // idle warning (issue 16.1)
   var body = document.body, idle = 0, ping = null, warnT, outT, box;
   function say(text, button) {
