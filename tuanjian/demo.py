@@ -132,9 +132,10 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
         for i in range(n):
             person = people.new()
             join_year = int(person.join_date[:4])
-            # 发展团员编号 for most later joins; a few are left missing, as in real county data
+            # 发展团员编号 for most later joins; a few are left missing, as in real county data, where a 特殊情况录入
+            # can have been asked for: in branches with an admin of their own chain below the county (issue 26.6)
             dev = (f"{join_year}{people.seq:08d}" if join_year >= settings.dev_number_required_from_year
-                   and dev_rng.random() < 0.85 else None)
+                   and (dev_rng.random() < 0.85 or not _chain_has(branch, DEMO_REQUESTER_ORGS)) else None)
             checked = evidence_rng.random() < 0.9
             member, _ = memberships.add(session, actor, person, branch,
                                         {"dev_number": dev, "has_application": True if checked else None}, now=now)
@@ -170,7 +171,7 @@ def seed_demo(session, settings: Settings, now: datetime) -> list[DemoLogin]:
     admin(by_name["华阳镇机关团支部"], "陈晨", date(2000, 1, 20), "书记", "团支部管理员", member=True,
           political="共青团员")
     session.flush()
-    _except_unnumbered(session, unnumbered, root, by_name["华阳镇团委"], settings=settings, now=now)
+    _except_unnumbered(session, unnumbered, root, settings=settings, now=now)
     audit.record(session, actor, "demo.seed", object_type="org", object_id=root.id, org_id=root.id,
                  summary=f"导入演示数据：望江县 {len(by_name)} 个团组织")
     return logins
@@ -180,16 +181,36 @@ UNNUMBERED_REASON = ("入团时所在学校尚未申领发展团员编号号段�
                      "入团志愿书齐全、入团年龄符合规定，编号由县团委统一补录")
 
 
-def _except_unnumbered(session, unnumbered, root: Org, requester_org: Org, *, settings: Settings,
-                       now: datetime) -> None:
+def _chain_has(org: Org, names) -> bool:
+    """Whether ``org`` or an org above it is one of ``names``."""
+    while org is not None:
+        if org.short_name in names:
+            return True
+        org = org.parent
+    return False
+
+
+# the orgs below the county whose demo admins may have asked for a 特殊情况录入 (seed_demo's admin() calls)
+DEMO_REQUESTER_ORGS = ("华阳镇团委", "望江中学团委", "华阳镇机关团支部")
+
+
+def _except_unnumbered(session, unnumbered, root: Org, *, settings: Settings, now: datetime) -> None:
     """A few later joins have no 发展团员编号, as in real county data. A member the rules refuse exists only by an
     approved 特殊情况录入 (issue 18; seed notice 002: those without a number are rectified, 整改), so the demo records
-    one for each, requested by a township admin and approved by the county: the demo holds nothing the app itself
-    would refuse, and the 特殊情况录入 list shows them."""
-    requester = session.scalar(select(AdminGrant.person_id).where(AdminGrant.org_id == requester_org.id))
+    one for each, requested by an admin of the branch's own chain and approved by the county: the demo holds nothing
+    the app itself would refuse, and the 特殊情况录入 list shows them."""
     approver = session.scalar(select(AdminGrant.person_id).where(AdminGrant.org_id == root.id))
     today = local_date(now)
     for person, member, branch, position in unnumbered:
+        # the 申请人: an admin of the branch's own chain (the branch or the nearest org above it with one), never
+        # an admin of another committee and never the approver
+        requester = None
+        org = branch
+        while org is not None and org.id != root.id and requester is None:
+            requester = session.scalar(select(AdminGrant.person_id).where(AdminGrant.org_id == org.id)
+                                       .order_by(AdminGrant.id).limit(1))
+            org = org.parent
+        assert requester is not None and requester != approver, branch.short_name
         values = {"name": person.name, "id_number": person.id_number, "ethnicity": person.ethnicity,
                   "political_status": person.political_status, "join_date": person.join_date,
                   "phone": person.phone, "is_cadre": "是" if position else "否", "position": position or "",

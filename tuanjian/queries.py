@@ -272,3 +272,18 @@ def recent_batches(session, org_id: int, kind: str, limit: int = 10) -> list:
     from .models import ImportBatch
     return list(session.scalars(select(ImportBatch).where(ImportBatch.org_id == org_id, ImportBatch.kind == kind)
                                 .order_by(ImportBatch.id.desc()).limit(limit)))
+
+
+def requests_waiting(session, org: Org, person_id: int | None) -> tuple[int, int]:
+    """(特殊情况录入, 组织关系转接) requests waiting for a decision by the admins of ``org`` (issue 26.1): the
+    exception requests it approves (not the user's own: they may not decide them) and the transfers out of its
+    subtree."""
+    from .domain.exceptions import PENDING
+    from .models import ExceptionRequest, TransferRequest
+    exceptions = session.scalar(select(func.count()).select_from(ExceptionRequest).where(
+        ExceptionRequest.approver_org_id == org.id, ExceptionRequest.status == PENDING,
+        or_(ExceptionRequest.requested_by_id.is_(None), ExceptionRequest.requested_by_id != person_id))) or 0
+    transfers = session.scalar(select(func.count()).select_from(TransferRequest)
+                               .join(Org, TransferRequest.from_org_id == Org.id)
+                               .where(TransferRequest.status == "pending", within(Org.code, org.code))) or 0
+    return exceptions, transfers

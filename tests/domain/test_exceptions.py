@@ -136,3 +136,28 @@ def test_approve_policy(scope, approver, actor, requester, ok):
 def test_request_policy():
     assert policy.refusal("exception.request", "000.001", "000.001.002.003") is None
     assert policy.refusal("exception.request", "000.001", "000.002.001") is not None
+
+
+# ---------------------------------------------------------------- what the approver sees (issue 26.1)
+
+def _excepted(values, rules):
+    return ex.validate_excepted({**BASE, **values}, rules=rules, settings=S, today=TODAY)
+
+
+def test_decision_facts_of_a_join_age_request():
+    data = _excepted({"join_date": "2017-01", "dev_number": "201712345678", "has_application": "是"}, ("join_age",))
+    facts = ex.decision_facts(data, ("join_age",), settings=S, today=TODAY)
+    assert facts.birth_month == "2004年3月" and facts.join_date == "2017-01" and facts.age_at_join == 12
+    assert facts.broken == ("入团时须年满13周岁（2016年9月1日起入团），按身份证出生日期计算入团时只有12周岁",)
+    assert facts.evidence[0] == "入团志愿书：有" and "团员证：未核实" in facts.evidence
+
+
+def test_decision_facts_of_two_rules_and_after_the_settings_changed():
+    data = _excepted({"join_date": "2017-01", "dev_number": ""}, ("join_age", "dev_number_missing"))
+    facts = ex.decision_facts(data, ("join_age", "dev_number_missing"), settings=S, today=TODAY)
+    assert len(facts.broken) == 2 and any("发展团员编号" in m for m in facts.broken)
+    # the minimum age lowered since the request: the rule no longer fails, its name is still said
+    lowered = replace(S, join_age_min=12)
+    facts = ex.decision_facts(_excepted({"join_date": "2017-01", "dev_number": "201712345678"}, ("join_age",)),
+                              ("join_age",), settings=lowered, today=TODAY)
+    assert facts.broken == ("入团年龄",) and facts.age_at_join == 12

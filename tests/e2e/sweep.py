@@ -15,6 +15,8 @@ OVERRIDES = {
     "members.new": {"org_id": "branch"},
     "members.index": {"org_id": "township"},
     "members.print_list": {"org_id": "township"},
+    "members.paper_form": {"org_id": "branch"},
+    "members.paper_check": {"org_id": "branch"},
     "orgs.detail": {"org_id": "root"},
     "orgs.structure": {"org_id": "branch"},
 }

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.e2e
 
 PHONE = {"width": 375, "height": 740}
 AXE_AT_375 = {"members.index", "supervision.index", "audit.index", "orgs.detail", "main.help", "auth.login"}
-PRINT_VIEWS = ("members.print_list", "orgs.code_slips", "supervision.print_report", "supervision.reminders")
+PRINT_VIEWS = ("members.print_list", "orgs.code_slips", "supervision.print_report", "supervision.reminders",
+               "members.paper_form", "members.paper_check")
 # Chromium's PDFs map some glyphs shared by a radical and an ideograph to the radical (⻚ for 页): fold them back.
 RADICALS = str.maketrans("⻅⻆⻉⻋⻐⻓⻔⻙⻚⻛⻜⻠⻢⻥⻦⻧⻨⻩⻪⻬⻮⻰⻳⻘⻄",
                          "见角贝车钅长门韦页风飞饣马鱼鸟卤麦黄黾齐齿龙龟青西")
@@ -234,6 +235,18 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
                                             .join(Member, Member.person_id == Person.id)
                                             .where(Member.org_id == branch_id, Member.deleted_at.is_(None))).all())
         _whole_on_one_line(pages, [m.name for m in mine] + [m.phone for m in mine if m.phone], "branch list")
+
+        # paper for a branch without a computer (issue 26.5): the 采集表 and the 核对表, A4 landscape
+        page.goto(f"{base}/members/org/{branch_id}/paper")
+        pages = _print(page, artifacts, f"branch-paper-form-{mode}", landscape=True)
+        text = "".join(line for p in pages for line in p)
+        assert _fold_line(branch.org) in text and "□是" in text and _fold_line("共青团员") in text
+        page.goto(f"{base}/members/org/{branch_id}/paper-check")
+        pages = _print(page, artifacts, f"branch-paper-check-{mode}", landscape=True)
+        masked = _db(app, lambda s: [p.masked_id for p in s.scalars(
+            select(Person).join(Member, Member.person_id == Person.id)
+            .where(Member.org_id == branch_id, Member.deleted_at.is_(None)))])
+        _whole_on_one_line(pages, [m.name for m in mine] + masked, "核对表")
     finally:
         context.close()
 

@@ -12,7 +12,7 @@ def test_login_lands_on_subordinates_summary_or_own_org(client, tree):
     a branch admin lands on the branch home (its member list and to-do list, issue 16.2)."""
     resp = client.post("/auth/login", data={"id_number": tree.township_admin.id_number, "password": PASSWORD})
     assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/progress/org/{tree.township.id}?welcome=1")
-    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)      # shown once
     assert "<dialog open" in page and "下级组织录入概况" in page and "华阳镇团委 · 录入进度" in page
     assert "城东村团支部" in page and "高士镇团委" not in page
     client.post("/auth/logout")

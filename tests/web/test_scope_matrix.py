@@ -177,6 +177,8 @@ CASES = {
     "members.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.reveal": ("POST", lambda s, o: ({"org_id": o.id}, {})),
     "members.print_list": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.paper_form": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "members.paper_check": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.new": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.create": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
     "members.edit": ("GET", lambda s, o: ({"member_id": _member_in(s, o).id}, None)),

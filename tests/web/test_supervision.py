@@ -227,7 +227,7 @@ def test_counts_labelled_xiaji_exclude_the_org_itself(client, session, login, tr
     """Issue 16.5: 下级组织数 and the login summary count what is below, not the org itself."""
     _populate(session, tree)
     resp = client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "test1234pass"})
-    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    page = client.get(resp.headers["Location"], follow_redirects=True).get_data(as_text=True)
     from tuanjian.models import Org
     below = session.scalar(select(func.count()).select_from(Org).where(Org.id != tree.county.id))
     assert f"全部下级共 {below} 个组织" in page
@@ -269,3 +269,19 @@ def test_exception_lists_count_members_like_the_progress_table(client, session, 
     resp = client.get(f"/progress/org/{tree.county.id}/exceptions/no_secretary/export.xlsx")
     name = resp.headers["Content-Disposition"]
     assert "no_secretary" not in name and "%E6%B2%A1%E6%9C%89%E4%B9%A6%E8%AE%B0" in name   # 没有书记
+
+
+def test_welcome_box_is_shown_once_and_f5_does_not_bring_it_back(client, login, tree):
+    """Issue 26.6: after logging in the summary box shows once; the address loses ?welcome=1, so a reload (F5) after
+    知道了 shows the progress page alone, with JavaScript or without."""
+    login(tree.county_admin)
+    resp = client.get(f"/progress/org/{tree.county.id}?welcome=1&sort=name")
+    assert resp.status_code == 302 and "welcome" not in resp.headers["Location"]
+    assert "sort=name" in resp.headers["Location"]
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "下级组织录入概况" in page
+    again = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "下级组织录入概况" not in again and "录入进度" in again
+    # the box belongs to the org it was asked for: another org's page does not pick it up
+    client.get(f"/progress/org/{tree.county.id}?welcome=1")
+    assert "下级组织录入概况" not in client.get(f"/progress/org/{tree.township.id}").get_data(as_text=True)

@@ -139,3 +139,46 @@ def approver_code(branch_code: str, root_code: str, depth: int) -> str:
 
 def excepted_fields(rules) -> set[str]:
     return {f for r in rules for f in RULE_FIELDS.get(r, ())}
+
+
+RECENT_DAYS = 30        # an approved request stays on the requester's 我的申请 / 待办 for this long
+
+
+@dataclass(frozen=True)
+class DecisionFacts:
+    """What the approving level needs to decide, without the full ID number (issue 26.1)."""
+    birth_month: str                 # 出生年月 from the ID number, e.g. "2005年3月"
+    join_date: str | None            # 入团年月 as requested
+    age_at_join: int | None          # full years at the end of the join month (the age rule's own count)
+    broken: tuple[str, ...]          # the rules broken, in the words the form and the import use
+    evidence: tuple[str, ...]        # 团员身份材料 as entered: "入团志愿书：有", …
+
+
+def decision_facts(data: dict, rules, *, settings, today: date) -> DecisionFacts:
+    """The facts behind a request's exceptable rules: the member's cleaned values are checked again with nothing
+    waived, and the messages of the excepted rules are kept (others cannot occur: the request was refused then)."""
+    from .members import EVIDENCE_LABELS
+    from .people import full_years, parse_id_number, parse_year_month
+    info = parse_id_number(data.get("id_number"), today)
+    join = None
+    if data.get("join_date"):
+        try:
+            join = parse_year_month(data["join_date"])
+        except ValidationFailed:
+            join = None
+    broken: list[str] = []
+    try:
+        validate_member(data, settings=settings, today=today)
+    except ValidationFailed as exc:
+        broken = [m for messages in exc.field_errors.values() for m in messages if exc.rules.get(m) in set(rules)]
+    if not broken:                   # the settings changed since: name the rules at least
+        broken = [RULES.get(r, r) for r in rules]
+    yes_no = {True: "有", False: "没有", None: "未核实"}
+    evidence = [f"{EVIDENCE_LABELS[k]}：{yes_no.get(data.get(k), '未核实')}"
+                for k in ("has_application", "has_card", "has_letter")]
+    if data.get("card_year"):
+        evidence.append(f"{EVIDENCE_LABELS['card_year']}：{data['card_year']}年")
+    return DecisionFacts(birth_month=f"{info.birth_date.year}年{info.birth_date.month}月",
+                         join_date=str(join) if join else data.get("join_date"),
+                         age_at_join=full_years(info.birth_date, join.last_day) if join else None,
+                         broken=tuple(broken), evidence=tuple(evidence))

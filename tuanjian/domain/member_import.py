@@ -15,6 +15,17 @@ from .vocabulary import MEMBER_HEADERS, all_labels, first_labels
 
 # the note of an error row that only exceptable rules block (the preview offers 特殊情况录入 for it; issue 18)
 EXCEPTION_NOTE = "可申请特殊情况录入："
+# the error workbook's 错误说明 of such a row (issue 26.3): when a 特殊情况录入 can be asked for, and where
+EXCEPTION_HINT = ("如确属历史原因等特殊情况，可不改此行：在导入预览中点该行的“申请特殊情况录入”，填写理由，"
+                  "上级批准后录入；其余各行照常导入")
+
+
+def workbook_explanation(errors: dict, note: str | None) -> dict:
+    """The errors the error workbook explains for one row: with the 特殊情况录入 hint when only exceptable rules
+    failed (the row's note says so)."""
+    if (note or "").startswith(EXCEPTION_NOTE):
+        return {**errors, "_exception": [f"（{note}。{EXCEPTION_HINT}）"]}
+    return errors
 COLUMNS = first_labels(MEMBER_HEADERS)            # {label our template writes: key}
 READ_COLUMNS = all_labels(MEMBER_HEADERS)         # every label real files use (DOMAIN.md 3.6)
 SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places

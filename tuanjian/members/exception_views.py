@@ -60,7 +60,7 @@ def request_exception(org_id: int):
         offer = None
         if isinstance(attempt.error, ValidationFailed) and set(attempt.field_errors) <= {"reason", "voucher", "scan"}:
             offer = _offer_for(form.data)
-        return render("members/form.html", status=status, exception_offer=offer,
+        return render("members/form.html", status=status, exception_offer=offer, exceptable=_exceptable(form.data),
                       exception_errors=attempt.field_errors, exception_text=_request_text(), **form_context(org, form))
 
     def done(req):
@@ -69,6 +69,18 @@ def request_exception(org_id: int):
                               url_for("members.exception_detail", request_id=req.id))
 
     return form_action(form, attempt, rerender=rerender, done=done)
+
+
+def _exceptable(values: dict) -> set[str]:
+    """The messages of the rules a 特殊情况录入 may except, for the error summary (issue 26.3)."""
+    from ..clock import local_date
+    from ..domain.members import validate_member
+    try:
+        validate_member(values, settings=_settings(), today=local_date(utcnow()))
+    except ValidationFailed as exc:
+        allowed = rules.enabled_rules(_settings())
+        return {m for m, rule in exc.rules.items() if rule in allowed}
+    return set()
 
 
 def _offer_for(values: dict):
@@ -162,7 +174,14 @@ def exception_detail(request_id: int):
     req = exception_or_404(request_id)
     refusal = service.decide_refusal(current_actor(), req)
     return render("members/exception.html", req=req, refusal=refusal,
-                  masked=req.masked_id, data=req.data)
+                  masked=req.masked_id, data=req.data, facts=_facts(req))
+
+
+def _facts(req):
+    """What the approver needs (issue 26.1): the rule broken in words, 出生年月 and the age at joining, the evidence;
+    checked as on the day of the request."""
+    from ..clock import local_date
+    return rules.decision_facts(req.data, req.rule_codes, settings=_settings(), today=local_date(req.requested_at))
 
 
 def _decide(request_id: int, approve: bool):
@@ -180,7 +199,8 @@ def _decide(request_id: int, approve: bool):
         flash_error(error)
         again = exception_or_404(request_id)
         return render("members/exception.html", status=status, req=again,
-                      refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data)
+                      refusal=service.decide_refusal(current_actor(), again), masked=again.masked_id, data=again.data,
+                      facts=_facts(again))
 
     def done(member):
         return flash_redirect(f"已批准，{member.person.name} 已录入{branch.short_name}（特殊情况录入：{labels}）。"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..domain import exceptions as rules
@@ -150,3 +150,37 @@ def exceptions_to_decide(session, approver_org_id: int) -> int:
     """How many pending requests wait for the decision of this organisation."""
     return session.scalar(select(func.count()).select_from(ExceptionRequest).where(
         ExceptionRequest.approver_org_id == approver_org_id, ExceptionRequest.status == rules.PENDING)) or 0
+
+
+# ---------------------------------------------------------------- 我的申请 (issue 26.1): the requester's side
+
+def requester_exceptions(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
+                         ) -> list[ExceptionRequest]:
+    """The 特殊情况录入 requests the current org (its branch) or the user asked for, within the subtree: pending,
+    returned (until a later request for the same person is sent) and approved since ``since``; newest first."""
+    branch, later = aliased(Org), aliased(ExceptionRequest)
+    resent = exists().where(later.id_number == ExceptionRequest.id_number, later.id > ExceptionRequest.id)
+    stmt = (select(ExceptionRequest).join(branch, ExceptionRequest.org_id == branch.id)
+            .where(within(branch.code, scope.code),
+                   or_(ExceptionRequest.org_id == scope.id, ExceptionRequest.requested_by_id == person_id),
+                   or_(ExceptionRequest.status == rules.PENDING,
+                       and_(ExceptionRequest.status == rules.REFUSED, ~resent),
+                       and_(ExceptionRequest.status == rules.APPROVED, ExceptionRequest.decided_at >= since)))
+            .order_by(ExceptionRequest.id.desc()).limit(limit))
+    return list(session.scalars(stmt))
+
+
+def requester_transfers(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
+                        ) -> list[TransferRequest]:
+    """The 组织关系转接 requests into the current org (or asked for by the user) within the subtree: pending,
+    refused (until a later request for the same member) and accepted since ``since``; newest first."""
+    dst, later = aliased(Org), aliased(TransferRequest)
+    resent = exists().where(later.member_id == TransferRequest.member_id, later.id > TransferRequest.id)
+    stmt = (select(TransferRequest).join(dst, TransferRequest.to_org_id == dst.id)
+            .where(within(dst.code, scope.code),
+                   or_(TransferRequest.to_org_id == scope.id, TransferRequest.requested_by_id == person_id),
+                   or_(TransferRequest.status == "pending",
+                       and_(TransferRequest.status == "refused", ~resent),
+                       and_(TransferRequest.status == "accepted", TransferRequest.decided_at >= since)))
+            .order_by(TransferRequest.id.desc()).limit(limit))
+    return list(session.scalars(stmt))

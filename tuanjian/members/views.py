@@ -8,7 +8,7 @@ from flask import current_app, flash, request, url_for
 from .. import current_settings as _settings
 from ..clock import local_date, local_today
 from ..domain.errors import DomainError, ValidationFailed
-from ..domain.exceptions import assess
+from ..domain.exceptions import RECENT_DAYS, assess
 from ..domain.members import EDUCATIONS, OCCUPATIONS, validate_member
 from ..domain.people import (
     ETHNICITIES,
@@ -86,13 +86,16 @@ def _list(org, *, reveal: bool = False, status: int = 200):
     if reveal and rows:
         service.record_reveal(db.session, current_actor(), org, [r.member for r in rows])
         keep()          # a reveal is in the audit log whatever the page's answer
-    todo = None
+    todo = mine = None
     if org.org_kind.holds_members and not org.is_dissolved and not wants_fragment():
         from ..services.progress import branch_todo
         todo = branch_todo(db.session, org, settings=_settings())      # the branch home's to-do list (issue 16.2)
+        from .request_views import my_requests_of
+        mine = my_requests_of(org)                                       # and its requests' fates (issue 26.1)
     return render("members/index.html", block="member_table", status=status, org=org, rows=rows, total=found.total,
                   q=q, page=found.page, pages=found.pages, reveal=reveal and bool(rows),
-                  is_branch=org.org_kind.holds_members, crumbs=breadcrumb(org), id_notice=id_notice, todo=todo)
+                  is_branch=org.org_kind.holds_members, crumbs=breadcrumb(org), id_notice=id_notice, todo=todo,
+                  mine=mine, recent_days=RECENT_DAYS)
 
 
 @bp.get("/org/<int:org_id>")
@@ -151,7 +154,29 @@ def new(org_id: int):
                               "error")
     form = MemberForm(formdata=None)
     form.is_cadre.data = "否"
-    return render("members/form.html", **form_context(org, form))
+    again = _returned_request(org)
+    if again is not None:
+        _fill_from_request(form, again.data)
+    return render("members/form.html", again=again, **form_context(org, form))
+
+
+def _returned_request(org):
+    """``?again=<id>``: a returned 特殊情况录入 request of this branch, to correct and send again (issue 26.1)."""
+    from ..domain.exceptions import REFUSED
+    from ..web.scope import exception_or_404
+    request_id = int_arg("again")
+    if request_id is None:
+        return None
+    req = exception_or_404(request_id)
+    return req if req.org_id == org.id and req.status == REFUSED else None
+
+
+def _fill_from_request(form, data: dict) -> None:
+    yes_no = {True: "是", False: "否"}
+    for key, value in data.items():
+        fld = getattr(form, key, None)
+        if fld is not None and key != "csrf_token" and value is not None:
+            fld.data = yes_no.get(value, value) if isinstance(value, bool) else str(value)
 
 
 @bp.post("/org/<int:org_id>/new")
@@ -174,6 +199,7 @@ def create(org_id: int):
         if isinstance(attempt.error, ValidationFailed):
             verdict = assess(attempt.error, _settings())        # only exceptable rules failed: offer 申请特殊情况录入
             offers["exception_offer"] = verdict if verdict.exceptable else None
+            offers["exceptable"] = {m for m, rule in attempt.error.rules.items() if rule in verdict.rules}
         elif isinstance(attempt.error, service.HeldElsewhere):
             offers["transfer_offer"] = {"id_number": data["id_number"], "name": data["name"],
                                         "holder": attempt.error.holder}

@@ -175,7 +175,8 @@ def batch_codes(org_id: int):
     org = org_or_404(org_id)
     rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
     table = [(r.code.code if r.code else "", r.org.code, r.org.short_name, r.org.kind_label,
-              local_time(r.code.expires_at) if r.code else "", r.note) for r in rows]
+              local_time(r.code.expires_at) if r.code else "",
+              r.note + (f"；该组织已有{r.admins}名管理员" if r.code and r.admins else "")) for r in rows]
     out = write_table(["管理员注册码", "组织代码", "组织简称", "组织类别", "有效期至", "说明"], table,
                       title="管理员注册码", text_columns=(0, 1), widths=(16, 26, 30, 14, 18, 24),
                       caption=f"{org.short_name} 直属下级组织管理员注册码（注册码区分大小写，每码限注册一名管理员）")
@@ -214,8 +215,10 @@ def issue_slips(org_id: int):
     rows = codes_service.issue_batch(db.session, current_actor(), org, _settings(), utcnow())
     new = sum(1 for r in rows if r.note == "新生成")
     kept = sum(1 for r in rows if r.code is not None) - new
-    flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。请打印本页，沿虚线剪开后分发。",
-          "success")
+    staffed = sum(1 for r in rows if r.code is not None and r.admins)
+    flash(f"已为 {new} 个直属下级组织新生成注册码，{kept} 个沿用尚未使用的注册码。"
+          + (f"其中 {staffed} 个组织已有管理员，纸条上已注明，请确认确需增加管理员再分发。" if staffed else "")
+          + "请打印本页，沿虚线剪开后分发。", "success")
     return redirect(url_for("orgs.code_slips", org_id=org.id, address=request.form.get("address") or None))
 
 

@@ -38,6 +38,7 @@ ACTION_LABELS = {
     "member.delete": "删除团员记录",
     "member.reveal": "查看完整身份证号",
     "member.print": "打印团员名单",
+    "member.print_check": "打印团员核对表",
     "profile.update": "本人修改个人信息",
     "person.correct": "更正姓名和身份证号码",
     "export.progress": "导出录入进度",

@@ -74,6 +74,7 @@ class BatchRow:
     org: Org
     code: RegistrationCode | None
     note: str
+    admins: int = 0            # admins the org already has (issue 26.6: a code for one of them is said so)
 
 
 def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: datetime) -> list[BatchRow]:
@@ -84,18 +85,19 @@ def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: dat
     children = live_children(session, parent.id)
     for child in children:
         limit = settings.admin_limit(child.org_kind)
-        if admin_count(session, child.id) >= limit:
-            rows.append(BatchRow(child, None, f"管理员已满{limit}名，无需注册码"))
+        admins = admin_count(session, child.id)
+        if admins >= limit:
+            rows.append(BatchRow(child, None, f"管理员已满{limit}名，无需注册码", admins))
             continue
         existing = usable_code(session, child.id, now)
         if existing is not None:
-            rows.append(BatchRow(child, existing, "沿用尚未使用的注册码"))
+            rows.append(BatchRow(child, existing, "沿用尚未使用的注册码", admins))
             continue
         code = _new_code(session, child, actor, settings, now)
         audit.record(session, actor, "code.issue", object_type="registration_code", object_id=code.id,
                      org_id=child.id, summary=f"批量生成注册码：{child.short_name}（{child.code}）",
                      after={"org": child.code, "expires_at": code.expires_at.isoformat(timespec="minutes")})
-        rows.append(BatchRow(child, code, "新生成"))
+        rows.append(BatchRow(child, code, "新生成", admins))
     return rows
 
 
@@ -103,6 +105,7 @@ def issue_batch(session, actor: Actor, parent: Org, settings: Settings, now: dat
 class Slip:
     org: Org
     code: RegistrationCode
+    admins: int = 0            # admins the org already has: the slip says so (issue 26.6)
 
 
 def slips(session, actor: Actor, parent: Org, settings: Settings,
@@ -116,7 +119,7 @@ def slips(session, actor: Actor, parent: Org, settings: Settings,
     for child in children:
         code = usable_code(session, child.id, now)
         if code is not None:
-            out.append(Slip(child, code))
+            out.append(Slip(child, code, admins.get(child.id, 0)))
         elif admins.get(child.id, 0) >= settings.admin_limit(child.org_kind):
             full.append(child)
         else:

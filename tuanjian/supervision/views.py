@@ -2,7 +2,7 @@
 红旗项 exception lists. Every org comes through org_or_404, so nothing outside the user's subtree is shown."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, session, url_for
 
 from .. import current_settings as _settings
 from ..clock import to_local
@@ -29,7 +29,7 @@ from ..spreadsheets.writer import write_table
 from ..web.actions import flash_redirect, form_action
 from ..web.filters import local_time
 from ..web.forms import ErrorsByName
-from ..web.htmx import render
+from ..web.htmx import render, wants_fragment
 from ..web.scope import (
     admin_required,
     campaign_or_404,
@@ -70,11 +70,17 @@ def _view_helpers():
 @admin_required
 def index(org_id: int):
     org = org_or_404(org_id)
+    if request.args.get("welcome") == "1":
+        # shown once (issue 26.6): the flag moves to the session and the address loses ?welcome=1, so F5 after
+        # 知道了 (or a bookmark) does not bring the box back
+        session["welcome_org"] = org.id
+        args = {k: v for k, v in request.args.items() if k != "welcome"}
+        return redirect(url_for("supervision.index", org_id=org.id, **args))
     report = _progress(org)
     sort = request.args.get("sort", "rank")
     descending = request.args.get("desc") == "1"
     rows = service.sort_rows(report.rows, sort, descending)
-    welcome = request.args.get("welcome") == "1" and bool(report.rows)
+    welcome = not wants_fragment() and session.pop("welcome_org", None) == org.id and bool(report.rows)
     lagging = [r for r in report.rows if any(below_threshold(r.tally, m.key, _settings()) for m in RATE_METRICS)]
     from ..services.campaigns import campaigns_for
     return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,

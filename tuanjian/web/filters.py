@@ -62,8 +62,9 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def inject():
-        from .scope import active_grants, current_org
+        from .scope import active_grants, current_org, requests_waiting
         return {
+            "requests_waiting": requests_waiting,
             "current_org": current_org,
             "active_grants": active_grants,
             "is_htmx": is_htmx,

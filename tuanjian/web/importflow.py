@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from .. import current_settings
 from ..domain.errors import DomainError
 from ..domain.imports import OK_ROWS_SHOWN, RESULT_ROWS_SHOWN, ROWS_PER_PAGE, ImportReport
+from ..domain.member_import import workbook_explanation
 from ..extensions import db
 from ..models import ImportBatch, Org, utcnow
 from ..queries import paginate_list, recent_batches
@@ -156,8 +157,8 @@ class ImportFlow:
         batch = self.batch(batch_id)
         org = org_or_404(batch.org_id)
         report = ImportReport.from_json(batch.report)
-        out = error_workbook(self.columns(org), [(r.number, r.cells, r.errors, r.sheet) for r in report.error_rows],
-                             sheet=self.sheet)
+        out = error_workbook(self.columns(org), [(r.number, r.cells, workbook_explanation(r.errors, r.note), r.sheet)
+                                                 for r in report.error_rows], sheet=self.sheet)
         return send_file(out, as_attachment=True, download_name=f"导入错误_{batch.file_name.rsplit('.', 1)[0]}.xlsx",
                          mimetype=XLSX)
 

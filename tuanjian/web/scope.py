@@ -23,6 +23,15 @@ def active_grants() -> list[AdminGrant]:
     return g.active_grants
 
 
+def requests_waiting() -> tuple[int, int]:
+    """(特殊情况录入, 组织关系转接) requests waiting for the current org's decision, for the menu (per request)."""
+    if "requests_waiting" not in g:
+        org = current_org()
+        g.requests_waiting = (0, 0) if org is None else queries.requests_waiting(db.session, org,
+                                                                                 current_user.person_id)
+    return g.requests_waiting
+
+
 def grant_for(org_id: int | None) -> AdminGrant | None:
     """The current user's active admin grant on ``org_id``: None when they are not its admin."""
     return next((grant for grant in active_grants() if grant.org_id == org_id), None)

@@ -1,5 +1,4 @@
-/* tuanjian: the only script of our own. Plain ES5-compatible code, no build step.
-   Every page works without it: it lets the tree collapse without a reload and warns before the idle logout. */
+/* tuanjian's own script: plain ES5, no build; every page works without it. */
 (function () {
   "use strict";
   document.addEventListener("click", function (e) {
@@ -8,7 +7,6 @@
     if (!t || t === document || !t.getAttribute("aria-controls")) { return; }
     var kids = document.getElementById(t.getAttribute("aria-controls"));
     if (kids && kids.getAttribute("data-loaded") === "1") {
-      // Already loaded: just fold or unfold, no request.
       e.preventDefault();
       e.stopPropagation();
       var open = t.getAttribute("aria-expanded") === "true";
@@ -16,7 +14,7 @@
       t.setAttribute("aria-expanded", open ? "false" : "true");
     }
   }, true);
-  // Long uploads: say that the server is working and prevent a second click (the page works without this).
+  // long uploads: no second click
   document.addEventListener("submit", function (e) {
     var form = e.target, text = form.getAttribute && form.getAttribute("data-busy-text");
     if (!text) { return; }
@@ -31,7 +29,18 @@
       if (toggle) { toggle.setAttribute("aria-expanded", "true"); }
     }
   });
-  // Idle warning (issue 16.1): 2 minutes before the idle logout offer 继续 (a ping restarts the server's clock).
+  // issue 26.2: focus the first wrong field unless one is in use
+  var seen, d = document;
+  function focusError() {
+    var s = d.getElementById("error-summary"), f;
+    if (!s || s === seen) { return; }
+    seen = s;
+    f = d.querySelector("main [aria-invalid=true]") || s.querySelector("a");
+    setTimeout(function () { if (f && !/INPUT|SELECT|TEXTAREA/.test(d.activeElement.tagName)) f.focus(); });
+  }
+  focusError();
+  d.addEventListener("htmx:afterSettle", focusError);
+  // idle warning (issue 16.1)
   var body = document.body, idle = 0, ping = null, warnT, outT, box;
   function say(text, button) {
     if (!box || !box.parentNode) {
@@ -59,7 +68,7 @@
     clearTimeout(warnT);
     clearTimeout(outT);
     if (box && box.parentNode) { box.parentNode.removeChild(box); }
-    if (idle <= 120 || !ping) { return; }   // not logged in
+    if (idle <= 120 || !ping) { return; }
     warnT = setTimeout(function () { say("您已较长时间未操作，2 分钟后将自动退出。要继续使用，请点“继续”。", true); },
                        (idle - 120) * 1000);
     outT = setTimeout(out, idle * 1000);
@@ -73,7 +82,6 @@
     x.send();
   }
   schedule();
-  // every request restarts the server's clock; a boosted page change may log in or out
   document.addEventListener("htmx:afterRequest", schedule);
   document.addEventListener("htmx:afterSettle", schedule);
 })();
