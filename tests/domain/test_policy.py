@@ -45,6 +45,8 @@ EXPECTED = {
     "transfer.request": {S, C, B},
     "transfer.decide": {S, C, B},
     "transfer.cancel": {S, C, B},
+    "reconcile.compare": {S, C, B},
+    "reconcile.explain": {S, C, B},
 }
 
 

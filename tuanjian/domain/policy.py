@@ -90,6 +90,10 @@ ACTIONS: dict[str, Rule] = {
     "transfer.request": Rule(SUBTREE, "不在您的管理范围内"),
     "transfer.decide": Rule(SUBTREE, "只有转出团支部或其上级组织的管理员可以处理该申请"),
     "transfer.cancel": Rule(SUBTREE, "只有申请方可以撤回"),
+    # 与智慧团建对账 (issue 28): any admin compares its own org or one below it with 智慧团建's lists (reading only),
+    # and marks a difference of that comparison as explained; writes go through the import and transfer rules
+    "reconcile.compare": Rule(SUBTREE, "只能核对本组织及下级组织的团员"),
+    "reconcile.explain": Rule(SUBTREE, "只能说明本组织及下级组织的对账差异"),
 }
 
 # Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,
