@@ -114,7 +114,7 @@ def test_every_kind_of_difference_is_found_and_nothing_else():
     found = {it.id_number: (it.kind, {tuple(f[:3]) for f in it.fields}) for it in result.items
              if it.fields or it.kind != r.BOTH}
     assert found == expected
-    moved = result.listed("moved")
+    moved = result.listed(r.MOVED)
     assert [it.id_number for it in moved] == [there[22].id_number]
     assert moved[0].there_branch_id == other and moved[0].branch_id == h.branch_id
     assert result.totals.people == len(here) + 2

@@ -48,6 +48,10 @@ VALUE_FIELDS = tuple(k for k, _ in FIELDS if k not in ("name", "branch"))
 ONLY_HERE, ONLY_THERE, ELSEWHERE, BOTH = "only_here", "only_there", "elsewhere", "both"
 KIND_LABELS = {ONLY_HERE: "本系统有、智慧团建没有", ONLY_THERE: "智慧团建有、本系统没有",
                ELSEWHERE: "智慧团建有、本系统登记在您的管理范围以外", BOTH: "两边都有"}
+DIFFERS, MOVED = "differs", "moved"
+# the lists of a result page, in order: key -> title
+KINDS = {DIFFERS: "信息不一致", MOVED: "所在团支部不同", ONLY_HERE: "本系统有、智慧团建没有",
+         ONLY_THERE: "智慧团建有、本系统没有", ELSEWHERE: "登记在管理范围以外"}
 PRESENCE = "presence"          # the field of an only_here / only_there item's one difference
 HERE_MARK, THERE_MARK = "本系统有", "智慧团建有"
 ELSEWHERE_NOTE = "该身份证号在本系统中登记在您管理范围以外的组织，无法在此核对；请由管理其所在组织的上级组织核对"
@@ -211,20 +215,24 @@ class Comparison:
     problems: list[list[str]]                 # [where, message]: rows that could not be compared
 
     def listed(self, kind: str | None = None, *, new_only: bool = True) -> list[Item]:
-        """Items to show: those with something new (unless ``new_only`` is False) of ``kind``; moved: "moved"."""
+        return [it for _, it in self.indexed(kind, new_only=new_only)]
+
+    def indexed(self, kind: str | None = None, *, new_only: bool = True) -> list[tuple[int, Item]]:
+        """(index, item) of the items to show: those with something new (unless ``new_only`` is False), of ``kind``:
+        one of KINDS (``differs``: in both, same branch; ``moved``: in both, another branch), None for all."""
         out = []
-        for it in self.items:
+        for i, it in enumerate(self.items):
             if new_only and it.matching:
                 continue
-            if kind == "moved":
+            if kind == MOVED:
                 if not (it.kind == BOTH and it.moved):
                     continue
-            elif kind == BOTH:
-                if it.kind != BOTH or it.moved:
+            elif kind == DIFFERS:
+                if it.kind != BOTH or it.moved or not it.fields:
                     continue
             elif kind is not None and it.kind != kind:
                 continue
-            out.append(it)
+            out.append((i, it))
         return out
 
 
