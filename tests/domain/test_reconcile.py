@@ -24,7 +24,8 @@ def _people(n: int, seed: int = 7) -> list[r.Here]:
         branch = 1 + i % 3
         values = {"join_date": f"{2014 + i % 8}-{1 + i % 12:02d}",
                   "dev_number": f"{2017 + i % 5}{i:08d}" if i % 4 else None,
-                  "political_status": "共青团员" if i % 7 else "中共党员", "ethnicity": "维吾尔族" if i % 10 == 3 else "汉族",
+                  "political_status": "共青团员" if i % 7 else "中共党员",
+                  "ethnicity": "维吾尔族" if i % 10 == 3 else "汉族",
                   "phone": f"13{rng.randrange(10**9):09d}", "education": "普通高中", "occupation": "学生",
                   "workplace": "望江中学", "position": "书记" if i % 9 == 0 else ""}
         out.append(r.Here(number, name, branch, BRANCHES[branch], values))
