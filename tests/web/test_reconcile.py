@@ -217,3 +217,29 @@ def test_one_file_per_branch_and_sheets_named_after_branches(client, session, lo
     session.expire_all()
     rec = session.scalar(select(Reconciliation).where(Reconciliation.org_id == tree.county.id))
     assert rec.totals["matching"] == rec.totals["people"] == 7
+
+
+def test_the_progress_page_and_the_report_show_the_match_rate_per_subordinate(client, session, login, tree):
+    east, klass, new_number, rows = _world(session, tree)
+    login(tree.county_admin)
+    page = client.get(f"/progress/org/{tree.county.id}").get_data(as_text=True)
+    assert "与智慧团建相符率" not in page                    # nothing compared yet: no column
+    _upload(client, tree.county, (text_workbook(HEADERS, rows, sheet="团员"), "名单.xlsx"))
+    page = client.get(f"/progress/org/{tree.county.id}").get_data(as_text=True)
+    # 华阳镇团委: 城东村团支部 3 of 6; 望江中学团委: 高一(1)班团支部 1 of 2; 高士镇团委: not compared
+    assert "与智慧团建相符率" in page
+    import re
+    cells = re.findall(r'title="([^"]+)">[^<]+</a></th>.*?<td class="num" data-match>([^<]+)</td>', page, re.S)
+    assert dict(cells) == {"华阳镇团委": "50.0%", "望江中学团委": "50.0%", "高士镇团委": "—"}
+    report = client.get(f"/progress/org/{tree.county.id}/print").get_data(as_text=True)
+    assert "与智慧团建相符率" in report and "50.0%" in report
+    # a later comparison by the branch itself replaces the branch's figures (the latest of each branch counts)
+    login(tree.branch_admin)
+    fixed = [r for r in rows if r[5] == tree.village.short_name]
+    fixed = [r if r[1] != east[2].person.id_number else _row(east[2]) for r in fixed]
+    _upload(client, tree.village, (text_workbook(HEADERS, fixed, sheet="团员"), "城东.xlsx"))
+    login(tree.county_admin)
+    page = client.get(f"/progress/org/{tree.county.id}").get_data(as_text=True)
+    cells = dict(re.findall(r'title="([^"]+)">[^<]+</a></th>.*?<td class="num" data-match>([^<]+)</td>', page, re.S))
+    # 城东村团支部 now: 王芳, 李伟, 张敏, 阿依·买买提 match; 刘洋 only here, 陈静 and 新来的 only there → 4 of 7
+    assert cells["华阳镇团委"] == "57.1%"
