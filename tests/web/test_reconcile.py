@@ -243,3 +243,20 @@ def test_the_progress_page_and_the_report_show_the_match_rate_per_subordinate(cl
     cells = dict(re.findall(r'title="([^"]+)">[^<]+</a></th>.*?<td class="num" data-match>([^<]+)</td>', page, re.S))
     # 城东村团支部 now: 王芳, 李伟, 张敏, 阿依·买买提 match; 刘洋 only here, 陈静 and 新来的 only there → 4 of 7
     assert cells["华阳镇团委"] == "57.1%"
+
+
+def test_our_own_zhtj_export_compares_as_all_matching(client, session, login, tree):
+    """The round trip: the 智慧团建-format export of a subtree (one sheet per branch, its 目录, the 本级团干部 sheets
+    and a branch cadre without 团籍) compared with the same subtree → everybody matches."""
+    from tuanjian.models import CadrePost
+    east, klass = _people(session, tree)
+    session.add(CadrePost(person_id=east[0].person_id, org_id=tree.village.id, position="书记"))
+    from ..factories import make_cadre
+    make_cadre(session, tree.village, name="群众干部", position="组织委员")
+    session.commit()
+    login(tree.county_admin)
+    export = client.get(f"/exchange/org/{tree.county.id}/zhtj.xlsx").data
+    assert _upload(client, tree.county, (export, "智慧团建导入_测试县.xlsx")).status_code == 302
+    session.expire_all()
+    rec = session.scalar(select(Reconciliation).where(Reconciliation.org_id == tree.county.id))
+    assert rec.totals["people"] == rec.totals["matching"] == 7, rec.totals

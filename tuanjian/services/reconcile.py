@@ -22,7 +22,7 @@ from ..domain.member_import import READ_COLUMNS
 from ..domain.orgtree import OrgKind
 from ..domain.people import POSITION_SEPARATOR, mask_id_number
 from ..domain.settings import Settings
-from ..domain.vocabulary import FILE_KINDS
+from ..domain.vocabulary import FILE_KINDS, synonym
 from ..models import CadrePost, ImportBatch, Member, Org, Person, ReconcileExplanation, ReconcileFigure, Reconciliation
 from ..queries import among, within
 from ..spreadsheets.reader import ImportFileError, read_workbook
@@ -77,6 +77,9 @@ def read_files(files: list[tuple[bytes, str]], *, org: Org, branches: list[Org],
         file_branch = names.get(stem)
         for sheet in book.sheets:
             entry = book.index.get(sheet.name) or {}
+            if _cadres_only(sheet, entry):
+                problems.append([f"{filename} · {sheet.name}", "本级团干部名单（不属于团支部），不参与团员对账"])
+                continue
             sheet_branch = (names.get(canonical_org_name(entry.get(SHEET_BRANCH_LABEL, "")))
                             or names.get(canonical_org_name(sheet.name)))
             fallback = sheet_branch or file_branch or default
@@ -91,6 +94,8 @@ def read_files(files: list[tuple[bytes, str]], *, org: Org, branches: list[Org],
                     if any(rules.compared("workplace", v) for v in row.cells.values()):
                         problems.append([where, "没有身份证号码，无法核对"])
                     continue
+                if synonym("yes_no", row.cells.get("is_member")) == "否":
+                    continue                    # our own export: a branch cadre without 团籍, not a member
                 typed = rules.compared("branch", row.cells.get("branch"))
                 if typed:
                     branch_id, branch = names.get(typed), typed
@@ -100,6 +105,15 @@ def read_files(files: list[tuple[bytes, str]], *, org: Org, branches: list[Org],
                 cells = {k: v for k, v in row.cells.items() if k not in ("name", "id_number")}
                 out.append(rules.There(number, str(row.cells.get("name") or ""), branch, branch_id, cells, where))
     return out, problems
+
+
+def _cadres_only(sheet, entry: dict) -> bool:
+    """A sheet of 本级团干部 (of a 团委, 团工委 or 团总支; our own 智慧团建 export writes them), as the member import
+    tells them apart: its 目录 entry says another kind than 团支部, or its name says so, and no row names a branch."""
+    if any(str(r.cells.get("branch") or "").strip() for r in sheet.rows):
+        return False
+    kind = entry.get("组织类别", "")
+    return bool(entry and kind and kind != OrgKind.BRANCH.label) or sheet.name.endswith("本级团干部")
 
 
 # ---------------------------------------------------------------- what the subtree holds
