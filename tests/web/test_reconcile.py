@@ -1,7 +1,9 @@
 """与智慧团建对账 (issue 28): upload → differences → act on them, through the pages (both databases)."""
 from __future__ import annotations
 
+import re
 from io import BytesIO
+from urllib.parse import quote
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
@@ -228,7 +230,6 @@ def test_the_progress_page_and_the_report_show_the_match_rate_per_subordinate(cl
     page = client.get(f"/progress/org/{tree.county.id}").get_data(as_text=True)
     # 华阳镇团委: 城东村团支部 3 of 6; 望江中学团委: 高一(1)班团支部 1 of 2; 高士镇团委: not compared
     assert "与智慧团建相符率" in page
-    import re
     cells = re.findall(r'title="([^"]+)">[^<]+</a></th>.*?<td class="num" data-match>([^<]+)</td>', page, re.S)
     assert dict(cells) == {"华阳镇团委": "50.0%", "望江中学团委": "50.0%", "高士镇团委": "—"}
     report = client.get(f"/progress/org/{tree.county.id}/print").get_data(as_text=True)
@@ -260,3 +261,39 @@ def test_our_own_zhtj_export_compares_as_all_matching(client, session, login, tr
     session.expire_all()
     rec = session.scalar(select(Reconciliation).where(Reconciliation.org_id == tree.county.id))
     assert rec.totals["people"] == rec.totals["matching"] == 7, rec.totals
+
+
+def test_malformed_files_get_a_chinese_4xx_and_write_nothing(client, login, tree, monkeypatch):
+    """The member import's corpus of broken, renamed, truncated and hostile files (tests/web/test_malformed_uploads.py),
+    sent to the 对账 upload: a Chinese 4xx and no change, or (a readable file) only the kept comparison written."""
+    from tuanjian.spreadsheets import reader
+
+    from .test_malformed_uploads import ALERT, CHINESE, HANGS, corpus, table_counts
+    login(tree.branch_admin)
+    problems, timeout, seen = [], reader.PARSE_TIMEOUT, 0
+    for category in ("random", "truncated", "renamed", "bombs", "content"):
+        for label, name, data, _ in corpus("members", category):
+            monkeypatch.setattr(reader, "PARSE_TIMEOUT", 1 if label == HANGS else timeout)
+            before = table_counts()
+            url = f"/reconcile/org/{tree.village.id}/compare"
+            if re.search(r'["\\\x00-\x1f]', name):     # what the test client cannot encode: as a browser sends it
+                boundary = "----malformed-upload-test"
+                head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload.xlsx"; '
+                        f"filename*=UTF-8''{quote(name, safe='')}\r\nContent-Type: application/octet-stream\r\n\r\n")
+                resp = client.post(url, data=head.encode() + data + f"\r\n--{boundary}--\r\n".encode(),
+                                   content_type=f"multipart/form-data; boundary={boundary}")
+            else:
+                resp = client.post(url, data={"file": (BytesIO(data), name)}, content_type="multipart/form-data")
+                resp.request.environ["wsgi.input"].close()   # the test client spools bodies over 500 KB to a file
+            body = resp.get_data(as_text=True)
+            changed = {t for t, n in table_counts().items() if before.get(t) != n}
+            seen += 1
+            if resp.status_code == 302:
+                if not changed <= {"reconciliations", "reconcile_figures", "audit_log", "audit_entries"}:
+                    problems.append(f"{label}: accepted and changed {changed}")
+            elif not (400 <= resp.status_code < 500) or not CHINESE.search(
+                    (ALERT.search(body) or [None, ""])[1] or ""):
+                problems.append(f"{label}: status {resp.status_code}, no Chinese message")
+            elif changed:
+                problems.append(f"{label}: refused but changed {changed}")
+    assert seen >= 150 and not problems, "\n".join(problems[:20])
