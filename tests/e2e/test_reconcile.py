@@ -52,7 +52,7 @@ def test_reconcile_journey(browser, live_server, artifacts, tmp_path, js):
         page.get_by_role("button", name="登录").click()
         page.wait_for_url(re.compile(r"/progress/org/|/orgs/"))
         page.goto(f"{base}/orgs/{root_id}")
-        page.get_by_role("navigation", name="主菜单").get_by_role("link", name="与智慧团建对账").click()
+        page.get_by_role("navigation", name="主菜单").get_by_role("link", name="智慧团建对账").click()
         expect(page).to_have_url(f"{base}/reconcile/org/{root_id}")
         listed = tmp_path / "智慧团建导出.xlsx"
         changed, missing = _zhtj_list(page, base, town_id, listed)
