@@ -158,6 +158,8 @@ def test_a_number_cell_id_is_refused_with_the_fix():
         r.there_id(3.40827200005e17)
     assert "文本" in exc.value.message
     assert r.there_id("３４０８２７２００００５２００５１ｘ") == "34082720000520051X"
+    with pytest.raises(r.ValidationFailed):
+        r.there_id("身份证号码")
 
 
 def test_refigure_after_an_explanation():

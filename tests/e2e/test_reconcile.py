@@ -14,6 +14,7 @@ from playwright.sync_api import expect
 
 from .conftest import DOC_SCREENSHOTS, WatchedPage
 
+pytestmark = pytest.mark.e2e
 TOWNSHIP = "华阳镇团委"
 
 
@@ -78,6 +79,7 @@ def test_reconcile_journey(browser, live_server, artifacts, tmp_path, js):
             page.screenshot(path=str(target), full_page=True, clip=clip)
             target.write_bytes(compress(target.read_bytes(), 16))
         page.get_by_role("link", name=re.compile(r"本系统有、智慧团建没有（1）")).click()
+        expect(page).to_have_url(re.compile(r"kind=only_here"))
         expect(page.locator("#result-list")).to_contain_text(missing)
         with page.expect_download() as dl:
             page.get_by_role("link", name=re.compile("导出需在智慧团建补录")).click()
@@ -86,6 +88,8 @@ def test_reconcile_journey(browser, live_server, artifacts, tmp_path, js):
         assert names == {changed, missing}
         # mark the phone number explained, then compare again: only the missing member is left
         page.get_by_role("link", name=re.compile(r"信息不一致（1）")).click()
+        expect(page).to_have_url(re.compile(r"kind=differs"))
+        expect(page.locator("#result-list")).to_contain_text(changed)
         form = page.locator("#result-list form.explain").first
         form.locator("input[name=note]").fill("智慧团建中的号码已停用，待本人更新")
         form.get_by_role("button", name="标记为已说明").click()

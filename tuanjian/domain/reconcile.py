@@ -241,9 +241,16 @@ def key_of(id_number: str, field_key: str, here: str, there: str) -> tuple[str, 
     return (id_number, field_key, here or "", there or "")
 
 
+_ID_LIKE = re.compile(r"^[0-9A-Z]{15,20}$")
+
+
 def there_id(raw) -> str:
-    """A file row's ID number in canonical form; raises ValidationFailed (Chinese) for a number cell."""
-    return normalise_id_number(raw)
+    """A file row's ID number in canonical form ("" for none); raises ValidationFailed (Chinese) for a number cell
+    or for text that is no ID number at all (a second header row, a note): such a row is not compared."""
+    number = normalise_id_number(raw)
+    if number and not _ID_LIKE.match(number):
+        raise ValidationFailed.single("id_number", f"“{number[:20]}”不是身份证号码，这一行没有核对")
+    return number
 
 
 def compare(here: list[Here], there: list[There], *, elsewhere: set[str], explained: dict[tuple, str],
