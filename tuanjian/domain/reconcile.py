@@ -265,6 +265,7 @@ def compare(here: list[Here], there: list[There], *, elsewhere: set[str], explai
         names[h.branch_id] = h.branch
     seen: dict[str, There] = {}
     items: list[Item] = []
+    memo: dict = {}                            # (field, raw value) -> compared form: most values repeat
     for t in there:
         if t.id_number in seen:
             problems.append([t.where, f"身份证号码与{seen[t.id_number].where}重复，只核对了第一行"])
@@ -280,7 +281,7 @@ def compare(here: list[Here], there: list[There], *, elsewhere: set[str], explai
                               t.branch if t.branch_id is not None else (t.branch or UNKNOWN_BRANCH),
                               fields=fields, where=t.where, cells=dict(t.cells) if kind == ONLY_THERE else None))
             continue
-        items.append(_both(h, t, explained))
+        items.append(_both(h, t, explained, memo))
     for h in here:
         if h.id_number not in seen:
             items.append(Item(ONLY_HERE, h.id_number, h.name, h.branch_id, h.branch,
@@ -293,18 +294,29 @@ def _field(explained: dict, id_number: str, key: str, here: str, there: str) -> 
     return [key, here, there, explained.get(key_of(id_number, key, here, there))]
 
 
-def _both(h: Here, t: There, explained: dict) -> Item:
+def _both(h: Here, t: There, explained: dict, memo: dict) -> Item:
     fields = []
-    name_here, name_there = compared("name", h.name), compared("name", t.name)
-    if name_there and name_here != name_there:
+
+    def canon(key, raw):
+        try:
+            return memo[key, raw]
+        except KeyError:
+            memo[key, raw] = value = compared(key, raw)
+            return value
+    name_here, name_there = h.name, h.name if t.name == h.name else canon("name", t.name)
+    if name_there and name_here != name_there and canon("name", name_here) != name_there:
         fields.append(_field(explained, h.id_number, "name", name_here, name_there))
     if t.branch and (t.branch_id != h.branch_id if t.branch_id is not None
-                     else compared("branch", t.branch) != compared("branch", h.branch)):
+                     else canon("branch", t.branch) != canon("branch", h.branch)):
         fields.append(_field(explained, h.id_number, "branch", h.branch, t.branch))
+    cells, values = t.cells, h.values
     for key in VALUE_FIELDS:
-        if key not in t.cells:                 # a column the file does not have is not compared
+        if key not in cells:                   # a column the file does not have is not compared
             continue
-        a, b = compared(key, h.values.get(key)), compared(key, t.cells.get(key))
+        raw_here, raw_there = values.get(key), cells[key]
+        if raw_here == raw_there and type(raw_here) is type(raw_there):     # written alike: the same value
+            continue
+        a, b = canon(key, raw_here), canon(key, raw_there)
         if a != b:
             fields.append(_field(explained, h.id_number, key, a, b))
     return Item(BOTH, h.id_number, h.name, h.branch_id, h.branch, t.branch_id, t.branch, fields, t.where)
