@@ -12,6 +12,7 @@ from io import BytesIO
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from ..domain import policy
 from ..domain import reconcile as rules
@@ -213,16 +214,18 @@ def comparison_of(rec: Reconciliation) -> rules.Comparison:
 
 def keep(session, actor: Actor, org: Org, result: rules.Comparison, *, file_names: str, file_sha256: str,
          now: datetime) -> Reconciliation:
-    old = session.scalar(select(Reconciliation).where(Reconciliation.org_id == org.id))
-    if old is not None:
-        session.execute(delete(ReconcileFigure).where(ReconcileFigure.reconciliation_id == old.id))
-        session.delete(old)
+    """``result`` as ``org``'s last comparison (the previous one, if any, is overwritten)."""
+    rec = session.scalar(select(Reconciliation).where(Reconciliation.org_id == org.id))
+    if rec is None:
+        rec = Reconciliation(org_id=org.id)
+        session.add(rec)
+    rec.created_at, rec.created_by_id, rec.file_names, rec.file_sha256 = (now, actor.person_id, file_names[:500],
+                                                                           file_sha256)
+    rec.totals, rec.result = rules.figures_json(result.totals), _result_json(result)
+    try:
         session.flush()
-    rec = Reconciliation(org_id=org.id, created_at=now, created_by_id=actor.person_id, file_names=file_names[:500],
-                         file_sha256=file_sha256, totals=rules.figures_json(result.totals),
-                         result=_result_json(result))
-    session.add(rec)
-    session.flush()
+    except IntegrityError:          # another admin's first comparison of the same org, committed meanwhile
+        raise Conflict("另一位管理员刚刚完成了本组织的对账，请刷新页面查看，或稍后重新上传") from None
     _store_figures(session, rec, result)
     return rec
 
