@@ -107,6 +107,18 @@ def populated(app, session, tree, versioned):
     session.flush()
     session.add(CampaignConfirmation(campaign_id=campaign.id, org_id=tree.township.id,
                                      confirmed_by_id=tree.township_admin.id))
+    # 与智慧团建对账: a kept comparison (packed result, branch figures) and an explained difference
+    from tuanjian.models import ReconcileExplanation
+    from tuanjian.services import reconcile
+    first = members[0].person
+    kept = reconcile.rules.compare([reconcile.rules.Here(first.id_number, first.name, tree.village.id,
+                                                         tree.village.short_name, {"phone": "13800000000"})], [],
+                                   elsewhere=set(), explained={})
+    reconcile.keep(session, system, tree.township, kept, file_names="智慧团建导出.xlsx", file_sha256="ef" * 32,
+                   now=now)
+    session.add(ReconcileExplanation(org_id=tree.village.id, id_number=first.id_number, field="phone",
+                                     here_value="13800000000", there_value="13900000000", note="智慧团建未更新",
+                                     created_by_id=tree.township_admin.id, created_at=now))
     audit.record(session, system, "member.update", object_type="member", object_id=members[0].id,
                  org_id=tree.village.id, summary="修改团员信息：李小红", before={"学历": None},
                  after={"学历": "大学本科", "单位": "华阳镇人民政府"},

@@ -20,6 +20,7 @@ CHROMIUM = "/usr/bin/chromium"
 TINY = {
     "pages.py": (["3"], "p95"),
     "import_members.py": (["--rows", "500", "--repeat", "1"], "ratio (preview + commit) / floor"),
+    "reconcile.py": (["--rows", "500", "--repeat", "1"], "ratio compare / read"),
     "progress.py": (["--scale", "county", "--db", "sqlite", "--repeat", "1", "--county-orgs", "150",
                      "--county-members", "3000"], "root page median"),
     # two gunicorn workers (still several processes on one SQLite file), each starting the app: four took longer

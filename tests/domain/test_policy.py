@@ -47,6 +47,8 @@ EXPECTED = {
     "transfer.cancel": {S, C, B},
     "campaign.create": {S, C, B},
     "campaign.close": {S, C, B},
+    "reconcile.compare": {S, C, B},
+    "reconcile.explain": {S, C, B},
 }
 
 

@@ -91,11 +91,35 @@ def prepare(app) -> DemoIds:
             batches[kind] = batch.id
         batches["package"] = _package_batch(s, township, root)
         batches["members_exception"], exception_request = _exception_objects(s, branch, root)
+        _reconciliation(s, app, township, root)
         s.commit()
         ids = DemoIds(root, township, branch, member, post, person, campaign.id, batches, EXCEPTION_KEYS,
                       exception_request)
         s.remove()
     return ids
+
+
+def _reconciliation(s, app, township_id: int, root_id: int) -> None:
+    """与智慧团建对账 of the county with the township's list (its 智慧团建-format export, one phone changed): the
+    result page has every kind of list (the township's people in both, one differing, the rest of the county only
+    here)."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.models import Org, utcnow
+    from tuanjian.services import reconcile
+    from tuanjian.services.actor import Actor
+    from tuanjian.services.zhtj import zhtj_workbook
+    root = s.get(Org, root_id)
+    wb = load_workbook(zhtj_workbook(s, s.get(Org, township_id))[0])
+    ws = next(ws for ws in wb.worksheets[1:] if ws.max_row >= 3 and not ws.title.endswith("本级团干部"))
+    ws.cell(row=2, column=[c.value for c in ws[1]].index("手机号码") + 1).value = "13912345678"
+    out = BytesIO()
+    wb.save(out)
+    reconcile.compare(s, Actor(person_id=None, name="示例", scope_code=root.code, org_id=root.id), root,
+                      [(out.getvalue(), "智慧团建导出.xlsx")], settings=app.extensions["tuanjian_settings"],
+                      now=utcnow())
 
 
 def _exception_objects(s, branch_id: int, root_id: int) -> tuple[int, int]:

@@ -33,6 +33,18 @@ def _upload(client, url, head, rows, sheet):
     return int(resp.headers["Location"].rsplit("/", 1)[1])
 
 
+
+def _reconciled(client, tree):
+    """A 对账 of the county with a 智慧团建 list whose one row (nobody here) is all formulas: the poisoned member is
+    only here, the row only there."""
+    from ..factories import new_id
+    resp = client.post(f"/reconcile/org/{tree.county.id}/compare",
+                       data={"file": (text_workbook(["姓名", "身份证号码", "学习工作单位", "所在团支部"],
+                                                    [[DANGER[0], new_id(), DANGER[1], DANGER[2]]], sheet="团员"),
+                                      "公式.xlsx")}, content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-800:]
+    return {"org_id": tree.county.id}
+
 BAD_ROW = [DANGER[0], DANGER[2], DANGER[3], DANGER[1]]
 
 
@@ -82,6 +94,8 @@ CASES = {
     "members.export": ("GET", lambda c, t: {"org_id": t.county.id, "reveal": "1"}, True),
     "exchange.zhtj": ("GET", lambda c, t: {"org_id": t.county.id}, True),
     "supervision.export_excepted": ("GET", _excepted, True),
+    "reconcile.differences": ("GET", lambda c, t: _reconciled(c, t) | {"reveal": "1"}, True),
+    "reconcile.zhtj": ("GET", _reconciled, True),
 }
 
 

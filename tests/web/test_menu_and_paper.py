@@ -27,7 +27,7 @@ def test_branch_admin_menu_puts_members_first_and_hides_what_needs_subordinates(
     assert menus[0][:2] == ["团员", "本支部"]
     for hidden in ("组织树", "录入进度", "数据交换"):
         assert hidden not in menus[0]
-    for kept in ("本组织管理员", "人员查询", "组织关系转接", "操作日志", "帮助"):
+    for kept in ("本组织管理员", "人员查询", "组织关系转接", "智慧团建对账", "操作日志", "帮助"):
         assert kept in menus[0]
     assert f'href="/members/org/{tree.village.id}"' in html
     # the 团员 item is a working page for the branch
@@ -39,8 +39,7 @@ def test_upper_levels_keep_their_menu(client, tree, login, who):
     login(getattr(tree, who))
     menus = _nav_links(client.get("/help").get_data(as_text=True))
     assert menus[0] == ["组织树", "录入进度", "本组织管理员", "人员查询", "组织关系转接", "特殊情况录入", "数据交换",
-                        "操作日志",
-                        "帮助"]
+                        "智慧团建对账", "操作日志", "帮助"]
 
 
 def test_phone_menu_is_a_details_without_duplicate_ids(client, tree, login):

@@ -129,6 +129,20 @@ def _exception_of(session, org):
     return req
 
 
+def _reconciled(session, org):
+    """The last 对账 of ``org`` (kept once per org): one member here that the 智慧团建 list lacks."""
+    from tuanjian.models import Reconciliation, utcnow
+    from tuanjian.services import reconcile
+    rec = session.scalar(select(Reconciliation).where(Reconciliation.org_id == org.id))
+    if rec is None:
+        member = _member_in(session, org)
+        result = reconcile.rules.compare([reconcile.rules.Here(member.person.id_number, member.person.name, org.id,
+                                                               org.short_name, {})], [], elsewhere=set(), explained={})
+        rec = reconcile.keep(session, Actor.system(), org, result, file_names="矩阵.xlsx", file_sha256="0" * 64,
+                             now=utcnow())
+    return rec
+
+
 # endpoint -> (method, build(session, target_org) -> (url kwargs, form data))
 CASES = {
     "orgs.detail": ("GET", lambda s, o: ({"org_id": o.id}, None)),
@@ -229,6 +243,15 @@ CASES = {
     "exchange.preview": ("GET", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, None)),
     "exchange.apply": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
     "exchange.cancel": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
+    "reconcile.index": ("GET", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, None)),
+    "reconcile.reveal": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, {"kind": "only_here"})),
+    "reconcile.compare": ("POST", lambda s, o: ({"org_id": o.id}, {})),
+    "reconcile.explain": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id},
+                                                {"item": "0", "field": "presence", "note": "矩阵测试"})),
+    "reconcile.differences": ("GET", lambda s, o: ({"org_id": _reconciled(s, o).org_id, "reveal": "1"}, None)),
+    "reconcile.zhtj": ("GET", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, None)),
+    "reconcile.start_import": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, {})),
+    "reconcile.transfer": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, {"item": "0"})),
 }
 
 ROLES = ("county", "township", "branch")

@@ -12,6 +12,8 @@ from sqlalchemy import select
 from tuanjian.domain import policy
 from tuanjian.models import AdminGrant, Org
 
+from .test_scope_matrix import _reconciled
+
 ROLES = ("county", "township", "branch")
 
 
@@ -38,6 +40,11 @@ BUTTONS = {
                                       if not o.org_kind.holds_members else None),
     "code.issue_batch": lambda s, o: ((("orgs.detail", {"org_id": o.id}), url_for("orgs.batch_codes", org_id=o.id))
                                       if not o.org_kind.holds_members else None),
+    "reconcile.compare": lambda s, o: (("reconcile.index", {"org_id": o.id}),
+                                       url_for("reconcile.compare", org_id=o.id)),
+    # the explain form of each listed difference of the org's last comparison
+    "reconcile.explain": lambda s, o: (("reconcile.index", {"org_id": _reconciled(s, o).org_id, "kind": "only_here"}),
+                                       url_for("reconcile.explain", org_id=o.id)),
 }
 
 

@@ -95,6 +95,10 @@ ACTIONS: dict[str, Rule] = {
     # statement (campaign_confirm_refusal)
     "campaign.create": Rule(SUBTREE, "不在您的管理范围内"),
     "campaign.close": Rule(SUBTREE, "不在您的管理范围内"),
+    # 与智慧团建对账 (issue 28): any admin compares its own org or one below it with 智慧团建's lists (reading only),
+    # and marks a difference of that comparison as explained; writes go through the import and transfer rules
+    "reconcile.compare": Rule(SUBTREE, "只能核对本组织及下级组织的团员"),
+    "reconcile.explain": Rule(SUBTREE, "只能说明本组织及下级组织的对账差异"),
 }
 
 # Person actions: every place of the person must relate to the scope by one of ``all_in``; when ``any_in`` is set,

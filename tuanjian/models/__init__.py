@@ -7,10 +7,11 @@ from .imports import ImportBatch
 from .org import Org, OrgCodeChange
 from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
 from .progress import Campaign, CampaignConfirmation, OrgStats
+from .reconcile import ReconcileExplanation, ReconcileFigure, Reconciliation
 from .registration import RegistrationCode
 from .stash import FormStash
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
            "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "FormStash", "ImportBatch", "Member", "Org",
-           "OrgCodeChange", "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle",
-           "TransferRequest", "utcnow"]
+           "OrgCodeChange", "OrgStats", "Person", "PostChange", "ReconcileExplanation", "ReconcileFigure",
+           "Reconciliation", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]

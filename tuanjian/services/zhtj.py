@@ -115,8 +115,10 @@ def sheet_name(name: str, used: set[str]) -> str:
     return title
 
 
-def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
-    """The workbook and counts {branches, members, cadres, sheets}."""
+def zhtj_workbook(session, scope: Org, *, only: set[str] | None = None,
+                  title: str = "团员团干部（智慧团建导入格式）") -> tuple[BytesIO, dict]:
+    """The workbook and counts {branches, members, cadres, sheets}. ``only``: the ID numbers to write (对账's rows to
+    correct in 智慧团建); the sheets of organisations with none of them are left out."""
     orgs = list(session.scalars(select(Org).where(within(Org.code, scope.code), Org.dissolved_at.is_(None))
                                 .order_by(Org.code)))
     by_id = {o.id: o for o in orgs}
@@ -125,7 +127,8 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
                                 .join(Org, Member.org_id == Org.id)
                                 .where(within(Org.code, scope.code), Member.deleted_at.is_(None))
                                 .order_by(Person.name, Person.id_number)):
-        members[m.org_id].append((m, p))
+        if only is None or p.id_number in only:
+            members[m.org_id].append((m, p))
     exception_ids = sorted({m.exception_id for rows in members.values() for m, _ in rows if m.exception_id})
     remarks: dict[int, str | None] = {}
     for cond in among(session, ExceptionRequest.id, exception_ids):
@@ -136,12 +139,14 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
                                    .join(Org, CadrePost.org_id == Org.id)
                                    .where(within(Org.code, scope.code), CadrePost.ended_at.is_(None))
                                    .order_by(CadrePost.id)):
+        if only is not None and p.id_number not in only:
+            continue
         posts[post.org_id][p.id].append(post)
         post_people[p.id] = p
     wb = Workbook()
     index = wb.active
     index.title = "目录"
-    set_text(index.cell(row=1, column=1), f"{scope.display_name} 团员团干部（智慧团建导入格式）")
+    set_text(index.cell(row=1, column=1), f"{scope.display_name} {title}")
     index.cell(row=1, column=1).font = Font(bold=True, size=13)
     set_text(index.cell(row=2, column=1),
              "每个团支部一张工作表（团员及本支部团干部）；团委、团工委、团总支等的本级团干部各一张表。"
@@ -157,7 +162,7 @@ def zhtj_workbook(session, scope: Org) -> tuple[BytesIO, dict]:
     for org in orgs:
         is_branch = org.kind == OrgKind.BRANCH.value
         org_posts = posts.get(org.id, {})
-        if not is_branch and not org_posts:
+        if (not is_branch or only is not None) and not org_posts and not members.get(org.id):
             continue
         rows = []
         if is_branch:

@@ -56,6 +56,16 @@ def _progress(org):
     return service.progress(db.session, org, settings=_settings(), now=now, today=today)
 
 
+def _match(org) -> dict:
+    """与智慧团建相符率 per direct subordinate and for the whole subtree (issue 28): shown once any branch below was
+    compared."""
+    from ..domain.reconcile import rate_text
+    from ..reconcile.queries import match_rates
+    rates = match_rates(db.session, org)
+    return {"match_rates": rates, "show_match": bool(rates),
+            "match_text": lambda org_id: rate_text(rates[org_id].rate) if org_id in rates else "—"}
+
+
 def _view_helpers():
     settings = _settings()
     return {"rate_metrics": RATE_METRICS, "count_columns": dict(COUNT_COLUMNS), "percent": percent,
@@ -86,7 +96,8 @@ def index(org_id: int):
     return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
                   descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
                   parent_campaigns=campaigns_for(db.session, org), today=service.now_and_today()[1],
-                  show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
+                  show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers(),
+                  **_match(org))
 
 
 @bp.get("/org/<int:org_id>/print")
@@ -98,7 +109,8 @@ def print_report(org_id: int):
     appendix = [(r, [(kind, r.exceptions.get(kind.key, 0)) for kind in EXCEPTIONS if r.exceptions.get(kind.key)])
                 for r in rows]
     return render_template("supervision/print.html", org=org, report=report, rows=rows, appendix=appendix,
-                           show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers())
+                           show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers(),
+                           **_match(org))
 
 
 def _table(report, rows):
