@@ -19,7 +19,12 @@ COLUMNS = first_labels(MEMBER_HEADERS)            # {label our template writes: 
 READ_COLUMNS = all_labels(MEMBER_HEADERS)         # every label real files use (DOMAIN.md 3.6)
 SHARED = ("ethnicity", "political_status", "join_date", "phone")   # the person's, shared by all their places
 EVIDENCE_KEYS = ("has_application", "has_card", "card_year", "has_letter")
-KEPT_WHEN_BLANK = (*EVIDENCE_KEYS, *POST_FIELDS)   # a blank cell keeps what is recorded
+# The optional fields of a member already recorded: a column absent from the file never changes them; an empty cell
+# in a present column keeps what is recorded unless the importer chose "用表中空白清除已有内容" (clear_blanks).
+# Each row's data names its fields that were blank ("blank_fields") and absent ("absent_fields").
+KEPT_WHEN_BLANK = ("phone", "dev_number", "education", "occupation", "workplace", *EVIDENCE_KEYS, *POST_FIELDS)
+BLANK_FIELDS, ABSENT_FIELDS = "blank_fields", "absent_fields"
+CLEAR_BLANKS_LABEL = "用表中空白清除已有内容"
 COMPARED = ("ethnicity", "political_status", "join_date", "phone", "dev_number", "education", "occupation",
             "workplace", "position", *POST_FIELDS, "branch_id", *EVIDENCE_KEYS)
 
@@ -105,7 +110,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             if data["dev_number"]:
                 seen_dev.setdefault(data["dev_number"], []).append(out)
             if out.kind != ERROR:
-                out.data = {**data, "branch_id": branch_id}
+                out.data = {**data, "branch_id": branch_id, **_blanks(raw.cells, data)}
         outcomes.append(out)
     for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
         for outs in groups.values():             # the same value twice in one file: report it on every row
@@ -116,6 +121,17 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def _blanks(cells: dict, data: dict) -> dict:
+    """The row's optional fields left empty in a column the file has, and those whose column it lacks."""
+    blank, absent = [], []
+    for key in KEPT_WHEN_BLANK:
+        if key not in cells:
+            absent.append(key)
+        elif data.get(key) is None:
+            blank.append(key)
+    return {BLANK_FIELDS: blank, ABSENT_FIELDS: absent}
 
 
 def _already_excepted(values: dict, verdict, excepted: dict | None, *, settings, today: date) -> dict | None:
@@ -135,9 +151,14 @@ def _already_excepted(values: dict, verdict, excepted: dict | None, *, settings,
         return None
 
 
-def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers: dict[str, str]) -> ImportReport:
+def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers: dict[str, str],
+             clear_blanks: bool = False) -> ImportReport:
     """The rules that depend on the database, applied to rows that passed check_rows: new, update, unchanged,
-    or an error (name differs, member held outside the importer's subtree, 发展团员编号 taken)."""
+    or an error (name differs, member held outside the importer's subtree, 发展团员编号 taken). A recorded member's
+    optional field keeps its value when its column is absent, and when its cell is empty unless ``clear_blanks``;
+    ``report.meta["blank_clears"]`` counts, field by field, the people whose recorded value an empty cell would
+    clear (or clears, with ``clear_blanks``)."""
+    clears: dict[str, int] = {}
     for out in report.rows:
         if out.kind == ERROR:
             continue
@@ -169,19 +190,18 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if known is None or known.member_id is None:
             out.kind, out.note = NEW, ""
         else:
-            # the evidence and cadre-detail columns left blank keep what is recorded (a file made with an older
-            # template, or filled in before the 摸底, must not wipe it); to correct it, fill in the value
-            for key in KEPT_WHEN_BLANK:
-                if key in POST_FIELDS and not data.get("is_cadre"):
-                    continue
-                if data.get(key) is None and known.values.get(key) is not None:
-                    data[key] = known.values[key]
+            emptied = keep_recorded(data, known.values, clear_blanks=clear_blanks)
+            for key in emptied:
+                clears[key] = clears.get(key, 0) + 1
             if data.get("has_card") is False:
                 data["card_year"] = None
             new_values = {k: data.get(k) for k in COMPARED}
             out.kind = UNCHANGED if new_values == known.values else UPDATE
             changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
             out.note = ("将更新：" + "、".join(_LABELS.get(k, k) for k in changed)) if changed else ""
+            if emptied:
+                said = "将清空：" if clear_blanks else "表中空白，保留原有："
+                out.note += ("；" if out.note else "") + said + "、".join(_LABELS.get(k, k) for k in emptied)
             if not known.owned:
                 # a member here who also holds a place outside the importer's reach: shared fields stay as stored
                 for k in changed:
@@ -189,7 +209,34 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
                         out.fail(k, PERSON_OUTSIDE)
                 if out.kind == ERROR:
                     out.data = {}
+    report.meta["blank_clears"] = {key: clears[key] for key in KEPT_WHEN_BLANK if clears.get(key)}
+    report.meta["cleared_blanks"] = clear_blanks
     return report
+
+
+def keep_recorded(data: dict, recorded: dict, *, clear_blanks: bool) -> list[str]:
+    """Fill ``data`` (a validated row of a recorded member) with the recorded values of the optional fields whose
+    column the file lacks, and of those left empty unless ``clear_blanks`` (then they become empty). The cadre-post
+    fields of a row that is not a cadre stay empty (the post ends). Returns the fields whose recorded value an
+    empty cell clears (with ``clear_blanks``) or would clear (without)."""
+    emptied = []
+    blank, absent = data.get(BLANK_FIELDS, ()), data.get(ABSENT_FIELDS, ())
+    for key in KEPT_WHEN_BLANK:
+        if (key in POST_FIELDS and not data.get("is_cadre")) or (key == "card_year" and data.get("has_card") is False):
+            continue
+        value = recorded.get(key)
+        if key in absent:
+            data[key] = value
+        elif key in blank:
+            if value is not None:
+                emptied.append(key)
+            data[key] = None if clear_blanks else value
+    return emptied
+
+
+def blank_clear_summary(meta: dict) -> list[tuple[str, int]]:
+    """[(column label, people)] of the recorded values the file's empty cells would clear (preview, CLI, --json)."""
+    return [(_LABELS.get(k, k), n) for k, n in (meta.get("blank_clears") or {}).items()]
 
 
 def cells_from_data(data: dict, branch_name: str) -> dict:
