@@ -30,7 +30,8 @@ def register(app: Flask) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出统计和每个错误（行、列、值、原因）")
 @click.option("--clear-blanks", is_flag=True,
               help="用表中空白清除已有内容（不加此项时，表中留空的栏目保留系统中已有的登记；表中没有的列一律不修改）")
-def import_members(file, org_code, commit, all_or_nothing, as_json, clear_blanks):
+@click.option("--include-hidden", is_flag=True, help="包括在 Excel 中隐藏和筛选掉的行（不加此项时这些行不导入，并逐一列出）")
+def import_members(file, org_code, commit, all_or_nothing, as_json, clear_blanks, include_hidden):
     """导入团员团干部 Excel（与网页相同的检查）；有错误时退出码非 0。"""
     from ..domain.imports import ImportReport
     from ..domain.member_import import COLUMNS
@@ -41,7 +42,7 @@ def import_members(file, org_code, commit, all_or_nothing, as_json, clear_blanks
     path = Path(file)
     try:
         batch = preview_members(db.session, actor, org, data=path.read_bytes(), filename=path.name,
-                                settings=current_settings(), now=utcnow())
+                                settings=current_settings(), now=utcnow(), include_hidden=include_hidden)
     except ImportFileError as exc:
         db.session.rollback()
         raise CliError(str(exc)) from None

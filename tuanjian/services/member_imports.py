@@ -135,12 +135,13 @@ def _check_org(actor: Actor, org: Org) -> None:
 
 @gc_paused
 def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
-                    now: datetime) -> ImportBatch:
+                    now: datetime, include_hidden: bool = False) -> ImportBatch:
     _check_org(actor, org)
     if not org.org_kind.holds_members and not branches_in(session, org):
         raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
     book = read_workbook(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
-                         max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members")
+                         max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members",
+                         identity=("name", "id_number"), include_hidden=include_hidden)
     rows, sheet_branches, skipped = _sheet_roles(session, org, book)
     if not rows:
         if skipped:
@@ -148,6 +149,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
     report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches)
     report.meta |= {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
+                    "layout_notices": book.layout_notices,
                     "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}
     # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
     # workbook shows them (error rows and the preview's sample), which halves what is stored and read back

@@ -110,7 +110,8 @@ class ImportFlow:
         def preview():
             try:
                 return self.preview(db.session, current_actor(), org, data=file.read(),
-                                    filename=clean_filename(file.filename), settings=self._settings(), now=utcnow())
+                                    filename=clean_filename(file.filename), settings=self._settings(), now=utcnow(),
+                                    include_hidden=request.form.get("include_hidden") == "1")
             except ImportFileError as exc:
                 raise Unreadable(str(exc)) from None
         return form_action(None, preview,
