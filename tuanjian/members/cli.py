@@ -30,7 +30,8 @@ def register(app: Flask) -> None:
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出统计和每个错误（行、列、值、原因）")
 @click.option("--clear-blanks", is_flag=True,
               help="用表中空白清除已有内容（不加此项时，表中留空的栏目保留系统中已有的登记；表中没有的列一律不修改）")
-@click.option("--include-hidden", is_flag=True, help="包括在 Excel 中隐藏和筛选掉的行（不加此项时这些行不导入，并逐一列出）")
+@click.option("--include-hidden", is_flag=True,
+              help="包括在 Excel 中隐藏和筛选掉的行（不加此项时这些行不导入，并逐一列出）")
 def import_members(file, org_code, commit, all_or_nothing, as_json, clear_blanks, include_hidden):
     """导入团员团干部 Excel（与网页相同的检查）；有错误时退出码非 0。"""
     from ..domain.imports import ImportReport
