@@ -50,9 +50,14 @@ def canonical_code(raw) -> str:
     return "".join(_text(raw).split())
 
 
+_TIMES_AS_X = str.maketrans(dict.fromkeys("×✕✖╳χΧ", "X"))
+
+
 def canonical_id_number(raw) -> str:
-    """A 身份证号码 as stored and compared: NFKC, no white space, no apostrophe, upper case (x → X)."""
-    return canonical_code(raw).replace("'", "").replace("\u2018", "").replace("\u2019", "").upper()
+    """A 身份证号码 as stored and compared: NFKC, no white space, no apostrophe, upper case (x → X; the
+    multiplication sign × and its look-alikes, typed for the check character X, → X)."""
+    return canonical_code(raw).replace("'", "").replace("\u2018", "").replace("\u2019", "").translate(
+        _TIMES_AS_X).upper()
 
 
 def canonical_dev_number(raw) -> str:

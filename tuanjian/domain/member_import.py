@@ -11,7 +11,7 @@ from .exceptions import assess, validate_excepted
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
-from .vocabulary import MEMBER_HEADERS, all_labels, first_labels
+from .vocabulary import MEMBER_HEADERS, all_labels, blank_placeholders, first_labels, ticks_mean_yes
 
 # the note of an error row that only exceptable rules block (the preview offers 特殊情况录入 for it; issue 18)
 EXCEPTION_NOTE = "可申请特殊情况录入："
@@ -68,13 +68,12 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
     memo: dict = {}
+    # 是否为团干部 kept as a tick list (√ for the cadres, nothing for the others): an empty cell is 否
+    ticks = ticks_mean_yes(raw.cells.get("is_cadre") for raw in rows)
     for raw in rows:
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
         out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
-        values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
-                  "dev_number": raw.cells.get("dev_number"), "phone": raw.cells.get("phone"),
-                  "card_year": raw.cells.get("card_year"), "start_month": raw.cells.get("start_month"),
-                  "party_committee": raw.cells.get("party_committee")}
+        typed, values = _row_values(raw.cells, cells, ticks)
         data = None
         try:
             data = validate_member(values, settings=settings, today=today, memo=memo)
@@ -89,7 +88,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                         out.fail(f, m)
                 if verdict.exceptable:
                     out.note = EXCEPTION_NOTE + verdict.labels
-        branch_name = canonical_org_name(cells.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
+        branch_name = canonical_org_name(values.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
         branch_id = None
         if branch_name:
             ids = branches.get(branch_name, [])
@@ -110,7 +109,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
             if data["dev_number"]:
                 seen_dev.setdefault(data["dev_number"], []).append(out)
             if out.kind != ERROR:
-                out.data = {**data, "branch_id": branch_id, **_blanks(raw.cells, data)}
+                out.data = {**data, "branch_id": branch_id, **_blanks(typed, data)}
         outcomes.append(out)
     for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
         for outs in groups.values():             # the same value twice in one file: report it on every row
@@ -121,6 +120,22 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def _row_values(raw_cells: dict, cells: dict, ticks: bool) -> tuple[dict, dict]:
+    """The row's cells with placeholders ("无", "/", "—" …) read as nothing (blank if optional, missing if required),
+    and the values the member rules get: text, but the raw cell where its type matters (an ID typed as a number is
+    refused, a date cell is a date); 是否为团干部 empty in a tick-list file is 否."""
+    typed = blank_placeholders(raw_cells)
+    if typed is not raw_cells:
+        cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in typed.items()}
+    values = {**cells, "id_number": typed.get("id_number"), "join_date": typed.get("join_date"),
+              "dev_number": typed.get("dev_number"), "phone": typed.get("phone"),
+              "card_year": typed.get("card_year"), "start_month": typed.get("start_month"),
+              "party_committee": typed.get("party_committee")}
+    if ticks and not values.get("is_cadre"):
+        values["is_cadre"] = "否"
+    return typed, values
 
 
 def _blanks(cells: dict, data: dict) -> dict:

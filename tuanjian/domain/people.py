@@ -250,9 +250,15 @@ def positions_for(is_leading: bool) -> tuple[str, ...]:
     return POSITIONS_LEADING if is_leading else POSITIONS_GRASSROOTS
 
 
+# an organisation word written before the post (团支部组织委员, 团委副书记): the post is what follows
+_ORG_WORD = re.compile(r"^(?:共青团)?(?:团支部|团总支|团工委|团委|总支|支部)(?=.)")
+
+
 def validate_position(raw, *, is_leading: bool) -> str:
     text = synonym("position", raw)
     allowed = positions_for(is_leading)
+    if text not in allowed and _ORG_WORD.match(text):
+        text = synonym("position", _ORG_WORD.sub("", text))
     if not text:
         raise ValidationFailed.single("position", "请选择团内职务")
     if text not in allowed:
@@ -286,7 +292,8 @@ def validate_positions(raw, *, is_leading: bool) -> str:
 
 # ---------------------------------------------------------------- year-month and the join-age rule
 
-_YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?(?:[-./]\s*\d{1,2}\s*日?)?$")
+# 2015-06, 2015.6, 2015年6月, 2015年6月份, and a day after the month (2015-06-01, 2015年6月1日, 2015年6月1号): the month
+_YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月份?\s*(?:\d{1,2}\s*[日号])?|[-./]\s*\d{1,2}\s*[日号]?)?$")
 _YM_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
 
 

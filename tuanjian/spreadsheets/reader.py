@@ -139,6 +139,42 @@ def header_key(text) -> str:
     return t.replace("*", "").replace("＊", "").replace(" ", "").replace("\u3000", "").replace("\n", "")
 
 
+def label_stem(key: str, rules: dict) -> str:
+    """A header key (see header_key) with the words ``rules`` (domain.vocabulary.LABEL_RULES) lets a file write or
+    leave out brought to one form: the parts written two ways replaced, the leading and trailing optional words
+    dropped. 所在支部, 团支部 and 所在团支部 all give 支部."""
+    for old, new in rules.get("parts", ()):
+        key = key.replace(old, new)
+    prefixes, changed = rules.get("prefixes", ()), True
+    while changed:
+        changed = False
+        for p in prefixes:
+            if key.startswith(p) and len(key) > len(p):
+                key, changed = key[len(p):], True
+    for s in rules.get("suffixes", ()):
+        if key.endswith(s) and len(key) > len(s):
+            key = key[:-len(s)]
+            break
+    return key
+
+
+def wanted_labels(columns: dict[str, str], rules: dict | None) -> dict[str, str]:
+    """{header key: column key} for every listed label, then every label form the rules derive from them (a form
+    two columns derive is left out, unless it is one column's own listed label: that column keeps it)."""
+    wanted: dict[str, str] = {}
+    for h, key in columns.items():
+        wanted.setdefault(header_key(h), key)
+    if not rules:
+        return wanted
+    derived: dict[str, set[str]] = {}
+    for k, key in wanted.items():
+        derived.setdefault(label_stem(k, rules), set()).add(key)
+    for stem, keys in derived.items():
+        if stem not in wanted and len(keys) == 1:
+            wanted[stem] = next(iter(keys))
+    return wanted
+
+
 def clean_text(text: str) -> str:
     """Drop control and invisible characters (see the module docstring)."""
     return _INVISIBLE.sub("", text)
@@ -165,20 +201,21 @@ def _column_letter(index: int) -> str:
 
 def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
-               own_kind: str | None = None, identity: tuple[str, ...] = (), include_hidden: bool = False) -> Sheet:
+               own_kind: str | None = None, identity: tuple[str, ...] = (), include_hidden: bool = False,
+               label_rules: dict | None = None) -> Sheet:
     """The first visible sheet with a recognisable header (``prefer_sheet`` first). ``columns`` maps header text
     (every accepted label, the preferred label of a key first) to a canonical key. ``kinds``/``own_kind``,
     ``identity``, ``include_hidden``: see read_workbook."""
     book = read_workbook(data, filename, columns, required=required, prefer_sheet=prefer_sheet, max_rows=max_rows,
                          kinds=kinds, own_kind=own_kind, all_sheets=False, identity=identity,
-                         include_hidden=include_hidden)
+                         include_hidden=include_hidden, label_rules=label_rules)
     return book.sheets[0]
 
 
 def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                   prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
                   own_kind: str | None = None, all_sheets: bool = True, identity: tuple[str, ...] = (),
-                  include_hidden: bool = False) -> Book:
+                  include_hidden: bool = False, label_rules: dict | None = None) -> Book:
     """Every visible sheet with a recognisable header (``all_sheets``), the 目录 sheet of our own export, and the
     visible sheets skipped. ``kinds``: {kind: (label, [header keys all needed (alternatives as lists)],
     [header keys of which one marks the kind])} for every kind of import file; a sheet that is another kind's
@@ -188,7 +225,10 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     the first 50 that holds the most known labels; a data cell merged over several rows gives each row its value;
     a row whose ``identity`` columns (e.g. name and ID number) are all empty is not read, only counted, whatever
     else it carries; rows hidden or filtered out in Excel (.xlsx) are named and left out unless
-    ``include_hidden``."""
+    ``include_hidden``.
+
+    Labels by rule: a header cell is read as a column when it is one of the column's labels, or when it has the
+    same label_stem as one (``label_rules``, domain.vocabulary.LABEL_RULES by default)."""
     name = (filename or "").lower()
     if not name.endswith(ALLOWED_SUFFIXES):
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
@@ -205,12 +245,13 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     for h, k in columns.items():
         firsts.setdefault(k, h)
     need = "、".join(h for k, h in firsts.items() if k in required) or "、".join(firsts.values())
-    wanted: dict[str, str] = {}
-    for h, key in columns.items():
-        wanted.setdefault(header_key(h), key)
-    job = {"data": data, "wanted": wanted, "required": tuple(required),
+    if label_rules is None:
+        from ..domain.vocabulary import LABEL_RULES
+        label_rules = LABEL_RULES
+    wanted = wanted_labels(columns, label_rules)
+    job = {"rules": label_rules, "data": data, "wanted": wanted, "required": tuple(required),
            "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need, "all_sheets": all_sheets,
-           "kinds": _kind_keys(kinds or {}), "own_kind": own_kind,
+           "kinds": _kind_keys(kinds or {}, label_rules), "own_kind": own_kind,
            "identity": tuple(k for k in identity if k in set(columns.values())), "include_hidden": include_hidden}
     result = _run_child(job)
     if result[0] == "error":
@@ -227,10 +268,13 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     return Book(sheets, extra.get("index", {}), extra.get("skipped", []))
 
 
-def _kind_keys(kinds: dict) -> dict:
-    """Header labels -> header keys, as the reading process compares them."""
-    return {kind: (label, [[header_key(h) for h in alternatives] for alternatives in needed],
-                   [header_key(h) for h in markers])
+def _kind_keys(kinds: dict, rules: dict | None = None) -> dict:
+    """Header labels -> header keys, as the reading process compares them (the columns a kind needs in their
+    derived forms too, see label_stem; the marking columns only as listed)."""
+    def needed_keys(alternatives):
+        keys = [header_key(h) for h in alternatives]
+        return keys + [label_stem(k, rules) for k in keys] if rules else keys
+    return {kind: (label, [needed_keys(alternatives) for alternatives in needed], [header_key(h) for h in markers])
             for kind, (label, needed, markers) in kinds.items()}
 
 
@@ -447,6 +491,7 @@ def _parse(job: dict):
 
     wb, sheets = _open_workbook(job)
     wanted, required, max_rows = job["wanted"], job["required"], job["max_rows"]
+    _LABELS.update(rules=job.get("rules"), wanted=wanted)
     worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
     visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
     hidden = [s.name for s in worksheets if s.visible != SheetVisibleEnum.Visible]
@@ -565,7 +610,7 @@ def _xml_text(text: str) -> str:
 def _is_kind(values, needed, markers, merged=()) -> bool:
     """Whether one of the header candidates (see _header_candidates) is the header of that kind of file."""
     for _, _, keys, *_ in _header_candidates(values, merged):
-        keys = set(keys)
+        keys = set(keys) | ({label_stem(k, _LABELS["rules"]) for k in keys} if _LABELS["rules"] else set())
         if all(any(k in keys for k in alternatives) for alternatives in needed) and any(m in keys for m in markers):
             return True
     return False
@@ -613,8 +658,21 @@ def _merged(wb, sheet_name: str) -> list:
         return []
 
 
+# the reading process's label rules and wanted labels (set by _parse from the job; empty: labels as listed)
+_LABELS: dict = {"rules": None, "wanted": {}}
+
+
 def _label(v) -> str:
-    return "" if v is None or v == "" else header_key(v)
+    """A header cell's key: as listed, else its label_stem when that is a wanted form."""
+    if v is None or v == "":
+        return ""
+    key = header_key(v)
+    rules, wanted = _LABELS["rules"], _LABELS["wanted"]
+    if rules and key and key not in wanted:
+        stem = label_stem(key, rules)
+        if stem in wanted:
+            return stem
+    return key
 
 
 def _header_candidates(values, merged):
