@@ -95,8 +95,9 @@ def test_labels_and_values_by_rule(client, session, login, tree, seed):
     for i, number in enumerate(numbers):
         cadre = i % 3 == 0
         month = rng.randint(1, 12)
-        join = rng.choice([f"2016年{month}月{rng.randint(1, 28)}日", f"2016年{month}月份", f"2016-{month:02d}-0{rng.randint(1, 9)}",
-                           f"2016年{month}月{rng.randint(1, 28)}号", f"2016.{month}"])
+        day = rng.randint(1, 28)
+        join = rng.choice([f"2016年{month}月{day}日", f"2016年{month}月份", f"2016-{month:02d}-{day:02d}",
+                           f"2016年{month}月{day}号", f"2016.{month}"])
         typed_id = number[:-1] + "×" if number.endswith("X") and rng.random() < 0.8 else number
         values = {"name": f"王{chr(0x4e00 + seed * 20 + i)}", "id_number": typed_id,
                   "ethnicity": "汉族", "political_status": "共青团员", "join_date": join,
@@ -136,8 +137,10 @@ def test_labels_and_values_by_rule(client, session, login, tree, seed):
             assert post is None
 
 
-@pytest.mark.parametrize("column,placeholder", list(itertools.product(
-    ["name", "id_number", "ethnicity", "political_status", "join_date", "is_cadre"], ["无", "/", "—", "空", "暂无", "－"])))
+REQUIRED = ["name", "id_number", "ethnicity", "political_status", "join_date", "is_cadre"]
+
+
+@pytest.mark.parametrize("column,placeholder", list(itertools.product(REQUIRED, ["无", "/", "—", "空", "暂无", "－"])))
 def test_a_placeholder_in_a_required_column_is_missing(client, session, login, tree, column, placeholder):
     head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "是否为团干部"]
     keys = ["name", "id_number", "ethnicity", "political_status", "join_date", "is_cadre"]
