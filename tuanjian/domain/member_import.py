@@ -10,6 +10,7 @@ from .errors import ValidationFailed
 from .exceptions import assess, validate_excepted
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
 from .members import POST_FIELDS, validate_member
+from .people import parse_year_month
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
 from .vocabulary import MEMBER_HEADERS, all_labels, blank_placeholders, first_labels, ticks_mean_yes
 
@@ -105,6 +106,9 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         if out.note.startswith(EXCEPTION_NOTE) and "branch" in out.errors:
             out.note = ""
         if data is not None:
+            warnings = id_disagreements(typed, data)
+            if warnings:
+                data = {**data, WARNINGS: warnings}
             seen.setdefault(data["id_number"], []).append(out)
             if data["dev_number"]:
                 seen_dev.setdefault(data["dev_number"], []).append(out)
@@ -120,6 +124,34 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+WARNINGS = "warnings"
+_GENDERS = {"男": "男", "女": "女", "男性": "男", "女性": "女", "M": "男", "F": "女", "MALE": "男", "FEMALE": "女"}
+
+
+def id_disagreements(cells: dict, data: dict) -> list[str]:
+    """Where a 性别 or 出生年月 column disagrees with the ID number (which wins: both are derived from it), one
+    sentence each; values that cannot be read as a sex or a date are not compared."""
+    out = []
+    gender = cells.get("gender")
+    if gender is not None:
+        typed = "".join(str(gender).split()).upper()
+        if _GENDERS.get(typed, data["gender"]) != data["gender"]:
+            out.append(f"性别列为“{str(gender).strip()}”，与身份证号（{data['gender']}）不符，以身份证号为准")
+    birth = cells.get("birth")
+    if birth is not None and str(birth).strip():
+        born = date.fromisoformat(data["birth_date"])
+        try:
+            month = parse_year_month(birth, "birth", "出生年月")
+        except ValidationFailed:
+            month = None
+        same_day = not isinstance(birth, date) or (birth.year, birth.month, birth.day) == (born.year, born.month,
+                                                                                          born.day)
+        if month is not None and ((month.year, month.month) != (born.year, born.month) or not same_day):
+            shown = birth.strftime("%Y-%m-%d") if isinstance(birth, date) else str(birth).strip()
+            out.append(f"出生年月列为“{shown}”，与身份证号（{born.year}年{born.month}月{born.day}日）不符，以身份证号为准")
+    return out
 
 
 def _row_values(raw_cells: dict, cells: dict, ticks: bool) -> tuple[dict, dict]:
@@ -224,6 +256,12 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
                         out.fail(k, PERSON_OUTSIDE)
                 if out.kind == ERROR:
                     out.data = {}
+    disagree = [out for out in report.rows if out.kind != ERROR and out.data.get(WARNINGS)]
+    for out in disagree:                 # the ID wins; the row says where the file's own columns disagree
+        out.note = "；".join(([out.note] if out.note else []) + out.data[WARNINGS])
+    report.meta["row_notices"] = ([f"{len(disagree)} 行的性别或出生年月与身份证号不符（以身份证号为准，见各行提示）："
+                                   + "、".join(o.where for o in disagree[:30]) + ("等" if len(disagree) > 30 else "")]
+                                  if disagree else [])
     report.meta["blank_clears"] = {key: clears[key] for key in KEPT_WHEN_BLANK if clears.get(key)}
     report.meta["cleared_blanks"] = clear_blanks
     return report

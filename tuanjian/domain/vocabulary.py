@@ -36,6 +36,9 @@ MEMBER_HEADERS: dict[str, tuple[str, ...]] = {
     "card_year": ("团籍注册年度",),
     "has_letter": ("组织关系介绍信",),
     "is_member": ("是否为团员", "是否团员"),      # our export: 否 for a branch cadre without 团籍
+    # derived from the ID number, never stored from a file: read only to warn where they disagree with it (issue 25)
+    "gender": ("性别",),
+    "birth": ("出生年月", "出生日期", "出生年月日"),
 }
 
 CADRE_HEADERS: dict[str, tuple[str, ...]] = {

@@ -126,6 +126,15 @@ def _sheet_roles(session, org: Org, book) -> tuple[list, dict[str, str], list[li
     return rows, sheet_branches, skipped
 
 
+def _checked_only(rows) -> list[str]:
+    """The columns read only to be compared with the ID number (性别, 出生年月), said once."""
+    present = [label for key, label in (("gender", "性别"), ("birth", "出生年月"))
+               if any(key in r.cells for r in rows)]
+    if not present:
+        return []
+    return ["、".join(present) + "列只用来与身份证号核对，不单独保存（性别和出生日期以身份证号为准）"]
+
+
 def _check_org(actor: Actor, org: Org) -> None:
     if actor.scope_code is None or not is_within(org.code, actor.scope_code):
         raise ValidationFailed.single("org_id", "不在您的管理范围内")
@@ -149,7 +158,7 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
     report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches)
     report.meta |= {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
-                    "layout_notices": book.layout_notices,
+                    "layout_notices": book.layout_notices + _checked_only(rows),
                     "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}
     # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
     # workbook shows them (error rows and the preview's sample), which halves what is stored and read back
