@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -132,3 +133,30 @@ def test_cli_names_the_fields_blank_cells_would_clear(app, session, tree, tmp_pa
     assert stored(session, members[0].id) == {"phone": None, "education": "普通本科", "occupation": None,
                                               "workplace": "望江县第一中学"}
     assert session.scalar(select(Person.phone).where(Person.id == members[3].person_id)) == "13800000000"
+
+
+@pytest.mark.parametrize("dev_column", ["absent", "empty", "placeholder"])
+def test_a_required_dev_number_is_kept_when_recorded_and_missing_otherwise(client, session, login, tree, dev_column):
+    """Joined in 2017 or later: the 发展团员编号 is required. A recorded member keeps theirs when the column is absent
+    or the cell empty; a new member without one is refused as before (and may ask for 特殊情况录入)."""
+    from tuanjian.demo import make_id
+    members = []
+    for i in range(3):
+        m = make_member(session, tree.village, name=f"新团员{chr(0x4e00 + i)}", join_date="2019-05",
+                        birth=date(2003, 2, 1 + i))
+        m.dev_number = f"2019{i:08d}"
+        members.append(m)
+    session.commit()
+    newcomer = make_id(date(2004, 6, 6), 631, True)
+    head = REQUIRED + ([] if dev_column == "absent" else ["发展团员编号"])
+    cell = [] if dev_column == "absent" else ["" if dev_column == "empty" else "无"]
+    rows = [[m.person.name, m.person.id_number, "汉族", "共青团员", "2019-05", "否"] + cell for m in members]
+    rows.append(["新来的", newcomer, "汉族", "共青团员", "2019-05", "否"] + cell)
+    login(tree.branch_admin)
+    batch, report = batch_of(session, upload(client, tree.village.id, text_workbook(head, rows, sheet="团员")))
+    assert [r.kind for r in report.rows] == ["unchanged"] * 3 + ["error"]
+    assert "须填写发展团员编号" in report.rows[3].errors["dev_number"][0]
+    assert report.rows[3].note.startswith("可申请特殊情况录入")
+    client.post(f"/members/imports/{batch.id}/commit", data={"mode": "valid", "clear_blanks": "1"})
+    session.expire_all()
+    assert [session.get(Member, m.id).dev_number for m in members] == [f"2019{i:08d}" for i in range(3)]

@@ -9,7 +9,7 @@ from .canonical import canonical_id_number, canonical_org_name
 from .errors import ValidationFailed
 from .exceptions import assess, validate_excepted
 from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, cell_text
-from .members import POST_FIELDS, validate_member
+from .members import DEV_MISSING, POST_FIELDS, validate_member
 from .people import parse_year_month
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
 from .vocabulary import MEMBER_HEADERS, all_labels, blank_placeholders, first_labels, ticks_mean_yes
@@ -75,20 +75,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
         out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
         typed, values = _row_values(raw.cells, cells, ticks)
-        data = None
-        try:
-            data = validate_member(values, settings=settings, today=today, memo=memo)
-        except ValidationFailed as exc:
-            verdict = assess(exc, settings)
-            waived = _already_excepted(values, verdict, excepted, settings=settings, today=today)
-            if waived is not None:
-                data = waived
-            else:
-                for f, msgs in exc.field_errors.items():
-                    for m in msgs:
-                        out.fail(f, m)
-                if verdict.exceptable:
-                    out.note = EXCEPTION_NOTE + verdict.labels
+        data = _validate_row(out, values, settings=settings, today=today, memo=memo, excepted=excepted)
         branch_name = canonical_org_name(values.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
         branch_id = None
         if branch_name:
@@ -181,6 +168,42 @@ def _blanks(cells: dict, data: dict) -> dict:
     return {BLANK_FIELDS: blank, ABSENT_FIELDS: absent}
 
 
+def _validate_row(out: RowOutcome, values: dict, *, settings, today: date, memo: dict, excepted) -> dict | None:
+    """The member rules on one row: its data, or None with the row's errors (and the 特殊情况录入 note) set."""
+    try:
+        return validate_member(values, settings=settings, today=today, memo=memo)
+    except ValidationFailed as exc:
+        verdict = assess(exc, settings)
+        waived = _already_excepted(values, verdict, excepted, settings=settings, today=today)
+        if waived is None:
+            waived = _dev_number_deferred(values, exc, verdict, settings=settings, today=today, memo=memo)
+        if waived is not None:
+            return waived
+        for f, msgs in exc.field_errors.items():
+            for m in msgs:
+                out.fail(f, m)
+        if verdict.exceptable:
+            out.note = EXCEPTION_NOTE + verdict.labels
+        return None
+
+
+DEV_DEFERRED = "dev_number_deferred"
+
+
+def _dev_number_deferred(values: dict, exc: ValidationFailed, verdict, *, settings, today: date, memo) -> dict | None:
+    """A row whose only fault is an empty (or absent) 发展团员编号 that the rules require: valid if the member is
+    already recorded with one (an absent column or an empty cell keeps it), which only classify can tell. The row's
+    data carries the message (and the 特殊情况录入 note) for classify to give a member without one."""
+    messages = [m for msgs in exc.field_errors.values() for m in msgs]
+    if list(exc.field_errors) != ["dev_number"] or len(messages) != 1 or exc.rules.get(messages[0]) != DEV_MISSING:
+        return None
+    try:
+        data = validate_member(values, settings=settings, today=today, memo=memo, waive=frozenset({DEV_MISSING}))
+    except ValidationFailed:
+        return None
+    return {**data, DEV_DEFERRED: [messages[0], EXCEPTION_NOTE + verdict.labels if verdict.exceptable else ""]}
+
+
 def _already_excepted(values: dict, verdict, excepted: dict | None, *, settings, today: date) -> dict | None:
     """The row's member, when only rules an approved exception already covers for this ID number failed."""
     if not excepted or not verdict.exceptable:
@@ -211,10 +234,12 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
             continue
         data = out.data
         number = data["id_number"]
+        known = existing.get(number)
+        if _deferred_fails(out, known):
+            continue
         holder = dev_numbers.get(data["dev_number"]) if data["dev_number"] else None
         if holder is not None and holder != number:
             out.fail("dev_number", "该发展团员编号已被其他团员使用")
-        known = existing.get(number)
         if data.get("is_member") is False and known is not None:
             # a cadre without 团籍: created with the post only; an existing person is kept as recorded
             if not known.owned:
@@ -237,25 +262,8 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
         if known is None or known.member_id is None:
             out.kind, out.note = NEW, ""
         else:
-            emptied = keep_recorded(data, known.values, clear_blanks=clear_blanks)
-            for key in emptied:
+            for key in _classify_update(out, known, clear_blanks=clear_blanks):
                 clears[key] = clears.get(key, 0) + 1
-            if data.get("has_card") is False:
-                data["card_year"] = None
-            new_values = {k: data.get(k) for k in COMPARED}
-            out.kind = UNCHANGED if new_values == known.values else UPDATE
-            changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
-            out.note = ("将更新：" + "、".join(_LABELS.get(k, k) for k in changed)) if changed else ""
-            if emptied:
-                said = "将清空：" if clear_blanks else "表中空白，保留原有："
-                out.note += ("；" if out.note else "") + said + "、".join(_LABELS.get(k, k) for k in emptied)
-            if not known.owned:
-                # a member here who also holds a place outside the importer's reach: shared fields stay as stored
-                for k in changed:
-                    if k in SHARED:
-                        out.fail(k, PERSON_OUTSIDE)
-                if out.kind == ERROR:
-                    out.data = {}
     disagree = [out for out in report.rows if out.kind != ERROR and out.data.get(WARNINGS)]
     for out in disagree:                 # the ID wins; the row says where the file's own columns disagree
         out.note = "；".join(([out.note] if out.note else []) + out.data[WARNINGS])
@@ -267,10 +275,48 @@ def classify(report: ImportReport, *, existing: dict[str, Existing], dev_numbers
     return report
 
 
+def _classify_update(out: RowOutcome, known: Existing, *, clear_blanks: bool) -> list[str]:
+    """A recorded member's row: update or unchanged, with the note naming what changes; returns the fields whose
+    recorded value an empty cell clears (or would clear)."""
+    data = out.data
+    emptied = keep_recorded(data, known.values, clear_blanks=clear_blanks)
+    if data.get("has_card") is False:
+        data["card_year"] = None
+    new_values = {k: data.get(k) for k in COMPARED}
+    out.kind = UNCHANGED if new_values == known.values else UPDATE
+    changed = [k for k in COMPARED if new_values[k] != known.values.get(k)]
+    out.note = ("将更新：" + "、".join(_LABELS.get(k, k) for k in changed)) if changed else ""
+    if emptied:
+        said = "将清空：" if clear_blanks else "表中空白，保留原有："
+        out.note += ("；" if out.note else "") + said + "、".join(_LABELS.get(k, k) for k in emptied)
+    if not known.owned:
+        # a member here who also holds a place outside the importer's reach: shared fields stay as stored
+        for k in changed:
+            if k in SHARED:
+                out.fail(k, PERSON_OUTSIDE)
+        if out.kind == ERROR:
+            out.data = {}
+            return []
+    return emptied
+
+
+def _deferred_fails(out: RowOutcome, known: Existing | None) -> bool:
+    """A row whose required 发展团员编号 is empty or absent (see _dev_number_deferred) fails unless the member is
+    recorded with one."""
+    if not out.data.get(DEV_DEFERRED) or (known is not None and known.member_id is not None
+                                          and known.values.get("dev_number")):
+        return False
+    message, note = out.data[DEV_DEFERRED]
+    out.fail("dev_number", message)
+    out.note, out.data = note, {}
+    return True
+
+
 def keep_recorded(data: dict, recorded: dict, *, clear_blanks: bool) -> list[str]:
     """Fill ``data`` (a validated row of a recorded member) with the recorded values of the optional fields whose
     column the file lacks, and of those left empty unless ``clear_blanks`` (then they become empty). The cadre-post
-    fields of a row that is not a cadre stay empty (the post ends). Returns the fields whose recorded value an
+    fields of a row that is not a cadre stay empty (the post ends); a 发展团员编号 the rules require is never cleared.
+    Returns the fields whose recorded value an
     empty cell clears (with ``clear_blanks``) or would clear (without)."""
     emptied = []
     blank, absent = data.get(BLANK_FIELDS, ()), data.get(ABSENT_FIELDS, ())
@@ -278,7 +324,7 @@ def keep_recorded(data: dict, recorded: dict, *, clear_blanks: bool) -> list[str
         if (key in POST_FIELDS and not data.get("is_cadre")) or (key == "card_year" and data.get("has_card") is False):
             continue
         value = recorded.get(key)
-        if key in absent:
+        if key in absent or (key == "dev_number" and data.get(DEV_DEFERRED)):   # a number the rules require
             data[key] = value
         elif key in blank:
             if value is not None:
