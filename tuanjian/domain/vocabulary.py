@@ -142,9 +142,16 @@ def is_placeholder(raw) -> bool:
     return set(text.translate(_DASHES)) == {"-"} or set(text) == {"/"}
 
 
+_STARTS = frozenset("无空暂没不/／\\＼-—–―─‐‑‒－﹣一NnＮｎ#＃ \u3000\t\xa0")
+
+
 def blank_placeholders(cells: dict) -> dict:
     """A row's cells with every placeholder read as an empty cell (the same dict when there is none)."""
-    found = [k for k, v in cells.items() if type(v) is str and _PLACEHOLDER_START.match(v) and is_placeholder(v)]
+    found = None
+    for k, v in cells.items():
+        if type(v) is str and v[:1] in _STARTS and v and is_placeholder(v):
+            found = found or []
+            found.append(k)
     if not found:
         return cells
     return {**cells, **dict.fromkeys(found)}
