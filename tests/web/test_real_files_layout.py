@@ -1,7 +1,7 @@
 """Real files, second pass (issue 25), class 3 — layout by rule, generated: instructions above the header (0 to 47
 rows, some merged across the sheet), one- or two-row headers (labels merged down over both rows, group labels merged
 across columns), data cells merged down over groups of rows (所在团支部, 入团年月), rows that carry only filled-down
-defaults, hidden and filtered-out rows (.xlsx), in .xlsx (openpyxl) and .xls (BIFF with MERGEDCELLS)."""
+defaults, hidden and filtered-out rows, in .xlsx (openpyxl) and .xls (BIFF with MERGEDCELLS and ROW records)."""
 from __future__ import annotations
 
 import random
@@ -115,7 +115,11 @@ def as_xlsx(lay: Layout) -> BytesIO:
 def as_xls(lay: Layout) -> BytesIO:
     merged = biff(0x00E5, struct.pack("<H", len(lay.merges))
                   + b"".join(struct.pack("<HHHH", r1, r2, c1, c2) for r1, c1, r2, c2 in lay.merges))
-    return BytesIO(xls(lay.rows, sheet="团员", cells=merged))
+    # ROW records: fDyZero (0x20) on the hidden rows; AUTOFILTERINFO when the sheet is filtered
+    rows = b"".join(biff(0x0208, struct.pack("<HHHHHHHH", r - 1, 0, len(lay.rows[0]), 0x0F0, 0, 0, 0x20 | 0x100, 0x0F))
+                    for r in sorted(lay.hidden))
+    filtered = biff(0x009D, struct.pack("<H", len(lay.rows[0]))) if lay.autofilter else b""
+    return BytesIO(xls(lay.rows, sheet="团员", cells=rows + filtered + merged))
 
 
 def people_for(seed: int, n: int):
@@ -132,7 +136,7 @@ def _upload(client, org_id, data, name, include_hidden=False):
 def test_layouts_read_by_rule(client, session, login, tree, fmt, seed):
     rng = random.Random(seed)
     people = people_for(seed, rng.randint(3, 8))
-    hide = fmt == "xlsx" and seed % 3 == 0
+    hide = seed % 3 == 0
     lay = build(rng, people, hide=hide)
     include = hide and seed % 2 == 1
     data = as_xlsx(lay) if fmt == "xlsx" else as_xls(lay)

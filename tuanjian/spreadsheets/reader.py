@@ -560,6 +560,8 @@ def _hidden_rows(data: bytes) -> dict:
     """{sheet name: (Excel numbers of hidden rows, whether the sheet has an AutoFilter)} of an .xlsx (rows hidden
     by hand or filtered out: Excel writes both as hidden="1"); {} for other formats. A sheet without the attribute
     costs one substring search."""
+    if data[:8] == OLE_MAGIC:
+        return _hidden_rows_xls(data)
     if data[:2] != b"PK":
         return {}
     import zipfile
@@ -600,6 +602,102 @@ def _hidden_rows(data: bytes) -> dict:
     except Exception:        # an odd package: calamine judges the file; hidden rows are then not told apart
         return {}
     return out
+
+
+_END_OF_CHAIN = 0xFFFFFFFE
+
+
+def _ole_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The first of ``names`` found in an OLE compound file (an .xls), read by its FAT (or mini FAT) chain; None when
+    absent. Malformed files raise (the caller gives up quietly: calamine judges the file)."""
+    import struct
+    shift, mini_shift = struct.unpack_from("<HH", data, 30)
+    size = 1 << shift
+    mini_size = 1 << mini_shift
+    first_dir, = struct.unpack_from("<I", data, 48)
+    cutoff, first_minifat, _n_minifat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 56)
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _END_OF_CHAIN]
+    sector = first_difat
+    for _ in range(n_difat):                  # more FAT sectors than the header holds
+        if sector >= _END_OF_CHAIN:
+            break
+        entries = struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size)
+        fat_sectors += [s for s in entries[:-1] if s < _END_OF_CHAIN]
+        sector = entries[-1]
+    fat = []
+    for s in fat_sectors:
+        fat += struct.unpack_from(f"<{size // 4}I", data, (s + 1) * size)
+
+    def chain(start: int) -> bytes:
+        out, seen = [], set()
+        while start < _END_OF_CHAIN and start not in seen and start < len(fat):
+            seen.add(start)
+            out.append(data[(start + 1) * size:(start + 2) * size])
+            start = fat[start]
+        return b"".join(out)
+    directory = chain(first_dir)
+    entries = {}
+    for at in range(0, len(directory) - 127, 128):
+        length, kind = struct.unpack_from("<HB", directory, at + 64)
+        name = directory[at:at + max(length - 2, 0)].decode("utf-16-le", "replace")
+        start, stream_size = struct.unpack_from("<IQ", directory, at + 116)
+        entries.setdefault(name, (kind, start, stream_size))
+    root = next((e for e in entries.values() if e[0] == 5), None)
+    for wanted in names:
+        if wanted not in entries:
+            continue
+        _, start, stream_size = entries[wanted]
+        if stream_size >= cutoff or root is None:
+            return chain(start)[:stream_size]
+        mini_stream, minifat = chain(root[1]), chain(first_minifat)
+        mini = struct.unpack(f"<{len(minifat) // 4}I", minifat)
+        out, seen = [], set()
+        while start < _END_OF_CHAIN and start not in seen and start < len(mini):
+            seen.add(start)
+            out.append(mini_stream[start * mini_size:(start + 1) * mini_size])
+            start = mini[start]
+        return b"".join(out)[:stream_size]
+    return None
+
+
+def _hidden_rows_xls(data: bytes) -> dict:
+    """{sheet name: (Excel numbers of hidden rows, whether the sheet has an AutoFilter)} of an .xls: the ROW records
+    with fDyZero set (rows hidden by hand or filtered out), AUTOFILTERINFO marking a filtered sheet."""
+    import struct
+    try:
+        book = _ole_stream(data, ("Workbook", "Book"))
+        if not book:
+            return {}
+        sheets, at = [], 0
+        while at + 4 <= len(book):                       # the workbook globals: BOUNDSHEET8 records
+            kind, length = struct.unpack_from("<HH", book, at)
+            if kind == 0x0085 and length >= 8:
+                pos, _state, _type, cch, high = struct.unpack_from("<IBBBB", book, at + 4)
+                raw = book[at + 12:at + 12 + (cch * 2 if high & 1 else cch)]
+                sheets.append((pos, raw.decode("utf-16-le" if high & 1 else "latin-1", "replace")))
+            elif kind == 0x000A:                         # EOF of the globals
+                break
+            at += 4 + length
+        out = {}
+        for pos, name in sheets:
+            rows, filtered, at = set(), False, pos
+            while at + 4 <= len(book):
+                kind, length = struct.unpack_from("<HH", book, at)
+                if kind == 0x0208 and length >= 16:      # ROW
+                    number, = struct.unpack_from("<H", book, at + 4)
+                    flags, = struct.unpack_from("<H", book, at + 4 + 12)
+                    if flags & 0x20:
+                        rows.add(number + 1)
+                elif kind in (0x009D, 0x009B):           # AUTOFILTERINFO, FILTERMODE
+                    filtered = True
+                elif kind == 0x000A:
+                    break
+                at += 4 + length
+            if rows:
+                out[clean_text(name)] = (rows, filtered)
+        return out
+    except Exception:        # a damaged file: calamine judges it; hidden rows are then not told apart
+        return {}
 
 
 def _xml_text(text: str) -> str:
