@@ -153,3 +153,51 @@ def test_a_placeholder_in_a_required_column_is_missing(client, session, login, t
     assert bad.kind == "error" and column in bad.errors, bad.errors
     assert any("请" in m for m in bad.errors[column]), bad.errors       # 请填写… / 请选择…: missing, not a bad value
     assert bad.cells[column] == placeholder.strip()                       # shown as typed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cadre_import_shares_the_layout_label_and_value_rules(client, session, login, tree, seed):
+    """The 本级团干部 import: derived labels, instructions above the header, placeholders, × for X, the org word
+    before a post, a day after the month, rows with no name and no ID ignored and counted."""
+    from openpyxl import Workbook
+
+    rng = random.Random(seed)
+    labels = [rng.choice(["身份证", "身份证号", "身份证号码"]), rng.choice(["手机", "手机号", "手机号码"]),
+              rng.choice(["现任职务", "团内现任职务", "职务"]), "姓名", "民族", "政治面貌",
+              rng.choice(["入团时间", "入团年月"]), "职务名称", "团干部性质"]
+    numbers = [make_id(date(1994, 3, 1 + i), 701 + 2 * i + seed * 20, i % 2 == 0) for i in range(4)]
+    rows = []
+    for i, number in enumerate(numbers):
+        values = {"姓名": f"钱{chr(0x4e00 + seed * 10 + i)}",
+                  labels[0]: number[:-1] + "×" if number.endswith("X") else number,
+                  labels[1]: rng.choice(["13600000000", "136 0000 0000"]), labels[2]: rng.choice(
+                      ["团委副书记", "团委组织委员", "组织委员", "团总支宣传委员", "副书记"]),
+                  "民族": "汉族", "政治面貌": "中共党员", labels[6]: f"2010年5月{rng.randint(1, 28)}日",
+                  "职务名称": rng.choice(PLACEHOLDERS + [""]),
+                  "团干部性质": rng.choice(["兼职", "挂职团干部", "专职团干"])}
+        rows.append([values[label] for label in labels])
+    ignored = rng.randint(1, 5)
+    rows += [["", "", "", "", "汉族", "中共党员", "", "", "兼职"]] * ignored
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "团干部"
+    for _ in range(rng.randint(0, 12)):
+        ws.append(["填写说明：本级团干部（书记、副书记、委员）每人一行"])
+    ws.append(labels)
+    for row in rows:
+        ws.append(row)
+    from ..factories import saved
+    login(tree.school_admin)
+    resp = client.post(f"/cadres/org/{tree.school.id}/import", data={"file": (saved(wb), "干部.xlsx")},
+                       content_type="multipart/form-data")
+    batch, report = batch_of(session, resp)
+    assert not report.error_rows, [(r.number, r.errors, r.cells) for r in report.error_rows]
+    assert len(report.rows) == 4 and report.meta["unused_columns"] == []
+    assert any(f"有 {ignored} 行没有姓名也没有身份证号" in n for n in report.notices)
+    assert client.post(f"/cadres/imports/{batch.id}/commit", data={"mode": "all"}).status_code == 302
+    session.expire_all()
+    for number in numbers:
+        person = session.scalar(select(Person).where(Person.id_number == number))
+        post = session.scalar(select(CadrePost).where(CadrePost.person_id == person.id))
+        assert post.position in ("副书记", "组织委员", "宣传委员") and person.join_date == "2010-05"
+        assert post.title is None                        # a placeholder or nothing in 职务名称
