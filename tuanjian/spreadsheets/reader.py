@@ -731,7 +731,13 @@ def _index(values) -> dict:
 
 def _sheet_values(wb, sheet_name: str):
     try:
-        return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        sheet = wb.get_sheet_by_name(sheet_name)        # parses the whole sheet: once
+        values = sheet.to_python(skip_empty_area=False)
+        try:
+            _MERGED[sheet_name] = list(sheet.merged_cell_ranges or ())
+        except Exception:       # merged ranges are a help, not a need
+            _MERGED[sheet_name] = []
+        return values
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: BLE001 -- see _parse
@@ -743,17 +749,13 @@ def _sheet_values(wb, sheet_name: str):
 HEADER_ROWS = 50          # the header is looked for in the first 50 rows (title rows and instructions above it)
 
 
+_MERGED: dict[str, list] = {}       # sheet name -> merged ranges, kept by _sheet_values (a sheet is parsed once)
+
+
 def _merged(wb, sheet_name: str) -> list:
-    """The sheet's merged ranges ((first row, first column), (last row, last column)), 0-based; () when the format
+    """The sheet's merged ranges ((first row, first column), (last row, last column)), 0-based; [] when the format
     has none calamine can tell."""
-    try:
-        return list(wb.get_sheet_by_name(sheet_name).merged_cell_ranges or ())
-    except MemoryError:
-        raise
-    except BaseException as exc:  # noqa: BLE001 -- see _parse
-        if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
-            raise
-        return []
+    return _MERGED.get(sheet_name, [])
 
 
 # the reading process's label rules and wanted labels (set by _parse from the job; empty: labels as listed)
@@ -916,10 +918,14 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int,
             cells.append(v)
         if blank:
             continue
-        if identity and all((cells[j] is None or (type(cells[j]) is str and not cells[j].strip()))
-                            and not (dates and any(c == j for c, _, _ in dates)) for j in identity):
-            ignored += 1                      # no name and no ID: only filled-down defaults (民族, 政治面貌, …)
-            continue
+        if identity:
+            for j in identity:
+                v = cells[j]
+                if (v is not None and (type(v) is not str or v.strip())) or (dates and any(c == j for c, *_ in dates)):
+                    break
+            else:
+                ignored += 1                  # no name and no ID: only filled-down defaults (民族, 政治面貌, …)
+                continue
         if hidden and number in hidden:
             hidden_rows.append(number)
             if not include_hidden:
