@@ -56,8 +56,10 @@ _TIMES_AS_X = str.maketrans(dict.fromkeys("×✕✖╳χΧ", "X"))
 def canonical_id_number(raw) -> str:
     """A 身份证号码 as stored and compared: NFKC, no white space, no apostrophe, upper case (x → X; the
     multiplication sign × and its look-alikes, typed for the check character X, → X)."""
-    return canonical_code(raw).replace("'", "").replace("\u2018", "").replace("\u2019", "").translate(
-        _TIMES_AS_X).upper()
+    text = canonical_code(raw).replace("'", "")
+    if not text.isascii():                   # the common case (digits and X) skips the look-alikes
+        text = text.replace("\u2018", "").replace("\u2019", "").translate(_TIMES_AS_X)
+    return text.upper()
 
 
 def canonical_dev_number(raw) -> str:
