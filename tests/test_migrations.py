@@ -200,3 +200,27 @@ def test_upgrade_makes_default_password_accounts_unclaimed(db_kind, tmp_path):
             assert [tuple(r) for r in conn.execute(text(
                 "SELECT id, must_change_password FROM accounts ORDER BY id"))] == [(1, False), (2, True), (3, True)]
         db.engine.dispose()
+
+
+def test_upgrade_turns_full_stops_in_names_into_the_middle_dot(db_kind, tmp_path):
+    """Issue 25: a name stored with a full stop between its parts ("阿依古丽.艾买提") takes "·"; Latin initials
+    ("J. Smith"), rare characters (U+2B5AF, extension G) and compatibility ideographs are kept as stored."""
+    url = _fresh_url(db_kind, tmp_path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    names = {1: ("阿依古丽.艾买提", "阿依古丽·艾买提"), 2: ("古丽娜尔．吐尔逊", "古丽娜尔·吐尔逊"),
+             3: ("买买提 。 \U0002b5af", "买买提·\U0002b5af"), 4: ("J. Smith", "J. Smith"),
+             5: ("\U00030000\U00031350明", "\U00030000\U00031350明"), 6: ("\uf900明", "\uf900明")}
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        with db.engine.begin() as conn:
+            for pid, (name, _) in names.items():
+                conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, "
+                                  "updated_at) VALUES (:i, :n, :name, '女', '2000-01-01', '2026-01-01', '2026-01-01')"),
+                             {"i": pid, "n": f"11010120000101{pid:04d}", "name": name})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT id, name FROM people")).all()) == {
+                pid: after for pid, (_, after) in names.items()}
+        db.session.remove()
+        downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        db.engine.dispose()

@@ -566,8 +566,8 @@ def cat_content(ep: Endpoint):
                   plain_book(ep, [ep.row], headers=[h[::-1] for h in ep.headers]), ("没有找到表头",)))
     files.append(("no header row, only data", "表头.xlsx",
                   xlsx([(ep.sheet, sheet_xml([ep.row, ep.row]), "")]), ("没有找到表头",)))
-    files.append(("header below row 10", "表头.xlsx",
-                  xlsx([(ep.sheet, sheet_xml([ep.headers, ep.row], first_row=12), "")]), ("没有找到表头",)))
+    files.append(("header below row 50", "表头.xlsx",
+                  xlsx([(ep.sheet, sheet_xml([ep.headers, ep.row], first_row=52), "")]), ("在前 50 行中没有找到表头",)))
     files.append(("duplicate header columns", "重复列.xlsx",
                   plain_book(ep, [tuple(ep.row) + (ep.row[0],)], headers=tuple(ep.headers) + (ep.headers[0],)),
                   ("出现了不止一次",)))
@@ -989,6 +989,7 @@ def test_reader_answer_round_trips_every_cell_type():
     wanted = {k: k for k in "abcdefg"}
     answer = _rows("团员", sheet, _find_header(sheet, wanted, ("a",)), wanted, 100)
     expected = ("ok", "团员", list("abcdefg"),
-                [(2, rows[0][1]), (4, rows[1][1]), (5, ["ab", "nan", None, None, None, None, None])], ["多余"])
+                [(2, rows[0][1]), (4, rows[1][1]), (5, ["ab", "nan", None, None, None, None, None])], ["多余"],
+                {"ignored": 0, "hidden": [], "filtered": False, "header_rows": (1, 1)})
     assert _unpack(_pack(answer)) == expected
     assert _unpack(_pack(("error", "无法读取"))) == ("error", "无法读取")

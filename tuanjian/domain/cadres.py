@@ -16,7 +16,7 @@ from .people import (
     validate_position,
 )
 from .policy import HELD_ELSEWHERE_CADRE, NAME_DIFFERS
-from .vocabulary import CADRE_HEADERS, all_labels, first_labels, synonym
+from .vocabulary import CADRE_HEADERS, all_labels, blank_placeholders, first_labels, synonym
 
 NATURES = ("专职", "兼职", "挂职")
 YES_NO = ("是", "否")
@@ -117,9 +117,10 @@ def validate_cadre_rows(rows, *, is_leading: bool, settings, today: date, known_
     name_in_file: dict[str, tuple[str, int]] = {}      # id_number -> (name, row) as first seen in this file
     for raw in rows:
         cells = {k: cell_text(v) for k, v in raw.cells.items()}
+        typed = blank_placeholders(raw.cells)       # "无", "/", "—" …: nothing (blank if optional, missing if not)
         # hand raw cells to the rules: an ID typed as a number must be refused, dates may arrive as dates
-        values = {**cells, "id_number": raw.cells.get("id_number"), "join_date": raw.cells.get("join_date"),
-                  "start_month": raw.cells.get("start_month")}
+        values = {**{k: cell_text(v) for k, v in typed.items()}, "id_number": typed.get("id_number"),
+                  "join_date": typed.get("join_date"), "start_month": typed.get("start_month")}
         out = RowOutcome(number=raw.number, cells=cells)
         data = None
         try:

@@ -44,6 +44,8 @@ class ImportReport:
         out = []
         if self.meta.get("unused_columns"):
             out.append("以下列未导入：" + "、".join(self.meta["unused_columns"]))
+        out += self.meta.get("layout_notices") or []       # rows ignored, hidden rows (spreadsheets.reader)
+        out += self.meta.get("row_notices") or []          # rows whose columns disagree with their ID number
         for name, reason in self.meta.get("skipped_sheets", []):
             out.append(f"工作表“{name}”未导入：{reason}")
         return out

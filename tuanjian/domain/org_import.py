@@ -12,7 +12,7 @@ from .canonical import canonical_org_name
 from .errors import ValidationFailed
 from .imports import ImportReport, RowOutcome, cell_text
 from .orgtree import OrgKind, check_placement, name_hints, validate_short_name
-from .vocabulary import ORG_HEADERS, all_labels, first_labels
+from .vocabulary import ORG_HEADERS, all_labels, blank_placeholders, first_labels
 
 COLUMNS = first_labels(ORG_HEADERS)              # {label our template writes: key}
 READ_COLUMNS = all_labels(ORG_HEADERS)           # every label accepted
@@ -36,8 +36,8 @@ def validate_rows(rows, *, here: ExistingOrg, below: dict[str, list[ExistingOrg]
     in_file: dict[str, tuple[int, OrgKind | None]] = {}       # short name -> (row, kind) for rows seen so far
     siblings_in_file: dict[tuple[str, str], int] = {}          # (parent key, name) -> first row
     for raw in rows:
-        cells = {k: cell_text(v) for k, v in raw.cells.items()}
-        out = RowOutcome(number=raw.number, cells=cells)
+        out = RowOutcome(number=raw.number, cells={k: cell_text(v) for k, v in raw.cells.items()})
+        cells = {k: cell_text(v) for k, v in blank_placeholders(raw.cells).items()}   # "无", "/": nothing
         name = kind = None
         try:
             name = validate_short_name(cells.get("short_name", ""))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from .canonical import canonical_id_number, canonical_person_name
+from .canonical import IDEOGRAPHS, canonical_id_number, canonical_person_name
 from .errors import ValidationFailed
 from .vocabulary import VALUE_SYNONYMS, synonym
 
@@ -136,7 +136,27 @@ def default_password(id_number: str) -> str:
 # ---------------------------------------------------------------- names, phones
 
 NAME_MAX = 30
-_NAME_RE = re.compile(r"^[\u3400-\u9fff\u00b7A-Za-z .\-]+$")
+# GB 18030-2022: every CJK Unified Ideographs block and extension (A–I) and the compatibility ideographs, "〇",
+# Latin letters (foreign names), the middle dot, the space, "." and "-"
+_NAME_CHARS = f"{IDEOGRAPHS}\u3007\u00b7A-Za-z .\\-"
+_NAME_RE = re.compile(f"^[{_NAME_CHARS}]+$")
+_NOT_NAME = re.compile(f"[^{_NAME_CHARS}]")
+_SCRIPTS = (("ARABIC", "阿拉伯字母，如维吾尔文"), ("TIBETAN", "藏文"), ("MONGOLIAN", "蒙古文"), ("YI ", "彝文"),
+            ("HANGUL", "朝鲜文"), ("CYRILLIC", "西里尔字母，如俄文"), ("HIRAGANA", "日文假名"),
+            ("KATAKANA", "日文假名"), ("BOPOMOFO", "注音符号"), ("DIGIT", "数字"), ("CJK RADICAL", "部首"),
+            ("KANGXI RADICAL", "部首"), ("IDEOGRAPHIC DESCRIPTION", "汉字结构符"))
+
+
+def _what_script(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    for word, label in _SCRIPTS:
+        if word in name:
+            return label
+    if 0xE000 <= ord(ch) <= 0xF8FF or 0xF0000 <= ord(ch):
+        return "私用区自造字，别的电脑显示不出来"
+    if "LATIN" in name:
+        return "带附加符号的字母"
+    return "符号"
 
 
 def validate_person_name(raw) -> str:
@@ -146,7 +166,10 @@ def validate_person_name(raw) -> str:
     if len(name) > NAME_MAX:
         raise ValidationFailed.single("name", f"姓名最多{NAME_MAX}个字")
     if not _NAME_RE.match(name):
-        raise ValidationFailed.single("name", "姓名只能包含汉字、字母和间隔号“·”")
+        bad = _NOT_NAME.search(name).group()
+        raise ValidationFailed.single(
+            "name", f"姓名中的“{bad}”（U+{ord(bad):04X}，{_what_script(bad)}）系统不能保存：姓名只能包含汉字"
+                    "（含 GB 18030 的全部扩展汉字）、字母和间隔号“·”，请按身份证上的汉字姓名填写")
     return name
 
 
@@ -227,9 +250,15 @@ def positions_for(is_leading: bool) -> tuple[str, ...]:
     return POSITIONS_LEADING if is_leading else POSITIONS_GRASSROOTS
 
 
+# an organisation word written before the post (团支部组织委员, 团委副书记): the post is what follows
+_ORG_WORD = re.compile(r"^(?:共青团)?(?:团支部|团总支|团工委|团委|总支|支部)(?=.)")
+
+
 def validate_position(raw, *, is_leading: bool) -> str:
     text = synonym("position", raw)
     allowed = positions_for(is_leading)
+    if text not in allowed and _ORG_WORD.match(text):
+        text = synonym("position", _ORG_WORD.sub("", text))
     if not text:
         raise ValidationFailed.single("position", "请选择团内职务")
     if text not in allowed:
@@ -263,7 +292,8 @@ def validate_positions(raw, *, is_leading: bool) -> str:
 
 # ---------------------------------------------------------------- year-month and the join-age rule
 
-_YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月)?(?:[-./]\s*\d{1,2}\s*日?)?$")
+# 2015-06, 2015.6, 2015年6月, 2015年6月份, and a day after the month (2015-06-01, 2015年6月1日, 2015年6月1号): the month
+_YM_RE = re.compile(r"^(\d{4})\s*[-./年]\s*(\d{1,2})\s*(?:月份?\s*(?:\d{1,2}\s*[日号])?|[-./]\s*\d{1,2}\s*[日号]?)?$")
 _YM_COMPACT_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
 
 

@@ -9,6 +9,9 @@ Value synonyms: the variants of an enumerated value that mean the same thing, ma
 """
 from __future__ import annotations
 
+import re
+import unicodedata
+
 # ---------------------------------------------------------------- header labels
 
 MEMBER_HEADERS: dict[str, tuple[str, ...]] = {
@@ -33,6 +36,9 @@ MEMBER_HEADERS: dict[str, tuple[str, ...]] = {
     "card_year": ("团籍注册年度",),
     "has_letter": ("组织关系介绍信",),
     "is_member": ("是否为团员", "是否团员"),      # our export: 否 for a branch cadre without 团籍
+    # derived from the ID number, never stored from a file: read only to warn where they disagree with it (issue 25)
+    "gender": ("性别",),
+    "birth": ("出生年月", "出生日期", "出生年月日"),
 }
 
 CADRE_HEADERS: dict[str, tuple[str, ...]] = {
@@ -64,6 +70,18 @@ FILE_KINDS: dict[str, tuple[str, tuple[tuple[str, ...], ...], tuple[str, ...]]] 
                 MEMBER_HEADERS["branch"] + MEMBER_HEADERS["is_cadre"] + MEMBER_HEADERS["dev_number"]),
     "cadres": ("本级团干部表", (CADRE_HEADERS["name"], CADRE_HEADERS["id_number"]), ("职务", "职务名称")),
     "org_children": ("下级组织表", (ORG_HEADERS["short_name"],), ORG_HEADERS["kind"]),
+}
+
+
+# Header labels by rule (issue 25): a label is also read in every form that differs from a listed one only by these
+# words, as the reader compares them (label_stem in spreadsheets.reader): 身份证 = 身份证号 = 身份证号码,
+# 手机 = 手机号码, 所在支部 = 所在团支部 = 团支部, 现任职务 = 团内现任职务, 入团时间 = 入团日期 = 入团年月,
+# 是否团员 = 是否为团员, 学习工作单位名称 = 学习工作单位. A form two columns share is read as neither (their
+# listed labels still are), unless it is one column's own listed label.
+LABEL_RULES: dict[str, tuple] = {
+    "parts": (("团支部", "支部"), ("时间", "年月"), ("日期", "年月")),     # one word written two ways
+    "prefixes": ("所在", "所属", "现任", "团内", "本人", "是否为", "是否"),  # leading words that may be left out
+    "suffixes": ("号码", "号", "名称"),                                 # trailing words that may be left out
 }
 
 
@@ -99,6 +117,60 @@ VALUE_SYNONYMS: dict[str, dict[str, str]] = {
                "OFF": "否"},
     "ethnicity": {"哈呢族": "哈尼族", "僳僳族": "傈僳族", "毛难族": "毛南族", "蒙古": "蒙古族"},
 }
+
+
+# The usual ways of writing "nothing here" (issue 25): blank in an optional column, missing in a required one.
+PLACEHOLDERS = frozenset({"无", "空", "暂无", "没有", "暂缺", "不详", "/", "\\", "-", "—", "——", "–", "―", "─", "一",
+                          "N/A", "NA", "NULL", "NONE", "#N/A"})
+_DASHES = str.maketrans({c: "-" for c in "—–―─‐‑‒－﹣"})
+
+
+# what a placeholder cell can start with (a cheap test before the full one: this runs for every cell of a file)
+_PLACEHOLDER_START = re.compile("\\s*[无空暂没不/／\\\\＼\\-—–―─‐‑‒－﹣一NnＮｎ#＃]")
+
+
+def is_placeholder(raw) -> bool:
+    """Whether a cell holds one of the placeholders (in any width: ／, －, full-width letters; any repeat of a
+    dash or slash), i.e. nothing."""
+    if type(raw) is not str or not _PLACEHOLDER_START.match(raw):
+        return False
+    text = "".join(unicodedata.normalize("NFKC", raw).split()).upper()
+    if not text or len(text) > 6:
+        return False
+    if text in PLACEHOLDERS:
+        return True
+    return set(text.translate(_DASHES)) == {"-"} or set(text) == {"/"}
+
+
+_STARTS = frozenset("无空暂没不/／\\＼-—–―─‐‑‒－﹣一NnＮｎ#＃ \u3000\t\xa0")
+
+
+def blank_placeholders(cells: dict) -> dict:
+    """A row's cells with every placeholder read as an empty cell (the same dict when there is none)."""
+    found = None
+    for k, v in cells.items():
+        if type(v) is str and v[:1] in _STARTS and v and is_placeholder(v):
+            found = found or []
+            found.append(k)
+    if not found:
+        return cells
+    return {**cells, **dict.fromkeys(found)}
+
+
+CHECK_MARKS = frozenset({"√", "✓", "✔", "☑", "✅"})
+
+
+def ticks_mean_yes(values) -> bool:
+    """Whether a yes/no column is kept as a tick list (DOMAIN.md 3.6 "√/空"): some cells hold a check mark and none
+    holds a written 否-like value; its empty cells then mean 否."""
+    ticked = False
+    for raw in values:
+        text = "".join(str(raw if raw is not None else "").split())
+        if text in CHECK_MARKS:
+            ticked = True
+        elif text and synonym("yes_no", text) == "否":
+            return False
+    return ticked
 
 
 def synonym(field: str, raw) -> str:

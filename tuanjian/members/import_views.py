@@ -71,6 +71,6 @@ FLOW = ImportFlow(
     result_columns={"name": "姓名", "branch": "所在团支部", "change": "结果"},
     next_step=lambda org: (url_for("members.index", org_id=org.id), "查看团员名单"),
     success=lambda written: f"已导入 {len(written)} 名团员（新增或更新）。",
-    row_action=row_action)
+    row_action=row_action, clears_blanks=True)
 
 FLOW.register(bp, upload_rule="/org/<int:org_id>/import", template_rule="/org/<int:org_id>/template.xlsx")

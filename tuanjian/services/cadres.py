@@ -16,7 +16,7 @@ from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
 from ..models import CadrePost, ImportBatch, Org, Person, PostChange
 from ..queries import is_admin
-from ..spreadsheets.reader import RawRow, read_sheet
+from ..spreadsheets.reader import Book, RawRow, read_sheet
 from . import audit, ownership
 from .accounts import ensure_account
 from .actor import Actor
@@ -135,15 +135,15 @@ def end_post(session, actor: Actor, post: CadrePost, *, ended_on: date, reason: 
 # ---------------------------------------------------------------- import
 
 def preview_cadres(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
-                   now: datetime) -> ImportBatch:
+                   now: datetime, include_hidden: bool = False) -> ImportBatch:
     check_may_manage(actor, org)
     sheet = read_sheet(data, filename, CADRE_READ_COLUMNS, required=("name", "id_number", "position"),
                        prefer_sheet=CADRE_SHEET, max_rows=settings.import_max_rows, kinds=FILE_KINDS,
-                       own_kind="cadres")
+                       own_kind="cadres", identity=("name", "id_number"), include_hidden=include_hidden)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团干部”工作表中从第2行起填写")
     report = _validate(session, org, sheet.rows, settings, now, actor.scope_code)
-    report.meta = {"unused_columns": sheet.unknown_headers}
+    report.meta = {"unused_columns": sheet.unknown_headers, "layout_notices": Book([sheet]).layout_notices}
     return new_batch(session, actor, org, kind="cadres", data=data, filename=filename, report=report, now=now)
 
 

@@ -18,7 +18,7 @@ from ..domain.orgtree import OrgKind
 from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
 from ..models import ImportBatch, Org
-from ..spreadsheets.reader import read_sheet
+from ..spreadsheets.reader import Book, read_sheet
 from . import audit
 from .actor import Actor
 from .orgs import add_org
@@ -96,14 +96,15 @@ def check_may_import_children(actor: Actor, parent: Org) -> None:
 
 
 def preview_org_children(session, actor: Actor, parent: Org, *, data: bytes, filename: str,
-                         settings: Settings, now: datetime) -> ImportBatch:
+                         settings: Settings, now: datetime, include_hidden: bool = False) -> ImportBatch:
     check_may_import_children(actor, parent)
     sheet = read_sheet(data, filename, ORG_COLUMNS, required=("short_name", "kind"), prefer_sheet=ORG_SHEET,
-                       max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="org_children")
+                       max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="org_children",
+                       include_hidden=include_hidden)
     if not sheet.rows:
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“下级组织”工作表中从第2行起填写")
     report = _validate(session, parent, sheet.rows, settings)
-    report.meta = {"unused_columns": sheet.unknown_headers}
+    report.meta = {"unused_columns": sheet.unknown_headers, "layout_notices": Book([sheet]).layout_notices}
     return new_batch(session, actor, parent, kind="org_children", data=data, filename=filename, report=report, now=now)
 
 

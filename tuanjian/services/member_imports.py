@@ -10,7 +10,7 @@ from ..domain import policy
 from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
-from ..domain.member_import import READ_COLUMNS, Existing, cells_from_data, classify, validate_rows
+from ..domain.member_import import READ_COLUMNS, Existing, blank_clear_summary, cells_from_data, classify, validate_rows
 from ..domain.members import POST_FIELDS
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.people import POSITION_SEPARATOR, split_positions
@@ -129,6 +129,15 @@ def _sheet_roles(session, org: Org, book) -> tuple[list, dict[str, str], list[li
     return rows, sheet_branches, skipped
 
 
+def _checked_only(rows) -> list[str]:
+    """The columns read only to be compared with the ID number (性别, 出生年月), said once."""
+    present = [label for key, label in (("gender", "性别"), ("birth", "出生年月"))
+               if any(key in r.cells for r in rows)]
+    if not present:
+        return []
+    return ["、".join(present) + "列只用来与身份证号核对，不单独保存（性别和出生日期以身份证号为准）"]
+
+
 def _check_org(actor: Actor, org: Org) -> None:
     if actor.scope_code is None or not is_within(org.code, actor.scope_code):
         raise ValidationFailed.single("org_id", "不在您的管理范围内")
@@ -138,20 +147,22 @@ def _check_org(actor: Actor, org: Org) -> None:
 
 @gc_paused
 def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: str, settings: Settings,
-                    now: datetime) -> ImportBatch:
+                    now: datetime, include_hidden: bool = False) -> ImportBatch:
     _check_org(actor, org)
     if not org.org_kind.holds_members and not branches_in(session, org):
         raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
     book = read_workbook(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
-                         max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members")
+                         max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members",
+                         identity=("name", "id_number"), include_hidden=include_hidden)
     rows, sheet_branches, skipped = _sheet_roles(session, org, book)
     if not rows:
         if skipped:
             raise ValidationFailed.single("file", "；".join(f"工作表“{n}”：{why}" for n, why in skipped))
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
     report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches)
-    report.meta = {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
-                   "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}
+    report.meta |= {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
+                    "layout_notices": book.layout_notices + _checked_only(rows),
+                    "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}
     # commit works from each row's cleaned data: the uploaded cells are kept only where a page or the error
     # workbook shows them (error rows and the preview's sample), which halves what is stored and read back
     return new_batch(session, actor, org, kind="members", data=data, filename=filename, report=report, now=now,
@@ -160,8 +171,10 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
 
 @gc_paused
 def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, settings: Settings,
-                   now: datetime) -> list[str]:
-    """Re-validate against the current database, then write all new and changed rows in this transaction."""
+                   now: datetime, clear_blanks: bool = False) -> list[str]:
+    """Re-validate against the current database, then write all new and changed rows in this transaction.
+    ``clear_blanks``: the file's empty cells clear what is recorded (the preview's “用表中空白清除已有内容”);
+    without it they keep it."""
     org = session.get(Org, batch.org_id)
     _check_org(actor, org)
     check_pending(batch)
@@ -181,7 +194,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     ctx = _context(session, org, [RawRow(r.number, {"id_number": r.data["id_number"],
                                                      "dev_number": r.data.get("dev_number")})
                                   for r in report.ok_rows], actor.scope_code)
-    report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"])
+    report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"], clear_blanks=clear_blanks)
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
     written, touched = [], []        # touched: people already known here (their other places see the entry)
@@ -208,7 +221,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         touched.append(member.person_id)
     mark_committed(batch, now=now)
     names = {b.id: b.short_name for b in branches.values()}
-    if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed:
+    if [(r.kind, r.note, r.errors) for r in report.rows] != as_previewed or clear_blanks:
         # rewrite the (large) report only when the database changed it; rows it turned into errors (and rows now
         # in the page's sample) get back the cells they were stored without, from the data as previewed
         sample = {id(r) for r in report.ok_rows[:OK_ROWS_SHOWN]}
@@ -223,11 +236,14 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
                                  "change": "新增" if r.kind == NEW else "更新"}
                                 for r in report.ok_rows if r.kind in (NEW, UPDATE)][:2000],
-                    "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode}
+                    "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode,
+                    "cleared": blank_clear_summary(report.meta) if clear_blanks else []}
+    cleared = "、".join(f"{label} {n} 人" for label, n in batch.result["cleared"])
     audit.record(session, actor, "import.members", object_type="import_batch", object_id=batch.id, org_id=org.id,
                  summary=f"导入团员：{batch.file_name}，新增 {t['new']} 人，更新 {t['update']} 人，未变 "
                          f"{t['unchanged']} 人，"
-                         f"有错误未导入 {t['error']} 行", after=t, people=touched)
+                         f"有错误未导入 {t['error']} 行" + (f"，按表中空白清除了：{cleared}" if cleared else ""),
+                 after=t, people=touched)
     return written
 
 

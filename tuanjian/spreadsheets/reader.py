@@ -78,6 +78,11 @@ if __name__ != "__main__":         # the web process's types (dataclasses is a q
         name: str
         rows: list[RawRow]
         unknown_headers: list[str] = field(default_factory=list)    # header labels of columns not read
+        ignored: int = 0                     # rows with no name and no ID (only filled-down defaults): not read
+        hidden: list[int] = field(default_factory=list)             # hidden or filtered-out rows with data
+        hidden_read: bool = False            # whether those rows were read (include_hidden) or left out
+        filtered: bool = False               # the sheet has an AutoFilter (its hidden rows were filtered out)
+        header_rows: tuple[int, int] = (1, 1)   # the header's first and last row (Excel numbers)
 
     @dataclass
     class Book:
@@ -89,6 +94,31 @@ if __name__ != "__main__":         # the web process's types (dataclasses is a q
         @property
         def rows(self) -> list[RawRow]:
             return [r for s in self.sheets for r in s.rows]
+
+        @property
+        def ignored(self) -> int:
+            return sum(s.ignored for s in self.sheets)
+
+        @property
+        def layout_notices(self) -> list[str]:
+            """What the reader left out or read by rule, for the preview, the CLI and --json (nothing silently)."""
+            out = []
+            several = len(self.sheets) > 1
+            for s in self.sheets:
+                where = f"工作表“{s.name}”" if several else "表中"
+                if s.ignored:
+                    out.append(f"{where}有 {s.ignored} 行没有姓名也没有身份证号（只有下拉或向下填充的默认值等），"
+                               "已忽略")
+                if s.hidden:
+                    what = "被筛选隐藏" if s.filtered else "被隐藏"
+                    rows = "、".join(map(str, s.hidden[:30])) + (" 等" if len(s.hidden) > 30 else "")
+                    if s.hidden_read:
+                        out.append(f"{where}第 {rows} 行（共 {len(s.hidden)} 行）在 Excel 中{what}，"
+                                   "按您的选择已一并读取")
+                    else:
+                        out.append(f"{where}第 {rows} 行（共 {len(s.hidden)} 行）在 Excel 中{what}，没有导入；"
+                                   "如要导入，请重新上传并勾选“包括隐藏和筛选掉的行”")
+            return out
 
         @property
         def unknown_headers(self) -> list[str]:
@@ -107,6 +137,42 @@ def header_key(text) -> str:
     t = clean_text(str(text or "")).strip()
     t = re.sub(r"[（(][^）)]*[）)]", "", t)
     return t.replace("*", "").replace("＊", "").replace(" ", "").replace("\u3000", "").replace("\n", "")
+
+
+def label_stem(key: str, rules: dict) -> str:
+    """A header key (see header_key) with the words ``rules`` (domain.vocabulary.LABEL_RULES) lets a file write or
+    leave out brought to one form: the parts written two ways replaced, the leading and trailing optional words
+    dropped. 所在支部, 团支部 and 所在团支部 all give 支部."""
+    for old, new in rules.get("parts", ()):
+        key = key.replace(old, new)
+    prefixes, changed = rules.get("prefixes", ()), True
+    while changed:
+        changed = False
+        for p in prefixes:
+            if key.startswith(p) and len(key) > len(p):
+                key, changed = key[len(p):], True
+    for s in rules.get("suffixes", ()):
+        if key.endswith(s) and len(key) > len(s):
+            key = key[:-len(s)]
+            break
+    return key
+
+
+def wanted_labels(columns: dict[str, str], rules: dict | None) -> dict[str, str]:
+    """{header key: column key} for every listed label, then every label form the rules derive from them (a form
+    two columns derive is left out, unless it is one column's own listed label: that column keeps it)."""
+    wanted: dict[str, str] = {}
+    for h, key in columns.items():
+        wanted.setdefault(header_key(h), key)
+    if not rules:
+        return wanted
+    derived: dict[str, set[str]] = {}
+    for k, key in wanted.items():
+        derived.setdefault(label_stem(k, rules), set()).add(key)
+    for stem, keys in derived.items():
+        if stem not in wanted and len(keys) == 1:
+            wanted[stem] = next(iter(keys))
+    return wanted
 
 
 def clean_text(text: str) -> str:
@@ -135,22 +201,34 @@ def _column_letter(index: int) -> str:
 
 def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
-               own_kind: str | None = None) -> Sheet:
+               own_kind: str | None = None, identity: tuple[str, ...] = (), include_hidden: bool = False,
+               label_rules: dict | None = None) -> Sheet:
     """The first visible sheet with a recognisable header (``prefer_sheet`` first). ``columns`` maps header text
-    (every accepted label, the preferred label of a key first) to a canonical key. ``kinds``/``own_kind``: see
-    read_workbook."""
+    (every accepted label, the preferred label of a key first) to a canonical key. ``kinds``/``own_kind``,
+    ``identity``, ``include_hidden``: see read_workbook."""
     book = read_workbook(data, filename, columns, required=required, prefer_sheet=prefer_sheet, max_rows=max_rows,
-                         kinds=kinds, own_kind=own_kind, all_sheets=False)
+                         kinds=kinds, own_kind=own_kind, all_sheets=False, identity=identity,
+                         include_hidden=include_hidden, label_rules=label_rules)
     return book.sheets[0]
 
 
 def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                   prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
-                  own_kind: str | None = None, all_sheets: bool = True) -> Book:
+                  own_kind: str | None = None, all_sheets: bool = True, identity: tuple[str, ...] = (),
+                  include_hidden: bool = False, label_rules: dict | None = None) -> Book:
     """Every visible sheet with a recognisable header (``all_sheets``), the 目录 sheet of our own export, and the
     visible sheets skipped. ``kinds``: {kind: (label, [header keys all needed (alternatives as lists)],
     [header keys of which one marks the kind])} for every kind of import file; a sheet that is another kind's
-    file than ``own_kind`` makes the upload a mixed file, refused with a message naming the sheets."""
+    file than ``own_kind`` makes the upload a mixed file, refused with a message naming the sheets.
+
+    Layout by rule: the header is the row (or the two rows, merged cells read as the label over each column) among
+    the first 50 that holds the most known labels; a data cell merged over several rows gives each row its value;
+    a row whose ``identity`` columns (e.g. name and ID number) are all empty is not read, only counted, whatever
+    else it carries; rows hidden or filtered out in Excel (.xlsx) are named and left out unless
+    ``include_hidden``.
+
+    Labels by rule: a header cell is read as a column when it is one of the column's labels, or when it has the
+    same label_stem as one (``label_rules``, domain.vocabulary.LABEL_RULES by default)."""
     name = (filename or "").lower()
     if not name.endswith(ALLOWED_SUFFIXES):
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
@@ -167,12 +245,14 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     for h, k in columns.items():
         firsts.setdefault(k, h)
     need = "、".join(h for k, h in firsts.items() if k in required) or "、".join(firsts.values())
-    wanted: dict[str, str] = {}
-    for h, key in columns.items():
-        wanted.setdefault(header_key(h), key)
-    job = {"data": data, "wanted": wanted, "required": tuple(required),
+    if label_rules is None:
+        from ..domain.vocabulary import LABEL_RULES
+        label_rules = LABEL_RULES
+    wanted = wanted_labels(columns, label_rules)
+    job = {"rules": label_rules, "data": data, "wanted": wanted, "required": tuple(required),
            "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need, "all_sheets": all_sheets,
-           "kinds": _kind_keys(kinds or {}), "own_kind": own_kind}
+           "kinds": _kind_keys(kinds or {}, label_rules), "own_kind": own_kind,
+           "identity": tuple(k for k in identity if k in set(columns.values())), "include_hidden": include_hidden}
     result = _run_child(job)
     if result[0] == "error":
         raise ImportFileError(result[1])
@@ -180,16 +260,21 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
         result = ("sheets", [result], {})
     _, answers, extra = result
     sheets = []
-    for _ok, sheet_name, keys, rows, unknown in answers:
+    for _ok, sheet_name, keys, rows, unknown, layout in answers:
         sheets.append(Sheet(sheet_name, [RawRow(number, dict(zip(keys, values, strict=True)), sheet_name)
-                                         for number, values in rows], unknown))
+                                         for number, values in rows], unknown, layout.get("ignored", 0),
+                            layout.get("hidden", []), bool(include_hidden), layout.get("filtered", False),
+                            tuple(layout.get("header_rows", (1, 1)))))
     return Book(sheets, extra.get("index", {}), extra.get("skipped", []))
 
 
-def _kind_keys(kinds: dict) -> dict:
-    """Header labels -> header keys, as the reading process compares them."""
-    return {kind: (label, [[header_key(h) for h in alternatives] for alternatives in needed],
-                   [header_key(h) for h in markers])
+def _kind_keys(kinds: dict, rules: dict | None = None) -> dict:
+    """Header labels -> header keys, as the reading process compares them (the columns a kind needs in their
+    derived forms too, see label_stem; the marking columns only as listed)."""
+    def needed_keys(alternatives):
+        keys = [header_key(h) for h in alternatives]
+        return keys + [label_stem(k, rules) for k in keys] if rules else keys
+    return {kind: (label, [needed_keys(alternatives) for alternatives in needed], [header_key(h) for h in markers])
             for kind, (label, needed, markers) in kinds.items()}
 
 
@@ -322,14 +407,14 @@ def _unpack(data: bytes):
 
 def _put_back(result):
     import datetime as dt
-    _, sheet_name, keys, rows, unknown, moved = result
+    _, sheet_name, keys, rows, unknown, moved, layout = result
     for r, c, kind, text in moved:
         if kind == "timedelta":
             value = dt.timedelta(seconds=text)
         else:
             value = getattr(dt, kind).fromisoformat(text)
         rows[r][1][c] = value
-    return ("ok", sheet_name, keys, rows, unknown)
+    return ("ok", sheet_name, keys, rows, unknown, layout)
 
 
 # ---------------------------------------------------------------- stage 2: in the reading process
@@ -406,6 +491,7 @@ def _parse(job: dict):
 
     wb, sheets = _open_workbook(job)
     wanted, required, max_rows = job["wanted"], job["required"], job["max_rows"]
+    _LABELS.update(rules=job.get("rules"), wanted=wanted)
     worksheets = [s for s in sheets if s.typ == SheetTypeEnum.WorkSheet]
     visible = [s.name for s in worksheets if s.visible == SheetVisibleEnum.Visible]
     hidden = [s.name for s in worksheets if s.visible != SheetVisibleEnum.Visible]
@@ -416,16 +502,21 @@ def _parse(job: dict):
     answers, skipped, foreign, index = [], [], [], {}
     total = 0
     kinds, own = job.get("kinds") or {}, job.get("own_kind")
+    hidden_rows = _hidden_rows(job["data"])
     for sheet_name in visible:
         values = _sheet_values(wb, sheet_name)
         if values is None:
             continue
         read += 1
-        found = _find_header(values, wanted, required)
+        merged = _merged(wb, sheet_name)
+        found = _find_header(values, wanted, required, merged)
         other = [label for kind, (label, needed, markers) in kinds.items()
-                 if kind != own and _is_kind(values, needed, markers)]
-        if found is not None and not (other and own in kinds and not _is_kind(values, *kinds[own][1:])):
-            answer = _rows(sheet_name, values, found, wanted, max_rows)
+                 if kind != own and _is_kind(values, needed, markers, merged)]
+        if found is not None and not (other and own in kinds and not _is_kind(values, *kinds[own][1:], merged)):
+            hidden, filtered = hidden_rows.get(sheet_name, (set(), False))
+            answer = _rows(sheet_name, values, found, wanted, max_rows,
+                           layout={"merged": merged, "identity": job.get("identity") or (), "hidden": hidden,
+                                   "filtered": filtered, "include_hidden": job.get("include_hidden")})
             total += len(answer[3])
             if total > max_rows:
                 raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
@@ -448,7 +539,7 @@ def _parse(job: dict):
         return ("sheets", answers, {"index": index, "skipped": skipped})
     for sheet_name in hidden:
         values = _sheet_values(wb, sheet_name)
-        if values is not None and _find_header(values, wanted, required) is not None:
+        if values is not None and _find_header(values, wanted, required, ()) is not None:
             raise ImportFileError(f"表头在隐藏的工作表“{clean_text(sheet_name)}”中，系统只读取可见的工作表："
                                   "请在 Excel 中右键工作表标签→“取消隐藏”（或把数据复制到模板的可见工作表），"
                                   "另存后再上传")
@@ -456,13 +547,168 @@ def _parse(job: dict):
         raise ImportFileError("工作簿里没有工作表。请使用系统下载的模板填写后再上传")
     if visible and not read:
         raise ImportFileError(NOT_EXCEL_MESSAGE)
-    raise ImportFileError(f"没有找到表头（需要包含：{job['need']}）。请使用系统下载的模板，不要修改表头")
+    raise ImportFileError(f"在前 {HEADER_ROWS} 行中没有找到表头：系统找的是含有“{job['need']}”等列名的一行"
+                          "（也可以是上下合并的两行）。请检查这些列名是否写错，或使用系统下载的模板")
 
 
-def _is_kind(values, needed, markers) -> bool:
-    """Whether one of the first ten rows is the header of that kind of file."""
-    for row in values[:10]:
-        keys = {header_key(v) for v in row}
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*>")
+_ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
+_HIDDEN_ATTR = re.compile(rb"\bhidden=\"(?:1|true)\"")
+
+
+def _hidden_rows(data: bytes) -> dict:
+    """{sheet name: (Excel numbers of hidden rows, whether the sheet has an AutoFilter)} of an .xlsx (rows hidden
+    by hand or filtered out: Excel writes both as hidden="1"); {} for other formats. A sheet without the attribute
+    costs one substring search."""
+    if data[:8] == OLE_MAGIC:
+        return _hidden_rows_xls(data)
+    if data[:2] != b"PK":
+        return {}
+    import zipfile
+    out = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "xl/workbook.xml" not in names:
+                return {}
+            book = zf.read("xl/workbook.xml")
+            rels = zf.read("xl/_rels/workbook.xml.rels") if "xl/_rels/workbook.xml.rels" in names else b""
+            target = {m.group(1): m.group(2) for m in re.finditer(
+                rb"<Relationship\b[^>]*?\bId=\"([^\"]+)\"[^>]*?\bTarget=\"([^\"]+)\"", rels)}
+            target |= {m.group(2): m.group(1) for m in re.finditer(
+                rb"<Relationship\b[^>]*?\bTarget=\"([^\"]+)\"[^>]*?\bId=\"([^\"]+)\"", rels)}
+            for m in re.finditer(rb"<(?:\w+:)?sheet\b[^>]*>", book):
+                tag = m.group(0)
+                name, rid = re.search(rb"\bname=\"([^\"]*)\"", tag), re.search(rb"\br:id=\"([^\"]+)\"", tag)
+                if not name or not rid or rid.group(1) not in target:
+                    continue
+                path = target[rid.group(1)].decode("utf-8", "replace").lstrip("/")
+                path = path if path.startswith("xl/") else "xl/" + path
+                if path not in names:
+                    continue
+                xml = zf.read(path)
+                if b"hidden=" not in xml:
+                    continue
+                rows = set()
+                for tag_match in _ROW_TAG.finditer(xml):
+                    row_tag = tag_match.group(0)
+                    if _HIDDEN_ATTR.search(row_tag):
+                        number = _ROW_NUMBER.search(row_tag)
+                        if number:
+                            rows.add(int(number.group(1)))
+                if rows:
+                    sheet = _xml_text(name.group(1).decode("utf-8", "replace"))
+                    out[sheet] = (rows, b"<autoFilter" in xml or b":autoFilter" in xml)
+    except Exception:        # an odd package: calamine judges the file; hidden rows are then not told apart
+        return {}
+    return out
+
+
+_END_OF_CHAIN = 0xFFFFFFFE
+
+
+def _ole_stream(data: bytes, names: tuple[str, ...]) -> bytes | None:
+    """The first of ``names`` found in an OLE compound file (an .xls), read by its FAT (or mini FAT) chain; None when
+    absent. Malformed files raise (the caller gives up quietly: calamine judges the file)."""
+    import struct
+    shift, mini_shift = struct.unpack_from("<HH", data, 30)
+    size = 1 << shift
+    mini_size = 1 << mini_shift
+    first_dir, = struct.unpack_from("<I", data, 48)
+    cutoff, first_minifat, _n_minifat, first_difat, n_difat = struct.unpack_from("<IIIII", data, 56)
+    fat_sectors = [s for s in struct.unpack_from("<109I", data, 76) if s < _END_OF_CHAIN]
+    sector = first_difat
+    for _ in range(n_difat):                  # more FAT sectors than the header holds
+        if sector >= _END_OF_CHAIN:
+            break
+        entries = struct.unpack_from(f"<{size // 4}I", data, (sector + 1) * size)
+        fat_sectors += [s for s in entries[:-1] if s < _END_OF_CHAIN]
+        sector = entries[-1]
+    fat = []
+    for s in fat_sectors:
+        fat += struct.unpack_from(f"<{size // 4}I", data, (s + 1) * size)
+
+    def chain(start: int) -> bytes:
+        out, seen = [], set()
+        while start < _END_OF_CHAIN and start not in seen and start < len(fat):
+            seen.add(start)
+            out.append(data[(start + 1) * size:(start + 2) * size])
+            start = fat[start]
+        return b"".join(out)
+    directory = chain(first_dir)
+    entries = {}
+    for at in range(0, len(directory) - 127, 128):
+        length, kind = struct.unpack_from("<HB", directory, at + 64)
+        name = directory[at:at + max(length - 2, 0)].decode("utf-16-le", "replace")
+        start, stream_size = struct.unpack_from("<IQ", directory, at + 116)
+        entries.setdefault(name, (kind, start, stream_size))
+    root = next((e for e in entries.values() if e[0] == 5), None)
+    for wanted in names:
+        if wanted not in entries:
+            continue
+        _, start, stream_size = entries[wanted]
+        if stream_size >= cutoff or root is None:
+            return chain(start)[:stream_size]
+        mini_stream, minifat = chain(root[1]), chain(first_minifat)
+        mini = struct.unpack(f"<{len(minifat) // 4}I", minifat)
+        out, seen = [], set()
+        while start < _END_OF_CHAIN and start not in seen and start < len(mini):
+            seen.add(start)
+            out.append(mini_stream[start * mini_size:(start + 1) * mini_size])
+            start = mini[start]
+        return b"".join(out)[:stream_size]
+    return None
+
+
+def _hidden_rows_xls(data: bytes) -> dict:
+    """{sheet name: (Excel numbers of hidden rows, whether the sheet has an AutoFilter)} of an .xls: the ROW records
+    with fDyZero set (rows hidden by hand or filtered out), AUTOFILTERINFO marking a filtered sheet."""
+    import struct
+    try:
+        book = _ole_stream(data, ("Workbook", "Book"))
+        if not book:
+            return {}
+        sheets, at = [], 0
+        while at + 4 <= len(book):                       # the workbook globals: BOUNDSHEET8 records
+            kind, length = struct.unpack_from("<HH", book, at)
+            if kind == 0x0085 and length >= 8:
+                pos, _state, _type, cch, high = struct.unpack_from("<IBBBB", book, at + 4)
+                raw = book[at + 12:at + 12 + (cch * 2 if high & 1 else cch)]
+                sheets.append((pos, raw.decode("utf-16-le" if high & 1 else "latin-1", "replace")))
+            elif kind == 0x000A:                         # EOF of the globals
+                break
+            at += 4 + length
+        out = {}
+        for pos, name in sheets:
+            rows, filtered, at = set(), False, pos
+            while at + 4 <= len(book):
+                kind, length = struct.unpack_from("<HH", book, at)
+                if kind == 0x0208 and length >= 16:      # ROW
+                    number, = struct.unpack_from("<H", book, at + 4)
+                    flags, = struct.unpack_from("<H", book, at + 4 + 12)
+                    if flags & 0x20:
+                        rows.add(number + 1)
+                elif kind in (0x009D, 0x009B):           # AUTOFILTERINFO, FILTERMODE
+                    filtered = True
+                elif kind == 0x000A:
+                    break
+                at += 4 + length
+            if rows:
+                out[clean_text(name)] = (rows, filtered)
+        return out
+    except Exception:        # a damaged file: calamine judges it; hidden rows are then not told apart
+        return {}
+
+
+def _xml_text(text: str) -> str:
+    import html
+    return html.unescape(text)
+
+
+def _is_kind(values, needed, markers, merged=()) -> bool:
+    """Whether one of the header candidates (see _header_candidates) is the header of that kind of file."""
+    for _, _, keys, *_ in _header_candidates(values, merged):
+        keys = set(keys) | ({label_stem(k, _LABELS["rules"]) for k in keys} if _LABELS["rules"] else set())
         if all(any(k in keys for k in alternatives) for alternatives in needed) and any(m in keys for m in markers):
             return True
     return False
@@ -485,7 +731,13 @@ def _index(values) -> dict:
 
 def _sheet_values(wb, sheet_name: str):
     try:
-        return wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        sheet = wb.get_sheet_by_name(sheet_name)        # parses the whole sheet: once
+        values = sheet.to_python(skip_empty_area=False)
+        try:
+            _MERGED[sheet_name] = list(sheet.merged_cell_ranges or ())
+        except Exception:       # merged ranges are a help, not a need
+            _MERGED[sheet_name] = []
+        return values
     except MemoryError:
         raise
     except BaseException as exc:  # noqa: BLE001 -- see _parse
@@ -494,20 +746,114 @@ def _sheet_values(wb, sheet_name: str):
         return None
 
 
-def _find_header(values, wanted: dict[str, str], required: tuple[str, ...]):
-    for hdr_index, row in enumerate(values[:10]):
-        keys = [header_key(v) for v in row]
+HEADER_ROWS = 50          # the header is looked for in the first 50 rows (title rows and instructions above it)
+
+
+_MERGED: dict[str, list] = {}       # sheet name -> merged ranges, kept by _sheet_values (a sheet is parsed once)
+
+
+def _merged(wb, sheet_name: str) -> list:
+    """The sheet's merged ranges ((first row, first column), (last row, last column)), 0-based; [] when the format
+    has none calamine can tell."""
+    return _MERGED.get(sheet_name, [])
+
+
+# the reading process's label rules and wanted labels (set by _parse from the job; empty: labels as listed)
+_LABELS: dict = {"rules": None, "wanted": {}}
+
+
+def _label(v) -> str:
+    """A header cell's key: as listed, else its label_stem when that is a wanted form."""
+    if v is None or v == "":
+        return ""
+    key = header_key(v)
+    rules, wanted = _LABELS["rules"], _LABELS["wanted"]
+    if rules and key and key not in wanted:
+        stem = label_stem(key, rules)
+        if stem in wanted:
+            return stem
+    return key
+
+
+def _header_candidates(values, merged):
+    """(row index, height, column keys) for every row among the first HEADER_ROWS as a one-row header, and every
+    pair of rows as a two-row header: each column's label is its lower cell when that is a known label or the
+    upper cell is empty, else the upper one (a label merged down over both rows, or a group label merged across
+    columns, is read in every column it covers)."""
+    top = values[:HEADER_ROWS + 1]
+    spread: dict[tuple[int, int], object] = {}
+    for (r1, c1), (r2, c2) in merged:
+        if r1 < len(top) and (c2 > c1 or r2 > r1):
+            for r in range(r1, min(r2, len(top) - 1) + 1):
+                for c in range(c1, c2 + 1):
+                    if (r, c) != (r1, c1):
+                        spread[(r, c)] = values[r1][c1] if c1 < len(values[r1]) else None
+    labels = []
+    for r, row in enumerate(top):
+        width = len(row)
+        labels.append([_label(spread.get((r, c), row[c] if c < width else None)) for c in range(width)])
+    for r in range(min(HEADER_ROWS, len(labels))):
+        yield r, 1, labels[r]
+    for r in range(min(HEADER_ROWS, len(labels) - 1)):
+        upper, lower = labels[r], labels[r + 1]
+        if not any(lower):
+            continue
+        width = max(len(upper), len(lower))
+        keys = []
+        for c in range(width):
+            u = upper[c] if c < len(upper) else ""
+            lo = lower[c] if c < len(lower) else ""
+            keys.append(lo if lo and (lo != u or not u) else u)
+        yield r, 2, keys, upper, lower
+
+
+def _find_header(values, wanted: dict[str, str], required: tuple[str, ...], merged=()):
+    """The header: among the candidates holding every required column, the one with the most known columns (the
+    earlier on a tie). A two-row candidate counts only when it holds more than each of its rows alone; it reads a
+    column's lower label when that is known, else the upper. Returns (last header row, column keys, {key: [column
+    indexes]}, first header row) or None."""
+    singles: dict[int, int] = {}
+    best, best_score = None, 0
+    for cand in _header_candidates(values, merged):
+        r, height, keys = cand[0], cand[1], cand[2]
+        if height == 2:
+            upper, lower = cand[3], cand[4]
+            pad = len(keys)
+            keys = [lo if lo in wanted else u if u in wanted else k
+                    for k, u, lo in zip(keys, upper + [""] * (pad - len(upper)), lower + [""] * (pad - len(lower)),
+                                        strict=True)]
         found: dict[str, list[int]] = {}
         for i, k in enumerate(keys):
             if k in wanted:
                 found.setdefault(k, []).append(i)
-        if found and all(any(wanted[k] == r for k in found) for r in required):
-            return hdr_index, keys, found
-    return None
+        score = len({wanted[k] for k in found})
+        if height == 1:
+            singles[r] = score
+        elif score <= max(singles.get(r, 0), singles.get(r + 1, 0)):
+            continue                        # the other row adds no column: a title or a data row, not a header
+        if not found or not all(any(wanted[k] == q for k in found) for q in required):
+            continue
+        if score > best_score or (score == best_score and r < best[0]):
+            best, best_score = (r, keys, found, height), score
+    if best is None:
+        return None
+    r, keys, found, height = best
+    return r + height - 1, keys, found, r
 
 
-def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int):
-    hdr_index, keys, found = found
+def _fill_merged_down(values, merged, below: int) -> None:
+    """A data cell merged over several rows (所在团支部, 入团年月 written once for a group) gives each row its
+    value: copied into the rows under it (the first column of a range merged across columns too)."""
+    for (r1, c1), (r2, _c2) in merged:
+        if r1 > below and r2 > r1 and r1 < len(values) and c1 < len(values[r1]):
+            value = values[r1][c1]
+            for r in range(r1 + 1, min(r2, len(values) - 1) + 1):
+                if c1 < len(values[r]):
+                    values[r][c1] = value
+
+
+def _columns(values, keys, found, wanted, hdr_index: int, first: int):
+    """{key: column index} of the columns read, and the header labels of those not read."""
     col_of: dict[str, int] = {}
     unused: set[int] = set()              # a second alias of a column already read (e.g. 最高学历 beside 文化程度)
     rank = {k: i for i, k in enumerate(wanted)}
@@ -521,11 +867,26 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int)
             unused.add(where[0])
         else:
             col_of[key] = where[0]
-    row = values[hdr_index]
-    unknown = [clean_text(str(v)).strip() for i, (v, k) in enumerate(zip(row, keys, strict=True))
-               if k and (k not in wanted or i in unused)]
+
+    def header_text(i):                   # the lower label of a two-row header, else the upper
+        for r in range(hdr_index, first - 1, -1):
+            v = values[r][i] if i < len(values[r]) else None
+            if v not in (None, ""):
+                return clean_text(str(v)).strip()
+        return keys[i]
+    return col_of, [header_text(i) for i, k in enumerate(keys) if k and (k not in wanted or i in unused)]
+
+
+def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int, layout: dict | None = None):
+    hdr_index, keys, found, first = found if len(found) == 4 else (*found, found[0])
+    layout = layout or {}
+    _fill_merged_down(values, layout.get("merged") or (), hdr_index)
+    col_of, unknown = _columns(values, keys, found, wanted, hdr_index, first)
     out_keys = list(col_of)
     indexes = [col_of[k] for k in out_keys]
+    identity = [out_keys.index(k) for k in layout.get("identity") or () if k in col_of]
+    hidden, include_hidden = layout.get("hidden") or set(), layout.get("include_hidden")
+    ignored, hidden_rows = 0, []
     rows, chars, moved = [], 0, []
     for number, raw in enumerate(values[hdr_index + 1:], start=hdr_index + 2):
         cells, blank, dates = [], True, None
@@ -557,6 +918,18 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int)
             cells.append(v)
         if blank:
             continue
+        if identity:
+            for j in identity:
+                v = cells[j]
+                if (v is not None and (type(v) is not str or v.strip())) or (dates and any(c == j for c, *_ in dates)):
+                    break
+            else:
+                ignored += 1                  # no name and no ID: only filled-down defaults (民族, 政治面貌, …)
+                continue
+        if hidden and number in hidden:
+            hidden_rows.append(number)
+            if not include_hidden:
+                continue
         if chars > MAX_TEXT_CHARS:
             raise ImportFileError("文件中的文字内容过多，请拆分成几个文件后再上传")
         if dates:
@@ -564,7 +937,9 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int)
         rows.append((number, cells))
         if len(rows) > max_rows:
             raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
-    return ("ok", clean_text(sheet_name), out_keys, rows, unknown, moved)
+    return ("ok", clean_text(sheet_name), out_keys, rows, unknown, moved,
+            {"ignored": ignored, "hidden": hidden_rows, "filtered": bool(layout.get("filtered")),
+             "header_rows": (first + 1, hdr_index + 1)})
 
 
 if __name__ == "__main__":

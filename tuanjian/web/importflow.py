@@ -58,6 +58,7 @@ class ImportFlow:
     success: Callable[[list], str]
     steps: list[str] = field(default_factory=list)     # the numbered lines on the upload page
     row_action: Callable | None = None                 # (batch, row) -> (url, label) or None: a link on a preview row
+    clears_blanks: bool = False                        # commit_rows takes clear_blanks (the preview offers the choice)
 
     # ---- helpers
     def _settings(self):
@@ -86,7 +87,7 @@ class ImportFlow:
                       batch_endpoint=self.endpoints["batch"],
                       labels={c.key: c.header for c in self.columns(org)},
                       what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label,
-                      row_action=self.row_action)
+                      row_action=self.row_action, clears_blanks=self.clears_blanks)
 
     # ---- views
     def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):
@@ -112,7 +113,8 @@ class ImportFlow:
         def preview():
             try:
                 return self.preview(db.session, current_actor(), org, data=file.read(),
-                                    filename=clean_filename(file.filename), settings=self._settings(), now=utcnow())
+                                    filename=clean_filename(file.filename), settings=self._settings(), now=utcnow(),
+                                    include_hidden=request.form.get("include_hidden") == "1")
             except ImportFileError as exc:
                 raise Unreadable(str(exc)) from None
         return form_action(None, preview,
@@ -136,9 +138,10 @@ class ImportFlow:
             return redirect(url_for(self.endpoints["batch"], batch_id=batch.id))
         conflict_message(RACED)              # a unique key refused at the request's commit
         try:
+            extra = {"clear_blanks": request.form.get("clear_blanks") == "1"} if self.clears_blanks else {}
             return form_action(None, lambda: self.commit_rows(db.session, current_actor(), batch,
                                                               mode=request.form.get("mode", ""),
-                                                              settings=self._settings(), now=utcnow()),
+                                                              settings=self._settings(), now=utcnow(), **extra),
                                rerender=refused, done=done)
         except DBAPIError as exc:
             if not raced(exc):
