@@ -226,6 +226,7 @@ CASES = {
     "exchange.preview": ("GET", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, None)),
     "exchange.apply": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
     "exchange.cancel": ("POST", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, {})),
+    "exchange.errors": ("GET", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, None)),
 }
 
 ROLES = ("county", "township", "branch")

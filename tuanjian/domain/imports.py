@@ -7,6 +7,7 @@ from operator import itemgetter
 OK, ERROR = "ok", "error"
 ERROR_ROWS_SHOWN, OK_ROWS_SHOWN = 2000, 300     # a preview page shows every error row up to a cap, then a sample
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
+RETIRE = "retire"          # an OK row a 上报文件 no longer has: retired here when it is applied (not a row of the file)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class ImportReport:
             out.append("以下列未导入：" + "、".join(self.meta["unused_columns"]))
         for name, reason in self.meta.get("skipped_sheets", []):
             out.append(f"工作表“{name}”未导入：{reason}")
+        out += self.meta.get("notes", [])               # what a 上报文件's plan says besides its rows
         return out
 
     @property
@@ -58,6 +60,9 @@ class ImportReport:
         totals = {"rows": len(self.rows), "ok": len(self.ok_rows), "error": len(self.error_rows)}
         for kind in (NEW, UPDATE, UNCHANGED):
             totals[kind] = sum(1 for r in self.rows if r.kind == kind)
+        retires = sum(1 for r in self.rows if r.kind == RETIRE)
+        if retires:
+            totals[RETIRE] = retires
         return totals
 
     def to_json(self, *, keep_ok_cells: int | None = None) -> dict:

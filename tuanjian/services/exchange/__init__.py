@@ -19,9 +19,9 @@ commit; the view or command does, once.
 from __future__ import annotations
 
 from .apply import Applied, apply_plan
-from .flow import ALREADY_APPLIED, BATCH_KIND, apply_batch, upload_package
+from .flow import ALREADY_APPLIED, BATCH_KIND, commit_package, preview_package
 from .keys import display_key, key_for, key_refusal, last_links, link_for, set_key, settings_secret
-from .plan import Plan, TableChanges, plan_import
+from .plan import Plan, Problem, TableChanges, plan_import, to_report
 from .wire import (
                   RETIRED_REASON,
                   SPEC,
@@ -45,7 +45,8 @@ from .wire import (
 )
 
 __all__ = ["ALREADY_APPLIED", "BATCH_KIND", "RETIRED_REASON", "SPEC", "SPECS", "Applied", "BadValue", "Incoming",
-           "Plan", "Snapshot", "Spec", "TableChanges", "_label", "apply_batch", "apply_plan", "check_fits", "decode",
-           "display_key", "encode", "export_package", "exported_columns", "from_batch_report", "key_for",
-           "key_refusal", "last_links", "link_for", "package_filename", "plan_import", "read_package",
-           "read_subtree", "set_key", "settings_secret", "to_batch_report", "upload_package", "validate"]
+           "Plan", "Problem", "Snapshot", "Spec", "TableChanges", "_label", "apply_plan", "check_fits",
+           "commit_package", "decode", "display_key", "encode", "export_package", "exported_columns",
+           "from_batch_report", "key_for", "key_refusal", "last_links", "link_for", "package_filename",
+           "plan_import", "preview_package", "read_package", "read_subtree", "set_key", "settings_secret",
+           "to_batch_report", "to_report", "validate"]

@@ -4,6 +4,7 @@ row problems (held elsewhere, conflicts, placement, missing columns) and its tot
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 
@@ -11,6 +12,7 @@ from ...domain import exchange as fmt
 from ...domain import policy
 from ...domain.errors import DomainError
 from ...domain.exchange import PackageConflict, PackageError
+from ...domain.imports import ERROR, NEW, RETIRE, UNCHANGED, UPDATE, ImportReport, RowOutcome
 from ...domain.orgtree import OrgKind, check_placement, parent_code
 from ...domain.people import mask_id_number
 from ...models import Member, Org, Person
@@ -35,6 +37,14 @@ from .wire import (
 )
 
 
+class Problem(NamedTuple):
+    """A row of the package that cannot be applied here: its table, natural key and the message (Chinese)."""
+
+    table: str
+    key: tuple
+    message: str
+
+
 @dataclass
 class TableChanges:
     spec: Spec
@@ -56,6 +66,7 @@ class Plan:
     root: Org | None                           # the subtree root here, None when the package creates it
     parent: Org | None
     notes: list[str]
+    problems: list[Problem] = field(default_factory=list)      # row problems, kept when planned with ``collect``
 
     @property
     def empty(self) -> bool:
@@ -96,8 +107,14 @@ class Plan:
 ROOT_KEPT = ("parent_id", "sort_order", "short_name", "kind")   # the parent decides these for its child
 
 
-def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, settings) -> Plan:
-    """What applying ``incoming`` would add, update and retire here; conflicts and an older package refused."""
+def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, settings, collect: bool = False) -> Plan:
+    """What applying ``incoming`` would add, update and retire here. Refused whole, with one answer that names
+    nothing outside the importer's reach: a package that does not belong here (foreign, the importer's own, older,
+    no parent), a person held elsewhere (issue 24), a member of a branch elsewhere, a 发展团员编号 held by someone
+    else. A row this instance cannot take as it is (a placement rule, a missing required column) refuses the
+    package too, or with ``collect`` is kept in ``Plan.problems`` for the preview's error rows (the web's
+    ImportFlow: the error workbook lists them; the commit is refused while there are any)."""
+    out: list[Problem] | None = [] if collect else None
     check_fits(importer, incoming.root_code, incoming.root_code)
     if actor.scope_code is not None and incoming.root_code == actor.scope_code:
         raise PackageError(f"这是 {_label(incoming)} 本级的上报文件：上报文件由上级组织导入，不能导入到本组织自己。")
@@ -161,13 +178,13 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
                 tc.retires.append(key)
         changes[spec.name] = tc
     _check_people_owned(session, changes, target, root_code=incoming.root_code, plan_rows=incoming.rows)
-    _check_placements(incoming, target, settings)
-    _check_complete(changes, incoming)
+    _check_placements(incoming, target, settings, out=out)
+    _check_complete(changes, incoming, out=out)
     if incoming.ignored_columns:
         cols = "；".join(f"{SPEC[t].label}：{'、'.join(c)}" for t, c in incoming.ignored_columns.items())
         notes.append(f"上报文件中有本系统没有的栏目（{cols}），这些栏目将被忽略。请把本系统升级到与下级相同的版本。")
     return Plan(importer=importer, incoming=incoming, target=target, changes=changes, root=root, parent=parent,
-                notes=notes)
+                notes=notes, problems=out or [])
 
 
 TIMESTAMPS = frozenset({"created_at", "updated_at"})
@@ -224,7 +241,7 @@ def _check_people_owned(session, changes: dict[str, TableChanges], target: Snaps
                               "再重新导入。")
 
 
-def _check_placements(incoming: Incoming, target: Snapshot, settings) -> None:
+def _check_placements(incoming: Incoming, target: Snapshot, settings, out: list[Problem] | None = None) -> None:
     """The placement rules (which kind of org may stand under which) for every org of the package below its root,
     not only the root: a 团支部 below a 团支部 is refused, whatever the lower instance allowed."""
     orgs = incoming.rows["orgs"]
@@ -235,13 +252,16 @@ def _check_placements(incoming: Incoming, target: Snapshot, settings) -> None:
         try:
             check_placement(OrgKind(parent.get("kind")), OrgKind(values["kind"]), settings.placement)
         except DomainError as exc:
-            raise _problem(SPEC["orgs"], n, f"组织 {code} 的类别不能建在其上级组织之下：{exc.message}") from None
+            what = f"组织 {code} 的类别不能建在其上级组织之下：{exc.message}"
+            if out is None:
+                raise _problem(SPEC["orgs"], n, what) from None
+            out.append(Problem("orgs", (code,), what))
 
 
 COLUMN_LABELS = {"name": "姓名", "gender": "性别", "birth_date": "出生日期", "id_number": "身份证号码"}
 
 
-def _check_complete(changes: dict[str, TableChanges], incoming: Incoming) -> None:
+def _check_complete(changes: dict[str, TableChanges], incoming: Incoming, out: list[Problem] | None = None) -> None:
     """A row the package adds must carry every column this system requires (a new person with only some columns
     is refused with a clear message, never a database error)."""
     for spec in SPECS:
@@ -254,7 +274,10 @@ def _check_complete(changes: dict[str, TableChanges], incoming: Incoming) -> Non
         rows = incoming.rows[spec.name]
         for n, key in enumerate(adds, start=1):
             missing = [COLUMN_LABELS.get(c.name, c.name) for c in required if rows[key].get(c.name) in (None, "")]
-            if missing:
+            if missing and out is not None:
+                out.append(Problem(spec.name, key, f"缺少“{'、'.join(missing)}”，"
+                                   "请下级组织在其系统中补全后重新生成上报文件"))
+            elif missing:
                 raise PackageError(f"上报文件中{spec.label}“{_describe_key(spec, key)}”缺少“{'、'.join(missing)}”，"
                                    "无法导入，没有导入任何数据。请下级组织在其系统中补全后重新生成上报文件。")
 
@@ -292,3 +315,40 @@ def _check_conflicts(session, incoming: Incoming, target: Snapshot, *, root_code
         shown = "；".join(problems[:20]) + (f"；另有 {len(problems) - 20} 处" if len(problems) > 20 else "")
         raise PackageConflict(f"上报文件与本系统的数据冲突，没有导入任何数据：{shown}。")
 
+
+
+# ---------------------------------------------------------------- the plan as an import report (web: ImportFlow)
+
+def to_report(plan: Plan) -> ImportReport:
+    """One row per row of the package (new, update, unchanged, or an error with its problems), then one per row the
+    subtree here will retire; ``meta`` holds the source, the per-table counts and the plan's notes. ``number`` is
+    the row's place in its table of the package (0 for a retired row, which the package does not have)."""
+    problems: dict[tuple[str, tuple], list[str]] = {}
+    for p in plan.problems:
+        problems.setdefault((p.table, p.key), []).append(p.message)
+    rows = []
+    for spec in SPECS:
+        tc = plan.changes[spec.name]
+        adds, updates = set(tc.adds), {key: changed for key, changed, _ in tc.updates}
+        for n, key in enumerate(plan.incoming.rows[spec.name], start=1):
+            errors = problems.pop((spec.name, key), None)
+            if errors:          # the row as the package names it (ID numbers masked), nothing read from here
+                rows.append(RowOutcome(n, {"table": spec.label, "item": _describe_key(spec, key), "change": ""},
+                                       ERROR, errors={"item": errors}, sheet=spec.label))
+                continue
+            kind = NEW if key in adds else UPDATE if key in updates else UNCHANGED
+            change = {NEW: "新增", UNCHANGED: "未变"}.get(kind) or f"更新 {len(updates.get(key, ()))} 个栏目"
+            rows.append(RowOutcome(n, {"table": spec.label, "item": plan.describe(spec.name, key), "change": change},
+                                   kind, sheet=spec.label))
+        for key in tc.retires:
+            rows.append(RowOutcome(0, {"table": spec.label, "item": plan.describe(spec.name, key),
+                                       "change": "移除（撤销、删除、卸任或解除）"}, RETIRE, sheet=spec.label))
+    for (name, key), errors in problems.items():         # a problem about a row the package does not have
+        rows.append(RowOutcome(0, {"table": SPEC[name].label, "item": _describe_key(SPEC[name], key), "change": ""},
+                               ERROR, errors={"item": errors}, sheet=SPEC[name].label))
+    source = plan.incoming.manifest.get("source") or {}
+    tables = {spec.name: {"file": len(plan.incoming.rows[spec.name]), **plan.totals()[spec.name]} for spec in SPECS}
+    return ImportReport(rows, meta={"source": {"code": plan.incoming.root_code,
+                                               "name": source.get("full_name") or source.get("short_name") or ""},
+                                    "created_at": plan.incoming.created_at.isoformat(), "tables": tables,
+                                    "notes": list(plan.notes), "empty": plan.empty})
