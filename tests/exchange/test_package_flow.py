@@ -70,6 +70,9 @@ def test_a_package_with_row_errors_is_a_pending_batch_with_an_error_workbook(cli
     batch = session.get(ImportBatch, batch_id)
     assert (batch.kind, batch.status, batch.org_id) == ("package", "pending", tree.county.id)
     assert batch.totals["error"] == 2 and batch.totals["new"] == 1 and batch.totals["ok"] >= 4
+    tables = batch.report["meta"]["tables"]
+    assert (tables["orgs"]["adds"], tables["orgs"]["errors"], tables["people"]["errors"]) == (0, 1, 1)
+    assert tables["members"]["adds"] == 1
     page = client.get(f"/exchange/packages/{batch_id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "签名核验通过" in html and "2 行有错误" in html
@@ -82,12 +85,12 @@ def test_a_package_with_row_errors_is_a_pending_batch_with_an_error_workbook(cli
     book = load_workbook(io.BytesIO(wb.data))
     sheets = {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in book.worksheets}
     assert set(sheets) - {"下拉列表"} == {"团组织", "人员"}          # one sheet per table with errors
-    assert sheets["团组织"][0] == ["内容", "项目", "改动", "原行号", "错误说明"]
+    assert sheets["团组织"][0] == ["项目", "改动", "原行号", "错误说明"]
     [org_row] = sheets["团组织"][1:]
-    assert org_row[1] == f"{tree.village.code}.001" and "类别不能建在其上级组织之下" in org_row[4]
-    assert isinstance(org_row[3], int) and org_row[3] >= 1
+    assert org_row[0] == f"{tree.village.code}.001" and "类别不能建在其上级组织之下" in org_row[3]
+    assert isinstance(org_row[2], int) and org_row[2] >= 1
     [person_row] = sheets["人员"][1:]
-    assert idn not in str(person_row) and idn[:6] in person_row[1] and "缺少“性别、出生日期”" in person_row[4]
+    assert idn not in str(person_row) and idn[:6] in person_row[0] and "缺少“性别、出生日期”" in person_row[3]
 
     done = client.post(f"/exchange/packages/{batch_id}/apply")
     body = done.get_data(as_text=True)

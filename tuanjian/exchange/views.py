@@ -80,7 +80,7 @@ def export_package(org_id: int):
 
 def _package_columns(org) -> list[Column]:
     """The columns of a 上报文件's report rows and of its error workbook (a package has no sheet of its own)."""
-    return [Column("内容", "table", width=14), Column("项目", "item", width=48), Column("改动", "change", width=20)]
+    return [Column("项目", "item", width=60), Column("改动", "change", width=24)]
 
 
 def _upload_view(org_id: int, *, error: str | None = None, status: int = 200):

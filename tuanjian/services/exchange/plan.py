@@ -319,10 +319,13 @@ def _check_conflicts(session, incoming: Incoming, target: Snapshot, *, root_code
 
 # ---------------------------------------------------------------- the plan as an import report (web: ImportFlow)
 
+RETIRED = {"orgs": "撤销", "members": "删除（上报文件中已没有）", "cadre_posts": "卸任", "admin_grants": "解除管理员"}
+
 def to_report(plan: Plan) -> ImportReport:
     """One row per row of the package (new, update, unchanged, or an error with its problems), then one per row the
-    subtree here will retire; ``meta`` holds the source, the per-table counts and the plan's notes. ``number`` is
-    the row's place in its table of the package (0 for a retired row, which the package does not have)."""
+    subtree here will retire. A row's sheet is its table, its cells a label (ID numbers masked; an error row only
+    its key, nothing read from here) and the change; ``number`` is its place in its table of the package (0 for a
+    retired row, which the package does not have). ``meta``: the source, per-table counts and the plan's notes."""
     problems: dict[tuple[str, tuple], list[str]] = {}
     for p in plan.problems:
         problems.setdefault((p.table, p.key), []).append(p.message)
@@ -333,21 +336,27 @@ def to_report(plan: Plan) -> ImportReport:
         for n, key in enumerate(plan.incoming.rows[spec.name], start=1):
             errors = problems.pop((spec.name, key), None)
             if errors:          # the row as the package names it (ID numbers masked), nothing read from here
-                rows.append(RowOutcome(n, {"table": spec.label, "item": _describe_key(spec, key), "change": ""},
-                                       ERROR, errors={"item": errors}, sheet=spec.label))
+                rows.append(RowOutcome(n, {"item": _describe_key(spec, key), "change": ""}, ERROR,
+                                       errors={"item": errors}, sheet=spec.label))
                 continue
             kind = NEW if key in adds else UPDATE if key in updates else UNCHANGED
-            change = {NEW: "新增", UNCHANGED: "未变"}.get(kind) or f"更新 {len(updates.get(key, ()))} 个栏目"
-            rows.append(RowOutcome(n, {"table": spec.label, "item": plan.describe(spec.name, key), "change": change},
-                                   kind, sheet=spec.label))
+            change = f"{len(updates[key])} 个栏目" if kind == UPDATE else ""
+            rows.append(RowOutcome(n, {"item": plan.describe(spec.name, key), "change": change}, kind,
+                                   sheet=spec.label))
         for key in tc.retires:
-            rows.append(RowOutcome(0, {"table": spec.label, "item": plan.describe(spec.name, key),
-                                       "change": "移除（撤销、删除、卸任或解除）"}, RETIRE, sheet=spec.label))
+            rows.append(RowOutcome(0, {"item": plan.describe(spec.name, key), "change": RETIRED[spec.name]}, RETIRE,
+                                   sheet=spec.label))
     for (name, key), errors in problems.items():         # a problem about a row the package does not have
-        rows.append(RowOutcome(0, {"table": SPEC[name].label, "item": _describe_key(SPEC[name], key), "change": ""},
-                               ERROR, errors={"item": errors}, sheet=SPEC[name].label))
+        rows.append(RowOutcome(0, {"item": _describe_key(SPEC[name], key), "change": ""}, ERROR,
+                               errors={"item": errors}, sheet=SPEC[name].label))
     source = plan.incoming.manifest.get("source") or {}
-    tables = {spec.name: {"file": len(plan.incoming.rows[spec.name]), **plan.totals()[spec.name]} for spec in SPECS}
+    tables = {spec.name: {"file": len(plan.incoming.rows[spec.name]), "adds": 0, "updates": 0, "retires": 0,
+                          "errors": 0} for spec in SPECS}
+    by_label = {spec.label: tables[spec.name] for spec in SPECS}
+    counted = {NEW: "adds", UPDATE: "updates", RETIRE: "retires", ERROR: "errors"}
+    for row in rows:                # the rows' own counts: an add with an error counts as an error, not an add
+        if row.kind in counted:
+            by_label[row.sheet][counted[row.kind]] += 1
     return ImportReport(rows, meta={"source": {"code": plan.incoming.root_code,
                                                "name": source.get("full_name") or source.get("short_name") or ""},
                                     "created_at": plan.incoming.created_at.isoformat(), "tables": tables,
