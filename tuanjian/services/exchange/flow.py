@@ -24,7 +24,7 @@ SHOWN_PROBLEMS = 5
 
 
 def preview_package(session, actor: Actor, importer: Org, *, data: bytes, filename: str, settings, now: datetime,
-                    default_key: str | None = None, mode: str = "") -> ImportBatch:
+                    default_key: str | None = None) -> ImportBatch:
     """Read, verify and plan a 上报文件 (a package that does not belong here is refused now), and keep it as a
     pending batch: the report of every row, and the verified content for the commit."""
     incoming = read_package(session, importer, data, default_key=default_key)
