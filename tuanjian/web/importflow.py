@@ -170,8 +170,8 @@ class ImportFlow:
         """Add the seven routes to ``bp`` under the endpoint names in ``self.endpoints``. ``rules``: other URL rules
         by key (batch, commit, cancel, errors, upload); a key whose rule is None (or ``template_rule`` None) is
         not added: the blueprint serves it itself (上报文件: its upload page is the 数据交换 page, no template)."""
-        rules = rules or {}
         from .scope import admin_required
+        rules = rules or {}
 
         def name(key):
             return self.endpoints[key].split(".", 1)[1]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ...domain.exchange import PackageConflict
+from ...domain.imports import OK_ROWS_SHOWN
 from ...models import ImportBatch, Org
 from ..actor import Actor
 from ..imports import check_pending, mark_committed, new_batch
@@ -26,11 +27,12 @@ SHOWN_PROBLEMS = 5
 def preview_package(session, actor: Actor, importer: Org, *, data: bytes, filename: str, settings, now: datetime,
                     default_key: str | None = None) -> ImportBatch:
     """Read, verify and plan a 上报文件 (a package that does not belong here is refused now), and keep it as a
-    pending batch: the report of every row, and the verified content for the commit."""
+    pending batch: the report of every row (the labels of the error rows and of the preview's sample of the rest,
+    as for a member import), and the verified content for the commit."""
     incoming = read_package(session, importer, data, default_key=default_key)
     plan = plan_import(session, actor, importer, incoming, settings=settings, collect=True)
     batch = new_batch(session, actor, importer, kind=BATCH_KIND, data=data, filename=filename or "上报文件.zip",
-                      report=to_report(plan), now=now)
+                      report=to_report(plan), now=now, keep_ok_cells=OK_ROWS_SHOWN)
     batch.report = {**batch.report, "package": to_batch_report(incoming)}
     return batch
 
