@@ -152,20 +152,16 @@ def _exception_objects(s, branch_id: int, root_id: int) -> tuple[int, int]:
 
 def _package_batch(s, township_id: int, root_id: int) -> int:
     """A real 上报文件 of the township, uploaded at the county and waiting for confirmation (its preview page)."""
-    import hashlib
-
-    from tuanjian.models import ImportBatch, Org, utcnow
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    from tuanjian.models import Org, utcnow
     from tuanjian.services import exchange
     from tuanjian.services.actor import Actor
     township, root = s.get(Org, township_id), s.get(Org, root_id)
     actor = Actor(person_id=None, name="sweep", org_id=root.id, scope_code=root.code)   # the county sets the key
     exchange.set_key(s, actor, township, None, now=utcnow())
     package, _ = exchange.export_package(s, actor, township, now=utcnow())
-    incoming = exchange.read_package(s, root, package)
-    batch = ImportBatch(kind="package", org_id=root.id, file_name="上报文件.zip",
-                        file_sha256=hashlib.sha256(package).hexdigest(), status="pending",
-                        report=exchange.to_batch_report(incoming))
-    s.add(batch)
+    batch = exchange.preview_package(s, actor, root, data=package, filename="上报文件.zip", settings=DEFAULT_SETTINGS,
+                                     now=utcnow())
     s.flush()
     return batch.id
 

@@ -196,3 +196,43 @@ def township_exports(kind, path, changes):
 def township_export(kind, path):
     [(data, counts, expected)], code = township_exports(kind, path, [None])
     return data, counts, expected, code
+
+
+def resigned(data: bytes, edit, key: str = KEY) -> bytes:
+    """The package unzipped, ``edit(tables)`` applied, and re-signed with the key (as someone holding it could)."""
+    import io
+    import json
+    import zipfile
+
+    from tuanjian.domain import exchange as fmt
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        manifest = json.loads(z.read(fmt.MANIFEST))
+        content = json.loads(z.read(fmt.DATA))
+    edit(content["tables"])
+    return fmt.build(manifest, content, key)
+
+
+def add_row(table: dict, **changes) -> None:
+    """A copy of the first row of a package table (``{"columns", "rows"}``) with ``changes``, appended."""
+    row = dict(zip(table["columns"], table["rows"][0], strict=True)) | changes
+    table["rows"].append([row[c] for c in table["columns"]])
+
+
+def township_package(session, tree, edit=None) -> bytes:
+    """The township's package from this instance (key KEY, set by the system), edited by ``edit(tables)`` and
+    re-signed."""
+    exchange.set_key(session, Actor.system("测试"), tree.township, KEY, now=utcnow())
+    data, _ = exchange.export_package(session, Actor.system("测试"), tree.township, now=utcnow(), key=KEY)
+    session.commit()
+    return resigned(data, edit) if edit else data
+
+
+def branch_below_branch(tree):
+    """An edit: a 团支部 below 城东村团支部 (a placement rule broken by one row of the 团组织 table)."""
+    def edit(tables):
+        orgs = tables["orgs"]
+        village = next(r for r in orgs["rows"] if r[orgs["columns"].index("code")] == tree.village.code)
+        row = dict(zip(orgs["columns"], village, strict=True)) | {
+            "code": tree.village.code + ".001", "parent_id": tree.village.code, "short_name": "支部下支部"}
+        orgs["rows"].append([row[c] for c in orgs["columns"]])
+    return edit

@@ -184,7 +184,7 @@ WRITERS = {
     "services/member_imports.py": ("web:members.upload",),
     "services/exceptions.py": ("exception_approval",),
     "services/transfers.py": ("transfer_acceptance",),
-    "services/exchange.py": ("package",),
+    "services/exchange/apply.py": ("package",),
     "services/orgs.py": ("merge: both branches lie under the admin, tests/services/test_org_services.py",),
     "demo.py": ("the system seeding an empty database",),
 }

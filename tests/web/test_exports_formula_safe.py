@@ -80,6 +80,21 @@ def _excepted(client, tree):
     return {"org_id": tree.county.id}
 
 
+def _package_batch(client, tree):
+    """A 上报文件 whose 团组织 table breaks a placement rule: its error workbook (the rows name codes and masked ID
+    numbers only, so no poisoned value shows up in it)."""
+    from io import BytesIO
+
+    from tuanjian.extensions import db
+
+    from ..exchange.helpers import branch_below_branch, township_package
+    data = township_package(db.session, tree, branch_below_branch(tree))
+    resp = client.post(f"/exchange/org/{tree.county.id}/upload", data={"file": (BytesIO(data), "上报文件.zip")},
+                       content_type="multipart/form-data")
+    assert resp.status_code == 302, resp.get_data(as_text=True)[-800:]
+    return {"batch_id": int(resp.headers["Location"].rsplit("/", 1)[1])}
+
+
 # endpoint -> (method, url kwargs builder(client, tree), whether poisoned data must show up in it)
 CASES = {
     "orgs.batch_codes": ("POST", lambda c, t: {"org_id": t.county.id}, True),
@@ -93,6 +108,7 @@ CASES = {
     "supervision.export_exceptions": ("GET", lambda c, t: {"org_id": t.county.id, "key": "no_secretary"}, True),
     "members.export": ("GET", lambda c, t: {"org_id": t.county.id, "reveal": "1"}, True),
     "exchange.zhtj": ("GET", lambda c, t: {"org_id": t.county.id}, True),
+    "exchange.errors": ("GET", _package_batch, False),
     "supervision.export_excepted": ("GET", _excepted, True),
     "reconcile.differences": ("GET", lambda c, t: _reconciled(c, t) | {"reveal": "1"}, True),
     "reconcile.zhtj": ("GET", _reconciled, True),

@@ -252,6 +252,7 @@ CASES = {
     "reconcile.zhtj": ("GET", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, None)),
     "reconcile.start_import": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, {})),
     "reconcile.transfer": ("POST", lambda s, o: ({"org_id": _reconciled(s, o).org_id}, {"item": "0"})),
+    "exchange.errors": ("GET", lambda s, o: ({"batch_id": _package_batch_of(s, o).id}, None)),
 }
 
 ROLES = ("county", "township", "branch")

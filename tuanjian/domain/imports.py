@@ -9,6 +9,7 @@ OK_ROWS_SHOWN = 300         # the preview lists every error row, then a sample o
 ROWS_PER_PAGE = 100         # … a page at a time: the preview stays small (< 100 kB) whatever the file's size
 RESULT_ROWS_SHOWN = 100     # the result page lists the first rows written (the rest are counted)
 NEW, UPDATE, UNCHANGED = "new", "update", "unchanged"     # finer kinds of OK used by upserting imports
+RETIRE = "retire"          # an OK row a 上报文件 no longer has: retired here when it is applied (not a row of the file)
 
 
 @dataclass
@@ -48,6 +49,7 @@ class ImportReport:
         out += self.meta.get("row_notices") or []          # rows whose columns disagree with their ID number
         for name, reason in self.meta.get("skipped_sheets", []):
             out.append(f"工作表“{name}”未导入：{reason}")
+        out += self.meta.get("notes", [])               # what a 上报文件's plan says besides its rows
         return out
 
     @property
@@ -62,6 +64,9 @@ class ImportReport:
         totals = {"rows": len(self.rows), "ok": len(self.ok_rows), "error": len(self.error_rows)}
         for kind in (NEW, UPDATE, UNCHANGED):
             totals[kind] = sum(1 for r in self.rows if r.kind == kind)
+        retires = sum(1 for r in self.rows if r.kind == RETIRE)
+        if retires:
+            totals[RETIRE] = retires
         return totals
 
     def to_json(self, *, keep_ok_cells: int | None = None) -> dict:

@@ -1,18 +1,17 @@
 """数据交换: 上报文件 export and upload → preview → apply, the 交换密钥, and the 智慧团建-format export."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import current_app, flash, render_template, request, send_file, url_for
 
-from .. import current_settings as _settings
-from ..domain.errors import DomainError
 from ..extensions import db
-from ..models import ImportBatch, utcnow
+from ..models import utcnow
 from ..queries import recent_batches
 from ..services import audit
 from ..services import exchange as service
-from ..spreadsheets.reader import clean_filename
-from ..web.actions import flash_redirect, form_action
-from ..web.scope import admin_required, batch_or_404, current_actor, org_or_404
+from ..spreadsheets.writer import Column
+from ..web.actions import form_action
+from ..web.importflow import ImportFlow
+from ..web.scope import admin_required, current_actor, org_or_404
 from . import bp
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,76 +78,47 @@ def export_package(org_id: int):
                        rerender=_refused(org), done=done)
 
 
-@bp.post("/org/<int:org_id>/upload")
-@admin_required
-def upload(org_id: int):
-    org = org_or_404(org_id)
-    file = request.files.get("file")
-    if file is None or not file.filename:
-        return _page(org, error="请选择要导入的上报文件（.zip）", status=422)
-    return form_action(None, lambda: service.upload_package(db.session, current_actor(), org, file.read(),
-                                                            filename=clean_filename(file.filename),
-                                                            settings=_settings(), now=utcnow(),
-                                                            default_key=_default_key()),
-                       rerender=_refused(org), done=lambda batch: redirect(url_for("exchange.preview",
-                                                                                   batch_id=batch.id)))
+def _package_columns(org) -> list[Column]:
+    """The columns of a 上报文件's report rows and of its error workbook (a package has no sheet of its own)."""
+    return [Column("项目", "item", width=60), Column("改动", "change", width=24)]
 
 
-def _batch(batch_id: int) -> ImportBatch:
-    batch = batch_or_404(batch_id)
-    if batch.kind != KIND:
-        abort(404)
-    return batch
+def _upload_view(org_id: int, *, error: str | None = None, status: int = 200):
+    return _page(org_or_404(org_id), error=error, status=status)
 
 
-def _preview(batch: ImportBatch, *, status: int = 200):
-    org = org_or_404(batch.org_id)
-    plan, error, manifest, created = None, None, None, None
-    if batch.status == "pending":
-        from datetime import datetime
-        manifest, created = batch.report["manifest"], datetime.fromisoformat(batch.report["created_at"])
-        try:
-            plan = service.plan_import(db.session, current_actor(), org, service.from_batch_report(batch.report),
-                                       settings=_settings())
-        except DomainError as exc:
-            error, status = exc.message, (status if status != 200 else exc.status)
-    return render_template("exchange/preview.html", batch=batch, org=org, crumbs=_crumbs(org), plan=plan,
-                           error=error, manifest=manifest, created=created, specs=service.SPECS, sample=20), status
+def _preview_context(batch, report) -> dict:
+    from datetime import datetime
+    created = report.meta.get("created_at")
+    return {"specs": service.SPECS, "created": datetime.fromisoformat(created) if created else None}
 
 
-@bp.get("/packages/<int:batch_id>")
-@admin_required
-def preview(batch_id: int):
-    return _preview(_batch(batch_id))
+def _success(result) -> str:
+    return "上报文件已导入。" if result.changed else "数据与这份上报文件一致，没有需要改动的内容。"
 
 
-@bp.post("/packages/<int:batch_id>/apply")
-@admin_required
-def apply(batch_id: int):
-    batch = _batch(batch_id)
-    org = org_or_404(batch.org_id)
+# 上报文件 through the same upload → preview → commit → result/error-workbook flow as every import (its upload form
+# is on the 数据交换 page; the URLs of upload, preview and apply are the ones 上报文件 always had)
+FLOW = ImportFlow(
+    kind=KIND, what="导入上报文件", sheet="上报文件",
+    endpoints={"upload_page": "exchange.index", "upload": "exchange.upload", "batch": "exchange.preview",
+               "commit": "exchange.apply", "cancel": "exchange.cancel", "errors": "exchange.errors"},
+    columns=_package_columns,
+    instructions=lambda org: [],
+    # a package's tables are files of our own: no hidden spreadsheet rows to include
+    preview=lambda session, actor, org, include_hidden=False, **kw: service.preview_package(
+        session, actor, org, default_key=_default_key(), **kw),
+    commit_rows=service.commit_package,
+    result_columns={},
+    next_step=lambda org: (url_for("orgs.detail", org_id=org.id), "查看组织树"),
+    success=_success,
+    upload_view=_upload_view, batch_template="exchange/preview.html",
+    missing_file="请选择要导入的上报文件（.zip）", extra_context=_preview_context)
 
-    def refused(status: int, error: str | None):
-        flash(error, "error")
-        return _preview(_batch(batch_id), status=status)
-
-    def done(result):
-        return flash_redirect("上报文件已导入。" if result.changed else "数据与这份上报文件一致，没有需要改动的内容。",
-                              url_for("exchange.preview", batch_id=batch.id))
-    return form_action(None, lambda: service.apply_batch(db.session, current_actor(), org, batch,
-                                                         settings=_settings(), now=utcnow()),
-                       rerender=refused, done=done)
-
-
-@bp.post("/packages/<int:batch_id>/cancel")
-@admin_required
-def cancel(batch_id: int):
-    from ..services.imports import cancel as cancel_batch
-    batch = _batch(batch_id)
-    back = url_for("exchange.index", org_id=batch.org_id)
-    return form_action(None, lambda: cancel_batch(db.session, current_actor(), batch),
-                       rerender=lambda status, error: flash_redirect(error, back, "error"),
-                       done=lambda _: flash_redirect("已取消，没有导入任何数据。", back, "info"))
+FLOW.register(bp, upload_rule="/org/<int:org_id>/upload", template_rule=None,
+              rules={"upload_page": None, "batch": "/packages/<int:batch_id>",
+                     "commit": "/packages/<int:batch_id>/apply", "cancel": "/packages/<int:batch_id>/cancel",
+                     "errors": "/packages/<int:batch_id>/errors.xlsx"})
 
 
 @bp.get("/org/<int:org_id>/zhtj.xlsx")

@@ -59,6 +59,11 @@ class ImportFlow:
     steps: list[str] = field(default_factory=list)     # the numbered lines on the upload page
     row_action: Callable | None = None                 # (batch, row) -> (url, label) or None: a link on a preview row
     clears_blanks: bool = False                        # commit_rows takes clear_blanks (the preview offers the choice)
+    # a flow whose upload form sits on a page of its own (上报文件: the 数据交换 page): (org_id, *, error, status)
+    upload_view: Callable | None = None
+    batch_template: str = "imports/batch.html"         # the preview/result page (it gets the same context)
+    missing_file: str = "请选择要上传的 Excel 文件"
+    extra_context: Callable | None = None              # (batch, report) -> dict: more for ``batch_template``
 
     # ---- helpers
     def _settings(self):
@@ -81,17 +86,20 @@ class ImportFlow:
         # order), then a sample of the OK rows, a page at a time; the error workbook lists every error row
         errors, sample = report.error_rows, report.ok_rows[:OK_ROWS_SHOWN]
         listed = paginate_list(errors + sample, int_arg("page", 1) or 1, ROWS_PER_PAGE)
-        return render("imports/batch.html", status=status, batch=batch, org=org, crumbs=breadcrumb(org),
+        return render(self.batch_template, status=status, batch=batch, org=org, crumbs=breadcrumb(org),
                       report=report, listed=listed, errors=len(errors), sampled=len(sample),
                       hidden=len(report.rows) - len(errors) - len(sample), result_shown=RESULT_ROWS_SHOWN,
                       batch_endpoint=self.endpoints["batch"],
                       labels={c.key: c.header for c in self.columns(org)},
                       what=self.what, urls=urls, result_columns=self.result_columns, next_label=next_label,
-                      row_action=self.row_action, clears_blanks=self.clears_blanks)
+                      row_action=self.row_action, clears_blanks=self.clears_blanks,
+                      **(self.extra_context(batch, report) if self.extra_context else {}))
 
     # ---- views
     def upload_page(self, org_id: int, *, error: str | None = None, status: int = 200):
         from ..web.crumbs import breadcrumb
+        if self.upload_view is not None:
+            return self.upload_view(org_id, error=error, status=status)
         org = org_or_404(org_id)
         batches = recent_batches(db.session, org.id, self.kind)
         return render_template("imports/upload.html", org=org, crumbs=breadcrumb(org), flow=self, batches=batches,
@@ -108,7 +116,7 @@ class ImportFlow:
         org = org_or_404(org_id)
         file = request.files.get("file")
         if file is None or not file.filename:
-            return self.upload_page(org_id, error="请选择要上传的 Excel 文件", status=422)
+            return self.upload_page(org_id, error=self.missing_file, status=422)
 
         def preview():
             try:
@@ -165,9 +173,12 @@ class ImportFlow:
         return send_file(out, as_attachment=True, download_name=f"导入错误_{batch.file_name.rsplit('.', 1)[0]}.xlsx",
                          mimetype=XLSX)
 
-    def register(self, bp, *, upload_rule: str, template_rule: str) -> None:
-        """Add the seven routes to ``bp`` under the endpoint names in ``self.endpoints``."""
+    def register(self, bp, *, upload_rule: str, template_rule: str | None, rules: dict[str, str] | None = None) -> None:
+        """Add the seven routes to ``bp`` under the endpoint names in ``self.endpoints``. ``rules``: other URL rules
+        by key (batch, commit, cancel, errors, upload); a key whose rule is None (or ``template_rule`` None) is
+        not added: the blueprint serves it itself (上报文件: its upload page is the 数据交换 page, no template)."""
         from .scope import admin_required
+        rules = rules or {}
 
         def name(key):
             return self.endpoints[key].split(".", 1)[1]
@@ -182,4 +193,7 @@ class ImportFlow:
             ("/imports/<int:batch_id>/errors.xlsx", "errors", ["GET"], self.errors),
         ]
         for rule, key, methods, view in routes:
+            rule = rules.get(key, rule)
+            if rule is None:
+                continue
             bp.add_url_rule(rule, endpoint=name(key), view_func=admin_required(view), methods=methods)
