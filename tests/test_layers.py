@@ -32,7 +32,7 @@ def imports_of(source: str, parts: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("layer", ["domain", "services"])
 def test_lower_layers_import_no_flask_and_no_web(layer):
-    offenders = {str(path.relative_to(PACKAGE)): bad for path in sorted((PACKAGE / layer).glob("*.py"))
+    offenders = {str(path.relative_to(PACKAGE)): bad for path in sorted((PACKAGE / layer).rglob("*.py"))
                  if (bad := [m for m in imported_modules(path) if m.startswith(FORBIDDEN)])}
     assert offenders == {}
 
