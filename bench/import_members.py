@@ -33,7 +33,7 @@ from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
 from tuanjian.domain.people import id_check_char  # noqa: E402
 from tuanjian.extensions import db  # noqa: E402
-from tuanjian.models import Account, AdminGrant, Base, CadrePost, ImportBatch, Member, Person  # noqa: E402
+from tuanjian.models import Account, AdminGrant, Base, CadrePost, ImportBatch, Member, Person, utcnow  # noqa: E402
 from tuanjian.services.actor import Actor  # noqa: E402
 from tuanjian.services.imports import gc_paused  # noqa: E402
 from tuanjian.services.orgs import create_child, create_root  # noqa: E402
@@ -116,7 +116,8 @@ def through_app(data: bytes, url: str) -> dict:
         db.session.add(admin)
         db.session.flush()
         db.session.add_all([CadrePost(person_id=admin.id, org_id=branch.id, position="书记"),
-                            Account(person_id=admin.id, password_hash=generate_password_hash("bench1234")),
+                            Account(person_id=admin.id, password_hash=generate_password_hash("bench1234"),
+                                    claimed_at=utcnow()),
                             AdminGrant(org_id=branch.id, person_id=admin.id)])
         db.session.commit()
         branch_id, admin_id_number = branch.id, admin.id_number

@@ -304,7 +304,7 @@ class Loader:
         self.grants.append({"id": self.next_id("admin_grants"), "org_id": org_id, "person_id": pid,
                             "granted_at": self.now})
         self.accounts.append({"id": self.next_id("accounts"), "person_id": pid, "password_hash": password_hash,
-                              "must_change_password": password_hash is None, "failed_logins": 0,
+                              "claimed_at": self.now if password_hash else None, "failed_logins": 0,
                               "session_version": 1})
 
     def load(self) -> None:
