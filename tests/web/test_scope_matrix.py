@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tuanjian.clock import local_today
 from tuanjian.domain.orgtree import OrgKind
 from tuanjian.domain.settings import DEFAULT_SETTINGS
 from tuanjian.models import AdminGrant, AuditEntry, CadrePost, Org, RegistrationCode
@@ -180,7 +181,8 @@ CASES = {
     "members.create": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
     "members.edit": ("GET", lambda s, o: ({"member_id": _member_in(s, o).id}, None)),
     "members.update": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"ethnicity": "汉族"})),
-    "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"reason": "矩阵测试"})),
+    "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id},
+                                          {"kind": "withdrawn", "on": local_today().isoformat(), "note": "矩阵测试"})),
     "members.import_page": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.upload": ("POST", lambda s, o: ({"org_id": o.id}, {})),

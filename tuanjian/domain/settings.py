@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .orgtree import DEFAULT_PLACEMENT, OrgKind
+from .register import DEFAULT_LEAVE_REASONS, parse_leave_reasons
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class Settings:
     exceptable_rules: frozenset[str] = frozenset({"join_age", "join_window", "dev_number_missing", "dev_number_format"})
     exception_approver_depth: int = 0
     exception_scan_max_kb: int = 5120
+    # 团籍变动 (issue 27): the leaving reasons a clerk may choose on the member page, in order (codes of
+    # domain.register, or their Chinese labels); 录入错误 is always offered.
+    leave_reasons: tuple[str, ...] = DEFAULT_LEAVE_REASONS
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 
@@ -89,7 +93,9 @@ class Settings:
             if key not in values or f.name in ("placement", "province"):
                 continue
             raw = values[key]
-            if f.name == "exceptable_rules":
+            if f.name == "leave_reasons":
+                kwargs[f.name] = parse_leave_reasons(raw)
+            elif f.name == "exceptable_rules":
                 kwargs[f.name] = frozenset(
                     r.strip() for r in (raw.split(",") if isinstance(raw, str) else raw) if r.strip())
             elif f.type in ("date",) or f.name == "join_age_cutoff":

@@ -5,10 +5,11 @@ from .base import Base, utcnow
 from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
-from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
+from .people import CadrePost, ExceptionRequest, Member, MembershipEvent, Person, PostChange, TransferRequest
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .registration import RegistrationCode
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
-           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "Org", "OrgCodeChange",
-           "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]
+           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "MembershipEvent", "Org",
+           "OrgCodeChange", "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle",
+           "TransferRequest", "utcnow"]
