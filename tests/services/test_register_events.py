@@ -160,3 +160,27 @@ def test_place_on_matches_the_sql(session, tree):
         assert register.place_on(pure, day) == members_on(session, day).get(m.person_id)
     assert local_date(T0) == date(2025, 3, 1)
     assert session.get(Member, m.id).deleted_at is None
+
+
+def test_bulk_import_writes_arrivals(session, tree):
+    from tuanjian.models import ImportBatch, utcnow
+    from tuanjian.services import member_imports
+
+    from ..factories import text_workbook
+    actor = actor_for(tree.township_admin, tree.township)
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
+            "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]
+    now = utcnow()
+    this_year = local_date(now).year
+    rows = [["新一", new_id(date(2003, 4, 1)), "汉族", "共青团员", f"{this_year}-01", "城东村团支部", "否", "",
+             f"{this_year}00000001", "13900000000", "", "", "", "是", "", "", ""],
+            ["新二", new_id(date(2003, 4, 2)), "汉族", "共青团员", "2015-05", "城东村团支部", "否", "", "",
+             "13900000000", "", "", "", "是", "", "", ""]]
+    data = text_workbook(head, rows, sheet="团员").getvalue()
+    batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
+                                           settings=S, now=now)
+    member_imports.commit_members(session, actor, session.get(ImportBatch, batch.id), mode="all", settings=S, now=now)
+    got = sorted((kind, dev) for kind, dev in session.execute(
+        select(MembershipEvent.kind, MembershipEvent.dev_number).where(MembershipEvent.org_id == tree.village.id)))
+    assert got == sorted([(register.NEW, f"{this_year}00000001"), (register.FIRST_ENTRY, None)])
+    assert len(members_on(session, local_date(now), tree.village.code)) == 2
