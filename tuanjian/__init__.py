@@ -83,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_web(app: Flask) -> None:
-    from . import audit, auth, cadres, exchange, main, members, orgs, people, registration, supervision
+    from . import audit, auth, cadres, exchange, main, members, orgs, people, registration, supervision, tuanji
     from .web import compress, errors, filters, relogin, security
 
     compress.init_app(app)      # registered first, so it runs last, on the finished response
@@ -91,7 +91,7 @@ def _register_web(app: Flask) -> None:
     errors.init_app(app)
     filters.init_app(app)
     relogin.init_app(app)
-    for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision, exchange):
+    for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision, exchange, tuanji):
         app.register_blueprint(module.bp)
 
 

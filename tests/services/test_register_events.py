@@ -168,8 +168,9 @@ def test_bulk_import_writes_arrivals(session, tree):
 
     from ..factories import text_workbook
     actor = actor_for(tree.township_admin, tree.township)
-    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务", "发展团员编号",
-            "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度", "组织关系介绍信"]
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+            "发展团员编号", "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度",
+            "组织关系介绍信"]
     now = utcnow()
     this_year = local_date(now).year
     rows = [["新一", new_id(date(2003, 4, 1)), "汉族", "共青团员", f"{this_year}-01", "城东村团支部", "否", "",

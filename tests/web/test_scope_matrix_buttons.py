@@ -38,6 +38,10 @@ BUTTONS = {
                                       if not o.org_kind.holds_members else None),
     "code.issue_batch": lambda s, o: ((("orgs.detail", {"org_id": o.id}), url_for("orgs.batch_codes", org_id=o.id))
                                       if not o.org_kind.holds_members else None),
+    # the batch 超龄离团 sits on a branch's 超龄 queue
+    "member.leave_batch": lambda s, o: ((("tuanji.overage", {"org_id": o.id}), url_for("tuanji.leave_overage",
+                                                                                      org_id=o.id))
+                                        if o.org_kind.holds_members else None),
 }
 
 

@@ -190,3 +190,62 @@ def erased_span(events: list[Event]) -> list[Event]:
         if is_arriving(ev.kind) and ev.kind != IN_COUNTY:
             start = i
     return live[start:]
+
+
+# ---------------------------------------------------------------- the 超龄 queue (DOMAIN.md 3.4, 团章 art. 1)
+
+PARTY_STATUSES = ("中共党员", "中共预备党员")
+QUEUE_DAYS = 90                  # members who turn 28 within this many days are listed before they are due
+
+DUE, OVERDUE, EXEMPT = "due", "overdue", "exempt"
+QUEUE_LABELS = {DUE: "即将超龄", OVERDUE: "已超龄，应办理离团", EXEMPT: "在任团干部，保留团籍"}
+
+
+def overage_day(birth: date, years: int = 28) -> date:
+    """The day the member turns ``years`` (29 Feb births turn on 1 Mar): the date of a 超龄离团."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:
+        return date(birth.year + years, 3, 1)
+
+
+def queue_status(birth: date, today: date, *, holds_post: bool, years: int = 28,
+                 horizon_days: int = QUEUE_DAYS) -> str | None:
+    """Where a member stands in the 超龄 queue: OVERDUE (aged ``years`` and no League post), DUE (turns ``years``
+    within ``horizon_days``), EXEMPT (aged ``years`` but holding a 团内职务: keeps 团籍 while in post), else None.
+    A Party member follows the same rule (keeps 团籍 until 28, then leaves unless in post); only the kind differs."""
+    turns = overage_day(birth, years)
+    if turns <= today:
+        return EXEMPT if holds_post else OVERDUE
+    if (turns - today).days <= horizon_days:
+        return DUE
+    return None
+
+
+def overage_kind(political_status: str | None) -> str:
+    """超龄离团, or 入党后年满28周岁离团 for a Party member (中共党员 / 中共预备党员)."""
+    return PARTY_OVERAGE if political_status in PARTY_STATUSES else OVERAGE
+
+
+def validate_batch_overage(on_text: str | date | None, chosen: list[tuple[str, date, str | None, bool]], *,
+                           today: date, years: int = 28) -> date:
+    """A batch 超龄离团 with one date: the date is a real day, not in the future; every chosen member (name, birth,
+    status, holds_post) is aged ``years`` on that day and holds no post. Raises ValidationFailed naming them."""
+    errors: dict[str, list[str]] = {}
+    on = parse_day(on_text)
+    if on is None:
+        errors["on"] = ["请填写离团日期（如 2026-12-31）"]
+    elif on > today:
+        errors["on"] = ["离团日期不能晚于今天"]
+    if not chosen:
+        errors["members"] = ["请勾选要办理超龄离团的团员"]
+    if on is not None and not errors:
+        young = [name for name, birth, _, _ in chosen if overage_day(birth, years) > on]
+        posted = [name for name, _, _, holds in chosen if holds]
+        if young:
+            errors["members"] = [f"{'、'.join(young)}在 {on.isoformat()} 还未满{years}周岁，不能办理超龄离团"]
+        if posted:
+            errors.setdefault("members", []).append(f"{'、'.join(posted)}担任团内职务，保留团籍；须先卸任")
+    if errors:
+        raise ValidationFailed(errors)
+    return on

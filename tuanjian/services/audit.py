@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "member.update": "修改团员信息",
     "member.delete": "删除团员记录",
     "member.leave": "团员离团",
+    "member.leave_batch": "批量办理超龄离团",
     "member.reveal": "查看完整身份证号",
     "member.print": "打印团员名单",
     "profile.update": "本人修改个人信息",

@@ -4,12 +4,13 @@ The rule is ``domain.register.place_on`` in SQL: per person, the latest event da
 id) that is not erased; an arrival places them in its org, a departure means they were not a member that day."""
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from sqlalchemy import and_, false, func, select
+from sqlalchemy import and_, exists, false, func, select
 
 from ..domain import register
-from ..models import MembershipEvent, Org
+from ..models import CadrePost, Member, MembershipEvent, Org, Person
 from ..queries import within
 
 
@@ -47,3 +48,75 @@ def events_between(session, start: date, end: date, scope_code: str | None = Non
     if scope_code is not None:
         stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
     return list(session.scalars(stmt.order_by(e.on_date, e.id)))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    member: Member
+    person: Person
+    branch: Org
+    turns: date              # the 28th birthday: the date of the 超龄离团
+    status: str              # register.DUE / OVERDUE / EXEMPT
+    kind: str                # 超龄离团 or 入党后年满28周岁离团
+    holds_post: bool
+
+    @property
+    def status_label(self) -> str:
+        return register.QUEUE_LABELS[self.status]
+
+    @property
+    def kind_label(self) -> str:
+        return register.label(self.kind)
+
+
+def overage_queue(session, org: Org, *, today: date, years: int,
+                  horizon_days: int = register.QUEUE_DAYS) -> list[QueueRow]:
+    """The 超龄 queue of ``org``'s subtree: members who turn ``years`` within ``horizon_days`` or already have
+    (overdue first, then by date), with the exempt cadres listed too."""
+    from ..domain.members import overage_cutoff
+    cutoff = overage_cutoff(today + timedelta(days=horizon_days), years)
+    has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))
+    rows = session.execute(
+        select(Member, Person, Org, has_post.label("holds_post")).join(Person, Member.person_id == Person.id)
+        .join(Org, Member.org_id == Org.id)
+        .where(Member.deleted_at.is_(None), Person.birth_date <= cutoff, within(Org.code, org.code))).all()
+    out = []
+    for member, person, branch, holds in rows:
+        status = register.queue_status(person.birth_date, today, holds_post=bool(holds), years=years,
+                                       horizon_days=horizon_days)
+        if status is None:
+            continue
+        out.append(QueueRow(member, person, branch, register.overage_day(person.birth_date, years), status,
+                            register.overage_kind(person.political_status), bool(holds)))
+    order = {register.OVERDUE: 0, register.DUE: 1, register.EXEMPT: 2}
+    out.sort(key=lambda r: (order[r.status], r.branch.code, r.turns, r.person.name))
+    return out
+
+
+def counts_by_child(session, org: Org, day: date) -> tuple[list[tuple[Org, int]], int]:
+    """(each live direct child with its subtree's members at the end of ``day``, the org's own total)."""
+    from ..domain.orgtree import is_within
+    counts = counts_on(session, day, org.code)
+    codes = {}
+    ids = list(counts)
+    if ids:
+        codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(Org.id.in_(ids)))}
+    children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
+    out = [(c, sum(n for i, n in counts.items() if is_within(codes[i], c.code))) for c in children]
+    return [(c, n) for c, n in out if n or not c.is_dissolved], sum(counts.values())
+
+
+@dataclass(frozen=True)
+class RollRow:
+    person: Person
+    member: Member | None
+
+
+def roll_names(session, branch: Org, day: date) -> list[RollRow]:
+    """The members of ``branch`` at the end of ``day``, by name."""
+    placed = [p for p, o in members_on(session, day, branch.code).items() if o == branch.id]
+    if not placed:
+        return []
+    rows = session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
+                           .where(Person.id.in_(placed)).order_by(Person.name)).all()
+    return [RollRow(p, m) for p, m in rows]

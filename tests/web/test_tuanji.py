@@ -1,0 +1,94 @@
+"""The 超龄 queue and its batch 超龄离团 (issue 27), and the roll as of a date."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tuanjian.clock import local_today
+from tuanjian.domain import register
+from tuanjian.domain.members import validate_member
+from tuanjian.domain.settings import DEFAULT_SETTINGS as S
+from tuanjian.models import Member, MembershipEvent, utcnow
+from tuanjian.services import members
+from tuanjian.services.actor import Actor
+
+from ..factories import make_cadre, new_id
+
+
+def _add(session, branch, admin, name, birth, political="共青团员"):
+    actor = Actor(person_id=admin.id, name=admin.name, ip="10.0.0.1", org_id=branch.id, scope_code=branch.code)
+    data = validate_member({"name": name, "id_number": new_id(birth), "ethnicity": "汉族",
+                            "political_status": political, "join_date": f"{birth.year + 14}-05",
+                            "dev_number": "", "is_cadre": "否", "has_application": "是"},
+                           settings=S, today=local_today())
+    return members.add_member(session, actor, branch, data, now=utcnow() - timedelta(days=400))[0]
+
+
+def _born(years_ago_days: int) -> date:
+    """Born so that the 28th birthday is ``years_ago_days`` days before today (negative: in the future)."""
+    today = local_today()
+    turns = today - timedelta(days=years_ago_days)
+    try:
+        return turns.replace(year=turns.year - 28)
+    except ValueError:
+        return date(turns.year - 28, 3, 1)
+
+
+def test_queue_lists_overdue_due_and_exempt(client, session, login, tree):
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    party = _add(session, tree.village, tree.branch_admin, "党乙", _born(10), political="中共党员")
+    soon = _add(session, tree.village, tree.branch_admin, "近丙", _born(-60))
+    _add(session, tree.village, tree.branch_admin, "远丁", _born(-200))
+    cadre = _add(session, tree.village, tree.branch_admin, "干戊", _born(100))
+    post = make_cadre(session, tree.village, name="干戊x")
+    post.person_id = cadre.person_id
+    session.commit()
+    login(tree.township_admin)
+    page = client.get(f"/tuanji/org/{tree.township.id}/overage").get_data(as_text=True)
+    for name in ("超甲", "党乙", "近丙", "干戊"):
+        assert name in page
+    assert "远丁" not in page and "已超龄应离团 <strong>2</strong>" in page
+    assert "入党后年满28周岁离团" in page and old.person.id_number not in page
+    # the township page has no batch form; the branch page has
+    assert 'name="member"' not in page
+    page = client.get(f"/tuanji/org/{tree.village.id}/overage").get_data(as_text=True)
+    assert f'value="{old.id}"' in page and f'value="{party.id}"' in page and f'value="{soon.id}"' not in page
+    # one date for both: before the younger one's birthday is refused, naming them
+    too_early = (local_today() - timedelta(days=20)).isoformat()
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, party.id], "on": too_early})
+    assert resp.status_code == 422 and "党乙" in resp.get_data(as_text=True) and "还未满28周岁" in resp.get_data(
+        as_text=True)
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, soon.id],
+                                                                       "on": local_today().isoformat()})
+    assert resp.status_code == 422 and "近丙" in resp.get_data(as_text=True)
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [], "on": "x"})
+    assert resp.status_code == 422
+    day = (local_today() - timedelta(days=5)).isoformat()
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, party.id], "on": day})
+    assert resp.status_code == 302
+    session.expire_all()
+    kinds = dict(session.execute(select(MembershipEvent.person_id, MembershipEvent.kind).where(
+        MembershipEvent.kind.in_((register.OVERAGE, register.PARTY_OVERAGE)))).all())
+    assert kinds == {old.person_id: register.OVERAGE, party.person_id: register.PARTY_OVERAGE}
+    assert session.get(Member, old.id).deleted_at is not None
+    page = client.get(f"/tuanji/org/{tree.village.id}/overage").get_data(as_text=True)
+    assert "超甲" not in page and "已超龄应离团 <strong>0</strong>" in page
+    # the roll: on the day before the leaving both were members, after it not
+    before = (local_today() - timedelta(days=6)).isoformat()
+    page = client.get(f"/tuanji/org/{tree.village.id}?on={before}").get_data(as_text=True)
+    assert "超甲" in page and "共有团员 <strong>5</strong>" in page
+    page = client.get(f"/tuanji/org/{tree.village.id}?on={day}").get_data(as_text=True)
+    assert "超甲" not in page and "共有团员 <strong>3</strong>" in page
+    page = client.get(f"/tuanji/org/{tree.township.id}?on={day}").get_data(as_text=True)
+    assert "共有团员 <strong>3</strong>" in page and tree.village.short_name in page and "超甲" not in page
+    assert client.get(f"/tuanji/org/{tree.county.id}?on={day}").status_code == 404
+    assert client.get(f"/tuanji/org/{tree.township.id}?on=2025-02-30").status_code == 400
+
+
+def test_queue_is_scope_checked(client, session, login, tree):
+    _add(session, tree.sibling_branch, tree.sibling_admin, "邻超", _born(30))
+    session.commit()
+    login(tree.township_admin)
+    assert client.get(f"/tuanji/org/{tree.sibling_branch.id}/overage").status_code == 404
+    assert "邻超" not in client.get(f"/tuanji/org/{tree.township.id}/overage").get_data(as_text=True)

@@ -1,0 +1,81 @@
+"""团籍 pages: the 超龄 queue of an org's subtree (a batch 超龄离团 on a branch's page) and the roll as of a date
+(counts per child org, drill-down to the names, masked ID numbers)."""
+from __future__ import annotations
+
+from flask import request, url_for
+
+from .. import current_settings as _settings
+from ..clock import local_today
+from ..domain import policy, register
+from ..extensions import db
+from ..models import utcnow
+from ..services import tuanji as service
+from ..web.actions import flash_redirect, form_action
+from ..web.crumbs import breadcrumb
+from ..web.htmx import render
+from ..web.scope import admin_required, current_actor, org_or_404
+from . import bp, queries
+
+
+def _queue_page(org, *, status: int = 200, errors: dict | None = None, chosen=(), on: str = ""):
+    settings = _settings()
+    today = local_today()
+    rows = queries.overage_queue(db.session, org, today=today, years=settings.overage_years)
+    may_batch = org.org_kind.holds_members and not org.is_dissolved and policy.refusal(
+        "member.leave_batch", current_actor().scope_code, org.code) is None
+    counts = {s: sum(1 for r in rows if r.status == s) for s in (register.OVERDUE, register.DUE, register.EXEMPT)}
+    return render("tuanji/overage.html", status=status, org=org, rows=rows, counts=counts, may_batch=may_batch,
+                  today=today, years=settings.overage_years, horizon=register.QUEUE_DAYS, errors=errors or {},
+                  chosen={int(c) for c in chosen if str(c).isdigit()}, on=on, crumbs=breadcrumb(org),
+                  labels=register.QUEUE_LABELS)
+
+
+@bp.get("/org/<int:org_id>/overage")
+@admin_required
+def overage(org_id: int):
+    return _queue_page(org_or_404(org_id))
+
+
+@bp.post("/org/<int:org_id>/overage")
+@admin_required
+def leave_overage(org_id: int):
+    org = org_or_404(org_id)
+    chosen = request.form.getlist("member")
+    on = request.form.get("on", "")
+    failed = {}
+
+    def act():
+        from ..domain.errors import ValidationFailed
+        try:
+            return service.leave_overage_batch(db.session, current_actor(), org,
+                                               [int(c) for c in chosen if c.isdigit()], on=on, now=utcnow(),
+                                               settings=_settings())
+        except ValidationFailed as exc:
+            failed.update(exc.field_errors)
+            raise
+
+    def rerender(status, error):
+        if not failed:
+            return flash_redirect(error, url_for("tuanji.overage", org_id=org.id), "error")
+        return _queue_page(org, status=status, errors=failed, chosen=chosen, on=on)
+
+    return form_action(None, act, rerender=rerender,
+                       done=lambda n: flash_redirect(f"已为 {n} 名团员办理超龄离团，已记入团籍变动。",
+                                                     url_for("tuanji.overage", org_id=org.id)))
+
+
+@bp.get("/org/<int:org_id>")
+@admin_required
+def roll(org_id: int):
+    """Who was a member as of a date: counts per direct child org, and for a branch the names."""
+    org = org_or_404(org_id)
+    raw = request.args.get("on", "")
+    day = register.parse_day(raw) if raw else local_today()
+    status = 200
+    error = None
+    if day is None:
+        day, status, error = local_today(), 400, "日期格式不对，请按 2026-12-31 的格式填写"
+    children, total = queries.counts_by_child(db.session, org, day)
+    names = queries.roll_names(db.session, org, day) if org.org_kind.holds_members else []
+    return render("tuanji/roll.html", status=status, org=org, day=day, raw=raw or day.isoformat(), error=error,
+                  total=total, children=children, names=names, crumbs=breadcrumb(org))
