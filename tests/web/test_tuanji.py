@@ -92,3 +92,12 @@ def test_queue_is_scope_checked(client, session, login, tree):
     login(tree.township_admin)
     assert client.get(f"/tuanji/org/{tree.sibling_branch.id}/overage").status_code == 404
     assert "邻超" not in client.get(f"/tuanji/org/{tree.township.id}/overage").get_data(as_text=True)
+
+
+def test_progress_page_counts_the_overdue_and_links_the_queue(client, session, login, tree):
+    _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    session.commit()
+    login(tree.township_admin)
+    page = client.get(f"/progress/org/{tree.township.id}").get_data(as_text=True)
+    assert f'href="/tuanji/org/{tree.township.id}/overage"' in page
+    assert "超龄未离团" in page
