@@ -76,6 +76,12 @@ def test_overage_queue_batch_leave_and_roll(browser, live_server, artifacts, js)
         page.get_by_role("button", name="查询").click()
         expect(page.locator("table.list")).to_contain_text("超龄甲")
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-roll.png"), full_page=True)
+        page.goto(f"{base}/tuanji/org/{branch_id}/stats")
+        expect(page.locator("h1")).to_contain_text("团内统计")
+        expect(page.locator("section.card").nth(1)).to_contain_text("相符")
+        expect(page.locator("section.card").nth(1)).not_to_contain_text("不符")
+        expect(page.locator("caption", has_text="团员减少")).to_be_visible()
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-stats.png"), full_page=True)
         assert watched.foreign == [] and watched.page_errors == [] and watched.console_errors == []
     finally:
         watched.context.close()

@@ -198,6 +198,7 @@ CASES = {
     "tuanji.overage": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.leave_overage": ("POST", lambda s, o: ({"org_id": o.id}, {"on": "2026-01-01"})),
     "tuanji.roll": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.print_report": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.export": ("GET", lambda s, o: ({"org_id": o.id}, None)),

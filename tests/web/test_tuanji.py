@@ -101,3 +101,23 @@ def test_progress_page_counts_the_overdue_and_links_the_queue(client, session, l
     page = client.get(f"/progress/org/{tree.township.id}").get_data(as_text=True)
     assert f'href="/tuanji/org/{tree.township.id}/overage"' in page
     assert "超龄未离团" in page
+
+
+def test_statistics_page(client, session, login, tree):
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    _add(session, tree.village, tree.branch_admin, "党乙", _born(10), political="中共党员")
+    session.commit()
+    login(tree.township_admin)
+    today = local_today()
+    page = client.get(f"/tuanji/org/{tree.township.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "对比表" in page and "汇总表" in page and "相符" in page and "不符" not in page
+    assert "保留团籍的党员" in page and tree.village.short_name in page
+    # a member changed directly in the record (no event) is listed by name, masked
+    session.get(Member, old.id).org_id = tree.klass.id
+    session.commit()
+    login(tree.county_admin)
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "超甲" in page and old.person.masked_id in page and old.person.id_number not in page
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2025-13-01").status_code == 400
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2999-01-01").status_code == 400
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats").status_code == 200

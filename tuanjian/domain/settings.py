@@ -73,6 +73,8 @@ class Settings:
     # 团籍变动 (issue 27): the leaving reasons a clerk may choose on the member page, in order (codes of
     # domain.register, or their Chinese labels); 录入错误 is always offered.
     leave_reasons: tuple[str, ...] = DEFAULT_LEAVE_REASONS
+    # 团内统计: the upper bounds of the age groups (周岁, ascending; the official layout is unknown, DOMAIN.md 8) [C].
+    register_age_bounds: tuple[int, ...] = (17, 22, 25, 28)
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 
@@ -95,6 +97,12 @@ class Settings:
             raw = values[key]
             if f.name == "leave_reasons":
                 kwargs[f.name] = parse_leave_reasons(raw)
+            elif f.name == "register_age_bounds":
+                bounds = tuple(int(x) for x in (str(raw).replace("，", ",").split(",") if isinstance(raw, str)
+                                                else raw) if str(x).strip())
+                if not bounds or list(bounds) != sorted(set(bounds)):
+                    raise ValueError("REGISTER_AGE_BOUNDS: ascending ages separated by commas, e.g. 17,22,25,28")
+                kwargs[f.name] = bounds
             elif f.name == "exceptable_rules":
                 kwargs[f.name] = frozenset(
                     r.strip() for r in (raw.split(",") if isinstance(raw, str) else raw) if r.strip())

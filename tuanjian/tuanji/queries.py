@@ -5,13 +5,15 @@ id) that is not erased; an arrival places them in its org, a departure means the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, false, func, select
+from sqlalchemy import and_, exists, false, func, or_, select
 
+from .. import clock
 from ..domain import register
+from ..domain.orgtree import is_within
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
-from ..queries import within
+from ..queries import among, within
 
 
 def _latest(day: date):
@@ -95,7 +97,6 @@ def overage_queue(session, org: Org, *, today: date, years: int,
 
 def counts_by_child(session, org: Org, day: date) -> tuple[list[tuple[Org, int]], int]:
     """(each live direct child with its subtree's members at the end of ``day``, the org's own total)."""
-    from ..domain.orgtree import is_within
     counts = counts_on(session, day, org.code)
     codes = {}
     ids = list(counts)
@@ -120,3 +121,131 @@ def roll_names(session, branch: Org, day: date) -> list[RollRow]:
     rows = session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
                            .where(Person.id.in_(placed)).order_by(Person.name)).all()
     return [RollRow(p, m) for p, m in rows]
+
+
+# ---------------------------------------------------------------- 团内统计 facts
+
+def _end_utc(day: date) -> datetime:
+    """The end of the local ``day`` as the naive-UTC instant the DateTime columns hold."""
+    return datetime.combine(day + timedelta(days=1), time()) - timedelta(hours=clock.UTC_OFFSET_HOURS)
+
+
+def member_facts(session, placed: dict[int, int]) -> list:
+    """``placed``: person id -> org id (``members_on``); each with the person's and member record's fields."""
+    from ..domain.register_stats import MemberFact
+    out = []
+    for cond in among(session, Person.id, list(placed)):
+        for pid, gender, eth, birth, pol, edu, occ in session.execute(
+                select(Person.id, Person.gender, Person.ethnicity, Person.birth_date, Person.political_status,
+                       Member.education, Member.occupation)
+                .outerjoin(Member, Member.person_id == Person.id).where(cond)):
+            out.append(MemberFact(pid, placed[pid], gender, eth, birth, edu, occ, pol))
+    return out
+
+
+def org_facts(session, org: Org, day: date) -> list:
+    """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
+    from ..domain.orgtree import KIND_LABELS, OrgKind
+    from ..domain.register_stats import OrgFact
+    end = _end_utc(day)
+    rows = session.execute(select(Org.id, Org.code, Org.kind, Org.industry).where(
+        within(Org.code, org.code), Org.created_at < end,
+        or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end)))
+    return [OrgFact(i, c, k, KIND_LABELS[OrgKind(k)], ind, OrgKind(k).holds_members) for i, c, k, ind in rows]
+
+
+def cadre_facts(session, org: Org, day: date) -> list:
+    """团干部 in post at the end of ``day`` in ``org``'s subtree."""
+    from ..domain.register_stats import CadreFact
+    end = _end_utc(day)
+    rows = session.execute(
+        select(CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
+               Member.education)
+        .join(Person, CadrePost.person_id == Person.id).join(Org, CadrePost.org_id == Org.id)
+        .outerjoin(Member, Member.person_id == Person.id)
+        .where(within(Org.code, org.code), CadrePost.created_at < end,
+               or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)))
+    return [CadreFact(*r) for r in rows]
+
+
+def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
+    return [register.Event(e.id, e.person_id, e.org_id, e.on_date, e.kind, e.erased)
+            for e in events_between(session, start, end, scope_code)]
+
+
+@dataclass(frozen=True)
+class Unexplained:
+    """A person the record places differently from the 团籍变动 (a direct edit, an old write without an event)."""
+    person: Person
+    by_record: Org | None
+    by_events: Org | None
+
+
+def unexplained(session, org: Org, today: date) -> list[Unexplained]:
+    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name."""
+    placed = members_on(session, today, None)
+    recorded = {p: o for p, o in session.execute(
+        select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
+        .where(Member.deleted_at.is_(None), within(Org.code, org.code)))}
+    codes = {}
+    wrong = [p for p in set(placed) | set(recorded) if placed.get(p) != recorded.get(p)]
+    if not wrong:
+        return []
+    org_ids = {placed.get(p) for p in wrong} | {recorded.get(p) for p in wrong}
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_([i for i in org_ids if i])))}
+    codes = {i: o.code for i, o in orgs.items()}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wrong)))}
+    out = []
+    for p in wrong:
+        a, b = recorded.get(p), placed.get(p)
+        if not any(i is not None and is_within(codes[i], org.code) for i in (a, b)):
+            continue
+        out.append(Unexplained(people[p], orgs.get(a), orgs.get(b)))
+    return sorted(out, key=lambda u: u.person.name)
+
+
+@dataclass
+class Statistics:
+    org: Org
+    day: date
+    last_day: date
+    member_tables: list
+    change_tables: list
+    org_tables: list
+    cadre_tables: list
+    comparison: list             # (child org or the org itself, register_stats.Comparison)
+    total: object                # the org's own Comparison
+    unexplained: list
+
+
+def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
+    """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before."""
+    from ..domain import register_stats as rs
+    try:
+        last_day = day.replace(year=day.year - 1)
+    except ValueError:
+        last_day = date(day.year - 1, 2, 28)
+    placed = members_on(session, day, org.code)
+    placed_last = members_on(session, last_day, org.code)
+    events = pure_events(session, last_day, day, org.code)
+    orgs = org_facts(session, org, day)
+    per_org: dict[int, int] = {}
+    for o in placed.values():
+        per_org[o] = per_org.get(o, 0) + 1
+    last_per_org: dict[int, int] = {}
+    for o in placed_last.values():
+        last_per_org[o] = last_per_org.get(o, 0) + 1
+    children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
+    all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
+    groups = {c.id: [i for i, code in all_codes.items() if is_within(code, c.code)] for c in children}
+    groups[org.id] = list(all_codes)
+    compared = {c.org_id: c for c in rs.compare(last_per_org, per_org, events, groups)}
+    rows = [(c, compared[c.id]) for c in children
+            if not c.is_dissolved or any(getattr(compared[c.id], k)
+                                         for k in ("last", "arrivals", "departures", "this"))]
+    return Statistics(org, day, last_day,
+                      rs.member_tables(member_facts(session, placed), day, age_bounds),
+                      rs.change_tables(events),
+                      rs.org_tables(orgs, per_org, small=small),
+                      rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
+                      rows, compared[org.id], unexplained(session, org, clock.local_today()))

@@ -2,6 +2,8 @@
 (counts per child org, drill-down to the names, masked ID numbers)."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request, url_for
 
 from .. import current_settings as _settings
@@ -79,3 +81,32 @@ def roll(org_id: int):
     names = queries.roll_names(db.session, org, day) if org.org_kind.holds_members else []
     return render("tuanji/roll.html", status=status, org=org, day=day, raw=raw or day.isoformat(), error=error,
                   total=total, children=children, names=names, crumbs=breadcrumb(org))
+
+
+def _year_end_day() -> tuple[date | None, str]:
+    """The date asked for (?on=), by default 31 December of the year that ended last (of this year in December)."""
+    today = local_today()
+    raw = request.args.get("on", "")
+    if not raw:
+        default = date(today.year if today.month == 12 else today.year - 1, 12, 31)
+        return default, default.isoformat()
+    return register.parse_day(raw), raw
+
+
+@bp.get("/org/<int:org_id>/stats")
+@admin_required
+def stats(org_id: int):
+    """团内统计 of the org's subtree as of a date, with the comparison with the same day a year before."""
+    org = org_or_404(org_id)
+    day, raw = _year_end_day()
+    status, error = 200, None
+    year_end = date(local_today().year, 12, 31)     # in December the coming 31 December counts what is known so far
+    if day is None or day > year_end:
+        status = 400
+        error = "日期格式不对，请按 2026-12-31 的格式填写" if day is None else "统计日期不能晚于今年12月31日"
+        day = local_today()
+    settings = _settings()
+    report = queries.statistics(db.session, org, day, age_bounds=settings.register_age_bounds,
+                                small=settings.branch_complete_min_members)
+    return render("tuanji/stats.html", status=status, org=org, report=report, raw=raw, error=error,
+                  crumbs=breadcrumb(org))
