@@ -1,4 +1,4 @@
-"""membership_events: 团籍变动 with date and kind (issue 27); today's members, deletions and transfers become events
+"""membership_events and register_snapshots (issue 27): 团籍变动 with date and kind; members, deletions, transfers become events
 
 Revision ID: b4d1e2f3a5c7
 Revises: 6c76d8d15026
@@ -137,6 +137,19 @@ def upgrade():
     with op.batch_alter_table('membership_events', schema=None) as batch_op:
         batch_op.create_index('ix_membership_events_org_on', ['org_id', 'on_date'], unique=False)
         batch_op.create_index('ix_membership_events_person_on', ['person_id', 'on_date', 'id'], unique=False)
+    op.create_table('register_snapshots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('on_date', sa.Date(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('frozen_at', sa.DateTime(), nullable=False),
+    sa.Column('frozen_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['frozen_by_id'], ['people.id'], name=op.f('fk_register_snapshots_frozen_by_id_people')),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_register_snapshots_org_id_orgs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_register_snapshots'))
+    )
+    with op.batch_alter_table('register_snapshots', schema=None) as batch_op:
+        batch_op.create_index('uq_register_snapshots_org_on', ['org_id', 'on_date'], unique=True)
     _backfill(op.get_bind())
 
 
@@ -179,6 +192,9 @@ def _backfill(conn) -> None:
 
 
 def downgrade():
+    with op.batch_alter_table('register_snapshots', schema=None) as batch_op:
+        batch_op.drop_index('uq_register_snapshots_org_on')
+    op.drop_table('register_snapshots')
     with op.batch_alter_table('membership_events', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_events_person_on')
         batch_op.drop_index('ix_membership_events_org_on')

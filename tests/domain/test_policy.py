@@ -27,6 +27,7 @@ EXPECTED = {
     "org.view": {S, C, B},
     "member.edit": {S, C, B},
     "member.leave_batch": {S, C, B},
+    "register.freeze": {S},
     "cadre.manage": {S, C},
     "admin.manage": {S, C},
     "code.issue": {C},

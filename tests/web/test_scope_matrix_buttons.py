@@ -42,6 +42,9 @@ BUTTONS = {
     "member.leave_batch": lambda s, o: ((("tuanji.overage", {"org_id": o.id}), url_for("tuanji.leave_overage",
                                                                                       org_id=o.id))
                                         if o.org_kind.holds_members else None),
+    # freezing sits on the 团内统计 of a day that is over (not yet frozen)
+    "register.freeze": lambda s, o: (("tuanji.stats", {"org_id": o.id, "on": "2025-12-31"}),
+                                     url_for("tuanji.freeze", org_id=o.id)),
 }
 
 

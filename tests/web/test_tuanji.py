@@ -121,3 +121,54 @@ def test_statistics_page(client, session, login, tree):
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2025-13-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2999-01-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats").status_code == 200
+
+
+def test_freeze_keeps_the_figures_and_lists_later_corrections(client, session, login, tree):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.models import AuditEntry, RegisterSnapshot
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    _add(session, tree.village, tree.branch_admin, "员乙", _born(-1000))
+    session.commit()
+    day = (local_today() - timedelta(days=10)).isoformat()
+    login(tree.branch_admin)
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert f'action="/tuanji/org/{tree.village.id}/stats/freeze"' in page
+    # a township admin may not freeze the branch's figures (only its own)
+    login(tree.township_admin)
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert "/stats/freeze" not in page
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    assert session.scalar(select(RegisterSnapshot.id)) is None
+    login(tree.branch_admin)
+    # today is not over: refused
+    resp = client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": local_today().isoformat()})
+    assert resp.status_code == 302 and session.scalar(select(RegisterSnapshot.id)) is None
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    snap = session.scalar(select(RegisterSnapshot))
+    assert snap.data["total"][3] == 2
+    # a later correction dated before the frozen day: the frozen figure stays, the correction is listed beside it
+    members.leave_member(session, Actor(person_id=tree.branch_admin.id, name="陈支", ip="x", org_id=tree.village.id,
+                                        scope_code=tree.village.code), session.get(Member, old.id),
+                         kind=register.ERROR, on=day, note="重复录入", now=utcnow() + timedelta(seconds=1))
+    session.commit()
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert "已冻结" in page and "冻结后的补录和更正（1 条）" in page and "超甲" in page
+    assert old.person.id_number not in page and old.person.masked_id in page
+    assert "<td class=\"num\">2</td>" in page
+    live = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}&live=1").get_data(as_text=True)
+    assert "这里是按现有记录重新计算的数字" in live
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    assert len(session.scalars(select(RegisterSnapshot)).all()) == 1
+    # print and workbook carry the frozen figures, with the signature lines; both audited
+    printed = client.get(f"/tuanji/org/{tree.village.id}/stats/print?on={day}").get_data(as_text=True)
+    assert "制表人" in printed and "审核人" in printed and "单位负责人" in printed and "对比表" in printed
+    resp = client.get(f"/tuanji/org/{tree.village.id}/stats/export.xlsx?on={day}")
+    wb = load_workbook(BytesIO(resp.data))
+    assert wb.sheetnames[0] == "对比表" and "团员性别" in wb.sheetnames
+    assert [c.value for c in wb["对比表"][3]] == ["合计", 2, 0, 0, 2]
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert {"register.freeze", "register.print", "export.register_stats"} <= set(actions)
+    assert client.get(f"/tuanji/org/{tree.village.id}/stats/print?on=bad").status_code == 400

@@ -5,11 +5,20 @@ from .base import Base, utcnow
 from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
-from .people import CadrePost, ExceptionRequest, Member, MembershipEvent, Person, PostChange, TransferRequest
+from .people import (
+    CadrePost,
+    ExceptionRequest,
+    Member,
+    MembershipEvent,
+    Person,
+    PostChange,
+    RegisterSnapshot,
+    TransferRequest,
+)
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .registration import RegistrationCode
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
            "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "ImportBatch", "Member", "MembershipEvent", "Org",
-           "OrgCodeChange", "OrgStats", "Person", "PostChange", "RegistrationCode", "ResetCode", "Throttle",
-           "TransferRequest", "utcnow"]
+           "OrgCodeChange", "OrgStats", "Person", "PostChange", "RegisterSnapshot", "RegistrationCode", "ResetCode",
+           "Throttle", "TransferRequest", "utcnow"]

@@ -96,6 +96,23 @@ class MembershipEvent(Base):
     org: Mapped[Org] = relationship()  # noqa: F821
 
 
+class RegisterSnapshot(Base):
+    """团内统计 frozen (issue 27): an org's figures as of a date, kept as reported; later 团籍变动 dated on or before
+    that date are listed beside it, never folded in."""
+
+    __tablename__ = "register_snapshots"
+    __table_args__ = (Index("uq_register_snapshots_org_on", "org_id", "on_date", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    on_date: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict] = mapped_column(JSON)
+    frozen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    frozen_by: Mapped[Person | None] = relationship(foreign_keys=[frozen_by_id])
+
+
 class CadrePost(Base):
     """团干部职务: (person, organisation, position). One person may hold posts in several organisations."""
 

@@ -249,3 +249,30 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
                       rows, compared[org.id], unexplained(session, org, clock.local_today()))
+
+
+def snapshot_of(session, org: Org, day: date):
+    from ..models import RegisterSnapshot
+    return session.scalar(select(RegisterSnapshot).where(RegisterSnapshot.org_id == org.id,
+                                                         RegisterSnapshot.on_date == day))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A 团籍变动 written after a freeze, dated on or before the frozen day (it changes the figure as it stands now,
+    not the one reported)."""
+    on: date
+    label: str
+    person: Person
+    org: Org
+    erased: bool
+    written: datetime
+
+
+def corrections(session, org: Org, day: date, frozen_at: datetime) -> list[Correction]:
+    e = MembershipEvent
+    rows = session.execute(select(e, Person, Org).join(Person, e.person_id == Person.id)
+                           .join(Org, e.org_id == Org.id)
+                           .where(within(Org.code, org.code), e.on_date <= day, e.created_at > frozen_at)
+                           .order_by(e.on_date, e.id)).all()
+    return [Correction(ev.on_date, register.label(ev.kind), p, o, ev.erased, ev.created_at) for ev, p, o in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import request, url_for
+from flask import abort, render_template, request, send_file, url_for
 
 from .. import current_settings as _settings
 from ..clock import local_today
@@ -12,11 +12,14 @@ from ..domain import policy, register
 from ..extensions import db
 from ..models import utcnow
 from ..services import tuanji as service
+from ..spreadsheets.writer import write_sheets
 from ..web.actions import flash_redirect, form_action
 from ..web.crumbs import breadcrumb
 from ..web.htmx import render
 from ..web.scope import admin_required, current_actor, org_or_404
 from . import bp, queries
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _queue_page(org, *, status: int = 200, errors: dict | None = None, chosen=(), on: str = ""):
@@ -105,8 +108,69 @@ def stats(org_id: int):
         status = 400
         error = "日期格式不对，请按 2026-12-31 的格式填写" if day is None else "统计日期不能晚于今年12月31日"
         day = local_today()
-    settings = _settings()
-    report = queries.statistics(db.session, org, day, age_bounds=settings.register_age_bounds,
-                                small=settings.branch_complete_min_members)
+    snap = queries.snapshot_of(db.session, org, day)
+    if snap is not None and request.args.get("live") != "1":       # frozen: the figures as reported, at once
+        return render("tuanji/frozen.html", status=status, org=org, snap=snap, raw=raw, error=error,
+                      fixes=queries.corrections(db.session, org, day, snap.frozen_at), crumbs=breadcrumb(org))
+    report = _report(org, day)
+    may_freeze = snap is None and day < local_today() and policy.refusal(
+        "register.freeze", current_actor().scope_code, org.code) is None
     return render("tuanji/stats.html", status=status, org=org, report=report, raw=raw, error=error,
-                  crumbs=breadcrumb(org))
+                  may_freeze=may_freeze, snap=snap, crumbs=breadcrumb(org))
+
+
+def _report(org, day):
+    settings = _settings()
+    return queries.statistics(db.session, org, day, age_bounds=settings.register_age_bounds,
+                              small=settings.branch_complete_min_members)
+
+
+@bp.post("/org/<int:org_id>/stats/freeze")
+@admin_required
+def freeze(org_id: int):
+    org = org_or_404(org_id)
+    day = register.parse_day(request.form.get("on", ""))
+    back = url_for("tuanji.stats", org_id=org.id, on=day.isoformat() if day else None)
+    if day is None:
+        return flash_redirect("日期格式不对，请按 2026-12-31 的格式填写", back, "error")
+    return form_action(None, lambda: service.freeze(db.session, current_actor(), org, _report(org, day), now=utcnow()),
+                       rerender=lambda status, error: flash_redirect(error, back, "error"),
+                       done=lambda snap: flash_redirect(f"已冻结 {org.short_name} 截至 {day.isoformat()} 的团内统计。",
+                                                        back))
+
+
+def _figures(org):
+    """(day, the figures as a snapshot's data, the snapshot or None) for the print and the workbook."""
+    day, _ = _year_end_day()
+    if day is None or day > date(local_today().year, 12, 31):
+        abort(400)
+    snap = queries.snapshot_of(db.session, org, day)
+    if snap is not None:
+        return day, snap.data, snap
+    return day, service.snapshot_data(_report(org, day)), None
+
+
+@bp.get("/org/<int:org_id>/stats/print")
+@admin_required
+def print_stats(org_id: int):
+    org = org_or_404(org_id)
+    day, d, snap = _figures(org)
+    service.record_export(db.session, current_actor(), org, day, frozen=snap is not None, what="print")
+    db.session.commit()
+    return render_template("tuanji/print.html", org=org, day=day, d=d, snap=snap)
+
+
+@bp.get("/org/<int:org_id>/stats/export.xlsx")
+@admin_required
+def export_stats(org_id: int):
+    org = org_or_404(org_id)
+    day, d, snap = _figures(org)
+    service.record_export(db.session, current_actor(), org, day, frozen=snap is not None, what="excel")
+    db.session.commit()
+    head = f"{org.full_name or org.short_name} 团内统计（截至 {day.isoformat()}{'，已冻结' if snap else ''}）"
+    sheets = [("对比表", head + " 对比表", ["组织", "上年数", "增加", "减少", "本年数"],
+               [[name, *nums] for _, name, *nums in d["comparison"]] + [["合计", *d["total"]]])]
+    for key in ("members", "changes", "orgs", "cadres"):
+        sheets += [(title, f"{head} {title}", ["项目", "数量"], rows) for title, rows in d[key]]
+    return send_file(write_sheets(sheets), as_attachment=True, mimetype=XLSX,
+                     download_name=f"团内统计_{org.short_name}_{day:%Y%m%d}.xlsx")
