@@ -1,5 +1,6 @@
 """Issue 27 in a real browser, JavaScript on and off: a branch admin opens the 超龄 queue, ticks the overdue
-members, leaves them with one date (批量超龄离团), and the 团籍名册 shows the branch before and after that day."""
+members, leaves them with one date (批量超龄离团), the 团籍名册 shows the branch before and after that day, the 团内统计
+balances, a past day is frozen and printed."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -82,6 +83,17 @@ def test_overage_queue_batch_leave_and_roll(browser, live_server, artifacts, js)
         expect(page.locator("section.card").nth(1)).not_to_contain_text("不符")
         expect(page.locator("caption", has_text="团员减少")).to_be_visible()
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-stats.png"), full_page=True)
+        # freeze a day that is over, then print the frozen figures
+        page.fill("input[name=on]", yesterday)
+        page.get_by_role("button", name="统计", exact=True).click()
+        page.get_by_role("button", name=f"冻结截至 {yesterday} 的统计").click()
+        expect(page.locator("h1")).to_contain_text("已冻结")
+        expect(page.locator("section.card").nth(1)).to_contain_text("冻结后的补录和更正（0 条）")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-frozen.png"), full_page=True)
+        page.get_by_role("link", name="打印（A4）").click()
+        expect(page.locator("h1").first).to_contain_text("团内统计汇总表")
+        expect(page.locator("p.sign").first).to_contain_text("单位负责人")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-print.png"), full_page=True)
         assert watched.foreign == [] and watched.page_errors == [] and watched.console_errors == []
     finally:
         watched.context.close()

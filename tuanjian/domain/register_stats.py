@@ -71,9 +71,9 @@ def age_groups(bounds: Iterable[int]) -> list[str]:
     return out
 
 
-def age_group(birth: date, on: date, bounds: Iterable[int]) -> str:
+def age_group(birth: date, on: date, bounds: Iterable[int], labels: list[str] | None = None) -> str:
     b = list(bounds)
-    labels = age_groups(b)
+    labels = labels or age_groups(b)
     age = full_years(birth, on)
     for i, hi in enumerate(b):
         if age <= hi:
@@ -100,7 +100,8 @@ def member_tables(facts: list[MemberFact], on: date, bounds: Iterable[int] = DEF
                       + [(f"其中：{v}", n) for v, n in _ordered(eth, ETHNICITIES, "").rows
                          if v not in ("汉族", UNFILLED)]
                       + ([(UNFILLED, eth[UNFILLED])] if eth.get(UNFILLED) else []))
-    ages = Counter(age_group(f.birth, on, bounds) for f in facts)
+    labels = age_groups(bounds)
+    ages = Counter(age_group(f.birth, on, bounds, labels) for f in facts)
     party = Counter(f.political_status for f in facts if f.political_status in register.PARTY_STATUSES)
     return [
         Table("团员总数", [("团员", len(facts))]),
@@ -141,7 +142,8 @@ def cadre_tables(cadres: list[CadreFact], on: date, bounds: Iterable[int] = DEFA
     for c in cadres:
         people.setdefault(c.person_id, c)
     facts = list(people.values())
-    ages = Counter(age_group(f.birth, on, bounds) for f in facts)
+    labels = age_groups(bounds)
+    ages = Counter(age_group(f.birth, on, bounds, labels) for f in facts)
     return [
         Table("团干部总数", [("团干部", len(facts))]),
         _ordered(Counter(f.nature or UNFILLED for f in facts), ("专职", "兼职", "挂职"), "团干部性质"),

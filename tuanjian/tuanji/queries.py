@@ -169,8 +169,13 @@ def cadre_facts(session, org: Org, day: date) -> list:
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
-    return [register.Event(e.id, e.person_id, e.org_id, e.on_date, e.kind, e.erased)
-            for e in events_between(session, start, end, scope_code)]
+    """``events_between`` as plain tuples (no ORM objects: a province's year is hundreds of thousands of rows)."""
+    e = MembershipEvent
+    stmt = (select(e.id, e.person_id, e.org_id, e.on_date, e.kind, e.erased)
+            .where(e.erased == false(), and_(e.on_date > start, e.on_date <= end)))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    return [register.Event(*row) for row in session.execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -181,27 +186,22 @@ class Unexplained:
     by_events: Org | None
 
 
-def unexplained(session, org: Org, today: date) -> list[Unexplained]:
-    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name."""
-    placed = members_on(session, today, None)
+def unexplained(session, org: Org, today: date, placed: dict[int, int] | None = None) -> list[Unexplained]:
+    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name. ``placed``:
+    ``members_on(today, org.code)`` when the caller has it. An org outside the subtree is never named."""
+    if placed is None:
+        placed = members_on(session, today, org.code)
     recorded = {p: o for p, o in session.execute(
         select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
         .where(Member.deleted_at.is_(None), within(Org.code, org.code)))}
-    codes = {}
     wrong = [p for p in set(placed) | set(recorded) if placed.get(p) != recorded.get(p)]
     if not wrong:
         return []
-    org_ids = {placed.get(p) for p in wrong} | {recorded.get(p) for p in wrong}
-    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_([i for i in org_ids if i])))}
-    codes = {i: o.code for i, o in orgs.items()}
+    org_ids = [i for i in {placed.get(p) for p in wrong} | {recorded.get(p) for p in wrong} if i is not None]
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(org_ids)))}
     people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wrong)))}
-    out = []
-    for p in wrong:
-        a, b = recorded.get(p), placed.get(p)
-        if not any(i is not None and is_within(codes[i], org.code) for i in (a, b)):
-            continue
-        out.append(Unexplained(people[p], orgs.get(a), orgs.get(b)))
-    return sorted(out, key=lambda u: u.person.name)
+    return sorted((Unexplained(people[p], orgs.get(recorded.get(p)), orgs.get(placed.get(p))) for p in wrong),
+                  key=lambda u: u.person.name)
 
 
 @dataclass
@@ -225,6 +225,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
         last_day = day.replace(year=day.year - 1)
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
+    today = clock.local_today()
     placed = members_on(session, day, org.code)
     placed_last = members_on(session, last_day, org.code)
     events = pure_events(session, last_day, day, org.code)
@@ -237,7 +238,13 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
         last_per_org[o] = last_per_org.get(o, 0) + 1
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
     all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
-    groups = {c.id: [i for i, code in all_codes.items() if is_within(code, c.code)] for c in children}
+    child_of = {c.code: c.id for c in children}
+    depth = org.code.count(".") + 1
+    groups: dict[int, list[int]] = {c.id: [] for c in children}
+    for i, code in all_codes.items():
+        head = ".".join(code.split(".")[:depth + 1])
+        if head in child_of:
+            groups[child_of[head]].append(i)
     groups[org.id] = list(all_codes)
     compared = {c.org_id: c for c in rs.compare(last_per_org, per_org, events, groups)}
     rows = [(c, compared[c.id]) for c in children
@@ -248,7 +255,8 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
                       rs.change_tables(events),
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
-                      rows, compared[org.id], unexplained(session, org, clock.local_today()))
+                      rows, compared[org.id], unexplained(session, org, today,
+                                                          placed if day == today else None))
 
 
 def snapshot_of(session, org: Org, day: date):
