@@ -13,7 +13,7 @@ from .. import clock
 from ..domain import register
 from ..domain.orgtree import is_within
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
-from ..queries import among, within
+from ..queries import within
 
 
 def _latest(day: date):
@@ -130,17 +130,19 @@ def _end_utc(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time()) - timedelta(hours=clock.UTC_OFFSET_HOURS)
 
 
-def member_facts(session, placed: dict[int, int]) -> list:
-    """``placed``: person id -> org id (``members_on``); each with the person's and member record's fields."""
+def member_facts(session, day: date, scope_code: str | None) -> list:
+    """The members at the end of ``day`` (as ``members_on``) with the person's and member record's fields, in one
+    query joined to the latest-event subquery (no list of ids travels)."""
     from ..domain.register_stats import MemberFact
-    out = []
-    for cond in among(session, Person.id, list(placed)):
-        for pid, gender, eth, birth, pol, edu, occ in session.execute(
-                select(Person.id, Person.gender, Person.ethnicity, Person.birth_date, Person.political_status,
-                       Member.education, Member.occupation)
-                .outerjoin(Member, Member.person_id == Person.id).where(cond)):
-            out.append(MemberFact(pid, placed[pid], gender, eth, birth, edu, occ, pol))
-    return out
+    t = _latest(day)
+    stmt = (select(Person.id, t.c.org_id, Person.gender, Person.ethnicity, Person.birth_date, Member.education,
+                   Member.occupation, Person.political_status)
+            .select_from(t).join(Person, Person.id == t.c.person_id)
+            .outerjoin(Member, Member.person_id == t.c.person_id)
+            .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING)))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+    return [MemberFact(*row) for row in session.execute(stmt)]
 
 
 def org_facts(session, org: Org, day: date) -> list:
@@ -226,7 +228,8 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
-    placed = members_on(session, day, org.code)
+    facts = member_facts(session, day, org.code)
+    placed = {f.person_id: f.org_id for f in facts}
     placed_last = members_on(session, last_day, org.code)
     events = pure_events(session, last_day, day, org.code)
     orgs = org_facts(session, org, day)
@@ -251,7 +254,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
             if not c.is_dissolved or any(getattr(compared[c.id], k)
                                          for k in ("last", "arrivals", "departures", "this"))]
     return Statistics(org, day, last_day,
-                      rs.member_tables(member_facts(session, placed), day, age_bounds),
+                      rs.member_tables(facts, day, age_bounds),
                       rs.change_tables(events),
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
