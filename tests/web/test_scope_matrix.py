@@ -198,6 +198,7 @@ CASES = {
     "tuanji.overage": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.leave_overage": ("POST", lambda s, o: ({"org_id": o.id}, {"on": "2026-01-01"})),
     "tuanji.roll": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.export_roll": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.print_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.export_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),

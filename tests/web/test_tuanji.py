@@ -84,6 +84,19 @@ def test_queue_lists_overdue_due_and_exempt(client, session, login, tree):
     assert "共有团员 <strong>3</strong>" in page and tree.village.short_name in page and "超甲" not in page
     assert client.get(f"/tuanji/org/{tree.county.id}?on={day}").status_code == 404
     assert client.get(f"/tuanji/org/{tree.township.id}?on=2025-02-30").status_code == 400
+    # the roll as a workbook, as of the day before the leaving: masked, audited
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.models import AuditEntry
+    resp = client.get(f"/tuanji/org/{tree.township.id}/roll.xlsx?on={before}")
+    sheet = load_workbook(BytesIO(resp.data))["团籍名册"]
+    names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert sorted(names) == sorted(["超甲", "党乙", "近丙", "远丁", "干戊"])
+    assert old.person.masked_id in [row[3] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "export.register_roll"))
+    assert client.get(f"/tuanji/org/{tree.township.id}/roll.xlsx?on=x").status_code == 400
 
 
 def test_queue_is_scope_checked(client, session, login, tree):

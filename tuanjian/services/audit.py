@@ -40,6 +40,7 @@ ACTION_LABELS = {
     "register.freeze": "冻结团内统计",
     "register.print": "打印团内统计",
     "export.register_stats": "导出团内统计",
+    "export.register_roll": "导出团籍名册",
     "member.reveal": "查看完整身份证号",
     "member.print": "打印团员名单",
     "profile.update": "本人修改个人信息",

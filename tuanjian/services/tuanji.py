@@ -83,3 +83,9 @@ def record_export(session, actor: Actor, org: Org, day, *, frozen: bool, what: s
                  object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"{'导出' if what == 'excel' else '打印'}团内统计（{'Excel' if what == 'excel' else 'A4'}）："
                          f"{org.short_name} 截至 {day.isoformat()}{'（已冻结的数字）' if frozen else ''}")
+
+
+def record_roll_export(session, actor: Actor, org: Org, day, count: int) -> None:
+    audit.record(session, actor, "export.register_roll", object_type="org", object_id=org.id, org_id=org.id,
+                 summary=f"导出团籍名册（Excel）：{org.short_name} 及全部下级，截至 {day.isoformat()}，{count} 人，"
+                         "身份证号码已隐去", after={"count": count, "full_id_numbers": False})

@@ -13,7 +13,7 @@ from .. import clock
 from ..domain import register
 from ..domain.orgtree import is_within
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
-from ..queries import within
+from ..queries import among, within
 
 
 def _latest(day: date):
@@ -287,3 +287,15 @@ def corrections(session, org: Org, day: date, frozen_at: datetime) -> list[Corre
                            .where(within(Org.code, org.code), e.on_date <= day, e.created_at > frozen_at)
                            .order_by(e.on_date, e.id)).all()
     return [Correction(ev.on_date, register.label(ev.kind), p, o, ev.erased, ev.created_at) for ev, p, o in rows]
+
+
+def roll_rows(session, org: Org, day: date) -> list[tuple[Person, Org]]:
+    """Every member of ``org``'s subtree at the end of ``day`` with their branch then, by branch code and name."""
+    placed = members_on(session, day, org.code)
+    if not placed:
+        return []
+    people = {}
+    for cond in among(session, Person.id, list(placed)):
+        people.update({p.id: p for p in session.scalars(select(Person).where(cond))})
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(set(placed.values()))))}
+    return sorted(((people[p], orgs[o]) for p, o in placed.items()), key=lambda r: (r[1].code, r[0].name))

@@ -174,3 +174,23 @@ def export_stats(org_id: int):
         sheets += [(title, f"{head} {title}", ["项目", "数量"], rows) for title, rows in d[key]]
     return send_file(write_sheets(sheets), as_attachment=True, mimetype=XLSX,
                      download_name=f"团内统计_{org.short_name}_{day:%Y%m%d}.xlsx")
+
+
+@bp.get("/org/<int:org_id>/roll.xlsx")
+@admin_required
+def export_roll(org_id: int):
+    """The 团籍名册 as of a date, the whole subtree, ID numbers masked."""
+    org = org_or_404(org_id)
+    raw = request.args.get("on", "")
+    day = register.parse_day(raw) if raw else local_today()
+    if day is None:
+        abort(400)
+    rows = queries.roll_rows(db.session, org, day)
+    service.record_roll_export(db.session, current_actor(), org, day, len(rows))
+    db.session.commit()
+    body = [[i, p.name, p.gender, p.masked_id, branch.short_name] for i, (p, branch) in enumerate(rows, start=1)]
+    out = write_sheets([("团籍名册", f"{org.full_name or org.short_name} 团籍名册（截至 {day.isoformat()}，"
+                                     f"共 {len(rows)} 人，身份证号码已隐去）",
+                         ["序号", "姓名", "性别", "身份证号码", "所在团支部"], body)])
+    return send_file(out, as_attachment=True, mimetype=XLSX,
+                     download_name=f"团籍名册_{org.short_name}_{day:%Y%m%d}.xlsx")
