@@ -82,6 +82,10 @@ CASES = {
     "members.export": ("GET", lambda c, t: {"org_id": t.county.id, "reveal": "1"}, True),
     "exchange.zhtj": ("GET", lambda c, t: {"org_id": t.county.id}, True),
     "supervision.export_excepted": ("GET", _excepted, True),
+    # 团内统计: the comparison names the county's children (the sibling's poisoned short name)
+    "tuanji.export_stats": ("GET", lambda c, t: {"org_id": t.county.id}, True),
+    # 团籍名册 reads the 团籍变动 (the factory member has none): checked for inert cells only
+    "tuanji.export_roll": ("GET", lambda c, t: {"org_id": t.county.id}, False),
 }
 
 
