@@ -134,8 +134,8 @@ def _erase_span(session, person_id: int) -> None:
     pure = [register.Event(r.id, r.person_id, r.org_id, r.on_date, r.kind, r.erased) for r in rows]
     ids = [e.id for e in register.erased_span(pure)]
     if ids:
-        session.execute(sql_update(MembershipEvent).where(MembershipEvent.id.in_(ids)).values(erased=True))
-        session.expire_all()
+        session.execute(sql_update(MembershipEvent).where(MembershipEvent.id.in_(ids)).values(erased=True),
+                        execution_options={"synchronize_session": "fetch"})
 
 
 def last_event_on(session, person_id: int) -> date | None:
