@@ -81,6 +81,16 @@ def age_group(birth: date, on: date, bounds: Iterable[int], labels: list[str] | 
     return labels[-1]
 
 
+def _ages(facts, on: date, bounds: list[int]) -> Counter:
+    """Age groups counted once per distinct birth date (thousands of members share each)."""
+    labels = age_groups(bounds)
+    births = Counter(f.birth for f in facts)
+    out: Counter = Counter()
+    for birth, n in births.items():
+        out[age_group(birth, on, bounds, labels)] += n
+    return out
+
+
 def _ordered(counts: Counter, order: Iterable[str], title: str) -> Table:
     rows = [(v, counts[v]) for v in order if counts.get(v)]
     rows += sorted((v, n) for v, n in counts.items() if v not in set(order) and v != UNFILLED)
@@ -100,8 +110,7 @@ def member_tables(facts: list[MemberFact], on: date, bounds: Iterable[int] = DEF
                       + [(f"其中：{v}", n) for v, n in _ordered(eth, ETHNICITIES, "").rows
                          if v not in ("汉族", UNFILLED)]
                       + ([(UNFILLED, eth[UNFILLED])] if eth.get(UNFILLED) else []))
-    labels = age_groups(bounds)
-    ages = Counter(age_group(f.birth, on, bounds, labels) for f in facts)
+    ages = _ages(facts, on, bounds)
     party = Counter(f.political_status for f in facts if f.political_status in register.PARTY_STATUSES)
     return [
         Table("团员总数", [("团员", len(facts))]),
@@ -142,8 +151,7 @@ def cadre_tables(cadres: list[CadreFact], on: date, bounds: Iterable[int] = DEFA
     for c in cadres:
         people.setdefault(c.person_id, c)
     facts = list(people.values())
-    labels = age_groups(bounds)
-    ages = Counter(age_group(f.birth, on, bounds, labels) for f in facts)
+    ages = _ages(facts, on, bounds)
     return [
         Table("团干部总数", [("团干部", len(facts))]),
         _ordered(Counter(f.nature or UNFILLED for f in facts), ("专职", "兼职", "挂职"), "团干部性质"),

@@ -29,7 +29,8 @@ def members_on(session, day: date, scope_code: str | None = None) -> dict[int, i
     stmt = select(t.c.person_id, t.c.org_id).where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING))
     if scope_code is not None:
         stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
-    return {a: b for a, b in session.execute(stmt)}
+    session.flush()                  # Core reads below do not autoflush
+    return {a: b for a, b in session.connection().execute(stmt)}
 
 
 def counts_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
@@ -142,7 +143,8 @@ def member_facts(session, day: date, scope_code: str | None) -> list:
             .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING)))
     if scope_code is not None:
         stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
-    return [MemberFact(*row) for row in session.execute(stmt)]
+    session.flush()
+    return [MemberFact(*row) for row in session.connection().execute(stmt)]      # Core: no ORM row overhead
 
 
 def org_facts(session, org: Org, day: date) -> list:
@@ -177,7 +179,8 @@ def pure_events(session, start: date, end: date, scope_code: str) -> list[regist
             .where(e.erased == false(), and_(e.on_date > start, e.on_date <= end)))
     if scope_code is not None:
         stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
-    return [register.Event(*row) for row in session.execute(stmt)]
+    session.flush()
+    return [register.Event(*row) for row in session.connection().execute(stmt)]
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,8 @@ def unexplained(session, org: Org, today: date, placed: dict[int, int] | None = 
     ``members_on(today, org.code)`` when the caller has it. An org outside the subtree is never named."""
     if placed is None:
         placed = members_on(session, today, org.code)
-    recorded = {p: o for p, o in session.execute(
+    session.flush()
+    recorded = {p: o for p, o in session.connection().execute(
         select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
         .where(Member.deleted_at.is_(None), within(Org.code, org.code)))}
     wrong = [p for p in set(placed) | set(recorded) if placed.get(p) != recorded.get(p)]
