@@ -61,6 +61,13 @@ def test_overage_queue_batch_leave_and_roll(browser, live_server, artifacts, js)
         page.goto(f"{base}/tuanji/org/{branch_id}/overage")
         expect(page.locator("h1")).to_contain_text("超龄团员")
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-queue.png"), full_page=True)
+        # the member page shows the 团籍变动 and the leaving form with the reasons from the list
+        page.get_by_role("link", name="超龄甲").click()
+        expect(page.locator("#leave h2")).to_have_text("离团或删除")
+        expect(page.locator("#leave-kind option")).to_have_count(10)
+        expect(page.locator("table.list").last).to_contain_text("首次录入")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-member.png"), full_page=True)
+        page.goto(f"{base}/tuanji/org/{branch_id}/overage")
         # nothing ticked: a clear message, nothing changes
         page.get_by_role("button", name="办理超龄离团").click()
         expect(page.locator(".error-text").first).to_contain_text("请勾选")
