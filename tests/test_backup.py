@@ -101,6 +101,14 @@ def populated(app, session, tree, versioned):
     session.add(ExchangeLink(root_code=tree.township.code, secret="ABCDEFGHJKLMNPQRSTUVWXYZ2", secret_set_at=now,
                              last_source_name="华阳镇团委（000.012.016.007.001）", last_created_at=now,
                              last_sha256="cd" * 32, last_applied_at=now, last_applied_by_id=tree.county_admin.id))
+    from tuanjian.models import MembershipEvent, RegisterSnapshot
+    session.add(MembershipEvent(person_id=members[0].person_id, org_id=tree.village.id, on_date=date(2025, 5, 4),
+                                kind="first_entry", note="首次录入", created_by_id=tree.county_admin.id))
+    session.add(MembershipEvent(person_id=members[2].person_id, org_id=tree.klass.id, on_date=date(2025, 6, 1),
+                                kind="error", note="重复录入", erased=True))
+    session.add(RegisterSnapshot(org_id=tree.county.id, on_date=date(2025, 12, 31), frozen_at=now,
+                                 data={"total": [1, 2, 0, 3], "members": [["团员性别", [["女", 3]]]]},
+                                 frozen_by_id=tree.county_admin.id))
     campaign = Campaign(org_id=tree.county.id, name="2026年团员信息采集", deadline=date(2026, 6, 30),
                         targets={"members": 100, "complete": 0.9}, created_by_id=tree.county_admin.id)
     session.add(campaign)

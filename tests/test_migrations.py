@@ -224,3 +224,65 @@ def test_upgrade_turns_full_stops_in_names_into_the_middle_dot(db_kind, tmp_path
         db.session.remove()
         downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
         db.engine.dispose()
+
+
+def test_upgrade_turns_members_deletions_and_transfers_into_events(db_kind, tmp_path):
+    """Issue 27: every member gets its 团籍变动 back without loss: 首次录入 where it was first entered, accepted
+    transfers as 转出/转入 pairs, deletions (from the log and the row) with the kind their free text names and the
+    text as note, restorations; 录入错误 erases its span; an unrecognisable reason stays a counted departure."""
+    url = _fresh_url(db_kind, tmp_path)
+    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO orgs (id, parent_id, code, kind, short_name, is_township, sort_order, "
+                              "created_at, secretary_presiding) VALUES "
+                              "(1, NULL, '000.012', 'leading', '县团委', false, 0, '2026-01-01', false), "
+                              "(2, 1, '000.012.001', 'branch', '一支部', false, 1, '2026-01-01', false), "
+                              "(3, 1, '000.012.002', 'branch', '二支部', false, 2, '2026-01-01', false)"))
+            for pid in range(1, 6):
+                conn.execute(text("INSERT INTO people (id, id_number, name, gender, birth_date, created_at, "
+                                  "updated_at) VALUES (:i, :n, :name, '女', '2000-01-01', '2026-01-01', "
+                                  "'2026-01-01')"), {"i": pid, "n": f"11010120000101{pid:04d}", "name": f"人{pid}"})
+            members = [  # id, person, org, created, updated, deleted_at, reason
+                (1, 1, 2, "2026-01-10 02:00:00", "2026-01-10 02:00:00", None, None),          # plain
+                (2, 2, 3, "2026-01-10 02:00:00", "2026-03-01 02:00:00", None, None),          # transferred 2 -> 3
+                (3, 3, 2, "2026-01-10 02:00:00", "2026-04-01 02:00:00", "2026-04-01 02:00:00", "重复录入"),
+                (4, 4, 2, "2026-01-10 02:00:00", "2026-05-01 02:00:00", "2026-05-01 02:00:00", "不来了"),
+                (5, 5, 2, "2026-01-10 02:00:00", "2026-06-01 02:00:00", None, None),          # deleted, restored
+            ]
+            for row in members:
+                conn.execute(text("INSERT INTO members (id, person_id, org_id, created_at, updated_at, deleted_at, "
+                                  "deleted_reason) VALUES (:a, :b, :c, :d, :e, :f, :g)"),
+                             dict(zip("abcdefg", row)))
+            conn.execute(text("INSERT INTO transfer_requests (id, member_id, from_org_id, to_org_id, reason, status, "
+                              "requested_at, decided_at) VALUES (1, 2, 2, 3, '就业', 'accepted', "
+                              "'2026-02-27 02:00:00', '2026-02-28 20:00:00')"))
+            for at, action, oid, summary, after in [
+                    ("2026-04-01 02:00:00", "member.delete", 3, "删除团员记录：人3", '{"reason": "重复录入"}'),
+                    ("2026-02-01 02:00:00", "member.delete", 5, "删除团员记录：人5", '{"reason": "超龄"}'),
+                    ("2026-06-01 02:00:00", "member.add", 5, "恢复团员：人5，一支部", None)]:
+                conn.execute(text("INSERT INTO audit_log (at, actor_name, action, object_type, object_id, org_id, "
+                                  "summary, after) VALUES (:at, '系统', :action, 'member', :oid, 2, :summary, "
+                                  ":after)"), {"at": at, "action": action, "oid": oid, "summary": summary,
+                                               "after": after})
+        upgrade(directory=MIGRATIONS)
+        with db.engine.connect() as conn:
+            got = [tuple(r) for r in conn.execute(text(
+                "SELECT person_id, org_id, on_date, kind, note, erased FROM membership_events ORDER BY id"))]
+        got = [(p, o, str(d)[:10], k, n, bool(e)) for p, o, d, k, n, e in got]
+        assert got == [
+            (1, 2, "2026-01-10", "first_entry", None, False),
+            (2, 2, "2026-01-10", "first_entry", None, False),
+            (2, 2, "2026-03-01", "out_county", "就业", False),        # 20:00 UTC is the next day in Beijing
+            (2, 3, "2026-03-01", "in_county", "就业", False),
+            (3, 2, "2026-01-10", "first_entry", None, True),
+            (3, 2, "2026-04-01", "error", "重复录入", True),
+            (4, 2, "2026-01-10", "first_entry", None, False),
+            (4, 2, "2026-05-01", "unstated", "不来了", False),
+            (5, 2, "2026-01-10", "first_entry", None, False),
+            (5, 2, "2026-02-01", "overage", "超龄", False),
+            (5, 2, "2026-06-01", "restored", None, False),
+        ]
+        downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
+        db.engine.dispose()

@@ -26,6 +26,7 @@ OWNERS_DIR = PACKAGE / "services" / "owners"
 OWNERS: dict[str, str] = {
     "Person": "services/owners/people.py",
     "Member": "services/owners/memberships.py",
+    "MembershipEvent": "services/owners/memberships.py",
     "CadrePost": "services/owners/posts.py",
     "PostChange": "services/owners/posts.py",
     "AdminGrant": "services/owners/grants.py",

@@ -83,7 +83,20 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_web(app: Flask) -> None:
-    from . import audit, auth, cadres, exchange, main, members, orgs, people, reconcile, registration, supervision
+    from . import (
+        audit,
+        auth,
+        cadres,
+        exchange,
+        main,
+        members,
+        orgs,
+        people,
+        reconcile,
+        registration,
+        supervision,
+        tuanji,
+    )
     from .web import actions, compress, errors, filters, relogin, security
 
     compress.init_app(app)      # registered first, so it runs last, on the finished response
@@ -94,7 +107,7 @@ def _register_web(app: Flask) -> None:
     actions.init_app(app)       # registered last, so the request's one commit runs first (its answer may change)
     relogin.init_fill(app)      # …except filling a restored form, whose spent stash is part of the commit
     for module in (main, auth, registration, orgs, cadres, members, audit, people, supervision, exchange,
-                   reconcile):
+                   reconcile, tuanji):
         app.register_blueprint(module.bp)
 
 

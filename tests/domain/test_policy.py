@@ -26,6 +26,8 @@ def test_relation_without_scope_is_outside():
 EXPECTED = {
     "org.view": {S, C, B},
     "member.edit": {S, C, B},
+    "member.leave_batch": {S, C, B},
+    "register.freeze": {S},
     "cadre.manage": {S, C},
     "admin.manage": {S, C},
     "code.issue": {C},

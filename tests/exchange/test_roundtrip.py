@@ -116,6 +116,16 @@ def test_removals_retire_what_the_package_no_longer_has(tmp_path, db_kind):
         session.expire_all()
         assert session.get(Org, extra.id).dissolved_at is not None
         assert session.get(Member, stray.id).deleted_reason == exchange.RETIRED_REASON
+        # 团籍变动 (issue 27): the package's members arrived, the stray one left; the register agrees with members
+        from tuanjian.clock import local_today
+        from tuanjian.models import MembershipEvent
+        from tuanjian.tuanji.queries import members_on
+        active = {p: o for p, o in session.execute(
+            select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
+            .where(Member.deleted_at.is_(None), Org.code.startswith(tree.township.code)))}
+        assert active and members_on(session, local_today(), tree.township.code) == active
+        assert session.scalars(select(MembershipEvent.kind).where(
+            MembershipEvent.person_id == stray.person_id)).all() == ["unstated"]
         # the county admin of the subtree (on B only) lost the grant: the package lists the township's admins
         assert plan.changes["admin_grants"].retires
         assert_current(session, app.extensions["tuanjian_settings"])

@@ -1,5 +1,6 @@
 from sqlalchemy import select
 
+from tuanjian.clock import local_today
 from tuanjian.models import AuditEntry
 
 from ..factories import make_cadre
@@ -77,7 +78,7 @@ def test_before_after_show_chinese_labels_and_display_values(client, session, lo
     session.commit()
     login(tree.county_admin)
     client.post(f"/orgs/{tree.county.id}/children", data={"short_name": "县直团工委", "kind": "leading"})
-    client.post(f"/members/{m.id}/delete", data={"reason": "重复录入"})
+    client.post(f"/members/{m.id}/delete", data={"kind": "error", "on": local_today().isoformat(), "note": "重复录入"})
     client.post(f"/orgs/{tree.sibling.id}/code")
     client.get(f"/members/org/{tree.village.id}/print")
     page = client.get("/audit/").get_data(as_text=True)
@@ -86,7 +87,7 @@ def test_before_after_show_chinese_labels_and_display_values(client, session, lo
                 "None", "False", "True"):
         assert raw not in page, raw
     assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", page), "ISO timestamps"
-    assert "已删除：否" in page and "已删除：是" in page and "原因：重复录入" in page
+    assert "已删除：否" in page and "已删除：是" in page and "原因：录入错误：重复录入" in page
     assert "上级组织：共青团测试县委员会" in page or "上级组织：" + tree.county.short_name in page
     assert "打印团员名单" in page and "组织类别：" in page and "有效期至：" in page
 

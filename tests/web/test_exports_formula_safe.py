@@ -112,6 +112,10 @@ CASES = {
     "supervision.export_excepted": ("GET", _excepted, True),
     "reconcile.differences": ("GET", lambda c, t: _reconciled(c, t) | {"reveal": "1"}, True),
     "reconcile.zhtj": ("GET", _reconciled, True),
+    # 团内统计: the comparison names the county's children (the sibling's poisoned short name)
+    "tuanji.export_stats": ("GET", lambda c, t: {"org_id": t.county.id}, True),
+    # 团籍名册 reads the 团籍变动 (the factory member has none): checked for inert cells only
+    "tuanji.export_roll": ("GET", lambda c, t: {"org_id": t.county.id}, False),
 }
 
 

@@ -2,6 +2,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from tuanjian.clock import local_today
 from tuanjian.demo import make_id
 from tuanjian.domain.orgtree import OrgKind
 from tuanjian.domain.settings import DEFAULT_SETTINGS
@@ -144,11 +145,15 @@ def test_edit_and_soft_delete(client, session, login, tree):
     assert resp.status_code == 302
     session.expire_all()
     assert session.get(Member, m.id).person.phone == "13700000000" and session.get(Member, m.id).person.name == "乙"
-    assert client.post(f"/members/{m.id}/delete", data={"reason": ""}).status_code == 302
+    resp = client.post(f"/members/{m.id}/delete", data={"reason": "重复录入"})      # no reason from the list
+    assert resp.status_code == 422 and "请从列表中选择离团原因" in resp.get_data(as_text=True)
+    resp = client.post(f"/members/{m.id}/delete", data={"kind": "error", "on": local_today().isoformat(), "note": ""})
+    assert resp.status_code == 422 and "录入错误、除名须说明" in resp.get_data(as_text=True)
     assert session.get(Member, m.id).deleted_at is None
-    assert client.post(f"/members/{m.id}/delete", data={"reason": "重复录入"}).status_code == 302
+    assert client.post(f"/members/{m.id}/delete",
+                       data={"kind": "error", "on": local_today().isoformat(), "note": "重复录入"}).status_code == 302
     session.expire_all()
-    assert session.get(Member, m.id).deleted_reason == "重复录入"
+    assert session.get(Member, m.id).deleted_reason == "录入错误：重复录入"
     assert f'href="/members/{m.id}"' not in client.get(f"/members/org/{tree.village.id}").get_data(as_text=True)
     # a deleted record may be entered again: it comes back
     resp = client.post(f"/members/org/{tree.village.id}/new",

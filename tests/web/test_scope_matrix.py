@@ -12,6 +12,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tuanjian.clock import local_today
 from tuanjian.domain.orgtree import OrgKind
 from tuanjian.domain.settings import DEFAULT_SETTINGS
 from tuanjian.models import AdminGrant, AuditEntry, CadrePost, Org, RegistrationCode
@@ -197,7 +198,8 @@ CASES = {
     "members.create": ("POST", lambda s, o: ({"org_id": o.id}, {"name": "矩阵"})),
     "members.edit": ("GET", lambda s, o: ({"member_id": _member_in(s, o).id}, None)),
     "members.update": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"ethnicity": "汉族"})),
-    "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id}, {"reason": "矩阵测试"})),
+    "members.delete": ("POST", lambda s, o: ({"member_id": _member_in(s, o).id},
+                                          {"kind": "withdrawn", "on": local_today().isoformat(), "note": "矩阵测试"})),
     "members.import_page": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.template": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "members.upload": ("POST", lambda s, o: ({"org_id": o.id}, {})),
@@ -210,6 +212,14 @@ CASES = {
     "members.refuse_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
     "members.cancel_transfer": ("POST", lambda s, o: ({"transfer_id": _transfer_between(s, o).id}, {})),
     "cadres.batch_errors": ("GET", lambda s, o: ({"batch_id": _batch_of(s, o, "cadres").id}, None)),
+    "tuanji.overage": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.leave_overage": ("POST", lambda s, o: ({"org_id": o.id}, {"on": "2026-01-01"})),
+    "tuanji.roll": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.export_roll": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.print_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.export_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
+    "tuanji.freeze": ("POST", lambda s, o: ({"org_id": o.id}, {"on": "2025-12-31"})),
     "supervision.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.print_report": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.export": ("GET", lambda s, o: ({"org_id": o.id}, None)),

@@ -45,6 +45,13 @@ BUTTONS = {
     # the explain form of each listed difference of the org's last comparison
     "reconcile.explain": lambda s, o: (("reconcile.index", {"org_id": _reconciled(s, o).org_id, "kind": "only_here"}),
                                        url_for("reconcile.explain", org_id=o.id)),
+    # the batch 超龄离团 sits on a branch's 超龄 queue
+    "member.leave_batch": lambda s, o: ((("tuanji.overage", {"org_id": o.id}), url_for("tuanji.leave_overage",
+                                                                                      org_id=o.id))
+                                        if o.org_kind.holds_members else None),
+    # freezing sits on the 团内统计 of a day that is over (not yet frozen)
+    "register.freeze": lambda s, o: (("tuanji.stats", {"org_id": o.id, "on": "2025-12-31"}),
+                                     url_for("tuanji.freeze", org_id=o.id)),
 }
 
 

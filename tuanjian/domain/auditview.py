@@ -18,6 +18,7 @@ FIELD_LABELS = {
     "dev_number": "发展团员编号", "education": "学历", "occupation": "职业", "workplace": "学习工作单位",
     "has_application": "入团志愿书", "has_card": "团员证", "card_year": "团籍注册年度", "has_letter": "组织关系介绍信",
     "cadre": "是否为团干部", "is_cadre": "是否为团干部", "deleted": "已删除", "reason": "原因",
+    "leave_kind": "离团原因", "leave_on": "离团日期",
     "members": "团员", "count": "人数", "full_id_numbers": "含完整身份证号码",
     # posts, admins, codes
     "position": "团内职务", "nature": "职务性质", "date": "变更日期", "ended_on": "卸任日期", "admin": "管理员",

@@ -58,6 +58,10 @@ class Rule:
 ACTIONS: dict[str, Rule] = {
     "org.view": Rule(SUBTREE, "不在您的管理范围内"),
     "member.edit": Rule(SUBTREE, "不在您的管理范围内"),
+    # 团籍 (issue 27): a batch 超龄离团 for a branch, by its admins or any admin above
+    "member.leave_batch": Rule(SUBTREE, "不在您的管理范围内"),
+    # freezing a date's 团内统计: by the org's own admins (the county its figures, a township its own)
+    "register.freeze": Rule(frozenset({_S}), "只能冻结本组织的团内统计"),
     "cadre.manage": Rule(OWN_OR_CHILD, "只能录入本组织或直属下级组织的团干部"),
     "admin.manage": Rule(OWN_OR_CHILD, "只能管理本组织及直属下级组织的管理员"),
     "code.issue": Rule(frozenset({_C}), "只能为本组织的直属下级组织生成或撤销注册码"),

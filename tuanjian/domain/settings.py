@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from .orgtree import DEFAULT_PLACEMENT, OrgKind
+from .register import DEFAULT_LEAVE_REASONS, parse_leave_reasons
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,11 @@ class Settings:
     exceptable_rules: frozenset[str] = frozenset({"join_age", "join_window", "dev_number_missing", "dev_number_format"})
     exception_approver_depth: int = 0
     exception_scan_max_kb: int = 5120
+    # 团籍变动 (issue 27): the leaving reasons a clerk may choose on the member page, in order (codes of
+    # domain.register, or their Chinese labels); 录入错误 is always offered.
+    leave_reasons: tuple[str, ...] = DEFAULT_LEAVE_REASONS
+    # 团内统计: the upper bounds of the age groups (周岁, ascending; the official layout is unknown, DOMAIN.md 8) [C].
+    register_age_bounds: tuple[int, ...] = (17, 22, 25, 28)
     # Parent -> allowed children (DOMAIN.md 1.2, a design choice [C]).
     placement: dict[OrgKind, frozenset[OrgKind]] = field(default_factory=lambda: dict(DEFAULT_PLACEMENT))
 
@@ -89,7 +95,15 @@ class Settings:
             if key not in values or f.name in ("placement", "province"):
                 continue
             raw = values[key]
-            if f.name == "exceptable_rules":
+            if f.name == "leave_reasons":
+                kwargs[f.name] = parse_leave_reasons(raw)
+            elif f.name == "register_age_bounds":
+                bounds = tuple(int(x) for x in (str(raw).replace("，", ",").split(",") if isinstance(raw, str)
+                                                else raw) if str(x).strip())
+                if not bounds or list(bounds) != sorted(set(bounds)):
+                    raise ValueError("REGISTER_AGE_BOUNDS: ascending ages separated by commas, e.g. 17,22,25,28")
+                kwargs[f.name] = bounds
+            elif f.name == "exceptable_rules":
                 kwargs[f.name] = frozenset(
                     r.strip() for r in (raw.split(",") if isinstance(raw, str) else raw) if r.strip())
             elif f.type in ("date",) or f.name == "join_age_cutoff":

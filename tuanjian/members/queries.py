@@ -184,3 +184,26 @@ def requester_transfers(session, scope: Org, person_id: int, *, since: datetime,
                        and_(TransferRequest.status == "accepted", TransferRequest.decided_at >= since)))
             .order_by(TransferRequest.id.desc()).limit(limit))
     return list(session.scalars(stmt))
+@dataclass(frozen=True)
+class EventRow:
+    on: date
+    kind: str
+    label: str
+    org_name: str | None           # None: an organisation outside the viewer's subtree (never named to them)
+    note: str | None
+    erased: bool
+
+
+def events_of(session, person_id: int, scope_code: str | None) -> list[EventRow]:
+    """A person's 团籍变动, oldest first, as the member page shows them to a viewer whose subtree is ``scope_code``."""
+    from ..domain.register import label
+    from ..models import MembershipEvent
+    rows = session.execute(select(MembershipEvent, Org.code, Org.short_name).join(Org, MembershipEvent.org_id == Org.id)
+                           .where(MembershipEvent.person_id == person_id)
+                           .order_by(MembershipEvent.on_date, MembershipEvent.id)).all()
+    out = []
+    for ev, code, name in rows:
+        seen = scope_code is None or is_within(code, scope_code)
+        out.append(EventRow(ev.on_date, ev.kind, label(ev.kind), name if seen else None, ev.note if seen else None,
+                            ev.erased))
+    return out

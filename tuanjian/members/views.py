@@ -7,6 +7,7 @@ from flask import current_app, flash, request, url_for
 
 from .. import current_settings as _settings
 from ..clock import local_date, local_today
+from ..domain import register
 from ..domain.errors import DomainError, ValidationFailed
 from ..domain.exceptions import RECENT_DAYS, assess
 from ..domain.members import EDUCATIONS, OCCUPATIONS, validate_member
@@ -134,7 +135,7 @@ def evidence_form_values(member) -> dict:
             "card_year": str(member.card_year) if member.card_year else "", "has_letter": yes_no[member.has_letter]}
 
 
-def form_context(org, form, member=None):
+def form_context(org, form, member=None, *, leave=None, leave_errors=None):
     identity = None
     if member is not None:
         from ..domain.progress import member_identity
@@ -142,7 +143,11 @@ def form_context(org, form, member=None):
     return dict(org=org, form=form, member=member, crumbs=breadcrumb(org), ethnicities=ETHNICITIES, identity=identity,
                 political_statuses=MEMBER_POLITICAL_STATUSES, positions=POSITIONS_GRASSROOTS, educations=EDUCATIONS,
                 occupations=OCCUPATIONS, dev_from=_settings().dev_number_required_from_year,
-                delete_form=DeleteForm(formdata=None))
+                delete_form=DeleteForm(formdata=None),
+                leave_reasons=[(k, register.label(k)) for k in _settings().leave_reasons],
+                today=local_today(), leave=leave or {}, leave_errors=leave_errors or {},
+                events=member_queries.events_of(db.session, member.person_id, current_actor().scope_code)
+                if member is not None else [])
 
 
 @bp.get("/org/<int:org_id>/new")
@@ -220,6 +225,10 @@ def create(org_id: int):
 @admin_required
 def edit(member_id: int):
     member = member_or_404(member_id)
+    return render("members/form.html", **form_context(member.org, filled_form(member), member))
+
+
+def filled_form(member) -> MemberForm:
     form = MemberForm(formdata=None)
     p = member.person
     posts = member_queries.member_positions(db.session, member)
@@ -229,7 +238,7 @@ def edit(member_id: int):
                        "workplace": member.workplace, "is_cadre": "是" if posts else "否",
                        "position": posts[0] if posts else "", **evidence_form_values(member)}.items():
         getattr(form, key).data = value or ""
-    return render("members/form.html", **form_context(member.org, form, member))
+    return form
 
 
 @bp.post("/<int:member_id>")
@@ -260,11 +269,27 @@ def update(member_id: int):
 @bp.post("/<int:member_id>/delete")
 @admin_required
 def delete(member_id: int):
+    """离团或删除 (issue 27): a reason from the list and a date; 录入错误 is the only real deletion."""
     member = member_or_404(member_id)
     org_id, name = member.org_id, member.person.name
-    return form_action(
-        None, lambda: service.delete_member(db.session, current_actor(), member, reason=request.form.get("reason", ""),
-                                            now=utcnow()),
-        rerender=lambda status, error: flash_redirect(error, url_for("members.edit", member_id=member_id), "error"),
-        done=lambda _: flash_redirect(f"已删除 {name} 的团员记录（记录保留，可在操作日志中查到）。",
-                                      url_for("members.index", org_id=org_id)))
+    leave = {k: request.form.get(k, "") for k in ("kind", "on", "note")}
+    attempt = Attempt(lambda: service.leave_member(db.session, current_actor(), member, kind=leave["kind"],
+                                                   on=leave["on"], note=leave["note"], now=utcnow(),
+                                                   settings=_settings()))
+
+    def rerender(status, error):
+        if not attempt.field_errors:
+            return flash_redirect(error, url_for("members.edit", member_id=member_id), "error")
+        flash("请检查离团信息。", "error")
+        return render("members/form.html", status=status, **form_context(
+            member.org, filled_form(member), member, leave=leave, leave_errors=attempt.field_errors))
+
+    def done(kind):
+        if kind == register.ERROR:
+            return flash_redirect(f"已删除 {name} 的团员记录（录入错误，不计入任何统计；记录保留，可在操作日志中查到）"
+                                  "。",
+                                  url_for("members.index", org_id=org_id))
+        return flash_redirect(f"{name} 已离团（{register.label(kind)}），已记入团籍变动。",
+                              url_for("members.index", org_id=org_id))
+
+    return form_action(None, attempt, rerender=rerender, done=done)

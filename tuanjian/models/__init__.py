@@ -5,13 +5,23 @@ from .base import Base, utcnow
 from .exchange import ExchangeLink
 from .imports import ImportBatch
 from .org import Org, OrgCodeChange
-from .people import CadrePost, ExceptionRequest, Member, Person, PostChange, TransferRequest
+from .people import (
+    CadrePost,
+    ExceptionRequest,
+    Member,
+    MembershipEvent,
+    Person,
+    PostChange,
+    RegisterSnapshot,
+    TransferRequest,
+)
 from .progress import Campaign, CampaignConfirmation, OrgStats
 from .reconcile import ReconcileExplanation, ReconcileFigure, Reconciliation
 from .registration import RegistrationCode
 from .stash import FormStash
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
-           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "FormStash", "ImportBatch", "Member", "Org",
-           "OrgCodeChange", "OrgStats", "Person", "PostChange", "ReconcileExplanation", "ReconcileFigure",
-           "Reconciliation", "RegistrationCode", "ResetCode", "Throttle", "TransferRequest", "utcnow"]
+           "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "FormStash", "ImportBatch", "Member",
+           "MembershipEvent", "Org", "OrgCodeChange", "OrgStats", "Person", "PostChange", "ReconcileExplanation",
+           "ReconcileFigure", "Reconciliation", "RegisterSnapshot", "RegistrationCode", "ResetCode", "Throttle",
+           "TransferRequest", "utcnow"]

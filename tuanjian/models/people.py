@@ -70,6 +70,49 @@ class Member(Base):
         return self.has_application, self.has_card, self.card_year, self.has_letter
 
 
+class MembershipEvent(Base):
+    """团籍变动 (issue 27): one arrival into or departure from a 团支部, with its date and kind
+    (``domain.register``). ``members`` is the current place; spans over time come from these rows. ``erased``: the
+    span this row belongs to was ended by 录入错误 and counts in no figure."""
+
+    __tablename__ = "membership_events"
+    __table_args__ = (
+        Index("ix_membership_events_person_on", "person_id", "on_date", "id"),
+        Index("ix_membership_events_org_on", "org_id", "on_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id"))
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    on_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))
+    dev_number: Mapped[str | None] = mapped_column(String(20))           # 新发展: the 发展团员编号
+    note: Mapped[str | None] = mapped_column(String(200))
+    erased: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+    org: Mapped[Org] = relationship()  # noqa: F821
+
+
+class RegisterSnapshot(Base):
+    """团内统计 frozen (issue 27): an org's figures as of a date, kept as reported; later 团籍变动 dated on or before
+    that date are listed beside it, never folded in."""
+
+    __tablename__ = "register_snapshots"
+    __table_args__ = (Index("uq_register_snapshots_org_on", "org_id", "on_date", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
+    on_date: Mapped[date] = mapped_column(Date)
+    data: Mapped[dict] = mapped_column(JSON)
+    frozen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    frozen_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+
+    frozen_by: Mapped[Person | None] = relationship(foreign_keys=[frozen_by_id])
+
+
 class CadrePost(Base):
     """团干部职务: (person, organisation, position). One person may hold posts in several organisations."""
 

@@ -213,7 +213,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
             member = session.scalar(select(Member).join(Person, Member.person_id == Person.id)
                                     .where(Person.id_number == data["id_number"]))
             if member.org_id != branch.id:
-                memberships.move(session, actor, member, branch)
+                memberships.move(session, actor, member, branch, now=now)
             update_member(session, actor, member, data, now=now)
         else:
             continue

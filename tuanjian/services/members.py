@@ -1,14 +1,16 @@
 """团员: single entry, edit and soft delete in a 团支部 (the import pipeline will reuse add/update)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
 
-from ..domain import policy
+from ..clock import local_date
+from ..domain import policy, register
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.orgtree import check_holds_members
 from ..domain.people import split_positions
+from ..domain.settings import DEFAULT_SETTINGS, Settings
 from ..models import Member, Org, Person
 from ..queries import is_admin
 from . import audit, ownership
@@ -175,6 +177,35 @@ def delete_member(session, actor: Actor, member: Member, *, reason: str, now: da
                  summary=f"删除团员记录：{member.person.name}（{member.org.short_name}），原因：{reason}{ended}",
                  before={"deleted": False, **({"posts": positions} if positions else {})},
                  after={"deleted": True, "reason": reason}, people=[member.person_id])
+
+
+def leave_member(session, actor: Actor, member: Member, *, kind: str, on: str | date | None, note: str,
+                 now: datetime, settings: Settings = DEFAULT_SETTINGS) -> str:
+    """团籍变动 of a departure (issue 27): the member leaves with a reason from the list (``settings.leave_reasons``)
+    on a date; 录入错误 takes the record out of every figure as if it had never been. The record stays (soft
+    delete). Returns the kind."""
+    check_may_edit(actor, member.org)
+    if member.deleted_at is not None:
+        raise Conflict("该团员已离团或已删除")
+    kind, day, note = register.validate_leave(kind, on, note, offered=settings.leave_reasons, today=local_date(now),
+                                              last_event_on=memberships.last_event_on(session, member.person_id))
+    what = "删除其团员记录" if kind == register.ERROR else "办理离团"
+    _refuse_if_admin(session, member, what)
+    positions = []
+    for post in open_posts(session, member):
+        close_post(session, actor, post, now=now, reason=register.label(kind))
+        positions.append(post.position)
+    ended = f"，同时卸任{'、'.join(positions)}" if positions else ""
+    reason = register.label(kind) + (f"：{note}" if note else "")
+    memberships.end(session, actor, member, reason=reason[:200], now=now, kind=kind, on=day)
+    head = "删除团员记录（录入错误）" if kind == register.ERROR else f"团员离团（{register.label(kind)}）"
+    audit.record(session, actor, "member.leave", object_type="member", object_id=member.id, org_id=member.org_id,
+                 summary=f"{head}：{member.person.name}（{member.org.short_name}），日期 {day.isoformat()}"
+                         + (f"，说明：{note}" if note else "") + ended,
+                 before={"deleted": False, **({"posts": positions} if positions else {})},
+                 after={"deleted": True, "leave_kind": register.label(kind), "leave_on": day.isoformat(),
+                        "reason": reason}, people=[member.person_id])
+    return kind
 
 
 def record_print(session, actor: Actor, org: Org, q: str, count: int) -> None:

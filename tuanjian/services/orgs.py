@@ -220,7 +220,7 @@ def merge_branches(session, actor: Actor, source: Org, target: Org, *, now) -> i
         raise Conflict(f"“{target.short_name}”已撤销")
     from .owners import memberships
     from .owners import posts as post_owner
-    moved = memberships.move_all(session, actor, source, target)
+    moved = memberships.move_all(session, actor, source, target, now=now)
     for post in session.scalars(select(CadrePost).where(CadrePost.org_id == source.id, CadrePost.ended_at.is_(None))):
         clash = session.scalar(select(CadrePost.id).where(CadrePost.org_id == target.id, CadrePost.ended_at.is_(None),
                                                           CadrePost.person_id == post.person_id,

@@ -80,7 +80,7 @@ def decide(session, actor: Actor, req: TransferRequest, *, accept: bool, note: s
         ownership.requester_scope(session, req.requested_by_id, req.to_org)
         for post in open_posts(session, member):
             close_post(session, actor, post, now=now, reason="组织关系转出")
-        memberships.move(session, actor, member, req.to_org)
+        memberships.move(session, actor, member, req.to_org, now=now, note=req.reason)
     req.status = "accepted" if accept else "refused"
     req.decided_by_id, req.decided_at = actor.person_id, now
     req.decision_note = " ".join((note or "").split())[:200] or None

@@ -67,6 +67,37 @@ def write_table(headers: Sequence[str], rows: Iterable[Sequence], *, title: str 
     return out
 
 
+def write_sheets(sheets: Iterable[tuple[str, str, Sequence[str], Iterable[Sequence]]]) -> BytesIO:
+    """Several tables, one sheet each: (sheet title, caption, headers, rows), written like ``write_table``."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    used: set[str] = set()
+    for title, caption, headers, rows in sheets:
+        name = "".join(ch for ch in title if ch not in "[]:*?/\\")[:31] or "Sheet"
+        base, n = name, 1
+        while name in used:
+            n += 1
+            name = f"{base[:28]}_{n}"
+        used.add(name)
+        ws = wb.create_sheet(name)
+        set_text(ws.cell(row=1, column=1), caption)
+        ws.cell(row=1, column=1).font = Font(bold=True, size=13)
+        for c, h in enumerate(headers, start=1):
+            cell = ws.cell(row=2, column=c)
+            set_text(cell, h)
+            cell.font = Font(bold=True)
+            cell.fill = HEADER_FILL
+            ws.column_dimensions[get_column_letter(c)].width = 30 if c == 1 else 12
+        for r, row in enumerate(rows, start=3):
+            for c, value in enumerate(row, start=1):
+                set_text(ws.cell(row=r, column=c), value)
+        ws.freeze_panes = ws.cell(row=3, column=1)
+    out = BytesIO()
+    wb.save(out)
+    out.seek(0)
+    return out
+
+
 # ---------------------------------------------------------------- import templates and error workbooks
 
 REQUIRED_FONT = Font(bold=True, color="C00000")

@@ -4,13 +4,17 @@ otherwise the one held-elsewhere answer and the 组织关系转接 route."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 
+from ...clock import local_date
 from ...dbsetup import insert_many as _insert
+from ...domain import register
 from ...domain.errors import NotAllowed
-from ...models import Member, Org, Person
+from ...models import Member, MembershipEvent, Org, Person, utcnow
+from ...queries import among
 from .. import ownership
 from ..actor import Actor
 from . import _rows
@@ -18,13 +22,15 @@ from ._mark import owner_of
 from ._rows import fresh
 
 TABLE = "members"
+EVENTS = "membership_events"
 
 
-@owner_of(TABLE)
+@owner_of(TABLE, EVENTS)
 def add(session, actor: Actor, person: Person, branch: Org, fields: dict, *, now: datetime,
-        also: tuple[str | None, ...] = ()) -> tuple[Member, bool]:
+        also: tuple[str | None, ...] = (), kind: str | None = None) -> tuple[Member, bool]:
     """Enter ``person`` as a member of ``branch`` (a soft-deleted record of theirs comes back here). Returns the
-    member and whether an old record was restored. ``also``: the requester's reach of a deferred write."""
+    member and whether an old record was restored. ``also``: the requester's reach of a deferred write. The arrival
+    is recorded as a 团籍变动 of ``kind`` (default: 恢复团籍 / 新发展 / 首次录入, ``register.arrival_kind``)."""
     ownership.require_places(session, actor, person, "member", also=also)
     member = session.scalar(select(Member).where(Member.person_id == person.id)) if person.id is not None else None
     restored = member is not None
@@ -36,6 +42,10 @@ def add(session, actor: Actor, person: Person, branch: Org, fields: dict, *, now
     for key, value in fields.items():
         setattr(member, key, value)
     session.flush()
+    on = local_date(now)
+    kind = kind or register.arrival_kind(person.join_date, on, restored=restored)
+    _event(session, actor, person.id, branch.id, on, kind,
+           dev_number=member.dev_number if kind == register.NEW else None)
     return member, restored
 
 
@@ -55,30 +65,84 @@ def update_own(session, actor: Actor, member: Member, fields: dict) -> None:
     update.__wrapped__(session, actor, member, fields)
 
 
-@owner_of(TABLE)
-def end(session, actor: Actor, member: Member, *, reason: str, now: datetime) -> None:
-    """Soft delete: the record and its history stay."""
+@owner_of(TABLE, EVENTS)
+def end(session, actor: Actor, member: Member, *, reason: str, now: datetime, kind: str | None = None,
+        on: date | None = None) -> None:
+    """Soft delete: the record and its history stay. The departure is a 团籍变动 of ``kind`` on ``on`` (default:
+    the kind the free-text ``reason`` names, today). 录入错误 erases the current span from every figure."""
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     session.flush()
+    kind = kind or register.kind_from_reason(reason)
+    on = on or local_date(now)
+    _event(session, actor, member.person_id, member.org_id, on, kind, note=reason or None)
+    if kind == register.ERROR:
+        _erase_span(session, member.person_id)
 
 
-@owner_of(TABLE)
-def move(session, actor: Actor, member: Member, to_branch: Org) -> None:
+@owner_of(TABLE, EVENTS)
+def move(session, actor: Actor, member: Member, to_branch: Org, *, now: datetime | None = None,
+         note: str | None = None) -> None:
     """The membership moves to another branch (组织关系转接 accepted, an import row naming another branch of the
-    same admin, a merge). The caller decided who may; a transfer checks its requester with ``requester_scope``."""
+    same admin, a merge): a 转出（县内）/转入（县内） pair. The caller decided who may; a transfer checks its
+    requester with ``requester_scope``."""
+    from_id = member.org_id
     member.org_id = to_branch.id
     session.flush()
+    if from_id != to_branch.id and member.deleted_at is None:
+        _move_events(session, actor, member.person_id, from_id, to_branch.id, local_date(now or utcnow()), note)
 
 
-@owner_of(TABLE)
-def move_all(session, actor: Actor, source: Org, target: Org) -> int:
+@owner_of(TABLE, EVENTS)
+def move_all(session, actor: Actor, source: Org, target: Org, *, now: datetime | None = None) -> int:
     """Every member record of ``source`` moves to ``target`` (a merge of branches). Returns how many."""
     moved = 0
+    on = local_date(now or utcnow())
     for member in session.scalars(select(Member).where(Member.org_id == source.id)):
         member.org_id = target.id
         moved += 1
+        if member.deleted_at is None:
+            _move_events(session, actor, member.person_id, source.id, target.id, on, f"{source.short_name}并入")
     session.flush()
     return moved
+
+
+@owner_of(EVENTS)
+def record(session, actor: Actor, person_id: int, org_id: int, on: date, kind: str, *,
+           dev_number: str | None = None, note: str | None = None) -> MembershipEvent:
+    """One 团籍变动 on its own (no change of the current place): what the migration and the generated histories of
+    the tests write."""
+    return _event(session, actor, person_id, org_id, on, kind, dev_number=dev_number, note=note)
+
+
+def _event(session, actor: Actor, person_id: int, org_id: int, on: date, kind: str, *,
+           dev_number: str | None = None, note: str | None = None) -> MembershipEvent:
+    assert kind in register.KINDS, kind
+    ev = MembershipEvent(person_id=person_id, org_id=org_id, on_date=on, kind=kind, dev_number=dev_number,
+                         note=(note or None) and note[:200], erased=False, created_by_id=actor.person_id)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def _move_events(session, actor, person_id: int, from_id: int, to_id: int, on: date, note: str | None) -> None:
+    _event(session, actor, person_id, from_id, on, register.OUT_COUNTY, note=note)
+    _event(session, actor, person_id, to_id, on, register.IN_COUNTY, note=note)
+
+
+def _erase_span(session, person_id: int) -> None:
+    rows = session.scalars(select(MembershipEvent).where(MembershipEvent.person_id == person_id)).all()
+    pure = [register.Event(r.id, r.person_id, r.org_id, r.on_date, r.kind, r.erased) for r in rows]
+    ids = [e.id for e in register.erased_span(pure)]
+    if ids:
+        session.execute(sql_update(MembershipEvent).where(MembershipEvent.id.in_(ids)).values(erased=True),
+                        execution_options={"synchronize_session": "fetch"})
+
+
+def last_event_on(session, person_id: int) -> date | None:
+    """The date of the person's latest 团籍变动 still counted (a leaving may not be dated before it)."""
+    from sqlalchemy import func
+    return session.scalar(select(func.max(MembershipEvent.on_date)).where(
+        MembershipEvent.person_id == person_id, MembershipEvent.erased.is_(False)))
 
 
 @owner_of(TABLE)
@@ -88,7 +152,7 @@ def mark_exception(session, member: Member, request_id: int) -> None:
     session.flush()
 
 
-@owner_of(TABLE)
+@owner_of(TABLE, EVENTS)
 def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> None:
     """Set at a time (the member import's bulk path): members of people entered in the same transaction, who hold
     no other place; one query checks that none of them holds a place out of reach (a person entered elsewhere since
@@ -97,6 +161,61 @@ def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> No
         return
     _require_no_foreign(session, actor, [r["person_id"] for r in rows], "member")
     _insert(session, Member.__table__, [{**r, "created_at": now, "updated_at": now} for r in rows])
+    on = local_date(now)
+    joined = _join_dates(session, [r["person_id"] for r in rows])
+    events = []
+    for r in rows:
+        kind = register.arrival_kind(joined.get(r["person_id"]), on)
+        events.append({"person_id": r["person_id"], "org_id": r["org_id"], "on_date": on, "kind": kind,
+                       "dev_number": r.get("dev_number") if kind == register.NEW else None, "note": None,
+                       "erased": False, "created_at": now, "created_by_id": actor.person_id})
+    _insert(session, MembershipEvent.__table__, events)
+
+
+def _join_dates(session, person_ids: list[int]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
+    for cond in among(session, Person.id, person_ids):
+        out.update({pid: joined for pid, joined in session.execute(select(Person.id, Person.join_date).where(cond))})
+    return out
+
+
+def _places(session, person_ids) -> dict[int, tuple]:
+    """person id -> (org id, deleted_at, deleted_reason, created_at) of their member record."""
+    t = Member.__table__
+    out: dict[int, tuple] = {}
+    for cond in among(session, t.c.person_id, [p for p in person_ids if p is not None]):
+        for pid, org_id, deleted_at, reason, created in session.execute(
+                select(t.c.person_id, t.c.org_id, t.c.deleted_at, t.c.deleted_reason, t.c.created_at).where(cond)):
+            out[pid] = (org_id, deleted_at, reason, created)
+    return out
+
+
+def _record_changes(session, actor: Actor, before: dict[int, tuple], after: dict[int, tuple], on: date,
+                    note: str) -> None:
+    """The 团籍变动 a set-at-a-time write made (上报文件): each person's place before and after, compared."""
+    events = []
+
+    def add(pid, org_id, day, kind, text=None):
+        events.append({"person_id": pid, "org_id": org_id, "on_date": day, "kind": kind, "dev_number": None,
+                       "note": (text or note)[:200], "erased": False, "created_at": utcnow(),
+                       "created_by_id": actor.person_id})
+
+    for pid, (org_id, deleted_at, reason, created) in after.items():
+        old = before.get(pid)
+        if old is None:
+            add(pid, org_id, local_date(created) if created else on, register.FIRST_ENTRY)
+            if deleted_at is not None:
+                add(pid, org_id, local_date(deleted_at), register.kind_from_reason(reason), reason)
+            continue
+        old_org, old_deleted = old[0], old[1]
+        if old_deleted is None and deleted_at is None and old_org != org_id:
+            add(pid, old_org, on, register.OUT_COUNTY)
+            add(pid, org_id, on, register.IN_COUNTY)
+        elif old_deleted is None and deleted_at is not None:
+            add(pid, old_org, on, register.kind_from_reason(reason), reason)
+        elif old_deleted is not None and deleted_at is None:
+            add(pid, org_id, on, register.RESTORED)
+    _insert(session, MembershipEvent.__table__, events)
 
 
 def _require_no_foreign(session, actor: Actor, person_ids: Iterable[int], kind: str) -> None:
@@ -109,26 +228,50 @@ def _require_no_foreign(session, actor: Actor, person_ids: Iterable[int], kind: 
 
 # ---------------------------------------------------------------- 上报文件 apply (set at a time)
 
-@owner_of("members")
+@owner_of("members", EVENTS)
 def insert_rows(session, actor: Actor, name: str, rows: list[dict], *, reach: tuple[str | None, ...] = ()) -> None:
     """Rows of a 上报文件; a new place for a person known here follows the person rule (the actor's reach and the
     package's subtree, ``reach``)."""
     assert name in ("members",), name
     _rows.check_places(session, actor, name, [r.get("person_id") for r in rows], reach=reach)
+    people_ids = [r.get("person_id") for r in rows]
+    before = _places(session, people_ids)
     _rows.insert_rows(session, name, rows)
+    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件")
 
 
-@owner_of("members")
+@owner_of("members", EVENTS)
 def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: list[dict], *,
                 reach: tuple[str | None, ...] = (), moved: list[int] = ()) -> None:
     """``moved``: person ids whose place changes organisation or comes back (the person rule applies to them)."""
     assert name in ("members",), name
     _rows.check_places(session, actor, name, moved, reach=reach)
+    if "org_id" not in shape and "deleted_at" not in shape:
+        _rows.update_rows(session, name, shape, rows)
+        return
+    people_ids = _people_of(session, [r["_id"] for r in rows])
+    before = _places(session, people_ids)
     _rows.update_rows(session, name, shape, rows)
+    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件")
 
 
-@owner_of("members")
+@owner_of("members", EVENTS)
 def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: str | None = None) -> None:
     """Retire rows (a 上报文件 no longer has them) or free their 发展团员编号."""
     assert name in ("members",), name
+    if "deleted_at" not in values:
+        _rows.set_where(session, name, ids, values, only_set=only_set)
+        return
+    people_ids = _people_of(session, ids)
+    before = _places(session, people_ids)
     _rows.set_where(session, name, ids, values, only_set=only_set)
+    _record_changes(session, actor, before, _places(session, people_ids), local_date(values["deleted_at"]),
+                    "上报文件")
+
+
+def _people_of(session, member_ids) -> list[int]:
+    t = Member.__table__
+    out: list[int] = []
+    for cond in among(session, t.c.id, list(member_ids)):
+        out += list(session.scalars(select(t.c.person_id).where(cond)))
+    return out

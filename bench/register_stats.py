@@ -1,0 +1,153 @@
+"""团内统计 benchmark (issue 27): server time of the 团内统计 of the root, live and frozen.
+
+Builds the same databases as bench/progress.py (county: about 3,000 orgs and 50,000 members, SQLite or
+PostgreSQL; province: about 120,000 orgs and 2.5 million members, PostgreSQL), then bulk-inserts a history that
+agrees with the member rows: a 首次录入 500 days ago for most, 新发展 within the year for some, a 转出/转入 pair in
+the year for others (first entered in another branch), and the departure of every deleted record. It then times,
+after one warm-up, N runs of ``tuanji.queries.statistics`` for the root as of today (live: members as of two
+dates, the year's events, orgs, cadres, the unexplained list), the freeze, and the frozen page's work (the snapshot
+and the corrections written since). Goals: county < 0.5 s; province root < 3 s live, instant frozen.
+
+Usage: .venv/bin/python bench/register_stats.py [--scale county|province] [--db sqlite|postgresql] [--repeat 5]
+                                                [--county-orgs 3000] [--county-members 50000]
+                                                [--province-orgs 120000] [--province-members 2500000]
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from statistics import median
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from sqlalchemy import select, text  # noqa: E402
+
+from tuanjian.clock import local_date  # noqa: E402
+from tuanjian.dbsetup import insert_many  # noqa: E402
+from tuanjian.domain import register  # noqa: E402
+from tuanjian.extensions import db  # noqa: E402
+from tuanjian.models import Member, MembershipEvent, Org, utcnow  # noqa: E402
+from tuanjian.services import tuanji as service  # noqa: E402
+from tuanjian.services.actor import Actor  # noqa: E402
+from tuanjian.tuanji import queries  # noqa: E402
+
+import progress as base  # noqa: E402
+
+CHUNK = 100000
+
+
+def add_history(session, now) -> int:
+    """Events agreeing with the member rows (see the module doc). Returns how many."""
+    rng = random.Random(27)
+    today = local_date(now)
+    branches = list(session.scalars(select(Org.id).where(Org.kind == "branch")))
+    rows, written, eid = [], 0, 0
+
+    def ev(pid, org_id, day, kind):
+        nonlocal eid
+        eid += 1
+        rows.append({"id": eid, "person_id": pid, "org_id": org_id, "on_date": day, "kind": kind, "dev_number": None,
+                     "note": None, "erased": False, "created_at": now, "created_by_id": None})
+
+    for pid, org_id, deleted_at in session.execute(select(Member.person_id, Member.org_id, Member.deleted_at)):
+        r = rng.random()
+        if r < 0.08:
+            ev(pid, org_id, today - timedelta(days=rng.randint(1, 360)), register.NEW)
+        elif r < 0.12:
+            ev(pid, rng.choice(branches), today - timedelta(days=500), register.FIRST_ENTRY)
+            moved = today - timedelta(days=rng.randint(1, 360))
+            rows[-1]["org_id"] = rows[-1]["org_id"] if rows[-1]["org_id"] != org_id else branches[0]
+            ev(pid, rows[-1]["org_id"], moved, register.OUT_COUNTY)
+            ev(pid, org_id, moved, register.IN_COUNTY)
+        else:
+            ev(pid, org_id, today - timedelta(days=500), register.FIRST_ENTRY)
+        if deleted_at is not None:
+            ev(pid, org_id, local_date(deleted_at), rng.choice(register.DEFAULT_LEAVE_REASONS[:-1]))
+        if len(rows) >= CHUNK:
+            insert_many(session, MembershipEvent.__table__, rows)
+            session.commit()
+            written += len(rows)
+            rows.clear()
+    insert_many(session, MembershipEvent.__table__, rows)
+    session.commit()
+    written += len(rows)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT setval(pg_get_serial_sequence('membership_events', 'id'), "
+                             "(SELECT coalesce(max(id), 1) FROM membership_events))"))
+        session.commit()
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", choices=("county", "province"), default="county")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--county-orgs", type=int, default=3000)
+    parser.add_argument("--county-members", type=int, default=50000)
+    parser.add_argument("--province-orgs", type=int, default=120000)
+    parser.add_argument("--province-members", type=int, default=2500000)
+    args = parser.parse_args()
+    kind = "postgresql" if args.scale == "province" else args.db
+    tmp = tempfile.mkdtemp()
+    info = base.build(args.scale, kind, tmp, args)
+    app = info["app"]
+    now = utcnow()
+    with app.app_context():
+        t = time.perf_counter()
+        events = add_history(db.session, now)
+        if kind == "postgresql":
+            db.session.remove()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE membership_events"))
+        history_s = time.perf_counter() - t
+        settings = app.extensions["tuanjian_settings"]
+        day = local_date(now)
+        live = []
+        for run in range(args.repeat + 1):
+            root = db.session.get(Org, info["root_id"])
+            t = time.perf_counter()
+            report = queries.statistics(db.session, root, day, age_bounds=settings.register_age_bounds,
+                                        small=settings.branch_complete_min_members)
+            elapsed = time.perf_counter() - t
+            if run:
+                live.append(elapsed)
+            db.session.remove()
+        assert report.total.balanced and report.total.this == info["members"], (report.total, info["members"])
+        assert report.unexplained == [], len(report.unexplained)
+        root = db.session.get(Org, info["root_id"])
+        yesterday = day - timedelta(days=1)
+        report = queries.statistics(db.session, root, yesterday, age_bounds=settings.register_age_bounds,
+                                    small=settings.branch_complete_min_members)
+        actor = Actor(person_id=None, name="基准", ip="127.0.0.1", org_id=root.id, scope_code=root.code)
+        t = time.perf_counter()
+        service.freeze(db.session, actor, root, report, now=now)
+        db.session.commit()
+        freeze_s = time.perf_counter() - t
+        frozen = []
+        for run in range(args.repeat + 1):
+            root = db.session.get(Org, info["root_id"])
+            t = time.perf_counter()
+            snap = queries.snapshot_of(db.session, root, yesterday)
+            queries.corrections(db.session, root, yesterday, snap.frozen_at)
+            elapsed = time.perf_counter() - t
+            if run:
+                frozen.append(elapsed)
+            db.session.remove()
+        db.engine.dispose()
+    goal = 0.5 if args.scale == "county" else 3.0
+    print(f"{args.scale} ({kind}): {info['orgs']} orgs, {info['members']} members, {events} events "
+          f"(history inserted in {history_s:.1f} s)")
+    print(f"root statistics live median {median(live):.3f} s (range {min(live):.3f}–{max(live):.3f}; "
+          f"goal < {goal} s)")
+    print(f"freeze {freeze_s:.3f} s; root statistics frozen median {median(frozen) * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

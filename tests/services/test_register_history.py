@@ -1,0 +1,153 @@
+"""A generated history (issue 27): arrivals, departures, transfers, restorations and 录入错误 over three years,
+through the real services. An independent ledger of what was done is recounted by brute force for every org and
+many dates and must equal the 团籍 queries and the 团内统计; last year + arrivals − departures = this year holds
+for every org."""
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, timedelta
+
+from tuanjian.domain import register
+from tuanjian.domain.members import validate_member
+from tuanjian.domain.orgtree import OrgKind, is_within
+from tuanjian.domain.settings import DEFAULT_SETTINGS as S
+from tuanjian.models import Member, Org
+from tuanjian.services import members, orgs, transfers
+from tuanjian.services.actor import Actor
+from tuanjian.tuanji import queries
+
+from ..factories import new_id
+
+TODAY = date(2026, 11, 23)
+LEAVE_KINDS = [k for k in register.DEFAULT_LEAVE_REASONS if k != register.ERROR]
+
+
+class Ledger:
+    """What the test did, person by person: (date, seq, org id or None, span) steps; erased spans."""
+
+    def __init__(self):
+        self.steps: dict[int, list[tuple[date, int, int | None, int]]] = {}
+        self.erased: set[int] = set()
+        self.seq = 0
+        self.span = 0
+        self.current_span: dict[int, int] = {}
+
+    def arrive(self, pid, day, org_id, *, new_span=True):
+        if new_span:
+            self.span += 1
+            self.current_span[pid] = self.span
+        self._step(pid, day, org_id)
+
+    def leave(self, pid, day, *, erase=False):
+        self._step(pid, day, None)
+        if erase:
+            self.erased.add(self.current_span[pid])
+
+    def _step(self, pid, day, org_id):
+        self.seq += 1
+        self.steps.setdefault(pid, []).append((day, self.seq, org_id, self.current_span[pid]))
+
+    def on(self, day) -> dict[int, int]:
+        out = {}
+        for pid, steps in self.steps.items():
+            live = [s for s in steps if s[0] <= day and s[3] not in self.erased]
+            if live and live[-1][2] is not None:
+                out[pid] = live[-1][2]
+        return out
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 4, 0)       # noon in Beijing
+
+
+def test_generated_history_equals_a_brute_force_recount(session, tree):
+    rng = random.Random(27)
+    county = Actor(person_id=tree.county_admin.id, name="王县", ip="10.0.0.1", org_id=tree.county.id,
+                   scope_code=tree.county.code)
+    extra = [orgs.create_child(session, Actor(person_id=tree.township_admin.id, name="张镇", ip="10.0.0.1",
+                                              org_id=tree.township.id, scope_code=tree.township.code),
+                               tree.township, short_name=f"新{i}村团支部", kind=OrgKind.BRANCH, settings=S)
+             for i in range(2)]
+    branches = [tree.village, tree.klass, tree.sibling_branch, *extra]
+    ledger = Ledger()
+    people: dict[int, tuple[str, str]] = {}        # person id -> (name, id number)
+    active: dict[int, Member] = {}
+    left: set[int] = set()
+    day = date(2023, 1, 3)
+    n = 0
+    while day < date(2025, 12, 20):
+        day += timedelta(days=rng.randint(0, 5))
+        roll = rng.random()
+        if roll < 0.4 or len(active) < 5:
+            n += 1
+            branch = rng.choice(branches)
+            birth = date(rng.randint(1998, 2002), rng.randint(1, 12), rng.randint(1, 28))
+            name = "员" + "".join("零一二三四五六七八九"[int(c)] for c in str(n))
+            data = validate_member({"name": name, "id_number": new_id(birth), "ethnicity": rng.choice(["汉族", "回族"]),
+                                    "political_status": "共青团员", "join_date": f"{min(birth.year + 14, 2016)}-05",
+                                    "dev_number": "", "is_cadre": "否", "has_application": "是"},
+                                   settings=S, today=TODAY)
+            m, _ = members.add_member(session, county, branch, data, now=_at(day))
+            people[m.person_id] = (name, m.person.id_number)
+            active[m.person_id] = m
+            ledger.arrive(m.person_id, day, branch.id)
+        elif roll < 0.65:
+            pid = rng.choice(sorted(active))
+            m = active.pop(pid)
+            kind = rng.choice(LEAVE_KINDS)
+            members.leave_member(session, county, m, kind=kind, on=day, note="生成", now=_at(day))
+            ledger.leave(pid, day)
+            left.add(pid)
+        elif roll < 0.8:
+            pid = rng.choice(sorted(active))
+            m = active[pid]
+            target = rng.choice([b for b in branches if b.id != m.org_id])
+            req = transfers.request_transfer(session, county, target, id_number=people[pid][1], name=people[pid][0],
+                                             reason="生成", now=_at(day))
+            transfers.decide(session, county, req, accept=True, note="", now=_at(day))
+            ledger.arrive(pid, day, target.id, new_span=False)
+        elif roll < 0.9 and left:
+            pid = rng.choice(sorted(left))
+            left.discard(pid)
+            name, number = people[pid]
+            data = validate_member({"name": name, "id_number": number, "ethnicity": "汉族",
+                                    "political_status": "共青团员", "join_date": "2015-05", "dev_number": "",
+                                    "is_cadre": "否", "has_application": "是"}, settings=S, today=TODAY)
+            branch = rng.choice(branches)
+            m, _ = members.add_member(session, county, branch, data, now=_at(day))
+            active[pid] = m
+            ledger.arrive(pid, day, branch.id)
+        else:
+            pid = rng.choice(sorted(active))
+            m = active.pop(pid)
+            members.leave_member(session, county, m, kind=register.ERROR, on=day, note="录错", now=_at(day))
+            ledger.leave(pid, day, erase=True)
+    session.flush()
+    assert n > 100 and ledger.erased
+    all_orgs = list(session.query(Org).filter(Org.code.startswith(tree.county.code)))
+    dates = [date(2022, 12, 31)] + [date(y, m, 1) - timedelta(days=1) for y in (2023, 2024, 2025) for m in
+                                     range(2, 13)] + [date(2025, 12, 31), date(2026, 1, 1)]
+    dates += [date(2023, 1, 1) + timedelta(days=rng.randint(0, 1100)) for _ in range(10)]
+    codes = {o.id: o.code for o in all_orgs}
+    for d in dates:
+        expected = ledger.on(d)
+        assert queries.members_on(session, d) == expected, d
+        counts = queries.counts_on(session, d)
+        for org in all_orgs:
+            want = sum(1 for o in expected.values() if is_within(codes[o], org.code))
+            got = sum(c for o, c in counts.items() if is_within(codes[o], org.code))
+            assert got == want, (d, org.short_name)
+    # the 团内统计: every org's figure equals the recount and the comparison balances
+    for year in (2023, 2024, 2025):
+        d = date(year, 12, 31)
+        expected = ledger.on(d)
+        expected_last = ledger.on(date(year - 1, 12, 31))
+        for org in all_orgs:
+            report = queries.statistics(session, org, d, age_bounds=S.register_age_bounds, small=3)
+            want = sum(1 for o in expected.values() if is_within(codes[o], org.code))
+            want_last = sum(1 for o in expected_last.values() if is_within(codes[o], org.code))
+            assert (report.total.this, report.total.last) == (want, want_last), (year, org.short_name)
+            assert report.total.balanced, (year, org.short_name)
+            assert all(row.balanced for _, row in report.comparison), (year, org.short_name)
+            assert report.member_tables[0].rows == [("团员", want)]
+            assert report.unexplained == []

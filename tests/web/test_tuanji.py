@@ -1,0 +1,187 @@
+"""The 超龄 queue and its batch 超龄离团 (issue 27), and the roll as of a date."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from tuanjian.clock import local_today
+from tuanjian.domain import register
+from tuanjian.domain.members import validate_member
+from tuanjian.domain.settings import DEFAULT_SETTINGS as S
+from tuanjian.models import Member, MembershipEvent, utcnow
+from tuanjian.services import members
+from tuanjian.services.actor import Actor
+
+from ..factories import make_cadre, new_id
+
+
+def _add(session, branch, admin, name, birth, political="共青团员"):
+    actor = Actor(person_id=admin.id, name=admin.name, ip="10.0.0.1", org_id=branch.id, scope_code=branch.code)
+    data = validate_member({"name": name, "id_number": new_id(birth), "ethnicity": "汉族",
+                            "political_status": political, "join_date": f"{birth.year + 14}-05",
+                            "dev_number": "", "is_cadre": "否", "has_application": "是"},
+                           settings=S, today=local_today())
+    return members.add_member(session, actor, branch, data, now=utcnow() - timedelta(days=400))[0]
+
+
+def _born(years_ago_days: int) -> date:
+    """Born so that the 28th birthday is ``years_ago_days`` days before today (negative: in the future)."""
+    today = local_today()
+    turns = today - timedelta(days=years_ago_days)
+    try:
+        return turns.replace(year=turns.year - 28)
+    except ValueError:
+        return date(turns.year - 28, 3, 1)
+
+
+def test_queue_lists_overdue_due_and_exempt(client, session, login, tree):
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    party = _add(session, tree.village, tree.branch_admin, "党乙", _born(10), political="中共党员")
+    soon = _add(session, tree.village, tree.branch_admin, "近丙", _born(-60))
+    _add(session, tree.village, tree.branch_admin, "远丁", _born(-200))
+    cadre = _add(session, tree.village, tree.branch_admin, "干戊", _born(100))
+    post = make_cadre(session, tree.village, name="干戊x")
+    post.person_id = cadre.person_id
+    session.commit()
+    login(tree.township_admin)
+    page = client.get(f"/tuanji/org/{tree.township.id}/overage").get_data(as_text=True)
+    for name in ("超甲", "党乙", "近丙", "干戊"):
+        assert name in page
+    assert "远丁" not in page and "已超龄应离团 <strong>2</strong>" in page
+    assert "入党后年满28周岁离团" in page and old.person.id_number not in page
+    # the township page has no batch form; the branch page has
+    assert 'name="member"' not in page
+    page = client.get(f"/tuanji/org/{tree.village.id}/overage").get_data(as_text=True)
+    assert f'value="{old.id}"' in page and f'value="{party.id}"' in page and f'value="{soon.id}"' not in page
+    # one date for both: before the younger one's birthday is refused, naming them
+    too_early = (local_today() - timedelta(days=20)).isoformat()
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, party.id], "on": too_early})
+    assert resp.status_code == 422 and "党乙" in resp.get_data(as_text=True) and "还未满28周岁" in resp.get_data(
+        as_text=True)
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, soon.id],
+                                                                       "on": local_today().isoformat()})
+    assert resp.status_code == 422 and "近丙" in resp.get_data(as_text=True)
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [], "on": "x"})
+    assert resp.status_code == 422
+    day = (local_today() - timedelta(days=5)).isoformat()
+    resp = client.post(f"/tuanji/org/{tree.village.id}/overage", data={"member": [old.id, party.id], "on": day})
+    assert resp.status_code == 302
+    session.expire_all()
+    kinds = dict(session.execute(select(MembershipEvent.person_id, MembershipEvent.kind).where(
+        MembershipEvent.kind.in_((register.OVERAGE, register.PARTY_OVERAGE)))).all())
+    assert kinds == {old.person_id: register.OVERAGE, party.person_id: register.PARTY_OVERAGE}
+    assert session.get(Member, old.id).deleted_at is not None
+    page = client.get(f"/tuanji/org/{tree.village.id}/overage").get_data(as_text=True)
+    assert "超甲" not in page and "已超龄应离团 <strong>0</strong>" in page
+    # the roll: on the day before the leaving both were members, after it not
+    before = (local_today() - timedelta(days=6)).isoformat()
+    page = client.get(f"/tuanji/org/{tree.village.id}?on={before}").get_data(as_text=True)
+    assert "超甲" in page and "共有团员 <strong>5</strong>" in page
+    page = client.get(f"/tuanji/org/{tree.village.id}?on={day}").get_data(as_text=True)
+    assert "超甲" not in page and "共有团员 <strong>3</strong>" in page
+    page = client.get(f"/tuanji/org/{tree.township.id}?on={day}").get_data(as_text=True)
+    assert "共有团员 <strong>3</strong>" in page and tree.village.short_name in page and "超甲" not in page
+    assert client.get(f"/tuanji/org/{tree.county.id}?on={day}").status_code == 404
+    assert client.get(f"/tuanji/org/{tree.township.id}?on=2025-02-30").status_code == 400
+    # the roll as a workbook, as of the day before the leaving: masked, audited
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.models import AuditEntry
+    resp = client.get(f"/tuanji/org/{tree.township.id}/roll.xlsx?on={before}")
+    sheet = load_workbook(BytesIO(resp.data))["团籍名册"]
+    names = [row[1] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert sorted(names) == sorted(["超甲", "党乙", "近丙", "远丁", "干戊"])
+    assert old.person.masked_id in [row[3] for row in sheet.iter_rows(min_row=3, values_only=True)]
+    assert session.scalar(select(AuditEntry.id).where(AuditEntry.action == "export.register_roll"))
+    assert client.get(f"/tuanji/org/{tree.township.id}/roll.xlsx?on=x").status_code == 400
+
+
+def test_queue_is_scope_checked(client, session, login, tree):
+    _add(session, tree.sibling_branch, tree.sibling_admin, "邻超", _born(30))
+    session.commit()
+    login(tree.township_admin)
+    assert client.get(f"/tuanji/org/{tree.sibling_branch.id}/overage").status_code == 404
+    assert "邻超" not in client.get(f"/tuanji/org/{tree.township.id}/overage").get_data(as_text=True)
+
+
+def test_progress_page_counts_the_overdue_and_links_the_queue(client, session, login, tree):
+    _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    session.commit()
+    login(tree.township_admin)
+    page = client.get(f"/progress/org/{tree.township.id}").get_data(as_text=True)
+    assert f'href="/tuanji/org/{tree.township.id}/overage"' in page
+    assert "超龄未离团" in page
+
+
+def test_statistics_page(client, session, login, tree):
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    _add(session, tree.village, tree.branch_admin, "党乙", _born(10), political="中共党员")
+    session.commit()
+    login(tree.township_admin)
+    today = local_today()
+    page = client.get(f"/tuanji/org/{tree.township.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "对比表" in page and "汇总表" in page and "相符" in page and "不符" not in page
+    assert "保留团籍的党员" in page and tree.village.short_name in page
+    # a member changed directly in the record (no event) is listed by name, masked
+    session.get(Member, old.id).org_id = tree.klass.id
+    session.commit()
+    login(tree.county_admin)
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "超甲" in page and old.person.masked_id in page and old.person.id_number not in page
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2025-13-01").status_code == 400
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2999-01-01").status_code == 400
+    assert client.get(f"/tuanji/org/{tree.county.id}/stats").status_code == 200
+
+
+def test_freeze_keeps_the_figures_and_lists_later_corrections(client, session, login, tree):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.models import AuditEntry, RegisterSnapshot
+    old = _add(session, tree.village, tree.branch_admin, "超甲", _born(30))
+    _add(session, tree.village, tree.branch_admin, "员乙", _born(-1000))
+    session.commit()
+    day = (local_today() - timedelta(days=10)).isoformat()
+    login(tree.branch_admin)
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert f'action="/tuanji/org/{tree.village.id}/stats/freeze"' in page
+    # a township admin may not freeze the branch's figures (only its own)
+    login(tree.township_admin)
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert "/stats/freeze" not in page
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    assert session.scalar(select(RegisterSnapshot.id)) is None
+    login(tree.branch_admin)
+    # today is not over: refused
+    resp = client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": local_today().isoformat()})
+    assert resp.status_code == 302 and session.scalar(select(RegisterSnapshot.id)) is None
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    snap = session.scalar(select(RegisterSnapshot))
+    assert snap.data["total"][3] == 2
+    # a later correction dated before the frozen day: the frozen figure stays, the correction is listed beside it
+    members.leave_member(session, Actor(person_id=tree.branch_admin.id, name="陈支", ip="x", org_id=tree.village.id,
+                                        scope_code=tree.village.code), session.get(Member, old.id),
+                         kind=register.ERROR, on=day, note="重复录入", now=utcnow() + timedelta(seconds=1))
+    session.commit()
+    page = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}").get_data(as_text=True)
+    assert "已冻结" in page and "冻结后的补录和更正（1 条）" in page and "超甲" in page
+    assert old.person.id_number not in page and old.person.masked_id in page
+    assert "<td class=\"num\">2</td>" in page
+    live = client.get(f"/tuanji/org/{tree.village.id}/stats?on={day}&live=1").get_data(as_text=True)
+    assert "这里是按现有记录重新计算的数字" in live
+    assert client.post(f"/tuanji/org/{tree.village.id}/stats/freeze", data={"on": day}).status_code == 302
+    assert len(session.scalars(select(RegisterSnapshot)).all()) == 1
+    # print and workbook carry the frozen figures, with the signature lines; both audited
+    printed = client.get(f"/tuanji/org/{tree.village.id}/stats/print?on={day}").get_data(as_text=True)
+    assert "制表人" in printed and "审核人" in printed and "单位负责人" in printed and "对比表" in printed
+    resp = client.get(f"/tuanji/org/{tree.village.id}/stats/export.xlsx?on={day}")
+    wb = load_workbook(BytesIO(resp.data))
+    assert wb.sheetnames[0] == "对比表" and "团员性别" in wb.sheetnames
+    assert [c.value for c in wb["对比表"][3]] == ["合计", 2, 0, 0, 2]
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert {"register.freeze", "register.print", "export.register_stats"} <= set(actions)
+    assert client.get(f"/tuanji/org/{tree.village.id}/stats/print?on=bad").status_code == 400

@@ -1,0 +1,193 @@
+"""团内统计 (issue 27), pure: the year-end tables of an org's subtree computed from facts the queries gather (the
+members as of the date with their fields, the year's 团籍变动, the orgs, the cadres in post on the date).
+
+DOMAIN.md does not know the official 团内统计 layout (§8), so the age groups are a setting
+(``Settings.register_age_bounds``) and each table lists every value met, in the vocabulary's order, then 未填写.
+Fields other than the place (性别, 民族, 文化程度, 职业, 政治面貌) are the person's as recorded now: the history
+keeps where and when someone was a member, not every edit of their details.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from . import register
+from .members import EDUCATIONS, OCCUPATIONS
+from .people import ETHNICITIES, full_years
+
+UNFILLED = "未填写"
+DEFAULT_AGE_BOUNDS = (17, 22, 25, 28)
+
+
+@dataclass(frozen=True)
+class MemberFact:
+    person_id: int
+    org_id: int
+    gender: str | None
+    ethnicity: str | None
+    birth: date
+    education: str | None
+    occupation: str | None
+    political_status: str | None
+
+
+@dataclass(frozen=True)
+class CadreFact:
+    person_id: int
+    org_id: int
+    nature: str | None
+    gender: str | None
+    birth: date
+    education: str | None
+
+
+@dataclass(frozen=True)
+class OrgFact:
+    id: int
+    code: str
+    kind: str             # OrgKind value
+    kind_label: str
+    industry: str | None
+    holds_members: bool
+
+
+@dataclass
+class Table:
+    title: str
+    rows: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(n for _, n in self.rows)
+
+
+def age_groups(bounds: Iterable[int]) -> list[str]:
+    b = list(bounds)
+    out = [f"{b[0]}周岁及以下"]
+    out += [f"{lo + 1}—{hi}周岁" for lo, hi in zip(b, b[1:], strict=False)]
+    out.append(f"{b[-1]}周岁以上")
+    return out
+
+
+def age_group(birth: date, on: date, bounds: Iterable[int], labels: list[str] | None = None) -> str:
+    b = list(bounds)
+    labels = labels or age_groups(b)
+    age = full_years(birth, on)
+    for i, hi in enumerate(b):
+        if age <= hi:
+            return labels[i]
+    return labels[-1]
+
+
+def _ages(facts, on: date, bounds: list[int]) -> Counter:
+    """Age groups counted once per distinct birth date (thousands of members share each)."""
+    labels = age_groups(bounds)
+    births = Counter(f.birth for f in facts)
+    out: Counter = Counter()
+    for birth, n in births.items():
+        out[age_group(birth, on, bounds, labels)] += n
+    return out
+
+
+def _ordered(counts: Counter, order: Iterable[str], title: str) -> Table:
+    rows = [(v, counts[v]) for v in order if counts.get(v)]
+    rows += sorted((v, n) for v, n in counts.items() if v not in set(order) and v != UNFILLED)
+    if counts.get(UNFILLED):
+        rows.append((UNFILLED, counts[UNFILLED]))
+    return Table(title, rows)
+
+
+def member_tables(facts: list[MemberFact], on: date, bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
+    """团员 by 性别, 民族 (汉族 / 少数民族, then each), age group, 文化程度, 职业; Party members keeping 团籍."""
+    bounds = list(bounds)
+    gender = Counter(f.gender or UNFILLED for f in facts)
+    eth = Counter(f.ethnicity or UNFILLED for f in facts)
+    han = eth.get("汉族", 0)
+    minority = sum(n for v, n in eth.items() if v not in ("汉族", UNFILLED))
+    eth_table = Table("团员民族", [("汉族", han), ("少数民族", minority)]
+                      + [(f"其中：{v}", n) for v, n in _ordered(eth, ETHNICITIES, "").rows
+                         if v not in ("汉族", UNFILLED)]
+                      + ([(UNFILLED, eth[UNFILLED])] if eth.get(UNFILLED) else []))
+    ages = _ages(facts, on, bounds)
+    party = Counter(f.political_status for f in facts if f.political_status in register.PARTY_STATUSES)
+    return [
+        Table("团员总数", [("团员", len(facts))]),
+        _ordered(gender, ("男", "女"), "团员性别"),
+        eth_table,
+        Table("团员年龄", [(g, ages[g]) for g in age_groups(bounds)]),
+        _ordered(Counter(f.education or UNFILLED for f in facts), EDUCATIONS, "团员文化程度"),
+        _ordered(Counter(f.occupation or UNFILLED for f in facts), OCCUPATIONS, "团员职业"),
+        Table("保留团籍的党员", [("中共党员", party["中共党员"]), ("中共预备党员", party["中共预备党员"])]),
+    ]
+
+
+def change_tables(events: Iterable[register.Event]) -> list[Table]:
+    """The year's 团籍变动: arrivals (新发展团员数 first) and departures by reason, transfers in and out."""
+    counts = Counter(e.kind for e in events if not e.erased)
+    arriving = [(register.label(k), counts[k]) for k in register.ARRIVING]
+    leaving = [(register.label(k), counts[k]) for k in register.LEAVING if k != register.UNSTATED or counts[k]]
+    return [Table("团员增加", arriving), Table("团员减少", leaving)]
+
+
+def org_tables(orgs: list[OrgFact], members_per_org: dict[int, int], *, small: int = 3) -> list[Table]:
+    """Organisations by kind and by 领域 (单位所属行业类别); 空心 branches (no member) and branches under ``small``."""
+    kinds = Counter(o.kind_label for o in orgs)
+    industry = Counter(o.industry or UNFILLED for o in orgs)
+    branches = [o for o in orgs if o.holds_members]
+    hollow = sum(1 for o in branches if not members_per_org.get(o.id))
+    few = sum(1 for o in branches if 0 < members_per_org.get(o.id, 0) < small)
+    return [_ordered(kinds, ("团委", "团工委", "团总支", "团支部"), "团组织类别"),
+            _ordered(industry, (), "团组织所在领域"),
+            Table("团支部规模", [("空心团支部（无团员）", hollow), (f"团员不足{small}人的团支部", few),
+                               (f"团员{small}人及以上的团支部", len(branches) - hollow - few)])]
+
+
+def cadre_tables(cadres: list[CadreFact], on: date, bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
+    """团干部 (one count per person) by 专职/兼职/挂职, 性别, age group, 文化程度."""
+    bounds = list(bounds)
+    people: dict[int, CadreFact] = {}
+    for c in cadres:
+        people.setdefault(c.person_id, c)
+    facts = list(people.values())
+    ages = _ages(facts, on, bounds)
+    return [
+        Table("团干部总数", [("团干部", len(facts))]),
+        _ordered(Counter(f.nature or UNFILLED for f in facts), ("专职", "兼职", "挂职"), "团干部性质"),
+        _ordered(Counter(f.gender or UNFILLED for f in facts), ("男", "女"), "团干部性别"),
+        Table("团干部年龄", [(g, ages[g]) for g in age_groups(bounds)]),
+        _ordered(Counter(f.education or UNFILLED for f in facts), EDUCATIONS, "团干部文化程度"),
+    ]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One org's subtree: last year's figure + arrivals − departures = this year's (``balanced``)."""
+    org_id: int
+    last: int
+    arrivals: int
+    departures: int
+    this: int
+
+    @property
+    def balanced(self) -> bool:
+        return self.last + self.arrivals - self.departures == self.this
+
+
+def compare(last: dict[int, int], this: dict[int, int], events: Iterable[register.Event],
+            groups: dict[int, Iterable[int]]) -> list[Comparison]:
+    """``last`` / ``this``: org id -> members at the two dates; ``events``: the counted events between them;
+    ``groups``: each compared org -> the org ids of its subtree."""
+    arrivals: Counter = Counter()
+    departures: Counter = Counter()
+    for e in events:
+        if e.erased:
+            continue
+        (arrivals if register.is_arriving(e.kind) else departures)[e.org_id] += 1
+    out = []
+    for gid, members in groups.items():
+        ids = set(members)
+        out.append(Comparison(gid, sum(last.get(i, 0) for i in ids), sum(arrivals[i] for i in ids),
+                              sum(departures[i] for i in ids), sum(this.get(i, 0) for i in ids)))
+    return out

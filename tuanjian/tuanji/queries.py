@@ -1,0 +1,305 @@
+"""团籍 read queries (issue 27): who was a member where at the end of a given day, from ``membership_events``.
+
+The rule is ``domain.register.place_on`` in SQL: per person, the latest event dated on or before the day (ties by
+id) that is not erased; an arrival places them in its org, a departure means they were not a member that day."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, false, func, or_, select
+
+from .. import clock
+from ..domain import register
+from ..domain.orgtree import is_within
+from ..models import CadrePost, Member, MembershipEvent, Org, Person
+from ..queries import among, within
+
+
+def _latest(day: date):
+    e = MembershipEvent
+    rn = func.row_number().over(partition_by=e.person_id, order_by=(e.on_date.desc(), e.id.desc())).label("rn")
+    return (select(e.person_id, e.org_id, e.kind, rn)
+            .where(e.erased == false(), e.on_date <= day).subquery("latest"))
+
+
+def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
+    """person id -> org id of every member at the end of ``day`` (within ``scope_code``'s subtree if given)."""
+    t = _latest(day)
+    stmt = select(t.c.person_id, t.c.org_id).where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+    session.flush()                  # Core reads below do not autoflush
+    return {a: b for a, b in session.connection().execute(stmt)}
+
+
+def counts_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
+    """org id -> number of members at the end of ``day`` (orgs with none are absent)."""
+    t = _latest(day)
+    stmt = (select(t.c.org_id, func.count()).where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING))
+            .group_by(t.c.org_id))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+    return {a: b for a, b in session.execute(stmt)}
+
+
+def events_between(session, start: date, end: date, scope_code: str | None = None) -> list[MembershipEvent]:
+    """The counted events dated after ``start`` and on or before ``end`` (a year's changes: start = 31 Dec of the
+    year before)."""
+    e = MembershipEvent
+    stmt = select(e).where(e.erased == false(), and_(e.on_date > start, e.on_date <= end))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    return list(session.scalars(stmt.order_by(e.on_date, e.id)))
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    member: Member
+    person: Person
+    branch: Org
+    turns: date              # the 28th birthday: the date of the 超龄离团
+    status: str              # register.DUE / OVERDUE / EXEMPT
+    kind: str                # 超龄离团 or 入党后年满28周岁离团
+    holds_post: bool
+
+    @property
+    def status_label(self) -> str:
+        return register.QUEUE_LABELS[self.status]
+
+    @property
+    def kind_label(self) -> str:
+        return register.label(self.kind)
+
+
+def overage_queue(session, org: Org, *, today: date, years: int,
+                  horizon_days: int = register.QUEUE_DAYS) -> list[QueueRow]:
+    """The 超龄 queue of ``org``'s subtree: members who turn ``years`` within ``horizon_days`` or already have
+    (overdue first, then by date), with the exempt cadres listed too."""
+    from ..domain.members import overage_cutoff
+    cutoff = overage_cutoff(today + timedelta(days=horizon_days), years)
+    has_post = exists().where(CadrePost.person_id == Member.person_id, CadrePost.ended_at.is_(None))
+    rows = session.execute(
+        select(Member, Person, Org, has_post.label("holds_post")).join(Person, Member.person_id == Person.id)
+        .join(Org, Member.org_id == Org.id)
+        .where(Member.deleted_at.is_(None), Person.birth_date <= cutoff, within(Org.code, org.code))).all()
+    out = []
+    for member, person, branch, holds in rows:
+        status = register.queue_status(person.birth_date, today, holds_post=bool(holds), years=years,
+                                       horizon_days=horizon_days)
+        if status is None:
+            continue
+        out.append(QueueRow(member, person, branch, register.overage_day(person.birth_date, years), status,
+                            register.overage_kind(person.political_status), bool(holds)))
+    order = {register.OVERDUE: 0, register.DUE: 1, register.EXEMPT: 2}
+    out.sort(key=lambda r: (order[r.status], r.branch.code, r.turns, r.person.name))
+    return out
+
+
+def counts_by_child(session, org: Org, day: date) -> tuple[list[tuple[Org, int]], int]:
+    """(each live direct child with its subtree's members at the end of ``day``, the org's own total)."""
+    counts = counts_on(session, day, org.code)
+    codes = {}
+    ids = list(counts)
+    if ids:
+        codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(Org.id.in_(ids)))}
+    children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
+    out = [(c, sum(n for i, n in counts.items() if is_within(codes[i], c.code))) for c in children]
+    return [(c, n) for c, n in out if n or not c.is_dissolved], sum(counts.values())
+
+
+@dataclass(frozen=True)
+class RollRow:
+    person: Person
+    member: Member | None
+
+
+def roll_names(session, branch: Org, day: date) -> list[RollRow]:
+    """The members of ``branch`` at the end of ``day``, by name."""
+    placed = [p for p, o in members_on(session, day, branch.code).items() if o == branch.id]
+    if not placed:
+        return []
+    rows = session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
+                           .where(Person.id.in_(placed)).order_by(Person.name)).all()
+    return [RollRow(p, m) for p, m in rows]
+
+
+# ---------------------------------------------------------------- 团内统计 facts
+
+def _end_utc(day: date) -> datetime:
+    """The end of the local ``day`` as the naive-UTC instant the DateTime columns hold."""
+    return datetime.combine(day + timedelta(days=1), time()) - timedelta(hours=clock.UTC_OFFSET_HOURS)
+
+
+def member_facts(session, day: date, scope_code: str | None) -> list:
+    """The members at the end of ``day`` (as ``members_on``) with the person's and member record's fields, in one
+    query joined to the latest-event subquery (no list of ids travels)."""
+    from ..domain.register_stats import MemberFact
+    t = _latest(day)
+    stmt = (select(Person.id, t.c.org_id, Person.gender, Person.ethnicity, Person.birth_date, Member.education,
+                   Member.occupation, Person.political_status)
+            .select_from(t).join(Person, Person.id == t.c.person_id)
+            .outerjoin(Member, Member.person_id == t.c.person_id)
+            .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING)))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+    session.flush()
+    return [MemberFact(*row) for row in session.connection().execute(stmt)]      # Core: no ORM row overhead
+
+
+def org_facts(session, org: Org, day: date) -> list:
+    """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
+    from ..domain.orgtree import KIND_LABELS, OrgKind
+    from ..domain.register_stats import OrgFact
+    end = _end_utc(day)
+    rows = session.execute(select(Org.id, Org.code, Org.kind, Org.industry).where(
+        within(Org.code, org.code), Org.created_at < end,
+        or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end)))
+    return [OrgFact(i, c, k, KIND_LABELS[OrgKind(k)], ind, OrgKind(k).holds_members) for i, c, k, ind in rows]
+
+
+def cadre_facts(session, org: Org, day: date) -> list:
+    """团干部 in post at the end of ``day`` in ``org``'s subtree."""
+    from ..domain.register_stats import CadreFact
+    end = _end_utc(day)
+    rows = session.execute(
+        select(CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
+               Member.education)
+        .join(Person, CadrePost.person_id == Person.id).join(Org, CadrePost.org_id == Org.id)
+        .outerjoin(Member, Member.person_id == Person.id)
+        .where(within(Org.code, org.code), CadrePost.created_at < end,
+               or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)))
+    return [CadreFact(*r) for r in rows]
+
+
+def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
+    """``events_between`` as plain tuples (no ORM objects: a province's year is hundreds of thousands of rows)."""
+    e = MembershipEvent
+    stmt = (select(e.id, e.person_id, e.org_id, e.on_date, e.kind, e.erased)
+            .where(e.erased == false(), and_(e.on_date > start, e.on_date <= end)))
+    if scope_code is not None:
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    session.flush()
+    return [register.Event(*row) for row in session.connection().execute(stmt)]
+
+
+@dataclass(frozen=True)
+class Unexplained:
+    """A person the record places differently from the 团籍变动 (a direct edit, an old write without an event)."""
+    person: Person
+    by_record: Org | None
+    by_events: Org | None
+
+
+def unexplained(session, org: Org, today: date, placed: dict[int, int] | None = None) -> list[Unexplained]:
+    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name. ``placed``:
+    ``members_on(today, org.code)`` when the caller has it. An org outside the subtree is never named."""
+    if placed is None:
+        placed = members_on(session, today, org.code)
+    session.flush()
+    recorded = {p: o for p, o in session.connection().execute(
+        select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
+        .where(Member.deleted_at.is_(None), within(Org.code, org.code)))}
+    wrong = [p for p in set(placed) | set(recorded) if placed.get(p) != recorded.get(p)]
+    if not wrong:
+        return []
+    org_ids = [i for i in {placed.get(p) for p in wrong} | {recorded.get(p) for p in wrong} if i is not None]
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(org_ids)))}
+    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wrong)))}
+    return sorted((Unexplained(people[p], orgs.get(recorded.get(p)), orgs.get(placed.get(p))) for p in wrong),
+                  key=lambda u: u.person.name)
+
+
+@dataclass
+class Statistics:
+    org: Org
+    day: date
+    last_day: date
+    member_tables: list
+    change_tables: list
+    org_tables: list
+    cadre_tables: list
+    comparison: list             # (child org or the org itself, register_stats.Comparison)
+    total: object                # the org's own Comparison
+    unexplained: list
+
+
+def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
+    """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before."""
+    from ..domain import register_stats as rs
+    try:
+        last_day = day.replace(year=day.year - 1)
+    except ValueError:
+        last_day = date(day.year - 1, 2, 28)
+    today = clock.local_today()
+    facts = member_facts(session, day, org.code)
+    placed = {f.person_id: f.org_id for f in facts}
+    placed_last = members_on(session, last_day, org.code)
+    events = pure_events(session, last_day, day, org.code)
+    orgs = org_facts(session, org, day)
+    per_org: dict[int, int] = {}
+    for o in placed.values():
+        per_org[o] = per_org.get(o, 0) + 1
+    last_per_org: dict[int, int] = {}
+    for o in placed_last.values():
+        last_per_org[o] = last_per_org.get(o, 0) + 1
+    children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
+    all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
+    child_of = {c.code: c.id for c in children}
+    depth = org.code.count(".") + 1
+    groups: dict[int, list[int]] = {c.id: [] for c in children}
+    for i, code in all_codes.items():
+        head = ".".join(code.split(".")[:depth + 1])
+        if head in child_of:
+            groups[child_of[head]].append(i)
+    groups[org.id] = list(all_codes)
+    compared = {c.org_id: c for c in rs.compare(last_per_org, per_org, events, groups)}
+    rows = [(c, compared[c.id]) for c in children
+            if not c.is_dissolved or any(getattr(compared[c.id], k)
+                                         for k in ("last", "arrivals", "departures", "this"))]
+    return Statistics(org, day, last_day,
+                      rs.member_tables(facts, day, age_bounds),
+                      rs.change_tables(events),
+                      rs.org_tables(orgs, per_org, small=small),
+                      rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
+                      rows, compared[org.id], unexplained(session, org, today,
+                                                          placed if day == today else None))
+
+
+def snapshot_of(session, org: Org, day: date):
+    from ..models import RegisterSnapshot
+    return session.scalar(select(RegisterSnapshot).where(RegisterSnapshot.org_id == org.id,
+                                                         RegisterSnapshot.on_date == day))
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A 团籍变动 written after a freeze, dated on or before the frozen day (it changes the figure as it stands now,
+    not the one reported)."""
+    on: date
+    label: str
+    person: Person
+    org: Org
+    erased: bool
+    written: datetime
+
+
+def corrections(session, org: Org, day: date, frozen_at: datetime) -> list[Correction]:
+    e = MembershipEvent
+    rows = session.execute(select(e, Person, Org).join(Person, e.person_id == Person.id)
+                           .join(Org, e.org_id == Org.id)
+                           .where(within(Org.code, org.code), e.on_date <= day, e.created_at > frozen_at)
+                           .order_by(e.on_date, e.id)).all()
+    return [Correction(ev.on_date, register.label(ev.kind), p, o, ev.erased, ev.created_at) for ev, p, o in rows]
+
+
+def roll_rows(session, org: Org, day: date) -> list[tuple[Person, Org]]:
+    """Every member of ``org``'s subtree at the end of ``day`` with their branch then, by branch code and name."""
+    placed = members_on(session, day, org.code)
+    if not placed:
+        return []
+    people = {}
+    for cond in among(session, Person.id, list(placed)):
+        people.update({p.id: p for p in session.scalars(select(Person).where(cond))})
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(set(placed.values()))))}
+    return sorted(((people[p], orgs[o]) for p, o in placed.items()), key=lambda r: (r[1].code, r[0].name))
