@@ -208,6 +208,19 @@ def latest_first_codes(session, person_ids) -> dict[int, FirstLoginCode]:
     return {c.person_id: c for c in rows}
 
 
+def _revoke_and_draw(session, model, person_id: int, now: datetime, generate) -> tuple[int, str]:
+    """Revoke the person's earlier unused codes of ``model`` (FirstLoginCode or ResetCode) and draw a new code text
+    not used before. Returns (how many were revoked, the text)."""
+    revoked = session.execute(
+        update(model).where(model.person_id == person_id, model.used_at.is_(None), model.revoked_at.is_(None),
+                            model.expires_at > now)
+        .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
+    while True:    # 48^8 codes: a clash is astronomically rare, but the column is unique
+        text = generate()
+        if session.scalar(select(model.id).where(model.code == text)) is None:
+            return revoked, text
+
+
 @owner_of(*TABLES)
 def issue_first_login_code(session, actor: Actor, person: Person, *, settings: Settings, now: datetime,
                            grant: AdminGrant | None = None) -> FirstLoginCode:
@@ -215,14 +228,7 @@ def issue_first_login_code(session, actor: Actor, person: Person, *, settings: S
     reason = first_code_refusal(session, actor, person)
     if reason is not None:
         raise (Conflict if reason in (NO_ACCOUNT, ALREADY_CLAIMED) else NotAllowed)(reason)
-    revoked = session.execute(
-        update(FirstLoginCode).where(FirstLoginCode.person_id == person.id, FirstLoginCode.used_at.is_(None),
-                                     FirstLoginCode.revoked_at.is_(None), FirstLoginCode.expires_at > now)
-        .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
-    while True:    # 48^8 codes: a clash is astronomically rare, but the column is unique
-        text = first_rules.generate_first_login_code()
-        if session.scalar(select(FirstLoginCode.id).where(FirstLoginCode.code == text)) is None:
-            break
+    revoked, text = _revoke_and_draw(session, FirstLoginCode, person.id, now, first_rules.generate_first_login_code)
     code = FirstLoginCode(person_id=person.id, grant_id=grant.id if grant else None, code=text, issued_at=now,
                           issued_by_id=actor.person_id,
                           places_fingerprint=places_fingerprints(session, [person.id])[person.id],
@@ -292,14 +298,7 @@ def issue_reset_code(session, actor: Actor, person: Person, *, org_id: int | Non
     revoked. Returns (code, how many were revoked)."""
     if person.account is not None and not person.account.is_claimed:
         raise Conflict(UNCLAIMED_NO_RESET)
-    revoked = session.execute(
-        update(ResetCode).where(ResetCode.person_id == person.id, ResetCode.used_at.is_(None),
-                                ResetCode.revoked_at.is_(None), ResetCode.expires_at > now)
-        .values(revoked_at=now).execution_options(synchronize_session=False)).rowcount
-    while True:   # 48^8 codes: a clash is astronomically rare, but the column is unique
-        text = reset_rules.generate_reset_code()
-        if session.scalar(select(ResetCode.id).where(ResetCode.code == text)) is None:
-            break
+    revoked, text = _revoke_and_draw(session, ResetCode, person.id, now, reset_rules.generate_reset_code)
     code = ResetCode(person_id=person.id, code=text, issued_at=now, issued_by_id=actor.person_id,
                      expires_at=reset_rules.reset_code_expiry(now, settings.reset_code_valid_hours))
     session.add(code)
