@@ -144,6 +144,11 @@ def test_only_own_org_and_cancel(client, session, login, tree):
     resp = upload(client, tree.school.id, workbook([("高二年级团总支", "团总支")]))
     batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     assert client.post(f"/orgs/imports/{batch_id}/cancel").status_code == 302
+    # a cancelled import is in the audit log too, in Chinese, filed under the importing org
+    session.expire_all()
+    entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "import.cancel",
+                                                    AuditEntry.object_id == batch_id))
+    assert entry is not None and entry.org_id == tree.school.id and entry.summary.startswith("取消导入：")
     assert client.post(f"/orgs/imports/{batch_id}/commit", data={"mode": "all"}).status_code == 409
     client.post("/auth/logout")
     login(tree.township_admin)

@@ -66,6 +66,7 @@ ACTION_LABELS = {
     "campaign.close": "结束阶段任务",
     "campaign.confirm": "阶段任务提交确认",
     "import.members": "导入团员",
+    "import.cancel": "取消导入",
     "transfer.request": "申请组织关系转接",
     "transfer.accept": "同意转接",
     "transfer.refuse": "拒绝转接",

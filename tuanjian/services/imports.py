@@ -147,3 +147,5 @@ def commit_org_children(session, actor: Actor, batch: ImportBatch, *, mode: str,
 def cancel(session, actor: Actor, batch: ImportBatch) -> None:
     check_pending(batch, "这批数据已经处理，不能取消")
     batch.status = "cancelled"
+    audit.record(session, actor, "import.cancel", object_type="import_batch", object_id=batch.id, org_id=batch.org_id,
+                 summary=f"取消导入：{batch.file_name}（没有写入任何数据）")
