@@ -252,7 +252,7 @@ def make_app(kind: str, tmp_path, **overrides):
     else:
         uri = normalise_database_url(PG_URL)
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": uri,
-              "WTF_CSRF_ENABLED": False, "SERVER_NAME": None, "FORM_STASH_DIR": str(tmp_path / "form-stash")}
+              "WTF_CSRF_ENABLED": False, "SERVER_NAME": None}
     config.update(overrides)
     if kind == "sqlite":
         shutil.copyfile(sqlite_template(), Path(tmp_path) / "test.sqlite3")

@@ -68,12 +68,11 @@ class LiveServer:
         return org_id
 
 
-def _live_config(database: Path, stash: Path) -> dict:
+def _live_config(database: Path) -> dict:
     return {
         "TESTING": True,
         "SECRET_KEY": "e2e-secret-key",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}",
-        "FORM_STASH_DIR": str(stash),
         # the address slips and help print (issue 16.3); without it, slips opened on 127.0.0.1 ask for one first
         "PUBLIC_URL": "http://192.168.1.20:5000",
     }
@@ -94,7 +93,7 @@ def _demo_county(database: Path) -> list:
         folder = Path(tempfile.mkdtemp(prefix="tuanjian-demo-"))
         atexit.register(shutil.rmtree, folder, True)
         template = folder / "demo.sqlite3"
-        app = create_app(_live_config(template, folder / "form-stash"))
+        app = create_app(_live_config(template))
         with app.app_context():
             db.create_all()
             logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
@@ -119,7 +118,7 @@ def live_server(tmp_path):
     from tuanjian.extensions import db
 
     logins = _demo_county(tmp_path / "e2e.sqlite3")
-    app = create_app(_live_config(tmp_path / "e2e.sqlite3", tmp_path / "form-stash"))
+    app = create_app(_live_config(tmp_path / "e2e.sqlite3"))
     assert app.config.get("WTF_CSRF_ENABLED", True), "the browser must go through real CSRF tokens"
 
     server = make_server("127.0.0.1", 0, app, threaded=True)

@@ -43,8 +43,7 @@ def server(request, tmp_path):
 
     from .. import conftest as root_conftest
     uri = (f"sqlite:///{tmp_path}/e2e.sqlite3" if request.param == "sqlite" else normalise_database_url(PG_URL))
-    app = create_app({"TESTING": True, "SECRET_KEY": "e2e-secret-key", "SQLALCHEMY_DATABASE_URI": uri,
-                      "FORM_STASH_DIR": str(tmp_path / "form-stash")})
+    app = create_app({"TESTING": True, "SECRET_KEY": "e2e-secret-key", "SQLALCHEMY_DATABASE_URI": uri})
     with app.app_context():
         if request.param != "sqlite":
             db.drop_all()
