@@ -86,6 +86,8 @@ def compare(org_id: int):
                            url_for("reconcile.index", org_id=org.id)))
 
 
+NO_COMPARISON = "还没有对账结果，请先上传智慧团建导出的名单"   # an action on a comparison that is not there yet
+
 def _kept(org):
     rec = last_comparison(db.session, org)
     if rec is None:
@@ -99,7 +101,7 @@ def explain(org_id: int):
     org = org_or_404(org_id)
     rec = last_comparison(db.session, org)
     if rec is None:
-        return _page(org, error="还没有对账结果，请先上传智慧团建导出的名单", status=409)
+        return _page(org, error=NO_COMPARISON, status=409)
     kind = _kind()
     back = url_for("reconcile.index", org_id=org.id, kind=kind, page=int_arg("page", 1) or 1)
     return form_action(None, lambda: service.explain(db.session, current_actor(), org, rec,
@@ -137,7 +139,7 @@ def start_import(org_id: int):
     org = org_or_404(org_id)
     rec = last_comparison(db.session, org)
     if rec is None:
-        return _page(org, error="还没有对账结果，请先上传智慧团建导出的名单", status=409)
+        return _page(org, error=NO_COMPARISON, status=409)
     return form_action(None, lambda: service.start_import(db.session, current_actor(), org, rec, settings=_settings(),
                                                           now=utcnow()),
                        rerender=_refused(org),
@@ -151,7 +153,7 @@ def transfer(org_id: int):
     org = org_or_404(org_id)
     rec = last_comparison(db.session, org)
     if rec is None:
-        return _page(org, error="还没有对账结果，请先上传智慧团建导出的名单", status=409)
+        return _page(org, error=NO_COMPARISON, status=409)
 
     def done(req):
         return flash_redirect(f"已申请组织关系转接：{req.member.person.name} 转入 {req.to_org.short_name}，"
