@@ -262,9 +262,17 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
     parent_campaigns = []
     received = campaign_service.campaigns_for(db.session, org)
     if received:                        # the org's own standing, computed once for all its parent's campaigns
-        own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally
-        parent_campaigns = [(c, campaign_standing(own, c.targets), campaign_service.confirmation_of(db.session, c, org))
-                            for c in received]
+        rated = [c for c in received if c.kind != campaign_service.REGISTER]
+        own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally \
+            if rated else None
+        for c in received:
+            confirmation = campaign_service.confirmation_of(db.session, c, org)
+            if c.kind == campaign_service.REGISTER:     # 团内统计确认: its figures of the day and what blocks
+                check = campaign_service.register_check(db.session, org, c.on_date, settings=_settings(),
+                                                        today=today)
+                parent_campaigns.append((c, check, confirmation))
+            else:
+                parent_campaigns.append((c, campaign_standing(own, c.targets), confirmation))
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
                            can_create=has_children(db.session, org.id), crumbs=_crumbs(org),
@@ -350,8 +358,10 @@ def confirm(org_id: int, campaign_id: int):
     def refused(status: int, error: str | None):
         flash(error, "error")
         return _campaign_page(org, status=status)
+    note = request.form.get("note", "")
     return form_action(None, lambda: campaign_service.confirm(db.session, current_actor(), c, org,
-                                                              settings=_settings(), now=now, today=today),
+                                                              settings=_settings(), now=now, today=today,
+                                                              note=note),
                        rerender=refused,
                        done=lambda _: flash_redirect(f"已对阶段任务“{c.name}”提交确认。",
                                                      url_for("supervision.campaigns", org_id=org.id)))
