@@ -15,7 +15,6 @@ from . import audit
 from .actor import Actor
 from .progress import progress
 
-
 PROGRESS, REGISTER = "progress", "register"           # Campaign.kind
 
 
@@ -154,8 +153,8 @@ def _register_participants(session, campaign: Campaign, confirmed: dict, today: 
     from ..tuanji import queries as tq
     snap = tq.snapshot_of(session, campaign.org, campaign.on_date)
     figures = {row[0]: row[-1] for row in (snap.data["comparison"] if snap is not None else [])}
-    children = session.scalars(select(Org).where(Org.parent_id == campaign.org_id, Org.dissolved_at.is_(None))
-                               .order_by(Org.sort_order, Org.code))
+    from ..queries import live_children
+    children = live_children(session, campaign.org_id)
     return [Participant(o, None, confirmed.get(o.id), overdue=o.id not in confirmed and today > campaign.deadline,
                         figure=figures.get(o.id)) for o in children]
 
