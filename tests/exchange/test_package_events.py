@@ -170,3 +170,31 @@ def test_a_bad_kind_or_date_is_refused(tmp_path):
                 exchange.read_package(session, tree.county, _without_events(
                     first, events={"columns": content["events"]["columns"], "rows": [row]}),
                     default_key=current_app.config["EXCHANGE_SECRET"])
+
+
+def test_a_member_who_moved_out_of_the_subtree_does_not_break_the_package(tmp_path):
+    """The sender's events of someone now a member outside its subtree stay home (the package does not carry the
+    person); the package still opens and applies."""
+    with instance("sqlite", tmp_path / "a") as app:
+        session = db.session
+        tree = make_tree(session)
+        populate(session, tree)
+        actor = Actor.system("测试")
+        li = _member(session, "王三")             # no post in the township: the package will not carry him
+        memberships.record(session, actor, li.person_id, li.org_id, date(2023, 5, 1), register.NEW)
+        memberships.move(session, actor, li, tree.sibling_branch, now=utcnow())
+        session.commit()
+        moved = li.person.id_number
+        township = Actor(person_id=tree.township_admin.id, name="张镇", org_id=tree.township.id,
+                         scope_code=tree.township.code)
+        data, counts = exchange.export_package(session, township, tree.township, now=utcnow(),
+                                               default_key=app.config["EXCHANGE_SECRET"])
+        session.commit()
+        code = tree.township.code
+    content = fmt.verify(fmt.open_package(data), KEY)
+    assert content["events"]["rows"] and all(r[0] != moved for r in content["events"]["rows"])
+    with instance("sqlite", tmp_path / "b"):
+        session = db.session
+        tree = county_instance(session)
+        county_import(session, tree, data)
+        assert moved not in {e[0] for e in _events(session, code)}

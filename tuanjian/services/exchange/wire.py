@@ -264,7 +264,9 @@ def export_package(session, actor: Actor, org: Org, *, now: datetime, key: str |
         counts[spec.name] = len(rows)
     active_members = sum(1 for v in snap.rows.get("members", {}).values() if v.get("deleted_at") is None)
     counts["active_members"] = active_members
-    events = read_events(session, org.code)
+    carried = {k[0] for k in snap.rows.get("people", {})}
+    # the events of someone the package does not carry (now a member outside the subtree) stay home
+    events = [e for e in read_events(session, org.code) if e[0] in carried]
     counts["membership_events"] = len(events)
     manifest = {"source": {"code": org.code, "short_name": org.short_name, "full_name": org.full_name,
                            "kind": org.kind},
