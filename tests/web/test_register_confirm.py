@@ -120,3 +120,21 @@ def test_publish_needs_a_frozen_date_and_the_scope(client, session, login, tree)
     login(tree.township_admin)
     assert client.post(f"/tuanji/org/{tree.sibling.id}/stats/confirm-task",
                        data={"on": day, "deadline": deadline}).status_code == 404
+
+
+def test_a_frozen_comparison_that_does_not_balance_blocks(client, session, login, tree):
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    from tuanjian.models import RegisterSnapshot
+    from tuanjian.services import campaigns
+    day = local_today() - timedelta(days=10)
+    snap = RegisterSnapshot(org_id=tree.school.id, on_date=day, data={
+        "comparison": [[tree.grade.id, "高一年级团总支", 5, 1, 0, 4]], "total": [5, 1, 0, 6]})
+    session.add(snap)
+    session.commit()
+    check = campaigns.register_check(session, tree.school, day, settings=DEFAULT_SETTINGS, today=local_today())
+    assert check.frozen and check.total == [5, 1, 0, 6]
+    assert check.blockers == ["对比表中“高一年级团总支”不符（上年数 + 增加 − 减少 ≠ 本年数），请先补办相应的团籍变动"]
+    snap.data = {"comparison": [[tree.grade.id, "高一年级团总支", 5, 1, 0, 6]], "total": [5, 1, 0, 6]}
+    session.commit()
+    assert campaigns.register_check(session, tree.school, day, settings=DEFAULT_SETTINGS,
+                                    today=local_today()).passed

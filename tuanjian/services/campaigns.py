@@ -97,7 +97,7 @@ def register_check(session, org: Org, day: date, *, settings, today: date) -> Re
     snap = tq.snapshot_of(session, org, day)
     if snap is not None:
         d = snap.data
-        rows = [(name, nums) for _, name, *nums in d["comparison"]] + [(org.short_name, d["total"])]
+        rows = [(name, nums) for _, name, *nums in d["comparison"]] + [("合计", d["total"])]
         unbalanced = [name for name, (last, arr, dep, this) in rows if last + arr - dep != this]
         unexplained = len(tq.unexplained(session, org, today))
         total = list(d["total"])
@@ -150,10 +150,10 @@ def participants(session, campaign: Campaign, *, settings, now: datetime, today:
 
 def _register_participants(session, campaign: Campaign, confirmed: dict, today: date) -> list[Participant]:
     """Every live direct subordinate, with its 本年数 in the publisher's frozen comparison (if it has a row)."""
+    from ..queries import live_children
     from ..tuanji import queries as tq
     snap = tq.snapshot_of(session, campaign.org, campaign.on_date)
     figures = {row[0]: row[-1] for row in (snap.data["comparison"] if snap is not None else [])}
-    from ..queries import live_children
     children = live_children(session, campaign.org_id)
     return [Participant(o, None, confirmed.get(o.id), overdue=o.id not in confirmed and today > campaign.deadline,
                         figure=figures.get(o.id)) for o in children]
