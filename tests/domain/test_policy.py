@@ -28,6 +28,7 @@ EXPECTED = {
     "member.edit": {S, C, B},
     "member.leave_batch": {S, C, B},
     "register.freeze": {S},
+    "register.confirm_task": {S},
     "cadre.manage": {S, C},
     "admin.manage": {S, C},
     "code.issue": {C},

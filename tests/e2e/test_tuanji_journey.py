@@ -104,3 +104,49 @@ def test_overage_queue_batch_leave_and_roll(browser, live_server, artifacts, js)
         assert watched.foreign == [] and watched.page_errors == [] and watched.console_errors == []
     finally:
         watched.context.close()
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
+def test_year_end_confirmation(browser, live_server, artifacts, js):
+    """The county freezes a past day and publishes 团内统计确认; the township opens its figures of that day and
+    confirms with a note; the county sees who has confirmed."""
+    base = live_server.url
+    county = live_server.login_for("县团委管理员")
+    township = live_server.login_for("乡镇团委管理员")
+    county_id, township_id = live_server.org_id(county.org), live_server.org_id(township.org)
+    day = (date.today() - timedelta(days=2)).isoformat()
+    mode = "js" if js else "nojs"
+    upper, lower = WatchedPage(browser, base, js), WatchedPage(browser, base, js)
+    try:
+        page = upper.page
+        _log_in(page, base, county)
+        page.wait_for_url(f"{base}/progress/org/**")
+        page.goto(f"{base}/tuanji/org/{county_id}/stats?on={day}")
+        page.get_by_role("button", name=f"冻结截至 {day} 的统计").click()
+        expect(page.locator("h1")).to_contain_text("已冻结")
+        page.fill("input[name=deadline]", (date.today() + timedelta(days=10)).isoformat())
+        page.get_by_role("button", name="发布确认任务").click()
+        expect(page.locator("h1")).to_contain_text(f"团内统计确认（截至 {day}）")
+        expect(page.locator("table.list")).to_contain_text(township.org)
+        expect(page.locator("table.list")).to_contain_text("未确认")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-confirm-task.png"), full_page=True)
+        page = lower.page
+        _log_in(page, base, township)
+        page.wait_for_url(f"{base}/progress/org/**")
+        page.goto(f"{base}/progress/org/{township_id}/campaigns")
+        expect(page.locator(".campaign").first).to_contain_text(f"截至 {day}")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-confirm-lower.png"), full_page=True)
+        page.get_by_label("说明（可不填）").fill("已与智慧团建核对")
+        page.get_by_role("button", name="提交确认").click()
+        expect(page.locator(".flash").first).to_contain_text("已对阶段任务")
+        expect(page.locator(".campaign").first).to_contain_text("已与智慧团建核对")
+        page = upper.page
+        page.reload()
+        expect(page.locator("table.list")).to_contain_text("已确认")
+        expect(page.locator("table.list")).to_contain_text("已与智慧团建核对")
+        page.screenshot(path=str(artifacts / f"tuanji-{mode}-confirmed.png"), full_page=True)
+        for w in (upper, lower):
+            assert w.foreign == [] and w.page_errors == [] and w.console_errors == []
+    finally:
+        upper.context.close()
+        lower.context.close()

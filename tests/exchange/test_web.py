@@ -97,6 +97,7 @@ def test_upload_preview_apply_and_reimport(package, client, session, login, tree
     preview = client.get(resp.headers["Location"])
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200 and "签名核验通过" in html and "确认导入" in html and "新增" in html
+    assert "上报文件带有 1 条团籍变动" in html                           # 孙老's leaving, with its date and reason
     assert not any(idn in html for idn in expected["people"])          # masked in the preview
     assert _counts(session)["orgs"] == before["orgs"]                   # nothing written yet
     batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
@@ -108,6 +109,12 @@ def test_upload_preview_apply_and_reimport(package, client, session, login, tree
     assert session.scalar(select(func.count()).select_from(Member).join(Org).where(
         Org.code.startswith(code + "."), Member.deleted_at.is_(None))) == 5
     assert session.get(ImportBatch, batch_id).status == "committed"
+    # the stored preview carried the sender's 团籍变动 to the commit: 孙老's leaving as the township recorded it, and
+    # no arrival derived on the day of applying for him
+    from tuanjian.models import MembershipEvent, Person
+    sun = session.scalar(select(Person.id).where(Person.name == "孙老"))
+    assert session.execute(select(MembershipEvent.kind, MembershipEvent.note).where(
+        MembershipEvent.person_id == sun)).all() == [("out_outside", "迁出外省")]
     assert client.post(f"/exchange/packages/{batch_id}/apply").status_code == 409
     # the same file again: nothing to do
     again = _upload(client, tree.county, data)

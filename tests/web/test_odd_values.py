@@ -14,7 +14,7 @@ ODD = ["\x00", "340827199003124504", "²", "-1", "1e9", "a" * 5000, "%_\\", "\u2
 FIELDS = ["q", "page", "org_id", "id_number", "name", "phone", "ethnicity", "political_status", "join_date",
           "education", "occupation", "workplace", "reason", "key", "mode", "school_code", "youth_count",
           "has_application", "has_card", "card_year", "has_letter", "direction", "position", "code", "short_name",
-          "kind", "target_id", "new_parent_id", "post_id", "deadline", "password", "note"]
+          "kind", "target_id", "new_parent_id", "post_id", "deadline", "password", "note", "on"]
 SKIP = {"static", "auth.logout"}
 
 

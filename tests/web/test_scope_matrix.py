@@ -69,6 +69,19 @@ def _campaign_of(session, org):
     return campaign
 
 
+def _frozen(session, org):
+    """A frozen 团内统计 of ``org`` as of 2025-12-31 (what a 团内统计确认 task is published for)."""
+    from datetime import date
+
+    from tuanjian.models import RegisterSnapshot
+    snap = session.scalar(select(RegisterSnapshot).where(RegisterSnapshot.org_id == org.id))
+    if snap is None:
+        snap = RegisterSnapshot(org_id=org.id, on_date=date(2025, 12, 31), data={"comparison": [], "total": [0] * 4})
+        session.add(snap)
+        session.flush()
+    return snap
+
+
 def _parent_campaign(session, org):
     """A campaign of ``org``'s parent (the one ``org`` confirms), or of ``org`` itself for a root."""
     return _campaign_of(session, session.get(Org, org.parent_id) if org.parent_id else org)
@@ -220,6 +233,8 @@ CASES = {
     "tuanji.print_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.export_stats": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "tuanji.freeze": ("POST", lambda s, o: ({"org_id": o.id}, {"on": "2025-12-31"})),
+    "tuanji.publish_confirm_task": ("POST", lambda s, o: ({"org_id": _frozen(s, o).org_id},
+                                                          {"on": "2025-12-31", "deadline": "2099-12-31"})),
     "supervision.index": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.print_report": ("GET", lambda s, o: ({"org_id": o.id}, None)),
     "supervision.export": ("GET", lambda s, o: ({"org_id": o.id}, None)),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tuanjian.domain import policy
 from tuanjian.models import AdminGrant, Org
 
-from .test_scope_matrix import _reconciled
+from .test_scope_matrix import _frozen, _reconciled
 
 ROLES = ("county", "township", "branch")
 
@@ -52,6 +52,10 @@ BUTTONS = {
     # freezing sits on the 团内统计 of a day that is over (not yet frozen)
     "register.freeze": lambda s, o: (("tuanji.stats", {"org_id": o.id, "on": "2025-12-31"}),
                                      url_for("tuanji.freeze", org_id=o.id)),
+    # 发布确认任务 sits on the frozen 团内统计 of an org with subordinates
+    "register.confirm_task": lambda s, o: ((("tuanji.stats", {"org_id": _frozen(s, o).org_id, "on": "2025-12-31"}),
+                                            url_for("tuanji.publish_confirm_task", org_id=o.id))
+                                           if not o.org_kind.holds_members else None),
 }
 
 
@@ -88,5 +92,5 @@ def test_each_button_shows_exactly_when_the_policy_allows(app, client, session, 
                                   f"{'allows' if allowed else 'refuses'} it")
         checked += 1
     # a branch admin sees no page with a code button (its own codes are issued on the parent's page)
-    assert checked or (role == "branch" and action in ("code.issue", "org.reorder", "org.create_child",
-                                                      "code.issue_batch")), "no page rendered for this role and action"
+    branch_none = ("code.issue", "org.reorder", "org.create_child", "code.issue_batch", "register.confirm_task")
+    assert checked or (role == "branch" and action in branch_none), "no page rendered for this role and action"

@@ -62,6 +62,9 @@ ACTIONS: dict[str, Rule] = {
     "member.leave_batch": Rule(SUBTREE, "不在您的管理范围内"),
     # freezing a date's 团内统计: by the org's own admins (the county its figures, a township its own)
     "register.freeze": Rule(frozenset({_S}), "只能冻结本组织的团内统计"),
+    # 团内统计确认: the org that froze a date's figures asks its direct subordinates to confirm theirs (a 阶段任务 of
+    # the kind "register"; confirming follows campaign_confirm_refusal like any 阶段任务)
+    "register.confirm_task": Rule(frozenset({_S}), "只能为本组织冻结的团内统计发布确认任务"),
     "cadre.manage": Rule(OWN_OR_CHILD, "只能录入本组织或直属下级组织的团干部"),
     "admin.manage": Rule(OWN_OR_CHILD, "只能管理本组织及直属下级组织的管理员"),
     "code.issue": Rule(frozenset({_C}), "只能为本组织的直属下级组织生成或撤销注册码"),

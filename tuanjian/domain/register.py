@@ -249,3 +249,41 @@ def validate_batch_overage(on_text: str | date | None, chosen: list[tuple[str, d
     if errors:
         raise ValidationFailed(errors)
     return on
+
+
+# ---------------------------------------------------------------- 团内统计确认 (a 阶段任务 of its own kind)
+
+CONFIRM_TASK_NAME = "团内统计确认（截至 {day}）"
+CONFIRM_NOTE_MAX = 200
+
+
+def confirm_blockers(unbalanced: Iterable[str], unexplained: int) -> list[str]:
+    """Why a subordinate may not yet confirm its 团内统计: the names of its comparison rows that do not balance
+    (上年数 + 增加 − 减少 ≠ 本年数) and the number of people its record places differently from the 团籍变动. Empty:
+    it may confirm. A confirmation states the figures are right, so neither can be waved through with a note."""
+    out = []
+    names = list(unbalanced)
+    if names:
+        out.append(f"对比表中“{'、'.join(names)}”不符（上年数 + 增加 − 减少 ≠ 本年数），请先补办相应的团籍变动")
+    if unexplained:
+        out.append(f"有 {unexplained} 人在团员名单中的位置与团籍变动记录不一致，请先在团内统计页面核实处理")
+    return out
+
+
+def clean_confirm_note(text: str | None) -> str:
+    """The optional 说明 of a confirmation: whitespace folded; longer than ``CONFIRM_NOTE_MAX`` is refused."""
+    from .errors import ValidationFailed
+    note = " ".join((text or "").split())
+    if len(note) > CONFIRM_NOTE_MAX:
+        raise ValidationFailed.single("note", f"说明不能超过 {CONFIRM_NOTE_MAX} 个字")
+    return note
+
+
+def validate_confirm_deadline(text: str | date | None, *, today: date) -> date:
+    from .errors import ValidationFailed
+    day = parse_day(text)
+    if day is None:
+        raise ValidationFailed.single("deadline", "请填写截止日期（如 2027-01-15）")
+    if day < today:
+        raise ValidationFailed.single("deadline", "截止日期不能早于今天")
+    return day

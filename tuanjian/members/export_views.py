@@ -31,8 +31,12 @@ def export(org_id: int):
     ``reveal=1`` (the same right as revealing them on the list); every export is in the audit log."""
     org = org_or_404(org_id)
     reveal = request.args.get("reveal") == "1"
-    rows = member_queries.all_member_rows(db.session, org, overage_years=_settings().overage_years,
-                                          today=local_today())
+    day = _as_of()
+    if day is None:
+        rows = member_queries.all_member_rows(db.session, org, overage_years=_settings().overage_years,
+                                              today=local_today())
+    else:                   # as of a past day: who was a member at its end, in the branch they were in then
+        rows = member_queries.member_rows_on(db.session, org, day, overage_years=_settings().overage_years)
     data = [[r.committee.short_name if r.committee else "", r.general.short_name if r.general else "",
              r.branch.short_name, r.branch.code, r.person.name, r.person.gender,
              r.person.id_number if reveal else r.person.masked_id,
@@ -45,11 +49,30 @@ def export(org_id: int):
     headers = EXPORT_HEADERS if reveal else [("出生年份" if h == "出生日期" else h) for h in EXPORT_HEADERS]
     out = write_table(headers, data, title="团员名单", text_columns=(3, 6, 10, 11, 13),
                       widths=(18, 16, 22, 24, 10, 6, 22, 12, 8, 12, 10, 16, 12, 14, 14, 12, 24, 6),
-                      caption=f"{org.display_name} 全部团员（{len(rows)} 人，导出于 {to_local(now):%Y-%m-%d %H:%M}）"
+                      caption=f"{org.display_name} 全部团员（"
+                              + (f"截至 {day.isoformat()} 终了，按当日所在团支部，" if day else "")
+                              + f"{len(rows)} 人，导出于 {to_local(now):%Y-%m-%d %H:%M}）"
                               + ("" if reveal else "；身份证号码已隐去中间 8 位"))
-    service.record_export(db.session, current_actor(), org, len(rows), reveal=reveal)
-    return send_file(out, as_attachment=True, download_name=f"团员名单_{org.short_name}.xlsx",
+    service.record_export(db.session, current_actor(), org, len(rows), reveal=reveal, on=day)
+    suffix = f"_截至{day:%Y%m%d}" if day else ""
+    return send_file(out, as_attachment=True, download_name=f"团员名单_{org.short_name}{suffix}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _as_of():
+    """``?on=`` of the export: None (today's list), or a day that is over or today (400 otherwise)."""
+    from flask import abort
+
+    from ..domain.register import parse_day
+    raw = request.args.get("on", "").strip()
+    if not raw:
+        return None
+    day = parse_day(raw)
+    if day is None:
+        abort(400, "日期格式不对，请按 2026-12-31 的格式填写")
+    if day > local_today():
+        abort(400, "截至日期不能晚于今天")
+    return day
 
 
 @bp.get("/org/<int:org_id>/print")

@@ -63,6 +63,22 @@ def all_member_rows(session, org: Org, *, overage_years: int, today: date) -> li
     return annotate(session, session.execute(member_stmt(org)).all(), org, overage_years=overage_years, today=today)
 
 
+def member_rows_on(session, org: Org, day: date, *, overage_years: int) -> list[Row]:
+    """Every member of ``org``'s subtree at the end of ``day`` (from the 团籍变动, ``tuanji.queries.members_on``),
+    with the branch they were in then, as ``Row``s seen from ``org`` (超龄 as of ``day``; posts as held now)."""
+    from ..tuanji.queries import members_on
+    placed = members_on(session, day, org.code)
+    if not placed:
+        return []
+    branches = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(set(placed.values()))))}
+    found = []
+    for cond in among(session, Member.person_id, list(placed)):
+        found += [(m, p, branches[placed[p.id]]) for m, p in session.execute(
+            select(Member, Person).join(Person, Member.person_id == Person.id).where(cond))]
+    found.sort(key=lambda t: (t[2].code, t[1].name))
+    return annotate(session, found, org, overage_years=overage_years, today=day)
+
+
 def annotate(session, found, scope: Org, *, overage_years: int, today: date) -> list[Row]:
     """(member, person, branch) triples as list rows: 团委 / 团总支 above the branch (within ``scope``), posts, 超龄."""
     ancestor_codes = set()

@@ -54,6 +54,10 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(60))
     deadline: Mapped[date] = mapped_column(Date)
     targets: Mapped[dict] = mapped_column(JSON)                           # metric key -> percent
+    # the kind of task (issue 27): "progress" (target rates) or "register" (团内统计确认 of the figures as of
+    # ``on_date``, a date the publishing org froze)
+    kind: Mapped[str] = mapped_column(String(16), default="progress", server_default="progress")
+    on_date: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -72,3 +76,4 @@ class CampaignConfirmation(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     confirmed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(String(200))                 # 说明 given with the confirmation

@@ -220,9 +220,11 @@ def record_reveal(session, actor: Actor, org: Org, members: list[Member]) -> Non
                  after={"members": [m.person.masked_id for m in members]})
 
 
-def record_export(session, actor: Actor, org: Org, count: int, *, reveal: bool) -> None:
+def record_export(session, actor: Actor, org: Org, count: int, *, reveal: bool, on=None) -> None:
+    """``on``: the list as of that day (who was a member at its end), else today's."""
     audit.record(session, actor, "export.members_full" if reveal else "export.members", object_type="org",
                  object_id=org.id, org_id=org.id,
-                 summary=f"导出团员名单（Excel）：{org.short_name} 及全部下级，{count} 人"
+                 summary=f"导出团员名单（Excel）：{org.short_name} 及全部下级，"
+                         + (f"截至 {on.isoformat()}，" if on else "") + f"{count} 人"
                          + ("，含完整身份证号码" if reveal else "，身份证号码已隐去"),
-                 after={"count": count, "full_id_numbers": reveal})
+                 after={"count": count, "full_id_numbers": reveal, **({"on": on.isoformat()} if on else {})})

@@ -93,11 +93,31 @@ def index(org_id: int):
     welcome = not wants_fragment() and session.pop("welcome_org", None) == org.id and bool(report.rows)
     lagging = [r for r in report.rows if any(below_threshold(r.tally, m.key, _settings()) for m in RATE_METRICS)]
     from ..services.campaigns import campaigns_for
-    return render("supervision/index.html", block="progress_table", org=org, report=report, rows=rows, sort=sort,
+    as_of, status = _members_as_of(org)
+    return render("supervision/index.html", block="progress_table", status=status, as_of=as_of,
+                  org=org, report=report, rows=rows, sort=sort,
                   descending=descending, welcome=welcome, lagging=lagging, crumbs=_crumbs(org),
                   parent_campaigns=campaigns_for(db.session, org), today=service.now_and_today()[1],
                   show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers(),
                   **_match(org))
+
+
+def _members_as_of(org) -> tuple[dict, int]:
+    """``?on=D``: 团员数 of each direct subordinate, of the org itself and in all at the end of D, from the 团籍变动
+    (``tuanji.queries.counts_by_child``); the rates stay current. ({} when not asked, status)."""
+    from ..clock import local_today
+    from ..domain.register import parse_day
+    from ..tuanji.queries import counts_by_child
+    raw = " ".join(request.args.get("on", "").split())[:20]
+    if not raw:
+        return {}, 200
+    day = parse_day(raw)
+    if day is None or day > local_today():
+        return {"raw": raw, "error": "日期格式不对，请按 2026-12-31 的格式填写" if day is None
+                else "日期不能晚于今天"}, 400
+    children, total = counts_by_child(db.session, org, day)
+    by_org = {c.id: n for c, n in children}
+    return {"raw": raw, "day": day, "by_org": by_org, "total": total, "own": total - sum(by_org.values())}, 200
 
 
 @bp.get("/org/<int:org_id>/print")
@@ -262,9 +282,17 @@ def _campaign_page(org, *, errors=None, form=None, status=200):
     parent_campaigns = []
     received = campaign_service.campaigns_for(db.session, org)
     if received:                        # the org's own standing, computed once for all its parent's campaigns
-        own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally
-        parent_campaigns = [(c, campaign_standing(own, c.targets), campaign_service.confirmation_of(db.session, c, org))
-                            for c in received]
+        rated = [c for c in received if c.kind != campaign_service.REGISTER]
+        own = service.progress(db.session, org, settings=_settings(), now=now, today=today).totals.tally \
+            if rated else None
+        for c in received:
+            confirmation = campaign_service.confirmation_of(db.session, c, org)
+            if c.kind == campaign_service.REGISTER:     # 团内统计确认: its figures of the day and what blocks
+                check = campaign_service.register_check(db.session, org, c.on_date, settings=_settings(),
+                                                        today=today)
+                parent_campaigns.append((c, check, confirmation))
+            else:
+                parent_campaigns.append((c, campaign_standing(own, c.targets), confirmation))
     return render_template("supervision/campaigns.html", org=org, mine=mine, parent_campaigns=parent_campaigns,
                            targets=CAMPAIGN_TARGETS, errors=errors or {}, form=form or {}, today=today,
                            can_create=has_children(db.session, org.id), crumbs=_crumbs(org),
@@ -350,8 +378,10 @@ def confirm(org_id: int, campaign_id: int):
     def refused(status: int, error: str | None):
         flash(error, "error")
         return _campaign_page(org, status=status)
+    note = request.form.get("note", "")
     return form_action(None, lambda: campaign_service.confirm(db.session, current_actor(), c, org,
-                                                              settings=_settings(), now=now, today=today),
+                                                              settings=_settings(), now=now, today=today,
+                                                              note=note),
                        rerender=refused,
                        done=lambda _: flash_redirect(f"已对阶段任务“{c.name}”提交确认。",
                                                      url_for("supervision.campaigns", org_id=org.id)))

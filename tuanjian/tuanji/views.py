@@ -110,13 +110,48 @@ def stats(org_id: int):
         day = local_today()
     snap = queries.snapshot_of(db.session, org, day)
     if snap is not None and request.args.get("live") != "1":       # frozen: the figures as reported, at once
-        return render("tuanji/frozen.html", status=status, org=org, snap=snap, raw=raw, error=error,
-                      fixes=queries.corrections(db.session, org, day, snap.frozen_at), crumbs=breadcrumb(org))
+        return _frozen_page(org, snap, raw=raw, error=error, status=status)
     report = _report(org, day)
     may_freeze = snap is None and day < local_today() and policy.refusal(
         "register.freeze", current_actor().scope_code, org.code) is None
     return render("tuanji/stats.html", status=status, org=org, report=report, raw=raw, error=error,
                   may_freeze=may_freeze, snap=snap, crumbs=breadcrumb(org))
+
+
+def _frozen_page(org, snap, *, raw: str, error: str | None = None, status: int = 200, errors=None, form=None):
+    from ..queries import has_children
+    from ..services import campaigns
+    task = campaigns.register_campaign_of(db.session, org, snap.on_date)
+    may_publish = task is None and has_children(db.session, org.id) and policy.refusal(
+        "register.confirm_task", current_actor().scope_code, org.code) is None
+    return render("tuanji/frozen.html", status=status, org=org, snap=snap, raw=raw, error=error, task=task,
+                  may_publish=may_publish, errors=errors or {}, form=form or {},
+                  fixes=queries.corrections(db.session, org, snap.on_date, snap.frozen_at), crumbs=breadcrumb(org))
+
+
+@bp.post("/org/<int:org_id>/stats/confirm-task")
+@admin_required
+def publish_confirm_task(org_id: int):
+    """发布确认任务: the direct subordinates confirm their 团内统计 as of a date this org froze (a 阶段任务)."""
+    from ..services import campaigns
+    from ..web.forms import ErrorsByName
+    org = org_or_404(org_id)
+    day = register.parse_day(request.form.get("on", ""))
+    form = {"deadline": request.form.get("deadline", "")}
+    back = url_for("tuanji.stats", org_id=org.id, on=day.isoformat() if day else None)
+    if day is None:
+        return flash_redirect("日期格式不对，请按 2026-12-31 的格式填写", back, "error")
+    snap = queries.snapshot_of(db.session, org, day)
+    now = utcnow()
+    errors = ErrorsByName()
+    return form_action(
+        errors, lambda: campaigns.create_register_campaign(db.session, current_actor(), org, on=day,
+                                                           deadline=form["deadline"], now=now, today=local_today()),
+        validate=False,
+        rerender=lambda status, error: flash_redirect(error, back, "error") if snap is None else _frozen_page(
+            org, snap, raw=day.isoformat(), status=status, errors=errors.with_form_error(error), form=form),
+        done=lambda c: flash_redirect(f"已发布“{c.name}”，直属下级组织在“阶段任务”页面核对后提交确认。",
+                                      url_for("supervision.campaign", campaign_id=c.id)))
 
 
 def _report(org, day):

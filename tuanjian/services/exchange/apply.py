@@ -5,7 +5,7 @@ Services never commit; the view or command does, once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, func, select
 
@@ -36,17 +36,20 @@ def apply_plan(session, actor: Actor, plan: Plan, *, now: datetime) -> Applied:
     """Write the plan in the caller's transaction (Core statements, executemany; stats touched)."""
     inc = plan.incoming
     root_code = inc.root_code
+    events_written = 0
     if not plan.empty:
         ids = _Ids(session, plan)
         _apply_orgs(session, plan, ids, now)
         _upsert(session, plan, "people", ids, actor)
+        ids.carried = frozenset(ids.resolve("people", e["person_id"]) for e in inc.events) - {None}
         for name in ("members", "cadre_posts", "admin_grants"):
-            _retire(session, plan, name, now, actor)
+            _retire(session, plan, name, now, actor, ids)
         _clear_moving_dev_numbers(session, plan, actor)
         for name in ("members", "cadre_posts", "post_changes", "admin_grants"):
             _upsert(session, plan, name, ids, actor)
-        _retire(session, plan, "orgs", now, actor)
+        _retire(session, plan, "orgs", now, actor, ids)
         _fix_merged_into(session, plan, ids)
+        events_written = _record_events(session, plan, ids, actor)
         subtree = list(session.scalars(select(Org.id).where(within(Org.code, root_code))))
         people = list(ids.map["people"].values())
         stats.touch(session, org_ids=subtree, people_ids=people, codes=[root_code])
@@ -65,9 +68,11 @@ def apply_plan(session, actor: Actor, plan: Plan, *, now: datetime) -> Applied:
     totals = plan.totals()
     summary = "；".join(f"{SPEC[n].label}新增{t['adds']}、更新{t['updates']}、移除{t['retires']}"
                        for n, t in totals.items() if any(t.values())) or "无改动"
+    if inc.events:
+        summary += f"；团籍变动 {len(inc.events)} 条（按下级记录的日期和原因），新记入 {events_written} 条"
     audit.record(session, actor, "exchange.import", object_type="org", object_id=root.id, org_id=root.id,
                  summary=f"导入上报文件：{_label(inc)}，生成于 {to_local(inc.created_at):%Y-%m-%d %H:%M:%S}。{summary}",
-                 after={"totals": totals, "sha256": inc.sha256})
+                 after={"totals": totals, "sha256": inc.sha256, "events_written": events_written})
     return Applied(totals=totals, changed=True)
 
 
@@ -77,6 +82,7 @@ class _Ids:
     def __init__(self, session, plan: Plan):
         self.session = session
         self.map = {name: dict(plan.target.ids.get(name, {})) for name in REFERENCED}
+        self.carried: frozenset[int] = frozenset()       # people whose 团籍变动 the package carries
 
     def resolve(self, target: str, value):
         if value is None:
@@ -141,7 +147,8 @@ def _update(session, plan: Plan, name: str, ids: _Ids, updates, actor: Actor | N
             stmt = t.update().where(t.c.id == bindparam("_id")).values({c: bindparam(c) for c in shape})
             session.execute(stmt, rows)
         else:
-            owner.update_rows(session, actor, name, shape, rows, reach=(plan.incoming.root_code,), moved=moved)
+            owner.update_rows(session, actor, name, shape, rows, reach=(plan.incoming.root_code,), moved=moved,
+                              **_carried(name, ids))
 
 
 def _moved_people(plan: Plan, name: str, ids: _Ids) -> list[int]:
@@ -161,7 +168,7 @@ def _upsert(session, plan: Plan, name: str, ids: _Ids, actor: Actor) -> None:
     if tc.adds:
         cols = list(next(iter(inc.values())).keys())
         rows = [_db_values(plan, name, inc[key], ids, cols) for key in tc.adds]
-        _owner(name).insert_rows(session, actor, name, rows, reach=(plan.incoming.root_code,))
+        _owner(name).insert_rows(session, actor, name, rows, reach=(plan.incoming.root_code,), **_carried(name, ids))
         if name in REFERENCED:
             _remember_ids(session, plan, name, ids, tc.adds)
     _update(session, plan, name, ids, [(k, cols) for k, _, cols in tc.updates], actor)
@@ -184,7 +191,41 @@ def _remember_ids(session, plan: Plan, name: str, ids: _Ids, keys) -> None:
                     ids.map["cadre_posts"][key] = id_
 
 
-def _retire(session, plan: Plan, name: str, now: datetime, actor: Actor) -> None:
+def _carried(name: str, ids: _Ids) -> dict:
+    """For the members owner: the people whose events the package carries (no derived events for them)."""
+    return {"carried": ids.carried} if name == "members" else {}
+
+
+def _record_events(session, plan: Plan, ids: _Ids, actor: Actor) -> int:
+    """The sender's 团籍变动 not here yet, through the memberships owner; only for people whose member record here
+    lies in the package's subtree (one held elsewhere here keeps the history written here). Erasures travel too."""
+    from ...models import Member
+    from ..owners import memberships
+    from .plan import event_key
+    inc = plan.incoming
+    if not inc.events:
+        return 0
+    people = sorted(ids.carried)
+    inside = set()
+    for cond in among(session, Member.person_id, people):
+        inside.update(pid for pid, code in session.execute(
+            select(Member.person_id, Org.code).join(Org, Member.org_id == Org.id).where(cond))
+            if code == inc.root_code or code.startswith(inc.root_code + "."))
+
+    def here(e):
+        pid, org_id = ids.resolve("people", e["person_id"]), ids.resolve("orgs", e["org_id"])
+        if pid is None or org_id is None or pid not in inside:
+            return None
+        return {**e, "person_id": pid, "org_id": org_id, "on_date": date.fromisoformat(e["on_date"])}
+
+    new = [r for r in (here(e) for e in plan.new_events) if r is not None]
+    new_keys = {event_key(e) for e in plan.new_events}
+    erased = [(r["person_id"], r["org_id"], r["on_date"], r["kind"])
+              for r in (here(e) for e in inc.events if e["erased"] and event_key(e) not in new_keys) if r is not None]
+    return memberships.record_carried(session, actor, new, erased_keys=erased)
+
+
+def _retire(session, plan: Plan, name: str, now: datetime, actor: Actor, ids: _Ids | None = None) -> None:
     spec = SPEC[name]
     keys = plan.changes[name].retires
     if not keys:
@@ -199,7 +240,7 @@ def _retire(session, plan: Plan, name: str, now: datetime, actor: Actor) -> None
     target_ids = [plan.target.ids[name][k] for k in keys]
     owner = _owner(name)
     if owner is not None:
-        owner.set_where(session, actor, name, target_ids, values)
+        owner.set_where(session, actor, name, target_ids, values, **(_carried(name, ids) if ids else {}))
         return
     for cond in among(session, t.c.id, target_ids):
         session.execute(t.update().where(cond).values(values))

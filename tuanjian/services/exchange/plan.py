@@ -67,10 +67,12 @@ class Plan:
     parent: Org | None
     notes: list[str]
     problems: list[Problem] = field(default_factory=list)      # row problems, kept when planned with ``collect``
+    # the sender's 团籍变动 (Incoming.events) this instance does not have yet: recorded when applying
+    new_events: list[dict] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return all(c.empty for c in self.changes.values())
+        return all(c.empty for c in self.changes.values()) and not self.new_events
 
     def totals(self) -> dict:
         return {name: {"adds": len(c.adds), "updates": len(c.updates), "retires": len(c.retires)}
@@ -183,8 +185,39 @@ def plan_import(session, actor: Actor, importer: Org, incoming: Incoming, *, set
     if incoming.ignored_columns:
         cols = "；".join(f"{SPEC[t].label}：{'、'.join(c)}" for t, c in incoming.ignored_columns.items())
         notes.append(f"上报文件中有本系统没有的栏目（{cols}），这些栏目将被忽略。请把本系统升级到与下级相同的版本。")
+    new_events = _new_events(session, incoming, target)
+    if incoming.events:
+        notes.append(f"上报文件带有 {len(incoming.events)} 条团籍变动（按下级记录的日期和原因），其中本系统还没有的 "
+                     f"{len(new_events)} 条将在导入时记入；这些人员不再按导入当天另记变动。")
     return Plan(importer=importer, incoming=incoming, target=target, changes=changes, root=root, parent=parent,
-                notes=notes, problems=out or [])
+                notes=notes, problems=out or [], new_events=new_events)
+
+
+def event_key(e: dict) -> tuple:
+    """What makes two 团籍变动 the same one: person (ID number), organisation (code), date and kind."""
+    return (e["person_id"], e["org_id"], e["on_date"], e["kind"])
+
+
+def _new_events(session, incoming: Incoming, target: Snapshot) -> list[dict]:
+    """The package's events not recorded here yet (an erased one here that the package has not erased, or the
+    reverse, counts as present: the erasure travels in ``apply``)."""
+    if not incoming.events:
+        return []
+    from ...models import MembershipEvent as E
+    ids = [target.ids["people"][(e["person_id"],)] for e in incoming.events
+           if (e["person_id"],) in target.ids.get("people", {})]
+    have = set()
+    for cond in among(session, E.person_id, sorted(set(ids))):
+        have.update((idn, code, on.isoformat(), kind) for idn, code, on, kind in session.execute(
+            select(Person.id_number, Org.code, E.on_date, E.kind).join(Person, E.person_id == Person.id)
+            .join(Org, E.org_id == Org.id).where(cond)))
+    out, seen = [], set()
+    for e in incoming.events:
+        key = event_key(e)
+        if key not in have and key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out
 
 
 TIMESTAMPS = frozenset({"created_at", "updated_at"})

@@ -54,6 +54,9 @@ SPEC = {s.name: s for s in SPECS}
 REFERENCED = ("orgs", "people", "cadre_posts")          # tables whose rows other rows may point at
 SECRET_COLUMN = re.compile(r"password|secret|token|hash", re.I)
 RETIRED_REASON = "以上报文件为准：下级数据中已无此项"
+# 团籍变动 of the subtree (issue 27) travel beside the tables, as data["events"]: the sender's own dates and reasons.
+# A package without them (an older version's) is read as before: the receiver then derives the changes.
+EVENT_COLUMNS = ("person_id", "org_id", "on_date", "kind", "dev_number", "note", "erased")
 
 
 def table(name: str):
@@ -261,15 +264,30 @@ def export_package(session, actor: Actor, org: Org, *, now: datetime, key: str |
         counts[spec.name] = len(rows)
     active_members = sum(1 for v in snap.rows.get("members", {}).values() if v.get("deleted_at") is None)
     counts["active_members"] = active_members
+    carried = {k[0] for k in snap.rows.get("people", {})}
+    # the events of someone the package does not carry (now a member outside the subtree) stay home
+    events = [e for e in read_events(session, org.code) if e[0] in carried]
+    counts["membership_events"] = len(events)
     manifest = {"source": {"code": org.code, "short_name": org.short_name, "full_name": org.full_name,
                            "kind": org.kind},
                 "created_at": now.isoformat(), "counts": counts, "app_version": __version__}
-    data = {"root_code": org.code, "tables": tables}
+    data = {"root_code": org.code, "tables": tables, "events": {"columns": list(EVENT_COLUMNS), "rows": events}}
     package = fmt.build(manifest, data, key)
     audit.record(session, actor, "exchange.export", object_type="org", object_id=org.id, org_id=org.id,
                  summary=f"导出上报文件：{org.short_name}（{org.code}），组织 {counts['orgs']} 个，"
                          f"团员 {active_members} 人，团干部职务 {counts['cadre_posts']} 条")
     return package, counts
+
+
+def read_events(session, root_code: str) -> list[list]:
+    """The 团籍变动 recorded in the subtree (erased ones too, flagged), by date: person by ID number, org by code."""
+    from ...models import MembershipEvent as E
+    rows = session.execute(
+        select(Person.id_number, Org.code, E.on_date, E.kind, E.dev_number, E.note, E.erased)
+        .join(Person, E.person_id == Person.id).join(Org, E.org_id == Org.id)
+        .where(within(Org.code, root_code)).order_by(E.on_date, E.id))
+    return [[idn, code, on.isoformat(), kind, dev, note, bool(erased)]
+            for idn, code, on, kind, dev, note, erased in rows]
 
 
 def package_filename(org: Org, now: datetime) -> str:
@@ -286,6 +304,9 @@ class Incoming:
     created_at: datetime
     rows: dict[str, dict[tuple, dict]]          # table -> key -> {column: canonical encoded value}
     ignored_columns: dict[str, list[str]]
+    # the sender's 团籍变动: {column: value} with EVENT_COLUMNS (person by ID number, org by code); empty for a package
+    # of an older version
+    events: list[dict] = field(default_factory=list)
 
 
 def read_package(session, importer: Org, data: bytes, *, default_key: str | None = None) -> Incoming:
@@ -361,7 +382,48 @@ def validate(content: dict, *, manifest: dict, sha256: str, created_at: datetime
             out[key] = values
     _check_structure(rows, root_code)
     return Incoming(root_code=root_code, manifest=manifest, sha256=sha256, created_at=created_at, rows=rows,
-                    ignored_columns={k: v for k, v in ignored.items() if v})
+                    ignored_columns={k: v for k, v in ignored.items() if v},
+                    events=_check_events(content.get("events"), rows))
+
+
+def _check_events(part, rows: dict) -> list[dict]:
+    """The package's 团籍变动, checked: each names a person and an organisation of the package, a known kind and
+    a real date. None (an older package): none."""
+    from ...domain import register
+    if part is None:
+        return []
+    if (not isinstance(part, dict) or not isinstance(part.get("columns"), list)
+            or not isinstance(part.get("rows"), list)):
+        raise PackageError("上报文件的团籍变动数据格式不对，已拒绝。")
+    names = part["columns"]
+    if not all(isinstance(n, str) for n in names) or any(k not in names for k in EVENT_COLUMNS[:4]):
+        raise PackageError("上报文件的团籍变动栏目有误，已拒绝。")
+    out = []
+    for n, raw in enumerate(part["rows"], start=1):
+        def bad(what):
+            return PackageError(f"上报文件内容有误（团籍变动第 {n} 行）：{what}。请下级核对后重新导出。")
+        if not isinstance(raw, list) or len(raw) != len(names):
+            raise bad("栏目数不对")
+        v = {k: x for k, x in zip(names, raw, strict=True) if k in EVENT_COLUMNS}
+        if not isinstance(v["person_id"], str) or (v["person_id"],) not in rows["people"]:
+            raise bad("所指的人员不在上报文件中")
+        if not isinstance(v["org_id"], str) or (v["org_id"],) not in rows["orgs"]:
+            raise bad("所指的组织不在上报文件中")
+        if v["kind"] not in register.KINDS:
+            raise bad(f"变动类别“{str(v['kind'])[:20]}”无效")
+        try:
+            day = date.fromisoformat(v["on_date"]) if isinstance(v["on_date"], str) else None
+        except ValueError:
+            day = None
+        if day is None:
+            raise bad("变动日期格式不对")
+        note, dev = v.get("note"), v.get("dev_number")
+        if not (note is None or isinstance(note, str)) or not (dev is None or isinstance(dev, str)):
+            raise bad("说明或发展团员编号格式不对")
+        out.append({"person_id": v["person_id"], "org_id": v["org_id"], "on_date": day.isoformat(),
+                    "kind": v["kind"], "dev_number": (dev or None) and dev[:20], "note": (note or None) and note[:200],
+                    "erased": v.get("erased") is True})
+    return out
 
 
 # identity strings a package made by an older version may hold in another form (issue 15); ID numbers are keys and
@@ -449,7 +511,7 @@ def to_batch_report(incoming: Incoming) -> dict:
     return {"root_code": incoming.root_code, "manifest": incoming.manifest, "sha256": incoming.sha256,
             "created_at": incoming.created_at.isoformat(),
             "tables": {name: [[list(k), v] for k, v in rows.items()] for name, rows in incoming.rows.items()},
-            "ignored": incoming.ignored_columns}
+            "ignored": incoming.ignored_columns, "events": incoming.events}
 
 
 def from_batch_report(report: dict) -> Incoming:
@@ -458,5 +520,5 @@ def from_batch_report(report: dict) -> Incoming:
     return Incoming(root_code=report["root_code"], manifest=report["manifest"], sha256=report["sha256"],
                     created_at=datetime.fromisoformat(report["created_at"]),
                     rows={name: {key(k): v for k, v in rows} for name, rows in report["tables"].items()},
-                    ignored_columns=report.get("ignored") or {})
+                    ignored_columns=report.get("ignored") or {}, events=report.get("events") or [])
 

@@ -191,8 +191,9 @@ def _places(session, person_ids) -> dict[int, tuple]:
 
 
 def _record_changes(session, actor: Actor, before: dict[int, tuple], after: dict[int, tuple], on: date,
-                    note: str) -> None:
-    """The 团籍变动 a set-at-a-time write made (上报文件): each person's place before and after, compared."""
+                    note: str, carried=frozenset()) -> None:
+    """The 团籍变动 a set-at-a-time write made (上报文件): each person's place before and after, compared. People in
+    ``carried`` are skipped: the package brought their own events (``record_carried``)."""
     events = []
 
     def add(pid, org_id, day, kind, text=None):
@@ -201,6 +202,8 @@ def _record_changes(session, actor: Actor, before: dict[int, tuple], after: dict
                        "created_by_id": actor.person_id})
 
     for pid, (org_id, deleted_at, reason, created) in after.items():
+        if pid in carried:
+            continue
         old = before.get(pid)
         if old is None:
             add(pid, org_id, local_date(created) if created else on, register.FIRST_ENTRY)
@@ -229,7 +232,8 @@ def _require_no_foreign(session, actor: Actor, person_ids: Iterable[int], kind: 
 # ---------------------------------------------------------------- 上报文件 apply (set at a time)
 
 @owner_of("members", EVENTS)
-def insert_rows(session, actor: Actor, name: str, rows: list[dict], *, reach: tuple[str | None, ...] = ()) -> None:
+def insert_rows(session, actor: Actor, name: str, rows: list[dict], *, reach: tuple[str | None, ...] = (),
+                carried=frozenset()) -> None:
     """Rows of a 上报文件; a new place for a person known here follows the person rule (the actor's reach and the
     package's subtree, ``reach``)."""
     assert name in ("members",), name
@@ -237,12 +241,13 @@ def insert_rows(session, actor: Actor, name: str, rows: list[dict], *, reach: tu
     people_ids = [r.get("person_id") for r in rows]
     before = _places(session, people_ids)
     _rows.insert_rows(session, name, rows)
-    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件")
+    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
+                    carried)
 
 
 @owner_of("members", EVENTS)
 def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: list[dict], *,
-                reach: tuple[str | None, ...] = (), moved: list[int] = ()) -> None:
+                reach: tuple[str | None, ...] = (), moved: list[int] = (), carried=frozenset()) -> None:
     """``moved``: person ids whose place changes organisation or comes back (the person rule applies to them)."""
     assert name in ("members",), name
     _rows.check_places(session, actor, name, moved, reach=reach)
@@ -252,11 +257,13 @@ def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: 
     people_ids = _people_of(session, [r["_id"] for r in rows])
     before = _places(session, people_ids)
     _rows.update_rows(session, name, shape, rows)
-    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件")
+    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
+                    carried)
 
 
 @owner_of("members", EVENTS)
-def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: str | None = None) -> None:
+def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: str | None = None,
+              carried=frozenset()) -> None:
     """Retire rows (a 上报文件 no longer has them) or free their 发展团员编号."""
     assert name in ("members",), name
     if "deleted_at" not in values:
@@ -266,7 +273,25 @@ def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: 
     before = _places(session, people_ids)
     _rows.set_where(session, name, ids, values, only_set=only_set)
     _record_changes(session, actor, before, _places(session, people_ids), local_date(values["deleted_at"]),
-                    "上报文件")
+                    "上报文件", carried)
+
+
+@owner_of(EVENTS)
+def record_carried(session, actor: Actor, events: list[dict], *, erased_keys=()) -> int:
+    """The sender's 团籍变动 a 上报文件 carried, as this instance's rows (``events``: person_id, org_id as ids here,
+    on_date, kind, dev_number, note, erased; the caller left out the ones already here). ``erased_keys``: (person
+    id, org id, date, kind) of events here that the sender has since erased (a 录入错误). Returns how many written."""
+    now = utcnow()
+    rows = [{"person_id": e["person_id"], "org_id": e["org_id"], "on_date": e["on_date"], "kind": e["kind"],
+             "dev_number": e.get("dev_number"), "note": e.get("note"), "erased": bool(e.get("erased")),
+             "created_at": now, "created_by_id": actor.person_id} for e in events]
+    _insert(session, MembershipEvent.__table__, rows)
+    e = MembershipEvent
+    for pid, org_id, on, kind in erased_keys:
+        session.execute(sql_update(e).where(e.person_id == pid, e.org_id == org_id, e.on_date == on, e.kind == kind,
+                                            e.erased.is_(False)).values(erased=True),
+                        execution_options={"synchronize_session": False})
+    return len(rows)
 
 
 def _people_of(session, member_ids) -> list[int]:
