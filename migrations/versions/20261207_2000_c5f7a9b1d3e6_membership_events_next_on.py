@@ -11,9 +11,8 @@ person's counted events; the memberships owner keeps it on every write from now 
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = 'c5f7a9b1d3e6'
 down_revision = 'b4d1e2f3a5c7'
