@@ -131,6 +131,15 @@ def test_statistics_page(client, session, login, tree):
     login(tree.county_admin)
     page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
     assert "超甲" in page and old.person.masked_id in page and old.person.id_number not in page
+    # a record the events say has left (a departure written without ending the record) is listed too
+    from tuanjian.services.owners import memberships
+    third = _add(session, tree.klass, tree.branch_admin, "记丙", _born(-300))
+    memberships.record(session, Actor(person_id=None, name="系统", ip="x", org_id=tree.county.id,
+                                      scope_code=tree.county.code), third.person_id, tree.klass.id, today,
+                       register.WITHDRAWN)
+    session.commit()
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "记丙" in page and "超甲" in page
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2025-13-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2999-01-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats").status_code == 200

@@ -241,10 +241,11 @@ class Unexplained:
     by_events: Org | None
 
 
-def unexplained(session, org: Org, today: date) -> list[Unexplained]:
+def unexplained(session, org: Org, today: date, placed_count: int | None = None) -> list[Unexplained]:
     """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name, found in SQL
     (a member placed by the events whose record is elsewhere or gone; a record with no event placing them there).
-    An org outside the subtree is never named."""
+    ``placed_count``: how many members the events place in the subtree today, when the caller has it. An org
+    outside the subtree is never named."""
     e, m = MembershipEvent, Member
     session.flush()
     conn = session.connection()
@@ -252,10 +253,15 @@ def unexplained(session, org: Org, today: date) -> list[Unexplained]:
         select(e.person_id).join(Org, Org.id == e.org_id)
         .outerjoin(m, and_(m.person_id == e.person_id, m.deleted_at.is_(None)))
         .where(_placed(today), within(Org.code, org.code), or_(m.id.is_(None), m.org_id != e.org_id))).scalars())
-    wrong |= set(conn.execute(
-        select(m.person_id).join(Org, Org.id == m.org_id)
-        .where(m.deleted_at.is_(None), within(Org.code, org.code),
-               ~exists().where(e.person_id == m.person_id, e.org_id == m.org_id, _placed(today)))).scalars())
+    # the other way round only when needed: with every placed member recorded in the same org, records without an
+    # event placing them exist only if there are more records than placed members (a person has one record)
+    if wrong or placed_count is None or placed_count != conn.execute(
+            select(func.count()).select_from(m).join(Org, Org.id == m.org_id)
+            .where(m.deleted_at.is_(None), within(Org.code, org.code))).scalar():
+        wrong |= set(conn.execute(
+            select(m.person_id).join(Org, Org.id == m.org_id)
+            .where(m.deleted_at.is_(None), within(Org.code, org.code),
+                   ~exists().where(e.person_id == m.person_id, e.org_id == m.org_id, _placed(today)))).scalars())
     if not wrong:
         return []
     ids = sorted(wrong)
@@ -338,7 +344,8 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
                       rs.kind_tables(kinds, internal),
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
-                      rows, total, unexplained(session, org, today), internal, youth,
+                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None),
+                      internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
 
 
