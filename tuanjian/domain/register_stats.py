@@ -280,3 +280,36 @@ def net_of_internal(c: Comparison, internal: int) -> Comparison:
     """An org's own total with the transfers between its subordinates taken off both sides (still balanced)."""
     return Comparison(c.org_id, c.last, c.arrivals - internal, c.departures - internal, c.this)
 
+
+
+def internal_note(internal: int) -> str:
+    """What the page says of the transfers between subordinates taken off the total ("" when there are none)."""
+    if not internal:
+        return ""
+    return (f"其中下级之间转接 {internal} 人，已在合计中相互抵消（合计的增加、减少和汇总表的转入（县内）、转出（县内）"
+            f"各少计 {internal} 人；各下级一行仍分别计入）。")
+
+
+@dataclass(frozen=True)
+class YouthCells:
+    """团青比例 of a 团内统计 as shown: one text per comparison row, the total's, and what the total divides."""
+    rows: list[str]
+    total: str
+    members: int
+    youth: int | None
+
+    @property
+    def shown(self) -> bool:
+        return self.youth is not None or any(t != "—" for t in self.rows)
+
+
+def youth_cells(data: dict) -> YouthCells:
+    """From a snapshot's figures (``services.tuanji.snapshot_data``): each row's subtree members ÷ the row org's own
+    14–28周岁青年数, the total by the progress page's rule; "—" when unknown (and for figures frozen before
+    团青比例 was kept)."""
+    from .progress import percent, youth_ratio
+    youth = data.get("youth") or [None] * len(data.get("comparison", []))
+    rows = [percent(youth_ratio(row[5], y)) if y else "—" for row, y in zip(data.get("comparison", []), youth,
+                                                                             strict=False)]
+    total_youth, counted = data.get("total_youth") or (None, 0)
+    return YouthCells(rows, percent(youth_ratio(counted, total_youth)) if total_youth else "—", counted, total_youth)
