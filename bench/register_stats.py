@@ -133,8 +133,7 @@ def time_parts(session, root, day, settings) -> dict[str, float]:
     """One run of each query of ``statistics`` on its own (where the live time goes)."""
     last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
     steps = {
-        "members per org (2 dates)": lambda: (queries.counts_on(session, day, root.code),
-                                              queries.counts_on(session, last, root.code)),
+        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, root.code),
         "breakdowns": lambda: queries.member_groups(session, day, root.code, settings.register_age_bounds),
         "year's events": lambda: (queries.change_counts(session, last, day, root.code),
                                   queries.internal_transfers(session, last, day, root.code)),

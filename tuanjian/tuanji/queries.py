@@ -26,6 +26,26 @@ def _placed(day: date):
                 e.kind.in_(register.ARRIVING))
 
 
+def counts_at_two(session, day: date, earlier: date, scope_code: str) -> tuple[dict[int, int], dict[int, int]]:
+    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events."""
+    e = MembershipEvent
+    at_day = and_(e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day))
+    at_earlier = and_(e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
+    stmt = (select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
+            .join(Org, Org.id == e.org_id)
+            .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
+                   or_(e.next_on.is_(None), e.next_on > earlier), within(Org.code, scope_code))
+            .group_by(e.org_id))
+    session.flush()
+    this, last = {}, {}
+    for org_id, n, m in session.connection().execute(stmt):
+        if n:
+            this[org_id] = int(n)
+        if m:
+            last[org_id] = int(m)
+    return this, last
+
+
 def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
     """person id -> org id of every member at the end of ``day`` (within ``scope_code``'s subtree if given)."""
     e = MembershipEvent
@@ -149,16 +169,20 @@ def member_facts(session, day: date, scope_code: str | None) -> list:
     return [MemberFact(*row) for row in session.connection().execute(stmt)]      # Core: no ORM row overhead
 
 
-def member_groups(session, day: date, scope_code: str | None, bounds) -> list:
+def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecorded: list | None = None) -> list:
     """The members at the end of ``day`` counted in SQL by every field the tables show (age group from the birth
-    date compared with ``age_cutoffs``): a few thousand rows instead of one per member."""
+    date compared with ``age_cutoffs``): a few thousand rows instead of one per member. ``unrecorded``: a list to
+    receive, in the same pass, how many of them have no live member record in the org the events place them in
+    (the first half of ``unexplained`` when ``day`` is today)."""
     from ..domain.register_stats import MemberGroup, age_cutoffs
     e = MembershipEvent
     cuts = age_cutoffs(day, bounds)
     age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
+    off = case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1),
+               else_=0).label("off")
     inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
                     Member.education.label("education"), Member.occupation.label("occupation"),
-                    Person.political_status.label("political_status"))
+                    Person.political_status.label("political_status"), off)
              .select_from(e).join(Person, Person.id == e.person_id)
              .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
     if scope_code is not None:
@@ -166,7 +190,13 @@ def member_groups(session, day: date, scope_code: str | None, bounds) -> list:
     t = inner.subquery("placed")
     keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status)
     session.flush()
-    return [MemberGroup(*row) for row in session.connection().execute(select(*keys, func.count()).group_by(*keys))]
+    out, off_record = [], 0
+    for *row, flag, n in session.connection().execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
+        out.append(MemberGroup(*row, n))
+        off_record += n if flag else 0
+    if unrecorded is not None:
+        unrecorded.append(off_record)
+    return out
 
 
 def change_counts(session, start: date, end: date, scope_code: str) -> dict[tuple[int, str], int]:
@@ -241,15 +271,17 @@ class Unexplained:
     by_events: Org | None
 
 
-def unexplained(session, org: Org, today: date, placed_count: int | None = None) -> list[Unexplained]:
+def unexplained(session, org: Org, today: date, placed_count: int | None = None,
+                unrecorded: int | None = None) -> list[Unexplained]:
     """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name, found in SQL
     (a member placed by the events whose record is elsewhere or gone; a record with no event placing them there).
-    ``placed_count``: how many members the events place in the subtree today, when the caller has it. An org
-    outside the subtree is never named."""
+    ``placed_count``: how many members the events place in the subtree today, and ``unrecorded``: how many of those
+    have no live record in that org (``member_groups``), when the caller has them. An org outside the subtree is
+    never named."""
     e, m = MembershipEvent, Member
     session.flush()
     conn = session.connection()
-    wrong = set(conn.execute(
+    wrong = set() if unrecorded == 0 else set(conn.execute(
         select(e.person_id).join(Org, Org.id == e.org_id)
         .outerjoin(m, and_(m.person_id == e.person_id, m.deleted_at.is_(None)))
         .where(_placed(today), within(Org.code, org.code), or_(m.id.is_(None), m.org_id != e.org_id))).scalars())
@@ -311,8 +343,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
-    per_org = counts_on(session, day, org.code)
-    last_per_org = counts_on(session, last_day, org.code)
+    per_org, last_per_org = counts_at_two(session, day, last_day, org.code)
     changes = change_counts(session, last_day, day, org.code)
     internal = internal_transfers(session, last_day, day, org.code)
     arrivals: dict[int, int] = {}
@@ -339,12 +370,15 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
                                          for k in ("last", "arrivals", "departures", "this"))]
     total = rs.net_of_internal(compared[org.id], internal)
     youth = {c.id: c.youth_count for c, _ in rows}
+    unrecorded: list[int] = []
+    groups_now = member_groups(session, day, org.code, age_bounds, unrecorded=unrecorded if day == today else None)
     return Statistics(org, day, last_day,
-                      rs.grouped_member_tables(member_groups(session, day, org.code, age_bounds), age_bounds),
+                      rs.grouped_member_tables(groups_now, age_bounds),
                       rs.kind_tables(kinds, internal),
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
-                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None),
+                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
+                                               unrecorded[0] if unrecorded else None),
                       internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
 
