@@ -149,12 +149,35 @@ def time_parts(session, root, day, settings) -> dict[str, float]:
     return out
 
 
+def reuse(name: str) -> dict:
+    """The PostgreSQL scratch database a previous run built (``--reuse``: time the code again without rebuilding;
+    the earlier run's snapshot is removed so the freeze can be timed again)."""
+    from sqlalchemy.engine import make_url
+
+    from tuanjian import create_app
+
+    from _scratch import scratch_name, server_url
+    url = make_url(server_url()).set(database=scratch_name(name)).render_as_string(hide_password=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.session.execute(text("DELETE FROM register_snapshots"))
+        db.session.commit()
+        info = {"app": app, "root_id": 1, "orgs": db.session.scalar(select(func.count()).select_from(Org)),
+                "members": db.session.scalar(select(func.count()).select_from(Member)
+                                             .where(Member.deleted_at.is_(None)))}
+        db.session.remove()
+    return info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", choices=("county", "province"), default="county")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-window", action="store_true", help="skip timing the previous (window query) way")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: time again on the database an earlier run of this scale built")
     parser.add_argument("--county-orgs", type=int, default=3000)
     parser.add_argument("--county-members", type=int, default=50000)
     parser.add_argument("--province-orgs", type=int, default=120000)
@@ -163,13 +186,16 @@ def main() -> None:
     kind = "postgresql" if args.scale == "province" else args.db
     tmp = tempfile.mkdtemp()
     args.db_name = f"tuanjian_bench_register_{args.scale}"     # not the progress bench's scratch database
-    info = base.build(args.scale, kind, tmp, args)
+    info = reuse(args.db_name) if args.reuse else base.build(args.scale, kind, tmp, args)
     app = info["app"]
     now = utcnow()
     with app.app_context():
         t = time.perf_counter()
-        events = add_history(db.session, now)
-        if kind == "postgresql":
+        if args.reuse:
+            events = db.session.scalar(select(func.count()).select_from(MembershipEvent))
+        else:
+            events = add_history(db.session, now)
+        if kind == "postgresql" and not args.reuse:
             db.session.remove()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE membership_events"))

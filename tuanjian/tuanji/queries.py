@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select, text
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -343,6 +343,9 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
+    if session.get_bind().dialect.name == "postgresql":
+        # a province joins millions of events, people and member records: let the hash joins stay in memory
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
     per_org, last_per_org = counts_at_two(session, day, last_day, org.code)
     changes = change_counts(session, last_day, day, org.code)
     internal = internal_transfers(session, last_day, day, org.code)
