@@ -70,7 +70,9 @@ def add_history(session, now) -> int:
         else:
             ev(pid, org_id, today - timedelta(days=500), register.FIRST_ENTRY)
         if deleted_at is not None:
-            ev(pid, org_id, local_date(deleted_at), rng.choice(register.DEFAULT_LEAVE_REASONS[:-1]))
+            # never before the arrival (the app refuses a leaving dated before the person's latest event)
+            ev(pid, org_id, max(local_date(deleted_at), rows[-1]["on_date"]),
+               rng.choice(register.DEFAULT_LEAVE_REASONS[:-1]))
         mine = rows[first:]                # next_on, as the memberships owner keeps it
         linked = next_dates((r["id"], r["person_id"], r["on_date"], r["erased"]) for r in mine)
         for row in mine:

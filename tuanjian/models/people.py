@@ -82,6 +82,7 @@ class MembershipEvent(Base):
     __table_args__ = (
         Index("ix_membership_events_person_on", "person_id", "on_date", "id"),
         Index("ix_membership_events_org_on", "org_id", "on_date"),
+        Index("ix_membership_events_created_at", "created_at"),     # a frozen 团内统计's later corrections
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
