@@ -428,7 +428,7 @@ def build(scale: str, kind: str, tmp: str, args) -> dict:
     tree = (county_tree(orgs=getattr(args, "county_orgs", 3000), members=getattr(args, "county_members", 50000))
             if scale == "county" else province_tree(args.province_orgs, args.province_members))
     tree_s = time.perf_counter() - t0
-    url = database_url(kind, f"tuanjian_bench_progress_{scale}", tmp)
+    url = database_url(kind, getattr(args, "db_name", None) or f"tuanjian_bench_progress_{scale}", tmp)
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": url})
     now = utcnow()

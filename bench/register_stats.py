@@ -26,7 +26,7 @@ from statistics import median
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import false, func, select, text  # noqa: E402
 
 from tuanjian.clock import local_date  # noqa: E402
 from tuanjian.dbsetup import insert_many  # noqa: E402
@@ -35,6 +35,7 @@ from tuanjian.extensions import db  # noqa: E402
 from tuanjian.models import Member, MembershipEvent, Org, utcnow  # noqa: E402
 from tuanjian.services import tuanji as service  # noqa: E402
 from tuanjian.services.actor import Actor  # noqa: E402
+from tuanjian.services.owners.memberships import next_dates  # noqa: E402
 from tuanjian.tuanji import queries  # noqa: E402
 
 import progress as base  # noqa: E402
@@ -56,6 +57,7 @@ def add_history(session, now) -> int:
                      "note": None, "erased": False, "created_at": now, "created_by_id": None})
 
     for pid, org_id, deleted_at in session.execute(select(Member.person_id, Member.org_id, Member.deleted_at)):
+        first = len(rows)
         r = rng.random()
         if r < 0.08:
             ev(pid, org_id, today - timedelta(days=rng.randint(1, 360)), register.NEW)
@@ -68,7 +70,13 @@ def add_history(session, now) -> int:
         else:
             ev(pid, org_id, today - timedelta(days=500), register.FIRST_ENTRY)
         if deleted_at is not None:
-            ev(pid, org_id, local_date(deleted_at), rng.choice(register.DEFAULT_LEAVE_REASONS[:-1]))
+            # never before the arrival (the app refuses a leaving dated before the person's latest event)
+            ev(pid, org_id, max(local_date(deleted_at), rows[-1]["on_date"]),
+               rng.choice(register.DEFAULT_LEAVE_REASONS[:-1]))
+        mine = rows[first:]                # next_on, as the memberships owner keeps it
+        linked = next_dates((r["id"], r["person_id"], r["on_date"], r["erased"]) for r in mine)
+        for row in mine:
+            row["next_on"] = linked[row["id"]]
         if len(rows) >= CHUNK:
             insert_many(session, MembershipEvent.__table__, rows)
             session.commit()
@@ -84,11 +92,94 @@ def add_history(session, now) -> int:
     return written
 
 
+def _latest(day):
+    """The previous way (before ``next_on``): the latest event per person with a window query."""
+    e = MembershipEvent
+    rn = func.row_number().over(partition_by=e.person_id, order_by=(e.on_date.desc(), e.id.desc())).label("rn")
+    return (select(e.person_id, e.org_id, e.kind, rn)
+            .where(e.erased == false(), e.on_date <= day).subquery("latest"))
+
+
+def window_way(session, root, day, settings):
+    """The member figures as the 团内统计 computed them before (two window queries, one row per member counted in
+    Python, the year's events as rows): timed interleaved with the live page for a ratio, and its tables must
+    equal the page's."""
+    from tuanjian.domain import register_stats as rs
+    from tuanjian.domain.register_stats import MemberFact
+    from tuanjian.models import Person
+    from tuanjian.queries import within
+    last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
+    conn = session.connection()
+
+    def placed(d, *cols):
+        t = _latest(d)
+        return t, (select(*[getattr(t.c, c) for c in cols]).join(Org, Org.id == t.c.org_id)
+                   .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING), within(Org.code, root.code)))
+    t = _latest(day)
+    facts = [MemberFact(*r) for r in conn.execute(
+        select(Person.id, t.c.org_id, Person.gender, Person.ethnicity, Person.birth_date, Member.education,
+               Member.occupation, Person.political_status).select_from(t).join(Person, Person.id == t.c.person_id)
+        .outerjoin(Member, Member.person_id == t.c.person_id).join(Org, Org.id == t.c.org_id)
+        .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING), within(Org.code, root.code)))]
+    _, stmt = placed(last, "person_id", "org_id")
+    last_placed = dict(conn.execute(stmt).all())
+    events = queries.pure_events(session, last, day, root.code)
+    recorded = dict(conn.execute(select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
+                                 .where(Member.deleted_at.is_(None), within(Org.code, root.code))).all())
+    now = {f.person_id: f.org_id for f in facts}
+    assert [p for p in set(now) | set(recorded) if now.get(p) != recorded.get(p)] == []
+    return (rs.member_tables(facts, day, settings.register_age_bounds), rs.change_tables(events), len(last_placed))
+
+
+def time_parts(session, root, day, settings) -> dict[str, float]:
+    """One run of each query of ``statistics`` on its own (where the live time goes)."""
+    last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
+    steps = {
+        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, root.code),
+        "breakdowns": lambda: queries.member_groups(session, day, root.code, settings.register_age_bounds),
+        "year's events": lambda: (queries.change_counts(session, last, day, root.code),
+                                  queries.internal_transfers(session, last, day, root.code)),
+        "orgs and cadres": lambda: (queries.org_facts(session, root, day), queries.cadre_facts(session, root, day)),
+        "unexplained": lambda: queries.unexplained(session, root, day,
+                                                   sum(queries.counts_on(session, day, root.code).values())),
+    }
+    out = {}
+    for name, step in steps.items():
+        t, c = time.perf_counter(), time.process_time()
+        step()
+        out[name] = (time.perf_counter() - t, time.process_time() - c)
+    return out
+
+
+def reuse(name: str) -> dict:
+    """The PostgreSQL scratch database a previous run built (``--reuse``: time the code again without rebuilding;
+    the earlier run's snapshot is removed so the freeze can be timed again)."""
+    from sqlalchemy.engine import make_url
+
+    from tuanjian import create_app
+
+    from _scratch import scratch_name, server_url
+    url = make_url(server_url()).set(database=scratch_name(name)).render_as_string(hide_password=False)
+    app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                      "SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        db.session.execute(text("DELETE FROM register_snapshots"))
+        db.session.commit()
+        info = {"app": app, "root_id": 1, "orgs": db.session.scalar(select(func.count()).select_from(Org)),
+                "members": db.session.scalar(select(func.count()).select_from(Member)
+                                             .where(Member.deleted_at.is_(None)))}
+        db.session.remove()
+    return info
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", choices=("county", "province"), default="county")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--no-window", action="store_true", help="skip timing the previous (window query) way")
+    parser.add_argument("--reuse", action="store_true",
+                        help="PostgreSQL: time again on the database an earlier run of this scale built")
     parser.add_argument("--county-orgs", type=int, default=3000)
     parser.add_argument("--county-members", type=int, default=50000)
     parser.add_argument("--province-orgs", type=int, default=120000)
@@ -96,30 +187,52 @@ def main() -> None:
     args = parser.parse_args()
     kind = "postgresql" if args.scale == "province" else args.db
     tmp = tempfile.mkdtemp()
-    info = base.build(args.scale, kind, tmp, args)
+    args.db_name = f"tuanjian_bench_register_{args.scale}"     # not the progress bench's scratch database
+    info = reuse(args.db_name) if args.reuse else base.build(args.scale, kind, tmp, args)
     app = info["app"]
     now = utcnow()
     with app.app_context():
         t = time.perf_counter()
-        events = add_history(db.session, now)
-        if kind == "postgresql":
+        if args.reuse:
+            events = db.session.scalar(select(func.count()).select_from(MembershipEvent))
+        else:
+            events = add_history(db.session, now)
+        if kind == "postgresql" and not args.reuse:
             db.session.remove()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE membership_events"))
         history_s = time.perf_counter() - t
         settings = app.extensions["tuanjian_settings"]
         day = local_date(now)
-        live = []
-        for run in range(args.repeat + 1):
+        live, live_cpu, old, old_cpu = [], [], [], []
+        for run in range(args.repeat + 1):          # interleaved: this page, then the previous way
             root = db.session.get(Org, info["root_id"])
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             report = queries.statistics(db.session, root, day, age_bounds=settings.register_age_bounds,
                                         small=settings.branch_complete_min_members)
-            elapsed = time.perf_counter() - t
+            elapsed, cpu = time.perf_counter() - t, time.process_time() - c
             if run:
                 live.append(elapsed)
+                live_cpu.append(cpu)
             db.session.remove()
+            if args.no_window:
+                continue
+            root = db.session.get(Org, info["root_id"])
+            t, c = time.perf_counter(), time.process_time()
+            before = window_way(db.session, root, day, settings)
+            elapsed, cpu = time.perf_counter() - t, time.process_time() - c
+            if run:
+                old.append(elapsed)
+                old_cpu.append(cpu)
+            db.session.remove()
+            assert before[0] == report.member_tables and before[2] == report.total.last
+            # the page nets transfers between subordinates off 转入/转出（县内）; the rows as counted are the same
+            def gross(tables):
+                return [(t.title, [r for r in t.rows if r[0] not in ("转入（县内）", "转出（县内）")]) for t in tables]
+            assert gross(before[1]) == gross(report.change_tables)
         assert report.total.balanced and report.total.this == info["members"], (report.total, info["members"])
+        parts = time_parts(db.session, db.session.get(Org, info["root_id"]), day, settings)
+        db.session.remove()
         assert report.unexplained == [], len(report.unexplained)
         root = db.session.get(Org, info["root_id"])
         yesterday = day - timedelta(days=1)
@@ -145,8 +258,14 @@ def main() -> None:
     print(f"{args.scale} ({kind}): {info['orgs']} orgs, {info['members']} members, {events} events "
           f"(history inserted in {history_s:.1f} s)")
     print(f"root statistics live median {median(live):.3f} s (range {min(live):.3f}–{max(live):.3f}; "
-          f"goal < {goal} s)")
-    print(f"freeze {freeze_s:.3f} s; root statistics frozen median {median(frozen) * 1000:.1f} ms")
+          f"goal < {goal} s); this process's CPU median {median(live_cpu):.3f} s")
+    if old:
+        print(f"previous way (window queries, one row per member in Python), interleaved: median {median(old):.3f} s, "
+              f"CPU {median(old_cpu):.3f} s; live page / previous way = {median(live) / median(old):.2f}×")
+    print("one run of each part (wall / this process's CPU): "
+          + ", ".join(f"{k} {w:.3f} / {c:.3f} s" for k, (w, c) in parts.items()))
+    print(f"freeze {freeze_s:.3f} s; root statistics frozen median {median(frozen) * 1000:.1f} ms "
+          f"(range {min(frozen) * 1000:.1f}–{max(frozen) * 1000:.1f}; goal: instant, < 0.1 s)")
 
 
 if __name__ == "__main__":

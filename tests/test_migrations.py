@@ -284,5 +284,11 @@ def test_upgrade_turns_members_deletions_and_transfers_into_events(db_kind, tmp_
             (5, 2, "2026-02-01", "overage", "超龄", False),
             (5, 2, "2026-06-01", "restored", None, False),
         ]
+        # next_on (c5f7a9b1d3e6): the date of the person's next counted event; none for the latest and erased rows
+        with db.engine.connect() as conn:
+            nxt = [None if d is None else str(d)[:10]
+                   for d, in conn.execute(text("SELECT next_on FROM membership_events ORDER BY id"))]
+        assert nxt == [None, "2026-03-01", "2026-03-01", None, None, None, "2026-05-01", None, "2026-02-01",
+                       "2026-06-01", None]
         downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
         db.engine.dispose()

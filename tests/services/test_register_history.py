@@ -7,13 +7,17 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from tuanjian.domain import register
+from tuanjian.domain import register_stats as rs
 from tuanjian.domain.members import validate_member
 from tuanjian.domain.orgtree import OrgKind, is_within
 from tuanjian.domain.settings import DEFAULT_SETTINGS as S
-from tuanjian.models import Member, Org
+from tuanjian.models import Member, MembershipEvent, Org
 from tuanjian.services import members, orgs, transfers
 from tuanjian.services.actor import Actor
+from tuanjian.services.owners.memberships import next_dates
 from tuanjian.tuanji import queries
 
 from ..factories import new_id
@@ -31,12 +35,22 @@ class Ledger:
         self.seq = 0
         self.span = 0
         self.current_span: dict[int, int] = {}
+        self.transfers: list[tuple[date, int, int, int]] = []     # (date, from org, to org, span)
 
     def arrive(self, pid, day, org_id, *, new_span=True):
         if new_span:
             self.span += 1
             self.current_span[pid] = self.span
         self._step(pid, day, org_id)
+
+    def transfer(self, pid, day, from_id, to_id):
+        self.transfers.append((day, from_id, to_id, self.current_span[pid]))
+        self.arrive(pid, day, to_id, new_span=False)
+
+    def internal(self, start, end, inside: set[int]) -> int:
+        """Transfers dated in (start, end] between two orgs of ``inside``, not erased since."""
+        return sum(1 for day, a, b, span in self.transfers
+                   if start < day <= end and a in inside and b in inside and span not in self.erased)
 
     def leave(self, pid, day, *, erase=False):
         self._step(pid, day, None)
@@ -104,8 +118,9 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             target = rng.choice([b for b in branches if b.id != m.org_id])
             req = transfers.request_transfer(session, county, target, id_number=people[pid][1], name=people[pid][0],
                                              reason="生成", now=_at(day))
+            from_id = m.org_id
             transfers.decide(session, county, req, accept=True, note="", now=_at(day))
-            ledger.arrive(pid, day, target.id, new_span=False)
+            ledger.transfer(pid, day, from_id, target.id)
         elif roll < 0.9 and left:
             pid = rng.choice(sorted(left))
             left.discard(pid)
@@ -124,6 +139,11 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             ledger.leave(pid, day, erase=True)
     session.flush()
     assert n > 100 and ledger.erased
+    # next_on, kept by the memberships owner on every write, equals a recomputation over all events
+    rows = session.execute(select(MembershipEvent.id, MembershipEvent.person_id, MembershipEvent.on_date,
+                                  MembershipEvent.erased, MembershipEvent.next_on)).all()
+    assert {r.id: r.next_on for r in rows} == next_dates((r.id, r.person_id, r.on_date, r.erased) for r in rows)
+    assert any(r.next_on for r in rows)
     all_orgs = list(session.query(Org).filter(Org.code.startswith(tree.county.code)))
     dates = [date(2022, 12, 31)] + [date(y, m, 1) - timedelta(days=1) for y in (2023, 2024, 2025) for m in
                                      range(2, 13)] + [date(2025, 12, 31), date(2026, 1, 1)]
@@ -138,6 +158,7 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             got = sum(c for o, c in counts.items() if is_within(codes[o], org.code))
             assert got == want, (d, org.short_name)
     # the 团内统计: every org's figure equals the recount and the comparison balances
+    checked_internal = 0
     for year in (2023, 2024, 2025):
         d = date(year, 12, 31)
         expected = ledger.on(d)
@@ -151,3 +172,21 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             assert all(row.balanced for _, row in report.comparison), (year, org.short_name)
             assert report.member_tables[0].rows == [("团员", want)]
             assert report.unexplained == []
+            # the breakdowns counted in SQL equal the same members counted one by one in Python
+            facts = queries.member_facts(session, d, org.code)
+            assert len(facts) == want
+            assert report.member_tables == rs.member_tables(facts, d, S.register_age_bounds), (year, org.short_name)
+            # transfers between two orgs of the subtree are off the total both ways (the rows keep them)
+            inside = {o.id for o in all_orgs if is_within(o.code, org.code)}
+            internal = ledger.internal(date(year - 1, 12, 31), d, inside)
+            assert report.internal == internal, (year, org.short_name)
+            events = queries.pure_events(session, date(year - 1, 12, 31), d, None)
+            assert rs.internal_transfers(events, inside) == internal
+            if report.comparison:
+                assert report.total.arrivals == sum(r.arrivals for _, r in report.comparison) - internal
+                assert report.total.departures == sum(r.departures for _, r in report.comparison) - internal
+            changes = dict(report.change_tables[0].rows + report.change_tables[1].rows)
+            gross_in = sum(1 for e in events if e.kind == register.IN_COUNTY and e.org_id in inside)
+            assert changes[register.label(register.IN_COUNTY)] == gross_in - internal
+            checked_internal += internal
+    assert checked_internal > 0          # the history has transfers between subordinates to take off

@@ -131,6 +131,15 @@ def test_statistics_page(client, session, login, tree):
     login(tree.county_admin)
     page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
     assert "超甲" in page and old.person.masked_id in page and old.person.id_number not in page
+    # a record the events say has left (a departure written without ending the record) is listed too
+    from tuanjian.services.owners import memberships
+    third = _add(session, tree.klass, tree.branch_admin, "记丙", _born(-300))
+    memberships.record(session, Actor(person_id=None, name="系统", ip="x", org_id=tree.county.id,
+                                      scope_code=tree.county.code), third.person_id, tree.klass.id, today,
+                       register.WITHDRAWN)
+    session.commit()
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={today.isoformat()}").get_data(as_text=True)
+    assert "记丙" in page and "超甲" in page
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2025-13-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats?on=2999-01-01").status_code == 400
     assert client.get(f"/tuanji/org/{tree.county.id}/stats").status_code == 200
@@ -185,3 +194,79 @@ def test_freeze_keeps_the_figures_and_lists_later_corrections(client, session, l
     actions = session.scalars(select(AuditEntry.action)).all()
     assert {"register.freeze", "register.print", "export.register_stats"} <= set(actions)
     assert client.get(f"/tuanji/org/{tree.village.id}/stats/print?on=bad").status_code == 400
+
+
+def test_statistics_show_youth_ratio_and_net_transfers_between_subordinates(client, session, login, tree):
+    """团青比例 per row (the row org's own 14–28周岁青年数) and in total (progress page rule); a transfer between two
+    subordinates stays in both rows but is taken off the total and the 汇总表, with the note — on the page, the
+    print, the workbook and the frozen figures."""
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    from tuanjian.services import transfers
+    county = Actor(person_id=tree.county_admin.id, name="王县", ip="10.0.0.1", org_id=tree.county.id,
+                   scope_code=tree.county.code)
+    mover = _add(session, tree.village, tree.branch_admin, "转甲", _born(-300))
+    _add(session, tree.village, tree.branch_admin, "留乙", _born(-300))
+    _add(session, tree.sibling_branch, tree.branch_admin, "邻丙", _born(-300))
+    tree.township.youth_count = 8
+    session.flush()
+    req = transfers.request_transfer(session, county, tree.klass, id_number=mover.person.id_number, name="转甲",
+                                     reason="升学", now=utcnow())
+    transfers.decide(session, county, req, accept=True, note="", now=utcnow())
+    session.commit()
+    login(tree.county_admin)
+    day = local_today().isoformat()
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={day}").get_data(as_text=True)
+    # the rows (members entered 400 days ago): 华阳镇 lost one, 望江中学 gained one; 华阳镇 1 member ÷ 8 = 12.5%
+    assert "团青比例" in page and "12.5%" in page
+    assert "其中下级之间转接 1 人，已在合计中相互抵消" in page
+    rows = {}
+    for tr in page.split("<tr>")[1:]:
+        cells = [c.split(">")[-1] for c in tr.replace("</a>", "").split("</td>")[:-1]]
+        if cells:
+            rows[cells[0].split(">")[-1] if "合计" not in tr else "合计"] = cells
+    assert rows[tree.township.short_name][1:6] == ["2", "0", "1", "1", "12.5%"]
+    assert rows[tree.school.short_name][1:6] == ["0", "1", "0", "1", "—"]
+    # the total: the transfer is no movement of the county (0 and 0, not 1 and 1); its 团青比例 by the rule: the
+    # county recorded none, so only 华阳镇's members against its youth
+    assert rows["合计"][:5] == ["3", "0", "0", "3", "12.5%"]
+    summary = page.split("<h2>汇总表</h2>")[1]
+    assert "<td>转入（县内）</td><td class=\"num\">0</td>" in summary
+    assert "<td>转出（县内）</td><td class=\"num\">0</td>" in summary
+    # the township's own page: the transfer left its subtree, nothing is netted there
+    page = client.get(f"/tuanji/org/{tree.township.id}/stats?on={day}").get_data(as_text=True)
+    assert "下级之间转接" not in page and "<td>转出（县内）</td><td class=\"num\">1</td>" in page
+    # the county's own youth, when recorded, is the denominator of the whole total: 3 ÷ 12 = 25.0%
+    tree.county.youth_count = 12
+    session.commit()
+    page = client.get(f"/tuanji/org/{tree.county.id}/stats?on={day}").get_data(as_text=True)
+    assert "25.0%" in page and "团员 3 人 ÷ 14–28周岁青年 12 人" in page
+    printed = client.get(f"/tuanji/org/{tree.county.id}/stats/print?on={day}").get_data(as_text=True)
+    assert "25.0%" in printed and "12.5%" in printed and "其中下级之间转接 1 人" in printed
+    wb = load_workbook(BytesIO(client.get(f"/tuanji/org/{tree.county.id}/stats/export.xlsx?on={day}").data))
+    sheet = [[c.value for c in r] for r in wb["对比表"].iter_rows(min_row=2)]
+    assert sheet[0][-1] == "团青比例" and ["合计", 3, 0, 0, 3, "25.0%"] in sheet
+    assert any(r[0] and str(r[0]).startswith("说明：其中下级之间转接 1 人") for r in sheet)
+    assert [[c.value for c in r] for r in wb["团青比例"].iter_rows(min_row=3)] == [
+        ["团员数", 3], ["14–28周岁青年数", 12], ["团青比例", "25.0%"]]
+    # frozen (a day that is over): the ratio and the note are kept with the figures
+    from datetime import timedelta as td
+
+    from tuanjian.models import RegisterSnapshot
+    from tuanjian.services import tuanji as service
+    from tuanjian.tuanji import queries
+    report = queries.statistics(session, tree.county, local_today(), age_bounds=S.register_age_bounds, small=3)
+    service.freeze(session, county, tree.county, report, now=utcnow() + td(days=1))
+    session.commit()
+    snap = session.scalar(select(RegisterSnapshot))
+    assert snap.data["internal"] == 1 and snap.data["total_youth"] == [12, 3]
+    tree.county.youth_count = None
+    session.commit()
+    frozen = client.get(f"/tuanji/org/{tree.county.id}/stats?on={day}").get_data(as_text=True)
+    assert "已冻结" in frozen and "25.0%" in frozen and "12.5%" in frozen and "其中下级之间转接 1 人" in frozen
+    from tuanjian.domain import register_stats as rs
+    cells = rs.youth_cells(snap.data)
+    assert cells.total == "25.0%" and cells.rows[0] == "12.5%"
+    assert "其中下级之间转接 1 人" in rs.internal_note(snap.data["internal"])

@@ -99,36 +99,113 @@ def _ordered(counts: Counter, order: Iterable[str], title: str) -> Table:
     return Table(title, rows)
 
 
+def age_cutoffs(on: date, bounds: Iterable[int]) -> list[date]:
+    """For each upper bound ``hi``: the date c with "aged ``hi`` or less on ``on``" == "born after c" (what a
+    grouped SQL query compares birth dates with; the same rule as ``full_years``, a 29 February ``on`` in a common
+    year ending on 28 February)."""
+    out = []
+    for hi in bounds:
+        year = on.year - hi - 1
+        try:
+            out.append(on.replace(year=year))
+        except ValueError:
+            out.append(date(year, 2, 28))
+    return out
+
+
+@dataclass(frozen=True)
+class MemberGroup:
+    """Members sharing every field the tables count (``age``: index of their age group), and how many."""
+    gender: str | None
+    ethnicity: str | None
+    age: int
+    education: str | None
+    occupation: str | None
+    political_status: str | None
+    n: int
+
+
+def group_facts(facts: Iterable[MemberFact], on: date, bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[MemberGroup]:
+    """``facts`` counted into groups in Python (what the grouped query does in SQL)."""
+    bounds = list(bounds)
+    labels = age_groups(bounds)
+    index = {g: i for i, g in enumerate(labels)}
+    counts = Counter((f.gender, f.ethnicity, index[age_group(f.birth, on, bounds, labels)], f.education,
+                      f.occupation, f.political_status) for f in facts)
+    return [MemberGroup(*key, n) for key, n in counts.items()]
+
+
 def member_tables(facts: list[MemberFact], on: date, bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
     """团员 by 性别, 民族 (汉族 / 少数民族, then each), age group, 文化程度, 职业; Party members keeping 团籍."""
+    return grouped_member_tables(group_facts(facts, on, bounds), bounds)
+
+
+def grouped_member_tables(groups: Iterable[MemberGroup], bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
+    """``member_tables`` from counted groups."""
     bounds = list(bounds)
-    gender = Counter(f.gender or UNFILLED for f in facts)
-    eth = Counter(f.ethnicity or UNFILLED for f in facts)
+    labels = age_groups(bounds)
+    gender: Counter = Counter()
+    eth: Counter = Counter()
+    ages: Counter = Counter()
+    edu: Counter = Counter()
+    occ: Counter = Counter()
+    party: Counter = Counter()
+    total = 0
+    for g in groups:
+        total += g.n
+        gender[g.gender or UNFILLED] += g.n
+        eth[g.ethnicity or UNFILLED] += g.n
+        ages[labels[g.age]] += g.n
+        edu[g.education or UNFILLED] += g.n
+        occ[g.occupation or UNFILLED] += g.n
+        if g.political_status in register.PARTY_STATUSES:
+            party[g.political_status] += g.n
     han = eth.get("汉族", 0)
     minority = sum(n for v, n in eth.items() if v not in ("汉族", UNFILLED))
     eth_table = Table("团员民族", [("汉族", han), ("少数民族", minority)]
                       + [(f"其中：{v}", n) for v, n in _ordered(eth, ETHNICITIES, "").rows
                          if v not in ("汉族", UNFILLED)]
                       + ([(UNFILLED, eth[UNFILLED])] if eth.get(UNFILLED) else []))
-    ages = _ages(facts, on, bounds)
-    party = Counter(f.political_status for f in facts if f.political_status in register.PARTY_STATUSES)
     return [
-        Table("团员总数", [("团员", len(facts))]),
+        Table("团员总数", [("团员", total)]),
         _ordered(gender, ("男", "女"), "团员性别"),
         eth_table,
-        Table("团员年龄", [(g, ages[g]) for g in age_groups(bounds)]),
-        _ordered(Counter(f.education or UNFILLED for f in facts), EDUCATIONS, "团员文化程度"),
-        _ordered(Counter(f.occupation or UNFILLED for f in facts), OCCUPATIONS, "团员职业"),
+        Table("团员年龄", [(g, ages[g]) for g in labels]),
+        _ordered(edu, EDUCATIONS, "团员文化程度"),
+        _ordered(occ, OCCUPATIONS, "团员职业"),
         Table("保留团籍的党员", [("中共党员", party["中共党员"]), ("中共预备党员", party["中共预备党员"])]),
     ]
 
 
-def change_tables(events: Iterable[register.Event]) -> list[Table]:
+def change_tables(events: Iterable[register.Event], internal: int = 0) -> list[Table]:
     """The year's 团籍变动: arrivals (新发展团员数 first) and departures by reason, transfers in and out."""
-    counts = Counter(e.kind for e in events if not e.erased)
+    return kind_tables(Counter(e.kind for e in events if not e.erased), internal)
+
+
+def kind_tables(counts: Counter | dict, internal: int = 0) -> list[Table]:
+    """``change_tables`` from counts by kind. ``internal``: transfers between two orgs of the subtree, taken off
+    both 转入（县内） and 转出（县内） (they are no movement of the subtree as a whole)."""
+    counts = Counter(counts)
+    counts[register.IN_COUNTY] -= internal
+    counts[register.OUT_COUNTY] -= internal
     arriving = [(register.label(k), counts[k]) for k in register.ARRIVING]
     leaving = [(register.label(k), counts[k]) for k in register.LEAVING if k != register.UNSTATED or counts[k]]
     return [Table("团员增加", arriving), Table("团员减少", leaving)]
+
+
+def internal_transfers(events: Iterable[register.Event], inside: set[int]) -> int:
+    """How many 转出（县内）/转入（县内） pairs among ``events`` go from one org of ``inside`` to another: a 转入 whose
+    person's previous counted event (by id) is a 转出 of the same day in ``inside`` (the owner writes the pair
+    together)."""
+    last: dict[int, register.Event] = {}
+    n = 0
+    for e in sorted((e for e in events if not e.erased), key=lambda e: e.id):
+        prev = last.get(e.person_id)
+        if (e.kind == register.IN_COUNTY and e.org_id in inside and prev is not None
+                and prev.kind == register.OUT_COUNTY and prev.on == e.on and prev.org_id in inside):
+            n += 1
+        last[e.person_id] = e
+    return n
 
 
 def org_tables(orgs: list[OrgFact], members_per_org: dict[int, int], *, small: int = 3) -> list[Table]:
@@ -185,9 +262,54 @@ def compare(last: dict[int, int], this: dict[int, int], events: Iterable[registe
         if e.erased:
             continue
         (arrivals if register.is_arriving(e.kind) else departures)[e.org_id] += 1
+    return compare_counts(last, this, arrivals, departures, groups)
+
+
+def compare_counts(last: dict[int, int], this: dict[int, int], arrivals: dict[int, int], departures: dict[int, int],
+                   groups: dict[int, Iterable[int]]) -> list[Comparison]:
+    """``compare`` from arrivals and departures counted per org."""
     out = []
     for gid, members in groups.items():
         ids = set(members)
-        out.append(Comparison(gid, sum(last.get(i, 0) for i in ids), sum(arrivals[i] for i in ids),
-                              sum(departures[i] for i in ids), sum(this.get(i, 0) for i in ids)))
+        out.append(Comparison(gid, sum(last.get(i, 0) for i in ids), sum(arrivals.get(i, 0) for i in ids),
+                              sum(departures.get(i, 0) for i in ids), sum(this.get(i, 0) for i in ids)))
     return out
+
+
+def net_of_internal(c: Comparison, internal: int) -> Comparison:
+    """An org's own total with the transfers between its subordinates taken off both sides (still balanced)."""
+    return Comparison(c.org_id, c.last, c.arrivals - internal, c.departures - internal, c.this)
+
+
+
+def internal_note(internal: int) -> str:
+    """What the page says of the transfers between subordinates taken off the total ("" when there are none)."""
+    if not internal:
+        return ""
+    return (f"其中下级之间转接 {internal} 人，已在合计中相互抵消（合计的增加、减少和汇总表的转入（县内）、转出（县内）"
+            f"各少计 {internal} 人；各下级一行仍分别计入）。")
+
+
+@dataclass(frozen=True)
+class YouthCells:
+    """团青比例 of a 团内统计 as shown: one text per comparison row, the total's, and what the total divides."""
+    rows: list[str]
+    total: str
+    members: int
+    youth: int | None
+
+    @property
+    def shown(self) -> bool:
+        return self.youth is not None or any(t != "—" for t in self.rows)
+
+
+def youth_cells(data: dict) -> YouthCells:
+    """From a snapshot's figures (``services.tuanji.snapshot_data``): each row's subtree members ÷ the row org's own
+    14–28周岁青年数, the total by the progress page's rule; "—" when unknown (and for figures frozen before
+    团青比例 was kept)."""
+    from .progress import percent, youth_ratio
+    youth = data.get("youth") or [None] * len(data.get("comparison", []))
+    rows = [percent(youth_ratio(row[5], y)) if y else "—" for row, y in zip(data.get("comparison", []), youth,
+                                                                             strict=False)]
+    total_youth, counted = data.get("total_youth") or (None, 0)
+    return YouthCells(rows, percent(youth_ratio(counted, total_youth)) if total_youth else "—", counted, total_youth)

@@ -73,12 +73,16 @@ class Member(Base):
 class MembershipEvent(Base):
     """团籍变动 (issue 27): one arrival into or departure from a 团支部, with its date and kind
     (``domain.register``). ``members`` is the current place; spans over time come from these rows. ``erased``: the
-    span this row belongs to was ended by 录入错误 and counts in no figure."""
+    span this row belongs to was ended by 录入错误 and counts in no figure. ``next_on``: the date of the person's
+    next counted event after this one (by date, then id; NULL: none, or this row is erased), kept by the
+    memberships owner on every write, so "the latest event on or before D" is the row with on_date <= D < next_on
+    (no window query)."""
 
     __tablename__ = "membership_events"
     __table_args__ = (
         Index("ix_membership_events_person_on", "person_id", "on_date", "id"),
         Index("ix_membership_events_org_on", "org_id", "on_date"),
+        Index("ix_membership_events_created_at", "created_at"),     # a frozen 团内统计's later corrections
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,6 +95,7 @@ class MembershipEvent(Base):
     erased: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    next_on: Mapped[date | None] = mapped_column(Date)
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     org: Mapped[Org] = relationship()  # noqa: F821

@@ -56,7 +56,11 @@ def snapshot_data(report) -> dict:
             "members": tables(report.member_tables), "changes": tables(report.change_tables),
             "orgs": tables(report.org_tables), "cadres": tables(report.cadre_tables),
             "comparison": [[o.id, o.short_name, *row(c)] for o, c in report.comparison],
-            "total": row(report.total)}
+            "total": row(report.total),
+            # 团青比例: each row org's own 14–28周岁青年数, the total's (youth, members counted against it); the
+            # transfers between subordinates taken off the total
+            "youth": [report.youth.get(o.id) for o, _ in report.comparison],
+            "total_youth": list(report.total_youth), "internal": report.internal}
 
 
 def freeze(session, actor: Actor, org: Org, report, *, now: datetime) -> RegisterSnapshot:

@@ -4,43 +4,66 @@ The rule is ``domain.register.place_on`` in SQL: per person, the latest event da
 id) that is not erased; an arrival places them in its org, a departure means they were not a member that day."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, case, exists, false, func, or_, select, text
+from sqlalchemy.orm import aliased
 
 from .. import clock
 from ..domain import register
 from ..domain.orgtree import is_within
+from ..domain.progress import combined_youth, youth_ratio
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
 from ..queries import among, within
 
 
-def _latest(day: date):
+def _placed(day: date):
+    """The events that place their person in their org at the end of ``day``: the person's latest counted event on
+    or before ``day`` (``next_on``, kept by the memberships owner, is the date of the next one) and an arrival."""
     e = MembershipEvent
-    rn = func.row_number().over(partition_by=e.person_id, order_by=(e.on_date.desc(), e.id.desc())).label("rn")
-    return (select(e.person_id, e.org_id, e.kind, rn)
-            .where(e.erased == false(), e.on_date <= day).subquery("latest"))
+    return and_(e.erased == false(), e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day),
+                e.kind.in_(register.ARRIVING))
+
+
+def counts_at_two(session, day: date, earlier: date, scope_code: str) -> tuple[dict[int, int], dict[int, int]]:
+    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events."""
+    e = MembershipEvent
+    at_day = and_(e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day))
+    at_earlier = and_(e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
+    stmt = (select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
+            .join(Org, Org.id == e.org_id)
+            .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
+                   or_(e.next_on.is_(None), e.next_on > earlier), within(Org.code, scope_code))
+            .group_by(e.org_id))
+    session.flush()
+    this, last = {}, {}
+    for org_id, n, m in session.connection().execute(stmt):
+        if n:
+            this[org_id] = int(n)
+        if m:
+            last[org_id] = int(m)
+    return this, last
 
 
 def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
     """person id -> org id of every member at the end of ``day`` (within ``scope_code``'s subtree if given)."""
-    t = _latest(day)
-    stmt = select(t.c.person_id, t.c.org_id).where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING))
+    e = MembershipEvent
+    stmt = select(e.person_id, e.org_id).where(_placed(day))
     if scope_code is not None:
-        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
     session.flush()                  # Core reads below do not autoflush
     return {a: b for a, b in session.connection().execute(stmt)}
 
 
 def counts_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
     """org id -> number of members at the end of ``day`` (orgs with none are absent)."""
-    t = _latest(day)
-    stmt = (select(t.c.org_id, func.count()).where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING))
-            .group_by(t.c.org_id))
+    e = MembershipEvent
+    stmt = select(e.org_id, func.count()).where(_placed(day)).group_by(e.org_id)
     if scope_code is not None:
-        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
-    return {a: b for a, b in session.execute(stmt)}
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    session.flush()
+    return {a: b for a, b in session.connection().execute(stmt)}
 
 
 def events_between(session, start: date, end: date, scope_code: str | None = None) -> list[MembershipEvent]:
@@ -132,19 +155,76 @@ def _end_utc(day: date) -> datetime:
 
 
 def member_facts(session, day: date, scope_code: str | None) -> list:
-    """The members at the end of ``day`` (as ``members_on``) with the person's and member record's fields, in one
-    query joined to the latest-event subquery (no list of ids travels)."""
+    """The members at the end of ``day`` (as ``members_on``) with the person's and member record's fields, one row
+    each (the brute-force tests compare ``member_groups`` with these counted in Python)."""
     from ..domain.register_stats import MemberFact
-    t = _latest(day)
-    stmt = (select(Person.id, t.c.org_id, Person.gender, Person.ethnicity, Person.birth_date, Member.education,
+    e = MembershipEvent
+    stmt = (select(Person.id, e.org_id, Person.gender, Person.ethnicity, Person.birth_date, Member.education,
                    Member.occupation, Person.political_status)
-            .select_from(t).join(Person, Person.id == t.c.person_id)
-            .outerjoin(Member, Member.person_id == t.c.person_id)
-            .where(t.c.rn == 1, t.c.kind.in_(register.ARRIVING)))
+            .select_from(e).join(Person, Person.id == e.person_id)
+            .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
     if scope_code is not None:
-        stmt = stmt.join(Org, Org.id == t.c.org_id).where(within(Org.code, scope_code))
+        stmt = stmt.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
     session.flush()
     return [MemberFact(*row) for row in session.connection().execute(stmt)]      # Core: no ORM row overhead
+
+
+def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecorded: list | None = None) -> list:
+    """The members at the end of ``day`` counted in SQL by every field the tables show (age group from the birth
+    date compared with ``age_cutoffs``): a few thousand rows instead of one per member. ``unrecorded``: a list to
+    receive, in the same pass, how many of them have no live member record in the org the events place them in
+    (the first half of ``unexplained`` when ``day`` is today)."""
+    from ..domain.register_stats import MemberGroup, age_cutoffs
+    e = MembershipEvent
+    cuts = age_cutoffs(day, bounds)
+    age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
+    off = case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1),
+               else_=0).label("off")
+    inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
+                    Member.education.label("education"), Member.occupation.label("occupation"),
+                    Person.political_status.label("political_status"), off)
+             .select_from(e).join(Person, Person.id == e.person_id)
+             .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
+    if scope_code is not None:
+        inner = inner.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    t = inner.subquery("placed")
+    keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status)
+    session.flush()
+    out, off_record = [], 0
+    for *row, flag, n in session.connection().execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
+        out.append(MemberGroup(*row, n))
+        off_record += n if flag else 0
+    if unrecorded is not None:
+        unrecorded.append(off_record)
+    return out
+
+
+def change_counts(session, start: date, end: date, scope_code: str) -> dict[tuple[int, str], int]:
+    """(org id, kind) -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
+    e = MembershipEvent
+    stmt = (select(e.org_id, e.kind, func.count()).join(Org, Org.id == e.org_id)
+            .where(e.erased == false(), e.on_date > start, e.on_date <= end, within(Org.code, scope_code))
+            .group_by(e.org_id, e.kind))
+    session.flush()
+    return {(o, k): n for o, k, n in session.connection().execute(stmt)}
+
+
+def internal_transfers(session, start: date, end: date, scope_code: str) -> int:
+    """Transfers dated after ``start`` and on or before ``end`` from one org of the subtree to another: a 转入（县内）
+    in the subtree whose person's previous counted event (by id) is a 转出（县内） of the same day in the subtree
+    (``register_stats.internal_transfers`` in SQL)."""
+    e_in, e_out, e_prev = aliased(MembershipEvent), aliased(MembershipEvent), aliased(MembershipEvent)
+    o_in, o_out = aliased(Org), aliased(Org)
+    previous = (select(func.max(e_prev.id)).where(e_prev.person_id == e_in.person_id, e_prev.erased == false(),
+                                                  e_prev.id < e_in.id).correlate(e_in).scalar_subquery())
+    paired = (select(e_out.id).join(o_out, o_out.id == e_out.org_id)
+              .where(e_out.id == previous, e_out.kind == register.OUT_COUNTY, e_out.on_date == e_in.on_date,
+                     within(o_out.code, scope_code)))
+    stmt = (select(func.count()).select_from(e_in).join(o_in, o_in.id == e_in.org_id)
+            .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
+                   e_in.on_date <= end, within(o_in.code, scope_code), exists(paired)))
+    session.flush()
+    return session.connection().execute(stmt).scalar() or 0
 
 
 def org_facts(session, org: Org, day: date) -> list:
@@ -173,7 +253,7 @@ def cadre_facts(session, org: Org, day: date) -> list:
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
-    """``events_between`` as plain tuples (no ORM objects: a province's year is hundreds of thousands of rows)."""
+    """``events_between`` as plain tuples (no ORM objects)."""
     e = MembershipEvent
     stmt = (select(e.id, e.person_id, e.org_id, e.on_date, e.kind, e.erased)
             .where(e.erased == false(), and_(e.on_date > start, e.on_date <= end)))
@@ -191,22 +271,45 @@ class Unexplained:
     by_events: Org | None
 
 
-def unexplained(session, org: Org, today: date, placed: dict[int, int] | None = None) -> list[Unexplained]:
-    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name. ``placed``:
-    ``members_on(today, org.code)`` when the caller has it. An org outside the subtree is never named."""
-    if placed is None:
-        placed = members_on(session, today, org.code)
+def unexplained(session, org: Org, today: date, placed_count: int | None = None,
+                unrecorded: int | None = None) -> list[Unexplained]:
+    """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name, found in SQL
+    (a member placed by the events whose record is elsewhere or gone; a record with no event placing them there).
+    ``placed_count``: how many members the events place in the subtree today, and ``unrecorded``: how many of those
+    have no live record in that org (``member_groups``), when the caller has them. An org outside the subtree is
+    never named."""
+    e, m = MembershipEvent, Member
     session.flush()
-    recorded = {p: o for p, o in session.connection().execute(
-        select(Member.person_id, Member.org_id).join(Org, Member.org_id == Org.id)
-        .where(Member.deleted_at.is_(None), within(Org.code, org.code)))}
-    wrong = [p for p in set(placed) | set(recorded) if placed.get(p) != recorded.get(p)]
+    conn = session.connection()
+    wrong = set() if unrecorded == 0 else set(conn.execute(
+        select(e.person_id).join(Org, Org.id == e.org_id)
+        .outerjoin(m, and_(m.person_id == e.person_id, m.deleted_at.is_(None)))
+        .where(_placed(today), within(Org.code, org.code), or_(m.id.is_(None), m.org_id != e.org_id))).scalars())
+    # the other way round only when needed: with every placed member recorded in the same org, records without an
+    # event placing them exist only if there are more records than placed members (a person has one record)
+    if wrong or placed_count is None or placed_count != conn.execute(
+            select(func.count()).select_from(m).join(Org, Org.id == m.org_id)
+            .where(m.deleted_at.is_(None), within(Org.code, org.code))).scalar():
+        wrong |= set(conn.execute(
+            select(m.person_id).join(Org, Org.id == m.org_id)
+            .where(m.deleted_at.is_(None), within(Org.code, org.code),
+                   ~exists().where(e.person_id == m.person_id, e.org_id == m.org_id, _placed(today)))).scalars())
     if not wrong:
         return []
-    org_ids = [i for i in {placed.get(p) for p in wrong} | {recorded.get(p) for p in wrong} if i is not None]
-    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(org_ids)))}
-    people = {p.id: p for p in session.scalars(select(Person).where(Person.id.in_(wrong)))}
-    return sorted((Unexplained(people[p], orgs.get(recorded.get(p)), orgs.get(placed.get(p))) for p in wrong),
+    ids = sorted(wrong)
+    placed, recorded = {}, {}
+    for cond in among(session, e.person_id, ids):
+        placed.update(conn.execute(select(e.person_id, e.org_id).join(Org, Org.id == e.org_id)
+                                   .where(cond, _placed(today), within(Org.code, org.code))).all())
+    for cond in among(session, m.person_id, ids):
+        recorded.update(conn.execute(select(m.person_id, m.org_id).join(Org, Org.id == m.org_id)
+                                     .where(cond, m.deleted_at.is_(None), within(Org.code, org.code))).all())
+    org_ids = [i for i in set(placed.values()) | set(recorded.values())]
+    orgs = {o.id: o for o in session.scalars(select(Org).where(Org.id.in_(org_ids)))} if org_ids else {}
+    people = {}
+    for cond in among(session, Person.id, ids):
+        people.update({p.id: p for p in session.scalars(select(Person).where(cond))})
+    return sorted((Unexplained(people[p], orgs.get(recorded.get(p)), orgs.get(placed.get(p))) for p in ids),
                   key=lambda u: u.person.name)
 
 
@@ -220,30 +323,41 @@ class Statistics:
     org_tables: list
     cadre_tables: list
     comparison: list             # (child org or the org itself, register_stats.Comparison)
-    total: object                # the org's own Comparison
+    total: object                # the org's own Comparison, net of the transfers between its subordinates
     unexplained: list
+    internal: int = 0            # transfers between two orgs of the subtree in the year (off the total both ways)
+    youth: dict = field(default_factory=dict)     # child org id -> its own 14–28周岁青年数 (None: not recorded)
+    total_youth: tuple = (None, 0)                # (youth, members counted against it) of the total row
+
+    def ratio(self, members: int, youth: int | None) -> float | None:
+        return youth_ratio(members, youth)
 
 
 def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
-    """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before."""
+    """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
+    SQL: members per org at both dates (``next_on`` filter, no window), the members' fields in one grouped query,
+    the year's events per org and kind; Python only adds up per subordinate."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
-    facts = member_facts(session, day, org.code)
-    placed = {f.person_id: f.org_id for f in facts}
-    placed_last = members_on(session, last_day, org.code)
-    events = pure_events(session, last_day, day, org.code)
-    orgs = org_facts(session, org, day)
-    per_org: dict[int, int] = {}
-    for o in placed.values():
-        per_org[o] = per_org.get(o, 0) + 1
-    last_per_org: dict[int, int] = {}
-    for o in placed_last.values():
-        last_per_org[o] = last_per_org.get(o, 0) + 1
+    if session.get_bind().dialect.name == "postgresql":
+        # a province joins millions of events, people and member records: let the hash joins stay in memory
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    per_org, last_per_org = counts_at_two(session, day, last_day, org.code)
+    changes = change_counts(session, last_day, day, org.code)
+    internal = internal_transfers(session, last_day, day, org.code)
+    arrivals: dict[int, int] = {}
+    departures: dict[int, int] = {}
+    kinds: dict[str, int] = {}
+    for (o, kind), n in changes.items():
+        side = arrivals if register.is_arriving(kind) else departures
+        side[o] = side.get(o, 0) + n
+        kinds[kind] = kinds.get(kind, 0) + n
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
+    orgs = org_facts(session, org, day)
     all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
     child_of = {c.code: c.id for c in children}
     depth = org.code.count(".") + 1
@@ -253,17 +367,23 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
         if head in child_of:
             groups[child_of[head]].append(i)
     groups[org.id] = list(all_codes)
-    compared = {c.org_id: c for c in rs.compare(last_per_org, per_org, events, groups)}
+    compared = {c.org_id: c for c in rs.compare_counts(last_per_org, per_org, arrivals, departures, groups)}
     rows = [(c, compared[c.id]) for c in children
             if not c.is_dissolved or any(getattr(compared[c.id], k)
                                          for k in ("last", "arrivals", "departures", "this"))]
+    total = rs.net_of_internal(compared[org.id], internal)
+    youth = {c.id: c.youth_count for c, _ in rows}
+    unrecorded: list[int] = []
+    groups_now = member_groups(session, day, org.code, age_bounds, unrecorded=unrecorded if day == today else None)
     return Statistics(org, day, last_day,
-                      rs.member_tables(facts, day, age_bounds),
-                      rs.change_tables(events),
+                      rs.grouped_member_tables(groups_now, age_bounds),
+                      rs.kind_tables(kinds, internal),
                       rs.org_tables(orgs, per_org, small=small),
                       rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
-                      rows, compared[org.id], unexplained(session, org, today,
-                                                          placed if day == today else None))
+                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
+                                               unrecorded[0] if unrecorded else None),
+                      internal, youth,
+                      combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
 
 
 def snapshot_of(session, org: Org, day: date):

@@ -9,6 +9,7 @@ from flask import abort, render_template, request, send_file, url_for
 from .. import current_settings as _settings
 from ..clock import local_today
 from ..domain import policy, register
+from ..domain import register_stats as rs
 from ..extensions import db
 from ..models import utcnow
 from ..services import tuanji as service
@@ -115,7 +116,8 @@ def stats(org_id: int):
     may_freeze = snap is None and day < local_today() and policy.refusal(
         "register.freeze", current_actor().scope_code, org.code) is None
     return render("tuanji/stats.html", status=status, org=org, report=report, raw=raw, error=error,
-                  may_freeze=may_freeze, snap=snap, crumbs=breadcrumb(org))
+                  may_freeze=may_freeze, snap=snap, crumbs=breadcrumb(org),
+                  youth=rs.youth_cells(service.snapshot_data(report)), note=rs.internal_note(report.internal))
 
 
 def _frozen_page(org, snap, *, raw: str, error: str | None = None, status: int = 200, errors=None, form=None):
@@ -126,7 +128,8 @@ def _frozen_page(org, snap, *, raw: str, error: str | None = None, status: int =
         "register.confirm_task", current_actor().scope_code, org.code) is None
     return render("tuanji/frozen.html", status=status, org=org, snap=snap, raw=raw, error=error, task=task,
                   may_publish=may_publish, errors=errors or {}, form=form or {},
-                  fixes=queries.corrections(db.session, org, snap.on_date, snap.frozen_at), crumbs=breadcrumb(org))
+                  fixes=queries.corrections(db.session, org, snap.on_date, snap.frozen_at), crumbs=breadcrumb(org),
+                  youth=rs.youth_cells(snap.data), note=rs.internal_note(snap.data.get("internal", 0)))
 
 
 @bp.post("/org/<int:org_id>/stats/confirm-task")
@@ -192,7 +195,8 @@ def print_stats(org_id: int):
     day, d, snap = _figures(org)
     service.record_export(db.session, current_actor(), org, day, frozen=snap is not None, what="print")
     keep()                          # the audit entry of a print or export, committed with the answer
-    return render_template("tuanji/print.html", org=org, day=day, d=d, snap=snap)
+    return render_template("tuanji/print.html", org=org, day=day, d=d, snap=snap, youth=rs.youth_cells(d),
+                           note=rs.internal_note(d.get("internal", 0)))
 
 
 @bp.get("/org/<int:org_id>/stats/export.xlsx")
@@ -203,10 +207,20 @@ def export_stats(org_id: int):
     service.record_export(db.session, current_actor(), org, day, frozen=snap is not None, what="excel")
     keep()                          # the audit entry of a print or export, committed with the answer
     head = f"{org.full_name or org.short_name} 团内统计（截至 {day.isoformat()}{'，已冻结' if snap else ''}）"
-    sheets = [("对比表", head + " 对比表", ["组织", "上年数", "增加", "减少", "本年数"],
-               [[name, *nums] for _, name, *nums in d["comparison"]] + [["合计", *d["total"]]])]
+    youth = rs.youth_cells(d)
+    note = rs.internal_note(d.get("internal", 0))
+    ratio = youth.shown                  # the 团青比例 column when any org recorded its 14–28周岁青年数
+    rows = [[name, *nums, *([youth.rows[i]] if ratio else [])] for i, (_, name, *nums) in enumerate(d["comparison"])]
+    rows.append(["合计", *d["total"], *([youth.total] if ratio else [])])
+    if note:
+        rows.append(["说明：" + note])
+    columns = ["组织", "上年数", "增加", "减少", "本年数"] + (["团青比例"] if ratio else [])
+    sheets = [("对比表", head + " 对比表", columns, rows)]
     for key in ("members", "changes", "orgs", "cadres"):
         sheets += [(title, f"{head} {title}", ["项目", "数量"], rows) for title, rows in d[key]]
+    sheets.append(("团青比例", f"{head} 团青比例", ["项目", "数值"],
+                   [["团员数", youth.members if youth.youth else d["total"][3]],
+                    ["14–28周岁青年数", youth.youth if youth.youth else "未填写"], ["团青比例", youth.total]]))
     return send_file(write_sheets(sheets), as_attachment=True, mimetype=XLSX,
                      download_name=f"团内统计_{org.short_name}_{day:%Y%m%d}.xlsx")
 

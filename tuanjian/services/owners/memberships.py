@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy import update as sql_update
 
 from ...clock import local_date
@@ -121,6 +121,7 @@ def _event(session, actor: Actor, person_id: int, org_id: int, on: date, kind: s
                          note=(note or None) and note[:200], erased=False, created_by_id=actor.person_id)
     session.add(ev)
     session.flush()
+    _relink(session, [person_id])
     return ev
 
 
@@ -136,6 +137,41 @@ def _erase_span(session, person_id: int) -> None:
     if ids:
         session.execute(sql_update(MembershipEvent).where(MembershipEvent.id.in_(ids)).values(erased=True),
                         execution_options={"synchronize_session": "fetch"})
+        _relink(session, [person_id])
+
+
+def next_dates(events: Iterable[tuple[int, int, date, bool]]) -> dict[int, date | None]:
+    """event id -> ``next_on`` for (id, person id, on_date, erased) rows holding every event of their persons: the
+    date of the person's next counted event by (date, id); None for the latest and for erased rows."""
+    by_person: dict[int, list[tuple[date, int]]] = {}
+    out: dict[int, date | None] = {}
+    for eid, pid, on, erased in events:
+        out[eid] = None
+        if not erased:
+            by_person.setdefault(pid, []).append((on, eid))
+    for steps in by_person.values():
+        steps.sort()
+        for (_, eid), (nxt, _) in zip(steps, steps[1:], strict=False):
+            out[eid] = nxt
+    return out
+
+
+def _relink(session, person_ids: Iterable[int]) -> None:
+    """Recompute ``next_on`` of every event of ``person_ids`` (after any write of their events), updating the rows
+    that changed. Called by every writer of ``membership_events`` in this module."""
+    t = MembershipEvent.__table__
+    wanted = sorted({p for p in person_ids if p is not None})
+    if not wanted:
+        return
+    session.flush()
+    rows = []
+    for cond in among(session, t.c.person_id, wanted):
+        rows += session.execute(select(t.c.id, t.c.person_id, t.c.on_date, t.c.erased, t.c.next_on).where(cond)).all()
+    now = {r.id: r.next_on for r in rows}
+    changed = [{"_id": eid, "_next": nxt} for eid, nxt in next_dates((r.id, r.person_id, r.on_date, r.erased)
+                                                                     for r in rows).items() if now[eid] != nxt]
+    if changed:
+        session.execute(sql_update(t).where(t.c.id == bindparam("_id")).values(next_on=bindparam("_next")), changed)
 
 
 def last_event_on(session, person_id: int) -> date | None:
@@ -169,7 +205,7 @@ def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> No
         events.append({"person_id": r["person_id"], "org_id": r["org_id"], "on_date": on, "kind": kind,
                        "dev_number": r.get("dev_number") if kind == register.NEW else None, "note": None,
                        "erased": False, "created_at": now, "created_by_id": actor.person_id})
-    _insert(session, MembershipEvent.__table__, events)
+    _insert(session, MembershipEvent.__table__, events)      # people entered in this transaction: no earlier event
 
 
 def _join_dates(session, person_ids: list[int]) -> dict[int, str | None]:
@@ -219,6 +255,7 @@ def _record_changes(session, actor: Actor, before: dict[int, tuple], after: dict
         elif old_deleted is not None and deleted_at is None:
             add(pid, org_id, on, register.RESTORED)
     _insert(session, MembershipEvent.__table__, events)
+    _relink(session, {e["person_id"] for e in events})
 
 
 def _require_no_foreign(session, actor: Actor, person_ids: Iterable[int], kind: str) -> None:
