@@ -120,6 +120,11 @@ def test_the_receiver_records_the_senders_events(tmp_path, db_kind):
         got = _events(session, code)
         assert {e for e in got if e[0] in carried} == events_a2
         assert session.scalar(select(func.count()).select_from(MembershipEvent)) == count + 1
+        # next_on (what "members at the end of D" reads) was kept for the carried events too
+        e = MembershipEvent
+        rows = session.execute(select(e.id, e.person_id, e.on_date, e.erased, e.next_on)).all()
+        assert {r.id: r.next_on for r in rows} == memberships.next_dates(
+            (r.id, r.person_id, r.on_date, r.erased) for r in rows)
 
 
 def test_an_older_package_without_events_still_applies(tmp_path, db_kind):

@@ -328,6 +328,7 @@ def record_carried(session, actor: Actor, events: list[dict], *, erased_keys=())
         session.execute(sql_update(e).where(e.person_id == pid, e.org_id == org_id, e.on_date == on, e.kind == kind,
                                             e.erased.is_(False)).values(erased=True),
                         execution_options={"synchronize_session": False})
+    _relink(session, {r["person_id"] for r in rows} | {k[0] for k in erased_keys})
     return len(rows)
 
 
