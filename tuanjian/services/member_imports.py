@@ -267,7 +267,8 @@ def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings)
          "has_application": r.data.get("has_application"), "has_card": r.data.get("has_card"),
          "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter")}
         for pid, r in zip(person_ids, rows, strict=True)
-        if r.data.get("is_member") is not False], now=now)   # a branch cadre without 团籍 gets the post only
+        if r.data.get("is_member") is not False], now=now,   # a branch cadre without 团籍 gets the post only
+        join_dates={pid: r.data["join_date"] for pid, r in zip(person_ids, rows, strict=True)})
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         post_owner.insert_many(session, actor, [{"person_id": pid, "org_id": r.data["branch_id"],
