@@ -254,7 +254,8 @@ def _evidence_of(has_application, has_card, card_year, has_letter, today: date) 
 def _member_head(ethnicity, is_cadre_cell, is_member_cell, political_status, join_date, memo) -> tuple:
     """民族, 是否为团干部, 是否为团员, 政治面貌 and 入团年月: checks that depend on these cells alone (a file's rows
     share them), so validate_member caches them together, see Collector.merge_memo. Returns
-    ((ethnicity, is_cadre, is_member, political_status, join), errors, rules), errors in validate_member's order."""
+    ((ethnicity, is_cadre, is_member, political_status, join, join as text), errors, rules), errors in
+    validate_member's order."""
     collector = Collector()
     check, errors = collector.check, collector.errors
     cached = collector.check_memo
@@ -273,7 +274,7 @@ def _member_head(ethnicity, is_cadre_cell, is_member_cell, political_status, joi
         join = None
         if not (pol == "群众" and not str(join_date or "").strip()):
             join = cached(memo, parse_year_month, join_date)
-    return (eth, is_cadre, is_member, pol, join), errors, collector.rules
+    return (eth, is_cadre, is_member, pol, join, str(join) if join else None), errors, collector.rules
 
 
 def _member_tail(is_cadre, position_cell, start_month, nature, party_committee, education, occupation, workplace,
@@ -314,7 +315,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
 
     name = cached(memo, validate_person_name, get("name"))
     info = check(parse_id_number, get("id_number"), today)
-    eth, is_cadre, is_member, pol, join = collector.merge_memo(
+    eth, is_cadre, is_member, pol, join, join_text = collector.merge_memo(
         memo, _member_head, get("ethnicity"), get("is_cadre"), get("is_member"), get("political_status"),
         get("join_date"))
     if join is not None and info is not None:
@@ -343,7 +344,7 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
         raise ValidationFailed(errors, rules=collector.rules)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender,
             "birth_date": info.birth_date.isoformat(),
-            "ethnicity": eth, "political_status": pol, "join_date": str(join) if join else None, "dev_number": dev,
+            "ethnicity": eth, "political_status": pol, "join_date": join_text, "dev_number": dev,
             "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post,
             "education": extras.get("education"), "occupation": extras.get("occupation"),
             "workplace": extras.get("workplace"), **({} if is_member else {"is_member": False})}

@@ -50,7 +50,7 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
     existing: dict[str, Existing] = {}
     if numbers:
         found = []
-        for cond in among(session, Person.id_number, sorted(numbers)):
+        for cond in among(session, Person.id_number, list(numbers)):
             found += session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
                                      .where(cond)).all()
         positions = {}
@@ -87,7 +87,7 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
                 owned=policy.in_reach(scope_code, places.get(person.id, [])),
                 excepted=member.exception.rule_codes if live and member.exception_id else ())
     dev_numbers = {}
-    for cond in among(session, Member.dev_number, sorted(devs)):
+    for cond in among(session, Member.dev_number, list(devs)):
         dev_numbers.update({d: n for d, n in session.execute(
             select(Member.dev_number, Person.id_number).join(Person, Member.person_id == Person.id)
             .where(cond, Member.deleted_at.is_(None)))})
