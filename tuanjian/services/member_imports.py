@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import islice
 
 from sqlalchemy import select
 
@@ -235,7 +236,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     t = report.totals()
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
                                  "change": "新增" if r.kind == NEW else "更新"}
-                                for r in report.ok_rows if r.kind in (NEW, UPDATE)][:2000],
+                                for r in islice((r for r in report.rows if r.kind in (NEW, UPDATE)), 2000)],
                     "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode,
                     "cleared": blank_clear_summary(report.meta) if clear_blanks else []}
     cleared = "、".join(f"{label} {n} 人" for label, n in batch.result["cleared"])
