@@ -4,7 +4,8 @@ The floor is what any importer must do at least: read the workbook with calamine
 GB 11643 checksum, and insert the rows with one executemany. The app's preview + commit is compared
 with it (target for 50,000 rows: ≤ 3× the floor, peak memory < 500 MB).
 
-Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5]
+Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5] [--phases]
+(--phases: each run also prints the wall and CPU seconds of the import's phases: reader, checks, look-ups, inserts.)
 The machine's noise is large next to a few seconds, so floor and app run interleaved and medians are printed.
 PostgreSQL uses a scratch database tuanjian_bench on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server).
