@@ -4,7 +4,8 @@ The floor is what any importer must do at least: read the workbook with calamine
 GB 11643 checksum, and insert the rows with one executemany. The app's preview + commit is compared
 with it (target for 50,000 rows: ≤ 3× the floor, peak memory < 500 MB).
 
-Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5]
+Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5] [--phases]
+(--phases: each run also prints the wall and CPU seconds of the import's phases: reader, checks, look-ups, inserts.)
 The machine's noise is large next to a few seconds, so floor and app run interleaved and medians are printed.
 PostgreSQL uses a scratch database tuanjian_bench on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server).
@@ -95,6 +96,70 @@ def floor(data: bytes, url: str) -> float:
     return elapsed, cpu
 
 
+# --phases: wall time spent in these functions during the app's upload+preview and commit (nested phases overlap;
+# "other" is the request's remainder: routing, session, the commit of the transaction). Timing wraps cost ~nothing.
+PHASES = {
+    "preview": [("reader process (calamine, marshal)", "tuanjian.spreadsheets.reader", "_run_child"),
+                ("read_workbook (incl. reader process)", "tuanjian.services.member_imports", "read_workbook"),
+                ("look-ups in the database (_context)", "tuanjian.services.member_imports", "_context"),
+                ("validate (incl. look-ups)", "tuanjian.services.member_imports", "_validate"),
+                ("store report (new_batch)", "tuanjian.services.member_imports", "new_batch"),
+                ("report pack (JSON)", "tuanjian.models.base", "PackedJSON.process_bind_param")],
+    "commit": [("report read (from_json)", "tuanjian.services.member_imports", "ImportReport.from_json"),
+               ("look-ups in the database (_context)", "tuanjian.services.member_imports", "_context"),
+               ("classify", "tuanjian.services.member_imports", "classify"),
+               ("people insert", "tuanjian.services.owners.people", "insert_many"),
+               ("report unpack (JSON)", "tuanjian.models.base", "PackedJSON.process_result_value"),
+               ("members + events insert", "tuanjian.services.owners.memberships", "insert_many"),
+               ("org_stats", "tuanjian.services.stats", "add_new_members"),
+               ("bulk insert (all)", "tuanjian.services.member_imports", "_bulk_insert"),
+               ("store report", "tuanjian.models.imports", "ImportBatch.store_report"),
+               ("audit", "tuanjian.services.audit", "record")],
+}
+SPENT: dict[str, float] = {}
+
+
+def install_phase_timers() -> None:
+    import functools
+    import importlib
+
+    for step, phases in PHASES.items():
+        for label, module_name, attr in phases:
+            owner = importlib.import_module(module_name)
+            *path, name = attr.split(".")
+            for part in path:
+                owner = getattr(owner, part)
+            raw = owner.__dict__[name]
+            fn = raw.__func__ if isinstance(raw, classmethod) else raw
+            if getattr(fn, "_bench_keys", None) is not None:        # one function in two steps: share the wrapper
+                fn._bench_keys.add((step, label))
+                continue
+
+            def timed(*args, _fn=fn, **kwargs):
+                t, cpu = time.perf_counter(), cpu_seconds()
+                try:
+                    return _fn(*args, **kwargs)
+                finally:
+                    wall, cpu = time.perf_counter() - t, cpu_seconds() - cpu
+                    for key in timed_keys[_fn]:
+                        was = SPENT.get(key, (0.0, 0.0))
+                        SPENT[key] = (was[0] + wall, was[1] + cpu)
+            functools.update_wrapper(timed, fn)
+            timed._bench_keys = {(step, label)}
+            timed_keys[fn] = timed._bench_keys
+            setattr(owner, name, classmethod(timed) if isinstance(raw, classmethod) else timed)
+
+
+timed_keys: dict = {}
+
+
+def phase_report(step: str, total: float, cpu: float) -> str:
+    """The phases of ``step`` (only the keys recorded during it): wall seconds (CPU seconds)."""
+    parts = [f"{label} {wall:.2f} ({cpu:.2f})" for label, _m, _a in PHASES[step]
+             for wall, cpu in [SPENT.get((step, label), (0.0, 0.0))]]
+    return f"    {step} {total:.2f} s ({cpu:.2f}), in seconds of wall (CPU) time: " + "; ".join(parts)
+
+
 def database_urls(kind: str, tmp: str, run: int) -> tuple[str, str]:
     if kind == "sqlite":
         return fresh_database(kind, f"floor{run}", tmp), fresh_database(kind, f"app{run}", tmp)
@@ -124,22 +189,26 @@ def through_app(data: bytes, url: str) -> dict:
         db.session.remove()
     client = app.test_client()
     assert client.post("/auth/login", data={"id_number": admin_id_number, "password": "bench1234"}).status_code == 302
+    SPENT.clear()
     cpu0 = cpu_seconds()
     t = time.perf_counter()
     resp = client.post(f"/members/org/{branch_id}/import", data={"file": (io.BytesIO(data), "bench.xlsx")},
                        content_type="multipart/form-data")
     preview_s = time.perf_counter() - t
     preview_cpu = cpu_seconds() - cpu0
+    preview_spent = dict(SPENT)
     assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
     batch_id = int(resp.headers["Location"].rsplit("/", 1)[1])
     t = time.perf_counter()
     page = client.get(resp.headers["Location"])
     page_s = time.perf_counter() - t
+    SPENT.clear()
     cpu0 = cpu_seconds()
     t = time.perf_counter()
     resp = client.post(f"/members/imports/{batch_id}/commit", data={"mode": "valid"})
     commit_s = time.perf_counter() - t
     commit_cpu = cpu_seconds() - cpu0
+    commit_spent = dict(SPENT)
     assert resp.status_code == 302, resp.get_data(as_text=True)[-500:]
     with app.app_context():
         members = db.session.scalar(select(db.func.count()).select_from(Member))
@@ -148,8 +217,9 @@ def through_app(data: bytes, url: str) -> dict:
         db.engine.dispose()
     assert status == "committed", status
     return {"preview": preview_s, "page": page_s, "cpu": preview_cpu + commit_cpu, "page_kb": len(page.data) / 1e3,
-            "commit": commit_s,
-            "members": members}
+            "commit": commit_s, "members": members, "preview_cpu": preview_cpu, "commit_cpu": commit_cpu,
+            "spent": {**{k: v for k, v in preview_spent.items() if k[0] == "preview"},
+                      **{k: v for k, v in commit_spent.items() if k[0] == "commit"}}}
 
 
 def main() -> None:
@@ -157,7 +227,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=50000)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--repeat", type=int, default=5, help="runs of floor and app, interleaved; medians printed")
+    parser.add_argument("--phases", action="store_true", help="print where the app's time went, per run")
     args = parser.parse_args()
+    if args.phases:
+        install_phase_timers()
     tmp = tempfile.mkdtemp()
     t = time.perf_counter()
     data = build_workbook(args.rows)
@@ -175,6 +248,11 @@ def main() -> None:
         print(f"  run {run + 1}: floor {floors[-1]:.2f} s, app preview {runs[-1]['preview']:.2f} s + commit "
               f"{runs[-1]['commit']:.2f} s = {total:.2f} s ({total / floors[-1]:.1f}×); CPU {floor_cpus[-1]:.2f} s vs "
               f"{runs[-1]['cpu']:.2f} s ({runs[-1]['cpu'] / floor_cpus[-1]:.1f}×)")
+        if args.phases:
+            SPENT.clear()
+            SPENT.update(runs[-1]["spent"])
+            print(phase_report("preview", runs[-1]["preview"], runs[-1]["preview_cpu"]))
+            print(phase_report("commit", runs[-1]["commit"], runs[-1]["commit_cpu"]))
 
     def med(key):
         return median(r[key] for r in runs)

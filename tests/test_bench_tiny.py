@@ -19,7 +19,7 @@ CHROMIUM = "/usr/bin/chromium"
 # script → (arguments for a tiny run, a line its output must contain)
 TINY = {
     "pages.py": (["3"], "p95"),
-    "import_members.py": (["--rows", "500", "--repeat", "1"], "ratio (preview + commit) / floor"),
+    "import_members.py": (["--rows", "500", "--repeat", "1", "--phases"], "ratio (preview + commit) / floor"),
     "reconcile.py": (["--rows", "500", "--repeat", "1"], "ratio compare / read"),
     "progress.py": (["--scale", "county", "--db", "sqlite", "--repeat", "1", "--county-orgs", "150",
                      "--county-members", "3000"], "root page median"),

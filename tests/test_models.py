@@ -42,14 +42,14 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
     from .factories import new_id
     now = datetime(2026, 11, 23, 8, 30, 15, 123456)
     rows = [{"id_number": new_id(date(2001, 2, 3 + i)), "name": f"批量{'甲乙丙'[i]}", "gender": "女",
-             "birth_date": date(2001, 2, 3 + i), "ethnicity": None, "created_at": now, "updated_at": now}
+             "birth_date": date(2001, 2, 3 + i), "ethnicity": None, "created_at": now}
             for i in range(3)]
-    insert_many(session, Person.__table__, rows)
+    insert_many(session, Person.__table__, rows, {"updated_at": now})      # a column with one value, given once
     insert_many(session, Person.__table__, [])                       # nothing to do is fine
     people = session.scalars(select(Person).where(Person.name.like("批量%")).order_by(Person.birth_date)).all()
-    assert [(p.name, p.birth_date, p.ethnicity, p.created_at) for p in people] == [
-        ("批量甲", date(2001, 2, 3), None, now), ("批量乙", date(2001, 2, 4), None, now),
-        ("批量丙", date(2001, 2, 5), None, now)]
+    assert [(p.name, p.birth_date, p.ethnicity, p.created_at, p.updated_at) for p in people] == [
+        ("批量甲", date(2001, 2, 3), None, now, now), ("批量乙", date(2001, 2, 4), None, now, now),
+        ("批量丙", date(2001, 2, 5), None, now, now)]
     insert_many(session, Account.__table__, [{"person_id": p.id, "password_hash": None} for p in people])
     accounts = session.scalars(select(Account).where(Account.person_id.in_([p.id for p in people]))).all()
     # Python-side defaults filled in as an ORM insert would: booleans, counters and the creation time

@@ -316,3 +316,19 @@ def test_sheet_rate_is_a_number_that_never_reads_100_unless_complete():
     assert sheet_rate(None) is None and sheet_rate(1) == 1 and sheet_rate(0.857142) == 0.8571
     assert sheet_rate(0.9996) == 0.999 and sheet_rate(1999 / 2000) == 0.999
     assert Tally(orgs=1).subordinates == 0 and Tally(orgs=5).subordinates == 4 and Tally().subordinates == 0
+
+
+def test_many_member_facts_says_what_member_facts_says_row_by_row():
+    """The import's set-at-a-time facts (shared fields checked once per combination) agree with member_facts."""
+    from itertools import product
+
+    from tuanjian.domain.progress import many_member_facts, member_facts
+    rows = [(eth, pol, join, dev, evidence)
+            for eth, pol, join, dev, evidence in product(
+                ("汉族", "火星族", None), ("共青团员", "群众"), ("2019-05", "2012-03", None, "2019-13"),
+                ("201900000001", "201800000001", "20190000000", None, "2019x"),
+                ((True, None, None, None), (None, None, None, None), (False, True, 2018, None)))]
+    expected = [member_facts(ethnicity=e, political_status=p, join_date=j, dev_number=d, evidence=ev,
+                             required_from_year=2019) for e, p, j, d, ev in rows]
+    assert many_member_facts(rows, required_from_year=2019) == expected
+    assert {facts for facts in expected} >= {(True, True, True), (False, False, True), (False, True, False)}

@@ -88,6 +88,26 @@ class Collector:
             self.errors.setdefault(field, []).extend(msgs)
         return None
 
+    def merge_memo(self, memo: dict | None, fn, *args):
+        """A group of checks run together: ``fn(*args, memo)`` returns (values, field errors, rules) and never
+        raises; the errors are added here, in their order, and the values returned. ``memo`` keeps the answer per
+        (typed) arguments as check_memo does, so the rows of a file that share these cells run the group once."""
+        if memo is None:
+            values, field_errors, rules = fn(*args, None)
+        else:
+            key = (fn, *map(type, args), *args)
+            try:
+                values, field_errors, rules = memo[key]
+            except KeyError:
+                values, field_errors, rules = memo[key] = fn(*args, memo)
+            except TypeError:                      # an unhashable argument: run it uncached
+                values, field_errors, rules = fn(*args, memo)
+        if field_errors:
+            self.rules.update(rules)
+            for field, msgs in field_errors.items():
+                self.errors.setdefault(field, []).extend(msgs)
+        return values
+
     def add(self, field: str, message: str) -> None:
         self.errors.setdefault(field, []).append(message)
 

@@ -2,6 +2,7 @@
 then classified against what the database holds: new, update, unchanged or error (upsert by ID number)."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
 
@@ -81,6 +82,7 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
     seen: dict[str, list[RowOutcome]] = {}
     seen_dev: dict[str, list[RowOutcome]] = {}
     memo: dict = {}
+    org_names: dict = {}                    # 所在团支部 cell -> canonical name (a file names a few branches)
     # 是否为团干部 kept as a tick list (√ for the cadres, nothing for the others): an empty cell is 否
     ticks = ticks_mean_yes(raw.cells.get("is_cadre") for raw in rows)
     for raw in rows:
@@ -88,7 +90,11 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
         out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
         typed, values = _row_values(raw.cells, cells, ticks)
         data = _validate_row(out, values, settings=settings, today=today, memo=memo, excepted=excepted)
-        branch_name = canonical_org_name(values.get("branch", "")) or sheet_branches.get(getattr(raw, "sheet", ""), "")
+        branch_cell = values.get("branch", "")
+        branch_name = org_names.get(branch_cell)
+        if branch_name is None:
+            branch_name = org_names[branch_cell] = canonical_org_name(branch_cell)
+        branch_name = branch_name or sheet_branches.get(getattr(raw, "sheet", ""), "")
         branch_id = None
         if branch_name:
             ids = branches.get(branch_name, [])
@@ -175,13 +181,19 @@ _BITS = tuple((key, 1 << i) for i, key in enumerate(KEPT_WHEN_BLANK))
 def _blanks(cells: dict, data: dict) -> dict:
     """The row's optional fields left empty in a column the file has, and those whose column it lacks (bit masks
     over KEPT_WHEN_BLANK)."""
-    blank = absent = 0
-    for key, bit in _BITS:
-        if key not in cells:
-            absent |= bit
-        elif data.get(key) is None:
+    present, absent = _present_bits(frozenset(cells))
+    blank = 0
+    for key, bit in present:
+        if data.get(key) is None:
             blank |= bit
     return {BLANK_FIELDS: blank, ABSENT_FIELDS: absent}
+
+
+@functools.lru_cache(maxsize=64)
+def _present_bits(keys: frozenset) -> tuple[tuple, int]:
+    """For a row with cells ``keys`` (the rows of a sheet share them): the (key, bit) of KEPT_WHEN_BLANK's
+    columns it has, and the mask of those it lacks."""
+    return tuple((key, bit) for key, bit in _BITS if key in keys), sum(bit for key, bit in _BITS if key not in keys)
 
 
 def _validate_row(out: RowOutcome, values: dict, *, settings, today: date, memo: dict, excepted) -> dict | None:

@@ -251,32 +251,73 @@ def _evidence_of(has_application, has_card, card_year, has_letter, today: date) 
                            "has_letter": has_letter}, today=today)
 
 
+def _member_head(ethnicity, is_cadre_cell, is_member_cell, political_status, join_date, memo) -> tuple:
+    """民族, 是否为团干部, 是否为团员, 政治面貌 and 入团年月: checks that depend on these cells alone (a file's rows
+    share them), so validate_member caches them together, see Collector.merge_memo. Returns
+    ((ethnicity, is_cadre, is_member, political_status, join, join as text), errors, rules), errors in
+    validate_member's order."""
+    collector = Collector()
+    check, errors = collector.check, collector.errors
+    cached = collector.check_memo
+    eth = cached(memo, normalise_ethnicity, ethnicity)
+    is_cadre = cached(memo, _parse_is_cadre, is_cadre_cell)
+    # 是否为团员 (our 智慧团建 export writes it): 否 = a cadre of the branch without 团籍 (群众, or a Party member past
+    # 28), who gets a post and no membership; blank = a member
+    is_member = check(parse_yes_no, is_member_cell, "is_member", "是否为团员", required=False) is not False
+    if not is_member and is_cadre is False:
+        errors.setdefault("is_member", []).append("“是否为团员”填“否”的只能是本团支部的团干部（是否为团干部填“是”）")
+    if is_member:
+        pol = cached(memo, validate_political_status, political_status)
+        join = cached(memo, parse_year_month, join_date)
+    else:
+        pol = check(validate_political_status, political_status, cadre=True)
+        join = None
+        if not (pol == "群众" and not str(join_date or "").strip()):
+            join = cached(memo, parse_year_month, join_date)
+    return (eth, is_cadre, is_member, pol, join, str(join) if join else None), errors, collector.rules
+
+
+def _member_tail(is_cadre, position_cell, start_month, nature, party_committee, education, occupation, workplace,
+                 has_application, has_card, card_year, has_letter, today: date, memo) -> tuple:
+    """团内职务 and the post's columns, 学历/职业/学习工作单位 and the evidence columns: as _member_head, cached
+    together. Returns ((position, post, extras, evidence), errors, rules)."""
+    collector = Collector()
+    check, errors = collector.check, collector.errors
+    cached = collector.check_memo
+    position = None
+    post = dict.fromkeys(POST_FIELDS)
+    cells = {"start_month": start_month, "nature": nature, "party_committee": party_committee}
+    if is_cadre:
+        position = check(lambda: validate_positions(position_cell, is_leading=False))
+        post = check(validate_branch_post, cells, today=today) or post
+    else:
+        if str(position_cell or "").strip():
+            errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
+        for key in POST_FIELDS:
+            if str(cells[key] if cells[key] is not None else "").strip():
+                errors.setdefault(key, []).append(f"“是否为团干部”为“否”时不要填写{POST_LABELS[key]}")
+    extras = cached(memo, _extras_of, education, occupation, workplace) or {}
+    evidence = cached(memo, _evidence_of, has_application, has_card, card_year, has_letter, today) or {}
+    return (position, post, extras, evidence), errors, collector.rules
+
+
 def validate_member(values: dict, *, settings, today: date, memo: dict | None = None,
                     waive: frozenset = frozenset()) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
     (strings from a form, raw cells from a workbook). Returns the columns to write. ``memo``: a dict shared by
-    the rows of one file, caching the checks whose answer depends on the value alone (民族, 入团年月, …)."""
+    the rows of one file, caching the checks whose answer depends on the value alone (民族, 入团年月, …): the
+    cells most rows share are checked in two groups (_member_head, _member_tail), each once per distinct
+    combination; what differs row by row (姓名, 身份证号码, 发展团员编号, 手机号码) is checked on every row."""
     collector = Collector()
     check, errors = collector.check, collector.errors
     cached = collector.check_memo
+    get = values.get
 
-    name = cached(memo, validate_person_name, values.get("name"))
-    info = check(parse_id_number, values.get("id_number"), today)
-    eth = cached(memo, normalise_ethnicity, values.get("ethnicity"))
-    is_cadre = cached(memo, _parse_is_cadre, values.get("is_cadre"))
-    # 是否为团员 (our 智慧团建 export writes it): 否 = a cadre of the branch without 团籍 (群众, or a Party member past
-    # 28), who gets a post and no membership; blank = a member
-    is_member = check(parse_yes_no, values.get("is_member"), "is_member", "是否为团员", required=False) is not False
-    if not is_member and is_cadre is False:
-        errors.setdefault("is_member", []).append("“是否为团员”填“否”的只能是本团支部的团干部（是否为团干部填“是”）")
-    if is_member:
-        pol = cached(memo, validate_political_status, values.get("political_status"))
-        join = cached(memo, parse_year_month, values.get("join_date"))
-    else:
-        pol = check(validate_political_status, values.get("political_status"), cadre=True)
-        join = None
-        if not (pol == "群众" and not str(values.get("join_date") or "").strip()):
-            join = cached(memo, parse_year_month, values.get("join_date"))
+    name = cached(memo, validate_person_name, get("name"))
+    info = check(parse_id_number, get("id_number"), today)
+    eth, is_cadre, is_member, pol, join, join_text = collector.merge_memo(
+        memo, _member_head, get("ethnicity"), get("is_cadre"), get("is_member"), get("political_status"),
+        get("join_date"))
     if join is not None and info is not None:
         if waive:
             check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
@@ -286,35 +327,25 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
             cached(memo, _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
                    settings.join_age_min, settings.join_age_min_before_cutoff)
     if is_member:
-        dev = check(check_dev_number, values.get("dev_number"), join,
+        dev = check(check_dev_number, get("dev_number"), join,
                     required_from_year=settings.dev_number_required_from_year, waive=waive)
     else:
         dev = None
         for key, label in (("dev_number", "发展团员编号"), ("education", "文化程度"), ("occupation", "职业"),
                            ("workplace", "学习工作单位")):
-            if str(values.get(key) if values.get(key) is not None else "").strip():
+            if str(get(key) if get(key) is not None else "").strip():
                 errors.setdefault(key, []).append(f"非团员的团干部不填写{label}")
-    phone = cached(memo, validate_phone, values.get("phone"), False)
-    position = None
-    post = dict.fromkeys(POST_FIELDS)
-    if is_cadre:
-        position = check(lambda: validate_positions(values.get("position"), is_leading=False))
-        post = check(validate_branch_post, values, today=today) or post
-    else:
-        if str(values.get("position") or "").strip():
-            errors.setdefault("position", []).append("“是否为团干部”为“否”时不要填写团内职务")
-        for key in POST_FIELDS:
-            if str(values.get(key) if values.get(key) is not None else "").strip():
-                errors.setdefault(key, []).append(f"“是否为团干部”为“否”时不要填写{POST_LABELS[key]}")
-    extras = cached(memo, _extras_of, values.get("education"), values.get("occupation"), values.get("workplace")) or {}
-    education, occupation, workplace = extras.get("education"), extras.get("occupation"), extras.get("workplace")
-    evidence = cached(memo, _evidence_of, values.get("has_application"), values.get("has_card"),
-                      values.get("card_year"), values.get("has_letter"), today) or {}
+    phone = cached(memo, validate_phone, get("phone"), False)
+    position, post, extras, evidence = collector.merge_memo(
+        memo, _member_tail, is_cadre, get("position"), get("start_month"), get("nature"), get("party_committee"),
+        get("education"), get("occupation"), get("workplace"), get("has_application"), get("has_card"),
+        get("card_year"), get("has_letter"), today)
     if errors:
         raise ValidationFailed(errors, rules=collector.rules)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender,
             "birth_date": info.birth_date.isoformat(),
-            "ethnicity": eth, "political_status": pol, "join_date": str(join) if join else None, "dev_number": dev,
-            "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post, "education": education,
-            "occupation": occupation, "workplace": workplace, **({} if is_member else {"is_member": False})}
+            "ethnicity": eth, "political_status": pol, "join_date": join_text, "dev_number": dev,
+            "phone": phone or None, "is_cadre": bool(is_cadre), "position": position, **post,
+            "education": extras.get("education"), "occupation": extras.get("occupation"),
+            "workplace": extras.get("workplace"), **({} if is_member else {"is_member": False})}
 

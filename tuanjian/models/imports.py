@@ -29,4 +29,5 @@ class ImportBatch(Base):
 
     def store_report(self, report, *, keep_ok_cells: int | None = None) -> None:
         """Keep ``report`` (an ImportReport) and its totals together (see ImportReport.to_json)."""
-        self.report, self.totals = report.to_json(keep_ok_cells=keep_ok_cells), report.totals()
+        doc = report.to_json(keep_ok_cells=keep_ok_cells)
+        self.report, self.totals = doc, dict(doc["totals"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import islice
 
 from sqlalchemy import select
 
@@ -50,7 +51,7 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
     existing: dict[str, Existing] = {}
     if numbers:
         found = []
-        for cond in among(session, Person.id_number, sorted(numbers)):
+        for cond in among(session, Person.id_number, list(numbers)):
             found += session.execute(select(Person, Member).outerjoin(Member, Member.person_id == Person.id)
                                      .where(cond)).all()
         positions = {}
@@ -87,7 +88,7 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
                 owned=policy.in_reach(scope_code, places.get(person.id, [])),
                 excepted=member.exception.rule_codes if live and member.exception_id else ())
     dev_numbers = {}
-    for cond in among(session, Member.dev_number, sorted(devs)):
+    for cond in among(session, Member.dev_number, list(devs)):
         dev_numbers.update({d: n for d, n in session.execute(
             select(Member.dev_number, Person.id_number).join(Person, Member.person_id == Person.id)
             .where(cond, Member.deleted_at.is_(None)))})
@@ -235,7 +236,7 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
     t = report.totals()
     batch.result = {"created": [{"name": r.data["name"], "branch": names[r.data["branch_id"]],
                                  "change": "新增" if r.kind == NEW else "更新"}
-                                for r in report.ok_rows if r.kind in (NEW, UPDATE)][:2000],
+                                for r in islice((r for r in report.rows if r.kind in (NEW, UPDATE)), 2000)],
                     "skipped": t["error"], "unchanged": t["unchanged"], "mode": mode,
                     "cleared": blank_clear_summary(report.meta) if clear_blanks else []}
     cleared = "、".join(f"{label} {n} 人" for label, n in batch.result["cleared"])
@@ -267,7 +268,8 @@ def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings)
          "has_application": r.data.get("has_application"), "has_card": r.data.get("has_card"),
          "card_year": r.data.get("card_year"), "has_letter": r.data.get("has_letter")}
         for pid, r in zip(person_ids, rows, strict=True)
-        if r.data.get("is_member") is not False], now=now)   # a branch cadre without 团籍 gets the post only
+        if r.data.get("is_member") is not False], now=now,   # a branch cadre without 团籍 gets the post only
+        join_dates={pid: r.data["join_date"] for pid, r in zip(person_ids, rows, strict=True)})
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         post_owner.insert_many(session, actor, [{"person_id": pid, "org_id": r.data["branch_id"],

@@ -19,7 +19,7 @@ from ..domain.exceptions import parse_rules
 from ..domain.members import overage_cutoff
 from ..domain.orginfo import info_complete, is_school_unit
 from ..domain.orgtree import OrgKind
-from ..domain.progress import cadre_complete, member_facts
+from ..domain.progress import cadre_complete, many_member_facts, member_facts
 from ..models import AdminGrant, CadrePost, ExceptionRequest, Member, Org, OrgStats, Person, utcnow
 from ..queries import among, within
 from .orginfo import SECRETARY, info_values
@@ -214,16 +214,20 @@ def add_new_members(session, branch_id: int, added: list[dict], *, settings, now
         touch(session, org_ids=[branch_id])
         return
     complete = bad = overage = unconfirmed = 0
-    for d in added:
-        is_complete, dev_ok, identity_ok = member_facts(
-            ethnicity=d["ethnicity"], political_status=d["political_status"], join_date=d["join_date"],
-            dev_number=d["dev_number"], evidence=tuple(d.get(k) for k in EVIDENCE_FIELDS),
-            required_from_year=settings.dev_number_required_from_year)
+    for is_complete, dev_ok, identity_ok in many_member_facts(
+            ((d["ethnicity"], d["political_status"], d["join_date"], d["dev_number"],
+              tuple(d.get(k) for k in EVIDENCE_FIELDS)) for d in added),
+            required_from_year=settings.dev_number_required_from_year):
         complete += is_complete
         bad += not dev_ok
         unconfirmed += not identity_ok
-        overage += is_overage(date.fromisoformat(d["birth_date"]), today, holds_post=False,
-                              years=settings.overage_years)
+    born_on: dict[str, int] = {}                 # birth dates repeat: 超龄 once per distinct date
+    for d in added:
+        birth = d["birth_date"]
+        if birth not in born_on:
+            born_on[birth] = is_overage(date.fromisoformat(birth), today, holds_post=False,
+                                        years=settings.overage_years)
+        overage += born_on[birth]
     session.execute(update(OrgStats).where(OrgStats.org_id == branch_id).values(
         members=OrgStats.members + len(added), complete_members=OrgStats.complete_members + complete,
         bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage,

@@ -234,11 +234,12 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
     if not data:
         raise ImportFileError("上传的文件是空的")
+    hidden_parts = None              # the package's parts that may mark hidden rows (None: not known, look in all)
     if data[:8] == OLE_MAGIC:
         if name.endswith((".xlsx", ".xlsm")) or ENCRYPTED_PACKAGE in data:
             raise ImportFileError(PASSWORD_MESSAGE)
     elif data[:2] == b"PK":
-        _check_zip(data)
+        hidden_parts = _check_zip(data)
     else:
         _check_not_text(data)
     firsts = {}
@@ -252,7 +253,8 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     job = {"rules": label_rules, "data": data, "wanted": wanted, "required": tuple(required),
            "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need, "all_sheets": all_sheets,
            "kinds": _kind_keys(kinds or {}, label_rules), "own_kind": own_kind,
-           "identity": tuple(k for k in identity if k in set(columns.values())), "include_hidden": include_hidden}
+           "identity": tuple(k for k in identity if k in set(columns.values())), "include_hidden": include_hidden,
+           "hidden_parts": hidden_parts}
     result = _run_child(job)
     if result[0] == "error":
         raise ImportFileError(result[1])
@@ -278,11 +280,14 @@ def _kind_keys(kinds: dict, rules: dict | None = None) -> dict:
             for kind, (label, needed, markers) in kinds.items()}
 
 
-def _check_zip(data: bytes) -> None:
-    """Decompress every member as a stream (nothing is kept) so the real size is checked, not the claimed one."""
+def _check_zip(data: bytes) -> set[str]:
+    """Decompress every member as a stream (nothing is kept) so the real size is checked, not the claimed one.
+    Returns the names of the XML parts that hold ``hidden=`` (the only ones where _hidden_rows can find hidden rows:
+    the reading process then need not decompress a large sheet a second time to look)."""
     import zipfile
 
     total = 0
+    hidden_parts = set()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = zf.infolist()
@@ -304,11 +309,14 @@ def _check_zip(data: bytes) -> None:
                             window = tail + chunk
                             if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
                                 raise ImportFileError(DTD_MESSAGE)
+                            if b"hidden=" in window:
+                                hidden_parts.add(info.filename)
                             tail = chunk[-16:]
     except ImportFileError:
         raise
     except Exception:        # BadZipFile, bad CRC, zlib.error, unsupported compression, EOF, ...
         raise ImportFileError(CORRUPT_MESSAGE) from None
+    return hidden_parts
 
 
 def _check_not_text(data: bytes) -> None:
@@ -502,7 +510,7 @@ def _parse(job: dict):
     answers, skipped, foreign, index = [], [], [], {}
     total = 0
     kinds, own = job.get("kinds") or {}, job.get("own_kind")
-    hidden_rows = _hidden_rows(job["data"])
+    hidden_rows = _hidden_rows(job["data"], job.get("hidden_parts"))
     for sheet_name in visible:
         values = _sheet_values(wb, sheet_name)
         if values is None:
@@ -556,10 +564,11 @@ _ROW_NUMBER = re.compile(rb"\br=\"(\d+)\"")
 _HIDDEN_ATTR = re.compile(rb"\bhidden=\"(?:1|true)\"")
 
 
-def _hidden_rows(data: bytes) -> dict:
+def _hidden_rows(data: bytes, parts: list | set | None = None) -> dict:
     """{sheet name: (Excel numbers of hidden rows, whether the sheet has an AutoFilter)} of an .xlsx (rows hidden
     by hand or filtered out: Excel writes both as hidden="1"); {} for other formats. A sheet without the attribute
-    costs one substring search."""
+    costs one substring search; ``parts``: the package's parts known to hold the attribute (see _check_zip), the
+    others are not even decompressed (None: look in every sheet)."""
     if data[:8] == OLE_MAGIC:
         return _hidden_rows_xls(data)
     if data[:2] != b"PK":
@@ -584,7 +593,7 @@ def _hidden_rows(data: bytes) -> dict:
                     continue
                 path = target[rid.group(1)].decode("utf-8", "replace").lstrip("/")
                 path = path if path.startswith("xl/") else "xl/" + path
-                if path not in names:
+                if path not in names or (parts is not None and path not in parts):
                     continue
                 xml = zf.read(path)
                 if b"hidden=" not in xml:

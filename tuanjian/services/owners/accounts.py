@@ -78,9 +78,9 @@ def open_account(session, person: Person) -> tuple[Account, bool]:
 @owner_of(*TABLES)
 def open_accounts(session, person_ids, *, now: datetime) -> None:
     """Set-at-a-time ``open_account`` for new people (imports): unclaimed accounts, one insert."""
-    insert_many(session, Account.__table__, [{"person_id": pid, "password_hash": None, "claimed_at": None,
-                                              "failed_logins": 0, "session_version": 1, "created_at": now}
-                                             for pid in person_ids])
+    insert_many(session, Account.__table__, [{"person_id": pid} for pid in person_ids],
+                {"password_hash": None, "claimed_at": None, "failed_logins": 0, "session_version": 1,
+                 "created_at": now})
 
 
 @owner_of(*TABLES)

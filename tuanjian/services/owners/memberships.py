@@ -189,23 +189,29 @@ def mark_exception(session, member: Member, request_id: int) -> None:
 
 
 @owner_of(TABLE, EVENTS)
-def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> None:
+def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime,
+                join_dates: dict[int, str | None] | None = None) -> None:
     """Set at a time (the member import's bulk path): members of people entered in the same transaction, who hold
     no other place; one query checks that none of them holds a place out of reach (a person entered elsewhere since
-    the preview), then one executemany."""
+    the preview), then one executemany. ``join_dates``: person id -> 入团年月 of these people as the caller just
+    wrote them (else read back), which makes each arrival's kind (新发展 or 首次录入)."""
     if not rows:
         return
-    _require_no_foreign(session, actor, [r["person_id"] for r in rows], "member")
-    _insert(session, Member.__table__, [{**r, "created_at": now, "updated_at": now} for r in rows])
+    person_ids = [r["person_id"] for r in rows]
+    _require_no_foreign(session, actor, person_ids, "member")
+    _insert(session, Member.__table__, rows, {"created_at": now, "updated_at": now})
     on = local_date(now)
-    joined = _join_dates(session, [r["person_id"] for r in rows])
+    joined = _join_dates(session, person_ids) if join_dates is None else join_dates
+    kinds = {}                                  # arrival_kind per distinct 入团年月 (a file's rows share a few)
     events = []
     for r in rows:
-        kind = register.arrival_kind(joined.get(r["person_id"]), on)
-        events.append({"person_id": r["person_id"], "org_id": r["org_id"], "on_date": on, "kind": kind,
-                       "dev_number": r.get("dev_number") if kind == register.NEW else None, "note": None,
-                       "erased": False, "created_at": now, "created_by_id": actor.person_id})
-    _insert(session, MembershipEvent.__table__, events)      # people entered in this transaction: no earlier event
+        join = joined.get(r["person_id"])
+        kind = kinds.get(join) or kinds.setdefault(join, register.arrival_kind(join, on))
+        events.append({"person_id": r["person_id"], "org_id": r["org_id"], "kind": kind,
+                       "dev_number": r.get("dev_number") if kind == register.NEW else None})
+    _insert(session, MembershipEvent.__table__, events, {"on_date": on, "note": None, "erased": False,
+                                                         "created_at": now, "created_by_id": actor.person_id})
+    # people entered in this transaction have no earlier event: next_on stays empty, no relink needed
 
 
 def _join_dates(session, person_ids: list[int]) -> dict[int, str | None]:

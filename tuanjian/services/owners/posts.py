@@ -84,7 +84,7 @@ def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> No
     if not rows:
         return
     _require_no_foreign(session, actor, [r["person_id"] for r in rows], "cadre")
-    _insert(session, CadrePost.__table__, [{**r, "created_at": now} for r in rows])
+    _insert(session, CadrePost.__table__, rows, {"created_at": now})
 
 
 # ---------------------------------------------------------------- 上报文件 apply (set at a time)
