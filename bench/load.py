@@ -632,6 +632,96 @@ def pg_counters() -> str:
     return f"postgresql {PG_DB}: {row.deadlocks} deadlocks, {row.xact_rollback} rollbacks, {row.xact_commit} commits"
 
 
+# ---------------------------------------------------------------- CPU per request (steadier than latency on a shared machine)
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master and workers)
+    and the PostgreSQL backends serving the scratch database (read from /proc: Linux, server on this machine),
+    against the whole machine's busy time (other work on a shared machine included)."""
+
+    def __init__(self, gunicorn_pid: int, kind: str):
+        self.pid, self.kind = gunicorn_pid, kind
+        self.available = os.path.exists(f"/proc/{gunicorn_pid}/stat")
+        self.start = self._sample() if self.available else None
+
+    def _backends(self) -> list[int]:
+        if self.kind != "postgresql":
+            return []
+        engine = create_engine(server_url())
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                         {"name": PG_DB}).scalars())
+        except Exception:       # the counters are a report, never a reason to fail the run
+            return []
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return (sum(values) - idle) / _TICK, sum(values) / _TICK
+
+    def _sample(self) -> dict:
+        usage = os.times()
+        workers = {p: _proc_cpu(p) for p in [self.pid, *_children(self.pid)]}
+        backends = {p: _proc_cpu(p) for p in self._backends()}
+        return {"client": usage.user + usage.system, "gunicorn": workers, "postgresql": backends,
+                "machine": self._machine(), "wall": time.monotonic()}
+
+    def stop(self) -> dict | None:
+        """CPU seconds per part since the start (call before gunicorn stops)."""
+        if not self.available:
+            return None
+        end, start = self._sample(), self.start
+        def used(part: str) -> float:
+            return sum(v - start[part].get(p, 0.0) for p, v in end[part].items())
+        busy = end["machine"][0] - start["machine"][0]
+        return {"client": end["client"] - start["client"], "gunicorn": used("gunicorn"),
+                "postgresql": used("postgresql"), "machine": busy, "wall": end["wall"] - start["wall"],
+                "cores": os.cpu_count() or 1}
+
+
+def print_cpu(cpu: dict | None, requests: int) -> None:
+    if not cpu or not requests:
+        print("cpu: not measured (needs /proc)")
+        return
+    ours = cpu["client"] + cpu["gunicorn"] + cpu["postgresql"]
+    per = {k: cpu[k] / requests * 1000 for k in ("client", "gunicorn", "postgresql")}
+    print(f"cpu per request: {ours / requests * 1000:.1f} ms (clients {per['client']:.1f}, gunicorn "
+          f"{per['gunicorn']:.1f}, postgresql {per['postgresql']:.1f}) over {requests} requests; "
+          f"this run used {ours / cpu['wall']:.2f} of {cpu['cores']} cores, the machine was busy "
+          f"{cpu['machine'] / cpu['wall']:.2f} (other work included)")
+
+
 # ---------------------------------------------------------------- report
 
 def pct(values: list[float], p: float) -> float:
@@ -754,7 +844,9 @@ def run(args) -> dict:
           f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
 
     proc, port, log = start_gunicorn(env, args.workers, tmp)
+    cpu = None
     try:
+        meter = CpuMeter(proc.pid, args.db)
         recorder, imports, lock = Recorder(), [], threading.Lock()
         loop = None
         if args.open_loop:
@@ -775,6 +867,7 @@ def run(args) -> dict:
         for th in threads:
             th.join()
         wall = time.perf_counter() - t
+        cpu = meter.stop()
     finally:
         stopped = stop_gunicorn(proc)
 
@@ -783,6 +876,7 @@ def run(args) -> dict:
           f"wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
           f"statuses: {dict(sorted(recorder.statuses.items()))}")
     print_latencies(recorder.timings)
+    print_cpu(cpu, n)
     if loop is not None:
         print(f"open loop: {len(loop.lags)} admins arrived, latest {max(loop.lags, default=0) * 1000:.0f} ms behind "
               f"its slot (the client kept up when this is small)")
@@ -805,7 +899,10 @@ def run(args) -> dict:
     else:
         drop_database(args.db)
         shutil.rmtree(tmp, ignore_errors=True)
-    summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy}
+    summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy,
+               "cpu_ms": (sum(cpu[k] for k in ("client", "gunicorn", "postgresql")) / n * 1000
+                          if cpu and n else None),
+               "client_ms": cpu["client"] / n * 1000 if cpu and n else None}
     for k in KINDS:
         values = [t for kind, t in recorder.timings if kind == k]
         if values:
