@@ -22,10 +22,12 @@ page: other pages; progress: progress page and exception lists; import-upload; i
 printed, never asserted; the exit status is 1 when there were errors, lost writes or stats mismatches.
 
 Sweep (--sweep 300,600,1000,1500), the deadline day's knee: one open-loop run per size, admins arriving at 1 per
-second per 300 admins (so each size has arrived after 300 s), think --think; per size the requests, errors and
-p50/p95 per kind, then the largest size whose page p95 stayed under 300 ms. --burst N adds, reported separately, N
-admins all arriving within one think time. A login answered “系统繁忙” (503 with Retry-After: the designed answer to a
-login burst, web/busy.py) is counted as busy, not as an error, and retried after the pause it asks for.
+second per 300 admins (so each size has arrived after 300 s), think --think, for the window + 30 s unless --duration
+says otherwise (the last 30 s offer size / think requests a second: 100/s for 1,000 admins); per size the requests,
+errors, p50/p95 per kind and CPU per request, then the largest size whose page p95 stayed under 300 ms. --burst N
+adds, reported separately, N admins all arriving within one think time (for 120 s unless --duration is given).
+A login answered “系统繁忙” (503 with Retry-After: the designed answer to a login burst, web/busy.py) is counted as
+busy, not as an error, and retried after the pause it asks for.
 
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
@@ -580,10 +582,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict, workers: int, tmp: str) -> tuple[subprocess.Popen, int, Path]:
+def start_gunicorn(env: dict, workers: int, tmp: str, threads: int = 1) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     log = Path(tmp) / "gunicorn.stderr.log"
     cmd = [sys.executable, "-m", "gunicorn", "-c", "python:tuanjian.gunicorn_conf", "--workers", str(workers),
+           "--threads", str(threads),
            "--bind", f"127.0.0.1:{port}", "--access-logfile", str(Path(tmp) / "access.log"),
            "tuanjian:create_app()"]
     import gunicorn.config
@@ -632,7 +635,7 @@ def pg_counters() -> str:
     return f"postgresql {PG_DB}: {row.deadlocks} deadlocks, {row.xact_rollback} rollbacks, {row.xact_commit} commits"
 
 
-# ---------------------------------------------------------------- CPU per request (steadier than latency on a shared machine)
+# ---------------------------------------------------------------- CPU per request (steadier than latencies)
 
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -762,6 +765,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (1: sync workers; more: gthread)")
     parser.add_argument("--per-branch", type=int, default=1,
                         help="branch admins per 团支部 (2+: concurrent imports into the same branch)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir (logs) afterwards")
@@ -771,11 +776,18 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=10.0, help="open loop: mean think time in seconds")
     parser.add_argument("--arrival-rate", type=float, default=None,
                         help="open loop: admins arriving per second (default: all within one think time)")
-    parser.add_argument("--duration", type=float, default=120.0, help="open loop: seconds from the first arrival")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="open loop: seconds from the first arrival (default 120; sweep: the sweep window + 30, "
+                             "so every size has all its admins working for the last 30 s)")
     parser.add_argument("--imports", type=int, default=1, help="open loop: workbooks each branch admin imports")
     args = parser.parse_args()
     if args.sweep:
+        args.burst_duration = args.duration or 120.0
+        if args.duration is None:
+            args.duration = args.sweep_window + 30.0
         sys.exit(sweep(args))
+    if args.duration is None:
+        args.duration = 120.0
     if args.open_loop:
         args.rounds = args.imports                      # workbooks per branch admin
         args.arrival_rate = args.arrival_rate or args.admins / args.think
@@ -796,17 +808,20 @@ def sweep(args) -> int:
         cases.append(("burst", args.burst, args.burst / args.think))
     results = []
     for label, n, rate in cases:
-        print(f"==== {label}: {n} admins arriving {rate:g}/s, think {args.think:g} s, {args.duration:g} s")
         one = copy.copy(args)
         one.open_loop, one.admins, one.arrival_rate, one.rounds = True, n, rate, args.imports
+        if label == "burst":
+            one.duration = getattr(args, "burst_duration", args.duration)
+        print(f"==== {label}: {n} admins arriving {rate:g}/s, think {args.think:g} s, {one.duration:g} s")
         results.append((label, n, run(one)))
-    print(f"==== sweep on {args.db}, gunicorn {args.workers} workers, clients on the same machine "
-          f"(think {args.think:g} s, {args.duration:g} s per size)")
-    print(f"{'case':<8}{'admins':>7}{'requests':>9}{'errors':>7}{'busy':>6}  "
+    print(f"==== sweep on {args.db}, gunicorn {args.workers} workers × {args.threads} threads, clients on the same "
+          f"machine (think {args.think:g} s, {args.duration:g} s per size)")
+    print(f"{'case':<8}{'admins':>7}{'requests':>9}{'errors':>7}{'busy':>6}{'cpu ms/req':>11}  "
           + "".join(f"{k + ' p50/p95':>26}" for k in KINDS))
     for label, n, r in results:
         cells = "".join(f"{(f'{r[k][0]:.0f}/{r[k][1]:.0f} ms' if k in r else '-'):>26}" for k in KINDS)
-        print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}  {cells}")
+        cpu = f"{r['cpu_ms']:.1f}" if r.get("cpu_ms") is not None else "-"
+        print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}{cpu:>11}  {cells}")
     fine = [n for label, n, r in results if label == "steady" and not r["failed"]
             and "page" in r and r["page"][1] < PAGE_P95_LIMIT * 1000]
     print(f"largest size with page p95 < {PAGE_P95_LIMIT * 1000:.0f} ms and 0 errors: "
@@ -838,12 +853,13 @@ def run(args) -> dict:
     mix = (f"open loop: arriving {args.arrival_rate:g}/s, think {args.think:g} s, {args.duration:g} s "
            f"(offered about {args.admins / args.think:.1f} req/s once all arrived)") if args.open_loop \
         else f"{args.rounds} rounds"
-    print(f"database: {args.db}; gunicorn {args.workers} workers on 127.0.0.1; {args.admins} admins "
+    print(f"database: {args.db}; gunicorn {args.workers} workers × {args.threads} threads on 127.0.0.1; "
+          f"{args.admins} admins "
           f"({n_branch} branch{f' ({args.per_branch} per branch)' if args.per_branch > 1 else ''}, "
           f"{args.admins - n_branch} committee), {mix}; "
           f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
 
-    proc, port, log = start_gunicorn(env, args.workers, tmp)
+    proc, port, log = start_gunicorn(env, args.workers, tmp, args.threads)
     cpu = None
     try:
         meter = CpuMeter(proc.pid, args.db)
