@@ -31,12 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import load  # noqa: E402
 from sqlalchemy import create_engine, event, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 
-import load  # noqa: E402
-from _scratch import fresh_database, scratch_name, server_url  # noqa: E402
 from tuanjian.domain.progress import EXCEPTION_KEYS  # noqa: E402
+
+from _scratch import fresh_database, scratch_name, server_url  # noqa: E402
 
 PG_NAME = "tuanjian_bench_request_cpu"
 KINDS = ("landing", "tree", "members", "progress", "exceptions", "login page", "log-in + log-out")
@@ -58,6 +59,27 @@ def log_in(app, admin):
     if resp.status_code != 302:
         raise SystemExit(f"log-in of admin {admin.index} answered {resp.status_code}")
     return client, resp.headers["Location"]
+
+
+def landing(client, location):
+    """GET the redirects of POST /auth/login down to the landing page."""
+    def go():
+        resp, target = None, location
+        for _ in range(3):
+            resp = client.get(target)
+            if resp.status_code != 302:
+                break
+            target = resp.headers["Location"]
+        return resp
+    return go
+
+
+def login_logout(app, admin):
+    def go():
+        client, _ = log_in(app, admin)
+        page = client.get("/auth/login").get_data(as_text=True)
+        return client.post("/auth/logout", data={"csrf_token": csrf(page)})
+    return go
 
 
 def path_of(kind: str, admin) -> str:
@@ -111,30 +133,12 @@ def main() -> None:
             cpu[kind].append((time.process_time() - t) / len(calls) * 1000)
             per_request[kind] = statements[0] / len(calls)
 
-        def landing(client, location):
-            def go():
-                resp, target = None, location
-                for _ in range(3):                      # POST /auth/login's redirects down to the landing page
-                    resp = client.get(target)
-                    if resp.status_code != 302:
-                        break
-                    target = resp.headers["Location"]
-                return resp
-            return go
-
-        def login_logout(admin):
-            def go():
-                client, _ = log_in(app, admin)
-                page = client.get("/auth/login").get_data(as_text=True)
-                return client.post("/auth/logout", data={"csrf_token": csrf(page)})
-            return go
-
         for rnd in range(args.rounds + 1):                 # round 0 warms the caches up and is not counted
             for kind in KINDS:
                 if kind == "landing":
                     calls = [landing(c, loc) for _, c, loc in sessions]
                 elif kind == "log-in + log-out":
-                    calls = [login_logout(a) for a in others]
+                    calls = [login_logout(app, a) for a in others]
                 else:
                     calls = [(lambda c=c, p=path_of(kind, a): c.get(p)) for a, c, _ in sessions]
                 measure(kind, calls)
