@@ -22,10 +22,12 @@ page: other pages; progress: progress page and exception lists; import-upload; i
 printed, never asserted; the exit status is 1 when there were errors, lost writes or stats mismatches.
 
 Sweep (--sweep 300,600,1000,1500), the deadline day's knee: one open-loop run per size, admins arriving at 1 per
-second per 300 admins (so each size has arrived after 300 s), think --think; per size the requests, errors and
-p50/p95 per kind, then the largest size whose page p95 stayed under 300 ms. --burst N adds, reported separately, N
-admins all arriving within one think time. A login answered “系统繁忙” (503 with Retry-After: the designed answer to a
-login burst, web/busy.py) is counted as busy, not as an error, and retried after the pause it asks for.
+second per 300 admins (so each size has arrived after 300 s), think --think, for the window + 30 s unless --duration
+says otherwise (the last 30 s offer size / think requests a second: 100/s for 1,000 admins); per size the requests,
+errors, p50/p95 per kind and CPU per request, then the largest size whose page p95 stayed under 300 ms. --burst N
+adds, reported separately, N admins all arriving within one think time (for 120 s unless --duration is given).
+A login answered “系统繁忙” (503 with Retry-After: the designed answer to a login burst, web/busy.py) is counted as
+busy, not as an error, and retried after the pause it asks for.
 
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
@@ -580,10 +582,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict, workers: int, tmp: str) -> tuple[subprocess.Popen, int, Path]:
+def start_gunicorn(env: dict, workers: int, tmp: str, threads: int = 1) -> tuple[subprocess.Popen, int, Path]:
     port = free_port()
     log = Path(tmp) / "gunicorn.stderr.log"
     cmd = [sys.executable, "-m", "gunicorn", "-c", "python:tuanjian.gunicorn_conf", "--workers", str(workers),
+           "--threads", str(threads),
            "--bind", f"127.0.0.1:{port}", "--access-logfile", str(Path(tmp) / "access.log"),
            "tuanjian:create_app()"]
     import gunicorn.config
@@ -632,6 +635,96 @@ def pg_counters() -> str:
     return f"postgresql {PG_DB}: {row.deadlocks} deadlocks, {row.xact_rollback} rollbacks, {row.xact_commit} commits"
 
 
+# ---------------------------------------------------------------- CPU per request (steadier than latencies)
+
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as f:
+                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
+                        out.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master and workers)
+    and the PostgreSQL backends serving the scratch database (read from /proc: Linux, server on this machine),
+    against the whole machine's busy time (other work on a shared machine included)."""
+
+    def __init__(self, gunicorn_pid: int, kind: str):
+        self.pid, self.kind = gunicorn_pid, kind
+        self.available = os.path.exists(f"/proc/{gunicorn_pid}/stat")
+        self.start = self._sample() if self.available else None
+
+    def _backends(self) -> list[int]:
+        if self.kind != "postgresql":
+            return []
+        engine = create_engine(server_url())
+        try:
+            with engine.connect() as conn:
+                return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :name"),
+                                         {"name": PG_DB}).scalars())
+        except Exception:       # the counters are a report, never a reason to fail the run
+            return []
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _machine() -> tuple[float, float]:
+        with open("/proc/stat") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return (sum(values) - idle) / _TICK, sum(values) / _TICK
+
+    def _sample(self) -> dict:
+        usage = os.times()
+        workers = {p: _proc_cpu(p) for p in [self.pid, *_children(self.pid)]}
+        backends = {p: _proc_cpu(p) for p in self._backends()}
+        return {"client": usage.user + usage.system, "gunicorn": workers, "postgresql": backends,
+                "machine": self._machine(), "wall": time.monotonic()}
+
+    def stop(self) -> dict | None:
+        """CPU seconds per part since the start (call before gunicorn stops)."""
+        if not self.available:
+            return None
+        end, start = self._sample(), self.start
+        def used(part: str) -> float:
+            return sum(v - start[part].get(p, 0.0) for p, v in end[part].items())
+        busy = end["machine"][0] - start["machine"][0]
+        return {"client": end["client"] - start["client"], "gunicorn": used("gunicorn"),
+                "postgresql": used("postgresql"), "machine": busy, "wall": end["wall"] - start["wall"],
+                "cores": os.cpu_count() or 1}
+
+
+def print_cpu(cpu: dict | None, requests: int) -> None:
+    if not cpu or not requests:
+        print("cpu: not measured (needs /proc)")
+        return
+    ours = cpu["client"] + cpu["gunicorn"] + cpu["postgresql"]
+    per = {k: cpu[k] / requests * 1000 for k in ("client", "gunicorn", "postgresql")}
+    print(f"cpu per request: {ours / requests * 1000:.1f} ms (clients {per['client']:.1f}, gunicorn "
+          f"{per['gunicorn']:.1f}, postgresql {per['postgresql']:.1f}) over {requests} requests; "
+          f"this run used {ours / cpu['wall']:.2f} of {cpu['cores']} cores, the machine was busy "
+          f"{cpu['machine'] / cpu['wall']:.2f} (other work included)")
+
+
 # ---------------------------------------------------------------- report
 
 def pct(values: list[float], p: float) -> float:
@@ -672,6 +765,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads per gunicorn worker (1: sync workers; more: gthread)")
     parser.add_argument("--per-branch", type=int, default=1,
                         help="branch admins per 团支部 (2+: concurrent imports into the same branch)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir (logs) afterwards")
@@ -681,11 +776,18 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=10.0, help="open loop: mean think time in seconds")
     parser.add_argument("--arrival-rate", type=float, default=None,
                         help="open loop: admins arriving per second (default: all within one think time)")
-    parser.add_argument("--duration", type=float, default=120.0, help="open loop: seconds from the first arrival")
+    parser.add_argument("--duration", type=float, default=None,
+                        help="open loop: seconds from the first arrival (default 120; sweep: the sweep window + 30, "
+                             "so every size has all its admins working for the last 30 s)")
     parser.add_argument("--imports", type=int, default=1, help="open loop: workbooks each branch admin imports")
     args = parser.parse_args()
     if args.sweep:
+        args.burst_duration = args.duration or 120.0
+        if args.duration is None:
+            args.duration = args.sweep_window + 30.0
         sys.exit(sweep(args))
+    if args.duration is None:
+        args.duration = 120.0
     if args.open_loop:
         args.rounds = args.imports                      # workbooks per branch admin
         args.arrival_rate = args.arrival_rate or args.admins / args.think
@@ -706,17 +808,20 @@ def sweep(args) -> int:
         cases.append(("burst", args.burst, args.burst / args.think))
     results = []
     for label, n, rate in cases:
-        print(f"==== {label}: {n} admins arriving {rate:g}/s, think {args.think:g} s, {args.duration:g} s")
         one = copy.copy(args)
         one.open_loop, one.admins, one.arrival_rate, one.rounds = True, n, rate, args.imports
+        if label == "burst":
+            one.duration = getattr(args, "burst_duration", args.duration)
+        print(f"==== {label}: {n} admins arriving {rate:g}/s, think {args.think:g} s, {one.duration:g} s")
         results.append((label, n, run(one)))
-    print(f"==== sweep on {args.db}, gunicorn {args.workers} workers, clients on the same machine "
-          f"(think {args.think:g} s, {args.duration:g} s per size)")
-    print(f"{'case':<8}{'admins':>7}{'requests':>9}{'errors':>7}{'busy':>6}  "
+    print(f"==== sweep on {args.db}, gunicorn {args.workers} workers × {args.threads} threads, clients on the same "
+          f"machine (think {args.think:g} s, {args.duration:g} s per size)")
+    print(f"{'case':<8}{'admins':>7}{'requests':>9}{'errors':>7}{'busy':>6}{'cpu ms/req':>11}  "
           + "".join(f"{k + ' p50/p95':>26}" for k in KINDS))
     for label, n, r in results:
         cells = "".join(f"{(f'{r[k][0]:.0f}/{r[k][1]:.0f} ms' if k in r else '-'):>26}" for k in KINDS)
-        print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}  {cells}")
+        cpu = f"{r['cpu_ms']:.1f}" if r.get("cpu_ms") is not None else "-"
+        print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}{cpu:>11}  {cells}")
     fine = [n for label, n, r in results if label == "steady" and not r["failed"]
             and "page" in r and r["page"][1] < PAGE_P95_LIMIT * 1000]
     print(f"largest size with page p95 < {PAGE_P95_LIMIT * 1000:.0f} ms and 0 errors: "
@@ -748,13 +853,16 @@ def run(args) -> dict:
     mix = (f"open loop: arriving {args.arrival_rate:g}/s, think {args.think:g} s, {args.duration:g} s "
            f"(offered about {args.admins / args.think:.1f} req/s once all arrived)") if args.open_loop \
         else f"{args.rounds} rounds"
-    print(f"database: {args.db}; gunicorn {args.workers} workers on 127.0.0.1; {args.admins} admins "
+    print(f"database: {args.db}; gunicorn {args.workers} workers × {args.threads} threads on 127.0.0.1; "
+          f"{args.admins} admins "
           f"({n_branch} branch{f' ({args.per_branch} per branch)' if args.per_branch > 1 else ''}, "
           f"{args.admins - n_branch} committee), {mix}; "
           f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
 
-    proc, port, log = start_gunicorn(env, args.workers, tmp)
+    proc, port, log = start_gunicorn(env, args.workers, tmp, args.threads)
+    cpu = None
     try:
+        meter = CpuMeter(proc.pid, args.db)
         recorder, imports, lock = Recorder(), [], threading.Lock()
         loop = None
         if args.open_loop:
@@ -775,6 +883,7 @@ def run(args) -> dict:
         for th in threads:
             th.join()
         wall = time.perf_counter() - t
+        cpu = meter.stop()
     finally:
         stopped = stop_gunicorn(proc)
 
@@ -783,6 +892,7 @@ def run(args) -> dict:
           f"wall: {wall:.1f} s  throughput: {n / wall:.1f} req/s  "
           f"statuses: {dict(sorted(recorder.statuses.items()))}")
     print_latencies(recorder.timings)
+    print_cpu(cpu, n)
     if loop is not None:
         print(f"open loop: {len(loop.lags)} admins arrived, latest {max(loop.lags, default=0) * 1000:.0f} ms behind "
               f"its slot (the client kept up when this is small)")
@@ -805,7 +915,10 @@ def run(args) -> dict:
     else:
         drop_database(args.db)
         shutil.rmtree(tmp, ignore_errors=True)
-    summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy}
+    summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy,
+               "cpu_ms": (sum(cpu[k] for k in ("client", "gunicorn", "postgresql")) / n * 1000
+                          if cpu and n else None),
+               "client_ms": cpu["client"] / n * 1000 if cpu and n else None}
     for k in KINDS:
         values = [t for kind, t in recorder.timings if kind == k]
         if values:

@@ -29,6 +29,7 @@ TINY = {
     "register_as_of.py": (["--db", "sqlite", "--repeat", "1", "--county-orgs", "150", "--county-members", "3000"],
                           "ratio as-of / current"),
     "load.py": (["--admins", "3", "--rounds", "1", "--workers", "2"], "result: OK"),
+    "request_cpu.py": (["--admins", "4", "--rounds", "1"], "page median of medians"),
     # the open loop through the sweep: one steady size and the burst case (each run seeds the demo county)
     "load.py --sweep": (["--sweep", "3", "--sweep-window", "1", "--burst", "3", "--think", "0.5", "--duration", "3",
                         "--workers", "2"],

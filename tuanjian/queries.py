@@ -280,10 +280,10 @@ def requests_waiting(session, org: Org, person_id: int | None) -> tuple[int, int
     subtree."""
     from .domain.exceptions import PENDING
     from .models import ExceptionRequest, TransferRequest
-    exceptions = session.scalar(select(func.count()).select_from(ExceptionRequest).where(
+    exceptions = select(func.count()).select_from(ExceptionRequest).where(
         ExceptionRequest.approver_org_id == org.id, ExceptionRequest.status == PENDING,
-        or_(ExceptionRequest.requested_by_id.is_(None), ExceptionRequest.requested_by_id != person_id))) or 0
-    transfers = session.scalar(select(func.count()).select_from(TransferRequest)
-                               .join(Org, TransferRequest.from_org_id == Org.id)
-                               .where(TransferRequest.status == "pending", within(Org.code, org.code))) or 0
-    return exceptions, transfers
+        or_(ExceptionRequest.requested_by_id.is_(None), ExceptionRequest.requested_by_id != person_id))
+    transfers = (select(func.count()).select_from(TransferRequest).join(Org, TransferRequest.from_org_id == Org.id)
+                 .where(TransferRequest.status == "pending", within(Org.code, org.code)))
+    row = session.execute(select(exceptions.scalar_subquery(), transfers.scalar_subquery())).one()   # one round trip
+    return row[0] or 0, row[1] or 0

@@ -52,6 +52,25 @@ def test_phone_menu_is_a_details_without_duplicate_ids(client, tree, login):
     assert _nav_links(anon)[0] == ["登录", "管理员注册", "帮助"]
 
 
+
+def test_phone_menu_is_the_bar_with_its_own_classes_and_switch_id(client, session, tree, login):
+    """The menu is rendered once and copied for phones (web.filters.phone_menu): the copy keeps every link, the
+    org switch and its choices, with the phone's wrapper classes and its own id, the label pointing at it."""
+    from tuanjian.models import AdminGrant, CadrePost
+    session.add(CadrePost(person_id=tree.township_admin.id, org_id=tree.village.id, position="书记"))
+    session.add(AdminGrant(org_id=tree.village.id, person_id=tree.township_admin.id))
+    session.commit()
+    login(tree.township_admin)
+    html = client.get("/help").get_data(as_text=True)
+    bar = html.split('<div class="bar">', 1)[1].split("</div>", 1)[0]
+    phone = html.split('<div class="menu-body">', 1)[1].split("</details>", 1)[0]
+    assert '<nav class="nav"' in bar and '<nav class="menu-nav"' in phone and '<div class="menu-user">' in phone
+    for part, sfx in ((bar, ""), (phone, "-phone")):
+        assert f'<label for="switch-org{sfx}" class="sr">' in part and f'<select id="switch-org{sfx}"' in part
+        options = re.findall(r'<option value="(\d+)"( selected)?>([^<]+)</option>', part)
+        assert [(int(v), bool(sel)) for v, sel, _ in options] == [(tree.township.id, True), (tree.village.id, False)]
+    assert _nav_links(html)[0] == _nav_links(html)[1]
+
 def test_every_page_kind_asks_360_and_qq_for_the_chromium_core(client, tree, login):
     login(tree.county_admin)
     pages = ["/help", f"/orgs/{tree.county.id}", f"/members/org/{tree.township.id}/print",

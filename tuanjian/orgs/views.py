@@ -81,8 +81,9 @@ def _detail_context(org: Org, form: CreateChildForm | None = None, hints: list[s
     if form is None:
         form = CreateChildForm(formdata=None)
     may_create = not org.is_dissolved and policy.refusal("org.create_child", scope, org.code) is None
-    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], info=node_infos([org])[0],
-                nodes=node_infos(found.items), crumbs=breadcrumb(org), form=form,
+    infos = node_infos([org, *found.items])             # the org and its children in one set of queries
+    return dict(org=org, kind_choices=[(k.value, k.label) for k in kinds], info=infos[0],
+                nodes=infos[1:], crumbs=breadcrumb(org), form=form,
                 can_create=may_create and bool(kinds),
                 may_issue_batch=policy.refusal("code.issue_batch", scope, org.code) is None,
                 hints=hints or [], q=q_text, page=found.page, pages=found.pages, total=found.total)

@@ -10,4 +10,7 @@ from .scope import current_org
 
 def breadcrumb(org: Org) -> list[Org]:
     """Ancestors of ``org`` down from the user's own org, ``org`` last."""
-    return ancestors_in_scope(db.session, org.code, current_org().code)
+    scope_code = current_org().code
+    if org.code == scope_code:          # the user's own org: nothing to look up
+        return [org]
+    return ancestors_in_scope(db.session, org.code, scope_code)

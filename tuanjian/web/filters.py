@@ -53,10 +53,24 @@ def breakable(name: str | None) -> Markup:
     return Markup("<wbr>").join(escape(part) for part in name_parts(name or ""))
 
 
+_PHONE_MENU = (('<nav class="nav"', '<nav class="menu-nav"'), ('<div class="user">', '<div class="menu-user">'),
+               ('"switch-org"', '"switch-org-phone"'))
+
+
+def phone_menu(bar: str) -> Markup:
+    """The header's menu bar (layout.html, rendered once) as the phone menu's copy: the same links, the wrappers'
+    classes and the org switch's id changed."""
+    text = str(bar)
+    for old, new in _PHONE_MENU:
+        text = text.replace(old, new)
+    return Markup(text)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["breakable"] = breakable
     app.jinja_env.filters["mask_id"] = mask_id_number
+    app.jinja_env.filters["phone_menu"] = phone_menu
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -74,6 +74,9 @@ def admin_required(view):
 # ---------------------------------------------------------------- loaders (the only way views load by id)
 
 def org_or_404(org_id: int) -> Org:
+    me = current_org()
+    if me is not None and me.id == org_id:          # the user's own org (most pages): the root of the scope, loaded
+        return me                                   # with the grants already
     org = queries.org_in_scope(db.session, org_id, scope_code_or_404())
     if org is None:
         abort(404)
