@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -98,6 +99,7 @@ def _demo_county(database: Path) -> list:
             db.create_all()
             logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
             db.session.commit()
+            _cheap_demo_hashes(db.session)
             db.session.remove()
             db.engine.dispose()                    # the last connection closed: the WAL is folded into the file
         assert not Path(f"{template}-wal").exists(), "the demo county must be one self-contained file"
@@ -105,6 +107,23 @@ def _demo_county(database: Path) -> list:
     template, logins = _demo_file
     shutil.copyfile(template, database)
     return list(logins)
+
+
+def _cheap_demo_hashes(session) -> None:
+    """The demo admins' password, stored with a cheap pbkdf2 hash in the test copy only (as tests/factories.py does
+    for test accounts): each browser log-in then checks it in well under a millisecond instead of scrypt's ~0.1 s of
+    CPU. The password is the same, and passwords set through the app are still hashed with scrypt."""
+    from sqlalchemy import select
+    from werkzeug.security import check_password_hash
+
+    from tuanjian.demo import DEMO_PASSWORD
+    from tuanjian.models import Account
+
+    from ..factories import password_hash
+    for account in session.scalars(select(Account).where(Account.password_hash.is_not(None))):
+        if check_password_hash(account.password_hash, DEMO_PASSWORD):
+            account.password_hash = password_hash(DEMO_PASSWORD)
+    session.commit()
 
 
 @pytest.fixture
@@ -157,11 +176,29 @@ class WatchedPage:
                      if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
 
 
+LANDED = re.compile(r"/(progress|orgs|members)/")      # where a log-in lands: progress, an org page, a branch home
+
+
+def log_in(page, base: str, who, *, code: str | None = None, wait=LANDED, open_form: bool = True) -> None:
+    """Log in through the form as a user does: ``who`` is a demo login (``.id_number``, ``.password``) or an
+    (id_number, password) pair; ``code`` fills 首次登录验证码. Waits until the browser lands on a URL matching
+    ``wait`` (None: return right after the click, e.g. to check a refusal). ``open_form=False``: the page already
+    shows the login form."""
+    id_number, password = (who.id_number, who.password) if hasattr(who, "id_number") else who
+    if open_form:
+        page.goto(f"{base}/auth/login")
+    page.fill("input[name=id_number]", id_number)
+    page.fill("input[name=password]", password)
+    if code is not None:
+        page.fill("input[name=first_code]", code)
+    page.locator("main").get_by_role("button", name="登录").click()
+    if wait is not None:
+        page.wait_for_url(wait)
+
+
 def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
     """After logging in, an admin with subordinates lands on their summary (a dialog over the progress page);
     check it and go on to the organisation page as a user would."""
-    import re
-
     from playwright.sync_api import expect
     page.wait_for_url(re.compile(r"/(progress|orgs)/org/|/orgs/\d+"))
     if "/progress/org/" in page.url:
