@@ -99,7 +99,6 @@ def _demo_county(database: Path) -> list:
             db.create_all()
             logins = seed_demo(db.session, app.extensions["tuanjian_settings"], utcnow())
             db.session.commit()
-            _cheap_demo_hashes(db.session)
             db.session.remove()
             db.engine.dispose()                    # the last connection closed: the WAL is folded into the file
         assert not Path(f"{template}-wal").exists(), "the demo county must be one self-contained file"
@@ -107,23 +106,6 @@ def _demo_county(database: Path) -> list:
     template, logins = _demo_file
     shutil.copyfile(template, database)
     return list(logins)
-
-
-def _cheap_demo_hashes(session) -> None:
-    """The demo admins' password, stored with a cheap pbkdf2 hash in the test copy only (as tests/factories.py does
-    for test accounts): each browser log-in then checks it in well under a millisecond instead of scrypt's ~0.1 s of
-    CPU. The password is the same, and passwords set through the app are still hashed with scrypt."""
-    from sqlalchemy import select
-    from werkzeug.security import check_password_hash
-
-    from tuanjian.demo import DEMO_PASSWORD
-    from tuanjian.models import Account
-
-    from ..factories import password_hash
-    for account in session.scalars(select(Account).where(Account.password_hash.is_not(None))):
-        if check_password_hash(account.password_hash, DEMO_PASSWORD):
-            account.password_hash = password_hash(DEMO_PASSWORD)
-    session.commit()
 
 
 @pytest.fixture
