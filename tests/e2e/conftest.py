@@ -189,3 +189,13 @@ def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
             shot("welcome")
         page.locator("dialog.welcome").get_by_role("link", name="进入组织树").click()
     expect(page).to_have_url(f"{base}/orgs/{org_id}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/e2e is a browser test (marker ``e2e``), whether or not its file says so: `make
+    test-fast` (-m 'not e2e') must not start chromium (three journeys once ran there for lack of the marker)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
