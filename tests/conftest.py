@@ -204,6 +204,32 @@ def _share_compiled_sql() -> None:
 _share_compiled_sql()
 
 
+def _cheap_password_hashing() -> None:
+    """Passwords the app stores while tests run (claiming an account, 首次登录, a reset, a new password, the demo
+    admins) are hashed with scrypt at a small work factor (N=256 instead of werkzeug's 2**15; OpenSSL refuses much
+    less): still an ``scrypt:`` hash that check_password_hash verifies from its own parameters, in about a
+    millisecond instead of ~0.1 s of CPU each. The unknown-ID comparison hash is made the same way. Only this test
+    process is changed: the production default stays werkzeug's (tests/web/test_security.py checks it), and servers
+    a test starts in another process (gunicorn, CLI) hash as in production."""
+    from werkzeug.security import generate_password_hash
+
+    from tuanjian import demo
+    from tuanjian.services import accounts
+    from tuanjian.services.owners import accounts as owner
+    if getattr(owner.generate_password_hash, "cheap", False):
+        return
+
+    def cheap(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
+        return generate_password_hash(password, "scrypt:256:8:1" if method == "scrypt" else method, salt_length)
+    cheap.cheap = True
+    cheap.__wrapped__ = generate_password_hash
+    owner.generate_password_hash = demo.generate_password_hash = cheap
+    accounts._DUMMY_HASH = cheap("not-a-real-password-0")
+
+
+_cheap_password_hashing()
+
+
 class FreshRequestClient(FlaskClient):
     """The fixtures keep an app context pushed (so tests share the session with the app). Flask reuses an
     outer app context for requests, which would carry ``g`` (e.g. flask-login's cached user) from one request

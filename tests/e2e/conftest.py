@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -157,11 +158,29 @@ class WatchedPage:
                      if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
 
 
+LANDED = re.compile(r"/(progress|orgs|members)/")      # where a log-in lands: progress, an org page, a branch home
+
+
+def log_in(page, base: str, who, *, code: str | None = None, wait=LANDED, open_form: bool = True) -> None:
+    """Log in through the form as a user does: ``who`` is a demo login (``.id_number``, ``.password``) or an
+    (id_number, password) pair; ``code`` fills 首次登录验证码. Waits until the browser lands on a URL matching
+    ``wait`` (None: return right after the click, e.g. to check a refusal). ``open_form=False``: the page already
+    shows the login form."""
+    id_number, password = (who.id_number, who.password) if hasattr(who, "id_number") else who
+    if open_form:
+        page.goto(f"{base}/auth/login")
+    page.fill("input[name=id_number]", id_number)
+    page.fill("input[name=password]", password)
+    if code is not None:
+        page.fill("input[name=first_code]", code)
+    page.locator("main").get_by_role("button", name="登录").click()
+    if wait is not None:
+        page.wait_for_url(wait)
+
+
 def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
     """After logging in, an admin with subordinates lands on their summary (a dialog over the progress page);
     check it and go on to the organisation page as a user would."""
-    import re
-
     from playwright.sync_api import expect
     page.wait_for_url(re.compile(r"/(progress|orgs)/org/|/orgs/\d+"))
     if "/progress/org/" in page.url:
@@ -170,3 +189,13 @@ def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
             shot("welcome")
         page.locator("dialog.welcome").get_by_role("link", name="进入组织树").click()
     expect(page).to_have_url(f"{base}/orgs/{org_id}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Every test under tests/e2e is a browser test (marker ``e2e``), whether or not its file says so: `make
+    test-fast` (-m 'not e2e') must not start chromium (three journeys once ran there for lack of the marker)."""
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if here in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.e2e)

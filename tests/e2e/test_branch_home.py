@@ -7,16 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
@@ -27,8 +20,7 @@ def test_branch_admin_lands_on_branch_home(browser, live_server, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, branch)
-        page.wait_for_url(f"{base}/members/org/{branch_id}")
+        log_in(page, base, branch, wait=f"{base}/members/org/{branch_id}")
         todo = page.locator("section.todo")
         expect(todo.locator("h2")).to_contain_text("录入完成")
         cards = page.locator("section.card")
@@ -58,8 +50,7 @@ def test_county_admin_keeps_the_progress_landing(browser, live_server, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, county)
-        page.wait_for_url(re.compile(r"/progress/org/\d+"))
+        log_in(page, base, county, wait=re.compile(r"/progress/org/\d+"))
         expect(page.locator("section.todo")).to_have_count(0)
     finally:
         watched.context.close()

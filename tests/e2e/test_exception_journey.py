@@ -16,7 +16,7 @@ from tuanjian.extensions import db
 from tuanjian.models import ExceptionRequest, Member, Person
 
 from ..conftest import DB_KINDS, PG_URL
-from .conftest import LiveServer, WatchedPage
+from .conftest import LiveServer, WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
 
@@ -67,13 +67,6 @@ def server(request, tmp_path):
             db.engine.dispose()
 
 
-def _log_in(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
-
-
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_exception_from_import_preview_to_export(browser, server, tmp_path, js):
     live_server = server
@@ -94,8 +87,7 @@ def test_exception_from_import_preview_to_export(browser, server, tmp_path, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, branch_admin)
-        page.wait_for_url(f"{base}/members/org/{branch_id}")
+        log_in(page, base, branch_admin, wait=f"{base}/members/org/{branch_id}")
         page.goto(f"{base}/members/org/{branch_id}/import")
         page.set_input_files("input[name=file]", str(book))
         page.get_by_role("button", name="上传并预览").click()
@@ -121,8 +113,7 @@ def test_exception_from_import_preview_to_export(browser, server, tmp_path, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, county_admin)
-        page.wait_for_url(re.compile(r"/progress/org/\d+"))
+        log_in(page, base, county_admin, wait=re.compile(r"/progress/org/\d+"))
         page.goto(f"{base}/members/exceptions")
         expect(page.locator("main")).to_contain_text("待本组织")
         page.locator("#exception-table tr").filter(has_text="罗例外").get_by_role("link", name="审批").click()
@@ -172,8 +163,7 @@ def test_exception_from_the_member_form(browser, server, tmp_path, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, branch_admin)
-        page.wait_for_url(f"{base}/members/org/{branch_id}")
+        log_in(page, base, branch_admin, wait=f"{base}/members/org/{branch_id}")
         page.goto(f"{base}/members/org/{branch_id}/new")
         page.fill("input[name=name]", "单例外")
         page.fill("input[name=id_number]", young)

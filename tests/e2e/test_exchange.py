@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, log_in
 
 TOWNSHIP = "华阳镇团委"
 
@@ -27,11 +27,7 @@ def test_exchange_journey(browser, live_server, artifacts, tmp_path, js):
         page.screenshot(path=str(artifacts / f"exchange-{mode}-{name}.png"), full_page=True, caret="initial")
 
     try:
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", county.id_number)
-        page.fill("input[name=password]", county.password)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/progress/org/|/orgs/"))
+        log_in(page, base, county, wait=re.compile(r"/progress/org/|/orgs/"))
         page.goto(f"{base}/orgs/{root_id}")
         page.get_by_role("navigation", name="主菜单").get_by_role("link", name="数据交换").click()
         expect(page).to_have_url(f"{base}/exchange/org/{root_id}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ARTIFACTS, DOC_SCREENSHOTS, REPO, VIEWPORT
+from .conftest import ARTIFACTS, DOC_SCREENSHOTS, REPO, VIEWPORT, log_in
 from .sweep import page_urls, prepare
 
 pytestmark = pytest.mark.e2e
@@ -39,14 +39,6 @@ HELP_SHOT_HEIGHT = 400
 HELP_COLOURS = 12
 README_ONLY = {"members.png", "help.png"}                      # not on the help page
 IN_README = {"members.png", "help.png", "org-info.png", "code-slips.png"}
-
-
-def _login(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/(progress|orgs)/"))
 
 
 class Recorder:
@@ -172,7 +164,7 @@ def test_every_page_local_system_fonts_light_accessible(browser, live_server, ar
     table: list[tuple[str, str, dict]] = []
     axe_checked = 0
     try:
-        _login(admin.page, base, county)
+        log_in(admin.page, base, county)
         for endpoint, path, anonymous in pages:
             rec = anon if anonymous else admin
             response, weight, plain = rec.load(path)
@@ -249,7 +241,7 @@ def test_every_page_works_without_javascript(browser, live_server):
     admin = Recorder(browser, base, js=False)
     problems = []
     try:
-        _login(admin.page, base, county)
+        log_in(admin.page, base, county)
         for endpoint, path, anonymous in page_urls(app, ids):
             rec = anon if anonymous else admin
             response = rec.page.goto(base + path)
@@ -410,7 +402,7 @@ def test_printouts_are_clean_a4(browser, live_server, artifacts):
     rec = Recorder(browser, base, js=True)
     page = rec.page
     try:
-        _login(page, base, county)
+        log_in(page, base, county)
         # registration-code slips: issued from the tree page, one slip per direct child
         page.goto(f"{base}/orgs/{root_id}")
         page.get_by_role("button", name="批量生成并打印注册码条").click()
@@ -521,7 +513,7 @@ def test_long_org_names_wrap_and_are_never_cut(browser, live_server):
     rec.page.set_viewport_size({"width": 800, "height": 700})     # a small old screen
     root_id = live_server.org_id("共青团望江县委员会")
     try:
-        _login(rec.page, base, live_server.login_for("县团委管理员"))
+        log_in(rec.page, base, live_server.login_for("县团委管理员"))
         for path, name in ((f"/orgs/{root_id}", short), (f"/orgs/{town_id}", full), (f"/progress/org/{root_id}", short),
                            (f"/progress/org/{root_id}/print", full), (f"/orgs/{town_id}/info", short)):
             rec.page.goto(base + path)

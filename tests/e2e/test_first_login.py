@@ -12,7 +12,7 @@ from sqlalchemy import select
 from tuanjian.extensions import db
 from tuanjian.models import Person
 
-from .conftest import WatchedPage, pass_welcome
+from .conftest import WatchedPage, log_in, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -28,14 +28,6 @@ def _id_number(live_server, name: str) -> str:
     return number
 
 
-def _login_form(page, base, id_number, password, code=""):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", id_number)
-    page.fill("input[name=password]", password)
-    page.fill("input[name=first_code]", code)
-    page.get_by_role("button", name="登录").click()
-
-
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
 def test_first_login_code_survives_until_the_password_is_saved(browser, live_server, artifacts, js):
     base = live_server.url
@@ -48,10 +40,7 @@ def test_first_login_code_survives_until_the_password_is_saved(browser, live_ser
     try:
         # the county admin makes 李明 an admin: the code shows on the admins page, to this admin
         page = admin.page
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", boss.id_number)
-        page.fill("input[name=password]", boss.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, boss, wait=None)
         pass_welcome(page, base, county_id)
         page.goto(f"{base}/orgs/{county_id}/admins")
         page.locator("tr", has_text="李明").get_by_role("button", name="设为管理员").click()
@@ -78,8 +67,7 @@ def test_first_login_code_survives_until_the_password_is_saved(browser, live_ser
         hint = p.locator("form").inner_text()
         assert "本组织或上级组织的管理员" in hint and "同一个验证码可以再次使用" in hint
         assert "上级管理员当面告知" not in hint
-        _login_form(p, base, number, default, code)
-        p.wait_for_url(re.compile(r"/auth/password"))
+        log_in(p, base, (number, default), code=code, wait=re.compile(r"/auth/password"), open_form=False)
         expect(p.locator(".notice")).to_contain_text("仍可用同一个验证码再次登录")
         newcomer.context.close()
 
@@ -92,8 +80,7 @@ def test_first_login_code_survives_until_the_password_is_saved(browser, live_ser
         # a second login with the same code works; saving the new password spends it
         newcomer = WatchedPage(browser, base, js)
         p = newcomer.page
-        _login_form(p, base, number, default, code)
-        p.wait_for_url(re.compile(r"/auth/password"))
+        log_in(p, base, (number, default), code=code, wait=re.compile(r"/auth/password"))
         p.fill("input[name=current]", default)
         p.fill("input[name=new]", NEW_PASSWORD)
         p.fill("input[name=confirm]", NEW_PASSWORD)
@@ -105,10 +92,9 @@ def test_first_login_code_survives_until_the_password_is_saved(browser, live_ser
         # the code is spent: with the default password it opens nothing; the own password does
         newcomer = WatchedPage(browser, base, js)
         p = newcomer.page
-        _login_form(p, base, number, default, code)
+        log_in(p, base, (number, default), code=code, wait=None)
         expect(p.locator("form")).to_contain_text("身份证号码或密码错误")
-        _login_form(p, base, number, NEW_PASSWORD)
-        p.wait_for_url(re.compile(rf"^{re.escape(base)}/(?!auth/)"))
+        log_in(p, base, (number, NEW_PASSWORD), code="", wait=re.compile(rf"^{re.escape(base)}/(?!auth/)"))
 
         page.reload()
         row = page.locator("tr", has_text="李明").first

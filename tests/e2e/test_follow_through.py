@@ -23,20 +23,12 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import ExceptionRequest, Member, Org, Person
 
-from .conftest import REPO, WatchedPage
+from .conftest import REPO, WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
 
 HELP_IMAGES = REPO / "tuanjian" / "static" / "help"
 YOUNG = make_id(date(2004, 3, 15), 993, True)          # joined 2017-01 at 12, where 13 is required
-
-
-def _log_in(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/(progress|orgs|members)/"))
 
 
 def _fill_young_member(page):
@@ -65,7 +57,7 @@ def test_returned_request_is_seen_corrected_and_resent(browser, live_server, art
     branch, county = WatchedPage(browser, base, js), WatchedPage(browser, base, js)
     try:
         page = branch.page
-        _log_in(page, base, branch_admin)
+        log_in(page, base, branch_admin)
         page.goto(f"{base}/members/org/{branch_id}/new")
         _fill_young_member(page)
         page.get_by_role("button", name="保存").click()
@@ -78,7 +70,7 @@ def test_returned_request_is_seen_corrected_and_resent(browser, live_server, art
         req_id = _query(app, lambda s: s.scalar(select(ExceptionRequest.id).where(ExceptionRequest.id_number == YOUNG)))
 
         cp = county.page
-        _log_in(cp, base, county_admin)
+        log_in(cp, base, county_admin)
         cp.goto(f"{base}/orgs/{county_id}")
         badge = cp.locator("header .bar nav a", has_text="特殊情况录入").locator(".count")
         expect(badge).to_have_text(re.compile("^1"))
@@ -149,7 +141,7 @@ def test_errors_are_seen_on_the_longest_forms(browser, live_server, artifacts, j
     page = watched.page
     page.set_viewport_size({"width": size[0], "height": size[1]})
     try:
-        _log_in(page, base, who)
+        log_in(page, base, who)
         for kind in FORMS:
             _open_form_with_errors(page, base, kind, branch_id)
             summary = page.locator("#error-summary")
@@ -201,7 +193,7 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
 
         b = branch.page
         b.set_viewport_size({"width": 1000, "height": 800})
-        _log_in(b, base, branch_admin)
+        log_in(b, base, branch_admin)
         b.goto(f"{base}/members/org/{branch_id}/new")
         b.fill("input[name=name]", "编号错")
         b.fill("input[name=id_number]", make_id(date(2002, 6, 1), 981, False))
@@ -233,7 +225,7 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
 
         c = county.page
         c.set_viewport_size({"width": 1000, "height": 900})
-        _log_in(c, base, county_admin)
+        log_in(c, base, county_admin)
         c.goto(f"{base}/members/exceptions/{req_id}")
         expect(c.locator("main")).to_contain_text("入团时 12 周岁")
         _shot(c.locator("main section.card").first, artifacts / "follow-help-exception.png", max_height=580)
@@ -260,7 +252,7 @@ def test_member_list_keeps_the_name_in_view_at_375(browser, live_server, artifac
     page = watched.page
     page.set_viewport_size({"width": 375, "height": 740})
     try:
-        _log_in(page, base, who)
+        log_in(page, base, who)
         page.goto(f"{base}/members/org/{live_server.org_id('华阳镇团委')}")
         hint = page.locator(".scroll-hint")
         expect(hint).to_be_visible()
@@ -295,7 +287,7 @@ def test_report_pdf_never_leaves_the_total_alone(browser, live_server, artifacts
     total, own = _fold_line("合计（含本级）"), _fold_line("本级")
     checked = 0
     try:
-        _log_in(page, base, county)
+        log_in(page, base, county)
         page.goto(f"{base}/progress/org/{root_id}/print")
         last_rank = page.locator("tbody.tail tr").first.locator("td").first.inner_text().strip()
         while page.locator("table.report-table tbody:not(.tail) tr").count() > 0 and checked < 24:

@@ -18,7 +18,7 @@ from tuanjian.demo import ROOT_NAME, make_id
 from tuanjian.extensions import db
 from tuanjian.models import Account, AdminGrant, Person, RegistrationCode
 
-from .conftest import DOC_SCREENSHOTS, WatchedPage, pass_welcome
+from .conftest import DOC_SCREENSHOTS, WatchedPage, log_in, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -88,9 +88,7 @@ def test_code_registration_journey(browser, live_server, artifacts, js):
         page.goto(f"{base}/auth/login")
         expect(page.locator("h1")).to_have_text("登录")
         shot("01-login")
-        page.fill("input[name=id_number]", county.id_number)
-        page.fill("input[name=password]", county.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, county, wait=None, open_form=False)
         pass_welcome(page, base, root_id, shot=shot)
         expect(page.locator("h1")).to_have_text(ROOT_FULL_NAME)
         expect(page).to_have_url(f"{base}/orgs/{root_id}")

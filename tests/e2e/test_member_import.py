@@ -22,7 +22,7 @@ from tuanjian.extensions import db
 from tuanjian.models import Account, CadrePost, Member, Org, Person
 from tuanjian.queries import within
 
-from .conftest import WatchedPage, pass_welcome
+from .conftest import WatchedPage, log_in, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -189,10 +189,7 @@ def test_township_admin_imports_members(browser, live_server, artifacts, tmp_pat
 
     try:
         # 1. log in → 华阳镇团委 → 团员（全部下级） → 用 Excel 导入下级团支部团员团干部 → template
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", admin.id_number)
-        page.fill("input[name=password]", admin.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, admin, wait=None)
         pass_welcome(page, base, town_id)
         expect(page).to_have_url(f"{base}/orgs/{town_id}")
         expect(page.locator("h1")).to_have_text(TOWNSHIP)

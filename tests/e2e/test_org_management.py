@@ -18,7 +18,7 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import Org, OrgCodeChange
 
-from .conftest import WatchedPage, pass_welcome
+from .conftest import WatchedPage, log_in, pass_welcome
 
 pytestmark = pytest.mark.e2e
 
@@ -91,10 +91,7 @@ def test_school_admin_manages_its_orgs(browser, live_server, artifacts, tmp_path
 
     try:
         # 1. log in → the school 团委's own page
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", admin.id_number)
-        page.fill("input[name=password]", admin.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, admin, wait=None)
         pass_welcome(page, base, school_id)
         expect(page).to_have_url(f"{base}/orgs/{school_id}")
         expect(page.locator("h1")).to_have_text(SCHOOL)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from tuanjian.web.filters import name_parts
 
-from .conftest import DOC_SCREENSHOTS
+from .conftest import DOC_SCREENSHOTS, log_in
 from .sweep import page_urls, prepare
 from .test_field import _axe
 
@@ -45,14 +45,6 @@ def _context(browser, js: bool, viewport=None):
                                   locale="zh-CN")
     context.set_default_timeout(15_000)
     return context
-
-
-def _login(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.locator("main").get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/(progress|orgs|members)/"))
 
 
 # ---------------------------------------------------------------- paper
@@ -164,7 +156,7 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
     context = _context(browser, js)
     page = context.new_page()
     try:
-        _login(page, base, live_server.login_for("县团委管理员"))
+        log_in(page, base, live_server.login_for("县团委管理员"))
 
         # the county's member list: A4 portrait, ≥ 25 rows on page 1, no value cut
         page.goto(f"{base}/members/org/{root_id}/print")
@@ -228,7 +220,7 @@ def test_every_print_view_keeps_values_whole(browser, live_server, artifacts, js
         branch_id = live_server.org_id(branch.org)
         page.goto("about:blank")                # nothing in flight from the last page sets a session cookie
         context.clear_cookies()
-        _login(page, base, branch)
+        log_in(page, base, branch)
         page.goto(f"{base}/members/org/{branch_id}/print")
         pages = _print(page, artifacts, f"branch-members-{mode}", landscape=False)
         mine = _db(app, lambda s: s.execute(select(Person.name, Person.phone)
@@ -318,7 +310,7 @@ def test_pages_stay_tidy_without_flex_gap_and_grid(browser, live_server, artifac
         context = _context(browser, js, {"width": 1024, "height": 768})
         page = context.new_page()
         try:
-            _login(page, base, live_server.login_for(who))
+            log_in(page, base, live_server.login_for(who))
             for endpoint, (path, _anon) in todo.items():
                 page.goto(base + path)
                 assert page.evaluate(STRIP_GAP_AND_GRID) > 0, "the grid rules of app.css were not found"
@@ -386,7 +378,7 @@ def test_every_page_fits_a_phone(browser, live_server, artifacts, js):
     anon_ctx, admin_ctx = _context(browser, js, PHONE), _context(browser, js, PHONE)
     anon, admin = anon_ctx.new_page(), admin_ctx.new_page()
     try:
-        _login(admin, base, live_server.login_for("县团委管理员"))
+        log_in(admin, base, live_server.login_for("县团委管理员"))
         for endpoint, path, anonymous in pages:
             page = anon if anonymous else admin
             response = page.goto(base + path)
@@ -450,7 +442,7 @@ def test_branch_admin_menu(browser, live_server, artifacts, js, viewport):
     page = context.new_page()
     phone = viewport is PHONE
     try:
-        _login(page, base, who)
+        log_in(page, base, who)
         if phone:
             page.locator("header details.menu summary").click()
         nav = page.locator("header details.menu nav" if phone else "header .bar nav")
@@ -469,7 +461,7 @@ def test_branch_admin_menu(browser, live_server, artifacts, js, viewport):
         # then belong to another session (seen under load on 2 test workers)
         page.goto("about:blank")
         context.clear_cookies()
-        _login(page, base, live_server.login_for("乡镇团委管理员"))
+        log_in(page, base, live_server.login_for("乡镇团委管理员"))
         if phone:
             page.locator("header details.menu summary").click()
         texts = [t.strip() for t in (page.locator("header details.menu nav a" if phone else "header .bar nav a")

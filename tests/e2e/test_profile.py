@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, log_in
 
 SCHOOL = "望江中学团委"
 
@@ -25,10 +25,7 @@ def test_profile_school_code_and_evidence_journey(browser, live_server, artifact
         page.screenshot(path=str(artifacts / f"profile-{name}.png"), full_page=True, caret="initial")
 
     def login(who):
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", who.id_number)
-        page.fill("input[name=password]", who.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, who, wait=None)
         page.wait_for_load_state()
 
     try:

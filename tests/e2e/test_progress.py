@@ -9,7 +9,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import DOC_SCREENSHOTS, WatchedPage
+from .conftest import DOC_SCREENSHOTS, WatchedPage, log_in
 
 TIMEOUT_MS = 10_000
 TOWNSHIP = "华阳镇团委"
@@ -36,10 +36,7 @@ def test_progress_journey(browser, live_server, artifacts, js):
 
     try:
         # 1. log in: the summary of the direct subordinates comes first, as a dialog over the progress page
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", county.id_number)
-        page.fill("input[name=password]", county.password)
-        page.get_by_role("button", name="登录").click()
+        log_in(page, base, county, wait=None)
         expect(page).to_have_url(f"{base}/progress/org/{root_id}")            # ?welcome=1 shown once (issue 26.6)
         dialog = page.locator("dialog.welcome")
         expect(dialog).to_be_visible()

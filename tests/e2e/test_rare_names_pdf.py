@@ -15,6 +15,8 @@ import unicodedata
 import pytest
 from sqlalchemy import select
 
+from .conftest import log_in
+
 pytestmark = pytest.mark.e2e
 
 # a few candidates per extension (common in names where the extension has any: 𠀾, 𫖯, 𬱖, 𬌗, …)
@@ -61,11 +63,7 @@ def test_rare_names_print_whole_to_pdf(browser, live_server, artifacts):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     try:
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", who.id_number)
-        page.fill("input[name=password]", who.password)
-        page.locator("main").get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/(progress|orgs|members)/"))
+        log_in(page, base, who)
         page.goto(f"{base}/members/org/{branch_id}/print")
         for name in names[:len(people)]:
             assert name in page.content()

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from .conftest import DOC_SCREENSHOTS, WatchedPage
+from .conftest import DOC_SCREENSHOTS, WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
 TOWNSHIP = "华阳镇团委"
@@ -47,11 +47,7 @@ def test_reconcile_journey(browser, live_server, artifacts, tmp_path, js):
         page.screenshot(path=str(artifacts / f"reconcile-{mode}-{name}.png"), full_page=True, caret="initial")
 
     try:
-        page.goto(f"{base}/auth/login")
-        page.fill("input[name=id_number]", county.id_number)
-        page.fill("input[name=password]", county.password)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_url(re.compile(r"/progress/org/|/orgs/"))
+        log_in(page, base, county, wait=re.compile(r"/progress/org/|/orgs/"))
         page.goto(f"{base}/orgs/{root_id}")
         page.get_by_role("navigation", name="主菜单").get_by_role("link", name="智慧团建对账").click()
         expect(page).to_have_url(f"{base}/reconcile/org/{root_id}")

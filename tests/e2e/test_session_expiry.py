@@ -3,7 +3,6 @@ again on the same page (JavaScript on and off); with JavaScript on, a warning wi
 the idle logout."""
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pytest
@@ -14,20 +13,12 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import Person
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
 
 BRANCH = "华阳镇机关团支部"
 NEW_ID = make_id(date(2005, 4, 9), 655, False)
-
-
-def _log_in(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_url(re.compile(r"/(progress|orgs|members)/"))
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js", "nojs"])
@@ -38,7 +29,7 @@ def test_typed_member_form_survives_the_idle_logout(browser, live_server, js):
     watched = WatchedPage(browser, base, js)
     page = watched.page
     try:
-        _log_in(page, base, who)
+        log_in(page, base, who)
         page.goto(f"{base}/members/org/{branch_id}/new")
         page.fill("input[name=name]", "李晓雨")
         page.fill("input[name=id_number]", NEW_ID)
@@ -86,7 +77,7 @@ def test_idle_warning_offers_continue(browser, live_server):
     page = watched.page
     try:
         page.clock.install()
-        _log_in(page, base, who)
+        log_in(page, base, who)
         warning = page.locator(".idle-warning")
         expect(warning).to_have_count(0)
         page.clock.run_for("27:00")

@@ -8,16 +8,9 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import WatchedPage
+from .conftest import WatchedPage, log_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _log_in(page, base, who):
-    page.goto(f"{base}/auth/login")
-    page.fill("input[name=id_number]", who.id_number)
-    page.fill("input[name=password]", who.password)
-    page.get_by_role("button", name="登录").click()
 
 
 def _add_overage(app, branch_name: str, names: list[str]) -> None:
@@ -56,8 +49,7 @@ def test_overage_queue_batch_leave_and_roll(browser, live_server, artifacts, js)
     page = watched.page
     mode = "js" if js else "nojs"
     try:
-        _log_in(page, base, admin)
-        page.wait_for_url(f"{base}/members/org/{branch_id}")
+        log_in(page, base, admin, wait=f"{base}/members/org/{branch_id}")
         page.goto(f"{base}/tuanji/org/{branch_id}/overage")
         expect(page.locator("h1")).to_contain_text("超龄团员")
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-queue.png"), full_page=True)

@@ -170,6 +170,9 @@ def test_passwords_are_hashed_with_a_modern_scheme_and_never_logged(app, client,
     from tuanjian.services.owners import accounts as owner
     stored = owner.generate_password_hash("Secret1234")            # the one place that stores a password (issue 24)
     assert stored.startswith("scrypt:") and "Secret1234" not in stored
+    # the tests hash at a tiny work factor (tests/conftest.py); outside them it is werkzeug's own, full scrypt
+    production = getattr(owner.generate_password_hash, "__wrapped__", owner.generate_password_hash)
+    assert production("Secret1234").startswith("scrypt:32768:8:1$")
     assert not hasattr(registration, "generate_password_hash") and not hasattr(resetcodes, "generate_password_hash")
     with caplog.at_level(logging.DEBUG):
         client.post("/auth/login", data={"id_number": tree.county_admin.id_number, "password": "Wrong-pass-9"})
