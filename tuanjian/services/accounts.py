@@ -30,8 +30,16 @@ GENERIC_LOGIN_ERROR = ("身份证号码或密码错误（仍用初始密码的�
                        "验证码由本组织或上级组织的管理员生成）。"
                        "连续输错多次的账号会被暂时锁定；忘记密码或无法登录时，请联系本组织或上级组织的管理员")
 
-# A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+# A hash to compare against when the ID is unknown, so a wrong ID costs the same time as a wrong password. Made
+# at the first such login, not at import (a scrypt hash costs ~0.1 s in every worker, CLI and child process).
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash("not-a-real-password-0")
+    return _DUMMY_HASH
 
 
 @dataclass
@@ -84,7 +92,7 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         return LoginResult(None, "请填写身份证号码和密码")
     account = find_account(session, id_number)
     if account is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         return LoginResult(None, GENERIC_LOGIN_ERROR)
     if is_locked(account, now):
