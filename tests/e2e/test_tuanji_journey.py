@@ -111,8 +111,7 @@ def test_year_end_confirmation(browser, live_server, artifacts, js):
     upper, lower = WatchedPage(browser, base, js), WatchedPage(browser, base, js)
     try:
         page = upper.page
-        _log_in(page, base, county)
-        page.wait_for_url(f"{base}/progress/org/**")
+        log_in(page, base, county, wait=f"{base}/progress/org/**")
         page.goto(f"{base}/tuanji/org/{county_id}/stats?on={day}")
         page.get_by_role("button", name=f"冻结截至 {day} 的统计").click()
         expect(page.locator("h1")).to_contain_text("已冻结")
@@ -123,8 +122,7 @@ def test_year_end_confirmation(browser, live_server, artifacts, js):
         expect(page.locator("table.list")).to_contain_text("未确认")
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-confirm-task.png"), full_page=True)
         page = lower.page
-        _log_in(page, base, township)
-        page.wait_for_url(f"{base}/progress/org/**")
+        log_in(page, base, township, wait=f"{base}/progress/org/**")
         page.goto(f"{base}/progress/org/{township_id}/campaigns")
         expect(page.locator(".campaign").first).to_contain_text(f"截至 {day}")
         page.screenshot(path=str(artifacts / f"tuanji-{mode}-confirm-lower.png"), full_page=True)
