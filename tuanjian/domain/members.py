@@ -332,9 +332,15 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
             check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
                   min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff,
                   waive=waive)
+        elif memo is None:
+            check(_join_date_of, join, info.birth_date, today, settings.join_age_cutoff, settings.join_age_min,
+                  settings.join_age_min_before_cutoff)
         else:                       # a file's rows share their 入团年月 and, often, their birth dates
-            cached(memo, _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
-                   settings.join_age_min, settings.join_age_min_before_cutoff)
+            # keyed by the month's text (a YearMonth hashes in Python) and the plain values the answer depends on
+            collector.check_keyed(memo, (_join_date_of, join_text, info.birth_date, today, settings.join_age_cutoff,
+                                         settings.join_age_min, settings.join_age_min_before_cutoff),
+                                  _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
+                                  settings.join_age_min, settings.join_age_min_before_cutoff)
     if is_member:
         dev = check(check_dev_number, v_dev_number, join,
                     required_from_year=settings.dev_number_required_from_year, waive=waive)

@@ -180,7 +180,13 @@ def _what_script(ch: str) -> str:
     return "符号"
 
 
+# a name of basic CJK ideographs only (most names): canonical as it is (NFKC keeps them, no dot, no space)
+_PLAIN_NAME = re.compile("[\u4e00-\u9fff]+")
+
+
 def validate_person_name(raw) -> str:
+    if type(raw) is str and 0 < len(raw) <= NAME_MAX and _PLAIN_NAME.fullmatch(raw):
+        return raw
     name = canonical_person_name(raw)
     if not name:
         raise ValidationFailed.single("name", "请填写姓名")
