@@ -84,3 +84,26 @@ def test_packed_json_round_trips_chinese_and_lone_surrogates():
     assert isinstance(stored, bytes) and "汉族".encode() not in stored          # compressed, not plain text
     assert packed.process_result_value(stored, None) == value
     assert packed.process_bind_param(None, None) is None and packed.process_result_value(None, None) is None
+
+
+def test_packed_report_marshals_row_reports_and_reads_json_ones():
+    import json
+    import zlib
+
+    from markupsafe import Markup
+
+    from tuanjian.models.base import REPORT_MARSHAL, PackedJSON, PackedReport
+    packed = PackedReport()
+    report = {"format": 2, "rows": [(2, "ok", None, ("张三", "\ud800坏", 1.5, True, None), None, "", "")],
+              "meta": {"blank_clears": {"phone": 3}}, "totals": {"rows": 1}}
+    stored = packed.process_bind_param(report, None)
+    assert stored[:1] == REPORT_MARSHAL and "张三".encode() not in stored
+    assert packed.process_result_value(stored, None) == report
+    assert packed.process_result_value(memoryview(stored), None) == report          # psycopg hands bytea so
+    # anything else (a 上报文件's content, a value marshal cannot write) is JSON, as are reports stored before
+    for other in ({"package": {"a": [1, 2]}}, {"format": 2, "rows": [], "meta": {"x": Markup("<b>")}}):
+        stored = packed.process_bind_param(other, None)
+        assert stored[:1] != REPORT_MARSHAL and json.loads(zlib.decompress(stored)) == other
+        assert packed.process_result_value(stored, None) == other
+    old = PackedJSON().process_bind_param(report, None)
+    assert packed.process_result_value(old, None) == json.loads(json.dumps(report))

@@ -88,6 +88,25 @@ class Collector:
             self.errors.setdefault(field, []).extend(msgs)
         return None
 
+    def check_keyed(self, memo: dict, key: tuple, fn, *args):
+        """``check_memo`` under a key the caller built (cheaper than the typed key of every argument when the
+        caller knows what identifies the answer): ``fn(*args)`` once per key, its value or errors replayed."""
+        try:
+            ok, answer = memo[key]
+        except KeyError:
+            try:
+                ok, answer = True, fn(*args)
+            except ValidationFailed as exc:
+                ok, answer = False, (exc.field_errors, exc.rules)
+            memo[key] = ok, answer
+        if ok:
+            return answer
+        field_errors, rules = answer
+        self.rules.update(rules)
+        for field, msgs in field_errors.items():
+            self.errors.setdefault(field, []).extend(msgs)
+        return None
+
     def merge_memo(self, memo: dict | None, fn, *args):
         """A group of checks run together: ``fn(*args, memo)`` returns (values, field errors, rules) and never
         raises; the errors are added here, in their order, and the values returned. ``memo`` keeps the answer per

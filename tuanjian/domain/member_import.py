@@ -159,6 +159,10 @@ def id_disagreements(cells: dict, data: dict) -> list[str]:
     return out
 
 
+# the cells the member rules get raw (their type matters), not as text
+_RAW_KEYS = ("id_number", "join_date", "dev_number", "phone", "card_year", "start_month", "party_committee")
+
+
 def _row_values(raw_cells: dict, cells: dict, ticks: bool) -> tuple[dict, dict]:
     """The row's cells with placeholders ("无", "/", "—" …) read as nothing (blank if optional, missing if required),
     and the values the member rules get: text, but the raw cell where its type matters (an ID typed as a number is
@@ -166,10 +170,8 @@ def _row_values(raw_cells: dict, cells: dict, ticks: bool) -> tuple[dict, dict]:
     typed = blank_placeholders(raw_cells)
     if typed is not raw_cells:
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in typed.items()}
-    values = {**cells, "id_number": typed.get("id_number"), "join_date": typed.get("join_date"),
-              "dev_number": typed.get("dev_number"), "phone": typed.get("phone"),
-              "card_year": typed.get("card_year"), "start_month": typed.get("start_month"),
-              "party_committee": typed.get("party_committee")}
+    values = cells.copy()
+    values.update(zip(_RAW_KEYS, map(typed.get, _RAW_KEYS)))
     if ticks and not values.get("is_cadre"):
         values["is_cadre"] = "否"
     return typed, values

@@ -65,6 +65,7 @@ def is_shandong_dev_number(number: str) -> bool:
     return len(number) == SHANDONG_DEV_LENGTH and number.isdigit() and number.startswith(SHANDONG_DEV_PREFIXES)
 
 
+_YEAR_TEXT = {year: str(year) for year in range(1900, 2200)}
 DEV_MISSING, DEV_FORMAT = "dev_number_missing", "dev_number_format"     # rule codes (domain.exceptions)
 
 
@@ -85,11 +86,12 @@ def check_dev_number(raw, join: YearMonth | None, *, required_from_year: int,
         return None
     if DEV_FORMAT in waive:
         return number
-    if not _DEV_RE.match(number):
+    if not (number.isascii() and number.isalnum()):          # _DEV_RE, without the regex
         raise ValidationFailed.rule("dev_number", "发展团员编号只能由数字和字母组成", DEV_FORMAT)
-    if is_shandong_dev_number(number):
+    if len(number) == SHANDONG_DEV_LENGTH and is_shandong_dev_number(number):
         return number
-    if join is not None:
+    if join is not None and number[:4] != _YEAR_TEXT.get(join.year) and not (
+            join.year in (2017, 2018) and number[:4] in ("2017", "2018")):
         years = {str(join.year)}
         if join.year in (2017, 2018):
             years = {"2017", "2018"}
@@ -301,6 +303,12 @@ def _member_tail(is_cadre, position_cell, start_month, nature, party_committee, 
     return (position, post, extras, evidence), errors, collector.rules
 
 
+# the cells validate_member reads, in the order it unpacks them
+_MEMBER_KEYS = ("card_year", "dev_number", "education", "ethnicity", "has_application", "has_card", "has_letter",
+                "id_number", "is_cadre", "is_member", "join_date", "name", "nature", "occupation", "party_committee",
+                "phone", "political_status", "position", "start_month", "workplace")
+
+
 def validate_member(values: dict, *, settings, today: date, memo: dict | None = None,
                     waive: frozenset = frozenset()) -> dict:
     """A whole member row/form: every field checked, every error collected. ``values`` holds raw input
@@ -311,35 +319,41 @@ def validate_member(values: dict, *, settings, today: date, memo: dict | None = 
     collector = Collector()
     check, errors = collector.check, collector.errors
     cached = collector.check_memo
-    get = values.get
+    (v_card_year, v_dev_number, v_education, v_ethnicity, v_has_application, v_has_card, v_has_letter, v_id_number,
+     v_is_cadre, v_is_member, v_join_date, v_name, v_nature, v_occupation, v_party_committee, v_phone,
+     v_political_status, v_position, v_start_month, v_workplace) = map(values.get, _MEMBER_KEYS)   # one C loop
 
-    name = cached(memo, validate_person_name, get("name"))
-    info = check(parse_id_number, get("id_number"), today)
+    name = cached(memo, validate_person_name, v_name)
+    info = check(parse_id_number, v_id_number, today)
     eth, is_cadre, is_member, pol, join, join_text = collector.merge_memo(
-        memo, _member_head, get("ethnicity"), get("is_cadre"), get("is_member"), get("political_status"),
-        get("join_date"))
+        memo, _member_head, v_ethnicity, v_is_cadre, v_is_member, v_political_status, v_join_date)
     if join is not None and info is not None:
         if waive:
             check(check_join_date, join, info.birth_date, today=today, cutoff=settings.join_age_cutoff,
                   min_age=settings.join_age_min, min_age_before_cutoff=settings.join_age_min_before_cutoff,
                   waive=waive)
+        elif memo is None:
+            check(_join_date_of, join, info.birth_date, today, settings.join_age_cutoff, settings.join_age_min,
+                  settings.join_age_min_before_cutoff)
         else:                       # a file's rows share their 入团年月 and, often, their birth dates
-            cached(memo, _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
-                   settings.join_age_min, settings.join_age_min_before_cutoff)
+            # keyed by the month's text (a YearMonth hashes in Python) and the plain values the answer depends on
+            collector.check_keyed(memo, (_join_date_of, join_text, info.birth_date, today, settings.join_age_cutoff,
+                                         settings.join_age_min, settings.join_age_min_before_cutoff),
+                                  _join_date_of, join, info.birth_date, today, settings.join_age_cutoff,
+                                  settings.join_age_min, settings.join_age_min_before_cutoff)
     if is_member:
-        dev = check(check_dev_number, get("dev_number"), join,
+        dev = check(check_dev_number, v_dev_number, join,
                     required_from_year=settings.dev_number_required_from_year, waive=waive)
     else:
         dev = None
         for key, label in (("dev_number", "发展团员编号"), ("education", "文化程度"), ("occupation", "职业"),
                            ("workplace", "学习工作单位")):
-            if str(get(key) if get(key) is not None else "").strip():
+            if str(values.get(key) if values.get(key) is not None else "").strip():
                 errors.setdefault(key, []).append(f"非团员的团干部不填写{label}")
-    phone = cached(memo, validate_phone, get("phone"), False)
+    phone = cached(memo, validate_phone, v_phone, False)
     position, post, extras, evidence = collector.merge_memo(
-        memo, _member_tail, is_cadre, get("position"), get("start_month"), get("nature"), get("party_committee"),
-        get("education"), get("occupation"), get("workplace"), get("has_application"), get("has_card"),
-        get("card_year"), get("has_letter"), today)
+        memo, _member_tail, is_cadre, v_position, v_start_month, v_nature, v_party_committee, v_education,
+        v_occupation, v_workplace, v_has_application, v_has_card, v_card_year, v_has_letter, today)
     if errors:
         raise ValidationFailed(errors, rules=collector.rules)
     return {**evidence, "name": name, "id_number": info.number, "gender": info.gender,

@@ -17,13 +17,18 @@ from .vocabulary import VALUE_SYNONYMS, synonym
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
 _ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+# the checksum by table: position i's digit d adds _DIGIT_WEIGHTS[i][d] (one dict look-up per digit, no int())
+_DIGIT_WEIGHTS = tuple({str(d): w * d for d in range(10)} for w in _WEIGHTS)
 
 
 def id_check_char(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     if len(first17) != 17:
         raise ValueError("17 digits expected")
-    return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
+    try:
+        return _CHECK_CHARS[sum(map(operator.getitem, _DIGIT_WEIGHTS, first17)) % 11]
+    except KeyError:                         # not ASCII digits (e.g. "１"): int() reads them as before
+        return _CHECK_CHARS[sum(map(operator.mul, map(int, first17), _WEIGHTS)) % 11]
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,13 @@ def _birth_date(digits: str) -> date | None:
 
 def parse_id_number(raw, today: date | None = None) -> IdInfo:
     """Validate an 18-character ID number: format, real birth date, check digit."""
+    if type(raw) is str and len(raw) == 18 and raw.isascii() and raw.isalnum():     # the common case, as below
+        number = raw.upper()
+        if number.isdigit() or (number[17] == "X" and number[:17].isdigit()):
+            born = _birth_date(number[6:14])
+            if born is not None and born.year >= 1900 and born <= (today or date.today()) and \
+                    _CHECK_CHARS[sum(map(operator.getitem, _DIGIT_WEIGHTS, number[:17])) % 11] == number[17]:
+                return IdInfo(number, born, "男" if number[16] in "13579" else "女", number[:6])
     number = normalise_id_number(raw)
     if not number:
         raise ValidationFailed.single("id_number", "请填写身份证号码")
@@ -168,7 +180,13 @@ def _what_script(ch: str) -> str:
     return "符号"
 
 
+# a name of basic CJK ideographs only (most names): canonical as it is (NFKC keeps them, no dot, no space)
+_PLAIN_NAME = re.compile("[\u4e00-\u9fff]+")
+
+
 def validate_person_name(raw) -> str:
+    if type(raw) is str and 0 < len(raw) <= NAME_MAX and _PLAIN_NAME.fullmatch(raw):
+        return raw
     name = canonical_person_name(raw)
     if not name:
         raise ValidationFailed.single("name", "请填写姓名")

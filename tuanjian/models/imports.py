@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, PackedJSON, utcnow
+from .base import Base, PackedReport, utcnow
 
 
 class ImportBatch(Base):
@@ -21,8 +21,8 @@ class ImportBatch(Base):
     file_name: Mapped[str] = mapped_column(String(200))
     file_sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(12), default="pending")   # pending, committed, cancelled
-    # every row with its outcome: large (tens of MB of JSON for a 50,000-row file), so packed and loaded only when read
-    report: Mapped[dict] = mapped_column(PackedJSON, deferred=True)
+    # every row with its outcome: large (tens of MB for a 50,000-row file), so packed and loaded only when read
+    report: Mapped[dict] = mapped_column(PackedReport, deferred=True)
     totals: Mapped[dict | None] = mapped_column(JSON)          # report.totals(), for lists of batches
     result: Mapped[dict | None] = mapped_column(JSON)          # what commit created
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
