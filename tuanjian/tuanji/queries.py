@@ -212,13 +212,11 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
         # 11 s); events, people and records read in person order by their indexes and merged take about half
         conn.execute(text("SET LOCAL enable_hashjoin = off"))
     out, off_record = [], 0
-    try:
-        for *row, flag, n in conn.execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
-            out.append(MemberGroup(*row, n))
-            off_record += n if flag else 0
-    finally:
-        if merge:
-            conn.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+    for *row, flag, n in conn.execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
+        out.append(MemberGroup(*row, n))
+        off_record += n if flag else 0
+    if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
+        conn.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
