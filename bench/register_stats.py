@@ -134,14 +134,17 @@ def window_way(session, root, day, settings):
 def time_parts(session, root, day, settings) -> dict[str, float]:
     """One run of each query of ``statistics`` on its own (where the live time goes)."""
     last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
+    scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
+    whole = scope is None
     steps = {
-        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, root.code),
-        "breakdowns": lambda: queries.member_groups(session, day, root.code, settings.register_age_bounds),
-        "year's events": lambda: (queries.change_counts(session, last, day, root.code),
-                                  queries.internal_transfers(session, last, day, root.code)),
-        "orgs and cadres": lambda: (queries.org_facts(session, root, day), queries.cadre_facts(session, root, day)),
+        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, scope),
+        "breakdowns": lambda: queries.member_groups(session, day, scope, settings.register_age_bounds),
+        "year's events": lambda: (queries.change_counts(session, last, day, scope),
+                                  queries.internal_transfers(session, last, day, scope)),
+        "orgs and cadres": lambda: (queries.org_facts(session, root, day),
+                                    queries.cadre_facts(session, root, day, whole=whole)),
         "unexplained": lambda: queries.unexplained(session, root, day,
-                                                   sum(queries.counts_on(session, day, root.code).values())),
+                                                   sum(queries.counts_on(session, day, scope).values()), whole=whole),
     }
     out = {}
     for name, step in steps.items():

@@ -26,16 +26,32 @@ def _placed(day: date):
                 e.kind.in_(register.ARRIVING))
 
 
-def counts_at_two(session, day: date, earlier: date, scope_code: str) -> tuple[dict[int, int], dict[int, int]]:
-    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events."""
+def whole_scope(session, org: Org) -> str | None:
+    """``org.code``, or None when no org lies outside ``org``'s subtree (the root of the data): the queries below
+    then skip the subtree filter, a join of millions of events to the orgs with a LIKE per row that keeps
+    everything (issue 27, province root)."""
+    if org.parent_id is not None or session.scalar(select(exists().where(~within(Org.code, org.code)))):
+        return org.code
+    return None
+
+
+def _inside(stmt, org_id, scope_code: str | None, org=Org):
+    """``stmt`` restricted to events/records whose ``org_id`` lies in ``scope_code``'s subtree (None: no filter)."""
+    if scope_code is None:
+        return stmt
+    return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
+
+
+def counts_at_two(session, day: date, earlier: date,
+                  scope_code: str | None) -> tuple[dict[int, int], dict[int, int]]:
+    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events (``scope_code`` None:
+    every org)."""
     e = MembershipEvent
     at_day = and_(e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day))
     at_earlier = and_(e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
-    stmt = (select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
-            .join(Org, Org.id == e.org_id)
-            .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
-                   or_(e.next_on.is_(None), e.next_on > earlier), within(Org.code, scope_code))
-            .group_by(e.org_id))
+    stmt = _inside(select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
+                   .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
+                          or_(e.next_on.is_(None), e.next_on > earlier)), e.org_id, scope_code).group_by(e.org_id)
     session.flush()
     this, last = {}, {}
     for org_id, n, m in session.connection().execute(stmt):
@@ -185,31 +201,38 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
                     Person.political_status.label("political_status"), off)
              .select_from(e).join(Person, Person.id == e.person_id)
              .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
-    if scope_code is not None:
-        inner = inner.join(Org, Org.id == e.org_id).where(within(Org.code, scope_code))
+    inner = _inside(inner, e.org_id, scope_code)
     t = inner.subquery("placed")
     keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status)
     session.flush()
+    conn = session.connection()
+    merge = scope_code is None and conn.dialect.name == "postgresql"
+    if merge:
+        # every member of the data: the planner hashes people and member records (2.5M rows each at a province,
+        # 11 s); events, people and records read in person order by their indexes and merged take about half
+        conn.execute(text("SET LOCAL enable_hashjoin = off"))
     out, off_record = [], 0
-    for *row, flag, n in session.connection().execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
+    for *row, flag, n in conn.execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
         out.append(MemberGroup(*row, n))
         off_record += n if flag else 0
+    if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
+        conn.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
 
 
-def change_counts(session, start: date, end: date, scope_code: str) -> dict[tuple[int, str], int]:
+def change_counts(session, start: date, end: date, scope_code: str | None) -> dict[tuple[int, str], int]:
     """(org id, kind) -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
     e = MembershipEvent
-    stmt = (select(e.org_id, e.kind, func.count()).join(Org, Org.id == e.org_id)
-            .where(e.erased == false(), e.on_date > start, e.on_date <= end, within(Org.code, scope_code))
-            .group_by(e.org_id, e.kind))
+    stmt = _inside(select(e.org_id, e.kind, func.count())
+                   .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
+    stmt = stmt.group_by(e.org_id, e.kind)
     session.flush()
     return {(o, k): n for o, k, n in session.connection().execute(stmt)}
 
 
-def internal_transfers(session, start: date, end: date, scope_code: str) -> int:
+def internal_transfers(session, start: date, end: date, scope_code: str | None) -> int:
     """Transfers dated after ``start`` and on or before ``end`` from one org of the subtree to another: a 转入（县内）
     in the subtree whose person's previous counted event (by id) is a 转出（县内） of the same day in the subtree
     (``register_stats.internal_transfers`` in SQL)."""
@@ -217,12 +240,11 @@ def internal_transfers(session, start: date, end: date, scope_code: str) -> int:
     o_in, o_out = aliased(Org), aliased(Org)
     previous = (select(func.max(e_prev.id)).where(e_prev.person_id == e_in.person_id, e_prev.erased == false(),
                                                   e_prev.id < e_in.id).correlate(e_in).scalar_subquery())
-    paired = (select(e_out.id).join(o_out, o_out.id == e_out.org_id)
-              .where(e_out.id == previous, e_out.kind == register.OUT_COUNTY, e_out.on_date == e_in.on_date,
-                     within(o_out.code, scope_code)))
-    stmt = (select(func.count()).select_from(e_in).join(o_in, o_in.id == e_in.org_id)
-            .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
-                   e_in.on_date <= end, within(o_in.code, scope_code), exists(paired)))
+    paired = _inside(select(e_out.id).where(e_out.id == previous, e_out.kind == register.OUT_COUNTY,
+                                            e_out.on_date == e_in.on_date), e_out.org_id, scope_code, o_out)
+    stmt = _inside(select(func.count()).select_from(e_in)
+                   .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
+                          e_in.on_date <= end), e_in.org_id, scope_code, o_in).where(exists(paired))
     session.flush()
     return session.connection().execute(stmt).scalar() or 0
 
@@ -232,23 +254,28 @@ def org_facts(session, org: Org, day: date) -> list:
     from ..domain.orgtree import KIND_LABELS, OrgKind
     from ..domain.register_stats import OrgFact
     end = _end_utc(day)
-    rows = session.execute(select(Org.id, Org.code, Org.kind, Org.industry).where(
+    session.flush()
+    rows = session.connection().execute(select(Org.id, Org.code, Org.kind, Org.industry).where(
         within(Org.code, org.code), Org.created_at < end,
-        or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end)))
-    return [OrgFact(i, c, k, KIND_LABELS[OrgKind(k)], ind, OrgKind(k).holds_members) for i, c, k, ind in rows]
+        or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end)))          # Core: 120,000 rows at a province
+    kinds = {k.value: (KIND_LABELS[k], k.holds_members) for k in OrgKind}
+    return [OrgFact(i, c, k, kinds[k][0], ind, kinds[k][1])
+            for i, c, k, ind in rows]
 
 
-def cadre_facts(session, org: Org, day: date) -> list:
-    """团干部 in post at the end of ``day`` in ``org``'s subtree."""
+def cadre_facts(session, org: Org, day: date, *, whole: bool = False) -> list:
+    """团干部 in post at the end of ``day`` in ``org``'s subtree (``whole``: it is all the data, see
+    ``whole_scope``)."""
     from ..domain.register_stats import CadreFact
     end = _end_utc(day)
-    rows = session.execute(
+    session.flush()
+    rows = session.connection().execute(_inside(
         select(CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
                Member.education)
-        .join(Person, CadrePost.person_id == Person.id).join(Org, CadrePost.org_id == Org.id)
+        .join(Person, CadrePost.person_id == Person.id)
         .outerjoin(Member, Member.person_id == Person.id)
-        .where(within(Org.code, org.code), CadrePost.created_at < end,
-               or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)))
+        .where(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)),
+        CadrePost.org_id, None if whole else org.code))
     return [CadreFact(*r) for r in rows]
 
 
@@ -272,28 +299,27 @@ class Unexplained:
 
 
 def unexplained(session, org: Org, today: date, placed_count: int | None = None,
-                unrecorded: int | None = None) -> list[Unexplained]:
+                unrecorded: int | None = None, *, whole: bool = False) -> list[Unexplained]:
     """Today, in ``org``'s subtree: members whose record (``members``) and events disagree, by name, found in SQL
     (a member placed by the events whose record is elsewhere or gone; a record with no event placing them there).
     ``placed_count``: how many members the events place in the subtree today, and ``unrecorded``: how many of those
     have no live record in that org (``member_groups``), when the caller has them. An org outside the subtree is
-    never named."""
+    never named. ``whole``: the subtree is all the data (``whole_scope``)."""
     e, m = MembershipEvent, Member
+    scope = None if whole else org.code
     session.flush()
     conn = session.connection()
-    wrong = set() if unrecorded == 0 else set(conn.execute(
-        select(e.person_id).join(Org, Org.id == e.org_id)
-        .outerjoin(m, and_(m.person_id == e.person_id, m.deleted_at.is_(None)))
-        .where(_placed(today), within(Org.code, org.code), or_(m.id.is_(None), m.org_id != e.org_id))).scalars())
+    wrong = set() if unrecorded == 0 else set(conn.execute(_inside(
+        select(e.person_id).outerjoin(m, and_(m.person_id == e.person_id, m.deleted_at.is_(None)))
+        .where(_placed(today), or_(m.id.is_(None), m.org_id != e.org_id)), e.org_id, scope)).scalars())
     # the other way round only when needed: with every placed member recorded in the same org, records without an
     # event placing them exist only if there are more records than placed members (a person has one record)
-    if wrong or placed_count is None or placed_count != conn.execute(
-            select(func.count()).select_from(m).join(Org, Org.id == m.org_id)
-            .where(m.deleted_at.is_(None), within(Org.code, org.code))).scalar():
-        wrong |= set(conn.execute(
-            select(m.person_id).join(Org, Org.id == m.org_id)
-            .where(m.deleted_at.is_(None), within(Org.code, org.code),
-                   ~exists().where(e.person_id == m.person_id, e.org_id == m.org_id, _placed(today)))).scalars())
+    if wrong or placed_count is None or placed_count != conn.execute(_inside(
+            select(func.count()).select_from(m).where(m.deleted_at.is_(None)), m.org_id, scope)).scalar():
+        wrong |= set(conn.execute(_inside(
+            select(m.person_id).where(m.deleted_at.is_(None),
+                                      ~exists().where(e.person_id == m.person_id, e.org_id == m.org_id,
+                                                      _placed(today))), m.org_id, scope)).scalars())
     if not wrong:
         return []
     ids = sorted(wrong)
@@ -346,9 +372,10 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     if session.get_bind().dialect.name == "postgresql":
         # a province joins millions of events, people and member records: let the hash joins stay in memory
         session.execute(text("SET LOCAL work_mem = '256MB'"))
-    per_org, last_per_org = counts_at_two(session, day, last_day, org.code)
-    changes = change_counts(session, last_day, day, org.code)
-    internal = internal_transfers(session, last_day, day, org.code)
+    scope = whole_scope(session, org)
+    per_org, last_per_org = counts_at_two(session, day, last_day, scope)
+    changes = change_counts(session, last_day, day, scope)
+    internal = internal_transfers(session, last_day, day, scope)
     arrivals: dict[int, int] = {}
     departures: dict[int, int] = {}
     kinds: dict[str, int] = {}
@@ -374,14 +401,14 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     total = rs.net_of_internal(compared[org.id], internal)
     youth = {c.id: c.youth_count for c, _ in rows}
     unrecorded: list[int] = []
-    groups_now = member_groups(session, day, org.code, age_bounds, unrecorded=unrecorded if day == today else None)
+    groups_now = member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None)
     return Statistics(org, day, last_day,
                       rs.grouped_member_tables(groups_now, age_bounds),
                       rs.kind_tables(kinds, internal),
                       rs.org_tables(orgs, per_org, small=small),
-                      rs.cadre_tables(cadre_facts(session, org, day), day, age_bounds),
+                      rs.cadre_tables(cadre_facts(session, org, day, whole=scope is None), day, age_bounds),
                       rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
-                                               unrecorded[0] if unrecorded else None),
+                                               unrecorded[0] if unrecorded else None, whole=scope is None),
                       internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
 
