@@ -29,6 +29,7 @@ import os
 import pickle
 import re
 import sys
+from itertools import repeat
 
 # This file is also the reading process (run as a script, see _run_child), started for every upload: modules only
 # the web process needs (logging, subprocess, zipfile, importlib, dataclasses) are not imported at its start-up.
@@ -264,8 +265,11 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     _, answers, extra = result
     sheets = []
     for _ok, sheet_name, keys, rows, unknown, layout in answers:
-        sheets.append(Sheet(sheet_name, [RawRow(number, dict(zip(keys, values, strict=True)), sheet_name)
-                                         for number, values in rows], unknown, layout.get("ignored", 0),
+        # built by map (a 50,000-row sheet): each row's values are in ``keys``' order, one per key (see _rows)
+        numbers = [number for number, _ in rows]
+        cells = map(dict, map(zip, repeat(keys), [values for _, values in rows]))
+        sheets.append(Sheet(sheet_name, list(map(RawRow, numbers, cells, repeat(sheet_name))), unknown,
+                            layout.get("ignored", 0),
                             layout.get("hidden", []), bool(include_hidden), layout.get("filtered", False),
                             tuple(layout.get("header_rows", (1, 1)))))
     return Book(sheets, extra.get("index", {}), extra.get("skipped", []))
