@@ -1003,3 +1003,14 @@ def test_reader_answer_round_trips_every_cell_type():
                 {"ignored": 0, "hidden": [], "filtered": False, "header_rows": (1, 1)})
     assert _unpack(_pack(answer)) == expected
     assert _unpack(_pack(("error", "无法读取"))) == ("error", "无法读取")
+
+
+def test_clean_text_shortcut_drops_every_invisible_character():
+    """clean_text skips its regex for printable text: that is only safe while every character the regex drops is
+    one Python counts as not printable (checked over all of Unicode, and on text mixing them with Chinese)."""
+    from tuanjian.spreadsheets.reader import _INVISIBLE, clean_text
+    dropped = [chr(c) for c in range(0x110000) if _INVISIBLE.match(chr(c))]
+    assert len(dropped) > 60 and not [c for c in dropped if c.isprintable()]
+    for c in dropped:
+        assert clean_text(f"张{c}三") == "张三"
+    assert clean_text("张三\t13900000000\u3000") == "张三\t13900000000\u3000"      # kept: not invisible

@@ -19,7 +19,7 @@ from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
 from ..models import CadrePost, ImportBatch, Member, Org, Person
 from ..queries import among, place_codes, within
-from ..spreadsheets.reader import RawRow, read_workbook
+from ..spreadsheets.reader import read_workbook
 from . import audit, stats
 from .actor import Actor
 from .imports import check_pending, gc_paused, mark_committed, new_batch
@@ -35,16 +35,12 @@ def branches_in(session, org: Org) -> list[Org]:
                                                   Org.dissolved_at.is_(None)).order_by(Org.code)))
 
 
-def _context(session, org: Org, rows, scope_code: str | None) -> dict:
-    numbers, devs = set(), set()
-    for r in rows:
-        for key, bucket, canonical in (("id_number", numbers, canonical_id_number),
-                                       ("dev_number", devs, canonical_dev_number)):
-            v = r.cells.get(key)
-            if isinstance(v, float) and v.is_integer():
-                v = str(int(v))
-            if isinstance(v, str) and v.strip():
-                bucket.add(canonical(v))
+def _context(session, org: Org, rows, scope_code: str | None, *,
+             canonical: tuple[set[str], set[str]] | None = None) -> dict:
+    """What the rows' checks need from the database. ``canonical``: the ID numbers and 发展团员编号 to look up,
+    already in their stored form (the commit's rows were cleaned at preview), instead of taking them from
+    ``rows``' raw cells."""
+    numbers, devs = canonical if canonical is not None else _raw_numbers(rows)
     branches: dict[str, list[int]] = {}
     for b in branches_in(session, org):
         branches.setdefault(b.short_name, []).append(b.id)
@@ -94,6 +90,19 @@ def _context(session, org: Org, rows, scope_code: str | None) -> dict:
             .where(cond, Member.deleted_at.is_(None)))})
     return {"branches": branches, "default_branch": org.id if org.org_kind.holds_members else None,
             "existing": existing, "dev_numbers": dev_numbers}
+
+
+def _raw_numbers(rows) -> tuple[set[str], set[str]]:
+    numbers, devs = set(), set()
+    for r in rows:
+        for key, bucket, canonical in (("id_number", numbers, canonical_id_number),
+                                       ("dev_number", devs, canonical_dev_number)):
+            v = r.cells.get(key)
+            if isinstance(v, float) and v.is_integer():
+                v = str(int(v))
+            if isinstance(v, str) and v.strip():
+                bucket.add(canonical(v))
+    return numbers, devs
 
 
 def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None,
@@ -192,9 +201,9 @@ def commit_members(session, actor: Actor, batch: ImportBatch, *, mode: str, sett
         if row.data["branch_id"] not in live_branches:
             row.fail("branch", "该团支部已撤销或已移出您的管理范围")
             row.data = {}
-    ctx = _context(session, org, [RawRow(r.number, {"id_number": r.data["id_number"],
-                                                     "dev_number": r.data.get("dev_number")})
-                                  for r in report.ok_rows], actor.scope_code)
+    ok_data = [r.data for r in report.ok_rows if r.data]      # rows the branch check failed have no data now
+    ctx = _context(session, org, (), actor.scope_code, canonical=(
+        {d["id_number"] for d in ok_data}, {d["dev_number"] for d in ok_data if d.get("dev_number")}))
     report = classify(report, existing=ctx["existing"], dev_numbers=ctx["dev_numbers"], clear_blanks=clear_blanks)
     if mode == "all" and report.error_rows:
         raise Conflict(f"有 {len(report.error_rows)} 行有错误，按“全部无误才导入”的选择，本次没有导入任何数据")
