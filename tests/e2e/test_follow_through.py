@@ -150,6 +150,10 @@ def test_errors_are_seen_on_the_longest_forms(browser, live_server, artifacts, j
             assert n >= 1 and summary.locator("ol > li").count() == n
             first_target = summary.locator("ol > li a").first.get_attribute("href")
             if js:
+                # app.js focuses the first wrong field in a setTimeout after load: wait for it (a loaded CI machine
+                # answered the read before the timer ran)
+                page.wait_for_function("() => document.activeElement && document.activeElement.id !== ''",
+                                       timeout=5000)
                 focused = page.evaluate("() => document.activeElement && document.activeElement.id")
                 assert focused and page.locator(f"#{focused}").get_attribute("aria-invalid") == "true", (kind, focused)
                 box = page.locator(f"#{focused}").bounding_box()
