@@ -70,35 +70,18 @@ class Collector:
         if memo is None:
             return self.check(fn, *args)
         key = (fn, *map(type, args), *args)        # typed: True, 1 and 1.0 are equal keys but different cells
-        try:
-            ok, answer = memo[key]
-        except KeyError:
-            try:
-                ok, answer = True, fn(*args)
-            except ValidationFailed as exc:
-                ok, answer = False, (exc.field_errors, exc.rules)
-            memo[key] = ok, answer
-        except TypeError:                          # an unhashable argument: check it uncached
+        got = _remembered(memo, key, fn, args)
+        if got is None:                            # an unhashable argument: check it uncached
             return self.check(fn, *args)
-        if ok:
-            return answer
-        field_errors, rules = answer
-        self.rules.update(rules)
-        for field, msgs in field_errors.items():
-            self.errors.setdefault(field, []).extend(msgs)
-        return None
+        return self._replay(*got)
 
     def check_keyed(self, memo: dict, key: tuple, fn, *args):
         """``check_memo`` under a key the caller built (cheaper than the typed key of every argument when the
         caller knows what identifies the answer): ``fn(*args)`` once per key, its value or errors replayed."""
-        try:
-            ok, answer = memo[key]
-        except KeyError:
-            try:
-                ok, answer = True, fn(*args)
-            except ValidationFailed as exc:
-                ok, answer = False, (exc.field_errors, exc.rules)
-            memo[key] = ok, answer
+        return self._replay(*_remembered(memo, key, fn, args))
+
+    def _replay(self, ok: bool, answer):
+        """A remembered answer: the value, or None after adding the remembered field errors and rules."""
         if ok:
             return answer
         field_errors, rules = answer
@@ -133,3 +116,20 @@ class Collector:
     def raise_if_any(self) -> None:
         if self.errors:
             raise ValidationFailed(self.errors, rules=self.rules)
+
+
+def _remembered(memo: dict, key: tuple, fn, args) -> tuple[bool, object] | None:
+    """(True, value) or (False, (field errors, rules)) of ``fn(*args)``, computed once per ``key``; None when the
+    key cannot be hashed (an unhashable argument)."""
+    try:
+        return memo[key]
+    except KeyError:
+        pass
+    except TypeError:
+        return None
+    try:
+        got = True, fn(*args)
+    except ValidationFailed as exc:
+        got = False, (exc.field_errors, exc.rules)
+    memo[key] = got
+    return got
