@@ -116,18 +116,25 @@ def record(session, actor: Actor, person_id: int, org_id: int, on: date, kind: s
 
 def _event(session, actor: Actor, person_id: int, org_id: int, on: date, kind: str, *,
            dev_number: str | None = None, note: str | None = None) -> MembershipEvent:
-    assert kind in register.KINDS, kind
-    ev = MembershipEvent(person_id=person_id, org_id=org_id, on_date=on, kind=kind, dev_number=dev_number,
-                         note=(note or None) and note[:200], erased=False, created_by_id=actor.person_id)
-    session.add(ev)
-    session.flush()
+    ev = _add_event(session, actor, person_id, org_id, on, kind, dev_number=dev_number, note=note)
     _relink(session, [person_id])
     return ev
 
 
+def _add_event(session, actor: Actor, person_id: int, org_id: int, on: date, kind: str, *,
+               dev_number: str | None = None, note: str | None = None) -> MembershipEvent:
+    """The event row alone; the caller relinks ``next_on`` once it has written all of the person's events."""
+    assert kind in register.KINDS, kind
+    ev = MembershipEvent(person_id=person_id, org_id=org_id, on_date=on, kind=kind, dev_number=dev_number,
+                         note=(note or None) and note[:200], erased=False, created_by_id=actor.person_id)
+    session.add(ev)
+    return ev
+
+
 def _move_events(session, actor, person_id: int, from_id: int, to_id: int, on: date, note: str | None) -> None:
-    _event(session, actor, person_id, from_id, on, register.OUT_COUNTY, note=note)
-    _event(session, actor, person_id, to_id, on, register.IN_COUNTY, note=note)
+    _add_event(session, actor, person_id, from_id, on, register.OUT_COUNTY, note=note)
+    _add_event(session, actor, person_id, to_id, on, register.IN_COUNTY, note=note)
+    _relink(session, [person_id])                  # both rows in one recomputation (_relink flushes them first)
 
 
 def _erase_span(session, person_id: int) -> None:
