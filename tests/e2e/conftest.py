@@ -178,6 +178,20 @@ def log_in(page, base: str, who, *, code: str | None = None, wait=LANDED, open_f
         page.wait_for_url(wait)
 
 
+def shot_of(locator, path, *, max_height: float | None = None) -> None:
+    """Screenshot one element, at most ``max_height`` pixels of it, wherever the page is scrolled: the clip is
+    given in whole-page coordinates (a box read from the viewport goes negative or past its edge once app.js has
+    scrolled a focused field into view, and Chromium then refuses the clip)."""
+    locator.scroll_into_view_if_needed()
+    box = locator.bounding_box()
+    page = locator.page
+    top = box["y"] + page.evaluate("window.scrollY")
+    left = box["x"] + page.evaluate("window.scrollX")
+    height = box["height"] if max_height is None else min(box["height"], max_height)
+    page.screenshot(path=str(path), caret="initial", full_page=True,
+                    clip={"x": left, "y": top, "width": box["width"], "height": height})
+
+
 def pass_welcome(page, base: str, org_id: int, *, shot=None) -> None:
     """After logging in, an admin with subordinates lands on their summary (a dialog over the progress page);
     check it and go on to the organisation page as a user would."""

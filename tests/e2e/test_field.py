@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import ARTIFACTS, DOC_SCREENSHOTS, REPO, VIEWPORT, log_in
+from .conftest import ARTIFACTS, DOC_SCREENSHOTS, REPO, VIEWPORT, log_in, shot_of
 from .sweep import page_urls, prepare
 
 pytestmark = pytest.mark.e2e
@@ -214,9 +214,7 @@ def test_every_page_local_system_fonts_light_accessible(browser, live_server, ar
 
 
 def _shot_main(page, path):
-    box = page.locator("main").bounding_box()
-    page.screenshot(path=str(path), caret="initial", clip={"x": box["x"], "y": box["y"], "width": box["width"],
-                                                           "height": min(box["height"], HELP_SHOT_HEIGHT)})
+    shot_of(page.locator("main"), path, max_height=HELP_SHOT_HEIGHT)
 
 
 def _publish_shots(artifacts, names):

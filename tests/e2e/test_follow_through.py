@@ -23,7 +23,7 @@ from tuanjian.demo import make_id
 from tuanjian.extensions import db
 from tuanjian.models import ExceptionRequest, Member, Org, Person
 
-from .conftest import REPO, WatchedPage, log_in
+from .conftest import REPO, WatchedPage, log_in, shot_of
 
 pytestmark = pytest.mark.e2e
 
@@ -170,10 +170,7 @@ def test_errors_are_seen_on_the_longest_forms(browser, live_server, artifacts, j
 
 
 def _shot(locator, path, *, max_height=340):
-    box = locator.bounding_box()
-    page = locator.page
-    page.screenshot(path=str(path), caret="initial", clip={"x": box["x"], "y": box["y"], "width": box["width"],
-                                                           "height": min(box["height"], max_height)})
+    shot_of(locator, path, max_height=max_height)
 
 
 def test_help_pictures_of_each_task(browser, live_server, artifacts):
@@ -233,8 +230,7 @@ def test_help_pictures_of_each_task(browser, live_server, artifacts):
         c.goto(f"{base}/members/exceptions/{req_id}")
         expect(c.locator("main")).to_contain_text("入团时 12 周岁")
         _shot(c.locator("main section.card").first, artifacts / "follow-help-exception.png", max_height=580)
-        p.screenshot(path=str(artifacts / "follow-help-first-login.png"), caret="initial",
-                     clip=shots["help-first-login.png"].bounding_box())
+        shot_of(shots["help-first-login.png"], artifacts / "follow-help-first-login.png")
     finally:
         for w in (anon, branch, county):
             w.context.close()
