@@ -220,6 +220,33 @@ def place_codes(session, person_ids) -> dict[int, list[str]]:
 
 # ---------------------------------------------------------------- the scope chokepoint's look-ups (web/scope.py)
 
+# The account of a session cookie with its person and active admin grants (each with its org), highest org first:
+# one statement per request (the user loader), built once (SQLAlchemy memoises a statement's cache key).
+_ACCOUNT_WITH_GRANTS = None
+
+
+def _account_with_grants_statement():
+    global _ACCOUNT_WITH_GRANTS
+    if _ACCOUNT_WITH_GRANTS is None:
+        from .models import Account
+        _ACCOUNT_WITH_GRANTS = (
+            select(Account, AdminGrant).join(Account.person)
+            .outerjoin(AdminGrant, and_(AdminGrant.person_id == Account.person_id, AdminGrant.revoked_at.is_(None)))
+            .outerjoin(Org, AdminGrant.org_id == Org.id)
+            .options(contains_eager(Account.person), contains_eager(AdminGrant.org))
+            .where(Account.id == bindparam("account_id"))
+            .order_by(Org.code))
+    return _ACCOUNT_WITH_GRANTS
+
+
+def account_with_grants(session, account_id: int):
+    """(account, its person's active admin grants highest organisation first) in one statement, or (None, [])."""
+    rows = session.execute(_account_with_grants_statement(), {"account_id": account_id}).all()
+    if not rows:
+        return None, []
+    return rows[0][0], [grant for _, grant in rows if grant is not None]
+
+
 def admin_grants_of(session, person_id: int) -> list[AdminGrant]:
     """A person's active admin grants, highest organisation first."""
     return list(session.scalars(select(AdminGrant).join(Org, AdminGrant.org_id == Org.id)

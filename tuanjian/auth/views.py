@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy.orm import joinedload
 
 from .. import current_settings as _settings
 from ..domain.errors import NotAllowed, ValidationFailed
 from ..extensions import db
-from ..models import Account, utcnow
-from ..queries import admin_grants_of, has_children
+from ..models import utcnow
+from ..queries import account_with_grants, admin_grants_of, has_children
 from ..services import accounts, resetcodes, throttle
 from ..web import stash as stashes
 from ..web.actions import keep
@@ -33,10 +32,12 @@ def init_login_manager(login_manager) -> None:
             account_id, version = (int(x) for x in user_id.split("."))
         except ValueError:
             return None
-        # the person comes with it: every page names the user (current_actor, the header)
-        account = db.session.get(Account, account_id, options=[joinedload(Account.person)])
+        # the person and the admin grants come with it, in one statement: every page names the user
+        # (current_actor, the header) and checks the scope (web.scope.active_grants reads them from g)
+        account, grants = account_with_grants(db.session, account_id)
         if account is None or account.session_version != version:
             return None
+        g.active_grants = grants
         return account
 
     @login_manager.unauthorized_handler

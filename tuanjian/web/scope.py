@@ -14,12 +14,13 @@ from .net import client_ip
 
 
 def active_grants() -> list[AdminGrant]:
-    """The current user's admin grants, highest organisation first (cached per request)."""
+    """The current user's admin grants, highest organisation first (cached per request; the user loader reads them
+    with the account, in the same statement)."""
     if "active_grants" not in g:
-        if not current_user.is_authenticated:
-            g.active_grants = []
-        else:
-            g.active_grants = queries.admin_grants_of(db.session, current_user.person_id)
+        authenticated = current_user.is_authenticated          # loading the user may set g.active_grants
+        if "active_grants" not in g:
+            g.active_grants = (queries.admin_grants_of(db.session, current_user.person_id) if authenticated
+                               else [])
     return g.active_grants
 
 
