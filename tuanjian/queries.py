@@ -59,7 +59,23 @@ class Page:
 
 
 def paginate(session, stmt: Select, page: int, per_page: int, *, rows: bool = False) -> Page:
-    """One page of ``stmt``: its objects (``rows=True``: its rows, for a select of several entities)."""
+    """One page of ``stmt``: its objects (``rows=True``: its rows, for a select of several entities).
+
+    The page and the total come in one statement (``count(*) OVER ()`` beside each row) when ``stmt`` is a plain
+    select; the total is counted on its own only for a page past the end (no row to carry it) or for a select whose
+    rows a window count would not count (DISTINCT, GROUP BY, a LIMIT of its own)."""
+    plain = (not stmt._distinct and not stmt._group_by_clauses and stmt._limit_clause is None
+             and stmt._offset_clause is None)
+    if plain and page >= 1:
+        found = session.execute(stmt.add_columns(func.count().over()).offset((page - 1) * per_page)
+                                .limit(per_page)).all()
+        if found:
+            total = found[0][-1]
+            items = [tuple(row[:-1]) for row in found] if rows else [row[0] for row in found]
+            page, pages = page_bounds(total, page, per_page)
+            return Page(items, total, page, pages, per_page)
+        if page == 1:
+            return Page([], 0, 1, 1, per_page)
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     page, pages = page_bounds(total, page, per_page)
     sliced = stmt.offset((page - 1) * per_page).limit(per_page)

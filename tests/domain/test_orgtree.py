@@ -9,6 +9,7 @@ from tuanjian.domain.orgtree import (
     name_hints,
     next_child_code,
     recode,
+    subtree_totals,
     validate_code,
     validate_short_name,
 )
@@ -105,3 +106,11 @@ def test_only_branches_hold_members():
         with pytest.raises(ValidationFailed) as exc:
             check_holds_members(kind, "某组织")
         assert "只能编入团支部" in exc.value.message
+
+
+def test_subtree_totals_sum_each_wanted_org_and_everything_below_it():
+    counts = [("001", 1), ("001.001", 2), ("001.001.001", 4), ("001.0011", 8), ("001.002", None), ("002", 16)]
+    want = ["001", "001.001", "001.001.001", "001.0011", "001.003"]
+    brute = {c: sum(n or 0 for code, n in counts if is_within(code, c)) for c in want}
+    assert subtree_totals(counts, want) == brute == {"001": 15, "001.001": 6, "001.001.001": 4, "001.0011": 8,
+                                                     "001.003": 0}

@@ -44,3 +44,15 @@ def test_a_page_loads_the_user_and_grants_in_one_statement_and_nothing_twice(cli
     assert len(reading_accounts) == 1, reading_accounts
     assert reading_grants == reading_accounts, "the grants come with the account"
     assert len(selects) == len(set(selects)), [s for s in selects if selects.count(s) > 1]
+
+
+def test_an_exception_list_of_orgs_counts_their_members_in_one_statement(client, tree, login):
+    """团员人数 of every organisation on an exception list comes from one read of the stats rows, not one each."""
+    login(tree.county_admin)
+    url = f"/progress/org/{tree.county.id}/exceptions/no_secretary"
+    db.session.expunge_all()
+    with statements() as seen:
+        resp = client.get(url)
+    assert resp.status_code == 200
+    stats_reads = [s for s in _selects(seen) if "FROM org_stats" in s or "JOIN org_stats" in s]
+    assert len(stats_reads) <= 2, stats_reads          # the list itself, and the members below its organisations

@@ -132,6 +132,19 @@ def is_within(code: str, scope_code: str) -> bool:
     return code == scope_code or code.startswith(scope_code + ".")
 
 
+def subtree_totals(counts: Iterable[tuple[str, int]], codes: Iterable[str]) -> dict[str, int]:
+    """For each of ``codes``: the sum of the ``(code, n)`` counts of that organisation and every one below it
+    (each count is added to the wanted codes among its own code and its ancestors' codes)."""
+    totals = dict.fromkeys(codes, 0)
+    for code, n in counts:
+        c: str | None = code
+        while c is not None:
+            if c in totals:
+                totals[c] += n or 0
+            c = parent_code(c)
+    return totals
+
+
 def is_strictly_below(code: str, ancestor_code: str) -> bool:
     return code.startswith(ancestor_code + ".")
 

@@ -8,10 +8,15 @@ from ..models import ExceptionRequest, Member, Org, OrgStats, Person
 from ..queries import Page, paginate, within
 
 
-def subtree_members(session, code: str) -> int:
-    """团员 in the organisation's subtree (from the stats rows)."""
-    return int(session.scalar(select(func.coalesce(func.sum(OrgStats.members), 0)).where(
-        within(OrgStats.code, code))) or 0)
+def subtree_members_of(session, scope_code: str, codes) -> dict[str, int]:
+    """团员 in the subtree of each of ``codes`` (organisations within ``scope_code``): the stats rows' members of the
+    organisation and everything below it, from one read of the stats rows of the scope."""
+    from ..domain.orgtree import subtree_totals
+    codes = set(codes)
+    if not codes:
+        return {}
+    return subtree_totals(session.execute(select(OrgStats.code, OrgStats.members)
+                                          .where(within(OrgStats.code, scope_code))).all(), codes)
 
 
 def org_names(session, org_ids) -> dict[int, str]:

@@ -40,7 +40,7 @@ from ..web.scope import (
     parents_campaign_or_404,
 )
 from . import bp
-from .queries import org_names, subtree_members
+from .queries import org_names, subtree_members_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXCEPTION_BY_KEY = {e.key: e for e in EXCEPTIONS}
@@ -181,20 +181,23 @@ def _exception_rows(org, key, *, members=None):
     if key in ("no_school_code", "school_no_branch"):
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = org_names(db.session, {o.parent_id for o, _ in found})
+        below = subtree_members_of(db.session, org.code, [o.code for o, _ in found])
         return kind, ["学校团组织全称", "上级组织", "单位所属行业类别", "学校标识码", "团支部数", "团员人数",
                       "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, parents.get(o.parent_id, ""), o.industry or "",
-                          o.school_code or "", s.branches_below, subtree_members(db.session, o.code), o.code])
+                          o.school_code or "", s.branches_below, below[o.code], o.code])
             for o, s in found], (3, 6)
     if kind.about == "org":
         found = service.exception_orgs(db.session, org, key, settings=_settings())
         parents = org_names(db.session, {o.parent_id for o, _ in found})
         # 团员人数 counted as the progress table does: the organisation and everything below it
+        below = subtree_members_of(db.session, org.code,
+                                   [o.code for o, _ in found if o.kind != OrgKind.BRANCH.value])
         return kind, ["团组织全称", "团组织简称", "上级组织", "组织类别", "建立日期", "团员人数", "组织代码"], [
             ({"org": o}, [o.full_name or MISSING, o.short_name, parents.get(o.parent_id, ""),
                           KIND_LABELS[OrgKind(o.kind)],
                           o.founded_on.isoformat() if o.founded_on else MISSING,
-                          s.members if o.kind == OrgKind.BRANCH.value else subtree_members(db.session, o.code), o.code])
+                          s.members if o.kind == OrgKind.BRANCH.value else below[o.code], o.code])
             for o, s in found], (6,)
     if kind.about == "member" and members is None:
         members = service.exception_members(db.session, org, key, settings=_settings(), today=today)
