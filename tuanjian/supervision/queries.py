@@ -1,7 +1,7 @@
 """录入进度's look-ups that the progress service does not already answer."""
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, or_, select
 
 from ..domain.canonical import canonical_org_name, name_query
 from ..models import ExceptionRequest, Member, Org, OrgStats, Person
