@@ -8,12 +8,12 @@ import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, case, func, not_, or_, select, text
+from sqlalchemy import Integer, and_, bindparam, case, func, not_, or_, select, text
 
 from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
 from ..domain.progress import EXCEPTION_KEYS, SORT_KEYS, Tally, combined_youth, completion
 from ..models import Member, Org, OrgStats, Person, RegistrationCode, utcnow
-from ..queries import live_children, within
+from ..queries import live_children, within, within_bound, within_params
 from . import stats
 
 log = logging.getLogger(__name__)
@@ -93,11 +93,18 @@ def _live_overage(session, org: Org, *, settings, today: date, width: int) -> di
         .where(within(OrgStats.code, org.code), stats.overage_condition(today, settings)).group_by(key)).all())
 
 
-def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
-    """Sums of the subtree's OrgStats rows by direct subordinate: one scan of org_stats, no join."""
+_GROUPED: dict[int, tuple] = {}          # id(settings) → (settings, the statement of _grouped), built once
+
+
+def _grouped_statement(settings):
+    """The statement of ``_grouped`` for these rules settings, built once (30 columns of CASE expressions cost more
+    to build than to run); the subtree, the width of its key, the rules tag and the day are its parameters."""
+    cached = _GROUPED.get(id(settings))
+    if cached is not None and cached[0] is settings:
+        return cached[1]
     s, b = OrgStats, _is_branch()
-    key = func.substr(s.code, 1, width)
-    tag = stats.rules_tag(settings)
+    key = func.substr(s.code, 1, bindparam("width", type_=Integer))
+    tag, today = bindparam("tag", type_=s.rules.type), bindparam("today", type_=s.overage_on.type)
     columns = [
         func.count().label("orgs"), _count(b).label("branches"), _count(s.admins > 0).label("with_admin"),
         _count(s.info_complete).label("info_complete"), func.coalesce(func.sum(s.members), 0).label("members"),
@@ -116,8 +123,31 @@ def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
         _count(or_(s.overage_on.is_(None), s.overage_on != today)).label("stale_overage"),
         *[_count(cond).label(name) for name, cond in exception_conditions(settings).items()],
     ]
-    return {r.key: r for r in session.execute(
-        select(key.label("key"), *columns).where(within(s.code, org.code)).group_by(key))}
+    stmt = select(key.label("key"), *columns).where(within_bound(s.code, "scope")).group_by(key)
+    _GROUPED[id(settings)] = (settings, stmt)
+    return stmt
+
+
+def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
+    """Sums of the subtree's OrgStats rows by direct subordinate: one scan of org_stats, no join."""
+    params = {"width": width, "tag": stats.rules_tag(settings), "today": today, **within_params("scope", org.code)}
+    return {r.key: r for r in session.execute(_grouped_statement(settings), params)}
+
+
+_STALE_CODES = None
+
+
+def _stale_codes_statement():
+    """Unused registration codes past their expiry by direct subordinate (the key of ``_grouped``), built once."""
+    global _STALE_CODES
+    if _STALE_CODES is None:
+        key = func.substr(Org.code, 1, bindparam("width", type_=Integer))
+        _STALE_CODES = (select(key, func.count()).select_from(RegistrationCode)
+                        .join(Org, RegistrationCode.org_id == Org.id)
+                        .where(within_bound(Org.code, "scope"), Org.dissolved_at.is_(None),
+                               _stale_codes_condition(bindparam("now", type_=RegistrationCode.expires_at.type)))
+                        .group_by(key))
+    return _STALE_CODES
 
 
 def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
@@ -136,11 +166,8 @@ def progress(session, org: Org, *, settings, now: datetime, today: date, check_c
     overage = None
     if check_current and any(r.stale_overage for r in grouped.values()):
         overage = _live_overage(session, org, settings=settings, today=today, width=width)
-    key = func.substr(Org.code, 1, width)
-    codes = dict(session.execute(
-        select(key, func.count()).select_from(RegistrationCode).join(Org, RegistrationCode.org_id == Org.id)
-        .where(within(Org.code, org.code), Org.dissolved_at.is_(None), _stale_codes_condition(now))
-        .group_by(key)).all())
+    codes = dict(session.execute(_stale_codes_statement(),
+                                 {"width": width, "now": now, **within_params("scope", org.code)}).all())
     children = live_children(session, org.id)
     with_children = set(session.scalars(select(Org.parent_id).where(
         Org.parent_id.in_([c.id for c in children]), Org.dissolved_at.is_(None)).distinct())) if children else set()
