@@ -7,7 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Integer, Select, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..domain import exceptions as rules
@@ -16,7 +16,7 @@ from ..domain.members import is_overage
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.people import classify_id_search
 from ..models import CadrePost, ExceptionRequest, Member, Org, Person, TransferRequest
-from ..queries import Page, among, paginate, within
+from ..queries import Page, among, paginate, within, within_bound, within_params
 from ..services import idsearch
 
 
@@ -170,36 +170,64 @@ def exceptions_to_decide(session, approver_org_id: int) -> int:
 
 # ---------------------------------------------------------------- 我的申请 (issue 26.1): the requester's side
 
+_REQUESTER: dict[str, Select] = {}        # the two statements below, built once (their scope is a parameter)
+
+
+def _requester_params(scope: Org, person_id: int, since: datetime, limit: int) -> dict:
+    return {"scope_id": scope.id, "person_id": person_id, "since": since, "limit": limit,
+            **within_params("scope", scope.code)}
+
+
+def _requester_exceptions_statement() -> Select:
+    if "exceptions" not in _REQUESTER:
+        branch, later = aliased(Org), aliased(ExceptionRequest)
+        resent = exists().where(later.id_number == ExceptionRequest.id_number, later.id > ExceptionRequest.id)
+        _REQUESTER["exceptions"] = (
+            select(ExceptionRequest).join(branch, ExceptionRequest.org_id == branch.id)
+            .where(within_bound(branch.code, "scope"),
+                   or_(ExceptionRequest.org_id == bindparam("scope_id", type_=ExceptionRequest.org_id.type),
+                       ExceptionRequest.requested_by_id == bindparam("person_id",
+                                                                     type_=ExceptionRequest.requested_by_id.type)),
+                   or_(ExceptionRequest.status == rules.PENDING,
+                       and_(ExceptionRequest.status == rules.REFUSED, ~resent),
+                       and_(ExceptionRequest.status == rules.APPROVED,
+                            ExceptionRequest.decided_at >= bindparam("since", type_=ExceptionRequest.decided_at.type))))
+            .order_by(ExceptionRequest.id.desc()).limit(bindparam("limit", type_=Integer)))
+    return _REQUESTER["exceptions"]
+
+
 def requester_exceptions(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
                          ) -> list[ExceptionRequest]:
     """The 特殊情况录入 requests the current org (its branch) or the user asked for, within the subtree: pending,
     returned (until a later request for the same person is sent) and approved since ``since``; newest first."""
-    branch, later = aliased(Org), aliased(ExceptionRequest)
-    resent = exists().where(later.id_number == ExceptionRequest.id_number, later.id > ExceptionRequest.id)
-    stmt = (select(ExceptionRequest).join(branch, ExceptionRequest.org_id == branch.id)
-            .where(within(branch.code, scope.code),
-                   or_(ExceptionRequest.org_id == scope.id, ExceptionRequest.requested_by_id == person_id),
-                   or_(ExceptionRequest.status == rules.PENDING,
-                       and_(ExceptionRequest.status == rules.REFUSED, ~resent),
-                       and_(ExceptionRequest.status == rules.APPROVED, ExceptionRequest.decided_at >= since)))
-            .order_by(ExceptionRequest.id.desc()).limit(limit))
-    return list(session.scalars(stmt))
+    return list(session.scalars(_requester_exceptions_statement(),
+                                _requester_params(scope, person_id, since, limit)))
+
+
+def _requester_transfers_statement() -> Select:
+    if "transfers" not in _REQUESTER:
+        dst, later = aliased(Org), aliased(TransferRequest)
+        resent = exists().where(later.member_id == TransferRequest.member_id, later.id > TransferRequest.id)
+        _REQUESTER["transfers"] = (
+            select(TransferRequest).join(dst, TransferRequest.to_org_id == dst.id)
+            .where(within_bound(dst.code, "scope"),
+                   or_(TransferRequest.to_org_id == bindparam("scope_id", type_=TransferRequest.to_org_id.type),
+                       TransferRequest.requested_by_id == bindparam("person_id",
+                                                                    type_=TransferRequest.requested_by_id.type)),
+                   or_(TransferRequest.status == "pending",
+                       and_(TransferRequest.status == "refused", ~resent),
+                       and_(TransferRequest.status == "accepted",
+                            TransferRequest.decided_at >= bindparam("since", type_=TransferRequest.decided_at.type))))
+            .order_by(TransferRequest.id.desc()).limit(bindparam("limit", type_=Integer)))
+    return _REQUESTER["transfers"]
 
 
 def requester_transfers(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
                         ) -> list[TransferRequest]:
     """The 组织关系转接 requests into the current org (or asked for by the user) within the subtree: pending,
     refused (until a later request for the same member) and accepted since ``since``; newest first."""
-    dst, later = aliased(Org), aliased(TransferRequest)
-    resent = exists().where(later.member_id == TransferRequest.member_id, later.id > TransferRequest.id)
-    stmt = (select(TransferRequest).join(dst, TransferRequest.to_org_id == dst.id)
-            .where(within(dst.code, scope.code),
-                   or_(TransferRequest.to_org_id == scope.id, TransferRequest.requested_by_id == person_id),
-                   or_(TransferRequest.status == "pending",
-                       and_(TransferRequest.status == "refused", ~resent),
-                       and_(TransferRequest.status == "accepted", TransferRequest.decided_at >= since)))
-            .order_by(TransferRequest.id.desc()).limit(limit))
-    return list(session.scalars(stmt))
+    return list(session.scalars(_requester_transfers_statement(),
+                                _requester_params(scope, person_id, since, limit)))
 @dataclass(frozen=True)
 class EventRow:
     on: date
