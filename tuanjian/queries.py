@@ -140,31 +140,40 @@ def admin_count(session, org_id: int) -> int:
         AdminGrant.org_id == org_id, AdminGrant.revoked_at.is_(None))) or 0
 
 
+_NODE_FACTS: dict[str, Select] = {}       # the three look-ups of the org tree's nodes, built once
+
+
+def _node_facts(name: str) -> Select:
+    if not _NODE_FACTS:
+        ids = bindparam("ids", expanding=True)
+        _NODE_FACTS["children"] = (select(Org.parent_id, func.count())
+                                   .where(Org.parent_id.in_(ids), Org.dissolved_at.is_(None)).group_by(Org.parent_id))
+        _NODE_FACTS["admins"] = (select(AdminGrant.org_id, func.count())
+                                 .where(AdminGrant.org_id.in_(ids), AdminGrant.revoked_at.is_(None))
+                                 .group_by(AdminGrant.org_id))
+        latest = (select(RegistrationCode.org_id, func.max(RegistrationCode.id).label("mid"))
+                  .where(RegistrationCode.org_id.in_(ids)).group_by(RegistrationCode.org_id).subquery())
+        _NODE_FACTS["codes"] = select(RegistrationCode).join(latest, and_(RegistrationCode.id == latest.c.mid))
+    return _NODE_FACTS[name]
+
+
 def child_counts(session, org_ids: list[int]) -> dict[int, int]:
     if not org_ids:
         return {}
-    rows = session.execute(select(Org.parent_id, func.count()).where(Org.parent_id.in_(org_ids),
-                                                                     Org.dissolved_at.is_(None))
-                           .group_by(Org.parent_id))
-    return {pid: n for pid, n in rows}
+    return {pid: n for pid, n in session.execute(_node_facts("children"), {"ids": list(org_ids)})}
 
 
 def admin_counts(session, org_ids: list[int]) -> dict[int, int]:
     if not org_ids:
         return {}
-    rows = session.execute(select(AdminGrant.org_id, func.count()).where(
-        AdminGrant.org_id.in_(org_ids), AdminGrant.revoked_at.is_(None)).group_by(AdminGrant.org_id))
-    return {oid: n for oid, n in rows}
+    return {oid: n for oid, n in session.execute(_node_facts("admins"), {"ids": list(org_ids)})}
 
 
 def latest_codes(session, org_ids: list[int]) -> dict[int, RegistrationCode]:
     """The most recently issued code of each org."""
     if not org_ids:
         return {}
-    latest = (select(RegistrationCode.org_id, func.max(RegistrationCode.id).label("mid"))
-              .where(RegistrationCode.org_id.in_(org_ids)).group_by(RegistrationCode.org_id).subquery())
-    rows = session.scalars(select(RegistrationCode).join(latest, and_(RegistrationCode.id == latest.c.mid)))
-    return {c.org_id: c for c in rows}
+    return {c.org_id: c for c in session.scalars(_node_facts("codes"), {"ids": list(org_ids)})}
 
 
 def active_posts(session, org_id: int) -> list[CadrePost]:
