@@ -71,6 +71,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["breakable"] = breakable
     app.jinja_env.filters["mask_id"] = mask_id_number
     app.jinja_env.filters["phone_menu"] = phone_menu
+    from .urls import template_url_for
+    app.jinja_env.globals["url_for"] = template_url_for       # links written once per row (web.urls)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
