@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app, request, url_for
+from flask.globals import _cv_request
 
 from ..domain.addresses import absolute, is_loopback
 
@@ -47,11 +48,14 @@ def template_url_for(endpoint: str, **values) -> str:
     names = tuple(values)
     if any(name.startswith("_") for name in names):
         return url_for(endpoint, **values)
-    cache = current_app.extensions.setdefault("tuanjian_url_patterns", {})
-    key = (endpoint, names, request.script_root)
+    ctx = _cv_request.get(None)
+    if ctx is None:
+        return url_for(endpoint, **values)
+    cache = ctx.app.extensions.setdefault("tuanjian_url_patterns", {})
+    key = (endpoint, names, ctx.request.script_root)
     pattern = cache.get(key)
     if pattern is None:
-        rules = current_app.url_map._rules_by_endpoint.get(endpoint, [])
+        rules = ctx.app.url_map._rules_by_endpoint.get(endpoint, [])
         if len(rules) != 1 or rules[0].defaults:      # which rule is used, or its URL, may depend on the values
             cache[key] = False
             return url_for(endpoint, **values)
