@@ -74,22 +74,18 @@ class Page:
 def paginate(session, stmt: Select, page: int, per_page: int, *, rows: bool = False) -> Page:
     """One page of ``stmt``: its objects (``rows=True``: its rows, for a select of several entities).
 
-    The page and the total come in one statement (``count(*) OVER ()`` beside each row) when ``stmt`` is a plain
-    select; the total is counted on its own only for a page past the end (no row to carry it) or for a select whose
-    rows a window count would not count (DISTINCT, GROUP BY, a LIMIT of its own)."""
+    The total of a plain select is counted as ``SELECT count(*)`` over the same FROM and WHERE: building a count over
+    a subquery of every selected column (a member row is three entities, 60 columns) cost more CPU than running it.
+    (One statement with ``count(*) OVER ()`` beside each row would save a round trip, but makes the database keep
+    every row of the list before the page is cut: 1.4–1.7× its time on a county of 50,000.) A select whose rows a
+    plain count would not count (DISTINCT, GROUP BY, a LIMIT of its own) is counted over its subquery."""
     plain = (not stmt._distinct and not stmt._group_by_clauses and stmt._limit_clause is None
              and stmt._offset_clause is None)
-    if plain and page >= 1:
-        found = session.execute(stmt.add_columns(func.count().over()).offset((page - 1) * per_page)
-                                .limit(per_page)).all()
-        if found:
-            total = found[0][-1]
-            items = [tuple(row[:-1]) for row in found] if rows else [row[0] for row in found]
-            page, pages = page_bounds(total, page, per_page)
-            return Page(items, total, page, pages, per_page)
-        if page == 1:
-            return Page([], 0, 1, 1, per_page)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    if plain:
+        counting = stmt.with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    else:
+        counting = select(func.count()).select_from(stmt.order_by(None).subquery())
+    total = session.scalar(counting) or 0
     page, pages = page_bounds(total, page, per_page)
     sliced = stmt.offset((page - 1) * per_page).limit(per_page)
     items = list(session.execute(sliced).all()) if rows else list(session.scalars(sliced))
