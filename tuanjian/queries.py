@@ -138,6 +138,12 @@ def latest_codes(session, org_ids: list[int]) -> dict[int, RegistrationCode]:
     return {c.org_id: c for c in rows}
 
 
+def post_held_at(end) -> object:
+    """The condition "a cadre post held at the naive-UTC instant ``end``" (the end of an as-of day): entered before
+    it and not ended by then. The one rule for as-of figures and lists (团内统计's cadres, the as-of member list)."""
+    return and_(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end))
+
+
 def active_posts(session, org_id: int) -> list[CadrePost]:
     return list(session.scalars(select(CadrePost).where(CadrePost.org_id == org_id, CadrePost.ended_at.is_(None))
                                 .order_by(CadrePost.id)))

@@ -103,3 +103,30 @@ def test_member_export_as_of_a_day(client, session, login, tree):
     assert client.get(f"/members/org/{tree.school.id}/export.xlsx?on={ten}").status_code == 404
     page = client.get(f"/members/org/{tree.township.id}").get_data(as_text=True)
     assert f'action="/members/org/{tree.township.id}/export.xlsx"' in page
+
+
+def test_member_export_as_of_a_day_shows_the_posts_held_then(client, session, login, tree):
+    """团内职务 in the as-of export are the posts held at the end of D (entered before, not ended by then), the
+    same rule as 团内统计's cadres; today's export shows today's posts."""
+    from tuanjian.models import CadrePost
+    a, _, _ = _history(session, tree)
+    now = utcnow()
+    session.add_all([
+        CadrePost(person_id=a.person_id, org_id=tree.village.id, position="组织委员",
+                  created_at=now - timedelta(days=30), ended_at=now - timedelta(days=5),
+                  ended_on=local_today() - timedelta(days=5), end_reason="换届"),
+        CadrePost(person_id=a.person_id, org_id=tree.village.id, position="宣传委员", created_at=now)])
+    session.commit()
+    login(tree.county_admin)
+
+    def posts_of_jia(on):
+        resp = client.get(f"/members/org/{tree.county.id}/export.xlsx?on={on}")
+        assert resp.status_code == 200
+        ws = load_workbook(BytesIO(resp.data)).active
+        rows = list(ws.iter_rows(values_only=True))
+        header = next(r for r in rows if r and "团内职务" in r)
+        row = next(r for r in rows if r and "员甲" in r)
+        return row[header.index("团内职务")] or ""
+
+    assert posts_of_jia((local_today() - timedelta(days=10)).isoformat()) == "组织委员"
+    assert posts_of_jia(local_today().isoformat()) == "宣传委员"
