@@ -263,20 +263,54 @@ def org_facts(session, org: Org, day: date) -> list:
             for i, c, k, ind in rows]
 
 
+def org_groups(session, org: Org, day: date) -> tuple[list, list[int]]:
+    """``org_facts`` counted in SQL: (the orgs by kind label and 领域, the ids of those holding members)."""
+    from ..domain.orgtree import KIND_LABELS, OrgKind
+    from ..domain.register_stats import OrgGroup
+    end = _end_utc(day)
+    existing = and_(within(Org.code, org.code), Org.created_at < end,
+                    or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+    session.flush()
+    conn = session.connection()
+    labels = {k.value: KIND_LABELS[k] for k in OrgKind}
+    groups = [OrgGroup(labels[k], ind, n) for k, ind, n in conn.execute(
+        select(Org.kind, Org.industry, func.count()).where(existing).group_by(Org.kind, Org.industry))]
+    holding = [k.value for k in OrgKind if k.holds_members]
+    return groups, list(conn.execute(select(Org.id).where(existing, Org.kind.in_(holding))).scalars())
+
+
+def _cadres_in_post(org: Org, day: date, whole: bool, *cols):
+    end = _end_utc(day)
+    return _inside(select(*cols).select_from(CadrePost).join(Person, CadrePost.person_id == Person.id)
+                   .outerjoin(Member, Member.person_id == Person.id)
+                   .where(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)),
+                   CadrePost.org_id, None if whole else org.code)
+
+
 def cadre_facts(session, org: Org, day: date, *, whole: bool = False) -> list:
-    """团干部 in post at the end of ``day`` in ``org``'s subtree (``whole``: it is all the data, see
+    """团干部 in post at the end of ``day`` in ``org``'s subtree, by post id (``whole``: it is all the data, see
     ``whole_scope``)."""
     from ..domain.register_stats import CadreFact
-    end = _end_utc(day)
     session.flush()
-    rows = session.connection().execute(_inside(
-        select(CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
-               Member.education)
-        .join(Person, CadrePost.person_id == Person.id)
-        .outerjoin(Member, Member.person_id == Person.id)
-        .where(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)),
-        CadrePost.org_id, None if whole else org.code))
+    rows = session.connection().execute(_cadres_in_post(
+        org, day, whole, CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
+        Member.education).order_by(CadrePost.id))
     return [CadreFact(*r) for r in rows]
+
+
+def cadre_groups(session, org: Org, day: date, bounds, *, whole: bool = False) -> list:
+    """``cadre_facts`` counted in SQL as ``register_stats.cadre_tables`` counts them: one per person (their post
+    with the lowest id), by nature, gender, age group (``age_cutoffs``) and 文化程度."""
+    from ..domain.register_stats import CadreGroup, age_cutoffs
+    cuts = age_cutoffs(day, bounds)
+    age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
+    first = func.row_number().over(partition_by=CadrePost.person_id, order_by=CadrePost.id).label("rn")
+    t = _cadres_in_post(org, day, whole, CadrePost.nature.label("nature"), Person.gender.label("gender"), age,
+                        Member.education.label("education"), first).subquery("posts")
+    keys = (t.c.nature, t.c.gender, t.c.age, t.c.education)
+    session.flush()
+    return [CadreGroup(*row) for row in session.connection().execute(
+        select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
@@ -384,7 +418,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
         side[o] = side.get(o, 0) + n
         kinds[kind] = kinds.get(kind, 0) + n
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
-    orgs = org_facts(session, org, day)
+    org_kinds, branch_ids = org_groups(session, org, day)
     all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
     child_of = {c.code: c.id for c in children}
     depth = org.code.count(".") + 1
@@ -405,8 +439,9 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     return Statistics(org, day, last_day,
                       rs.grouped_member_tables(groups_now, age_bounds),
                       rs.kind_tables(kinds, internal),
-                      rs.org_tables(orgs, per_org, small=small),
-                      rs.cadre_tables(cadre_facts(session, org, day, whole=scope is None), day, age_bounds),
+                      rs.grouped_org_tables(org_kinds, branch_ids, per_org, small=small),
+                      rs.grouped_cadre_tables(cadre_groups(session, org, day, age_bounds, whole=scope is None),
+                                              age_bounds),
                       rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
                                                unrecorded[0] if unrecorded else None, whole=scope is None),
                       internal, youth,
