@@ -16,8 +16,8 @@ from tuanjian.domain.orgtree import OrgKind, is_within
 from tuanjian.domain.settings import DEFAULT_SETTINGS as S
 from tuanjian.models import Member, MembershipEvent, Org
 from tuanjian.services import members, orgs, transfers
-from tuanjian.services.owners import posts
 from tuanjian.services.actor import Actor
+from tuanjian.services.owners import posts
 from tuanjian.services.owners.memberships import next_dates
 from tuanjian.tuanji import queries
 
