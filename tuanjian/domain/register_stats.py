@@ -321,6 +321,39 @@ def compare_counts(last: dict[int, int], this: dict[int, int], arrivals: dict[in
     return out
 
 
+def child_heads(code: str, orgs: Iterable[tuple[int, str]], children: Iterable) -> dict[int, int]:
+    """org id -> the id of the child of the org ``code`` whose subtree holds it, for ``orgs`` (id, code) of that
+    org's subtree (the org itself and orgs under no listed child are left out)."""
+    child_of = {c.code: c.id for c in children}
+    start = len(code) + 1
+    out = {}
+    for i, c in orgs:
+        if len(c) < start:
+            continue
+        end = c.find(".", start)
+        head = child_of.get(c if end < 0 else c[:end])
+        if head is not None:
+            out[i] = head
+    return out
+
+
+def compare_figures(figures: dict[int, tuple[int, int, int, int]], heads: dict[int, int], child_ids: Iterable[int],
+                    total_id: int) -> list[Comparison]:
+    """``compare_counts`` from per-org (last, arrivals, departures, this) (``queries.org_figures``): one row per
+    child (adding up the orgs ``heads`` maps to it) and the total (every org of ``figures``) as ``total_id``."""
+    sums = {i: [0, 0, 0, 0] for i in child_ids}
+    total = [0, 0, 0, 0]
+    for o, f in figures.items():
+        for k in range(4):
+            total[k] += f[k]
+        head = heads.get(o)
+        if head is not None:
+            row = sums[head]
+            for k in range(4):
+                row[k] += f[k]
+    return [Comparison(i, *sums[i]) for i in child_ids] + [Comparison(total_id, *total)]
+
+
 def net_of_internal(c: Comparison, internal: int) -> Comparison:
     """An org's own total with the transfers between its subordinates taken off both sides (still balanced)."""
     return Comparison(c.org_id, c.last, c.arrivals - internal, c.departures - internal, c.this)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, text
+from sqlalchemy import and_, case, exists, false, func, or_, select, text, true
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -42,24 +42,33 @@ def _inside(stmt, org_id, scope_code: str | None, org=Org):
     return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
 
 
+def org_figures(session, day: date, earlier: date,
+                scope_code: str | None) -> dict[int, tuple[int, int, int, int]]:
+    """org id -> (members at the end of ``earlier``, counted arrivals dated after ``earlier`` and on or before
+    ``day``, departures in the same span, members at the end of ``day``), for every org with any of them, in one
+    pass over the events (``scope_code`` None: every org)."""
+    e = MembershipEvent
+    arriving = e.kind.in_(register.ARRIVING)
+    at_day = and_(arriving, or_(e.next_on.is_(None), e.next_on > day))
+    at_earlier = and_(arriving, e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
+    in_span = e.on_date > earlier
+    stmt = _inside(select(e.org_id, func.sum(case((at_earlier, 1), else_=0)),
+                          func.sum(case((and_(in_span, arriving), 1), else_=0)),
+                          func.sum(case((and_(in_span, ~arriving), 1), else_=0)),
+                          func.sum(case((at_day, 1), else_=0)))
+                   .where(e.erased == false(), e.on_date <= day,
+                          or_(in_span, and_(arriving, or_(e.next_on.is_(None), e.next_on > earlier)))),
+                   e.org_id, scope_code).group_by(e.org_id)
+    session.flush()
+    return {o: (int(a), int(b), int(c), int(d)) for o, a, b, c, d in session.connection().execute(stmt).all()}
+
+
 def counts_at_two(session, day: date, earlier: date,
                   scope_code: str | None) -> tuple[dict[int, int], dict[int, int]]:
     """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events (``scope_code`` None:
     every org)."""
-    e = MembershipEvent
-    at_day = and_(e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day))
-    at_earlier = and_(e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
-    stmt = _inside(select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
-                   .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
-                          or_(e.next_on.is_(None), e.next_on > earlier)), e.org_id, scope_code).group_by(e.org_id)
-    session.flush()
-    this, last = {}, {}
-    for org_id, n, m in session.connection().execute(stmt):
-        if n:
-            this[org_id] = int(n)
-        if m:
-            last[org_id] = int(m)
-    return this, last
+    figures = org_figures(session, day, earlier, scope_code)
+    return ({o: f[3] for o, f in figures.items() if f[3]}, {o: f[0] for o, f in figures.items() if f[0]})
 
 
 def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
@@ -229,7 +238,16 @@ def change_counts(session, start: date, end: date, scope_code: str | None) -> di
                    .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
     stmt = stmt.group_by(e.org_id, e.kind)
     session.flush()
-    return {(o, k): n for o, k, n in session.connection().execute(stmt)}
+    return {(o, k): n for o, k, n in session.connection().execute(stmt).all()}
+
+
+def kind_counts(session, start: date, end: date, scope_code: str | None) -> dict[str, int]:
+    """kind -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
+    e = MembershipEvent
+    stmt = _inside(select(e.kind, func.count())
+                   .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
+    session.flush()
+    return dict(session.connection().execute(stmt.group_by(e.kind)).all())
 
 
 def internal_transfers(session, start: date, end: date, scope_code: str | None) -> int:
@@ -238,6 +256,20 @@ def internal_transfers(session, start: date, end: date, scope_code: str | None) 
     (``register_stats.internal_transfers`` in SQL)."""
     e_in, e_out, e_prev = aliased(MembershipEvent), aliased(MembershipEvent), aliased(MembershipEvent)
     o_in, o_out = aliased(Org), aliased(Org)
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # the previous event read once per 转入 (LATERAL, newest id first, LIMIT 1): half the work of the max(id)
+        # subquery, which the planner evaluates inside a hash join over every 转出
+        prev = (select(e_prev.kind, e_prev.on_date, e_prev.org_id)
+                .where(e_prev.person_id == e_in.person_id, e_prev.erased == false(), e_prev.id < e_in.id)
+                .order_by(e_prev.id.desc()).limit(1).lateral("prev"))
+        stmt = _inside(_inside(select(func.count()).select_from(e_in).join(prev, true())
+                               .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
+                                      e_in.on_date <= end, prev.c.kind == register.OUT_COUNTY,
+                                      prev.c.on_date == e_in.on_date), e_in.org_id, scope_code, o_in),
+                       prev.c.org_id, scope_code, o_out)
+        return conn.execute(stmt).scalar() or 0
     previous = (select(func.max(e_prev.id)).where(e_prev.person_id == e_in.person_id, e_prev.erased == false(),
                                                   e_prev.id < e_in.id).correlate(e_in).scalar_subquery())
     paired = _inside(select(e_out.id).where(e_out.id == previous, e_out.kind == register.OUT_COUNTY,
@@ -245,8 +277,7 @@ def internal_transfers(session, start: date, end: date, scope_code: str | None) 
     stmt = _inside(select(func.count()).select_from(e_in)
                    .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
                           e_in.on_date <= end), e_in.org_id, scope_code, o_in).where(exists(paired))
-    session.flush()
-    return session.connection().execute(stmt).scalar() or 0
+    return conn.execute(stmt).scalar() or 0
 
 
 def org_facts(session, org: Org, day: date) -> list:
@@ -404,31 +435,21 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
     if session.get_bind().dialect.name == "postgresql":
-        # a province joins millions of events, people and member records: let the hash joins stay in memory
+        # a province joins millions of events, people and member records: let the hash joins stay in memory; and
+        # no JIT compilation (with these costs it would compile and optimise each query: 0.1-0.2 s a query, more
+        # than it saves on a few million rows)
         session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
     scope = whole_scope(session, org)
-    per_org, last_per_org = counts_at_two(session, day, last_day, scope)
-    changes = change_counts(session, last_day, day, scope)
+    figures = org_figures(session, day, last_day, scope)
+    per_org = {o: f[3] for o, f in figures.items() if f[3]}
+    kinds = kind_counts(session, last_day, day, scope)
     internal = internal_transfers(session, last_day, day, scope)
-    arrivals: dict[int, int] = {}
-    departures: dict[int, int] = {}
-    kinds: dict[str, int] = {}
-    for (o, kind), n in changes.items():
-        side = arrivals if register.is_arriving(kind) else departures
-        side[o] = side.get(o, 0) + n
-        kinds[kind] = kinds.get(kind, 0) + n
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
     org_kinds, branch_ids = org_groups(session, org, day)
-    all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
-    child_of = {c.code: c.id for c in children}
-    depth = org.code.count(".") + 1
-    groups: dict[int, list[int]] = {c.id: [] for c in children}
-    for i, code in all_codes.items():
-        head = ".".join(code.split(".")[:depth + 1])
-        if head in child_of:
-            groups[child_of[head]].append(i)
-    groups[org.id] = list(all_codes)
-    compared = {c.org_id: c for c in rs.compare_counts(last_per_org, per_org, arrivals, departures, groups)}
+    codes = session.connection().execute(select(Org.id, Org.code).where(within(Org.code, org.code))).all()
+    compared = {c.org_id: c for c in rs.compare_figures(figures, rs.child_heads(org.code, codes, children),
+                                                          [c.id for c in children], org.id)}
     rows = [(c, compared[c.id]) for c in children
             if not c.is_dissolved or any(getattr(compared[c.id], k)
                                          for k in ("last", "arrivals", "departures", "this"))]
