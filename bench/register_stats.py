@@ -137,15 +137,18 @@ def time_parts(session, root, day, settings) -> dict[str, float]:
     scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
     whole = scope is None
     steps = {
-        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, scope),
+        "members per org at both dates and the year's arrivals/departures": lambda: queries.org_figures(
+            session, day, last, scope),
         "breakdowns": lambda: queries.member_groups(session, day, scope, settings.register_age_bounds),
-        "year's events": lambda: (queries.change_counts(session, last, day, scope),
-                                  queries.internal_transfers(session, last, day, scope)),
-        "orgs and cadres": lambda: (queries.org_facts(session, root, day),
-                                    queries.cadre_facts(session, root, day, whole=whole)),
+        "year's kinds and transfers between subordinates": lambda: (
+            queries.kind_counts(session, last, day, scope), queries.internal_transfers(session, last, day, scope)),
+        "orgs and cadres": lambda: (queries.org_groups(session, root, day),
+                                    queries.cadre_groups(session, root, day, settings.register_age_bounds,
+                                                         whole=whole)),
         "unexplained": lambda: queries.unexplained(session, root, day,
                                                    sum(queries.counts_on(session, day, scope).values()), whole=whole),
     }
+    queries.tune(session)              # the page's settings (work_mem, no JIT on PostgreSQL)
     out = {}
     for name, step in steps.items():
         t, c = time.perf_counter(), time.process_time()

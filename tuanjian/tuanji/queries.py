@@ -307,7 +307,7 @@ def org_groups(session, org: Org, day: date) -> tuple[list, list[int]]:
     groups = [OrgGroup(labels[k], ind, n) for k, ind, n in conn.execute(
         select(Org.kind, Org.industry, func.count()).where(existing).group_by(Org.kind, Org.industry))]
     holding = [k.value for k in OrgKind if k.holds_members]
-    return groups, list(conn.execute(select(Org.id).where(existing, Org.kind.in_(holding))).scalars())
+    return groups, list(conn.execute(select(Org.id).where(existing, Org.kind.in_(holding))).scalars().all())
 
 
 def _cadres_in_post(org: Org, day: date, whole: bool, *cols):
@@ -424,6 +424,15 @@ class Statistics:
         return youth_ratio(members, youth)
 
 
+def tune(session) -> None:
+    """PostgreSQL settings for the 团内统计's queries, for the rest of the transaction: a province joins millions
+    of events, people and member records, so hash tables may take 256 MB; and no JIT compilation (at these costs
+    it compiles and optimises each query, 0.1-0.2 s a query, more than it saves on a few million rows)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
     """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
     SQL: members per org at both dates (``next_on`` filter, no window), the members' fields in one grouped query,
@@ -434,12 +443,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
-    if session.get_bind().dialect.name == "postgresql":
-        # a province joins millions of events, people and member records: let the hash joins stay in memory; and
-        # no JIT compilation (with these costs it would compile and optimise each query: 0.1-0.2 s a query, more
-        # than it saves on a few million rows)
-        session.execute(text("SET LOCAL work_mem = '256MB'"))
-        session.execute(text("SET LOCAL jit = off"))
+    tune(session)
     scope = whole_scope(session, org)
     figures = org_figures(session, day, last_day, scope)
     per_org = {o: f[3] for o, f in figures.items() if f[3]}
