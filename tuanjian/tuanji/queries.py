@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, text, true
+from sqlalchemy import and_, case, exists, false, func, or_, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -205,27 +205,51 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
     age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
     off = case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1),
                else_=0).label("off")
-    inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
-                    Member.education.label("education"), Member.occupation.label("occupation"),
-                    Person.political_status.label("political_status"), off)
-             .select_from(e).join(Person, Person.id == e.person_id)
-             .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
-    inner = _inside(inner, e.org_id, scope_code)
-    t = inner.subquery("placed")
-    keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status)
     session.flush()
     conn = session.connection()
     merge = scope_code is None and conn.dialect.name == "postgresql"
+
+    def counted(*person_range):
+        """The grouped count of the members whose person id lies in ``person_range`` (lo, hi) if given."""
+        on_member = Member.person_id == e.person_id
+        where = [_placed(day)]
+        if person_range:
+            lo, hi = person_range
+            where += [e.person_id >= lo, e.person_id < hi, Person.id >= lo, Person.id < hi]
+            on_member = and_(on_member, Member.person_id >= lo, Member.person_id < hi)
+        inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
+                        Member.education.label("education"), Member.occupation.label("occupation"),
+                        Person.political_status.label("political_status"), off)
+                 .select_from(e).join(Person, Person.id == e.person_id).outerjoin(Member, on_member).where(*where))
+        t = _inside(inner, e.org_id, scope_code).subquery("placed")
+        keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
+        return select(*keys, func.count().label("n")).group_by(*keys)
+
     if merge:
         # every member of the data: the planner hashes people and member records (2.5M rows each at a province,
-        # 11 s); events, people and records read in person order by their indexes and merged take about half
-        conn.execute(text("SET LOCAL enable_hashjoin = off"))
+        # 11 s); events, people and records read in person order by their indexes and merged take about half. The
+        # people are split into two halves by id, each merged and counted in its own process (a Parallel Append
+        # of two whole plans: the scan sizes set out of reach keep the planner from splitting the scans inside)
+        low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
+        low, high = (low or 0), (high or 0) + 1
+        middle = (low + high) // 2
+        for setting in ("enable_hashjoin = off", "min_parallel_table_scan_size = '1TB'",
+                        "min_parallel_index_scan_size = '1TB'"):
+            conn.execute(text(f"SET LOCAL {setting}"))
+        t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
+        keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
+        stmt = select(*keys, func.sum(t.c.n)).group_by(*keys)
+    else:
+        stmt = counted()
     out, off_record = [], 0
-    for *row, flag, n in conn.execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
-        out.append(MemberGroup(*row, n))
-        off_record += n if flag else 0
+    for *row, flag, n in conn.execute(stmt).all():
+        if not n:
+            continue
+        out.append(MemberGroup(*row, int(n)))
+        off_record += int(n) if flag else 0
     if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
-        conn.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+        for setting in ("enable_hashjoin", "min_parallel_table_scan_size", "min_parallel_index_scan_size"):
+            conn.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
