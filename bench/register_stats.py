@@ -137,8 +137,8 @@ def time_parts(session, root, day, settings) -> dict[str, float]:
     scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
     whole = scope is None
     steps = {
-        "members per org at both dates and the year's arrivals/departures": lambda: queries.org_figures(
-            session, day, last, scope),
+        "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
+            session, root, day, last, scope, small=settings.branch_complete_min_members),
         "breakdowns": lambda: queries.member_groups(session, day, scope, settings.register_age_bounds),
         "year's kinds and transfers between subordinates": lambda: (
             queries.kind_counts(session, last, day, scope), queries.internal_transfers(session, last, day, scope)),

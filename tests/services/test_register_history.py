@@ -185,6 +185,10 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             want_last = sum(1 for o in expected_last.values() if is_within(codes[o], org.code))
             assert (report.total.this, report.total.last) == (want, want_last), (year, org.short_name)
             assert report.total.balanced, (year, org.short_name)
+            for child, row in report.comparison:       # each subordinate's figures equal the recount too
+                assert (row.this, row.last) == (
+                    sum(1 for o in expected.values() if is_within(codes[o], child.code)),
+                    sum(1 for o in expected_last.values() if is_within(codes[o], child.code))), (year, child.short_name)
             assert all(row.balanced for _, row in report.comparison), (year, org.short_name)
             assert report.member_tables[0].rows == [("团员", want)]
             assert report.unexplained == []

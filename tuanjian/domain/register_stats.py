@@ -201,8 +201,10 @@ def internal_transfers(events: Iterable[register.Event], inside: set[int]) -> in
 def org_tables(orgs: list[OrgFact], members_per_org: dict[int, int], *, small: int = 3) -> list[Table]:
     """Organisations by kind and by 领域 (单位所属行业类别); 空心 branches (no member) and branches under ``small``."""
     groups = Counter((o.kind_label, o.industry) for o in orgs)
+    sizes = [members_per_org.get(o.id, 0) for o in orgs if o.holds_members]
     return grouped_org_tables([OrgGroup(k, i, n) for (k, i), n in groups.items()],
-                              [o.id for o in orgs if o.holds_members], members_per_org, small=small)
+                              BranchSizes(len(sizes), sum(1 for n in sizes if not n),
+                                          sum(1 for n in sizes if 0 < n < small)), small=small)
 
 
 @dataclass(frozen=True)
@@ -213,27 +215,26 @@ class OrgGroup:
     n: int
 
 
-def grouped_org_tables(groups: Iterable[OrgGroup], branch_ids: Iterable[int], members_per_org: dict[int, int], *,
-                       small: int = 3) -> list[Table]:
-    """``org_tables`` from the orgs counted by kind and 领域 and the ids of the branches (orgs holding members)."""
+@dataclass(frozen=True)
+class BranchSizes:
+    """How many branches (orgs holding members) there are, how many have no member, how many fewer than
+    ``small``."""
+    branches: int
+    hollow: int
+    few: int
+
+
+def grouped_org_tables(groups: Iterable[OrgGroup], sizes: BranchSizes, *, small: int = 3) -> list[Table]:
+    """``org_tables`` from the orgs counted by kind and 领域 and the branches counted by size."""
     kinds: Counter = Counter()
     industry: Counter = Counter()
     for g in groups:
         kinds[g.kind_label] += g.n
         industry[g.industry or UNFILLED] += g.n
-    branches = 0
-    hollow = few = 0
-    for i in branch_ids:
-        branches += 1
-        n = members_per_org.get(i, 0)
-        if not n:
-            hollow += 1
-        elif n < small:
-            few += 1
     return [_ordered(kinds, ("团委", "团工委", "团总支", "团支部"), "团组织类别"),
             _ordered(industry, (), "团组织所在领域"),
-            Table("团支部规模", [("空心团支部（无团员）", hollow), (f"团员不足{small}人的团支部", few),
-                               (f"团员{small}人及以上的团支部", branches - hollow - few)])]
+            Table("团支部规模", [("空心团支部（无团员）", sizes.hollow), (f"团员不足{small}人的团支部", sizes.few),
+                               (f"团员{small}人及以上的团支部", sizes.branches - sizes.hollow - sizes.few)])]
 
 
 @dataclass(frozen=True)
@@ -321,37 +322,14 @@ def compare_counts(last: dict[int, int], this: dict[int, int], arrivals: dict[in
     return out
 
 
-def child_heads(code: str, orgs: Iterable[tuple[int, str]], children: Iterable) -> dict[int, int]:
-    """org id -> the id of the child of the org ``code`` whose subtree holds it, for ``orgs`` (id, code) of that
-    org's subtree (the org itself and orgs under no listed child are left out)."""
-    child_of = {c.code: c.id for c in children}
-    start = len(code) + 1
-    out = {}
-    for i, c in orgs:
-        if len(c) < start:
-            continue
-        end = c.find(".", start)
-        head = child_of.get(c if end < 0 else c[:end])
-        if head is not None:
-            out[i] = head
-    return out
-
-
-def compare_figures(figures: dict[int, tuple[int, int, int, int]], heads: dict[int, int], child_ids: Iterable[int],
-                    total_id: int) -> list[Comparison]:
-    """``compare_counts`` from per-org (last, arrivals, departures, this) (``queries.org_figures``): one row per
-    child (adding up the orgs ``heads`` maps to it) and the total (every org of ``figures``) as ``total_id``."""
-    sums = {i: [0, 0, 0, 0] for i in child_ids}
-    total = [0, 0, 0, 0]
-    for o, f in figures.items():
-        for k in range(4):
-            total[k] += f[k]
-        head = heads.get(o)
-        if head is not None:
-            row = sums[head]
-            for k in range(4):
-                row[k] += f[k]
-    return [Comparison(i, *sums[i]) for i in child_ids] + [Comparison(total_id, *total)]
+def compare_heads(sums: dict[str, tuple[int, int, int, int]], children: Iterable[tuple[int, str]],
+                  total_id: int) -> list[Comparison]:
+    """``compare_counts`` from (last, arrivals, departures, this) added up per head code (``queries.subtree_figures``:
+    the code of the child whose subtree holds the org, or the compared org's own code): one row per child (id,
+    code), then the total of every head as ``total_id``."""
+    rows = [Comparison(i, *sums.get(code, (0, 0, 0, 0))) for i, code in children]
+    total = [sum(v[k] for v in sums.values()) for k in range(4)]
+    return rows + [Comparison(total_id, *total)]
 
 
 def net_of_internal(c: Comparison, internal: int) -> Comparison:

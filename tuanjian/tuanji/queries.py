@@ -42,33 +42,19 @@ def _inside(stmt, org_id, scope_code: str | None, org=Org):
     return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
 
 
-def org_figures(session, day: date, earlier: date,
-                scope_code: str | None) -> dict[int, tuple[int, int, int, int]]:
-    """org id -> (members at the end of ``earlier``, counted arrivals dated after ``earlier`` and on or before
-    ``day``, departures in the same span, members at the end of ``day``), for every org with any of them, in one
-    pass over the events (``scope_code`` None: every org)."""
+def _figures_stmt(day: date, earlier: date, scope_code: str | None):
     e = MembershipEvent
     arriving = e.kind.in_(register.ARRIVING)
     at_day = and_(arriving, or_(e.next_on.is_(None), e.next_on > day))
     at_earlier = and_(arriving, e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
     in_span = e.on_date > earlier
-    stmt = _inside(select(e.org_id, func.sum(case((at_earlier, 1), else_=0)),
-                          func.sum(case((and_(in_span, arriving), 1), else_=0)),
-                          func.sum(case((and_(in_span, ~arriving), 1), else_=0)),
-                          func.sum(case((at_day, 1), else_=0)))
+    return _inside(select(e.org_id.label("org_id"), func.sum(case((at_earlier, 1), else_=0)).label("last"),
+                          func.sum(case((and_(in_span, arriving), 1), else_=0)).label("arrivals"),
+                          func.sum(case((and_(in_span, ~arriving), 1), else_=0)).label("departures"),
+                          func.sum(case((at_day, 1), else_=0)).label("this"))
                    .where(e.erased == false(), e.on_date <= day,
                           or_(in_span, and_(arriving, or_(e.next_on.is_(None), e.next_on > earlier)))),
                    e.org_id, scope_code).group_by(e.org_id)
-    session.flush()
-    return {o: (int(a), int(b), int(c), int(d)) for o, a, b, c, d in session.connection().execute(stmt).all()}
-
-
-def counts_at_two(session, day: date, earlier: date,
-                  scope_code: str | None) -> tuple[dict[int, int], dict[int, int]]:
-    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events (``scope_code`` None:
-    every org)."""
-    figures = org_figures(session, day, earlier, scope_code)
-    return ({o: f[3] for o, f in figures.items() if f[3]}, {o: f[0] for o, f in figures.items() if f[0]})
 
 
 def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
@@ -318,20 +304,49 @@ def org_facts(session, org: Org, day: date) -> list:
             for i, c, k, ind in rows]
 
 
-def org_groups(session, org: Org, day: date) -> tuple[list, list[int]]:
-    """``org_facts`` counted in SQL: (the orgs by kind label and 领域, the ids of those holding members)."""
+def _existing(org: Org, day: date):
+    """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
+    end = _end_utc(day)
+    return and_(within(Org.code, org.code), Org.created_at < end,
+                or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+
+
+def org_groups(session, org: Org, day: date) -> list:
+    """``org_facts`` counted in SQL by kind label and 领域."""
     from ..domain.orgtree import KIND_LABELS, OrgKind
     from ..domain.register_stats import OrgGroup
-    end = _end_utc(day)
-    existing = and_(within(Org.code, org.code), Org.created_at < end,
-                    or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
     session.flush()
-    conn = session.connection()
     labels = {k.value: KIND_LABELS[k] for k in OrgKind}
-    groups = [OrgGroup(labels[k], ind, n) for k, ind, n in conn.execute(
-        select(Org.kind, Org.industry, func.count()).where(existing).group_by(Org.kind, Org.industry))]
-    holding = [k.value for k in OrgKind if k.holds_members]
-    return groups, list(conn.execute(select(Org.id).where(existing, Org.kind.in_(holding))).scalars().all())
+    return [OrgGroup(labels[k], ind, n) for k, ind, n in session.connection().execute(
+        select(Org.kind, Org.industry, func.count()).where(_existing(org, day))
+        .group_by(Org.kind, Org.industry)).all()]
+
+
+def subtree_figures(session, org: Org, day: date, earlier: date, scope_code: str | None, *,
+                    small: int) -> tuple[dict[str, tuple[int, int, int, int]], object]:
+    """Per org: members at the end of ``earlier``, the counted arrivals and departures dated after it and on or
+    before ``day``, members at the end of ``day`` (one pass over the events); added up in SQL per head code (the
+    code of ``org``'s child whose subtree holds the org — a child's code is its parent's and one 3-digit segment —
+    or ``org``'s own code); and the branches existing at the end of ``day`` counted by members then
+    (``register_stats.BranchSizes``). A few rows instead of one per org."""
+    from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
+    from ..domain.register_stats import BranchSizes
+    f = _figures_stmt(day, earlier, scope_code).subquery("figures")
+    head = func.substr(Org.code, 1, len(org.code) + 1 + CODE_SEGMENT_WIDTH).label("head")
+    end = _end_utc(day)
+    branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), Org.created_at < end,
+                  or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+    now = func.coalesce(f.c.this, 0)
+    stmt = (select(head, *[func.sum(func.coalesce(c, 0)) for c in (f.c.last, f.c.arrivals, f.c.departures, f.c.this)],
+                   func.sum(case((branch, 1), else_=0)), func.sum(case((and_(branch, now == 0), 1), else_=0)),
+                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)))
+            .select_from(Org).outerjoin(f, f.c.org_id == Org.id).where(within(Org.code, org.code)).group_by(head))
+    session.flush()
+    sums, sizes = {}, [0, 0, 0]
+    for code, *row in session.connection().execute(stmt).all():
+        sums[code] = tuple(int(n or 0) for n in row[:4])
+        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:], strict=True)]
+    return sums, BranchSizes(*sizes)
 
 
 def _cadres_in_post(org: Org, day: date, whole: bool, *cols):
@@ -459,8 +474,9 @@ def tune(session) -> None:
 
 def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
     """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
-    SQL: members per org at both dates (``next_on`` filter, no window), the members' fields in one grouped query,
-    the year's events per org and kind; Python only adds up per subordinate."""
+    SQL: members at both dates (``next_on`` filter, no window) and the year's arrivals and departures per org in
+    one pass over the events, added up per subordinate with the branches' sizes; the members' fields, the orgs and
+    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
@@ -469,15 +485,11 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     today = clock.local_today()
     tune(session)
     scope = whole_scope(session, org)
-    figures = org_figures(session, day, last_day, scope)
-    per_org = {o: f[3] for o, f in figures.items() if f[3]}
+    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small)
     kinds = kind_counts(session, last_day, day, scope)
     internal = internal_transfers(session, last_day, day, scope)
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
-    org_kinds, branch_ids = org_groups(session, org, day)
-    codes = session.connection().execute(select(Org.id, Org.code).where(within(Org.code, org.code))).all()
-    compared = {c.org_id: c for c in rs.compare_figures(figures, rs.child_heads(org.code, codes, children),
-                                                          [c.id for c in children], org.id)}
+    compared = {c.org_id: c for c in rs.compare_heads(sums, [(c.id, c.code) for c in children], org.id)}
     rows = [(c, compared[c.id]) for c in children
             if not c.is_dissolved or any(getattr(compared[c.id], k)
                                          for k in ("last", "arrivals", "departures", "this"))]
@@ -488,10 +500,10 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     return Statistics(org, day, last_day,
                       rs.grouped_member_tables(groups_now, age_bounds),
                       rs.kind_tables(kinds, internal),
-                      rs.grouped_org_tables(org_kinds, branch_ids, per_org, small=small),
+                      rs.grouped_org_tables(org_groups(session, org, day), sizes, small=small),
                       rs.grouped_cadre_tables(cadre_groups(session, org, day, age_bounds, whole=scope is None),
                                               age_bounds),
-                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
+                      rows, total, unexplained(session, org, today, total.this if day == today else None,
                                                unrecorded[0] if unrecorded else None, whole=scope is None),
                       internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
