@@ -15,7 +15,7 @@ from ..domain import register
 from ..domain.orgtree import is_within
 from ..domain.progress import combined_youth, youth_ratio
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
-from ..queries import among, within
+from ..queries import among, post_held_at, within
 
 
 def _placed(day: date):
@@ -353,8 +353,7 @@ def _cadres_in_post(org: Org, day: date, whole: bool, *cols):
     end = _end_utc(day)
     return _inside(select(*cols).select_from(CadrePost).join(Person, CadrePost.person_id == Person.id)
                    .outerjoin(Member, Member.person_id == Person.id)
-                   .where(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)),
-                   CadrePost.org_id, None if whole else org.code)
+                   .where(post_held_at(end)), CadrePost.org_id, None if whole else org.code)
 
 
 def cadre_facts(session, org: Org, day: date, *, whole: bool = False) -> list:
