@@ -1042,6 +1042,33 @@ def test_streamed_rows_are_the_rows_read_in_one_piece(monkeypatch):
         read(4, max_rows=10)
 
 
+def test_reader_frames_that_are_not_the_reading_process_s_are_refused():
+    """The web process takes the reading process's output frame by frame (reader._Frames): anything but its frames
+    (bytes that do not unpack, rows of a sheet never started, a frame after the answer) breaks the answer, which
+    the upload then gets as the unreadable-file message."""
+    import marshal
+
+    def frame(tag, value):
+        data = marshal.dumps(value)
+        return tag + len(data).to_bytes(8, "little") + data
+    good = frame(b"F", ("sheet", 0, "团员", ["name"])) + frame(b"F", ("rows", 0, [(2, ["张三"])], []))
+    seen = []
+    frames = reader._Frames(lambda *chunk: seen.append(chunk))
+    for i in range(0, len(good), 7):                                     # arrives in pieces
+        frames.feed(good[i:i + 7])
+    frames.feed(frame(b"L", ("ok", "团员", ["name"], ("sent", 0), [], [], {})))
+    assert not frames.broken and seen == [(0, "团员", ["name"], [(2, ["张三"])])]
+    assert reader._assemble(reader._unpack(frames.answer), frames.sheets)[3] == [(2, ["张三"])]
+    for bad in (b"F" + (5).to_bytes(8, "little") + b"\xff\xff\xff\xff\xff", frame(b"F", ("rows", 9, [], [])),
+                frame(b"X", ("sheet", 0, "a", []))):
+        broken = reader._Frames(None)
+        broken.feed(bad)
+        assert broken.broken
+    after = reader._Frames(None)
+    after.feed(frame(b"L", ("error", "无法读取")) + good)
+    assert after.broken
+
+
 def test_clean_text_shortcut_drops_every_invisible_character():
     """clean_text skips its regex for printable text: that is only safe while every character the regex drops is
     one Python counts as not printable (checked over all of Unicode, and on text mixing them with Chinese)."""

@@ -451,9 +451,7 @@ def _talk(proc, payload: bytes, deadline: float, on_rows):
     sel.register(stdin, selectors.EVENT_WRITE)
     sel.register(stdout, selectors.EVENT_READ)
     view, sent = memoryview(payload), 0
-    buffer = bytearray()
-    sheets: dict[int, tuple] = {}              # stream number -> (sheet name, keys, raw rows so far)
-    answer, broken = None, False
+    reading = _Frames(on_rows)
     try:
         while sel.get_map():
             for key, _ in sel.select(remaining()):
@@ -472,19 +470,7 @@ def _talk(proc, payload: bytes, deadline: float, on_rows):
                 if not chunk:
                     sel.unregister(stdout)
                     continue
-                buffer += chunk
-                while not broken and len(buffer) >= 9:
-                    size = int.from_bytes(buffer[1:9], "little")
-                    if len(buffer) < 9 + size:
-                        break
-                    tag, frame = bytes(buffer[:1]), bytes(buffer[9:9 + size])
-                    del buffer[:9 + size]
-                    if tag == b"L":
-                        answer = frame
-                    elif tag == b"F" and answer is None:
-                        _stream_frame(frame, sheets, on_rows)
-                    else:
-                        broken = True
+                reading.feed(chunk)
     finally:
         sel.close()
         stdout.close()
@@ -494,27 +480,60 @@ def _talk(proc, payload: bytes, deadline: float, on_rows):
             except OSError:                    # a broken pipe while flushing: nothing was buffered
                 pass
     proc.wait(remaining())
-    if answer is None or buffer or broken:
+    if reading.answer is None or reading.buffer or reading.broken:
         return None
     try:
-        return _assemble(_unpack(answer), sheets)        # written by _child_main, not by the upload
+        return _assemble(_unpack(reading.answer), reading.sheets)     # written by _child_main, not by the upload
     except Exception:
         return None
 
 
-def _stream_frame(frame: bytes, sheets: dict, on_rows) -> None:
+class _Frames:
+    """The reading process's output taken in as it comes (see _write_frame): row chunks handed to ``on_rows``, the
+    last frame kept as the answer; ``broken`` when the output is not frames as _child_main writes them."""
+
+    def __init__(self, on_rows):
+        self.on_rows, self.buffer, self.answer, self.broken = on_rows, bytearray(), None, False
+        self.sheets: dict[int, tuple] = {}          # stream number -> (sheet name, keys, raw rows so far)
+
+    def feed(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while not self.broken and len(buffer) >= 9:
+            size = int.from_bytes(buffer[1:9], "little")
+            if len(buffer) < 9 + size:
+                break
+            tag, frame = bytes(buffer[:1]), bytes(buffer[9:9 + size])
+            del buffer[:9 + size]
+            if tag == b"L" and self.answer is None:
+                self.answer = frame
+            elif tag == b"F" and self.answer is None:
+                chunk = _stream_frame(frame, self.sheets)
+                if chunk is None:
+                    self.broken = True
+                elif self.on_rows is not None and chunk:
+                    self.on_rows(*chunk)
+            else:
+                self.broken = True
+
+
+def _stream_frame(frame: bytes, sheets: dict):
+    """A frame taken in (written by _child_main, not by the upload): () for a sheet's start, (n, sheet name, keys,
+    rows) for a chunk of rows, None when the frame is not one the reading process writes."""
     import marshal
-    message = marshal.loads(frame)
-    if message[0] == "sheet":
-        _, seq, name, keys = message
-        sheets[seq] = (name, keys, [])
-        return
-    _, seq, rows, moved = message
-    _put_dates(rows, moved)
-    name, keys, so_far = sheets[seq]
-    so_far += rows
-    if on_rows is not None:
-        on_rows(seq, name, keys, rows)
+    try:
+        message = marshal.loads(frame)
+        if message[0] == "sheet":
+            _, seq, name, keys = message
+            sheets[seq] = (name, keys, [])
+            return ()
+        _, seq, rows, moved = message
+        _put_dates(rows, moved)
+        name, keys, so_far = sheets[seq]
+        so_far += rows
+    except Exception:
+        return None
+    return seq, name, keys, rows
 
 
 def _assemble(result, sheets: dict):
