@@ -265,7 +265,9 @@ def main() -> None:
     print(f"ratio (preview + commit) / floor, median of the runs: {ratio:.1f}×  (target ≤ 3×)")
     cpu_ratio = median(r["cpu"] / f for r, f in zip(runs, floor_cpus, strict=True))
     print(f"cross-check, CPU time (this process and the reader process) instead of wall time: floor "
-          f"{median(floor_cpus):.2f} s, app {med('cpu'):.2f} s, ratio {cpu_ratio:.1f}×")
+          f"{median(floor_cpus):.2f} s, app {med('cpu'):.2f} s, ratio {cpu_ratio:.1f}×  (the reader process streams "
+          "its rows while this process takes them in: the two overlap in wall time, never in CPU time; on PostgreSQL "
+          "the server's work is in neither CPU figure)")
     # (the workbook reader runs in its own process under a memory cap, reader.PARSE_MEMORY; its peak cannot be
     # read here: RUSAGE_CHILDREN's max RSS counts the pages a child shared with this process before exec)
     print(f"peak memory (max RSS of this process): {peak_mb():.0f} MB  (target < 500 MB)")

@@ -15,6 +15,7 @@ Usage: .venv/bin/python bench/register_stats.py [--scale county|province] [--db 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import tempfile
@@ -131,26 +132,45 @@ def window_way(session, root, day, settings):
     return (rs.member_tables(facts, day, settings.register_age_bounds), rs.change_tables(events), len(last_placed))
 
 
-def time_parts(session, root, day, settings) -> dict[str, float]:
+def backend_cpu(session) -> float | None:
+    """CPU seconds used so far by this session's PostgreSQL backend, when the server runs on this machine (read
+    from /proc; the parallel workers a query starts are not in it). None on SQLite or a remote server."""
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return None
+    try:
+        pid = conn.connection.dbapi_connection.info.backend_pid
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, AttributeError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_parts(session, root, day, settings) -> dict[str, tuple]:
     """One run of each query of ``statistics`` on its own (where the live time goes)."""
     last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
     scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
     whole = scope is None
     steps = {
-        "members per org (2 dates)": lambda: queries.counts_at_two(session, day, last, scope),
+        "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
+            session, root, day, last, scope, small=settings.branch_complete_min_members),
         "breakdowns": lambda: queries.member_groups(session, day, scope, settings.register_age_bounds),
-        "year's events": lambda: (queries.change_counts(session, last, day, scope),
-                                  queries.internal_transfers(session, last, day, scope)),
-        "orgs and cadres": lambda: (queries.org_facts(session, root, day),
-                                    queries.cadre_facts(session, root, day, whole=whole)),
+        "year's kinds and transfers between subordinates": lambda: (
+            queries.kind_counts(session, last, day, scope), queries.internal_transfers(session, last, day, scope)),
+        "orgs and cadres": lambda: (queries.org_groups(session, root, day),
+                                    queries.cadre_groups(session, root, day, settings.register_age_bounds,
+                                                         whole=whole)),
         "unexplained": lambda: queries.unexplained(session, root, day,
                                                    sum(queries.counts_on(session, day, scope).values()), whole=whole),
     }
+    queries.tune(session)              # the page's settings (work_mem, no JIT on PostgreSQL)
     out = {}
     for name, step in steps.items():
-        t, c = time.perf_counter(), time.process_time()
+        t, c, b = time.perf_counter(), time.process_time(), backend_cpu(session)
         step()
-        out[name] = (time.perf_counter() - t, time.process_time() - c)
+        b = None if b is None else backend_cpu(session) - b
+        out[name] = (time.perf_counter() - t, time.process_time() - c, b)
     return out
 
 
@@ -207,9 +227,10 @@ def main() -> None:
         history_s = time.perf_counter() - t
         settings = app.extensions["tuanjian_settings"]
         day = local_date(now)
-        live, live_cpu, old, old_cpu = [], [], [], []
+        live, live_cpu, old, old_cpu, live_server = [], [], [], [], []
         for run in range(args.repeat + 1):          # interleaved: this page, then the previous way
             root = db.session.get(Org, info["root_id"])
+            server = backend_cpu(db.session)
             t, c = time.perf_counter(), time.process_time()
             report = queries.statistics(db.session, root, day, age_bounds=settings.register_age_bounds,
                                         small=settings.branch_complete_min_members)
@@ -217,6 +238,8 @@ def main() -> None:
             if run:
                 live.append(elapsed)
                 live_cpu.append(cpu)
+                if server is not None:
+                    live_server.append(backend_cpu(db.session) - server)
             db.session.remove()
             if args.no_window:
                 continue
@@ -261,12 +284,16 @@ def main() -> None:
     print(f"{args.scale} ({kind}): {info['orgs']} orgs, {info['members']} members, {events} events "
           f"(history inserted in {history_s:.1f} s)")
     print(f"root statistics live median {median(live):.3f} s (range {min(live):.3f}–{max(live):.3f}; "
-          f"goal < {goal} s); this process's CPU median {median(live_cpu):.3f} s")
+          f"goal < {goal} s); this process's CPU median {median(live_cpu):.3f} s"
+          + (f"; the PostgreSQL backend's CPU median {median(live_server):.2f} s (without its parallel workers)"
+             if live_server else ""))
     if old:
         print(f"previous way (window queries, one row per member in Python), interleaved: median {median(old):.3f} s, "
               f"CPU {median(old_cpu):.3f} s; live page / previous way = {median(live) / median(old):.2f}×")
-    print("one run of each part (wall / this process's CPU): "
-          + ", ".join(f"{k} {w:.3f} / {c:.3f} s" for k, (w, c) in parts.items()))
+    print("one run of each part (wall / this process's CPU" + (" / the PostgreSQL backend's CPU, without its "
+                                                              "parallel workers" if kind == "postgresql" else "")
+          + "): " + ", ".join(f"{k} {w:.3f} / {c:.3f}" + ("" if b is None else f" / {b:.2f}") + " s"
+                             for k, (w, c, b) in parts.items()))
     print(f"freeze {freeze_s:.3f} s; root statistics frozen median {median(frozen) * 1000:.1f} ms "
           f"(range {min(frozen) * 1000:.1f}–{max(frozen) * 1000:.1f}; goal: instant, < 0.1 s)")
 

@@ -59,6 +59,47 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
     assert session.scalar(select(Person).where(Person.name.like("批量%"))) is None   # inside the transaction
 
 
+def test_insert_many_binary_copy_and_its_text_fallback(session, tree, monkeypatch):
+    """PostgreSQL: COPY goes in binary format when every column holds exactly its plain Python type (dates, times,
+    booleans, numbers, text, None), in text format otherwise (a date given as text, a time with a zone); both
+    store the same values."""
+    from datetime import UTC, date, datetime
+
+    from tuanjian import dbsetup
+    from tuanjian.models import Account, Person
+
+    from .factories import new_id
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("COPY is PostgreSQL's")
+    formats = []
+    chosen = dbsetup._binary_oids
+
+    def spy(*args):
+        oids = chosen(*args)
+        formats.append(oids is not None)
+        return oids
+    monkeypatch.setattr(dbsetup, "_binary_oids", spy)
+    now = datetime(2026, 11, 23, 8, 30, 15, 123456)
+
+    def rows(first: int, birth):
+        return [{"id_number": new_id(date(2002, 3, first + i)), "name": f"二进制{first + i}", "gender": "男",
+                 "birth_date": birth(date(2002, 3, first + i)), "ethnicity": "汉族", "created_at": now}
+                for i in range(2)]
+    dbsetup.insert_many(session, Person.__table__, rows(1, lambda d: d), {"updated_at": now})       # binary
+    dbsetup.insert_many(session, Person.__table__, rows(3, lambda d: d.isoformat()),                # a date as text
+                        {"updated_at": now})
+    dbsetup.insert_many(session, Person.__table__, rows(5, lambda d: d),
+                        {"updated_at": now.replace(tzinfo=UTC)})                                   # a time zone
+    people = session.scalars(select(Person).where(Person.name.like("二进制%")).order_by(Person.birth_date)).all()
+    assert [(p.name, p.birth_date, p.gender, p.ethnicity, p.created_at) for p in people] == [
+        (f"二进制{i}", date(2002, 3, i), "男", "汉族", now) for i in range(1, 7)]
+    dbsetup.insert_many(session, Account.__table__, [{"person_id": p.id, "password_hash": None} for p in people])
+    assert {(a.failed_logins, a.session_version, a.claimed_at) for a in session.scalars(
+        select(Account).where(Account.person_id.in_([p.id for p in people])))} == {(0, 1, None)}
+    assert formats == [True, False, False, True]
+    session.rollback()
+
+
 def test_packed_json_round_trip(session, tree):
     from tuanjian.domain.imports import ImportReport, RowOutcome
     from tuanjian.models import ImportBatch

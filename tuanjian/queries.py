@@ -5,7 +5,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, func, not_, or_, select
+from sqlalchemy import ARRAY, Select, String, and_, any_, bindparam, cast, func, not_, or_, select
 from sqlalchemy.orm import contains_eager
 
 from .domain.orgtree import is_within
@@ -46,12 +46,35 @@ def among(session, column, values) -> list:
         return []
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
+        joined = _joined(values)
+        if joined is not None:
+            # one text the server splits: psycopg's array dumper would quote the list item by item in Python.
+            # Texts compare as text[] (a cast to varchar(n)[] would cut longer values and let them match)
+            listed = func.string_to_array(bindparam(None, joined, type_=String), _SEPARATOR)
+            return [column == any_(cast(listed, ARRAY(column.type)) if type(values[0]) is int else listed)]
         return [column == any_(bindparam(None, values, type_=ARRAY(column.type)))]
     if dialect == "sqlite" and len(values) > JSON_LIST_FROM and all(type(v) in (str, int) for v in values):
         listed = func.json_each(bindparam(None, json.dumps(values, ensure_ascii=False),
                                           type_=String)).table_valued("value")
         return [column.in_(select(listed.c.value).scalar_subquery())]
     return [column.in_(values[i:i + IN_CHUNK]) for i in range(0, len(values), IN_CHUNK)]
+
+
+_SEPARATOR = "\x1f"          # the unit separator: no ID number, code or name holds it (checked below anyway)
+
+
+def _joined(values: list) -> str | None:
+    """A long list of non-empty texts or of integers as one text joined by _SEPARATOR, when none holds it (else
+    None: the list goes as an array parameter)."""
+    if len(values) <= JSON_LIST_FROM:
+        return None
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return _SEPARATOR.join(map(str, values))
+    if kinds != {str} or not all(values):
+        return None
+    joined = _SEPARATOR.join(values)
+    return joined if joined.count(_SEPARATOR) == len(values) - 1 else None
 
 
 def page_bounds(total: int, page: int, per_page: int) -> tuple[int, int]:
@@ -170,6 +193,12 @@ def latest_codes(session, org_ids: list[int]) -> dict[int, RegistrationCode]:
     if not org_ids:
         return {}
     return {c.org_id: c for c in session.scalars(_node_facts("codes"), {"ids": list(org_ids)})}
+
+
+def post_held_at(end) -> object:
+    """The condition "a cadre post held at the naive-UTC instant ``end``" (the end of an as-of day): entered before
+    it and not ended by then. The one rule for as-of figures and lists (团内统计's cadres, the as-of member list)."""
+    return and_(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end))
 
 
 def active_posts(session, org_id: int) -> list[CadrePost]:

@@ -138,3 +138,16 @@ def test_the_held_elsewhere_messages_name_nobody():
     for message in policy.HELD_ELSEWHERE.values():
         assert message.startswith("该身份证号已在其他组织登记；")
     assert policy.HELD_ELSEWHERE_MEMBER == "该身份证号已在其他组织登记；如需转入本支部，请申请组织关系转接"
+
+
+@pytest.mark.parametrize("action", ["person.reset_code", "person.first_login_code"])
+def test_codes_for_a_person_under_two_children_come_from_their_lowest_common_org(action):
+    two_townships = ["000.012.003.004", "000.012.005.001"]
+    assert policy.lowest_common_org(two_townships) == "000.012"
+    assert policy.person_refusal(action, "000.012", two_townships) is None          # the nearest who covers both
+    assert policy.person_refusal(action, "000", two_townships) is not None          # higher up: not its to give
+    assert policy.person_refusal(action, "000.012.003", two_townships) == policy.PERSON_ACTIONS[action].refusal
+    one_grandchild = ["000.012.003.004"]                                             # one place: its own or parent
+    assert policy.person_refusal(action, "000.012", one_grandchild) is not None
+    assert policy.lowest_common_org([]) is None and policy.lowest_common_org(["000.1", "001.1"]) is None
+    assert policy.lowest_common_org(["000.012.0031", "000.012.003"]) == "000.012"     # dotted, not by characters

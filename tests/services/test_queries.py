@@ -30,3 +30,18 @@ def test_among_finds_exactly_the_listed_values(session, extra):
     assert _found(session, Person.id, [10_000_000 + i for i in range(extra)] + ids[1:]) == set(ids[1:])
     assert _found(session, Person.name, ["测试2", "测试9"] * (extra // 2 + 1)) == {"测试2"}
     assert among(session, Person.id, []) == []
+
+
+def test_among_long_lists_match_whole_values_only(session):
+    """A long list (one joined text on PostgreSQL, JSON on SQLite): a longer value never matches a stored prefix of
+    it, and texts holding the separator, empty texts and mixed lists still find exactly what is listed."""
+    people = [make_person(session, name=f"长{i}", birth=date(1990 + i, 2, 3)) for i in range(3)]
+    session.flush()
+    numbers = [p.id_number for p in people]
+    filler = [f"X{i:05d}" for i in range(JSON_LIST_FROM + 50)]
+    assert _found(session, Person.id_number, filler + [numbers[0] + "9", numbers[1][:17]]) == set()
+    assert _found(session, Person.id_number, filler + [numbers[0] + "9", numbers[2]]) == {numbers[2]}
+    assert _found(session, Person.name, filler + ["长0\x1f长1", "长2"]) == {"长2"}
+    assert _found(session, Person.name, filler + ["", "长1"]) == {"长1"}
+    assert _found(session, Person.id, [10_000_000 + i for i in range(JSON_LIST_FROM + 50)] + [people[0].id]) == {
+        people[0].id}

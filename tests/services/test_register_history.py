@@ -17,6 +17,7 @@ from tuanjian.domain.settings import DEFAULT_SETTINGS as S
 from tuanjian.models import Member, MembershipEvent, Org
 from tuanjian.services import members, orgs, transfers
 from tuanjian.services.actor import Actor
+from tuanjian.services.owners import posts
 from tuanjian.services.owners.memberships import next_dates
 from tuanjian.tuanji import queries
 
@@ -137,6 +138,20 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             m = active.pop(pid)
             members.leave_member(session, county, m, kind=register.ERROR, on=day, note="录错", now=_at(day))
             ledger.leave(pid, day, erase=True)
+    # 团干部: posts opened through their owner at dates of the history, some people with two posts of different
+    # natures (counted once, by their first post), some posts ended
+    sample = rng.sample(sorted(active), min(12, len(active)))
+    for i, pid in enumerate(sample):
+        m = active[pid]
+        opened = date(2023, 1, 1) + timedelta(days=rng.randint(0, 1000))
+        post = posts.open_post(session, county, m.person, m.org, position="组织委员", now=_at(opened),
+                               proven_self=True, nature=rng.choice(["专职", "兼职", "挂职", None]))
+        if i % 3 == 0:
+            posts.open_post(session, county, m.person, tree.township, position="委员",
+                            now=_at(opened + timedelta(days=30)), proven_self=True,
+                            nature=rng.choice(["专职", "兼职", "挂职"]))
+        if i % 4 == 1:
+            posts.close(session, county, post, now=_at(opened + timedelta(days=200)), reason="卸任")
     session.flush()
     assert n > 100 and ledger.erased
     # next_on, kept by the memberships owner on every write, equals a recomputation over all events
@@ -159,6 +174,7 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             assert got == want, (d, org.short_name)
     # the 团内统计: every org's figure equals the recount and the comparison balances
     checked_internal = 0
+    with_cadres = 0
     for year in (2023, 2024, 2025):
         d = date(year, 12, 31)
         expected = ledger.on(d)
@@ -169,6 +185,10 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             want_last = sum(1 for o in expected_last.values() if is_within(codes[o], org.code))
             assert (report.total.this, report.total.last) == (want, want_last), (year, org.short_name)
             assert report.total.balanced, (year, org.short_name)
+            for child, row in report.comparison:       # each subordinate's figures equal the recount too
+                assert (row.this, row.last) == (
+                    sum(1 for o in expected.values() if is_within(codes[o], child.code)),
+                    sum(1 for o in expected_last.values() if is_within(codes[o], child.code))), (year, child.short_name)
             assert all(row.balanced for _, row in report.comparison), (year, org.short_name)
             assert report.member_tables[0].rows == [("团员", want)]
             assert report.unexplained == []
@@ -176,6 +196,12 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             facts = queries.member_facts(session, d, org.code)
             assert len(facts) == want
             assert report.member_tables == rs.member_tables(facts, d, S.register_age_bounds), (year, org.short_name)
+            # the orgs and cadres counted in SQL equal them listed one by one and counted in Python
+            per_org = queries.counts_on(session, d)
+            assert report.org_tables == rs.org_tables(queries.org_facts(session, org, d), per_org, small=3)
+            cadres = queries.cadre_facts(session, org, d)
+            assert report.cadre_tables == rs.cadre_tables(cadres, d, S.register_age_bounds), (year, org.short_name)
+            with_cadres += bool(cadres)
             # transfers between two orgs of the subtree are off the total both ways (the rows keep them)
             inside = {o.id for o in all_orgs if is_within(o.code, org.code)}
             internal = ledger.internal(date(year - 1, 12, 31), d, inside)
@@ -190,3 +216,4 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             assert changes[register.label(register.IN_COUNTY)] == gross_in - internal
             checked_internal += internal
     assert checked_internal > 0          # the history has transfers between subordinates to take off
+    assert with_cadres > 3

@@ -103,3 +103,60 @@ def test_member_export_as_of_a_day(client, session, login, tree):
     assert client.get(f"/members/org/{tree.school.id}/export.xlsx?on={ten}").status_code == 404
     page = client.get(f"/members/org/{tree.township.id}").get_data(as_text=True)
     assert f'action="/members/org/{tree.township.id}/export.xlsx"' in page
+
+
+def test_member_export_as_of_a_day_shows_the_posts_held_then(client, session, login, tree):
+    """团内职务 in the as-of export are the posts held at the end of D (entered before, not ended by then), the
+    same rule as 团内统计's cadres; today's export shows today's posts."""
+    from tuanjian.models import CadrePost
+    a, _, _ = _history(session, tree)
+    now = utcnow()
+    session.add_all([
+        CadrePost(person_id=a.person_id, org_id=tree.village.id, position="组织委员",
+                  created_at=now - timedelta(days=30), ended_at=now - timedelta(days=5),
+                  ended_on=local_today() - timedelta(days=5), end_reason="换届"),
+        CadrePost(person_id=a.person_id, org_id=tree.village.id, position="宣传委员", created_at=now)])
+    session.commit()
+    login(tree.county_admin)
+
+    def posts_of_jia(on):
+        resp = client.get(f"/members/org/{tree.county.id}/export.xlsx?on={on}")
+        assert resp.status_code == 200
+        ws = load_workbook(BytesIO(resp.data)).active
+        rows = list(ws.iter_rows(values_only=True))
+        header = next(r for r in rows if r and "团内职务" in r)
+        row = next(r for r in rows if r and "员甲" in r)
+        return row[header.index("团内职务")] or ""
+
+    assert posts_of_jia((local_today() - timedelta(days=10)).isoformat()) == "组织委员"
+    assert posts_of_jia(local_today().isoformat()) == "宣传委员"
+
+
+def test_progress_print_and_excel_carry_the_as_of_column(client, session, login, tree):
+    """The page's 打印通报 and 导出 Excel keep ``?on=D``: the same 团员数（截至 D） per subordinate, 本级 and 合计."""
+    _history(session, tree)
+    login(tree.county_admin)
+    ten = (local_today() - timedelta(days=10)).isoformat()
+    page = client.get(f"/progress/org/{tree.county.id}?on={ten}").get_data(as_text=True)
+    assert f"/progress/org/{tree.county.id}/print?on={ten}" in page
+    assert f"/progress/org/{tree.county.id}/export.xlsx?on={ten}" in page
+    report = client.get(f"/progress/org/{tree.county.id}/print?on={ten}").get_data(as_text=True)
+    assert f"团员数<br>（截至<br>{ten}）" in report and "该日终了时该组织" in report
+    assert [int(n) for n in re.findall(r'<td class="num" data-as-of>(\d+)</td>', report)] == [2, 0, 0, 0, 2]
+    resp = client.get(f"/progress/org/{tree.county.id}/export.xlsx?on={ten}")
+    assert resp.status_code == 200
+    rows = list(load_workbook(BytesIO(resp.data)).active.iter_rows(values_only=True))
+    header = next(r for r in rows if r and "排名" in r)
+    col = header.index(f"团员数（截至 {ten}）")
+    body = {r[1]: r[col] for r in rows[rows.index(header) + 1:]}
+    assert body == {"华阳镇团委": 2, "望江中学团委": 0, "高士镇团委": 0, "本级": 0, "合计（含本级）": 2}, body
+    assert f"截至 {ten}" in session.scalar(select(AuditEntry.summary).where(AuditEntry.action == "export.progress")
+                                          .order_by(AuditEntry.id.desc()))
+    # without a date: no such column; a bad date: a plain 400 in Chinese, nothing exported
+    plain = list(load_workbook(BytesIO(client.get(f"/progress/org/{tree.county.id}/export.xlsx").data))
+                 .active.iter_rows(values_only=True))
+    assert not any("截至 " in str(v) for r in plain[1:] for v in r if v)
+    for bad in ("2026-13-01", "2999-01-01"):
+        for what in ("print", "export.xlsx"):
+            resp = client.get(f"/progress/org/{tree.county.id}/{what}?on={bad}")
+            assert resp.status_code == 400 and "日期" in resp.get_data(as_text=True)

@@ -6,7 +6,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from tuanjian.domain.firstlogin import needs_first_login_code
-from tuanjian.models import Account, AdminGrant, AuditEntry, FirstLoginCode, utcnow
+from tuanjian.models import Account, AdminGrant, AuditEntry, CadrePost, FirstLoginCode, utcnow
 from tuanjian.services.accounts import GENERIC_LOGIN_ERROR, ensure_account
 
 from ..factories import first_login_code, make_admin, make_cadre
@@ -150,3 +150,30 @@ def test_demo_admins_log_in_with_the_demo_password(client, session, app):
         assert resp.status_code == 302, demo
         client.post("/auth/logout")
     assert session.scalar(select(func.count()).select_from(Account).where(Account.password_hash.is_(None))) == 0
+
+
+def test_a_person_under_two_townships_gets_the_code_from_their_nearest_common_parent(client, session, login, tree):
+    """A person who is admin of a village branch (under the township) and cadre of a class branch (under the
+    school) has no own org or direct parent covering both places: the county, the lowest org above both, issues
+    the code; the township (one place outside its reach) may not, nor may anyone above the county's level."""
+    post = make_cadre(session, tree.village, name="两地干部")
+    person = post.person
+    session.add(CadrePost(person_id=person.id, org_id=tree.klass.id, position="组织委员"))
+    session.add(AdminGrant(org_id=tree.village.id, person_id=person.id))
+    ensure_account(session, person)
+    session.commit()
+    grant = other_grant(session, person)
+    login(tree.township_admin)
+    resp = client.post(f"/orgs/admins/{grant.id}/first-login-code")
+    assert resp.status_code == 403 and "管理其全部所在组织的管理员生成" in resp.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(FirstLoginCode)
+                          .where(FirstLoginCode.person_id == person.id)) == 0
+    client.post("/auth/logout")
+    login(tree.county_admin)
+    assert client.post(f"/orgs/admins/{grant.id}/first-login-code").status_code == 302
+    code = session.scalar(select(FirstLoginCode).where(FirstLoginCode.person_id == person.id))
+    assert code is not None
+    assert code.code in client.get(f"/orgs/{tree.village.id}/admins").get_data(as_text=True)
+    client.post("/auth/logout")
+    resp = _login(client, person, code=code.code)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/auth/password")

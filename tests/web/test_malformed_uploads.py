@@ -1005,6 +1005,70 @@ def test_reader_answer_round_trips_every_cell_type():
     assert _unpack(_pack(("error", "无法读取"))) == ("error", "无法读取")
 
 
+def test_streamed_rows_are_the_rows_read_in_one_piece(monkeypatch):
+    """The reading process sends a sheet's rows in chunks (STREAM_CHUNK) that the web process turns into rows as
+    they arrive: the same rows, cells and dates as one chunk gives, on every sheet; on_chunk sees each chunk once;
+    an error found after some chunks were sent (too many rows) is still the answer."""
+    import datetime as dt
+    wb = Workbook()
+    first = wb.active
+    first.title = "一班"
+    for ws in (first, wb.create_sheet("二班")):
+        ws.append(["姓名", "身份证号码", "入团年月", "手机号码"])
+        for i in range(23):
+            ws.append([f"张{ws.title}{i}", f"3408272000010{i:05d}", dt.datetime(2015, 1 + i % 12, 1) if i % 5 else
+                       f"2015-0{1 + i % 9}", 13900000000 + i if i % 3 else None])
+    out = io.BytesIO()
+    wb.save(out)
+    data = out.getvalue()
+    columns = {"姓名": "name", "身份证号码": "id_number", "入团年月": "join_date", "手机号码": "phone"}
+
+    def read(chunk, **kwargs):
+        monkeypatch.setattr(reader, "STREAM_CHUNK", chunk)
+        seen = []
+        book = reader.read_workbook(data, "a.xlsx", columns, required=("name",), identity=("name", "id_number"),
+                                    on_chunk=lambda name, rows: seen.append((name, len(rows))), **kwargs)
+        return [(s.name, [(r.number, r.cells, r.sheet) for r in s.rows]) for s in book.sheets], seen
+
+    whole, whole_chunks = read(100000)
+    streamed, chunks = read(4)
+    assert streamed == whole and [len(rows) for _, rows in whole] == [23, 23]
+    assert whole_chunks == [("一班", 23), ("二班", 23)]
+    assert chunks == [("一班", 4)] * 5 + [("一班", 3)] + [("二班", 4)] * 5 + [("二班", 3)]
+    assert any(isinstance(cells["join_date"], dt.date) for _, rows in streamed for _, cells, _ in rows[20:])
+    with pytest.raises(reader.ImportFileError, match="一次最多导入 30 行"):
+        read(4, max_rows=30)
+    with pytest.raises(reader.ImportFileError, match="一次最多导入 10 行"):
+        read(4, max_rows=10)
+
+
+def test_reader_frames_that_are_not_the_reading_process_s_are_refused():
+    """The web process takes the reading process's output frame by frame (reader._Frames): anything but its frames
+    (bytes that do not unpack, rows of a sheet never started, a frame after the answer) breaks the answer, which
+    the upload then gets as the unreadable-file message."""
+    import marshal
+
+    def frame(tag, value):
+        data = marshal.dumps(value)
+        return tag + len(data).to_bytes(8, "little") + data
+    good = frame(b"F", ("sheet", 0, "团员", ["name"])) + frame(b"F", ("rows", 0, [(2, ["张三"])], []))
+    seen = []
+    frames = reader._Frames(lambda *chunk: seen.append(chunk))
+    for i in range(0, len(good), 7):                                     # arrives in pieces
+        frames.feed(good[i:i + 7])
+    frames.feed(frame(b"L", ("ok", "团员", ["name"], ("sent", 0), [], [], {})))
+    assert not frames.broken and seen == [(0, "团员", ["name"], [(2, ["张三"])])]
+    assert reader._assemble(reader._unpack(frames.answer), frames.sheets)[3] == [(2, ["张三"])]
+    for bad in (b"F" + (5).to_bytes(8, "little") + b"\xff\xff\xff\xff\xff", frame(b"F", ("rows", 9, [], [])),
+                frame(b"X", ("sheet", 0, "a", []))):
+        broken = reader._Frames(None)
+        broken.feed(bad)
+        assert broken.broken
+    after = reader._Frames(None)
+    after.feed(frame(b"L", ("error", "无法读取")) + good)
+    assert after.broken
+
+
 def test_clean_text_shortcut_drops_every_invisible_character():
     """clean_text skips its regex for printable text: that is only safe while every character the regex drops is
     one Python counts as not printable (checked over all of Unicode, and on text mixing them with Chinese)."""

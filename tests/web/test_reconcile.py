@@ -234,6 +234,14 @@ def test_the_progress_page_and_the_report_show_the_match_rate_per_subordinate(cl
     assert dict(cells) == {"华阳镇团委": "50.0%", "望江中学团委": "50.0%", "高士镇团委": "—"}
     report = client.get(f"/progress/org/{tree.county.id}/print").get_data(as_text=True)
     assert "与智慧团建相符率" in report and "50.0%" in report
+    # the Excel export has the column too, as numbers formatted as percentages ("—" where nothing was compared)
+    ws = load_workbook(BytesIO(client.get(f"/progress/org/{tree.county.id}/export.xlsx").data)).active
+    sheet = [r for r in ws.iter_rows(values_only=True)]
+    header = next(r for r in sheet if r and "与智慧团建相符率" in r)
+    col = header.index("与智慧团建相符率")
+    by_name = {r[1]: r[col] for r in sheet[sheet.index(header) + 1:]}
+    assert by_name["华阳镇团委"] == 0.5 and by_name["望江中学团委"] == 0.5 and by_name["高士镇团委"] == "—"
+    assert by_name["本级"] == "—" and by_name["合计（含本级）"] == 0.5        # 4 of 8 over the county
     # a later comparison by the branch itself replaces the branch's figures (the latest of each branch counts)
     login(tree.branch_admin)
     fixed = [r for r in rows if r[5] == tree.village.short_name]

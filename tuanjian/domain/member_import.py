@@ -13,7 +13,7 @@ from .imports import ERROR, NEW, UNCHANGED, UPDATE, ImportReport, RowOutcome, ce
 from .members import DEV_MISSING, POST_FIELDS, validate_member
 from .people import parse_year_month
 from .policy import HELD_ELSEWHERE_MEMBER, NAME_DIFFERS, PERSON_OUTSIDE
-from .vocabulary import MEMBER_HEADERS, all_labels, blank_placeholders, first_labels, ticks_mean_yes
+from .vocabulary import MEMBER_HEADERS, all_labels, blank_placeholders, first_labels, placeholders_in, ticks_mean_yes
 
 # the note of an error row that only exceptable rules block (the preview offers 特殊情况录入 for it; issue 18)
 EXCEPTION_NOTE = "可申请特殊情况录入："
@@ -85,10 +85,11 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
     org_names: dict = {}                    # 所在团支部 cell -> canonical name (a file names a few branches)
     # 是否为团干部 kept as a tick list (√ for the cadres, nothing for the others): an empty cell is 否
     ticks = ticks_mean_yes(raw.cells.get("is_cadre") for raw in rows)
+    placeholders = placeholders_in(raw.cells for raw in rows)     # "无", "/", "—" …: looked for once per value
     for raw in rows:
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
         out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
-        typed, values = _row_values(raw.cells, cells, ticks)
+        typed, values = _row_values(raw.cells, cells, ticks, placeholders)
         data = _validate_row(out, values, settings=settings, today=today, memo=memo, excepted=excepted)
         branch_cell = values.get("branch", "")
         branch_name = org_names.get(branch_cell)
@@ -163,11 +164,11 @@ def id_disagreements(cells: dict, data: dict) -> list[str]:
 _RAW_KEYS = ("id_number", "join_date", "dev_number", "phone", "card_year", "start_month", "party_committee")
 
 
-def _row_values(raw_cells: dict, cells: dict, ticks: bool) -> tuple[dict, dict]:
+def _row_values(raw_cells: dict, cells: dict, ticks: bool, placeholders: frozenset | None = None) -> tuple[dict, dict]:
     """The row's cells with placeholders ("无", "/", "—" …) read as nothing (blank if optional, missing if required),
     and the values the member rules get: text, but the raw cell where its type matters (an ID typed as a number is
     refused, a date cell is a date); 是否为团干部 empty in a tick-list file is 否."""
-    typed = blank_placeholders(raw_cells)
+    typed = blank_placeholders(raw_cells, placeholders)
     if typed is not raw_cells:
         cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in typed.items()}
     values = cells.copy()

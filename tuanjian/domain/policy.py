@@ -130,12 +130,14 @@ PERSON_ACTIONS: dict[str, PersonRule] = {
     "person.reset_code": PersonRule(
         SUBTREE, "此人还在您管理范围以外的组织登记或任职，其重置密码验证码只能由管理其全部所在组织的管理员生成",
         any_in=OWN_OR_CHILD,
-        any_refusal="只能为本组织及直属下级组织的人员生成重置密码验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"),
+        any_refusal=("只能为本组织及直属下级组织的人员生成重置密码验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"
+                     "（在多个组织登记的人员，由其全部所在组织最近的共同上级组织生成）")),
     # 首次登录验证码 of an unclaimed account (issue 24): the same rule as reset codes; shown only to those it allows
     "person.first_login_code": PersonRule(
         SUBTREE, "此人还在您管理范围以外的组织登记或任职，其首次登录验证码只能由管理其全部所在组织的管理员生成",
         any_in=OWN_OR_CHILD,
-        any_refusal="只能为本组织及直属下级组织的人员生成首次登录验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"),
+        any_refusal=("只能为本组织及直属下级组织的人员生成首次登录验证码；更下级的人员请由其所在组织或直属上级组织的管理员生成"
+                     "（在多个组织登记的人员，由其全部所在组织最近的共同上级组织生成）")),
 }
 
 NO_SCOPE = "只有管理员可以进行此操作"
@@ -207,12 +209,29 @@ def person_refusal(action: str, scope_code: str | None, place_codes: Iterable[st
     rule = PERSON_ACTIONS[action]
     if scope_code is None:
         return NO_SCOPE
+    place_codes = list(place_codes)
     relations = [relation(scope_code, c) for c in place_codes]
     if not all(r in rule.all_in for r in relations):
         return rule.refusal
-    if rule.any_in is not None and not any(r in rule.any_in for r in relations):
+    if rule.any_in is not None and not any(r in rule.any_in for r in relations) \
+            and scope_code != lowest_common_org(place_codes):
         return rule.any_refusal
     return None
+
+
+def lowest_common_org(codes: Iterable[str]) -> str | None:
+    """The lowest organisation whose subtree holds every one of ``codes`` (dotted codes), or None for none. A person
+    whose places lie under two townships has no own org or direct parent that covers them all: the codes that must
+    come from there (``any_in``) come from this organisation's admins instead — the nearest who covers every place."""
+    parts = [c.split(".") for c in codes if c]
+    if not parts:
+        return None
+    common: list[str] = []
+    for column in zip(*parts):
+        if any(p != column[0] for p in column):
+            break
+        common.append(column[0])
+    return ".".join(common) or None
 
 
 def place_refusal(kind: str, scope_codes: Iterable[str | None], place_codes: Iterable[str]) -> str | None:

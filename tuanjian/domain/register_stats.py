@@ -81,16 +81,6 @@ def age_group(birth: date, on: date, bounds: Iterable[int], labels: list[str] | 
     return labels[-1]
 
 
-def _ages(facts, on: date, bounds: list[int]) -> Counter:
-    """Age groups counted once per distinct birth date (thousands of members share each)."""
-    labels = age_groups(bounds)
-    births = Counter(f.birth for f in facts)
-    out: Counter = Counter()
-    for birth, n in births.items():
-        out[age_group(birth, on, bounds, labels)] += n
-    return out
-
-
 def _ordered(counts: Counter, order: Iterable[str], title: str) -> Table:
     rows = [(v, counts[v]) for v in order if counts.get(v)]
     rows += sorted((v, n) for v, n in counts.items() if v not in set(order) and v != UNFILLED)
@@ -210,31 +200,87 @@ def internal_transfers(events: Iterable[register.Event], inside: set[int]) -> in
 
 def org_tables(orgs: list[OrgFact], members_per_org: dict[int, int], *, small: int = 3) -> list[Table]:
     """Organisations by kind and by 领域 (单位所属行业类别); 空心 branches (no member) and branches under ``small``."""
-    kinds = Counter(o.kind_label for o in orgs)
-    industry = Counter(o.industry or UNFILLED for o in orgs)
-    branches = [o for o in orgs if o.holds_members]
-    hollow = sum(1 for o in branches if not members_per_org.get(o.id))
-    few = sum(1 for o in branches if 0 < members_per_org.get(o.id, 0) < small)
+    groups = Counter((o.kind_label, o.industry) for o in orgs)
+    sizes = [members_per_org.get(o.id, 0) for o in orgs if o.holds_members]
+    return grouped_org_tables([OrgGroup(k, i, n) for (k, i), n in groups.items()],
+                              BranchSizes(len(sizes), sum(1 for n in sizes if not n),
+                                          sum(1 for n in sizes if 0 < n < small)), small=small)
+
+
+@dataclass(frozen=True)
+class OrgGroup:
+    """Organisations sharing a kind (its label) and a 领域, and how many."""
+    kind_label: str
+    industry: str | None
+    n: int
+
+
+@dataclass(frozen=True)
+class BranchSizes:
+    """How many branches (orgs holding members) there are, how many have no member, how many fewer than
+    ``small``."""
+    branches: int
+    hollow: int
+    few: int
+
+
+def grouped_org_tables(groups: Iterable[OrgGroup], sizes: BranchSizes, *, small: int = 3) -> list[Table]:
+    """``org_tables`` from the orgs counted by kind and 领域 and the branches counted by size."""
+    kinds: Counter = Counter()
+    industry: Counter = Counter()
+    for g in groups:
+        kinds[g.kind_label] += g.n
+        industry[g.industry or UNFILLED] += g.n
     return [_ordered(kinds, ("团委", "团工委", "团总支", "团支部"), "团组织类别"),
             _ordered(industry, (), "团组织所在领域"),
-            Table("团支部规模", [("空心团支部（无团员）", hollow), (f"团员不足{small}人的团支部", few),
-                               (f"团员{small}人及以上的团支部", len(branches) - hollow - few)])]
+            Table("团支部规模", [("空心团支部（无团员）", sizes.hollow), (f"团员不足{small}人的团支部", sizes.few),
+                               (f"团员{small}人及以上的团支部", sizes.branches - sizes.hollow - sizes.few)])]
+
+
+@dataclass(frozen=True)
+class CadreGroup:
+    """Cadres (one per person) sharing every field the tables count (``age``: index of their age group)."""
+    nature: str | None
+    gender: str | None
+    age: int
+    education: str | None
+    n: int
 
 
 def cadre_tables(cadres: list[CadreFact], on: date, bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
-    """团干部 (one count per person) by 专职/兼职/挂职, 性别, age group, 文化程度."""
+    """团干部 (one count per person: the fields of the first of their posts listed) by 专职/兼职/挂职, 性别, age
+    group, 文化程度."""
     bounds = list(bounds)
+    labels = age_groups(bounds)
+    index = {g: i for i, g in enumerate(labels)}
     people: dict[int, CadreFact] = {}
     for c in cadres:
         people.setdefault(c.person_id, c)
-    facts = list(people.values())
-    ages = _ages(facts, on, bounds)
+    ages = {b: index[age_group(b, on, bounds, labels)] for b in {f.birth for f in people.values()}}
+    counts = Counter((f.nature, f.gender, ages[f.birth], f.education) for f in people.values())
+    return grouped_cadre_tables([CadreGroup(*key, n) for key, n in counts.items()], bounds)
+
+
+def grouped_cadre_tables(groups: Iterable[CadreGroup], bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
+    """``cadre_tables`` from counted groups."""
+    labels = age_groups(list(bounds))
+    nature: Counter = Counter()
+    gender: Counter = Counter()
+    ages: Counter = Counter()
+    edu: Counter = Counter()
+    total = 0
+    for g in groups:
+        total += g.n
+        nature[g.nature or UNFILLED] += g.n
+        gender[g.gender or UNFILLED] += g.n
+        ages[labels[g.age]] += g.n
+        edu[g.education or UNFILLED] += g.n
     return [
-        Table("团干部总数", [("团干部", len(facts))]),
-        _ordered(Counter(f.nature or UNFILLED for f in facts), ("专职", "兼职", "挂职"), "团干部性质"),
-        _ordered(Counter(f.gender or UNFILLED for f in facts), ("男", "女"), "团干部性别"),
-        Table("团干部年龄", [(g, ages[g]) for g in age_groups(bounds)]),
-        _ordered(Counter(f.education or UNFILLED for f in facts), EDUCATIONS, "团干部文化程度"),
+        Table("团干部总数", [("团干部", total)]),
+        _ordered(nature, ("专职", "兼职", "挂职"), "团干部性质"),
+        _ordered(gender, ("男", "女"), "团干部性别"),
+        Table("团干部年龄", [(g, ages[g]) for g in labels]),
+        _ordered(edu, EDUCATIONS, "团干部文化程度"),
     ]
 
 
@@ -274,6 +320,16 @@ def compare_counts(last: dict[int, int], this: dict[int, int], arrivals: dict[in
         out.append(Comparison(gid, sum(last.get(i, 0) for i in ids), sum(arrivals.get(i, 0) for i in ids),
                               sum(departures.get(i, 0) for i in ids), sum(this.get(i, 0) for i in ids)))
     return out
+
+
+def compare_heads(sums: dict[str, tuple[int, int, int, int]], children: Iterable[tuple[int, str]],
+                  total_id: int) -> list[Comparison]:
+    """``compare_counts`` from (last, arrivals, departures, this) added up per head code (``queries.subtree_figures``:
+    the code of the child whose subtree holds the org, or the compared org's own code): one row per child (id,
+    code), then the total of every head as ``total_id``."""
+    rows = [Comparison(i, *sums.get(code, (0, 0, 0, 0))) for i, code in children]
+    total = [sum(v[k] for v in sums.values()) for k in range(4)]
+    return rows + [Comparison(total_id, *total)]
 
 
 def net_of_internal(c: Comparison, internal: int) -> Comparison:

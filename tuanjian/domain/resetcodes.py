@@ -70,7 +70,8 @@ def check_may_issue(*, actor_person_id: int | None, scope_code: str | None, pers
     ``place_codes``: the codes of EVERY organisation where the person has an active post, a membership or an admin
     grant, wherever it is. The person-ownership rule (domain.policy "person.reset_code") decides: every place must
     lie in the actor's subtree (else a code would hand the actor an account that also acts elsewhere), and one of
-    them must be the actor's own organisation or a direct child (本组织或直属上级).
+    them must be the actor's own organisation or a direct child (本组织或直属上级), or the actor's organisation is the
+    lowest one above every place (a person under two townships: the county).
     """
     if scope_code is None:
         raise NotAllowed("只有管理员可以生成重置密码验证码")

@@ -16,7 +16,7 @@ from ..domain.members import is_overage
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.people import classify_id_search
 from ..models import CadrePost, ExceptionRequest, Member, Org, Person, TransferRequest
-from ..queries import Page, among, paginate, within, within_bound, within_params
+from ..queries import Page, among, paginate, post_held_at, within, within_bound, within_params
 from ..services import idsearch
 
 
@@ -65,8 +65,9 @@ def all_member_rows(session, org: Org, *, overage_years: int, today: date) -> li
 
 def member_rows_on(session, org: Org, day: date, *, overage_years: int) -> list[Row]:
     """Every member of ``org``'s subtree at the end of ``day`` (from the 团籍变动, ``tuanji.queries.members_on``),
-    with the branch they were in then, as ``Row``s seen from ``org`` (超龄 as of ``day``; posts as held now)."""
-    from ..tuanji.queries import members_on
+    with the branch they were in then, as ``Row``s seen from ``org`` (超龄 and 团内职务 as of ``day``: the posts held
+    at its end, under their present titles)."""
+    from ..tuanji.queries import _end_utc, members_on
     placed = members_on(session, day, org.code)
     if not placed:
         return []
@@ -76,11 +77,12 @@ def member_rows_on(session, org: Org, day: date, *, overage_years: int) -> list[
         found += [(m, p, branches[placed[p.id]]) for m, p in session.execute(
             select(Member, Person).join(Person, Member.person_id == Person.id).where(cond))]
     found.sort(key=lambda t: (t[2].code, t[1].name))
-    return annotate(session, found, org, overage_years=overage_years, today=day)
+    return annotate(session, found, org, overage_years=overage_years, today=day, posts_at=_end_utc(day))
 
 
-def annotate(session, found, scope: Org, *, overage_years: int, today: date) -> list[Row]:
-    """(member, person, branch) triples as list rows: 团委 / 团总支 above the branch (within ``scope``), posts, 超龄."""
+def annotate(session, found, scope: Org, *, overage_years: int, today: date, posts_at=None) -> list[Row]:
+    """(member, person, branch) triples as list rows: 团委 / 团总支 above the branch (within ``scope``), posts, 超龄.
+    ``posts_at``: the posts held at that naive-UTC instant (``queries.post_held_at``) instead of today's."""
     ancestor_codes = set()
     for _, _, branch in found:
         code = branch.code
@@ -96,7 +98,8 @@ def annotate(session, found, scope: Org, *, overage_years: int, today: date) -> 
     for cond in among(session, CadrePost.person_id, person_ids):
         for pid, pos, org_code in session.execute(
                 select(CadrePost.person_id, CadrePost.position, Org.code).join(Org, CadrePost.org_id == Org.id)
-                .where(cond, CadrePost.ended_at.is_(None)).order_by(CadrePost.id)):
+                .where(cond, CadrePost.ended_at.is_(None) if posts_at is None else post_held_at(posts_at))
+                .order_by(CadrePost.id)):
             holds_post.add(pid)
             if is_within(org_code, scope.code):
                 posts.setdefault(pid, []).append(pos)

@@ -106,9 +106,38 @@ def _raw_numbers(rows) -> tuple[set[str], set[str]]:
 
 
 def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None,
-              sheet_branches: dict[str, str] | None = None) -> ImportReport:
+              sheet_branches: dict[str, str] | None = None, *,
+              canonical: tuple[set[str], set[str]] | None = None) -> ImportReport:
+    """``canonical``: the rows' ID numbers and 发展团员编号 as _raw_numbers gives them, when already known."""
     return validate_rows(rows, settings=settings, today=local_date(now), sheet_branches=sheet_branches,
-                         **_context(session, org, rows, scope_code))
+                         **_context(session, org, rows, scope_code, canonical=canonical))
+
+
+class _NumbersBySheet:
+    """_raw_numbers of each sheet's rows, taken chunk by chunk while the reading process sends them (read_workbook's
+    on_chunk): the work overlaps the reading of the rest of the sheet."""
+
+    def __init__(self):
+        self.sheets: dict[str, tuple[set[str], set[str], list[int]]] = {}
+
+    def __call__(self, sheet_name: str, rows) -> None:
+        numbers, devs, seen = self.sheets.setdefault(sheet_name, (set(), set(), [0]))
+        more_numbers, more_devs = _raw_numbers(rows)
+        numbers |= more_numbers
+        devs |= more_devs
+        seen[0] += len(rows)
+
+    def of(self, sheets) -> tuple[set[str], set[str]]:
+        """The numbers of ``sheets`` (the book's sheets read): a sheet not taken chunk by chunk, in full, is
+        taken now."""
+        numbers, devs = set(), set()
+        for sheet in sheets:
+            got = self.sheets.get(sheet.name)
+            sheet_numbers, sheet_devs = (got[:2] if got is not None and got[2][0] == len(sheet.rows)
+                                         else _raw_numbers(sheet.rows))
+            numbers |= sheet_numbers
+            devs |= sheet_devs
+        return numbers, devs
 
 
 def _sheet_roles(session, org: Org, book) -> tuple[list, dict[str, str], list[list[str]]]:
@@ -161,15 +190,18 @@ def preview_members(session, actor: Actor, org: Org, *, data: bytes, filename: s
     _check_org(actor, org)
     if not org.org_kind.holds_members and not branches_in(session, org):
         raise ValidationFailed.single("file", f"“{org.short_name}”下还没有团支部：团员只能编入团支部，请先建立团支部")
+    numbers = _NumbersBySheet()
     book = read_workbook(data, filename, READ_COLUMNS, required=("name", "id_number"), prefer_sheet=MEMBER_SHEET,
                          max_rows=settings.import_max_rows, kinds=FILE_KINDS, own_kind="members",
-                         identity=("name", "id_number"), include_hidden=include_hidden)
+                         identity=("name", "id_number"), include_hidden=include_hidden, on_chunk=numbers)
     rows, sheet_branches, skipped = _sheet_roles(session, org, book)
     if not rows:
         if skipped:
             raise ValidationFailed.single("file", "；".join(f"工作表“{n}”：{why}" for n, why in skipped))
         raise ValidationFailed.single("file", "表格中没有数据行：请在模板的“团员”工作表中从第2行起填写")
-    report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches)
+    skipped_names = {name for name, _ in skipped}
+    report = _validate(session, org, rows, settings, now, actor.scope_code, sheet_branches,
+                       canonical=numbers.of(s for s in book.sheets if s.name not in skipped_names))
     report.meta |= {"unused_columns": book.unknown_headers, "sheets": [s.name for s in book.sheets],
                     "layout_notices": book.layout_notices + _checked_only(rows),
                     "skipped_sheets": skipped + [[n, "没有找到表头（姓名、身份证号码等）"] for n in book.skipped]}

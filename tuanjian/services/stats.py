@@ -216,7 +216,7 @@ def add_new_members(session, branch_id: int, added: list[dict], *, settings, now
     complete = bad = overage = unconfirmed = 0
     for is_complete, dev_ok, identity_ok in many_member_facts(
             ((d["ethnicity"], d["political_status"], d["join_date"], d["dev_number"],
-              tuple(d.get(k) for k in EVIDENCE_FIELDS)) for d in added),
+              tuple(map(d.get, EVIDENCE_FIELDS))) for d in added),
             required_from_year=settings.dev_number_required_from_year):
         complete += is_complete
         bad += not dev_ok

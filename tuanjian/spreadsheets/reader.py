@@ -217,7 +217,7 @@ def read_sheet(data: bytes, filename: str, columns: dict[str, str], *, required:
 def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, required: tuple[str, ...] = (),
                   prefer_sheet: str | None = None, max_rows: int = MAX_ROWS, kinds: dict | None = None,
                   own_kind: str | None = None, all_sheets: bool = True, identity: tuple[str, ...] = (),
-                  include_hidden: bool = False, label_rules: dict | None = None) -> Book:
+                  include_hidden: bool = False, label_rules: dict | None = None, on_chunk=None) -> Book:
     """Every visible sheet with a recognisable header (``all_sheets``), the 目录 sheet of our own export, and the
     visible sheets skipped. ``kinds``: {kind: (label, [header keys all needed (alternatives as lists)],
     [header keys of which one marks the kind])} for every kind of import file; a sheet that is another kind's
@@ -230,7 +230,11 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
     ``include_hidden``.
 
     Labels by rule: a header cell is read as a column when it is one of the column's labels, or when it has the
-    same label_stem as one (``label_rules``, domain.vocabulary.LABEL_RULES by default)."""
+    same label_stem as one (``label_rules``, domain.vocabulary.LABEL_RULES by default).
+
+    ``on_chunk(sheet name, rows)``: called with each chunk of a sheet's rows as the reading process sends it (work on
+    the rows can start while the rest is read); the rows of a sheet that is then not in the answer (another kind
+    of file, a second sheet where one is read) are among them, and an error after them still raises."""
     name = (filename or "").lower()
     if not name.endswith(ALLOWED_SUFFIXES):
         raise ImportFileError("只能上传 Excel 文件（.xlsx 或 .xls），请使用下载的模板填写")
@@ -256,20 +260,33 @@ def read_workbook(data: bytes, filename: str, columns: dict[str, str], *, requir
            "prefer_sheet": prefer_sheet, "max_rows": max_rows, "need": need, "all_sheets": all_sheets,
            "kinds": _kind_keys(kinds or {}, label_rules), "own_kind": own_kind,
            "identity": tuple(k for k in identity if k in set(columns.values())), "include_hidden": include_hidden,
-           "hidden_parts": hidden_parts}
-    result = _run_child(job)
+           "hidden_parts": hidden_parts, "chunk": STREAM_CHUNK}
+    built: dict[int, list[RawRow]] = {}
+
+    def raw_rows(sheet_name: str, keys, rows) -> list[RawRow]:
+        # built by map (a 50,000-row sheet): each row's values are in ``keys``' order, one per key (see _rows)
+        numbers = [number for number, _ in rows]
+        cells = map(dict, map(zip, repeat(keys), [values for _, values in rows]))
+        return list(map(RawRow, numbers, cells, repeat(sheet_name)))
+
+    def on_rows(seq: int, sheet_name: str, keys, rows) -> None:
+        # each chunk as it arrives, while the reading process cleans the next (see STREAM_CHUNK)
+        made = raw_rows(sheet_name, keys, rows)
+        built.setdefault(seq, []).extend(made)
+        if on_chunk is not None:
+            on_chunk(sheet_name, made)
+
+    result = _run_child(job, on_rows)
     if result[0] == "error":
         raise ImportFileError(result[1])
     if result[0] == "ok":                       # one sheet (the reading process's single-sheet answer)
         result = ("sheets", [result], {})
     _, answers, extra = result
     sheets = []
-    for _ok, sheet_name, keys, rows, unknown, layout in answers:
-        # built by map (a 50,000-row sheet): each row's values are in ``keys``' order, one per key (see _rows)
-        numbers = [number for number, _ in rows]
-        cells = map(dict, map(zip, repeat(keys), [values for _, values in rows]))
-        sheets.append(Sheet(sheet_name, list(map(RawRow, numbers, cells, repeat(sheet_name))), unknown,
-                            layout.get("ignored", 0),
+    for _ok, sheet_name, keys, rows, unknown, layout, *streamed in answers:
+        seq = streamed[0] if streamed else None
+        made = built.get(seq, []) if seq is not None else raw_rows(sheet_name, keys, rows)
+        sheets.append(Sheet(sheet_name, made, unknown, layout.get("ignored", 0),
                             layout.get("hidden", []), bool(include_hidden), layout.get("filtered", False),
                             tuple(layout.get("header_rows", (1, 1)))))
     return Book(sheets, extra.get("index", {}), extra.get("skipped", []))
@@ -360,9 +377,14 @@ def _calamine_dir() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(spec.origin)))
 
 
-def _run_child(job: dict):
+def _run_child(job: dict, on_rows=None):
+    """The reading process's answer (see _child_main): ("ok", …) for one sheet, ("sheets", …) for several, or
+    ("error", message). ``on_rows(n, sheet name, column keys, rows)``: called for each chunk of rows as it arrives
+    (see STREAM_CHUNK), while the reading process goes on; a later error still makes the answer an error."""
     import logging
     import subprocess
+    import tempfile
+    import time
 
     log = logging.getLogger(__name__)
     payload = pickle.dumps({**job, "timeout": PARSE_TIMEOUT, "memory": PARSE_MEMORY, "path": _calamine_dir()},
@@ -371,27 +393,162 @@ def _run_child(job: dict):
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "SYSTEMROOT", "LANG", "LC_ALL", "TMPDIR", "TEMP",
                                                         "TMP")}
     env["RUST_BACKTRACE"] = "0"
-    try:
-        proc = subprocess.run([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)], input=payload,
-                              capture_output=True, timeout=PARSE_TIMEOUT, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        log.warning("workbook reader timed out after %s s", PARSE_TIMEOUT)
-        return ("error", TIMEOUT_MESSAGE)
-    except OSError:                                # no process could be started (limits, no interpreter)
-        log.exception("cannot start the workbook reader")
-        return ("error", "服务器暂时无法读取 Excel 文件（无法启动读取进程），请稍后重试；如反复出现请联系系统管理员")
-    if proc.returncode == 0:
+    deadline = time.monotonic() + PARSE_TIMEOUT
+    with tempfile.TemporaryFile() as errors:          # a file, not a pipe: a chatty child cannot block on it
         try:
-            return _unpack(proc.stdout)          # written by _child_main below, not by the upload
-        except Exception:
-            pass
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env)
+        except OSError:                                # no process could be started (limits, no interpreter)
+            log.exception("cannot start the workbook reader")
+            return ("error", "服务器暂时无法读取 Excel 文件（无法启动读取进程），请稍后重试；"
+                             "如反复出现请联系系统管理员")
+        try:
+            answer = _talk(proc, payload, deadline, on_rows)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            log.warning("workbook reader timed out after %s s", PARSE_TIMEOUT)
+            return ("error", TIMEOUT_MESSAGE)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if proc.returncode == 0 and answer is not None:
+            return answer
+        errors.seek(0)
+        stderr = errors.read()
     # calamine's own words ("memory allocation of … bytes failed", "panicked at …") or the exception: the first and
     # last line, with digit runs that could be an ID or a phone number masked (no personal data in logs)
-    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines() or [""]
+    lines = stderr.decode("utf-8", "replace").strip().splitlines() or [""]
     summary = " … ".join(dict.fromkeys((lines[0][:200], lines[-1][:200])))
     log.warning("workbook reader failed (exit %s): %s", proc.returncode,
                 re.sub(r"(?<!\d)\d{6,}(?!\d| bytes)", "…", summary))
     return ("error", ABNORMAL_MESSAGE)
+
+
+def _talk(proc, payload: bytes, deadline: float, on_rows):
+    """Send the job, read the frames (see _write_frame) until the child ends; the unpacked answer, or None when the
+    child's output is not a whole answer (the caller reports the failure). Raises subprocess.TimeoutExpired past
+    ``deadline``."""
+    import selectors
+    import subprocess
+    import time
+
+    def remaining():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise subprocess.TimeoutExpired(proc.args, PARSE_TIMEOUT)
+        return left
+
+    stdin, stdout = proc.stdin, proc.stdout
+    os.set_blocking(stdin.fileno(), False)
+    try:                          # Linux: a pipe holding a whole chunk, so the child writes it without waiting
+        import fcntl
+        fcntl.fcntl(stdout.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1024 * 1024)
+    except (ImportError, OSError):
+        pass
+    sel = selectors.DefaultSelector()
+    sel.register(stdin, selectors.EVENT_WRITE)
+    sel.register(stdout, selectors.EVENT_READ)
+    view, sent = memoryview(payload), 0
+    reading = _Frames(on_rows)
+    try:
+        while sel.get_map():
+            for key, _ in sel.select(remaining()):
+                if key.fileobj is stdin:
+                    try:
+                        sent += os.write(stdin.fileno(), view[sent:sent + 512 * 1024])
+                    except BlockingIOError:
+                        continue
+                    except BrokenPipeError:    # the child ended early: its exit status tells
+                        sent = len(view)
+                    if sent >= len(view):
+                        sel.unregister(stdin)
+                        stdin.close()
+                    continue
+                chunk = os.read(stdout.fileno(), 1024 * 1024)
+                if not chunk:
+                    sel.unregister(stdout)
+                    continue
+                reading.feed(chunk)
+    finally:
+        sel.close()
+        stdout.close()
+        if not stdin.closed:
+            try:
+                stdin.close()
+            except OSError:                    # a broken pipe while flushing: nothing was buffered
+                pass
+    proc.wait(remaining())
+    if reading.answer is None or reading.buffer or reading.broken:
+        return None
+    try:
+        return _assemble(_unpack(reading.answer), reading.sheets)     # written by _child_main, not by the upload
+    except Exception:
+        return None
+
+
+class _Frames:
+    """The reading process's output taken in as it comes (see _write_frame): row chunks handed to ``on_rows``, the
+    last frame kept as the answer; ``broken`` when the output is not frames as _child_main writes them."""
+
+    def __init__(self, on_rows):
+        self.on_rows, self.buffer, self.answer, self.broken = on_rows, bytearray(), None, False
+        self.sheets: dict[int, tuple] = {}          # stream number -> (sheet name, keys, raw rows so far)
+
+    def feed(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        while not self.broken and len(buffer) >= 9:
+            size = int.from_bytes(buffer[1:9], "little")
+            if len(buffer) < 9 + size:
+                break
+            tag, frame = bytes(buffer[:1]), bytes(buffer[9:9 + size])
+            del buffer[:9 + size]
+            if tag == b"L" and self.answer is None:
+                self.answer = frame
+            elif tag == b"F" and self.answer is None:
+                chunk = _stream_frame(frame, self.sheets)
+                if chunk is None:
+                    self.broken = True
+                elif self.on_rows is not None and chunk:
+                    self.on_rows(*chunk)
+            else:
+                self.broken = True
+
+
+def _stream_frame(frame: bytes, sheets: dict):
+    """A frame taken in (written by _child_main, not by the upload): () for a sheet's start, (n, sheet name, keys,
+    rows) for a chunk of rows, None when the frame is not one the reading process writes."""
+    import marshal
+    try:
+        message = marshal.loads(frame)
+        if message[0] == "sheet":
+            _, seq, name, keys = message
+            sheets[seq] = (name, keys, [])
+            return ()
+        _, seq, rows, moved = message
+        _put_dates(rows, moved)
+        name, keys, so_far = sheets[seq]
+        so_far += rows
+    except Exception:
+        return None
+    return seq, name, keys, rows
+
+
+def _assemble(result, sheets: dict):
+    """The answer with each sheet's streamed rows put back in place of its ("sent", n)."""
+    def one(answer):
+        rows = answer[3]
+        if type(rows) is tuple and len(rows) == 2 and rows[0] == "sent":
+            return (*answer[:3], sheets[rows[1]][2], *answer[4:]), rows[1]
+        return answer, None
+    if result[0] == "ok":
+        answer, seq = one(result)
+        return answer[:6] + (seq,)
+    if result[0] == "sheets":
+        return ("sheets", [(a[:6] + (seq,)) for a, seq in map(one, result[1])], result[2])
+    return result
 
 
 # ---------------------------------------------------------------- the child's answer
@@ -408,6 +565,71 @@ def _pack(result) -> bytes:
     return marshal.dumps(tuple(result))
 
 
+# Streaming (issue 29): the reading process sends a sheet's rows in chunks of STREAM_CHUNK as it cleans them, so the
+# web process turns them into RawRows while the rest of the sheet is still being cleaned (the machine has two
+# cores; the reading process's share after calamine's parse overlaps the web process's share). Frames:
+# ("sheet", n, sheet name, column keys) when a sheet's rows start, ("rows", n, rows, moved dates) per chunk (dates
+# indexed within the chunk), and last the answer as without streaming, each sheet's rows replaced by ("sent", n).
+STREAM_CHUNK = 4000
+_STREAM: dict = {"emit": None, "sheets": 0, "chunk": STREAM_CHUNK}
+
+
+class _Sent:
+    """The rows of a sheet already streamed: their number (what _parse counts) and the sheet's stream number."""
+
+    def __init__(self, seq: int, count: int):
+        self.seq, self.count = seq, count
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class _Chunks:
+    """A sheet's rows as _rows sends them: in chunks when the reading process streams (see _STREAM), else kept."""
+
+    def __init__(self, sheet_name: str, keys: list):
+        self.emit, self.sent, self.seq = _STREAM["emit"], 0, _STREAM["sheets"]
+        self.chunk = _STREAM["chunk"] if self.emit is not None else 0
+        if self.emit is not None:
+            _STREAM["sheets"] += 1
+            self.emit(("sheet", self.seq, clean_text(sheet_name), keys))
+
+    def step(self, rows: list, moved: list, max_rows: int) -> tuple[list, list]:
+        """After a row: refuse a sheet of more than ``max_rows``; send a full chunk. The lists to go on with."""
+        if len(rows) + self.sent > max_rows:
+            raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
+        if len(rows) == self.chunk:
+            return self.send(rows, moved)
+        return rows, moved
+
+    def send(self, rows: list, moved: list) -> tuple[list, list]:
+        """Send a chunk (``moved``: its dates, indexed within it); the lists to go on with."""
+        self.emit(("rows", self.seq, rows, moved))
+        self.sent += len(rows)
+        return [], []
+
+    def end(self, rows: list, moved: list):
+        """The answer's rows and moved dates: as kept, or what was sent (_Sent) when streaming."""
+        if self.emit is None:
+            return rows, moved
+        if rows:
+            self.send(rows, moved)
+        return _Sent(self.seq, self.sent), []
+
+
+def _sent(result):
+    """The answer with each streamed sheet's rows replaced by ("sent", n) (marshal writes plain values only)."""
+    def one(answer):
+        if answer[0] == "ok" and isinstance(answer[3], _Sent):
+            return (*answer[:3], ("sent", answer[3].seq), *answer[4:])
+        return answer
+    if result[0] == "ok":
+        return one(result)
+    if result[0] == "sheets":
+        return ("sheets", [one(a) for a in result[1]], result[2])
+    return result
+
+
 def _unpack(data: bytes):
     import marshal
     result = marshal.loads(data)
@@ -419,15 +641,19 @@ def _unpack(data: bytes):
 
 
 def _put_back(result):
-    import datetime as dt
     _, sheet_name, keys, rows, unknown, moved, layout = result
+    _put_dates(rows, moved)
+    return ("ok", sheet_name, keys, rows, unknown, layout)
+
+
+def _put_dates(rows, moved) -> None:
+    import datetime as dt
     for r, c, kind, text in moved:
         if kind == "timedelta":
             value = dt.timedelta(seconds=text)
         else:
             value = getattr(dt, kind).fromisoformat(text)
         rows[r][1][c] = value
-    return ("ok", sheet_name, keys, rows, unknown, layout)
 
 
 # ---------------------------------------------------------------- stage 2: in the reading process
@@ -453,15 +679,24 @@ def _child_main() -> None:
     job = pickle.loads(sys.stdin.buffer.read())
     _limit_resources(job["memory"], job["timeout"])
     sys.path.insert(0, job["path"])
+    out = sys.stdout.buffer
+    _STREAM.update(emit=functools.partial(_write_frame, out), chunk=job.get("chunk") or STREAM_CHUNK)
     try:
-        result = _parse(job)
+        result = _sent(_parse(job))
     except ImportFileError as exc:
         result = ("error", str(exc))
     except MemoryError:
         result = ("error", ABNORMAL_MESSAGE)
-    out = _pack(result)
-    sys.stdout.buffer.write(out)
-    sys.stdout.buffer.flush()
+    _write_frame(out, result, last=True)
+
+
+def _write_frame(out, frame, *, last: bool = False) -> None:
+    """One frame of the reading process's answer: a tag byte (b"F" a row chunk or a sheet's start, b"L" the last
+    frame: the answer itself), the length, the marshal-packed frame."""
+    data = _pack(frame)
+    out.write((b"L" if last else b"F") + len(data).to_bytes(8, "little"))
+    out.write(data)
+    out.flush()
 
 
 def _open_workbook(job: dict):
@@ -902,6 +1137,7 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int,
     hidden, include_hidden = layout.get("hidden") or set(), layout.get("include_hidden")
     ignored, hidden_rows = 0, []
     rows, chars, moved = [], 0, []
+    stream = _Chunks(sheet_name, out_keys)
     for number, raw in enumerate(values[hdr_index + 1:], start=hdr_index + 2):
         cells, blank, dates = [], True, None
         for c, i in enumerate(indexes):
@@ -950,8 +1186,8 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int,
         if dates:
             moved += [(len(rows), c, kind, text) for c, kind, text in dates]
         rows.append((number, cells))
-        if len(rows) > max_rows:
-            raise ImportFileError(f"一次最多导入 {max_rows} 行，请拆分成几个文件")
+        rows, moved = stream.step(rows, moved, max_rows)
+    rows, moved = stream.end(rows, moved)
     return ("ok", clean_text(sheet_name), out_keys, rows, unknown, moved,
             {"ignored": ignored, "hidden": hidden_rows, "filtered": bool(layout.get("filtered")),
              "header_rows": (first + 1, hdr_index + 1)})

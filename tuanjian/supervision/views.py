@@ -120,6 +120,14 @@ def _members_as_of(org) -> tuple[dict, int]:
     return {"raw": raw, "day": day, "by_org": by_org, "total": total, "own": total - sum(by_org.values())}, 200
 
 
+def _as_of_or_400(org) -> dict:
+    """``?on=D`` of the print view and the Excel export: as on the page, but a bad date is a plain 400."""
+    as_of, status = _members_as_of(org)
+    if status != 200:
+        abort(400, as_of["error"])
+    return as_of
+
+
 @bp.get("/org/<int:org_id>/print")
 @admin_required
 def print_report(org_id: int):
@@ -130,28 +138,40 @@ def print_report(org_id: int):
                 for r in rows]
     return render_template("supervision/print.html", org=org, report=report, rows=rows, appendix=appendix,
                            show_youth=any(r.tally.youth for r in [*report.rows, report.totals]), **_view_helpers(),
-                           **_match(org))
+                           as_of=_as_of_or_400(org), **_match(org))
 
 
-def _table(report, rows):
-    headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数", "团青比例",
-               "异常项",
-               "最后更新"]
+def _table(report, rows, *, as_of: dict, match_rates: dict, org_id: int):
+    """The Excel sheet of the progress report: the page's columns, with 团员数（截至 D） when asked for and
+    与智慧团建相符率 once any branch below was compared. Returns (headers, rows, percent column indexes)."""
+    day = as_of.get("day")
+    headers = ["排名", "组织", "下级组织数", "团支部数", *[m.label for m in RATE_METRICS], "团员数",
+               *([f"团员数（截至 {day.isoformat()}）"] if day else []), "团青比例",
+               *(["与智慧团建相符率"] if match_rates else []), "异常项", "最后更新"]
+    percents = [headers.index(m.label) for m in RATE_METRICS] + [headers.index("团青比例")]
+    if match_rates:
+        percents.append(headers.index("与智慧团建相符率"))
 
-    def line(rank, name, t, *, own=False):
+    def line(rank, name, t, *, own=False, as_of_count=None, match_key=None):
         # rates are numbers (formatted 0.0% in the sheet), "—" where there is nothing to count
         rates = [sheet_rate(t.rate(m.key)) for m in RATE_METRICS]
         youth = sheet_rate(tally_youth_ratio(t)) if t.youth else None
+        match = match_rates.get(match_key)
+        match_rate = sheet_rate(match.rate) if match is not None else None
         return [rank, name, "" if own else t.subordinates, t.branches, *["—" if r is None else r for r in rates],
-                t.members, "" if youth is None else youth, t.exceptions,
+                t.members, *([as_of_count] if day else []), "" if youth is None else youth,
+                *(["—" if match_rate is None else match_rate] if match_rates else []), t.exceptions,
                 local_time(t.updated_at) if t.updated_at else ""]
-    body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally) for r in rows]
-    body.append(line("", "本级", report.own.tally, own=True))
-    body.append(line("", "合计（含本级）", report.totals.tally))
-    return headers, body
+    by_org = as_of.get("by_org", {})
+    body = [line(r.rank, r.org.full_name or r.org.short_name, r.tally, as_of_count=by_org.get(r.org.id, 0),
+                 match_key=r.org.id) for r in rows]
+    body.append(line("", "本级", report.own.tally, own=True, as_of_count=as_of.get("own")))
+    body.append(line("", "合计（含本级）", report.totals.tally, as_of_count=as_of.get("total"), match_key=org_id))
+    return headers, body, tuple(percents)
 
 
-PERCENT_COLUMNS = tuple(range(4, 4 + len(RATE_METRICS))) + (4 + len(RATE_METRICS) + 1,)
+SHEET_WIDTHS = {"排名": 6, "组织": 36, "下级组织数": 10, "团支部数": 10, "团员数": 10, "团青比例": 10,
+                "与智慧团建相符率": 14, "异常项": 8, "最后更新": 18}       # the rates: 12
 
 
 @bp.get("/org/<int:org_id>/export.xlsx")
@@ -159,12 +179,19 @@ PERCENT_COLUMNS = tuple(range(4, 4 + len(RATE_METRICS))) + (4 + len(RATE_METRICS
 def export(org_id: int):
     org = org_or_404(org_id)
     report = _progress(org)
-    headers, body = _table(report, service.sort_rows(report.rows, "rank", False))
+    as_of = _as_of_or_400(org)
+    headers, body, percents = _table(report, service.sort_rows(report.rows, "rank", False), as_of=as_of,
+                                     match_rates=_match(org)["match_rates"], org_id=org.id)
+    day = as_of.get("day")
     audit.record(db.session, current_actor(), "export.progress", object_type="org", object_id=org.id, org_id=org.id,
-                 summary=f"导出“{org.short_name}”录入进度（{len(report.rows)} 个下级组织）")
-    out = write_table(headers, body, title="录入进度", widths=(6, 36, 10, 10, 12, 12, 12, 12, 12, 10, 10, 8, 18),
-                      percent_columns=PERCENT_COLUMNS,
-                      caption=f"{org.full_name or org.short_name} 基础信息录入进度（截至 {local_time(report.as_of)}）")
+                 summary=f"导出“{org.short_name}”录入进度（{len(report.rows)} 个下级组织"
+                         + (f"，团员数另列截至 {day.isoformat()}" if day else "") + "）")
+    out = write_table(headers, body, title="录入进度",
+                      widths=[SHEET_WIDTHS.get(h, 16 if h.startswith("团员数（") else 12) for h in headers],
+                      percent_columns=percents,
+                      caption=f"{org.full_name or org.short_name} 基础信息录入进度（截至 {local_time(report.as_of)}"
+                              + (f"；“团员数（截至 {day.isoformat()}）”为该日终了时的团员数，由团籍变动算出，"
+                                 "其余各列为当前数字" if day else "") + "）")
     return send_file(out, as_attachment=True, mimetype=XLSX,
                      download_name=f"录入进度_{org.short_name}_{to_local(report.as_of):%Y%m%d%H%M}.xlsx")
 

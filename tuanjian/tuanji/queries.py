@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, text
+from sqlalchemy import and_, case, exists, false, func, or_, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -15,7 +15,7 @@ from ..domain import register
 from ..domain.orgtree import is_within
 from ..domain.progress import combined_youth, youth_ratio
 from ..models import CadrePost, Member, MembershipEvent, Org, Person
-from ..queries import among, within
+from ..queries import among, post_held_at, within
 
 
 def _placed(day: date):
@@ -42,24 +42,19 @@ def _inside(stmt, org_id, scope_code: str | None, org=Org):
     return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
 
 
-def counts_at_two(session, day: date, earlier: date,
-                  scope_code: str | None) -> tuple[dict[int, int], dict[int, int]]:
-    """``counts_on`` at ``day`` and at ``earlier`` (before it) in one pass over the events (``scope_code`` None:
-    every org)."""
+def _figures_stmt(day: date, earlier: date, scope_code: str | None):
     e = MembershipEvent
-    at_day = and_(e.on_date <= day, or_(e.next_on.is_(None), e.next_on > day))
-    at_earlier = and_(e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
-    stmt = _inside(select(e.org_id, func.sum(case((at_day, 1), else_=0)), func.sum(case((at_earlier, 1), else_=0)))
-                   .where(e.erased == false(), e.kind.in_(register.ARRIVING), e.on_date <= day,
-                          or_(e.next_on.is_(None), e.next_on > earlier)), e.org_id, scope_code).group_by(e.org_id)
-    session.flush()
-    this, last = {}, {}
-    for org_id, n, m in session.connection().execute(stmt):
-        if n:
-            this[org_id] = int(n)
-        if m:
-            last[org_id] = int(m)
-    return this, last
+    arriving = e.kind.in_(register.ARRIVING)
+    at_day = and_(arriving, or_(e.next_on.is_(None), e.next_on > day))
+    at_earlier = and_(arriving, e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
+    in_span = e.on_date > earlier
+    return _inside(select(e.org_id.label("org_id"), func.sum(case((at_earlier, 1), else_=0)).label("last"),
+                          func.sum(case((and_(in_span, arriving), 1), else_=0)).label("arrivals"),
+                          func.sum(case((and_(in_span, ~arriving), 1), else_=0)).label("departures"),
+                          func.sum(case((at_day, 1), else_=0)).label("this"))
+                   .where(e.erased == false(), e.on_date <= day,
+                          or_(in_span, and_(arriving, or_(e.next_on.is_(None), e.next_on > earlier)))),
+                   e.org_id, scope_code).group_by(e.org_id)
 
 
 def members_on(session, day: date, scope_code: str | None = None) -> dict[int, int]:
@@ -196,27 +191,51 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
     age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
     off = case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1),
                else_=0).label("off")
-    inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
-                    Member.education.label("education"), Member.occupation.label("occupation"),
-                    Person.political_status.label("political_status"), off)
-             .select_from(e).join(Person, Person.id == e.person_id)
-             .outerjoin(Member, Member.person_id == e.person_id).where(_placed(day)))
-    inner = _inside(inner, e.org_id, scope_code)
-    t = inner.subquery("placed")
-    keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status)
     session.flush()
     conn = session.connection()
     merge = scope_code is None and conn.dialect.name == "postgresql"
+
+    def counted(*person_range):
+        """The grouped count of the members whose person id lies in ``person_range`` (lo, hi) if given."""
+        on_member = Member.person_id == e.person_id
+        where = [_placed(day)]
+        if person_range:
+            lo, hi = person_range
+            where += [e.person_id >= lo, e.person_id < hi, Person.id >= lo, Person.id < hi]
+            on_member = and_(on_member, Member.person_id >= lo, Member.person_id < hi)
+        inner = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"), age,
+                        Member.education.label("education"), Member.occupation.label("occupation"),
+                        Person.political_status.label("political_status"), off)
+                 .select_from(e).join(Person, Person.id == e.person_id).outerjoin(Member, on_member).where(*where))
+        t = _inside(inner, e.org_id, scope_code).subquery("placed")
+        keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
+        return select(*keys, func.count().label("n")).group_by(*keys)
+
     if merge:
         # every member of the data: the planner hashes people and member records (2.5M rows each at a province,
-        # 11 s); events, people and records read in person order by their indexes and merged take about half
-        conn.execute(text("SET LOCAL enable_hashjoin = off"))
+        # 11 s); events, people and records read in person order by their indexes and merged take about half. The
+        # people are split into two halves by id, each merged and counted in its own process (a Parallel Append
+        # of two whole plans: the scan sizes set out of reach keep the planner from splitting the scans inside)
+        low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
+        low, high = (low or 0), (high or 0) + 1
+        middle = (low + high) // 2
+        for setting in ("enable_hashjoin = off", "min_parallel_table_scan_size = '1TB'",
+                        "min_parallel_index_scan_size = '1TB'"):
+            conn.execute(text(f"SET LOCAL {setting}"))
+        t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
+        keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
+        stmt = select(*keys, func.sum(t.c.n)).group_by(*keys)
+    else:
+        stmt = counted()
     out, off_record = [], 0
-    for *row, flag, n in conn.execute(select(*keys, t.c.off, func.count()).group_by(*keys, t.c.off)):
-        out.append(MemberGroup(*row, n))
-        off_record += n if flag else 0
+    for *row, flag, n in conn.execute(stmt).all():
+        if not n:
+            continue
+        out.append(MemberGroup(*row, int(n)))
+        off_record += int(n) if flag else 0
     if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
-        conn.execute(text("SET LOCAL enable_hashjoin TO DEFAULT"))
+        for setting in ("enable_hashjoin", "min_parallel_table_scan_size", "min_parallel_index_scan_size"):
+            conn.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
@@ -229,7 +248,16 @@ def change_counts(session, start: date, end: date, scope_code: str | None) -> di
                    .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
     stmt = stmt.group_by(e.org_id, e.kind)
     session.flush()
-    return {(o, k): n for o, k, n in session.connection().execute(stmt)}
+    return {(o, k): n for o, k, n in session.connection().execute(stmt).all()}
+
+
+def kind_counts(session, start: date, end: date, scope_code: str | None) -> dict[str, int]:
+    """kind -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
+    e = MembershipEvent
+    stmt = _inside(select(e.kind, func.count())
+                   .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
+    session.flush()
+    return dict(session.connection().execute(stmt.group_by(e.kind)).all())
 
 
 def internal_transfers(session, start: date, end: date, scope_code: str | None) -> int:
@@ -238,6 +266,20 @@ def internal_transfers(session, start: date, end: date, scope_code: str | None) 
     (``register_stats.internal_transfers`` in SQL)."""
     e_in, e_out, e_prev = aliased(MembershipEvent), aliased(MembershipEvent), aliased(MembershipEvent)
     o_in, o_out = aliased(Org), aliased(Org)
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        # the previous event read once per 转入 (LATERAL, newest id first, LIMIT 1): half the work of the max(id)
+        # subquery, which the planner evaluates inside a hash join over every 转出
+        prev = (select(e_prev.kind, e_prev.on_date, e_prev.org_id)
+                .where(e_prev.person_id == e_in.person_id, e_prev.erased == false(), e_prev.id < e_in.id)
+                .order_by(e_prev.id.desc()).limit(1).lateral("prev"))
+        stmt = _inside(_inside(select(func.count()).select_from(e_in).join(prev, true())
+                               .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
+                                      e_in.on_date <= end, prev.c.kind == register.OUT_COUNTY,
+                                      prev.c.on_date == e_in.on_date), e_in.org_id, scope_code, o_in),
+                       prev.c.org_id, scope_code, o_out)
+        return conn.execute(stmt).scalar() or 0
     previous = (select(func.max(e_prev.id)).where(e_prev.person_id == e_in.person_id, e_prev.erased == false(),
                                                   e_prev.id < e_in.id).correlate(e_in).scalar_subquery())
     paired = _inside(select(e_out.id).where(e_out.id == previous, e_out.kind == register.OUT_COUNTY,
@@ -245,8 +287,7 @@ def internal_transfers(session, start: date, end: date, scope_code: str | None) 
     stmt = _inside(select(func.count()).select_from(e_in)
                    .where(e_in.kind == register.IN_COUNTY, e_in.erased == false(), e_in.on_date > start,
                           e_in.on_date <= end), e_in.org_id, scope_code, o_in).where(exists(paired))
-    session.flush()
-    return session.connection().execute(stmt).scalar() or 0
+    return conn.execute(stmt).scalar() or 0
 
 
 def org_facts(session, org: Org, day: date) -> list:
@@ -263,20 +304,82 @@ def org_facts(session, org: Org, day: date) -> list:
             for i, c, k, ind in rows]
 
 
+def _existing(org: Org, day: date):
+    """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
+    end = _end_utc(day)
+    return and_(within(Org.code, org.code), Org.created_at < end,
+                or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+
+
+def org_groups(session, org: Org, day: date) -> list:
+    """``org_facts`` counted in SQL by kind label and 领域."""
+    from ..domain.orgtree import KIND_LABELS, OrgKind
+    from ..domain.register_stats import OrgGroup
+    session.flush()
+    labels = {k.value: KIND_LABELS[k] for k in OrgKind}
+    return [OrgGroup(labels[k], ind, n) for k, ind, n in session.connection().execute(
+        select(Org.kind, Org.industry, func.count()).where(_existing(org, day))
+        .group_by(Org.kind, Org.industry)).all()]
+
+
+def subtree_figures(session, org: Org, day: date, earlier: date, scope_code: str | None, *,
+                    small: int) -> tuple[dict[str, tuple[int, int, int, int]], object]:
+    """Per org: members at the end of ``earlier``, the counted arrivals and departures dated after it and on or
+    before ``day``, members at the end of ``day`` (one pass over the events); added up in SQL per head code (the
+    code of ``org``'s child whose subtree holds the org — a child's code is its parent's and one 3-digit segment —
+    or ``org``'s own code); and the branches existing at the end of ``day`` counted by members then
+    (``register_stats.BranchSizes``). A few rows instead of one per org."""
+    from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
+    from ..domain.register_stats import BranchSizes
+    f = _figures_stmt(day, earlier, scope_code).subquery("figures")
+    head = func.substr(Org.code, 1, len(org.code) + 1 + CODE_SEGMENT_WIDTH).label("head")
+    end = _end_utc(day)
+    branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), Org.created_at < end,
+                  or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+    now = func.coalesce(f.c.this, 0)
+    stmt = (select(head, *[func.sum(func.coalesce(c, 0)) for c in (f.c.last, f.c.arrivals, f.c.departures, f.c.this)],
+                   func.sum(case((branch, 1), else_=0)), func.sum(case((and_(branch, now == 0), 1), else_=0)),
+                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)))
+            .select_from(Org).outerjoin(f, f.c.org_id == Org.id).where(within(Org.code, org.code)).group_by(head))
+    session.flush()
+    sums, sizes = {}, [0, 0, 0]
+    for code, *row in session.connection().execute(stmt).all():
+        sums[code] = tuple(int(n or 0) for n in row[:4])
+        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:], strict=True)]
+    return sums, BranchSizes(*sizes)
+
+
+def _cadres_in_post(org: Org, day: date, whole: bool, *cols):
+    end = _end_utc(day)
+    return _inside(select(*cols).select_from(CadrePost).join(Person, CadrePost.person_id == Person.id)
+                   .outerjoin(Member, Member.person_id == Person.id)
+                   .where(post_held_at(end)), CadrePost.org_id, None if whole else org.code)
+
+
 def cadre_facts(session, org: Org, day: date, *, whole: bool = False) -> list:
-    """团干部 in post at the end of ``day`` in ``org``'s subtree (``whole``: it is all the data, see
+    """团干部 in post at the end of ``day`` in ``org``'s subtree, by post id (``whole``: it is all the data, see
     ``whole_scope``)."""
     from ..domain.register_stats import CadreFact
-    end = _end_utc(day)
     session.flush()
-    rows = session.connection().execute(_inside(
-        select(CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
-               Member.education)
-        .join(Person, CadrePost.person_id == Person.id)
-        .outerjoin(Member, Member.person_id == Person.id)
-        .where(CadrePost.created_at < end, or_(CadrePost.ended_at.is_(None), CadrePost.ended_at >= end)),
-        CadrePost.org_id, None if whole else org.code))
+    rows = session.connection().execute(_cadres_in_post(
+        org, day, whole, CadrePost.person_id, CadrePost.org_id, CadrePost.nature, Person.gender, Person.birth_date,
+        Member.education).order_by(CadrePost.id))
     return [CadreFact(*r) for r in rows]
+
+
+def cadre_groups(session, org: Org, day: date, bounds, *, whole: bool = False) -> list:
+    """``cadre_facts`` counted in SQL as ``register_stats.cadre_tables`` counts them: one per person (their post
+    with the lowest id), by nature, gender, age group (``age_cutoffs``) and 文化程度."""
+    from ..domain.register_stats import CadreGroup, age_cutoffs
+    cuts = age_cutoffs(day, bounds)
+    age = case(*[(Person.birth_date > c, i) for i, c in enumerate(cuts)], else_=len(cuts)).label("age")
+    first = func.row_number().over(partition_by=CadrePost.person_id, order_by=CadrePost.id).label("rn")
+    t = _cadres_in_post(org, day, whole, CadrePost.nature.label("nature"), Person.gender.label("gender"), age,
+                        Member.education.label("education"), first).subquery("posts")
+    keys = (t.c.nature, t.c.gender, t.c.age, t.c.education)
+    session.flush()
+    return [CadreGroup(*row) for row in session.connection().execute(
+        select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
@@ -359,42 +462,33 @@ class Statistics:
         return youth_ratio(members, youth)
 
 
+def tune(session) -> None:
+    """PostgreSQL settings for the 团内统计's queries, for the rest of the transaction: a province joins millions
+    of events, people and member records, so hash tables may take 256 MB; and no JIT compilation (at these costs
+    it compiles and optimises each query, 0.1-0.2 s a query, more than it saves on a few million rows)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
     """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
-    SQL: members per org at both dates (``next_on`` filter, no window), the members' fields in one grouped query,
-    the year's events per org and kind; Python only adds up per subordinate."""
+    SQL: members at both dates (``next_on`` filter, no window) and the year's arrivals and departures per org in
+    one pass over the events, added up per subordinate with the branches' sizes; the members' fields, the orgs and
+    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
     except ValueError:
         last_day = date(day.year - 1, 2, 28)
     today = clock.local_today()
-    if session.get_bind().dialect.name == "postgresql":
-        # a province joins millions of events, people and member records: let the hash joins stay in memory
-        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    tune(session)
     scope = whole_scope(session, org)
-    per_org, last_per_org = counts_at_two(session, day, last_day, scope)
-    changes = change_counts(session, last_day, day, scope)
+    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small)
+    kinds = kind_counts(session, last_day, day, scope)
     internal = internal_transfers(session, last_day, day, scope)
-    arrivals: dict[int, int] = {}
-    departures: dict[int, int] = {}
-    kinds: dict[str, int] = {}
-    for (o, kind), n in changes.items():
-        side = arrivals if register.is_arriving(kind) else departures
-        side[o] = side.get(o, 0) + n
-        kinds[kind] = kinds.get(kind, 0) + n
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
-    orgs = org_facts(session, org, day)
-    all_codes = {i: c for i, c in session.execute(select(Org.id, Org.code).where(within(Org.code, org.code)))}
-    child_of = {c.code: c.id for c in children}
-    depth = org.code.count(".") + 1
-    groups: dict[int, list[int]] = {c.id: [] for c in children}
-    for i, code in all_codes.items():
-        head = ".".join(code.split(".")[:depth + 1])
-        if head in child_of:
-            groups[child_of[head]].append(i)
-    groups[org.id] = list(all_codes)
-    compared = {c.org_id: c for c in rs.compare_counts(last_per_org, per_org, arrivals, departures, groups)}
+    compared = {c.org_id: c for c in rs.compare_heads(sums, [(c.id, c.code) for c in children], org.id)}
     rows = [(c, compared[c.id]) for c in children
             if not c.is_dissolved or any(getattr(compared[c.id], k)
                                          for k in ("last", "arrivals", "departures", "this"))]
@@ -405,9 +499,10 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     return Statistics(org, day, last_day,
                       rs.grouped_member_tables(groups_now, age_bounds),
                       rs.kind_tables(kinds, internal),
-                      rs.org_tables(orgs, per_org, small=small),
-                      rs.cadre_tables(cadre_facts(session, org, day, whole=scope is None), day, age_bounds),
-                      rows, total, unexplained(session, org, today, sum(per_org.values()) if day == today else None,
+                      rs.grouped_org_tables(org_groups(session, org, day), sizes, small=small),
+                      rs.grouped_cadre_tables(cadre_groups(session, org, day, age_bounds, whole=scope is None),
+                                              age_bounds),
+                      rows, total, unexplained(session, org, today, total.this if day == today else None,
                                                unrecorded[0] if unrecorded else None, whole=scope is None),
                       internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
