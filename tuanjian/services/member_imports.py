@@ -12,7 +12,15 @@ from ..domain import policy
 from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
 from ..domain.errors import Conflict, ValidationFailed
 from ..domain.imports import ERROR, NEW, OK_ROWS_SHOWN, UPDATE, ImportReport
-from ..domain.member_import import EVIDENCE_KEYS, READ_COLUMNS, Existing, blank_clear_summary, cells_from_data, classify, validate_rows
+from ..domain.member_import import (
+    EVIDENCE_KEYS,
+    READ_COLUMNS,
+    Existing,
+    blank_clear_summary,
+    cells_from_data,
+    classify,
+    validate_rows,
+)
 from ..domain.members import POST_FIELDS
 from ..domain.orgtree import OrgKind, is_within
 from ..domain.people import POSITION_SEPARATOR, split_positions

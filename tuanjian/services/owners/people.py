@@ -75,8 +75,9 @@ def correct_identity(session, actor: Actor, person: Person, *, name: str, id_num
 @owner_of(TABLE)
 def insert_many(session, actor: Actor, rows: list[dict] | dict[str, list], *, now: datetime) -> dict[str, int]:
     """Set at a time: people never seen here (the member import's bulk path). One executemany, then one look-up of
-    the new ids; returns {id_number: id}. ``rows``: dicts, or the values column by column (dbsetup.insert_many). Nobody holds a place yet, so no reach check is needed; a number already
-    known is refused by the unique index (the caller classified the rows against the database).
+    the new ids; returns {id_number: id}. ``rows``: dicts, or the values column by column (dbsetup.insert_many).
+    Nobody holds a place yet, so no reach check is needed; a number already known is refused by the unique index
+    (the caller classified the rows against the database).
     The new ids are read as the ids above the largest one before the insert (a range of the primary key, cheaper
     than looking up 50,000 ID numbers): ids only grow (SQLite's rowid while this transaction holds the write lock,
     PostgreSQL's sequence), so every new row is in that range; rows another transaction committed meanwhile may be
