@@ -59,6 +59,34 @@ def test_insert_many_converts_types_and_applies_defaults(session, tree):
     assert session.scalar(select(Person).where(Person.name.like("批量%"))) is None   # inside the transaction
 
 
+def test_insert_many_column_by_column_stores_what_rows_store(session, tree):
+    """insert_many given {column: values} (the member import's commit) stores what the same rows as dicts store,
+    defaults included; columns of different lengths are refused, empty columns do nothing."""
+    from datetime import date, datetime
+
+    from tuanjian.dbsetup import insert_many
+    from tuanjian.models import Account, Person
+
+    from .factories import new_id
+    now = datetime(2026, 11, 23, 8, 30, 15, 123456)
+    births = [date(2003, 4, 3 + i) for i in range(4)]
+    as_rows = [{"id_number": new_id(b), "name": f"逐列{i}", "gender": "女", "birth_date": b, "ethnicity": None}
+               for i, b in enumerate(births)]
+    insert_many(session, Person.__table__, as_rows[:2], {"created_at": now, "updated_at": now})
+    insert_many(session, Person.__table__, {key: [r[key] for r in as_rows[2:]] for key in as_rows[0]},
+                {"created_at": now, "updated_at": now})
+    insert_many(session, Person.__table__, {key: [] for key in as_rows[0]}, {"created_at": now, "updated_at": now})
+    people = session.scalars(select(Person).where(Person.name.like("逐列%")).order_by(Person.birth_date)).all()
+    assert [(p.name, p.id_number, p.birth_date, p.gender, p.ethnicity, p.created_at) for p in people] == [
+        (r["name"], r["id_number"], r["birth_date"], "女", None, now) for r in as_rows]
+    insert_many(session, Account.__table__, {"person_id": [p.id for p in people], "password_hash": [None] * 4})
+    assert {(a.claimed_at, a.failed_logins, a.session_version) for a in session.scalars(
+        select(Account).where(Account.person_id.in_([p.id for p in people])))} == {(None, 0, 1)}
+    with pytest.raises(ValueError):
+        insert_many(session, Account.__table__, {"person_id": [people[0].id], "password_hash": []})
+    session.rollback()
+
+
 def test_insert_many_binary_copy_and_its_text_fallback(session, tree, monkeypatch):
     """PostgreSQL: COPY goes in binary format when every column holds exactly its plain Python type (dates, times,
     booleans, numbers, text, None), in text format otherwise (a date given as text, a time with a zone); both

@@ -69,28 +69,39 @@ def install_engine_hooks() -> None:
             conn.exec_driver_sql(f"BEGIN {_begin_mode()}")
 
 
-def insert_many(session, table, rows: list[dict], constants: dict | None = None) -> None:
+def insert_many(session, table, rows: list[dict] | dict[str, list], constants: dict | None = None) -> None:
     """Insert many rows in the session's transaction, for imports of tens of thousands of rows: COPY on
     PostgreSQL (several times faster than psycopg's row-by-row pipelined executemany); elsewhere one DBAPI
     executemany of the compiled statement, with each column's bind conversion done once per distinct value
     (SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself). The rows are taken apart
     column by column (a 50,000-row insert then spends its time in the database, not in Python loops).
     ``constants``: columns with one value for every row (a timestamp), given once. Python-side column defaults
-    are applied here, as an ORM insert would. Every row must have the same keys."""
+    are applied here, as an ORM insert would. Every row must have the same keys. ``rows`` may also be given
+    column by column: {column name: its values, row by row} (a caller holding its values that way builds no row
+    dicts)."""
     if not rows:
         return
     conn = session.connection()
     dialect = conn.dialect
     constants = dict(constants or {})
-    names = list(rows[0])
+    if isinstance(rows, dict):
+        by_name = rows
+        names = list(rows)
+        n = len(rows[names[0]])
+        if any(len(values) != n for values in rows.values()):
+            raise ValueError("insert_many: columns of different lengths")
+        if not n:
+            return
+    else:
+        names = list(rows[0])
+        n = len(rows)
+        getter = itemgetter(*names)
+        by_name = dict(zip(names, zip(*map(getter, rows)) if len(names) > 1 else [tuple(map(getter, rows))],
+                           strict=True))
     for column in table.columns:
-        if (column.name not in rows[0] and column.name not in constants and column.default is not None
+        if (column.name not in by_name and column.name not in constants and column.default is not None
                 and not column.default.is_sequence):
             constants[column.name] = column.default.arg(None) if column.default.is_callable else column.default.arg
-    n = len(rows)
-    getter = itemgetter(*names)
-    by_name = dict(zip(names, zip(*map(getter, rows)) if len(names) > 1 else [tuple(map(getter, rows))],
-                       strict=True))
     all_names = names + list(constants)
 
     def column_values(name):
@@ -117,7 +128,8 @@ def insert_many(session, table, rows: list[dict], constants: dict | None = None)
         return
     compiled = table.insert().compile(dialect=dialect, column_keys=all_names)
     if not compiled.positional:
-        conn.execute(table.insert(), [{**row, **constants} for row in rows])
+        conn.execute(table.insert(), [{**dict(zip(names, values)), **constants}
+                                      for values in zip(*map(by_name.__getitem__, names))])
         return
     converted = []
     for key in compiled.positiontup:

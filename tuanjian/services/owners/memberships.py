@@ -196,28 +196,35 @@ def mark_exception(session, member: Member, request_id: int) -> None:
 
 
 @owner_of(TABLE, EVENTS)
-def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime,
+def insert_many(session, actor: Actor, rows: list[dict] | dict[str, list], *, now: datetime,
                 join_dates: dict[int, str | None] | None = None) -> None:
     """Set at a time (the member import's bulk path): members of people entered in the same transaction, who hold
     no other place; one query checks that none of them holds a place out of reach (a person entered elsewhere since
     the preview), then one executemany. ``join_dates``: person id -> 入团年月 of these people as the caller just
-    wrote them (else read back), which makes each arrival's kind (新发展 or 首次录入)."""
+    wrote them (else read back), which makes each arrival's kind (新发展 or 首次录入). ``rows``: dicts, or the
+    values column by column (dbsetup.insert_many; the member import builds no row dicts)."""
     if not rows:
         return
-    person_ids = [r["person_id"] for r in rows]
+    if isinstance(rows, dict):
+        person_ids, org_ids = list(rows["person_id"]), rows["org_id"]
+        dev_numbers = rows.get("dev_number") or [None] * len(person_ids)
+    else:
+        person_ids, org_ids = [r["person_id"] for r in rows], [r["org_id"] for r in rows]
+        dev_numbers = [r.get("dev_number") for r in rows]
+    if not person_ids:
+        return
     _require_no_foreign(session, actor, person_ids, "member")
     _insert(session, Member.__table__, rows, {"created_at": now, "updated_at": now})
     on = local_date(now)
     joined = _join_dates(session, person_ids) if join_dates is None else join_dates
     kinds = {}                                  # arrival_kind per distinct 入团年月 (a file's rows share a few)
-    events = []
-    for r in rows:
-        join = joined.get(r["person_id"])
-        kind = kinds.get(join) or kinds.setdefault(join, register.arrival_kind(join, on))
-        events.append({"person_id": r["person_id"], "org_id": r["org_id"], "kind": kind,
-                       "dev_number": r.get("dev_number") if kind == register.NEW else None})
-    _insert(session, MembershipEvent.__table__, events, {"on_date": on, "note": None, "erased": False,
-                                                         "created_at": now, "created_by_id": actor.person_id})
+    kind_of = [kinds.get(join) or kinds.setdefault(join, register.arrival_kind(join, on))
+               for join in map(joined.get, person_ids)]
+    _insert(session, MembershipEvent.__table__,
+            {"person_id": person_ids, "org_id": org_ids, "kind": kind_of,
+             "dev_number": [dev if kind == register.NEW else None
+                            for kind, dev in zip(kind_of, dev_numbers, strict=True)]},
+            {"on_date": on, "note": None, "erased": False, "created_at": now, "created_by_id": actor.person_id})
     # people entered in this transaction have no earlier event: next_on stays empty, no relink needed
 
 

@@ -73,10 +73,11 @@ def correct_identity(session, actor: Actor, person: Person, *, name: str, id_num
 
 
 @owner_of(TABLE)
-def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> dict[str, int]:
+def insert_many(session, actor: Actor, rows: list[dict] | dict[str, list], *, now: datetime) -> dict[str, int]:
     """Set at a time: people never seen here (the member import's bulk path). One executemany, then one look-up of
-    the new ids; returns {id_number: id}. Nobody holds a place yet, so no reach check is needed; a number already
-    known is refused by the unique index (the caller classified the rows against the database).
+    the new ids; returns {id_number: id}. ``rows``: dicts, or the values column by column (dbsetup.insert_many).
+    Nobody holds a place yet, so no reach check is needed; a number already known is refused by the unique index
+    (the caller classified the rows against the database).
     The new ids are read as the ids above the largest one before the insert (a range of the primary key, cheaper
     than looking up 50,000 ID numbers): ids only grow (SQLite's rowid while this transaction holds the write lock,
     PostgreSQL's sequence), so every new row is in that range; rows another transaction committed meanwhile may be
@@ -85,7 +86,7 @@ def insert_many(session, actor: Actor, rows: list[dict], *, now: datetime) -> di
         return {}
     before = session.scalar(select(func.max(Person.id))) or 0
     _insert(session, Person.__table__, rows, {"created_at": now, "updated_at": now})
-    wanted = {r["id_number"] for r in rows}
+    wanted = set(rows["id_number"]) if isinstance(rows, dict) else {r["id_number"] for r in rows}
     id_of: dict[str, int] = {number: pid for number, pid in session.execute(
         select(Person.id_number, Person.id).where(Person.id > before)) if number in wanted}
     if len(id_of) != len(wanted):                 # cannot happen (see above); never hand back a partial answer
