@@ -4,6 +4,7 @@ from sqlalchemy import select
 from tuanjian.domain.errors import ValidationFailed
 from tuanjian.models import Member
 
+from .conftest import DB_KINDS
 from .factories import make_member, make_person
 
 
@@ -87,6 +88,7 @@ def test_insert_many_column_by_column_stores_what_rows_store(session, tree):
     session.rollback()
 
 
+@pytest.mark.parametrize("db_kind", [k for k in DB_KINDS if k == "postgresql"])    # COPY is PostgreSQL's
 def test_insert_many_binary_copy_and_its_text_fallback(session, tree, monkeypatch):
     """PostgreSQL: COPY goes in binary format when every column holds exactly its plain Python type (dates, times,
     booleans, numbers, text, None), in text format otherwise (a date given as text, a time with a zone); both
@@ -97,8 +99,7 @@ def test_insert_many_binary_copy_and_its_text_fallback(session, tree, monkeypatc
     from tuanjian.models import Account, Person
 
     from .factories import new_id
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("COPY is PostgreSQL's")
+    assert session.get_bind().dialect.name == "postgresql"
     formats = []
     chosen = dbsetup._binary_oids
 
