@@ -36,7 +36,7 @@ setup: migrate
 # The demo logins are printed once, by `flask demo --if-empty` (when it seeds, or when it finds them already there).
 run: setup
 	@echo "打开 http://$(HOST):$(PORT)/  （按 Ctrl+C 停止）"
-	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 2 --threads 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
+	$(BIN)/gunicorn -c python:tuanjian.gunicorn_conf --workers 4 --bind $(HOST):$(PORT) 'tuanjian:create_app()'
 
 # The suite runs on TEST_WORKERS processes (pytest-xdist; each has its own SQLite files, PostgreSQL database
 # <name>_gw0, … and chromium); worksteal keeps both busy to the end whatever the tests' lengths.
