@@ -1,6 +1,7 @@
 """Scoped query builders. Every list the app shows starts from one of these."""
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -159,40 +160,37 @@ def admin_count(session, org_id: int) -> int:
         AdminGrant.org_id == org_id, AdminGrant.revoked_at.is_(None))) or 0
 
 
-_NODE_FACTS: dict[str, Select] = {}       # the three look-ups of the org tree's nodes, built once
-
-
-def _node_facts(name: str) -> Select:
-    if not _NODE_FACTS:
-        ids = bindparam("ids", expanding=True)
-        _NODE_FACTS["children"] = (select(Org.parent_id, func.count())
-                                   .where(Org.parent_id.in_(ids), Org.dissolved_at.is_(None)).group_by(Org.parent_id))
-        _NODE_FACTS["admins"] = (select(AdminGrant.org_id, func.count())
-                                 .where(AdminGrant.org_id.in_(ids), AdminGrant.revoked_at.is_(None))
-                                 .group_by(AdminGrant.org_id))
-        latest = (select(RegistrationCode.org_id, func.max(RegistrationCode.id).label("mid"))
-                  .where(RegistrationCode.org_id.in_(ids)).group_by(RegistrationCode.org_id).subquery())
-        _NODE_FACTS["codes"] = select(RegistrationCode).join(latest, and_(RegistrationCode.id == latest.c.mid))
-    return _NODE_FACTS[name]
+@functools.cache
+def _node_facts() -> dict[str, Select]:
+    """The three look-ups of the org tree's nodes, built once (the ids are an expanding parameter)."""
+    ids = bindparam("ids", expanding=True)
+    latest = (select(RegistrationCode.org_id, func.max(RegistrationCode.id).label("mid"))
+              .where(RegistrationCode.org_id.in_(ids)).group_by(RegistrationCode.org_id).subquery())
+    return {"children": (select(Org.parent_id, func.count())
+                         .where(Org.parent_id.in_(ids), Org.dissolved_at.is_(None)).group_by(Org.parent_id)),
+            "admins": (select(AdminGrant.org_id, func.count())
+                       .where(AdminGrant.org_id.in_(ids), AdminGrant.revoked_at.is_(None))
+                       .group_by(AdminGrant.org_id)),
+            "codes": select(RegistrationCode).join(latest, and_(RegistrationCode.id == latest.c.mid))}
 
 
 def child_counts(session, org_ids: list[int]) -> dict[int, int]:
     if not org_ids:
         return {}
-    return {pid: n for pid, n in session.execute(_node_facts("children"), {"ids": list(org_ids)})}
+    return {pid: n for pid, n in session.execute(_node_facts()["children"], {"ids": list(org_ids)})}
 
 
 def admin_counts(session, org_ids: list[int]) -> dict[int, int]:
     if not org_ids:
         return {}
-    return {oid: n for oid, n in session.execute(_node_facts("admins"), {"ids": list(org_ids)})}
+    return {oid: n for oid, n in session.execute(_node_facts()["admins"], {"ids": list(org_ids)})}
 
 
 def latest_codes(session, org_ids: list[int]) -> dict[int, RegistrationCode]:
     """The most recently issued code of each org."""
     if not org_ids:
         return {}
-    return {c.org_id: c for c in session.scalars(_node_facts("codes"), {"ids": list(org_ids)})}
+    return {c.org_id: c for c in session.scalars(_node_facts()["codes"], {"ids": list(org_ids)})}
 
 
 def post_held_at(end) -> object:
@@ -285,21 +283,15 @@ def place_codes(session, person_ids) -> dict[int, list[str]]:
 
 # The account of a session cookie with its person and active admin grants (each with its org), highest org first:
 # one statement per request (the user loader), built once (SQLAlchemy memoises a statement's cache key).
-_ACCOUNT_WITH_GRANTS = None
-
-
+@functools.cache
 def _account_with_grants_statement():
-    global _ACCOUNT_WITH_GRANTS
-    if _ACCOUNT_WITH_GRANTS is None:
-        from .models import Account
-        _ACCOUNT_WITH_GRANTS = (
-            select(Account, AdminGrant).join(Account.person)
+    from .models import Account
+    return (select(Account, AdminGrant).join(Account.person)
             .outerjoin(AdminGrant, and_(AdminGrant.person_id == Account.person_id, AdminGrant.revoked_at.is_(None)))
             .outerjoin(Org, AdminGrant.org_id == Org.id)
             .options(contains_eager(Account.person), contains_eager(AdminGrant.org))
             .where(Account.id == bindparam("account_id"))
             .order_by(Org.code))
-    return _ACCOUNT_WITH_GRANTS
 
 
 def account_with_grants(session, account_id: int):
@@ -364,24 +356,19 @@ def recent_batches(session, org_id: int, kind: str, limit: int = 10) -> list:
                                 .order_by(ImportBatch.id.desc()).limit(limit)))
 
 
-_REQUESTS_WAITING = None
-
-
+@functools.cache
 def _requests_waiting_statement():
-    global _REQUESTS_WAITING
-    if _REQUESTS_WAITING is None:
-        from .domain.exceptions import PENDING
-        from .models import ExceptionRequest, TransferRequest
-        person_id = bindparam("person_id", type_=ExceptionRequest.requested_by_id.type)
-        exceptions = select(func.count()).select_from(ExceptionRequest).where(
-            ExceptionRequest.approver_org_id == bindparam("org_id", type_=ExceptionRequest.approver_org_id.type),
-            ExceptionRequest.status == PENDING,
-            or_(ExceptionRequest.requested_by_id.is_(None), ExceptionRequest.requested_by_id != person_id))
-        transfers = (select(func.count()).select_from(TransferRequest)
-                     .join(Org, TransferRequest.from_org_id == Org.id)
-                     .where(TransferRequest.status == "pending", within_bound(Org.code, "scope")))
-        _REQUESTS_WAITING = select(exceptions.scalar_subquery(), transfers.scalar_subquery())
-    return _REQUESTS_WAITING
+    from .domain.exceptions import PENDING
+    from .models import ExceptionRequest, TransferRequest
+    person_id = bindparam("person_id", type_=ExceptionRequest.requested_by_id.type)
+    exceptions = select(func.count()).select_from(ExceptionRequest).where(
+        ExceptionRequest.approver_org_id == bindparam("org_id", type_=ExceptionRequest.approver_org_id.type),
+        ExceptionRequest.status == PENDING,
+        or_(ExceptionRequest.requested_by_id.is_(None), ExceptionRequest.requested_by_id != person_id))
+    transfers = (select(func.count()).select_from(TransferRequest)
+                 .join(Org, TransferRequest.from_org_id == Org.id)
+                 .where(TransferRequest.status == "pending", within_bound(Org.code, "scope")))
+    return select(exceptions.scalar_subquery(), transfers.scalar_subquery())
 
 
 def requests_waiting(session, org: Org, person_id: int | None) -> tuple[int, int]:

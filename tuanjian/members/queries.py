@@ -4,6 +4,7 @@ Settings and the date are passed in (the views read them)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -173,64 +174,50 @@ def exceptions_to_decide(session, approver_org_id: int) -> int:
 
 # ---------------------------------------------------------------- 我的申请 (issue 26.1): the requester's side
 
-_REQUESTER: dict[str, Select] = {}        # the two statements below, built once (their scope is a parameter)
-
-
 def _requester_params(scope: Org, person_id: int, since: datetime, limit: int) -> dict:
     return {"scope_id": scope.id, "person_id": person_id, "since": since, "limit": limit,
             **within_params("scope", scope.code)}
 
 
-def _requester_exceptions_statement() -> Select:
-    if "exceptions" not in _REQUESTER:
-        branch, later = aliased(Org), aliased(ExceptionRequest)
-        resent = exists().where(later.id_number == ExceptionRequest.id_number, later.id > ExceptionRequest.id)
-        _REQUESTER["exceptions"] = (
-            select(ExceptionRequest).join(branch, ExceptionRequest.org_id == branch.id)
-            .where(within_bound(branch.code, "scope"),
-                   or_(ExceptionRequest.org_id == bindparam("scope_id", type_=ExceptionRequest.org_id.type),
-                       ExceptionRequest.requested_by_id == bindparam("person_id",
-                                                                     type_=ExceptionRequest.requested_by_id.type)),
-                   or_(ExceptionRequest.status == rules.PENDING,
-                       and_(ExceptionRequest.status == rules.REFUSED, ~resent),
-                       and_(ExceptionRequest.status == rules.APPROVED,
-                            ExceptionRequest.decided_at >= bindparam("since", type_=ExceptionRequest.decided_at.type))))
-            .order_by(ExceptionRequest.id.desc()).limit(bindparam("limit", type_=Integer)))
-    return _REQUESTER["exceptions"]
+# kind -> (request model, the org it is for, what a later request for the same case shares, its three statuses)
+_REQUESTS = {"exceptions": (ExceptionRequest, "org_id", "id_number", (rules.PENDING, rules.REFUSED, rules.APPROVED)),
+             "transfers": (TransferRequest, "to_org_id", "member_id", ("pending", "refused", "accepted"))}
+
+
+@functools.cache
+def _requester_statement(kind: str) -> Select:
+    """The requests of one kind a branch (or the user) asked for, built once (the scope is a parameter): pending,
+    returned until a later request for the same case is sent, and decided since a day; newest first."""
+    model, org_column, case_column, (pending, refused, approved) = _REQUESTS[kind]
+    target, later = aliased(Org), aliased(model)
+    for_org = getattr(model, org_column)
+    resent = exists().where(getattr(later, case_column) == getattr(model, case_column), later.id > model.id)
+    return (select(model).join(target, for_org == target.id)
+            .where(within_bound(target.code, "scope"),
+                   or_(for_org == bindparam("scope_id", type_=for_org.type),
+                       model.requested_by_id == bindparam("person_id", type_=model.requested_by_id.type)),
+                   or_(model.status == pending, and_(model.status == refused, ~resent),
+                       and_(model.status == approved,
+                            model.decided_at >= bindparam("since", type_=model.decided_at.type))))
+            .order_by(model.id.desc()).limit(bindparam("limit", type_=Integer)))
 
 
 def requester_exceptions(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
                          ) -> list[ExceptionRequest]:
     """The 特殊情况录入 requests the current org (its branch) or the user asked for, within the subtree: pending,
     returned (until a later request for the same person is sent) and approved since ``since``; newest first."""
-    return list(session.scalars(_requester_exceptions_statement(),
+    return list(session.scalars(_requester_statement("exceptions"),
                                 _requester_params(scope, person_id, since, limit)))
-
-
-def _requester_transfers_statement() -> Select:
-    if "transfers" not in _REQUESTER:
-        dst, later = aliased(Org), aliased(TransferRequest)
-        resent = exists().where(later.member_id == TransferRequest.member_id, later.id > TransferRequest.id)
-        _REQUESTER["transfers"] = (
-            select(TransferRequest).join(dst, TransferRequest.to_org_id == dst.id)
-            .where(within_bound(dst.code, "scope"),
-                   or_(TransferRequest.to_org_id == bindparam("scope_id", type_=TransferRequest.to_org_id.type),
-                       TransferRequest.requested_by_id == bindparam("person_id",
-                                                                    type_=TransferRequest.requested_by_id.type)),
-                   or_(TransferRequest.status == "pending",
-                       and_(TransferRequest.status == "refused", ~resent),
-                       and_(TransferRequest.status == "accepted",
-                            TransferRequest.decided_at >= bindparam("since", type_=TransferRequest.decided_at.type))))
-            .order_by(TransferRequest.id.desc()).limit(bindparam("limit", type_=Integer)))
-    return _REQUESTER["transfers"]
 
 
 def requester_transfers(session, scope: Org, person_id: int, *, since: datetime, limit: int = 100
                         ) -> list[TransferRequest]:
     """The 组织关系转接 requests into the current org (or asked for by the user) within the subtree: pending,
     refused (until a later request for the same member) and accepted since ``since``; newest first."""
-    return list(session.scalars(_requester_transfers_statement(),
+    return list(session.scalars(_requester_statement("transfers"),
                                 _requester_params(scope, person_id, since, limit)))
+
+
 @dataclass(frozen=True)
 class EventRow:
     on: date

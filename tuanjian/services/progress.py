@@ -4,6 +4,7 @@ services/stats.py) plus live look-ups for the facts that change with the calenda
 超龄 when the stored counts are of an earlier day). Reading the page writes nothing that lasts: it never commits."""
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -134,20 +135,15 @@ def _grouped(session, org: Org, *, settings, today: date, width: int) -> dict:
     return {r.key: r for r in session.execute(_grouped_statement(settings), params)}
 
 
-_STALE_CODES = None
-
-
+@functools.cache
 def _stale_codes_statement():
     """Unused registration codes past their expiry by direct subordinate (the key of ``_grouped``), built once."""
-    global _STALE_CODES
-    if _STALE_CODES is None:
-        key = func.substr(Org.code, 1, bindparam("width", type_=Integer))
-        _STALE_CODES = (select(key, func.count()).select_from(RegistrationCode)
-                        .join(Org, RegistrationCode.org_id == Org.id)
-                        .where(within_bound(Org.code, "scope"), Org.dissolved_at.is_(None),
-                               _stale_codes_condition(bindparam("now", type_=RegistrationCode.expires_at.type)))
-                        .group_by(key))
-    return _STALE_CODES
+    key = func.substr(Org.code, 1, bindparam("width", type_=Integer))
+    return (select(key, func.count()).select_from(RegistrationCode)
+            .join(Org, RegistrationCode.org_id == Org.id)
+            .where(within_bound(Org.code, "scope"), Org.dissolved_at.is_(None),
+                   _stale_codes_condition(bindparam("now", type_=RegistrationCode.expires_at.type)))
+            .group_by(key))
 
 
 def progress(session, org: Org, *, settings, now: datetime, today: date, check_current: bool = True) -> Progress:
