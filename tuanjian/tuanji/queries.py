@@ -241,16 +241,6 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
     return out
 
 
-def change_counts(session, start: date, end: date, scope_code: str | None) -> dict[tuple[int, str], int]:
-    """(org id, kind) -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
-    e = MembershipEvent
-    stmt = _inside(select(e.org_id, e.kind, func.count())
-                   .where(e.erased == false(), e.on_date > start, e.on_date <= end), e.org_id, scope_code)
-    stmt = stmt.group_by(e.org_id, e.kind)
-    session.flush()
-    return {(o, k): n for o, k, n in session.connection().execute(stmt).all()}
-
-
 def kind_counts(session, start: date, end: date, scope_code: str | None) -> dict[str, int]:
     """kind -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
     e = MembershipEvent
@@ -294,21 +284,22 @@ def org_facts(session, org: Org, day: date) -> list:
     """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
     from ..domain.orgtree import KIND_LABELS, OrgKind
     from ..domain.register_stats import OrgFact
-    end = _end_utc(day)
     session.flush()
     rows = session.connection().execute(select(Org.id, Org.code, Org.kind, Org.industry).where(
-        within(Org.code, org.code), Org.created_at < end,
-        or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end)))          # Core: 120,000 rows at a province
+        _existing(org, day)))          # Core: 120,000 rows at a province
     kinds = {k.value: (KIND_LABELS[k], k.holds_members) for k in OrgKind}
     return [OrgFact(i, c, k, kinds[k][0], ind, kinds[k][1])
             for i, c, k, ind in rows]
 
 
+def _existed(end: datetime):
+    """The orgs that existed at the naive-UTC instant ``end``: created by then, not dissolved before."""
+    return and_(Org.created_at < end, or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+
+
 def _existing(org: Org, day: date):
-    """The orgs of ``org``'s subtree that existed at the end of ``day`` (created by then, not dissolved before)."""
-    end = _end_utc(day)
-    return and_(within(Org.code, org.code), Org.created_at < end,
-                or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+    """The orgs of ``org``'s subtree that existed at the end of ``day``."""
+    return and_(within(Org.code, org.code), _existed(_end_utc(day)))
 
 
 def org_groups(session, org: Org, day: date) -> list:
@@ -334,8 +325,7 @@ def subtree_figures(session, org: Org, day: date, earlier: date, scope_code: str
     f = _figures_stmt(day, earlier, scope_code).subquery("figures")
     head = func.substr(Org.code, 1, len(org.code) + 1 + CODE_SEGMENT_WIDTH).label("head")
     end = _end_utc(day)
-    branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), Org.created_at < end,
-                  or_(Org.dissolved_at.is_(None), Org.dissolved_at >= end))
+    branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), _existed(end))
     now = func.coalesce(f.c.this, 0)
     stmt = (select(head, *[func.sum(func.coalesce(c, 0)) for c in (f.c.last, f.c.arrivals, f.c.departures, f.c.this)],
                    func.sum(case((branch, 1), else_=0)), func.sum(case((and_(branch, now == 0), 1), else_=0)),
