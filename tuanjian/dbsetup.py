@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from datetime import date, datetime
 from itertools import repeat
 from operator import itemgetter
@@ -144,6 +146,28 @@ def insert_many(session, table, rows: list[dict] | dict[str, list], constants: d
                 values = _converted(values, processor)
         converted.append(values)
     conn.exec_driver_sql(compiled.string, list(zip(*converted)))
+
+
+@contextlib.contextmanager
+def meanwhile(session, work: Callable[[], object]) -> Iterator[None]:
+    """Run ``work`` (writes on ``session``'s connection that keep the server busy, such as the foreign-key checks of
+    a 50,000-row COPY) while the with-block runs Python work that does not touch the session. On PostgreSQL
+    ``work`` runs in a worker thread (psycopg waits for the server with the GIL released, so this process computes
+    meanwhile); on SQLite, whose work is done in this process, it runs first, in this thread (its error is raised
+    before the block). On PostgreSQL the block ends only after ``work`` has: its error is raised then (an error of
+    the block itself wins), so the caller's transaction never sees the connection in use."""
+    if session.get_bind().dialect.name != "postgresql":
+        work()
+        yield
+        return
+    ctx = contextvars.copy_context()              # the owner marks, the request's begin mode: as in this thread
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="meanwhile") as pool:
+        pending = pool.submit(ctx.run, work)
+        try:
+            yield
+        finally:
+            wait([pending])
+        pending.result()
 
 
 # PostgreSQL column types whose binary COPY format psycopg writes from exactly these Python types (None aside)

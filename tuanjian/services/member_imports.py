@@ -7,7 +7,8 @@ from operator import itemgetter
 
 from sqlalchemy import select
 
-from ..clock import local_date
+from ..clock import local_date, local_today
+from ..dbsetup import meanwhile
 from ..domain import policy
 from ..domain.canonical import canonical_dev_number, canonical_id_number, canonical_org_name
 from ..domain.errors import Conflict, ValidationFailed
@@ -327,8 +328,18 @@ def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings)
     members |= _columns([d for _, d in entered], EVIDENCE_KEYS, get=True)
     members["person_id"] = [pid for pid, _ in entered]
     members["org_id"] = [d["branch_id"] for _, d in entered]
-    memberships.insert_many(session, actor, members, now=now,
-                            join_dates=dict(zip(person_ids, people["join_date"], strict=True)))
+    # the server's checks of these rows (their foreign keys) take it longer than this process takes to send them:
+    # the branches' new figures are counted meanwhile (on PostgreSQL; dbsetup.meanwhile)
+    by_branch: dict[int, list[dict]] = {}
+    for d in datas:
+        by_branch.setdefault(d["branch_id"], []).append(d)
+    plain = {branch_id: added for branch_id, added in by_branch.items()
+             if not any(d["is_cadre"] or d.get("is_member") is False for d in added)}
+    with meanwhile(session, lambda: memberships.insert_many(
+            session, actor, members, now=now, join_dates=dict(zip(person_ids, people["join_date"], strict=True)))):
+        today = local_today()
+        counts = {branch_id: stats.new_member_counts(added, settings=settings, today=today)
+                  for branch_id, added in plain.items()}
     cadres = [(pid, r) for pid, r in zip(person_ids, rows, strict=True) if r.data["is_cadre"]]
     if cadres:
         post_owner.insert_many(session, actor, [{"person_id": pid, "org_id": r.data["branch_id"],
@@ -338,12 +349,9 @@ def _bulk_insert(session, actor: Actor, rows, now: datetime, settings: Settings)
         accounts_owner.open_accounts(session, [pid for pid, _ in cadres], now=now)
     # the ORM did not see these writes: branches that got cadres are recomputed at commit; the others get the
     # new members' counts added (a 50,000-row file need not be re-read member by member)
-    by_branch: dict[int, list[dict]] = {}
-    for r in rows:
-        by_branch.setdefault(r.data["branch_id"], []).append(r.data)
     for branch_id, added in by_branch.items():
-        if any(d["is_cadre"] or d.get("is_member") is False for d in added):
-            stats.touch(session, org_ids=[branch_id])
+        if branch_id in plain:
+            stats.add_new_members(session, branch_id, added, settings=settings, now=now, counts=counts[branch_id])
         else:
-            stats.add_new_members(session, branch_id, added, settings=settings, now=now)
+            stats.touch(session, org_ids=[branch_id])
     return {r.data["id_number"]: pid for pid, r in zip(person_ids, rows, strict=True)}

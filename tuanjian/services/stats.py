@@ -202,17 +202,32 @@ def compute(session, orgs: list[Org], *, settings, below: dict[int, int] | None 
             for o in orgs]
 
 
-def add_new_members(session, branch_id: int, added: list[dict], *, settings, now) -> None:
+def add_new_members(session, branch_id: int, added: list[dict], *, settings, now,
+                    counts: dict[str, int] | None = None) -> None:
     """Members just bulk-inserted into ``branch_id`` (people never seen before, no posts): add their counts to the
     branch's row. A row that is missing, computed under other rules or for another day is recomputed at commit
-    instead. The same lock as refresh() keeps a concurrent recompute from losing the addition."""
-    from ..domain.members import EVIDENCE_FIELDS, is_overage
+    instead. The same lock as refresh() keeps a concurrent recompute from losing the addition. ``counts``:
+    new_member_counts(added) for today when the caller already has it."""
     session.execute(select(Org.id).where(Org.id == branch_id).with_for_update(key_share=True))
     today = local_today()
     row = session.get(OrgStats, branch_id, populate_existing=True)
     if row is None or row.rules != rules_tag(settings) or row.overage_on != today:
         touch(session, org_ids=[branch_id])
         return
+    if counts is None or counts["today"] != today:
+        counts = new_member_counts(added, settings=settings, today=today)
+    session.execute(update(OrgStats).where(OrgStats.org_id == branch_id).values(
+        members=OrgStats.members + len(added), complete_members=OrgStats.complete_members + counts["complete"],
+        bad_dev_numbers=OrgStats.bad_dev_numbers + counts["bad"], overage=OrgStats.overage + counts["overage"],
+        unconfirmed=OrgStats.unconfirmed + counts["unconfirmed"], updated_at=now))
+    session.expire(row)
+
+
+def new_member_counts(added: list[dict], *, settings, today: date) -> dict:
+    """What members new to the register (their cleaned import data; no posts, no exceptions) add to their branch's
+    figures on ``today``: 资料完整, 发展团员编号 invalid, 超龄, 身份待确认. Pure (no database): the member import
+    computes it while the server checks the inserted rows."""
+    from ..domain.members import EVIDENCE_FIELDS, is_overage
     complete = bad = overage = unconfirmed = 0
     for is_complete, dev_ok, identity_ok in many_member_facts(
             ((d["ethnicity"], d["political_status"], d["join_date"], d["dev_number"],
@@ -228,11 +243,7 @@ def add_new_members(session, branch_id: int, added: list[dict], *, settings, now
             born_on[birth] = is_overage(date.fromisoformat(birth), today, holds_post=False,
                                         years=settings.overage_years)
         overage += born_on[birth]
-    session.execute(update(OrgStats).where(OrgStats.org_id == branch_id).values(
-        members=OrgStats.members + len(added), complete_members=OrgStats.complete_members + complete,
-        bad_dev_numbers=OrgStats.bad_dev_numbers + bad, overage=OrgStats.overage + overage,
-        unconfirmed=OrgStats.unconfirmed + unconfirmed, updated_at=now))
-    session.expire(row)
+    return {"complete": complete, "bad": bad, "overage": overage, "unconfirmed": unconfirmed, "today": today}
 
 
 def expected_rows(session, orgs: list[Org], *, settings) -> dict[int, dict]:
