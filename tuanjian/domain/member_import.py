@@ -59,67 +59,84 @@ class Existing:
 
 def validate_rows(rows, *, settings, today: date, branches: dict[str, list[int]], default_branch: int | None,
                   existing: dict[str, Existing], dev_numbers: dict[str, str],
-                  sheet_branches: dict[str, str] | None = None) -> ImportReport:
+                  sheet_branches: dict[str, str] | None = None, split=None) -> ImportReport:
     """``branches``: branch short name → ids in scope; ``default_branch``: the branch itself when a branch admin
     imports (the column is then optional); ``dev_numbers``: 发展团员编号 → ID number that holds it;
     ``sheet_branches``: sheet name → the branch a row of that sheet is in when its 所在团支部 is empty (from the
-    目录 of our own export, or the sheet's name)."""
+    目录 of our own export, or the sheet's name); ``split``: see check_rows."""
     report = check_rows(rows, settings=settings, today=today, branches=branches, default_branch=default_branch,
                         sheet_branches=sheet_branches,
-                        excepted={n: e.excepted for n, e in existing.items() if e.excepted})
+                        excepted={n: e.excepted for n, e in existing.items() if e.excepted}, split=split)
     return classify(report, existing=existing, dev_numbers=dev_numbers)
 
 
 def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                default_branch: int | None, sheet_branches: dict[str, str] | None = None,
-               excepted: dict[str, tuple] | None = None) -> ImportReport:
+               excepted: dict[str, tuple] | None = None, split=None) -> ImportReport:
     """The rules that depend only on the file: every field, the branch name, duplicates inside the file.
-    ``excepted``: ID number → rules an approved 特殊情况录入 excepted for that member; they stay waived."""
+    ``excepted``: ID number → rules an approved 特殊情况录入 excepted for that member; they stay waived.
+    ``split(check, rows, pack, unpack)``: runs ``check`` (the row-by-row rules, which give one result per row) on
+    parts of ``rows`` and returns the results in the rows' order (``pack`` makes a result plain data, ``unpack``
+    makes it again), e.g. two halves at the same time (parallel.in_two); by default one pass here. The
+    duplicates are then found over the whole file."""
     branches = {canonical_org_name(k): v for k, v in branches.items()}
     sheet_branches = sheet_branches or {}
     several_sheets = len({getattr(raw, "sheet", "") for raw in rows}) > 1
-    outcomes: list[RowOutcome] = []
-    seen: dict[str, list[RowOutcome]] = {}
-    seen_dev: dict[str, list[RowOutcome]] = {}
-    memo: dict = {}
-    org_names: dict = {}                    # 所在团支部 cell -> canonical name (a file names a few branches)
     # 是否为团干部 kept as a tick list (√ for the cadres, nothing for the others): an empty cell is 否
     ticks = ticks_mean_yes(raw.cells.get("is_cadre") for raw in rows)
     placeholders = placeholders_in(raw.cells for raw in rows)     # "无", "/", "—" …: looked for once per value
-    for raw in rows:
-        cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}   # cell_text, inlined
-        out = RowOutcome(number=raw.number, cells=cells, sheet=getattr(raw, "sheet", "") if several_sheets else "")
-        typed, values = _row_values(raw.cells, cells, ticks, placeholders)
-        data = _validate_row(out, values, settings=settings, today=today, memo=memo, excepted=excepted)
-        branch_cell = values.get("branch", "")
-        branch_name = org_names.get(branch_cell)
-        if branch_name is None:
-            branch_name = org_names[branch_cell] = canonical_org_name(branch_cell)
-        branch_name = branch_name or sheet_branches.get(getattr(raw, "sheet", ""), "")
-        branch_id = None
-        if branch_name:
-            ids = branches.get(branch_name, [])
-            if len(ids) == 1:
-                branch_id = ids[0]
-            elif len(ids) > 1:
-                out.fail("branch", f"有{len(ids)}个团支部都叫“{branch_name}”，请在各自团支部中分别导入")
+
+    def check(rows) -> list[tuple[RowOutcome, tuple | None]]:
+        """Each row's outcome and, when its fields were valid, its (ID number, 发展团员编号) for the duplicates."""
+        checked = []
+        memo: dict = {}
+        org_names: dict = {}                # 所在团支部 cell -> canonical name (a file names a few branches)
+        for raw in rows:
+            cells = {k: v.strip() if type(v) is str else cell_text(v) for k, v in raw.cells.items()}  # cell_text
+            out = RowOutcome(number=raw.number, cells=cells,
+                             sheet=getattr(raw, "sheet", "") if several_sheets else "")
+            typed, values = _row_values(raw.cells, cells, ticks, placeholders)
+            data = _validate_row(out, values, settings=settings, today=today, memo=memo, excepted=excepted)
+            branch_cell = values.get("branch", "")
+            branch_name = org_names.get(branch_cell)
+            if branch_name is None:
+                branch_name = org_names[branch_cell] = canonical_org_name(branch_cell)
+            branch_name = branch_name or sheet_branches.get(getattr(raw, "sheet", ""), "")
+            branch_id = None
+            if branch_name:
+                ids = branches.get(branch_name, [])
+                if len(ids) == 1:
+                    branch_id = ids[0]
+                elif len(ids) > 1:
+                    out.fail("branch", f"有{len(ids)}个团支部都叫“{branch_name}”，请在各自团支部中分别导入")
+                else:
+                    out.fail("branch", f"找不到团支部“{branch_name}”：须为您管理范围内的团支部，请从下拉列表中选择")
+            elif default_branch is not None:
+                branch_id = default_branch
             else:
-                out.fail("branch", f"找不到团支部“{branch_name}”：须为您管理范围内的团支部，请从下拉列表中选择")
-        elif default_branch is not None:
-            branch_id = default_branch
-        else:
-            out.fail("branch", "请填写所在团支部")
-        if out.note.startswith(EXCEPTION_NOTE) and "branch" in out.errors:
-            out.note = ""
-        if data is not None:
-            warnings = id_disagreements(typed, data)
-            if warnings:
-                data = {**data, WARNINGS: warnings}
-            seen.setdefault(data["id_number"], []).append(out)
-            if data["dev_number"]:
-                seen_dev.setdefault(data["dev_number"], []).append(out)
-            if out.kind != ERROR:
-                out.data = {**data, "branch_id": branch_id, **_blanks(typed, data)}
+                out.fail("branch", "请填写所在团支部")
+            if out.note.startswith(EXCEPTION_NOTE) and "branch" in out.errors:
+                out.note = ""
+            key = None
+            if data is not None:
+                warnings = id_disagreements(typed, data)
+                if warnings:
+                    data = {**data, WARNINGS: warnings}
+                key = (data["id_number"], data["dev_number"])
+                if out.kind != ERROR:
+                    out.data = {**data, "branch_id": branch_id, **_blanks(typed, data)}
+            checked.append((out, key))
+        return checked
+
+    checked = check(rows) if split is None else split(check, rows, _pack_checked, _unpack_checked)
+    outcomes: list[RowOutcome] = []
+    seen: dict[str, list[RowOutcome]] = {}
+    seen_dev: dict[str, list[RowOutcome]] = {}
+    for out, key in checked:
+        if key is not None:
+            seen.setdefault(key[0], []).append(out)
+            if key[1]:
+                seen_dev.setdefault(key[1], []).append(out)
         outcomes.append(out)
     for field, label, groups in (("id_number", "身份证号", seen), ("dev_number", "发展团员编号", seen_dev)):
         for outs in groups.values():             # the same value twice in one file: report it on every row
@@ -130,6 +147,15 @@ def check_rows(rows, *, settings, today: date, branches: dict[str, list[int]],
                     o.fail(field, f"{label}在本文件中重复出现（{rows_text}）")
                     o.data = {}
     return ImportReport(outcomes)
+
+
+def _pack_checked(checked: tuple[RowOutcome, tuple | None]) -> tuple:
+    out, key = checked
+    return out.number, out.cells, out.kind, out.data, out.errors, out.note, out.sheet, key
+
+
+def _unpack_checked(packed: tuple) -> tuple[RowOutcome, tuple | None]:
+    return RowOutcome(*packed[:7]), packed[7]
 
 
 WARNINGS = "warnings"

@@ -28,6 +28,7 @@ from ..domain.people import POSITION_SEPARATOR, split_positions
 from ..domain.settings import Settings
 from ..domain.vocabulary import FILE_KINDS
 from ..models import CadrePost, ImportBatch, Member, Org, Person
+from ..parallel import in_two
 from ..queries import among, place_codes, within
 from ..spreadsheets.reader import read_workbook
 from . import audit, stats
@@ -118,9 +119,10 @@ def _raw_numbers(rows) -> tuple[set[str], set[str]]:
 def _validate(session, org: Org, rows, settings: Settings, now: datetime, scope_code: str | None,
               sheet_branches: dict[str, str] | None = None, *,
               canonical: tuple[set[str], set[str]] | None = None) -> ImportReport:
-    """``canonical``: the rows' ID numbers and 发展团员编号 as _raw_numbers gives them, when already known."""
+    """``canonical``: the rows' ID numbers and 发展团员编号 as _raw_numbers gives them, when already known. A large
+    file's rows are checked in two halves at the same time (parallel.in_two)."""
     return validate_rows(rows, settings=settings, today=local_date(now), sheet_branches=sheet_branches,
-                         **_context(session, org, rows, scope_code, canonical=canonical))
+                         split=in_two, **_context(session, org, rows, scope_code, canonical=canonical))
 
 
 class _NumbersBySheet:

@@ -1,6 +1,7 @@
-"""dbsetup.meanwhile (the member import's commit counts the new members' figures while PostgreSQL checks the inserted
-rows): the work runs alongside the block on PostgreSQL and first on SQLite, its error is raised after the block, the
-block's own error waits for the work; and a bulk import writes exactly the rows it writes without the overlap."""
+"""The member import's fast paths. dbsetup.meanwhile (the commit counts the new members' figures while PostgreSQL
+checks the inserted rows): the work runs alongside the block on PostgreSQL and first on SQLite, its error is raised
+after the block, the block's own error waits for the work; a bulk import writes exactly the rows it writes without
+the overlap; and a preview whose rows are checked in two processes stores exactly the report of one pass."""
 from __future__ import annotations
 
 import contextlib
@@ -136,3 +137,32 @@ def test_a_bulk_import_writes_the_same_rows_with_and_without_the_overlap(app, se
     assert overlapped == plain
     session.commit()
     assert_current(session, s)
+
+
+def test_a_preview_checked_in_two_processes_stores_the_report_of_one_pass(app, session, tree, monkeypatch):
+    """The preview's row checks split in two (parallel.in_two, here from 4 rows on) store exactly the report one pass
+    stores."""
+    from tuanjian import parallel
+    s = settings_of(app)
+    actor = actor_for(tree.township_admin, tree.township)
+    known = make_member(session, tree.village, name="原有甲")
+    session.commit()
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+            "发展团员编号", "手机号码"]
+    rows = [[f"新{'一二三四五六七八九'[i]}", new_id(date(2003, 4, 1 + i)), "汉族" if i != 4 else "无", "共青团员",
+             "2018-05", "城东村团支部" if i != 6 else "不存在团支部", "是" if i == 2 else "否",
+             "宣传委员" if i == 2 else "", f"2018{i:08d}", "13900000000"] for i in range(9)]
+    rows[7][1] = rows[1][1]                                         # the same ID number in both halves
+    rows.append(["原有甲", known.person.id_number, "汉族", "共青团员", "2015-05", "城东村团支部", "否", "", "",
+                 "13000000000"])
+    data = text_workbook(head, rows, sheet="团员").getvalue()
+    reports = []
+    for threshold in (10 ** 9, 4):
+        monkeypatch.setattr(parallel, "MIN_ITEMS", threshold)
+        monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+        batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
+                                               settings=s, now=utcnow())
+        reports.append(batch.report)
+    session.rollback()
+    assert reports[0] == reports[1]
+    assert reports[0]["totals"]["error"] >= 3 and reports[0]["totals"]["update"] == 1
