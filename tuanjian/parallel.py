@@ -21,14 +21,24 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _idle_cpus() -> float:
+    """CPUs left idle by the last minute's load average (this process counts in it): a second process only helps
+    when a CPU is idle (on a loaded server it would only add the cost of the fork and of sending the half back)."""
+    try:
+        return _cpus() - os.getloadavg()[0]
+    except (AttributeError, OSError):             # no load average on this platform
+        return _cpus() - 1.0
+
+
 def in_two(fn: Callable[[Sequence], list], items: Sequence, pack: Callable = lambda x: x,
            unpack: Callable = lambda x: x) -> list:
     """``fn(items)``, computed as ``fn(first half) + fn(second half)`` with the second half in a forked child while
     this process does the first. ``fn`` must be pure (the child's side effects are lost) and give one result per
     item; ``pack`` turns a result into plain data (marshal's types, else pickled) for the trip back, ``unpack``
-    makes the result again. One pass here instead for fewer than MIN_ITEMS items, on one CPU, where fork is
-    missing, and whenever the child fails (its half is then done here: the answer is the same either way)."""
-    if len(items) < MIN_ITEMS or not hasattr(os, "fork") or _cpus() < 2:
+    makes the result again. One pass here instead for fewer than MIN_ITEMS items, on one CPU, when less than
+    half a CPU is idle, where fork is missing, and whenever the child fails (its half is then done here: the
+    answer is the same either way)."""
+    if len(items) < MIN_ITEMS or not hasattr(os, "fork") or _cpus() < 2 or _idle_cpus() < 0.5:
         return fn(items)
     half = len(items) // 2
     read_end, write_end = os.pipe()

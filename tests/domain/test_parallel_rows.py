@@ -22,6 +22,7 @@ TODAY = date(2026, 12, 8)
 def small_threshold(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
     monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "_idle_cpus", lambda: 1.5)
 
 
 def test_in_two_gives_the_answer_of_one_pass_with_the_second_half_from_a_child(small_threshold):
@@ -61,11 +62,15 @@ def test_an_error_here_is_raised_and_the_child_reaped(small_threshold):
         os.waitpid(-1, os.WNOHANG)                # no child left behind
 
 
-def test_few_items_or_one_cpu_take_one_pass(monkeypatch):
+def test_few_items_one_cpu_or_no_idle_cpu_take_one_pass(monkeypatch):
     me = os.getpid()
+    monkeypatch.setattr(parallel, "_idle_cpus", lambda: 1.5)
     assert parallel.in_two(lambda part: [os.getpid() for _ in part], list(range(10))) == [me] * 10
     monkeypatch.setattr(parallel, "MIN_ITEMS", 4)
     monkeypatch.setattr(parallel, "_cpus", lambda: 1)
+    assert parallel.in_two(lambda part: [os.getpid() for _ in part], list(range(10))) == [me] * 10
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(parallel, "_idle_cpus", lambda: 0.4)
     assert parallel.in_two(lambda part: [os.getpid() for _ in part], list(range(10))) == [me] * 10
 
 

@@ -160,6 +160,7 @@ def test_a_preview_checked_in_two_processes_stores_the_report_of_one_pass(app, s
     for threshold in (10 ** 9, 4):
         monkeypatch.setattr(parallel, "MIN_ITEMS", threshold)
         monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+        monkeypatch.setattr(parallel, "_idle_cpus", lambda: 1.5)
         batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
                                                settings=s, now=utcnow())
         reports.append(batch.report)
