@@ -6,6 +6,8 @@ with it (target for 50,000 rows: ≤ 3× the floor, peak memory < 500 MB).
 
 Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5] [--phases]
 (--phases: each run also prints the wall and CPU seconds of the import's phases: reader, checks, look-ups, inserts.)
+A run says whether the preview's row checks ran in two processes (parallel.in_two): only when the load average leaves
+half a CPU idle, so a run on a busy machine measures the one-process path.
 The machine's noise is large next to a few seconds, so floor and app run interleaved and medians are printed.
 PostgreSQL uses a scratch database tuanjian_bench on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server).
@@ -29,7 +31,7 @@ from python_calamine import CalamineWorkbook  # noqa: E402
 from sqlalchemy import create_engine, insert, select  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
-from tuanjian import create_app  # noqa: E402
+from tuanjian import create_app, parallel  # noqa: E402
 from tuanjian.demo import make_id  # noqa: E402
 from tuanjian.domain.orgtree import OrgKind  # noqa: E402
 from tuanjian.domain.people import id_check_char  # noqa: E402
@@ -103,6 +105,7 @@ PHASES = {
                 ("read_workbook (incl. reader process)", "tuanjian.services.member_imports", "read_workbook"),
                 ("look-ups in the database (_context)", "tuanjian.services.member_imports", "_context"),
                 ("validate (incl. look-ups)", "tuanjian.services.member_imports", "_validate"),
+                ("row checks (check_rows; incl. a second process)", "tuanjian.domain.member_import", "check_rows"),
                 ("store report (new_batch)", "tuanjian.services.member_imports", "new_batch"),
                 ("report pack (marshal)", "tuanjian.models.base", "PackedReport.process_bind_param")],
     "commit": [("report read (from_json)", "tuanjian.services.member_imports", "ImportReport.from_json"),
@@ -166,7 +169,7 @@ def database_urls(kind: str, tmp: str, run: int) -> tuple[str, str]:
     return fresh_database(kind, "tuanjian_bench_floor", tmp), fresh_database(kind, "tuanjian_bench_app", tmp)
 
 
-def through_app(data: bytes, url: str) -> dict:
+def through_app(data: bytes, url: str, rows: int = 0) -> dict:
     """Upload→preview and commit through the app (test client, a logged-in branch admin); seconds per step."""
     app = create_app({"TESTING": True, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": url, "MAX_CONTENT_LENGTH": 200 * 1024 * 1024})
@@ -190,6 +193,7 @@ def through_app(data: bytes, url: str) -> dict:
     client = app.test_client()
     assert client.post("/auth/login", data={"id_number": admin_id_number, "password": "bench1234"}).status_code == 302
     SPENT.clear()
+    two = parallel.splits(rows)          # whether the preview checks the rows in two processes
     cpu0 = cpu_seconds()
     t = time.perf_counter()
     resp = client.post(f"/members/org/{branch_id}/import", data={"file": (io.BytesIO(data), "bench.xlsx")},
@@ -216,7 +220,8 @@ def through_app(data: bytes, url: str) -> dict:
         db.session.remove()
         db.engine.dispose()
     assert status == "committed", status
-    return {"preview": preview_s, "page": page_s, "cpu": preview_cpu + commit_cpu, "page_kb": len(page.data) / 1e3,
+    return {"two": two, "preview": preview_s, "page": page_s, "cpu": preview_cpu + commit_cpu,
+            "page_kb": len(page.data) / 1e3,
             "commit": commit_s, "members": members, "preview_cpu": preview_cpu, "commit_cpu": commit_cpu,
             "spent": {**{k: v for k, v in preview_spent.items() if k[0] == "preview"},
                       **{k: v for k, v in commit_spent.items() if k[0] == "commit"}}}
@@ -241,13 +246,14 @@ def main() -> None:
         floor_s, floor_cpu = floor(data, floor_url)
         floors.append(floor_s)
         floor_cpus.append(floor_cpu)
-        runs.append(through_app(data, app_url))
+        runs.append(through_app(data, app_url, args.rows))
         expected = sum(1 for i in range(args.rows) if i % ERROR_EVERY != 7)
         assert runs[-1]["members"] == expected, f"{runs[-1]['members']} members written, {expected} expected"
         total = runs[-1]["preview"] + runs[-1]["commit"]
         print(f"  run {run + 1}: floor {floors[-1]:.2f} s, app preview {runs[-1]['preview']:.2f} s + commit "
               f"{runs[-1]['commit']:.2f} s = {total:.2f} s ({total / floors[-1]:.1f}×); CPU {floor_cpus[-1]:.2f} s vs "
-              f"{runs[-1]['cpu']:.2f} s ({runs[-1]['cpu'] / floor_cpus[-1]:.1f}×)")
+              f"{runs[-1]['cpu']:.2f} s ({runs[-1]['cpu'] / floor_cpus[-1]:.1f}×); row checks in "
+              f"{'two processes' if runs[-1]['two'] else 'one process (no CPU idle)'}")
         if args.phases:
             SPENT.clear()
             SPENT.update(runs[-1]["spent"])

@@ -30,6 +30,11 @@ def _idle_cpus() -> float:
         return _cpus() - 1.0
 
 
+def splits(n: int) -> bool:
+    """Whether in_two would now compute ``n`` items in two processes."""
+    return n >= MIN_ITEMS and hasattr(os, "fork") and _cpus() >= 2 and _idle_cpus() >= 0.5
+
+
 def in_two(fn: Callable[[Sequence], list], items: Sequence, pack: Callable = lambda x: x,
            unpack: Callable = lambda x: x) -> list:
     """``fn(items)``, computed as ``fn(first half) + fn(second half)`` with the second half in a forked child while
@@ -38,7 +43,7 @@ def in_two(fn: Callable[[Sequence], list], items: Sequence, pack: Callable = lam
     makes the result again. One pass here instead for fewer than MIN_ITEMS items, on one CPU, when less than
     half a CPU is idle, where fork is missing, and whenever the child fails (its half is then done here: the
     answer is the same either way)."""
-    if len(items) < MIN_ITEMS or not hasattr(os, "fork") or _cpus() < 2 or _idle_cpus() < 0.5:
+    if not splits(len(items)):
         return fn(items)
     half = len(items) // 2
     read_end, write_end = os.pipe()
