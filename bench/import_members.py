@@ -7,7 +7,7 @@ with it (target for 50,000 rows: ≤ 3× the floor, peak memory < 500 MB).
 Usage: .venv/bin/python bench/import_members.py --rows 50000 [--db sqlite|postgresql] [--repeat 5] [--phases]
 (--phases: each run also prints the wall and CPU seconds of the import's phases: reader, checks, look-ups, inserts.)
 A run says whether the preview's row checks ran in two processes (parallel.in_two): only when the load average leaves
-half a CPU idle, so a run on a busy machine measures the one-process path.
+a quarter of a CPU idle, so a run on a busy machine measures the one-process path.
 The machine's noise is large next to a few seconds, so floor and app run interleaved and medians are printed.
 PostgreSQL uses a scratch database tuanjian_bench on TUANJIAN_BENCH_DATABASE_URL
 (default postgresql://postgres@127.0.0.1:5432/postgres for the server).

@@ -32,7 +32,7 @@ def _idle_cpus() -> float:
 
 def splits(n: int) -> bool:
     """Whether in_two would now compute ``n`` items in two processes."""
-    return n >= MIN_ITEMS and hasattr(os, "fork") and _cpus() >= 2 and _idle_cpus() >= 0.5
+    return n >= MIN_ITEMS and hasattr(os, "fork") and _cpus() >= 2 and _idle_cpus() >= 0.25
 
 
 def in_two(fn: Callable[[Sequence], list], items: Sequence, pack: Callable = lambda x: x,
@@ -41,7 +41,7 @@ def in_two(fn: Callable[[Sequence], list], items: Sequence, pack: Callable = lam
     this process does the first. ``fn`` must be pure (the child's side effects are lost) and give one result per
     item; ``pack`` turns a result into plain data (marshal's types, else pickled) for the trip back, ``unpack``
     makes the result again. One pass here instead for fewer than MIN_ITEMS items, on one CPU, when less than
-    half a CPU is idle, where fork is missing, and whenever the child fails (its half is then done here: the
+    a quarter of a CPU is idle, where fork is missing, and whenever the child fails (its half is then done here: the
     answer is the same either way)."""
     if not splits(len(items)):
         return fn(items)

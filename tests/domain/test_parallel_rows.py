@@ -70,7 +70,7 @@ def test_few_items_one_cpu_or_no_idle_cpu_take_one_pass(monkeypatch):
     monkeypatch.setattr(parallel, "_cpus", lambda: 1)
     assert parallel.in_two(lambda part: [os.getpid() for _ in part], list(range(10))) == [me] * 10
     monkeypatch.setattr(parallel, "_cpus", lambda: 2)
-    monkeypatch.setattr(parallel, "_idle_cpus", lambda: 0.4)
+    monkeypatch.setattr(parallel, "_idle_cpus", lambda: 0.1)
     assert parallel.in_two(lambda part: [os.getpid() for _ in part], list(range(10))) == [me] * 10
 
 
