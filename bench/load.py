@@ -701,31 +701,39 @@ def pg_counters() -> str:
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable)."""
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable); with
+    ``children``, plus that of its children it has waited for (the workbook readers a worker or a reader zygote
+    started and reaped)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return sum(int(v) for v in fields[11:15 if children else 13]) / _TICK
     except (OSError, IndexError, ValueError):
         return 0.0
 
 
 def _children(pid: int) -> list[int]:
-    out = []
+    """Every descendant of ``pid`` (gunicorn's workers, their reader zygotes and the readers running now)."""
+    parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat", "rb") as f:
-                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        out.append(int(entry))
+                    parents.setdefault(int(f.read().rsplit(b")", 1)[1].split()[1]), []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
     return out
 
 
 class CpuMeter:
-    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master and workers)
+    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master, workers and the
+    workbook readers they start)
     and the PostgreSQL backends serving the scratch database (read from /proc: Linux, server on this machine),
     against the whole machine's busy time (other work on a shared machine included)."""
 
@@ -756,7 +764,7 @@ class CpuMeter:
 
     def _sample(self) -> dict:
         usage = os.times()
-        workers = {p: _proc_cpu(p) for p in [self.pid, *_children(self.pid)]}
+        workers = {p: _proc_cpu(p, children=p != self.pid) for p in [self.pid, *_children(self.pid)]}
         backends = {p: _proc_cpu(p) for p in self._backends()}
         return {"client": usage.user + usage.system, "gunicorn": workers, "postgresql": backends,
                 "machine": self._machine(), "wall": time.monotonic()}
