@@ -29,6 +29,15 @@ adds, reported separately, N admins all arriving within one think time (for 120 
 A login answered “系统繁忙” (503 with Retry-After: the designed answer to a login burst, web/busy.py) is counted as
 busy, not as an error, and retried after the pause it asks for.
 
+Where the time goes: every request carries an X-Bench-Id header and the bench's gunicorn (the app's settings plus
+the hooks of TRACE_CONF) logs, per request, when a worker started and ended it, the worker's CPU, the time the
+worker sat runnable without a core (/proc/self/schedstat) and the time in Python's GC. Each run prints, per kind,
+p50/p95 of the wait for a worker (sent → started) against the time in the worker, the share of page time spent
+waiting, and what the workers were serving while the slowest 5 % of pages waited. CPU per request counts the
+workbook readers the workers start (their zygotes and children) with gunicorn. --gunicorn-arg passes one more
+option to gunicorn, e.g. --gunicorn-arg=--env=TUANJIAN_READER_SPAWN=1 (a reader process started per upload, as
+before the zygote).
+
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
        .venv/bin/python bench/load.py --open-loop [--admins 300] [--think 10] [--arrival-rate R] [--duration 120]

@@ -2,9 +2,6 @@
 from __future__ import annotations
 
 import hmac
-import os
-import sys
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,41 +42,6 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-# Checking a password hashes it (scrypt, ~0.1 s of a core): the costliest step of any request. It runs at a lower
-# CPU priority (nice +10) than the pages, so a burst of log-ins takes the cores the pages leave rather than slowing
-# every page the workers are serving (issue 29); the log-in itself waits longer only when the cores are full.
-HASH_NICE = 10
-
-
-def _check_hash(password_hash: str, password: str) -> bool:
-    """check_password_hash in a short-lived thread whose nice value is HASH_NICE (Linux keeps a nice value per
-    thread, and any thread may lower its own priority; the request's thread keeps its own). Elsewhere, or when the
-    thread cannot be made, inline."""
-    if not sys.platform.startswith("linux") or HASH_NICE <= 0:
-        return check_password_hash(password_hash, password)
-    answer: list = []
-
-    def run():
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(),
-                           min(19, os.getpriority(os.PRIO_PROCESS, 0) + HASH_NICE))
-        except OSError:
-            pass
-        try:
-            answer.append(check_password_hash(password_hash, password))
-        except BaseException as exc:   # noqa: BLE001 -- raised again in the request's thread
-            answer.append(exc)
-    try:
-        worker = threading.Thread(target=run, name="password-hash", daemon=True)
-        worker.start()
-    except RuntimeError:                # no thread could be started: hash here
-        return check_password_hash(password_hash, password)
-    worker.join()
-    if isinstance(answer[0], BaseException):
-        raise answer[0]
-    return answer[0]
-
-
 @dataclass
 class LoginResult:
     account: Account | None
@@ -93,7 +55,7 @@ def verify_password(account: Account, password: str) -> bool:
     if not account.is_claimed:
         expected = default_password(account.person.id_number)
         return hmac.compare_digest((password or "").upper().encode(), expected.encode())
-    return account.password_hash is not None and _check_hash(account.password_hash, password or "")
+    return account.password_hash is not None and check_password_hash(account.password_hash, password or "")
 
 
 def find_account(session, id_number: str) -> Account | None:
@@ -130,7 +92,7 @@ def authenticate(session, id_number_raw: str, password: str, *, settings: Settin
         return LoginResult(None, "请填写身份证号码和密码")
     account = find_account(session, id_number)
     if account is None:
-        _check_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(), password)
         throttle.fail(session, ip_key, throttle.login_ip_policy(settings), now)
         return LoginResult(None, GENERIC_LOGIN_ERROR)
     if is_locked(account, now):

@@ -10,8 +10,9 @@ An upload is untrusted input, so it is read in two stages:
    .xls) and, for zip-based files (.xlsx/.xlsm/.ods), a full streamed decompression that caps the total
    decompressed size whatever the zip headers claim (Python's zipfile stops at the declared size and checks
    the CRC), caps the number of members and refuses XML with a DTD (entity bombs; OOXML forbids DTDs);
-2. calamine in a separate short-lived process (this file run as a script) with an address-space limit, a CPU
-   limit and a wall-clock timeout. Calamine is a native library: a few KB can make it allocate hundreds of
+2. calamine in a separate short-lived process with an address-space limit, a CPU limit and a wall-clock timeout:
+   forked from a reader already running (this file run as a script with ``--zygote``, see _Zygote), or this file
+   run as a script where fork does not exist. Calamine is a native library: a few KB can make it allocate hundreds of
    GB (a cell at A1 and one at XFD1048576: it allocates the whole rectangle, and a failed allocation aborts
    the process), loop forever (a truncated .ods) or panic (a damaged .xls raises PanicException, which is
    not an ``Exception``). In the child those end the child only; the user gets a Chinese message.
@@ -434,7 +435,8 @@ class _Zygote:
     that is the reading process of _child_main (its own limits, its own pipes, ended alone when calamine aborts),
     so an upload no longer pays an interpreter's start, this file's compilation and the imports (~50 ms of CPU of a
     ~60 ms read of a small workbook). One read at a time per web process; a second one at the same moment (threaded
-    workers), a platform without fork, or a zygote that stopped answering falls back to starting a process."""
+    workers), a platform without fork, or a zygote that stopped answering falls back to starting a process, as does
+    every read when the environment has TUANJIAN_READER_SPAWN=1 (bench/load.py compares the two that way)."""
 
     _lock = None
     _current = None                   # (pid of the web process that started it, socket, Popen)

@@ -1,43 +1,14 @@
-"""Issue 29, the deadline day's slow requests kept from slowing the pages: a password is hashed at a lower CPU
-priority than the request that asked for it, and a workbook's reading process is forked from a reader already
-running rather than started as a new interpreter (with the same answers, limits and failures). Linux only, as the
-server is (per-thread nice values, fork)."""
+"""Issue 29, the deadline day's uploads kept light: a workbook's reading process is forked from a reader already
+running rather than started as a new interpreter, with the same answers, limits and failures (fork: Linux, as the
+server is)."""
 from __future__ import annotations
 
 import io
 import os
-import threading
 
-import pytest
 from openpyxl import Workbook
-from werkzeug.security import generate_password_hash
 
-from tuanjian.services import accounts
 from tuanjian.spreadsheets import reader
-
-
-def test_a_password_is_hashed_in_a_thread_with_a_higher_nice_value(monkeypatch):
-    seen = []
-    real = accounts.check_password_hash
-
-    def spy(stored, password):
-        seen.append((threading.current_thread() is threading.main_thread(), os.getpriority(os.PRIO_PROCESS, 0)))
-        return real(stored, password)
-    monkeypatch.setattr(accounts, "check_password_hash", spy)
-    mine = os.getpriority(os.PRIO_PROCESS, 0)
-    stored = generate_password_hash("Right-pass-1", method="pbkdf2:sha256:1000")
-    assert accounts._check_hash(stored, "Right-pass-1") is True
-    assert accounts._check_hash(stored, "Wrong-pass-1") is False
-    assert seen == [(False, min(19, mine + accounts.HASH_NICE))] * 2
-    assert os.getpriority(os.PRIO_PROCESS, 0) == mine          # the request's own thread keeps its priority
-
-
-def test_an_error_while_hashing_reaches_the_caller(monkeypatch):
-    def broken(stored, password):
-        raise ValueError("bad hash")
-    monkeypatch.setattr(accounts, "check_password_hash", broken)
-    with pytest.raises(ValueError, match="bad hash"):
-        accounts._check_hash("x", "y")
 
 
 def _book(rows: int) -> bytes:
