@@ -29,6 +29,15 @@ adds, reported separately, N admins all arriving within one think time (for 120 
 A login answered “系统繁忙” (503 with Retry-After: the designed answer to a login burst, web/busy.py) is counted as
 busy, not as an error, and retried after the pause it asks for.
 
+Where the time goes: every request carries an X-Bench-Id header and the bench's gunicorn (the app's settings plus
+the hooks of TRACE_CONF) logs, per request, when a worker started and ended it, the worker's CPU, the time the
+worker sat runnable without a core (/proc/self/schedstat) and the time in Python's GC. Each run prints, per kind,
+p50/p95 of the wait for a worker (sent → started) against the time in the worker, the share of page time spent
+waiting, and what the workers were serving while the slowest 5 % of pages waited. CPU per request counts the
+workbook readers the workers start (their zygotes and children) with gunicorn. --gunicorn-arg passes one more
+option to gunicorn, e.g. --gunicorn-arg=--env=TUANJIAN_READER_SPAWN=1 (a reader process started per upload, as
+before the zygote).
+
 Usage: .venv/bin/python bench/load.py [--admins 50] [--rounds 3] [--db sqlite|postgresql] [--workers 4]
                                       [--per-branch 1] [--keep]
        .venv/bin/python bench/load.py --open-loop [--admins 300] [--think 10] [--arrival-rate R] [--duration 120]
@@ -43,6 +52,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import io
+import itertools
 import math
 import os
 import random
@@ -244,11 +254,14 @@ class Recorder:
     errors: list[dict] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     busy: int = 0                                   # logins answered 系统繁忙 (503 + Retry-After), then retried
+    trace: list[tuple[int, str, float, float]] = field(default_factory=list)   # (bench id, kind, sent, answered)
 
-    def timing(self, kind: str, seconds: float, status: int) -> None:
+    def timing(self, kind: str, seconds: float, status: int, trace: tuple | None = None) -> None:
         with self.lock:
             self.timings.append((kind, seconds))
             self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
+            if trace is not None:
+                self.trace.append(trace)
 
     def error(self, **info) -> None:
         with self.lock:
@@ -290,6 +303,9 @@ def kind_of(method: str, path: str) -> str:
     return "page"
 
 
+_BENCH_IDS = itertools.count(1)
+
+
 class Session:
     """One browser: a cookie jar and a new connection per request (gunicorn's sync workers close each one)."""
 
@@ -303,7 +319,9 @@ class Session:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         kind = kind_of(method, path)
-        t = time.perf_counter()
+        bench_id = next(_BENCH_IDS)
+        headers["X-Bench-Id"] = str(bench_id)          # joins this request to the server's trace (see TRACE_CONF)
+        t = time.monotonic()
         try:
             conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             try:
@@ -313,12 +331,12 @@ class Session:
             finally:
                 conn.close()
         except (OSError, http.client.HTTPException) as exc:
-            elapsed = time.perf_counter() - t
+            elapsed = time.monotonic() - t
             self.recorder.timing(kind, elapsed, 0)
             self.recorder.error(who=self.who, request=f"{method} {path}", status=None, detail=repr(exc))
             raise StepFailed(repr(exc)) from None
-        elapsed = time.perf_counter() - t
-        self.recorder.timing(kind, elapsed, resp.status)
+        done = time.monotonic()
+        self.recorder.timing(kind, done - t, resp.status, (bench_id, kind, t, done))
         if (resp.status == 503 and resp.headers.get("Retry-After") and method == "POST"
                 and path.startswith("/auth/login") and _retries < 5):      # a login burst's designed answer
             with self.recorder.lock:
@@ -582,10 +600,62 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(env: dict, workers: int, tmp: str, threads: int = 1) -> tuple[subprocess.Popen, int, Path]:
+# The bench's gunicorn settings: the app's own (tuanjian/gunicorn_conf.py, hooks included) plus a trace of every
+# request a worker serves, one line in trace-<pid>.tsv: the client's X-Bench-Id, the monotonic clock (the same clock
+# as the client's, one machine) when the worker started and ended it, the worker's CPU seconds, the seconds it sat
+# runnable on the run queue without a core (/proc/self/schedstat) and the seconds in Python's garbage collector
+# (with --threads the CPU, run-queue and GC seconds are the whole process's over the request).
+TRACE_CONF = r"""
+import gc, os, threading, time
+import tuanjian.gunicorn_conf as _base
+from tuanjian.gunicorn_conf import *  # noqa: F403
+
+_DIR = {folder!r}
+_state = {{"gc": 0.0}}
+
+
+def _sched():
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _gc(phase, info):
+    if phase == "start":
+        _state["gc0"] = time.perf_counter()
+    elif "gc0" in _state:
+        _state["gc"] += time.perf_counter() - _state.pop("gc0")
+
+
+def post_fork(server, worker):
+    if hasattr(_base, "post_fork"):
+        _base.post_fork(server, worker)
+    _state["out"] = open(os.path.join(_DIR, f"trace-{{os.getpid()}}.tsv"), "a", buffering=1)
+    gc.callbacks.append(_gc)
+
+
+def pre_request(worker, req):
+    bench_id = next((v for k, v in req.headers if k == "X-BENCH-ID"), "0")
+    _state[threading.get_ident()] = (bench_id, time.monotonic(), time.process_time(), _sched(), _state["gc"])
+
+
+def post_request(worker, req, environ, resp):
+    bench_id, t0, cpu, runq, gc_s = _state.pop(threading.get_ident(), ("0", time.monotonic(), 0.0, 0.0, 0.0))
+    _state["out"].write(f"{{bench_id}}\t{{os.getpid()}}\t{{t0:.6f}}\t{{time.monotonic():.6f}}\t"
+                        f"{{time.process_time() - cpu:.6f}}\t{{_sched() - runq:.6f}}\t{{_state['gc'] - gc_s:.6f}}\n")
+"""
+
+
+def start_gunicorn(env: dict, workers: int, tmp: str, threads: int = 1,
+                   extra: list[str] | None = None) -> tuple[subprocess.Popen, int, Path]:
+    """gunicorn on a free port with the app's settings, tracing every request into ``tmp`` (see TRACE_CONF)."""
     port = free_port()
     log = Path(tmp) / "gunicorn.stderr.log"
-    cmd = [sys.executable, "-m", "gunicorn", "-c", "python:tuanjian.gunicorn_conf", "--workers", str(workers),
+    conf = Path(tmp) / "gunicorn_bench_conf.py"
+    conf.write_text(TRACE_CONF.format(folder=str(tmp)))
+    cmd = [sys.executable, "-m", "gunicorn", "-c", str(conf), *(extra or []), "--workers", str(workers),
            "--threads", str(threads),
            "--bind", f"127.0.0.1:{port}", "--access-logfile", str(Path(tmp) / "access.log"),
            "tuanjian:create_app()"]
@@ -640,31 +710,39 @@ def pg_counters() -> str:
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable)."""
+def _proc_cpu(pid: int, children: bool = False) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc (0 when it is gone or unreadable); with
+    ``children``, plus that of its children it has waited for (the workbook readers a worker or a reader zygote
+    started and reaped)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             fields = f.read().rsplit(b")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICK
+        return sum(int(v) for v in fields[11:15 if children else 13]) / _TICK
     except (OSError, IndexError, ValueError):
         return 0.0
 
 
 def _children(pid: int) -> list[int]:
-    out = []
+    """Every descendant of ``pid`` (gunicorn's workers, their reader zygotes and the readers running now)."""
+    parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat", "rb") as f:
-                    if int(f.read().rsplit(b")", 1)[1].split()[1]) == pid:
-                        out.append(int(entry))
+                    parents.setdefault(int(f.read().rsplit(b")", 1)[1].split()[1]), []).append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
+    out, todo = [], [pid]
+    while todo:
+        kids = parents.get(todo.pop(), [])
+        out += kids
+        todo += kids
     return out
 
 
 class CpuMeter:
-    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master and workers)
+    """CPU seconds used during the load by the bench's own clients (this process), gunicorn (master, workers and the
+    workbook readers they start)
     and the PostgreSQL backends serving the scratch database (read from /proc: Linux, server on this machine),
     against the whole machine's busy time (other work on a shared machine included)."""
 
@@ -695,7 +773,7 @@ class CpuMeter:
 
     def _sample(self) -> dict:
         usage = os.times()
-        workers = {p: _proc_cpu(p) for p in [self.pid, *_children(self.pid)]}
+        workers = {p: _proc_cpu(p, children=p != self.pid) for p in [self.pid, *_children(self.pid)]}
         backends = {p: _proc_cpu(p) for p in self._backends()}
         return {"client": usage.user + usage.system, "gunicorn": workers, "postgresql": backends,
                 "machine": self._machine(), "wall": time.monotonic()}
@@ -741,6 +819,78 @@ def print_latencies(timings: list[tuple[str, float]]) -> None:
                   f"{max(values) * 1000:>9.0f}")
 
 
+def read_trace(tmp: str) -> dict[int, tuple]:
+    """The workers' trace lines (see TRACE_CONF) by bench id: (pid, start, end, cpu, run queue, gc)."""
+    out = {}
+    for path in Path(tmp).glob("trace-*.tsv"):
+        for line in path.read_text().splitlines():
+            parts = line.split("\t")
+            if len(parts) == 7 and parts[0].isdigit():
+                out[int(parts[0])] = (int(parts[1]), *map(float, parts[2:]))
+    return out
+
+
+def print_queueing(trace: list[tuple[int, str, float, float]], server: dict[int, tuple]) -> dict:
+    """Where each request's time went: waiting for a worker (sent → the worker starts it: the listen backlog, plus
+    the connection and the request line) against inside the worker (its CPU, its time runnable without a core, GC,
+    and the rest: database, reader process, flock waits); for the slowest pages, what the workers were serving while
+    those waited. Returns the page figures for the sweep table."""
+    joined = [(kind, sent, got, server[i]) for i, kind, sent, got in trace if i in server]
+    print(f"server trace: {len(joined)} of {len(trace)} answered requests traced; ms p50/p95 of: wait = sent → a "
+          f"worker starts it, worker = start → end, of which cpu, runq (runnable, no free core), gc")
+    print(f"{'':<16}{'n':>6}{'wait':>12}{'worker':>12}{'cpu':>12}{'runq':>12}{'gc':>12}")
+
+    def cell(values: list[float]) -> str:
+        return f"{pct(values, .5) * 1000:.0f}/{pct(values, .95) * 1000:.0f}" if values else "-"
+    for k in KINDS:
+        rows = [(sent, got, srv) for kind, sent, got, srv in joined if kind == k]
+        if rows:
+            print(f"{k:<16}{len(rows):>6}" + "".join(f"{cell(v):>12}" for v in (
+                [max(0.0, srv[1] - sent) for sent, _, srv in rows], [srv[2] - srv[1] for _, _, srv in rows],
+                [srv[3] for _, _, srv in rows], [srv[4] for _, _, srv in rows], [srv[5] for _, _, srv in rows])))
+    pages = [(sent, got, srv) for kind, sent, got, srv in joined if kind == "page"]
+    if not pages:
+        return {}
+    p95 = pct([got - sent for sent, got, _ in pages], .95)
+    slow = [(sent, got, srv) for sent, got, srv in pages if got - sent >= p95]
+    share = sum(max(0.0, srv[1] - sent) for sent, _, srv in pages) / sum(got - sent for sent, got, _ in pages)
+    slow_share = sum(max(0.0, srv[1] - sent) for sent, _, srv in slow) / sum(got - sent for sent, got, _ in slow)
+    mean = [sum(v) / len(slow) * 1000 for v in zip(*[(max(0.0, srv[1] - sent), srv[2] - srv[1], srv[3], srv[4],
+                                                        srv[5]) for sent, _, srv in slow])]
+    print(f"pages: waiting for a worker is {share * 100:.0f} % of all page time; the slowest 5 % (≥ {p95 * 1000:.0f} "
+          f"ms, {len(slow)}): {slow_share * 100:.0f} % waiting, mean wait {mean[0]:.0f} ms, in the worker "
+          f"{mean[1]:.0f} ms (cpu {mean[2]:.0f}, runq {mean[3]:.0f}, gc {mean[4]:.1f})")
+    # what every worker was doing while those slow pages waited: worker-seconds per kind, and idle
+    by_pid: dict[int, list[tuple[float, float, str]]] = {}
+    for kind, _, _, srv in joined:
+        by_pid.setdefault(srv[0], []).append((srv[1], srv[2], kind))
+    for spans in by_pid.values():
+        spans.sort()
+    starts = {pid: [a for a, _, _ in spans] for pid, spans in by_pid.items()}
+    import bisect
+    held: dict[str, float] = {}
+    total = 0.0
+    for sent, _, srv in slow:
+        a, b = sent, srv[1]
+        if b <= a:
+            continue
+        for pid, spans in by_pid.items():
+            total += b - a
+            for j in range(max(0, bisect.bisect_left(starts[pid], a) - 1), len(spans)):
+                s0, s1, kind = spans[j]
+                if s0 >= b:
+                    break
+                overlap = min(b, s1) - max(a, s0)
+                if overlap > 0:
+                    held[kind] = held.get(kind, 0.0) + overlap
+    if total:
+        idle = total - sum(held.values())
+        print("while the slowest pages waited, the workers were serving: "
+              + ", ".join(f"{k} {v / total * 100:.0f} %" for k, v in sorted(held.items(), key=lambda kv: -kv[1]))
+              + f"; between requests (idle, accept, log) {idle / total * 100:.0f} %")
+    return {"wait_share": share, "slow_wait_share": slow_share}
+
+
 def server_log_excerpt(log: Path, limit: int = 120) -> list[str]:
     lines = log.read_text(errors="replace").splitlines()
     keep = [i for i, line in enumerate(lines) if re.search(r"Traceback|Error|error|locked|WORKER TIMEOUT|Exception",
@@ -767,6 +917,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1,
                         help="threads per gunicorn worker (1: sync workers; more: gthread)")
+    parser.add_argument("--gunicorn-arg", action="append", default=[],
+                        help="one more gunicorn option for the bench's server, e.g. --gunicorn-arg=--preload "
+                             "(repeat for several)")
     parser.add_argument("--per-branch", type=int, default=1,
                         help="branch admins per 团支部 (2+: concurrent imports into the same branch)")
     parser.add_argument("--keep", action="store_true", help="keep the database and the temp dir (logs) afterwards")
@@ -822,6 +975,10 @@ def sweep(args) -> int:
         cells = "".join(f"{(f'{r[k][0]:.0f}/{r[k][1]:.0f} ms' if k in r else '-'):>26}" for k in KINDS)
         cpu = f"{r['cpu_ms']:.1f}" if r.get("cpu_ms") is not None else "-"
         print(f"{label:<8}{n:>7}{r['requests']:>9}{r['errors']:>7}{r['busy']:>6}{cpu:>11}  {cells}")
+    for label, n, r in results:
+        if "wait_share" in r:
+            print(f"{label} {n}: waiting for a worker is {r['wait_share'] * 100:.0f} % of page time, "
+                  f"{r['slow_wait_share'] * 100:.0f} % of the slowest 5 % of pages")
     fine = [n for label, n, r in results if label == "steady" and not r["failed"]
             and "page" in r and r["page"][1] < PAGE_P95_LIMIT * 1000]
     print(f"largest size with page p95 < {PAGE_P95_LIMIT * 1000:.0f} ms and 0 errors: "
@@ -859,7 +1016,7 @@ def run(args) -> dict:
           f"{args.admins - n_branch} committee), {mix}; "
           f"{n_branch * args.rounds} workbooks, {rows} rows; setup {time.perf_counter() - t0:.1f} s")
 
-    proc, port, log = start_gunicorn(env, args.workers, tmp, args.threads)
+    proc, port, log = start_gunicorn(env, args.workers, tmp, args.threads, args.gunicorn_arg)
     cpu = None
     try:
         meter = CpuMeter(proc.pid, args.db)
@@ -893,6 +1050,7 @@ def run(args) -> dict:
           f"statuses: {dict(sorted(recorder.statuses.items()))}")
     print_latencies(recorder.timings)
     print_cpu(cpu, n)
+    queueing = print_queueing(recorder.trace, read_trace(tmp))
     if loop is not None:
         print(f"open loop: {len(loop.lags)} admins arrived, latest {max(loop.lags, default=0) * 1000:.0f} ms behind "
               f"its slot (the client kept up when this is small)")
@@ -918,7 +1076,7 @@ def run(args) -> dict:
     summary = {"failed": failed, "requests": n, "errors": len(recorder.errors), "busy": recorder.busy,
                "cpu_ms": (sum(cpu[k] for k in ("client", "gunicorn", "postgresql")) / n * 1000
                           if cpu and n else None),
-               "client_ms": cpu["client"] / n * 1000 if cpu and n else None}
+               "client_ms": cpu["client"] / n * 1000 if cpu and n else None, **queueing}
     for k in KINDS:
         values = [t for kind, t in recorder.timings if kind == k]
         if values:

@@ -10,8 +10,9 @@ An upload is untrusted input, so it is read in two stages:
    .xls) and, for zip-based files (.xlsx/.xlsm/.ods), a full streamed decompression that caps the total
    decompressed size whatever the zip headers claim (Python's zipfile stops at the declared size and checks
    the CRC), caps the number of members and refuses XML with a DTD (entity bombs; OOXML forbids DTDs);
-2. calamine in a separate short-lived process (this file run as a script) with an address-space limit, a CPU
-   limit and a wall-clock timeout. Calamine is a native library: a few KB can make it allocate hundreds of
+2. calamine in a separate short-lived process with an address-space limit, a CPU limit and a wall-clock timeout:
+   forked from a reader already running (this file run as a script with ``--zygote``, see _Zygote), or this file
+   run as a script where fork does not exist. Calamine is a native library: a few KB can make it allocate hundreds of
    GB (a cell at A1 and one at XFD1048576: it allocates the whole rectangle, and a failed allocation aborts
    the process), loop forever (a truncated .ods) or panic (a damaged .xls raises PanicException, which is
    not an ``Exception``). In the child those end the child only; the user gets a Chinese message.
@@ -396,8 +397,10 @@ def _run_child(job: dict, on_rows=None):
     deadline = time.monotonic() + PARSE_TIMEOUT
     with tempfile.TemporaryFile() as errors:          # a file, not a pipe: a chatty child cannot block on it
         try:
-            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)],
-                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env)
+            proc = _Zygote.start(errors, env)         # forked from a reader already running: no interpreter start
+            if proc is None:
+                proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, env=env)
         except OSError:                                # no process could be started (limits, no interpreter)
             log.exception("cannot start the workbook reader")
             return ("error", "服务器暂时无法读取 Excel 文件（无法启动读取进程），请稍后重试；"
@@ -424,6 +427,178 @@ def _run_child(job: dict, on_rows=None):
     log.warning("workbook reader failed (exit %s): %s", proc.returncode,
                 re.sub(r"(?<!\d)\d{6,}(?!\d| bytes)", "…", summary))
     return ("error", ABNORMAL_MESSAGE)
+
+
+class _Zygote:
+    """A reading process that is already running (one per web process, started at its first upload): this file run
+    as a script with ``--zygote``, python-calamine imported, waiting on a socket. For each upload it forks a child
+    that is the reading process of _child_main (its own limits, its own pipes, ended alone when calamine aborts),
+    so an upload no longer pays an interpreter's start, this file's compilation and the imports (~50 ms of CPU of a
+    ~60 ms read of a small workbook). One read at a time per web process; a second one at the same moment (threaded
+    workers), a platform without fork, or a zygote that stopped answering falls back to starting a process, as does
+    every read when the environment has TUANJIAN_READER_SPAWN=1 (bench/load.py compares the two that way)."""
+
+    _lock = None
+    _current = None                   # (pid of the web process that started it, socket, Popen)
+
+    @classmethod
+    def start(cls, errors, env):
+        import threading
+        if not (hasattr(os, "fork") and hasattr(__import__("socket"), "send_fds")) or os.environ.get(
+                "TUANJIAN_READER_SPAWN"):
+            return None
+        if cls._lock is None or cls._lock[0] != os.getpid():
+            cls._lock = (os.getpid(), threading.Lock())
+        lock = cls._lock[1]
+        if not lock.acquire(blocking=False):
+            return None
+        try:
+            sock = cls._socket(env)
+            if sock is None:
+                lock.release()
+                return None
+            child = _Forked(sock, errors, lock, cls)
+        except BaseException:
+            cls.discard()
+            lock.release()
+            return None
+        return child
+
+    @classmethod
+    def _socket(cls, env):
+        import socket
+        import subprocess
+        current = cls._current
+        if current is not None and current[0] == os.getpid() and current[2].poll() is None:
+            return current[1]
+        cls.discard()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            proc = subprocess.Popen([sys.executable, "-I", "-S", "-B", os.path.abspath(__file__), "--zygote",
+                                     str(theirs.fileno()), _calamine_dir()], pass_fds=(theirs.fileno(),),
+                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env)
+        except OSError:
+            ours.close()
+            return None
+        finally:
+            theirs.close()
+        cls._current = (os.getpid(), ours, proc)
+        return ours
+
+    @classmethod
+    def discard(cls) -> None:
+        """Forget the zygote (its socket closed, it exits); the next upload starts another."""
+        current, cls._current = cls._current, None
+        if current is not None and current[0] == os.getpid():
+            current[1].close()
+            try:
+                current[2].wait(timeout=5)
+            except Exception:  # noqa: BLE001 -- it reads EOF and exits; a stuck one is killed
+                current[2].kill()
+
+
+class _Forked:
+    """The child a zygote forked, as much of subprocess.Popen as _run_child and _talk use."""
+
+    def __init__(self, sock, errors, lock, zygote):
+        import socket
+        self.sock, self.lock, self.zygote, self.returncode, self.args = sock, lock, zygote, None, ["reader"]
+        job_r, job_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            sock.settimeout(10)
+            socket.send_fds(sock, [b"R"], [job_r, out_w, errors.fileno()])
+            self.pid = int.from_bytes(self._read(8), "little", signed=True)
+        except BaseException:
+            for fd in (job_r, job_w, out_r, out_w):
+                os.close(fd)
+            raise
+        os.close(job_r)
+        os.close(out_w)
+        self.stdin, self.stdout = os.fdopen(job_w, "wb"), os.fdopen(out_r, "rb")
+
+    def _read(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            more = self.sock.recv(n - len(data))
+            if not more:
+                raise OSError("the workbook reader's zygote closed its socket")
+            data += more
+        return data
+
+    def poll(self):
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def wait(self, timeout=None):
+        import subprocess
+        if self.returncode is not None:
+            return self.returncode
+        try:
+            self.sock.settimeout(timeout)
+            self.returncode = int.from_bytes(self._read(8), "little", signed=True)
+        except TimeoutError:
+            raise subprocess.TimeoutExpired(self.args, timeout) from None
+        except BaseException:
+            self.returncode = -9
+            self.kill()
+            self.zygote.discard()
+            raise
+        finally:
+            if self.returncode is not None and self.lock.locked():
+                self.lock.release()
+        return self.returncode
+
+
+def _zygote_main(fd: int, path: str) -> None:
+    """``reader.py --zygote FD PATH``: fork one reading process per request on the socket FD (its job, output and
+    error descriptors come with the request), answer its pid, then its exit status; end when the socket closes."""
+    import signal
+    import socket
+
+    sys.path.insert(0, path)
+    import python_calamine  # noqa: F401 -- loaded once here, shared by every child
+    sock = socket.socket(fileno=fd)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)       # Ctrl+C on the server: the web process decides
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 16, 3)
+        except OSError:
+            return
+        if not msg or len(fds) != 3:
+            return
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                sock.close()
+                for target, source in enumerate(fds):
+                    os.dup2(source, target)
+                    os.close(source)
+                sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "rb", closefd=False)))
+                sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(1, "wb", closefd=False)))
+                sys.stderr = io.TextIOWrapper(io.FileIO(2, "wb", closefd=False), write_through=True)
+                _child_main()
+                code = 0
+            except BaseException:      # noqa: BLE001 -- its exit status tells; the message goes to stderr
+                import traceback
+                traceback.print_exc()
+            finally:
+                os._exit(code)
+        for f in fds:
+            os.close(f)
+        try:
+            sock.sendall(pid.to_bytes(8, "little", signed=True))
+            _, status = os.waitpid(pid, 0)
+            sock.sendall(os.waitstatus_to_exitcode(status).to_bytes(8, "little", signed=True))
+        except OSError:
+            return
 
 
 def _talk(proc, payload: bytes, deadline: float, on_rows):
@@ -1194,4 +1369,7 @@ def _rows(sheet_name: str, values, found, wanted: dict[str, str], max_rows: int,
 
 
 if __name__ == "__main__":
-    _child_main()
+    if sys.argv[1:2] == ["--zygote"]:
+        _zygote_main(int(sys.argv[2]), sys.argv[3])
+    else:
+        _child_main()
