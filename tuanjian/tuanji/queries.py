@@ -241,6 +241,30 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
     return out
 
 
+def tallied(session, day: date) -> dict[tuple[str, str], int]:
+    """The member tallies of the whole data as of the end of ``day`` ((field, value) -> n, as ``member_tallies``
+    holds them; ``register_stats.tally_margins`` makes the tables' counts): the tallies kept on write count the
+    people placed by their latest counted event; only people with a counted event dated after ``day`` can be
+    placed otherwise at its end, so their contribution now is taken off and their contribution as of ``day`` added
+    (both counted in SQL over those people alone: none when ``day`` is today and nothing is dated ahead, a year's
+    movers for last 31 December)."""
+    from ..models import MemberTally
+    from ..services.owners import tallies
+    session.flush()
+    tallies.settle(session)            # this transaction's own writes (a reader after writes, e.g. a test)
+    conn = session.connection()
+    t = MemberTally.__table__
+    out = {(f, v): n for f, v, n in conn.execute(select(t.c.field, t.c.value, t.c.n).where(t.c.n != 0))}
+    later_e = aliased(MembershipEvent)
+    later = select(later_e.person_id).where(later_e.erased == false(), later_e.on_date > day)
+    moved = MembershipEvent.person_id.in_(later)
+    for key, n in tallies.tally_of(conn.execute(tallies.placed_groups(tallies.latest(), moved))).items():
+        out[key] = out.get(key, 0) - n
+    for key, n in tallies.tally_of(conn.execute(tallies.placed_groups(_placed(day), moved))).items():
+        out[key] = out.get(key, 0) + n
+    return out
+
+
 def kind_counts(session, start: date, end: date, scope_code: str | None) -> dict[str, int]:
     """kind -> counted events dated after ``start`` and on or before ``end`` in the subtree."""
     e = MembershipEvent
@@ -485,9 +509,18 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     total = rs.net_of_internal(compared[org.id], internal)
     youth = {c.id: c.youth_count for c, _ in rows}
     unrecorded: list[int] = []
-    groups_now = member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None)
-    return Statistics(org, day, last_day,
-                      rs.grouped_member_tables(groups_now, age_bounds),
+    if scope is None:
+        # the whole data (a province root): the tallies kept on write, not millions of members read
+        tally = tallied(session, day)
+        member_tables = rs.margin_member_tables(rs.tally_margins(tally, day, age_bounds), age_bounds)
+        if day == today:
+            from ..services.owners.tallies import OFF
+            unrecorded.append(tally.get(OFF, 0))
+    else:
+        member_tables = rs.grouped_member_tables(
+            member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None),
+            age_bounds)
+    return Statistics(org, day, last_day, member_tables,
                       rs.kind_tables(kinds, internal),
                       rs.grouped_org_tables(org_groups(session, org, day), sizes, small=small),
                       rs.grouped_cadre_tables(cadre_groups(session, org, day, age_bounds, whole=scope is None),
