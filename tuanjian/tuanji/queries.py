@@ -485,11 +485,13 @@ def tune(session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
+def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tallies: bool = True) -> Statistics:
     """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
     SQL: members at both dates (``next_on`` filter, no window) and the year's arrivals and departures per org in
     one pass over the events, added up per subordinate with the branches' sizes; the members' fields, the orgs and
-    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows."""
+    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows. For the whole
+    data (a province root) the members' fields come from the tallies kept on write (``tallied``) instead of
+    reading every member; ``use_tallies=False`` counts them in SQL as for any other org (the bench's comparison)."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
@@ -509,7 +511,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     total = rs.net_of_internal(compared[org.id], internal)
     youth = {c.id: c.youth_count for c, _ in rows}
     unrecorded: list[int] = []
-    if scope is None:
+    if scope is None and use_tallies:
         # the whole data (a province root): the tallies kept on write, not millions of members read
         tally = tallied(session, day)
         member_tables = rs.margin_member_tables(rs.tally_margins(tally, day, age_bounds), age_bounds)
