@@ -8,6 +8,12 @@ after one warm-up, N runs of ``tuanji.queries.statistics`` for the root as of to
 dates, the year's events, orgs, cadres, the unexplained list), the freeze, and the frozen page's work (the snapshot
 and the corrections written since). Goals: county < 0.5 s; province root < 3 s live, instant frozen.
 
+The history bypasses the owners, so the member tallies (``services/owners/tallies``) are recounted after it (and on
+``--reuse`` created with their index and recounted when the database predates them). The root's page, which reads
+its breakdowns from the tallies, is timed interleaved with the same page counting the members in SQL
+(``use_tallies=False``, the path before): their tables must be equal, as must the tallies kept and a recount from
+scratch, and the tables as of last 31 December (tallies corrected by the year's movers) and counted in SQL.
+
 Usage: .venv/bin/python bench/register_stats.py [--scale county|province] [--db sqlite|postgresql] [--repeat 5]
                                                 [--county-orgs 3000] [--county-members 50000]
                                                 [--province-orgs 120000] [--province-members 2500000]
@@ -152,11 +158,14 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
     """One run of each query of ``statistics`` on its own (where the live time goes)."""
     last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
     scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
+    year_end = day.replace(month=12, day=31, year=day.year - 1)
     whole = scope is None
     steps = {
         "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
             session, root, day, last, scope, small=settings.branch_complete_min_members),
         "breakdowns from the tallies": lambda: queries.tallied(session, day),
+        "the same as of last 31 December (corrected by the people with events since)": lambda: queries.tallied(
+            session, year_end),
         "breakdowns counted in SQL (before the tallies)": lambda: queries.member_groups(
             session, day, scope, settings.register_age_bounds),
         "year's kinds and transfers between subordinates": lambda: (
@@ -294,7 +303,14 @@ def main() -> None:
         parts = time_parts(db.session, db.session.get(Org, info["root_id"]), day, settings)
         db.session.remove()
         assert report.unexplained == [], len(report.unexplained)
-        # the tallies kept equal a recount from scratch (and the page as of yesterday reads them corrected)
+        # the tallies kept equal a recount from scratch; as of last 31 December (a year's movers to correct by) the
+        # tables from the tallies equal the members counted in SQL
+        from tuanjian.domain import register_stats as rs
+        year_end = day.replace(month=12, day=31, year=day.year - 1)
+        bounds = settings.register_age_bounds
+        assert (rs.margin_member_tables(rs.tally_margins(queries.tallied(db.session, year_end), year_end, bounds),
+                                        bounds)
+                == rs.grouped_member_tables(queries.member_groups(db.session, year_end, None, bounds), bounds))
         t = time.perf_counter()
         assert tallies.stored(db.session) == tallies.recount(db.session)
         recount_s = time.perf_counter() - t
