@@ -211,3 +211,39 @@ def test_rebuild_recounts_after_a_bulk_load(session, tree):
     assert tallies.stored(session) != tallies.recount(session)
     assert tallies.rebuild(session) > 0
     _check(session)
+
+
+def test_the_member_import_keeps_the_tallies(session, tree):
+    """The import's commit: new people by the set-at-a-time path (their record's fields counted from the rows), a
+    second file changing a 学历 and moving one of them (the per-row owners)."""
+    from tuanjian.models import ImportBatch, utcnow
+    from tuanjian.services import member_imports
+
+    from ..factories import text_workbook
+    actor = Actor(person_id=tree.township_admin.id, name="张镇", ip="10.0.0.1", org_id=tree.township.id,
+                  scope_code=tree.township.code)
+    head = ["姓名", "身份证号码", "民族", "政治面貌", "入团年月", "所在团支部", "是否为团干部", "团内职务",
+            "发展团员编号", "手机号码", "学历", "职业", "学习工作单位", "入团志愿书", "团员证", "团籍注册年度",
+            "组织关系介绍信"]
+    now = utcnow()
+    first, second = new_id(date(2003, 4, 1)), new_id(date(2003, 4, 2))
+
+    def rows(education, branch):
+        return [["甲一", first, "汉族", "共青团员", "2015-05", branch, "否", "", "", "13900000000", education, "学生",
+                 "", "是", "", "", ""],
+                ["甲二", second, "回族", "共青团员", "2015-05", "城东村团支部", "否", "", "", "13900000000", "", "",
+                 "", "是", "", "", ""]]
+
+    for education, branch in (("普通高中", "城东村团支部"), ("普通本科", "城东村团支部")):
+        data = text_workbook(head, rows(education, branch), sheet="团员").getvalue()
+        batch = member_imports.preview_members(session, actor, tree.township, data=data, filename="团员.xlsx",
+                                               settings=S, now=now)
+        member_imports.commit_members(session, actor, session.get(ImportBatch, batch.id), mode="all", settings=S,
+                                      now=now)
+        stored = tallies.stored(session)
+        assert stored == tallies.recount(session)
+        assert stored[("education", education)] == 1 and stored[("education", "")] == 1
+        assert stored[("ethnicity", "回族")] == 1 and stored[("occupation", "学生")] == 1
+    assert not tallies.stored(session).get(("education", "普通高中"))
+    session.commit()
+    _check(session)

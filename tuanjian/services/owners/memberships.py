@@ -231,6 +231,12 @@ def insert_many(session, actor: Actor, rows: list[dict] | dict[str, list], *, no
     if not person_ids:
         return
     _require_no_foreign(session, actor, person_ids, "member")
+    if len(set(person_ids)) == len(person_ids) and tallies.untouched(session, person_ids):
+        # people entered in this transaction, placed nowhere yet: each now holds this record and its arrival
+        _insert_many(session, actor, rows, person_ids, org_ids, dev_numbers, now=now, join_dates=join_dates)
+        tallies.add_first_places(session, person_ids, {
+            f: rows.get(f) if isinstance(rows, dict) else [r.get(f) for r in rows] for f in tallies.MEMBER_FIELDS})
+        return
     with tallies.kept(session, person_ids):
         _insert_many(session, actor, rows, person_ids, org_ids, dev_numbers, now=now, join_dates=join_dates)
 

@@ -38,6 +38,7 @@ OFF = ("off", "1")
 PERSON_COLUMNS = frozenset({"gender", "ethnicity", "birth_date", "political_status"})
 MEMBER_COLUMNS = frozenset({"education", "occupation", "org_id", "deleted_at", "person_id"})
 _PENDING = "owners.member_tallies.pending"
+_TOUCHED = "owners.member_tallies.touched"          # people a kept write changed in this transaction
 
 
 def latest():
@@ -110,10 +111,50 @@ def kept(session, person_ids: Iterable[int | None] | Callable[[], Iterable[int |
     before_ids = [p for p in ids_of() if p is not None]
     session.flush()
     _lock(session, before_ids)
-    before = contributions(session, before_ids)
+    # people created in this transaction (``fresh``) that no write here has placed yet have no event: they add
+    # nothing before (the member import's 50,000 new people need no look-up)
+    new, touched = fresh(session), session.info.setdefault(_TOUCHED, set())
+    before = contributions(session, [p for p in before_ids if p not in new or p in touched])
     yield
-    after = contributions(session, set(before_ids) | {p for p in ids_of() if p is not None})
+    ids = set(before_ids) | {p for p in ids_of() if p is not None}
+    touched.update(ids)
+    after = contributions(session, ids)
     add(session, {k: after.get(k, 0) - before.get(k, 0) for k in set(before) | set(after)})
+
+
+def untouched(session, person_ids: list[int]) -> bool:
+    """Whether every one of ``person_ids`` was created in this transaction and no write here has placed them yet
+    (they have no event at all)."""
+    new, touched = fresh(session), session.info.get(_TOUCHED, set())
+    return all(p in new and p not in touched for p in person_ids)
+
+
+def add_first_places(session, person_ids: list[int], member_values: dict[str, Iterable[str | None]]) -> None:
+    """``person_ids`` (``untouched`` until now) were just each given a live member record and one arrival in the
+    same org (the member import's set-at-a-time path): each is placed, with that record. Their contribution is
+    counted without joining events and records: the person fields by one grouped look-up of the people, the
+    record's fields (``member_values``: field -> the values written, one per person; a field absent was left
+    empty) in Python."""
+    delta: Counter = Counter()
+    for field in MEMBER_FIELDS:
+        values = member_values.get(field)
+        if values is None:
+            delta[(field, "")] += len(person_ids)
+        else:
+            delta.update((field, v or "") for v in values)
+    t = Person.__table__
+    conn = session.connection()
+    for cond in among(session, t.c.id, sorted(person_ids)):
+        chosen = (select(t.c.gender.label("gender"), t.c.ethnicity.label("ethnicity"),
+                         cast(t.c.birth_date, String).label("birth"),
+                         t.c.political_status.label("political_status")).where(cond).cte("chosen"))
+        parts = []
+        for field in PERSON_FIELDS:
+            value = func.coalesce(chosen.c[field], literal_column("''"))
+            parts.append(select(literal_column(f"'{field}'"), value, func.count()).group_by(value))
+        delta.update({(f, v): n for f, v, n in conn.execute(union_all(*parts))})
+    session.info.setdefault(_TOUCHED, set()).update(person_ids)
+    add(session, delta)
 
 
 def add(session, delta: dict) -> None:
@@ -161,12 +202,18 @@ def _forget(session, *args) -> None:
     session.info.pop(_PENDING, None)
 
 
+def _transaction_end(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_TOUCHED, None)
+
+
 def install() -> None:
     """Listen on every ORM session (once per process): pending differences are written before each commit and
     dropped on rollback."""
     if not event.contains(Session, "before_commit", _before_commit):
         event.listen(Session, "before_commit", _before_commit)
         event.listen(Session, "after_rollback", _forget)
+        event.listen(Session, "after_transaction_end", _transaction_end)
 
 
 install()
