@@ -144,15 +144,13 @@ def add_first_places(session, person_ids: list[int], member_values: dict[str, It
             delta.update((field, v or "") for v in values)
     t = Person.__table__
     conn = session.connection()
+    cols = (t.c.gender, t.c.ethnicity, t.c.birth_date, t.c.political_status)
     for cond in among(session, t.c.id, sorted(person_ids)):
-        chosen = (select(t.c.gender.label("gender"), t.c.ethnicity.label("ethnicity"),
-                         cast(t.c.birth_date, String).label("birth"),
-                         t.c.political_status.label("political_status")).where(cond).cte("chosen"))
-        parts = []
-        for field in PERSON_FIELDS:
-            value = func.coalesce(chosen.c[field], literal_column("''"))
-            parts.append(select(literal_column(f"'{field}'"), value, func.count()).group_by(value))
-        delta.update({(f, v): n for f, v, n in conn.execute(union_all(*parts))})
+        for gender, ethnicity, birth, status, n in conn.execute(
+                select(*cols, func.count()).where(cond).group_by(*cols)):
+            for field, value in (("gender", gender), ("ethnicity", ethnicity), ("birth", birth.isoformat()),
+                                 ("political_status", status)):
+                delta[(field, value or "")] += n
     session.info.setdefault(_TOUCHED, set()).update(person_ids)
     add(session, delta)
 
