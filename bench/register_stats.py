@@ -164,8 +164,8 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
         "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
             session, root, day, last, scope, small=settings.branch_complete_min_members),
         "breakdowns from the tallies": lambda: queries.tallied(session, day),
-        "the same as of last 31 December (corrected by the people with events since)": lambda: queries.tallied(
-            session, year_end),
+        "the same as of last 31 December, corrected by every person with events since (whatever their number)":
+            lambda: queries.tallied(session, year_end, movers_share=None),
         "breakdowns counted in SQL (before the tallies)": lambda: queries.member_groups(
             session, day, scope, settings.register_age_bounds),
         "year's kinds and transfers between subordinates": lambda: (
@@ -308,8 +308,11 @@ def main() -> None:
         from tuanjian.domain import register_stats as rs
         year_end = day.replace(month=12, day=31, year=day.year - 1)
         bounds = settings.register_age_bounds
-        assert (rs.margin_member_tables(rs.tally_margins(queries.tallied(db.session, year_end), year_end, bounds),
-                                        bounds)
+        corrected = queries.tallied(db.session, year_end, movers_share=None)
+        movers = db.session.scalar(select(func.count()).select_from(MembershipEvent)
+                                   .where(MembershipEvent.on_date > year_end))
+        page_reads_tallies = queries.tallied(db.session, year_end) is not None
+        assert (rs.margin_member_tables(rs.tally_margins(corrected, year_end, bounds), bounds)
                 == rs.grouped_member_tables(queries.member_groups(db.session, year_end, None, bounds), bounds))
         t = time.perf_counter()
         assert tallies.stored(db.session) == tallies.recount(db.session)
@@ -340,6 +343,9 @@ def main() -> None:
           f"(history inserted in {history_s:.1f} s)")
     print(f"member tallies: table and index checked, recounted if needed in {tallies_s:.1f} s; a recount from "
           f"scratch (the check that the kept tallies equal it) {recount_s:.1f} s")
+    print(f"as of last 31 December: {movers:,} events dated after it ("
+          f"{'the page corrects the tallies by their people' if page_reads_tallies else 'more than '}"
+          f"{'' if page_reads_tallies else f'{queries.MOVERS_SHARE:.0%} of the members: the page counts the members'})")
     print(f"root statistics live median {median(live):.3f} s (range {min(live):.3f}–{max(live):.3f}; "
           f"goal < {goal} s); this process's CPU median {median(live_cpu):.3f} s"
           + (f"; the PostgreSQL backend's CPU median {median(live_server):.2f} s (without its parallel workers)"

@@ -54,6 +54,10 @@ def _same_as_counted(session, root: Org, day: date) -> None:
     report = queries.statistics(session, root, day, age_bounds=S.register_age_bounds, small=3)
     facts = queries.member_facts(session, day, None)
     assert report.member_tables == rs.member_tables(facts, day, S.register_age_bounds), day
+    # the tallies corrected by the movers, however many (the page counts the members instead past a share)
+    tally = queries.tallied(session, day, movers_share=None)
+    assert rs.margin_member_tables(rs.tally_margins(tally, day, S.register_age_bounds), S.register_age_bounds) == \
+        report.member_tables, day
     grouped = queries.member_groups(session, day, root.code, S.register_age_bounds)
     assert report.member_tables == rs.grouped_member_tables(grouped, S.register_age_bounds), day
     assert report.total.this == len(facts)
@@ -176,6 +180,9 @@ def test_tallies_follow_every_write_and_give_the_counted_statistics(session, tre
     for d in (today, today - timedelta(days=1), today - timedelta(days=90), today - timedelta(days=400),
               today + timedelta(days=15), today + timedelta(days=30)):
         _same_as_counted(session, root, d)
+    # the page reads the tallies when few events are dated after the day, and counts the members past the share
+    assert queries.tallied(session, today + timedelta(days=30)) is not None
+    assert queries.tallied(session, today - timedelta(days=400)) is None
     # committed: the pending differences are written at commit and equal a recount
     session.commit()
     _check(session)

@@ -52,13 +52,21 @@ def _off():
     return case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1), else_=0)
 
 
-def placed_groups(*where):
+def placed_groups(*where, count=None, among_people=None):
     """The placing events matching ``where`` (with the person's and member record's fields) counted by every tally
-    field at once: rows (gender, ethnicity, birth_date, education, occupation, political_status, off, n)."""
+    field at once: rows (gender, ethnicity, birth_date, education, occupation, political_status, off, n).
+    ``count``: what each event adds to n (default 1). ``among_people``: a subquery of distinct person ids
+    (``person_id``) the events are read for, by person (a join, not a semi-join over every event)."""
     e = MembershipEvent
     cols = (Person.gender, Person.ethnicity, Person.birth_date, Member.education, Member.occupation,
             Person.political_status, _off().label("off"))
-    return (select(*cols, func.count()).select_from(e).join(Person, Person.id == e.person_id)
+    n = func.count() if count is None else func.sum(count)
+    stmt = select(*cols, n)
+    if among_people is not None:
+        stmt = stmt.select_from(among_people).join(e, e.person_id == among_people.c.person_id)
+    else:
+        stmt = stmt.select_from(e)
+    return (stmt.join(Person, Person.id == e.person_id)
             .outerjoin(Member, Member.person_id == e.person_id).where(*where).group_by(*cols))
 
 
