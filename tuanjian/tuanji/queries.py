@@ -508,7 +508,8 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tall
     one pass over the events, added up per subordinate with the branches' sizes; the members' fields, the orgs and
     the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows. For the whole
     data (a province root) the members' fields come from the tallies kept on write (``tallied``) instead of
-    reading every member; ``use_tallies=False`` counts them in SQL as for any other org (the bench's comparison)."""
+    reading every member, unless many events are dated after ``day`` (then they are counted in SQL as for any other
+    org); ``use_tallies=False`` always counts them (the bench's comparison)."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
