@@ -173,11 +173,10 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
         "orgs and cadres": lambda: (queries.org_groups(session, root, day),
                                     queries.cadre_groups(session, root, day, settings.register_age_bounds,
                                                          whole=whole)),
-        "unexplained": lambda: queries.unexplained(session, root, day, placed, off, whole=whole),
+        "record check (every placed member's record read, then the names)": lambda: queries.unexplained(
+            session, root, day, placed, queries.unrecorded_whole(session, day) if whole else None, whole=whole),
     }
-    # what the page passes to unexplained (its totals, and the placed without a record there from the tallies)
-    placed = sum(queries.counts_on(session, day, scope).values())
-    off = queries.tallied(session, day).get(tallies.OFF, 0) if whole else None
+    placed = sum(queries.counts_on(session, day, scope).values())      # what the page passes (its total)
     queries.tune(session)              # the page's settings (work_mem, no JIT on PostgreSQL)
     out = {}
     for name, step in steps.items():

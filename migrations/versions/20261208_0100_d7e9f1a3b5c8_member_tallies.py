@@ -4,8 +4,7 @@ Revision ID: d7e9f1a3b5c8
 Revises: c5f7a9b1d3e6
 Create Date: 2026-12-08 01:00:00
 
-Per counted field and value (性别, 民族, 出生日期, 学历, 职业, 政治面貌; ``off``: placed in an org without a live
-member record there), how many people their latest counted 团籍变动 places as members now. The tallies owner keeps
+Per counted field and value (性别, 民族, 出生日期, 学历, 职业, 政治面貌), how many people their latest counted 团籍变动 places as members now. The tallies owner keeps
 them on every write; the 团内统计 of the whole data reads them and corrects them by the people with events dated
 after the day asked (found by the new index on (on_date, person_id)). Filled here by a recount of the existing
 data (the same rule as ``services/owners/tallies.recount_statement``, the arrival kinds as they are today).
@@ -22,8 +21,7 @@ depends_on = None
 
 ARRIVING = ("new", "in_county", "in_outside", "restored", "first_entry")
 PLACED = ("SELECT p.gender AS gender, p.ethnicity AS ethnicity, CAST(p.birth_date AS VARCHAR) AS birth, "
-          "m.education AS education, m.occupation AS occupation, p.political_status AS political_status, "
-          "CASE WHEN m.id IS NULL OR m.deleted_at IS NOT NULL OR m.org_id <> e.org_id THEN 1 ELSE 0 END AS off "
+          "m.education AS education, m.occupation AS occupation, p.political_status AS political_status "
           "FROM membership_events e JOIN people p ON p.id = e.person_id "
           "LEFT OUTER JOIN members m ON m.person_id = e.person_id "
           "WHERE e.erased = false AND e.next_on IS NULL AND e.kind IN ("
@@ -31,8 +29,7 @@ PLACED = ("SELECT p.gender AS gender, p.ethnicity AS ethnicity, CAST(p.birth_dat
 FIELDS = ("gender", "ethnicity", "birth", "education", "occupation", "political_status")
 FILL = ("WITH placed AS (" + PLACED + ") INSERT INTO member_tallies (field, value, n) "
         + " UNION ALL ".join(f"SELECT '{f}', COALESCE({f}, ''), COUNT(*) FROM placed GROUP BY COALESCE({f}, '')"
-                             for f in FIELDS)
-        + " UNION ALL SELECT 'off', '1', COUNT(*) FROM placed WHERE off = 1 HAVING COUNT(*) > 0")
+                             for f in FIELDS))
 
 
 def upgrade():

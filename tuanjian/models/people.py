@@ -105,8 +105,8 @@ class MembershipEvent(Base):
 class MemberTally(Base):
     """团内统计 counters kept on write (issue 27, province root): how many people the events place as members now
     (their latest counted event, whatever its date, is an arrival) have each value of each counted field (``field``:
-    gender, ethnicity, birth (ISO date), education, occupation, political_status; ``off``/"1": placed in an org
-    where they have no live member record). ``value`` "" stands for an empty field. The tallies owner
+    gender, ethnicity, birth (ISO date), education, occupation, political_status). ``value`` "" stands for an empty
+    field. The tallies owner
     (services/owners/tallies.py) adds each write's difference; the 团内统计 of the whole data reads these instead of
     every member."""
 

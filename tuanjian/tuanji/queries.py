@@ -216,12 +216,8 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
         # 11 s); events, people and records read in person order by their indexes and merged take about half. The
         # people are split into two halves by id, each merged and counted in its own process (a Parallel Append
         # of two whole plans: the scan sizes set out of reach keep the planner from splitting the scans inside)
-        low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
-        low, high = (low or 0), (high or 0) + 1
-        middle = (low + high) // 2
-        for setting in ("enable_hashjoin = off", "min_parallel_table_scan_size = '1TB'",
-                        "min_parallel_index_scan_size = '1TB'"):
-            conn.execute(text(f"SET LOCAL {setting}"))
+        low, middle, high = _halves(conn)
+        _merge_settings(conn, True)
         t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
         keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
         stmt = select(*keys, func.sum(t.c.n)).group_by(*keys)
@@ -233,12 +229,58 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
             continue
         out.append(MemberGroup(*row, int(n)))
         off_record += int(n) if flag else 0
-    if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
-        for setting in ("enable_hashjoin", "min_parallel_table_scan_size", "min_parallel_index_scan_size"):
-            conn.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+    if merge:
+        _merge_settings(conn, False)
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
+
+
+def _halves(conn) -> tuple[int, int, int]:
+    """People ids split in two halves: (low, middle, high), high exclusive."""
+    low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
+    low, high = (low or 0), (high or 0) + 1
+    return low, (low + high) // 2, high
+
+
+_MERGE_SETTINGS = {"enable_hashjoin": "off", "min_parallel_table_scan_size": "'1TB'",
+                   "min_parallel_index_scan_size": "'1TB'"}
+
+
+def _merge_settings(conn, on: bool) -> None:
+    """PostgreSQL, for the next statement: merge in person order, each half of a UNION ALL in its own process (see
+    ``member_groups``); off again after it (on an error the transaction is rolled back, and the SET LOCAL with
+    it)."""
+    for name, value in _MERGE_SETTINGS.items():
+        conn.execute(text(f"SET LOCAL {name} = {value}" if on else f"SET LOCAL {name} TO DEFAULT"))
+
+
+def unrecorded_whole(session, day: date) -> int:
+    """How many members the events place at the end of ``day`` (in all the data) have no live member record in
+    that org (``member_groups``' ``unrecorded`` without the fields): every placing event read with its person's
+    record, because what it looks for — a record changed directly in the database — is what no counter kept on
+    write can see. On PostgreSQL merged in person order, in two halves in two processes."""
+    e = MembershipEvent
+    off = or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id)
+    session.flush()
+    conn = session.connection()
+
+    def counted(*person_range):
+        on_member, where = Member.person_id == e.person_id, [_placed(day), off]
+        if person_range:
+            lo, hi = person_range
+            where += [e.person_id >= lo, e.person_id < hi]
+            on_member = and_(on_member, Member.person_id >= lo, Member.person_id < hi)
+        return select(func.count().label("n")).select_from(e).outerjoin(Member, on_member).where(*where)
+
+    if conn.dialect.name != "postgresql":
+        return conn.execute(counted()).scalar() or 0
+    low, middle, high = _halves(conn)
+    _merge_settings(conn, True)
+    t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
+    n = conn.execute(select(func.sum(t.c.n))).scalar() or 0
+    _merge_settings(conn, False)
+    return int(n)
 
 
 # The correction of the tallies reads each mover's events, person and member record by index (or hashes them all):
@@ -534,8 +576,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tall
     if tally is not None:
         member_tables = rs.margin_member_tables(rs.tally_margins(tally, day, age_bounds), age_bounds)
         if day == today:
-            from ..services.owners.tallies import OFF
-            unrecorded.append(tally.get(OFF, 0))
+            unrecorded.append(unrecorded_whole(session, day))
     else:
         member_tables = rs.grouped_member_tables(
             member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None),

@@ -1,7 +1,8 @@
 """The one writer of ``member_tallies`` (issue 27, the 团内统计 of a province root): per counted field and value, how
 many people the 团籍变动 place as members now (their latest counted event, whatever its date, is an arrival), with
-their fields as recorded now (性别, 民族, 出生日期, 政治面貌 on the person; 学历, 职业 on the member record) and
-how many of them have no live member record in the org that places them.
+their fields as recorded now (性别, 民族, 出生日期, 政治面貌 on the person; 学历, 职业 on the person's member
+record). Whether each placed member has a live record in that org (the page's check for changes made directly in
+the database) is not counted here: no counter kept on write can see such changes (``queries.unrecorded_whole``).
 
 Kept by difference: the other owners wrap every write that can change a person's place or a counted field in
 ``kept(session, person_ids)``, which counts those people's contribution before and after the write and adds the
@@ -19,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import String, and_, case, cast, delete, event, false, func, literal_column, or_, select, union_all
+from sqlalchemy import String, and_, cast, delete, event, false, func, literal_column, select, union_all
 from sqlalchemy.orm import Session, scoped_session
 
 from ...domain import register
@@ -29,14 +30,14 @@ from ._mark import owner_of
 from ._rows import fresh
 
 TABLE = "member_tallies"
-# the person's fields as tally keys, then the member record's; "off" counts the placed without a live record there
+# the person's fields as tally keys, then the member record's (the person's record, live or not, wherever it is)
 PERSON_FIELDS = ("gender", "ethnicity", "birth", "political_status")
 MEMBER_FIELDS = ("education", "occupation")
 FIELDS = ("gender", "ethnicity", "birth", "education", "occupation", "political_status")
-OFF = ("off", "1")
 # the columns whose change can change a tally (a write touching none of them needs no recount)
 PERSON_COLUMNS = frozenset({"gender", "ethnicity", "birth_date", "political_status"})
-MEMBER_COLUMNS = frozenset({"education", "occupation", "org_id", "deleted_at", "person_id"})
+MEMBER_COLUMNS = frozenset({"education", "occupation", "person_id",
+                            "org_id", "deleted_at"})     # a 上报文件's row writes derive events from these two
 _PENDING = "owners.member_tallies.pending"
 _TOUCHED = "owners.member_tallies.touched"          # people a kept write changed in this transaction
 
@@ -47,19 +48,14 @@ def latest():
     return and_(e.erased == false(), e.next_on.is_(None), e.kind.in_(register.ARRIVING))
 
 
-def _off():
-    e = MembershipEvent
-    return case((or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id), 1), else_=0)
-
-
 def placed_groups(*where, count=None, among_people=None):
     """The placing events matching ``where`` (with the person's and member record's fields) counted by every tally
-    field at once: rows (gender, ethnicity, birth_date, education, occupation, political_status, off, n).
+    field at once: rows (gender, ethnicity, birth_date, education, occupation, political_status, n).
     ``count``: what each event adds to n (default 1). ``among_people``: a subquery of distinct person ids
     (``person_id``) the events are read for, by person (a join, not a semi-join over every event)."""
     e = MembershipEvent
     cols = (Person.gender, Person.ethnicity, Person.birth_date, Member.education, Member.occupation,
-            Person.political_status, _off().label("off"))
+            Person.political_status)
     n = func.count() if count is None else func.sum(count)
     stmt = select(*cols, n)
     if among_people is not None:
@@ -73,12 +69,10 @@ def placed_groups(*where, count=None, among_people=None):
 def tally_of(rows: Iterable) -> Counter:
     """(field, value) -> n from ``placed_groups`` rows."""
     out: Counter = Counter()
-    for gender, ethnicity, birth, education, occupation, status, off, n in rows:
+    for gender, ethnicity, birth, education, occupation, status, n in rows:
         for key, value in (("gender", gender), ("ethnicity", ethnicity), ("birth", birth.isoformat()),
                            ("education", education), ("occupation", occupation), ("political_status", status)):
             out[(key, value or "")] += n
-        if off:
-            out[OFF] += n
     return out
 
 
@@ -231,8 +225,7 @@ def recount_statement():
     e = MembershipEvent
     placed = (select(Person.gender.label("gender"), Person.ethnicity.label("ethnicity"),
                      cast(Person.birth_date, String).label("birth"), Member.education.label("education"),
-                     Member.occupation.label("occupation"), Person.political_status.label("political_status"),
-                     _off().label("off"))
+                     Member.occupation.label("occupation"), Person.political_status.label("political_status"))
               .select_from(e).join(Person, Person.id == e.person_id)
               .outerjoin(Member, Member.person_id == e.person_id).where(latest()).cte("placed"))
     parts = []
@@ -240,8 +233,6 @@ def recount_statement():
         value = func.coalesce(placed.c[f], literal_column("''"))        # the same text in SELECT and GROUP BY
         parts.append(select(literal_column(f"'{f}'").label("field"), value.label("value"), func.count().label("n"))
                      .group_by(value))
-    parts.append(select(literal_column(f"'{OFF[0]}'"), literal_column(f"'{OFF[1]}'"), func.count())
-                 .where(placed.c.off == 1).having(func.count() > 0))
     return union_all(*parts)
 
 
