@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tuanjian import clock
@@ -22,6 +23,7 @@ from tuanjian.services.actor import Actor
 from tuanjian.services.owners import memberships, people, tallies
 from tuanjian.tuanji import queries
 
+from ..conftest import DB_KINDS
 from ..factories import new_id
 
 SYSTEM = Actor(person_id=None, name="系统", ip="127.0.0.1", org_id=None, scope_code=None)
@@ -254,3 +256,28 @@ def test_the_member_import_keeps_the_tallies(session, tree):
     assert not tallies.stored(session).get(("education", "普通高中"))
     session.commit()
     _check(session)
+
+
+@pytest.mark.parametrize("db_kind", [k for k in DB_KINDS if k == "postgresql"])     # a checksum on PostgreSQL
+def test_the_record_check_of_the_whole_data_compares_checksums(session, tree):
+    """The placed members and the live records agree by count and checksum until a record is changed directly
+    (no event): then they differ, and the page names the person by the exact queries."""
+    county = Actor(person_id=tree.county_admin.id, name="王县", ip="10.0.0.1", org_id=tree.county.id,
+                   scope_code=tree.county.code)
+    rng = random.Random(8)
+    added = [members.add_member(session, county, tree.village, _member_data(rng, i, date(2001, 1, 1 + i)),
+                                now=_at(clock.local_today()))[0] for i in range(3)]
+    session.commit()
+    today = clock.local_today()
+    assert queries.records_match(session, today)
+    report = queries.statistics(session, tree.county, today, age_bounds=S.register_age_bounds, small=3)
+    assert report.unexplained == []
+    session.get(Member, added[1].id).org_id = tree.klass.id            # a direct change (test code writes anything)
+    session.commit()
+    assert not queries.records_match(session, today)
+    assert queries.unrecorded_whole(session, today) == 1
+    report = queries.statistics(session, tree.county, today, age_bounds=S.register_age_bounds, small=3)
+    assert [u.person.id for u in report.unexplained] == [added[1].person_id]
+    session.get(Member, added[1].id).org_id = tree.village.id
+    session.commit()
+    assert queries.records_match(session, today)
