@@ -173,7 +173,8 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
         "orgs and cadres": lambda: (queries.org_groups(session, root, day),
                                     queries.cadre_groups(session, root, day, settings.register_age_bounds,
                                                          whole=whole)),
-        "record check (every placed member's record read, then the names)": lambda: queries.unexplained(
+        "record check (the whole data: checksums of placed members and live records; the exact queries only when "
+        "they differ)": lambda: (whole and queries.records_match(session, day)) or queries.unexplained(
             session, root, day, placed, queries.unrecorded_whole(session, day) if whole else None, whole=whole),
     }
     placed = sum(queries.counts_on(session, day, scope).values())      # what the page passes (its total)

@@ -42,16 +42,18 @@ def _inside(stmt, org_id, scope_code: str | None, org=Org):
     return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
 
 
-def _figures_stmt(day: date, earlier: date, scope_code: str | None):
+def _figures_stmt(day: date, earlier: date, scope_code: str | None, *, checksum: bool = False):
     e = MembershipEvent
     arriving = e.kind.in_(register.ARRIVING)
     at_day = and_(arriving, or_(e.next_on.is_(None), e.next_on > day))
     at_earlier = and_(arriving, e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
     in_span = e.on_date > earlier
+    sums = ([func.sum(case((at_day, h), else_=0)).label(f"h{i}")
+             for i, h in enumerate(_pair_hashes(e.person_id, e.org_id))] if checksum else [])
     return _inside(select(e.org_id.label("org_id"), func.sum(case((at_earlier, 1), else_=0)).label("last"),
                           func.sum(case((and_(in_span, arriving), 1), else_=0)).label("arrivals"),
                           func.sum(case((and_(in_span, ~arriving), 1), else_=0)).label("departures"),
-                          func.sum(case((at_day, 1), else_=0)).label("this"))
+                          func.sum(case((at_day, 1), else_=0)).label("this"), *sums)
                    .where(e.erased == false(), e.on_date <= day,
                           or_(in_span, and_(arriving, or_(e.next_on.is_(None), e.next_on > earlier)))),
                    e.org_id, scope_code).group_by(e.org_id)
@@ -255,14 +257,14 @@ def _merge_settings(conn, on: bool) -> None:
         conn.execute(text(f"SET LOCAL {name} = {value}" if on else f"SET LOCAL {name} TO DEFAULT"))
 
 
-def _pair_sums(person_id, org_id):
-    """Two 32-bit hashes of the (person, org) pair, each summed (PostgreSQL): with the count, a 64-bit checksum of
-    a set of pairs."""
+def _pair_hashes(person_id, org_id):
+    """Two 32-bit hashes of the (person, org) pair (PostgreSQL): summed over a set of pairs, with its count, a
+    64-bit checksum of the set."""
     key = cast(person_id, BigInteger) * 4294967296 + org_id
-    return (func.sum(func.hashint8(key)), func.sum(func.hashint8extended(key, 27).op(">>")(32)))
+    return func.hashint8(key), func.hashint8extended(key, 27).op(">>")(32)
 
 
-def records_match(session, day: date) -> bool:
+def records_match(session, day: date, placed: tuple[int, int, int] | None = None) -> bool:
     """PostgreSQL, all the data: whether the members the events place at the end of ``day`` and the live member
     records are the same (person, org) pairs, by their count and a 64-bit checksum of each side (two scans, no
     join: about half the merge of ``unrecorded_whole``). False means they differ; True that they agree, wrong only if
@@ -273,10 +275,12 @@ def records_match(session, day: date) -> bool:
     if conn.dialect.name != "postgresql":
         return False
     e = MembershipEvent
-    placed = conn.execute(select(func.count(), *_pair_sums(e.person_id, e.org_id)).where(_placed(day))).one()
-    recorded = conn.execute(select(func.count(), *_pair_sums(Member.person_id, Member.org_id))
+    if placed is None:      # (the page has it from ``subtree_figures``' pass over the events)
+        placed = conn.execute(select(func.count(), *map(func.sum, _pair_hashes(e.person_id, e.org_id)))
+                              .where(_placed(day))).one()
+    recorded = conn.execute(select(func.count(), *map(func.sum, _pair_hashes(Member.person_id, Member.org_id)))
                             .where(Member.deleted_at.is_(None))).one()
-    return tuple(placed) == tuple(recorded)
+    return tuple(int(n or 0) for n in placed) == tuple(int(n or 0) for n in recorded)
 
 
 def unrecorded_whole(session, day: date) -> int:
@@ -421,28 +425,34 @@ def org_groups(session, org: Org, day: date) -> list:
 
 
 def subtree_figures(session, org: Org, day: date, earlier: date, scope_code: str | None, *,
-                    small: int) -> tuple[dict[str, tuple[int, int, int, int]], object]:
+                    small: int, checksum: list | None = None) -> tuple[dict[str, tuple[int, int, int, int]], object]:
     """Per org: members at the end of ``earlier``, the counted arrivals and departures dated after it and on or
     before ``day``, members at the end of ``day`` (one pass over the events); added up in SQL per head code (the
     code of ``org``'s child whose subtree holds the org — a child's code is its parent's and one 3-digit segment —
     or ``org``'s own code); and the branches existing at the end of ``day`` counted by members then
-    (``register_stats.BranchSizes``). A few rows instead of one per org."""
+    (``register_stats.BranchSizes``). A few rows instead of one per org. ``checksum`` (PostgreSQL): a list to
+    receive (members at the end of ``day``, the two sums of ``_pair_hashes`` over them), ``records_match``'s events
+    side, summed in the same pass."""
     from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
     from ..domain.register_stats import BranchSizes
-    f = _figures_stmt(day, earlier, scope_code).subquery("figures")
+    f = _figures_stmt(day, earlier, scope_code, checksum=checksum is not None).subquery("figures")
     head = func.substr(Org.code, 1, len(org.code) + 1 + CODE_SEGMENT_WIDTH).label("head")
     end = _end_utc(day)
     branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), _existed(end))
     now = func.coalesce(f.c.this, 0)
     stmt = (select(head, *[func.sum(func.coalesce(c, 0)) for c in (f.c.last, f.c.arrivals, f.c.departures, f.c.this)],
                    func.sum(case((branch, 1), else_=0)), func.sum(case((and_(branch, now == 0), 1), else_=0)),
-                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)))
+                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)),
+                   *([func.sum(f.c.h0), func.sum(f.c.h1)] if checksum is not None else []))
             .select_from(Org).outerjoin(f, f.c.org_id == Org.id).where(within(Org.code, org.code)).group_by(head))
     session.flush()
-    sums, sizes = {}, [0, 0, 0]
+    sums, sizes, hashes = {}, [0, 0, 0], [0, 0]
     for code, *row in session.connection().execute(stmt).all():
         sums[code] = tuple(int(n or 0) for n in row[:4])
-        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:], strict=True)]
+        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:7], strict=True)]
+        hashes = [a + int(b or 0) for a, b in zip(hashes, row[7:], strict=False)]
+    if checksum is not None:
+        checksum.append((sum(v[3] for v in sums.values()), *hashes))
     return sums, BranchSizes(*sizes)
 
 
@@ -584,7 +594,11 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tall
     today = clock.local_today()
     tune(session)
     scope = whole_scope(session, org)
-    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small)
+    # the whole data today, on PostgreSQL: the pass over the events also sums the checksum of the placed members
+    # (the record check, ``records_match``)
+    placed_check = ([] if scope is None and use_tallies and day == today
+                    and session.get_bind().dialect.name == "postgresql" else None)
+    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small, checksum=placed_check)
     kinds = kind_counts(session, last_day, day, scope)
     internal = internal_transfers(session, last_day, day, scope)
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
@@ -603,7 +617,7 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tall
         if day == today:
             # the record check: the placed members and the live records compared by checksum; named only if they
             # differ (by the exact queries)
-            matched = records_match(session, day)
+            matched = records_match(session, day, placed_check[0] if placed_check else None)
             if not matched:
                 unrecorded.append(unrecorded_whole(session, day))
     else:
