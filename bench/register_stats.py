@@ -161,8 +161,10 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
     year_end = day.replace(month=12, day=31, year=day.year - 1)
     whole = scope is None
     steps = {
-        "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
-            session, root, day, last, scope, small=settings.branch_complete_min_members),
+        "members per org at both dates and the year's arrivals/departures (with the record check's checksum of "
+        "the placed members)": lambda: queries.subtree_figures(
+            session, root, day, last, scope, small=settings.branch_complete_min_members,
+            checksum=check if whole and kind == "postgresql" else None),
         "breakdowns from the tallies": lambda: queries.tallied(session, day),
         "the same as of last 31 December, corrected by every person with events since (whatever their number)":
             lambda: queries.tallied(session, year_end, movers_share=None),
@@ -173,11 +175,14 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
         "orgs and cadres": lambda: (queries.org_groups(session, root, day),
                                     queries.cadre_groups(session, root, day, settings.register_age_bounds,
                                                          whole=whole)),
-        "record check (the whole data: checksums of placed members and live records; the exact queries only when "
-        "they differ)": lambda: (whole and queries.records_match(session, day)) or queries.unexplained(
+        "record check (the whole data: the live records' checksum compared; the exact queries only when they "
+        "differ)": lambda: (whole and queries.records_match(session, day, check[0] if check else None))
+        or queries.unexplained(
             session, root, day, placed, queries.unrecorded_whole(session, day) if whole else None, whole=whole),
     }
     placed = sum(queries.counts_on(session, day, scope).values())      # what the page passes (its total)
+    check: list = []                   # the events' side of the checksum, from the figures' pass (as the page)
+    kind = session.get_bind().dialect.name
     queries.tune(session)              # the page's settings (work_mem, no JIT on PostgreSQL)
     out = {}
     for name, step in steps.items():
