@@ -485,8 +485,20 @@ def cadre_groups(session, org: Org, day: date, bounds, *, whole: bool = False) -
                         Member.education.label("education"), first).subquery("posts")
     keys = (t.c.nature, t.c.gender, t.c.age, t.c.education)
     session.flush()
-    return [CadreGroup(*row) for row in session.connection().execute(
+    conn = session.connection()
+    # all the data on PostgreSQL: each post's person and record looked up by index (in person order, as the window
+    # wants them) rather than every person hashed (a province: 180,000 posts, 2.5 million people; 0.65–1.05 s
+    # against 0.96–2.29 s by EXPLAIN ANALYZE on a quiet machine)
+    lookups = whole and conn.dialect.name == "postgresql"
+    if lookups:
+        for name in ("enable_hashjoin", "enable_mergejoin"):
+            conn.execute(text(f"SET LOCAL {name} = off"))
+    out = [CadreGroup(*row) for row in conn.execute(
         select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
+    if lookups:
+        for name in ("enable_hashjoin", "enable_mergejoin"):
+            conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
+    return out
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
