@@ -8,6 +8,12 @@ after one warm-up, N runs of ``tuanji.queries.statistics`` for the root as of to
 dates, the year's events, orgs, cadres, the unexplained list), the freeze, and the frozen page's work (the snapshot
 and the corrections written since). Goals: county < 0.5 s; province root < 3 s live, instant frozen.
 
+The history bypasses the owners, so the member tallies (``services/owners/tallies``) are recounted after it (and on
+``--reuse`` created with their index and recounted when the database predates them). The root's page, which reads
+its breakdowns from the tallies, is timed interleaved with the same page counting the members in SQL
+(``use_tallies=False``, the path before): their tables must be equal, as must the tallies kept and a recount from
+scratch, and the tables as of last 31 December (tallies corrected by the year's movers) and counted in SQL.
+
 Usage: .venv/bin/python bench/register_stats.py [--scale county|province] [--db sqlite|postgresql] [--repeat 5]
                                                 [--county-orgs 3000] [--county-members 50000]
                                                 [--province-orgs 120000] [--province-members 2500000]
@@ -36,6 +42,7 @@ from tuanjian.extensions import db  # noqa: E402
 from tuanjian.models import Member, MembershipEvent, Org, utcnow  # noqa: E402
 from tuanjian.services import tuanji as service  # noqa: E402
 from tuanjian.services.actor import Actor  # noqa: E402
+from tuanjian.services.owners import tallies  # noqa: E402
 from tuanjian.services.owners.memberships import next_dates  # noqa: E402
 from tuanjian.tuanji import queries  # noqa: E402
 
@@ -151,19 +158,31 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
     """One run of each query of ``statistics`` on its own (where the live time goes)."""
     last = day.replace(year=day.year - 1) if (day.month, day.day) != (2, 29) else day.replace(year=day.year - 1, day=28)
     scope = queries.whole_scope(session, root)       # None: the root of the data, no subtree filter (as the page)
+    year_end = day.replace(month=12, day=31, year=day.year - 1)
     whole = scope is None
     steps = {
-        "members per org at both dates and the year's arrivals/departures": lambda: queries.subtree_figures(
-            session, root, day, last, scope, small=settings.branch_complete_min_members),
-        "breakdowns": lambda: queries.member_groups(session, day, scope, settings.register_age_bounds),
+        "members per org at both dates and the year's arrivals/departures (with the record check's checksum of "
+        "the placed members)": lambda: queries.subtree_figures(
+            session, root, day, last, scope, small=settings.branch_complete_min_members,
+            checksum=check if whole and kind == "postgresql" else None),
+        "breakdowns from the tallies": lambda: queries.tallied(session, day),
+        "the same as of last 31 December, corrected by every person with events since (whatever their number)":
+            lambda: queries.tallied(session, year_end, movers_share=None),
+        "breakdowns counted in SQL (before the tallies)": lambda: queries.member_groups(
+            session, day, scope, settings.register_age_bounds),
         "year's kinds and transfers between subordinates": lambda: (
             queries.kind_counts(session, last, day, scope), queries.internal_transfers(session, last, day, scope)),
         "orgs and cadres": lambda: (queries.org_groups(session, root, day),
                                     queries.cadre_groups(session, root, day, settings.register_age_bounds,
                                                          whole=whole)),
-        "unexplained": lambda: queries.unexplained(session, root, day,
-                                                   sum(queries.counts_on(session, day, scope).values()), whole=whole),
+        "record check (the whole data: the live records' checksum compared; the exact queries only when they "
+        "differ)": lambda: (whole and queries.records_match(session, day, check[0] if check else None))
+        or queries.unexplained(
+            session, root, day, placed, queries.unrecorded_whole(session, day) if whole else None, whole=whole),
     }
+    placed = sum(queries.counts_on(session, day, scope).values())      # what the page passes (its total)
+    check: list = []                   # the events' side of the checksum, from the figures' pass (as the page)
+    kind = session.get_bind().dialect.name
     queries.tune(session)              # the page's settings (work_mem, no JIT on PostgreSQL)
     out = {}
     for name, step in steps.items():
@@ -172,6 +191,27 @@ def time_parts(session, root, day, settings) -> dict[str, tuple]:
         b = None if b is None else backend_cpu(session) - b
         out[name] = (time.perf_counter() - t, time.process_time() - c, b)
     return out
+
+
+def ensure_tallies(session, *, recount: bool) -> float:
+    """The member tallies of a database built without the owners (the history is bulk-inserted): the table and the
+    events' (on_date, person_id) index created if a database built before them lacks them, and the tallies
+    recounted (``recount``: always, after a fresh history; else only when the table was missing or is empty).
+    Returns the seconds spent."""
+    from sqlalchemy import inspect
+
+    from tuanjian.models import MemberTally
+    t = time.perf_counter()
+    bind = session.get_bind()
+    created = not inspect(bind).has_table(MemberTally.__tablename__)
+    if created:
+        MemberTally.__table__.create(bind)
+    index = next(i for i in MembershipEvent.__table__.indexes if i.name == "ix_membership_events_on_person")
+    index.create(bind, checkfirst=True)
+    if recount or created or not session.scalar(select(func.count()).select_from(MemberTally)):
+        tallies.rebuild(session)
+        session.commit()
+    return time.perf_counter() - t
 
 
 def reuse(name: str) -> dict:
@@ -225,22 +265,30 @@ def main() -> None:
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("ANALYZE membership_events"))
         history_s = time.perf_counter() - t
+        tallies_s = ensure_tallies(db.session, recount=not args.reuse)
         settings = app.extensions["tuanjian_settings"]
         day = local_date(now)
         live, live_cpu, old, old_cpu, live_server = [], [], [], [], []
-        for run in range(args.repeat + 1):          # interleaved: this page, then the previous way
-            root = db.session.get(Org, info["root_id"])
-            server = backend_cpu(db.session)
-            t, c = time.perf_counter(), time.process_time()
-            report = queries.statistics(db.session, root, day, age_bounds=settings.register_age_bounds,
-                                        small=settings.branch_complete_min_members)
-            elapsed, cpu = time.perf_counter() - t, time.process_time() - c
-            if run:
-                live.append(elapsed)
-                live_cpu.append(cpu)
-                if server is not None:
-                    live_server.append(backend_cpu(db.session) - server)
-            db.session.remove()
+        counted, counted_cpu, counted_server = [], [], []
+        for run in range(args.repeat + 1):          # interleaved: this page, the members counted, the previous way
+            reports = {}
+            for use in (True, False):
+                root = db.session.get(Org, info["root_id"])
+                server = backend_cpu(db.session)
+                t, c = time.perf_counter(), time.process_time()
+                reports[use] = queries.statistics(db.session, root, day, age_bounds=settings.register_age_bounds,
+                                                  small=settings.branch_complete_min_members, use_tallies=use)
+                elapsed, cpu = time.perf_counter() - t, time.process_time() - c
+                if run:
+                    (live if use else counted).append(elapsed)
+                    (live_cpu if use else counted_cpu).append(cpu)
+                    if server is not None:
+                        (live_server if use else counted_server).append(backend_cpu(db.session) - server)
+                db.session.remove()
+            report = reports[True]
+            # the tallies' figures equal the members counted in SQL (the path before the tallies)
+            assert report.member_tables == reports[False].member_tables
+            assert report.unexplained == reports[False].unexplained
             if args.no_window:
                 continue
             root = db.session.get(Org, info["root_id"])
@@ -260,6 +308,21 @@ def main() -> None:
         parts = time_parts(db.session, db.session.get(Org, info["root_id"]), day, settings)
         db.session.remove()
         assert report.unexplained == [], len(report.unexplained)
+        # the tallies kept equal a recount from scratch; as of last 31 December (a year's movers to correct by) the
+        # tables from the tallies equal the members counted in SQL
+        from tuanjian.domain import register_stats as rs
+        year_end = day.replace(month=12, day=31, year=day.year - 1)
+        bounds = settings.register_age_bounds
+        corrected = queries.tallied(db.session, year_end, movers_share=None)
+        movers = db.session.scalar(select(func.count()).select_from(MembershipEvent)
+                                   .where(MembershipEvent.on_date > year_end))
+        page_reads_tallies = queries.tallied(db.session, year_end) is not None
+        assert (rs.margin_member_tables(rs.tally_margins(corrected, year_end, bounds), bounds)
+                == rs.grouped_member_tables(queries.member_groups(db.session, year_end, None, bounds), bounds))
+        t = time.perf_counter()
+        assert tallies.stored(db.session) == tallies.recount(db.session)
+        recount_s = time.perf_counter() - t
+        db.session.remove()
         root = db.session.get(Org, info["root_id"])
         yesterday = day - timedelta(days=1)
         report = queries.statistics(db.session, root, yesterday, age_bounds=settings.register_age_bounds,
@@ -283,10 +346,20 @@ def main() -> None:
     goal = 0.5 if args.scale == "county" else 3.0
     print(f"{args.scale} ({kind}): {info['orgs']} orgs, {info['members']} members, {events} events "
           f"(history inserted in {history_s:.1f} s)")
+    print(f"member tallies: table and index checked, recounted if needed in {tallies_s:.1f} s; a recount from "
+          f"scratch (the check that the kept tallies equal it) {recount_s:.1f} s")
+    print(f"as of last 31 December: {movers:,} events dated after it ("
+          f"{'the page corrects the tallies by their people' if page_reads_tallies else 'more than '}"
+          f"{'' if page_reads_tallies else f'{queries.MOVERS_SHARE:.0%} of the members: the page counts the members'})")
     print(f"root statistics live median {median(live):.3f} s (range {min(live):.3f}–{max(live):.3f}; "
           f"goal < {goal} s); this process's CPU median {median(live_cpu):.3f} s"
           + (f"; the PostgreSQL backend's CPU median {median(live_server):.2f} s (without its parallel workers)"
              if live_server else ""))
+    print(f"the same with the members counted in SQL instead of the tallies (the path before), interleaved: median "
+          f"{median(counted):.3f} s (range {min(counted):.3f}–{max(counted):.3f}), CPU {median(counted_cpu):.3f} s"
+          + (f", backend CPU {median(counted_server):.2f} s" if counted_server else "")
+          + f"; tallies / counted = {median(live) / median(counted):.2f}×"
+          + (f" (backend CPU {median(live_server) / median(counted_server):.2f}×)" if counted_server else ""))
     if old:
         print(f"previous way (window queries, one row per member in Python), interleaved: median {median(old):.3f} s, "
               f"CPU {median(old_cpu):.3f} s; live page / previous way = {median(live) / median(old):.2f}×")

@@ -112,6 +112,37 @@ def test_refresh_stats_rebuilds_every_row(app, session, tree):
     assert rebuilt == maintained and rebuilt[tree.village.id] == (1, 1, 1, 0) and rebuilt[tree.county.id][3] == 3
 
 
+def test_recount_tallies_corrects_tallies_changed_behind_the_owners(app, session, tree):
+    from datetime import date, datetime
+
+    from tuanjian.domain.members import validate_member
+    from tuanjian.domain.settings import DEFAULT_SETTINGS
+    from tuanjian.models import MemberTally
+    from tuanjian.services import members
+    from tuanjian.services.actor import Actor
+    from tuanjian.services.owners import tallies
+
+    from .factories import new_id
+    county = Actor(person_id=tree.county_admin.id, name="王县", ip="10.0.0.1", org_id=tree.county.id,
+                   scope_code=tree.county.code)
+    data = validate_member({"name": "计数", "id_number": new_id(date(2001, 4, 5)), "ethnicity": "汉族",
+                            "political_status": "共青团员", "join_date": "2015-05", "dev_number": "",
+                            "is_cadre": "否", "has_application": "是"}, settings=DEFAULT_SETTINGS,
+                           today=date(2026, 11, 23))
+    members.add_member(session, county, tree.village, data, now=datetime(2026, 11, 23, 4))
+    session.commit()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["recount-tallies"])
+    assert result.exit_code == 0 and "不同的 0 项" in result.output, result.output
+    session.execute(MemberTally.__table__.update().values(n=MemberTally.n + 5))      # a hand edit of the database
+    session.commit()
+    result = runner.invoke(args=["recount-tallies"])
+    assert result.exit_code == 0 and "不同的 0 项" not in result.output, result.output
+    session.expire_all()
+    assert tallies.stored(session) == tallies.recount(session)
+    assert tallies.stored(session)[("birth", "2001-04-05")] == 1
+
+
 def test_every_command_is_registered_under_its_own_name(tmp_path):
     """The commands live in per-feature modules (tuanjian/<feature>/cli.py) and register_cli adds them all, flat:
     the names users and scripts type are unchanged, and each command runs in an app context of its own."""
@@ -119,7 +150,7 @@ def test_every_command_is_registered_under_its_own_name(tmp_path):
     app = make_app("sqlite", tmp_path)
     names = set(app.cli.commands)
     assert {"init-root", "root-code", "demo", "demo-logins", "import-members", "export-package", "import-package",
-            "export-zhtj", "refresh-stats", "backup", "restore"} <= names
+            "export-zhtj", "refresh-stats", "recount-tallies", "backup", "restore"} <= names
     # no command outside an app context: the runner pushes none, so a command that needs one would fail here
     result = app.test_cli_runner().invoke(args=["root-code", "--code", "000.999"])
     assert result.exit_code != 0 and "没有代码为 000.999 的组织" in result.output

@@ -290,5 +290,13 @@ def test_upgrade_turns_members_deletions_and_transfers_into_events(db_kind, tmp_
                    for d, in conn.execute(text("SELECT next_on FROM membership_events ORDER BY id"))]
         assert nxt == [None, "2026-03-01", "2026-03-01", None, None, None, "2026-05-01", None, "2026-02-01",
                        "2026-06-01", None]
+        # member_tallies (d7e9f1a3b5c8): filled by a recount of the members placed now (people 1, 2 and 5)
+        with db.engine.connect() as conn:
+            filled = {(f, v): n for f, v, n in conn.execute(text("SELECT field, value, n FROM member_tallies"))}
+        assert filled == {("gender", "女"): 3, ("ethnicity", ""): 3, ("birth", "2000-01-01"): 3,
+                          ("education", ""): 3, ("occupation", ""): 3, ("political_status", ""): 3}
+        from tuanjian.services.owners import tallies
+        assert tallies.stored(db.session) == tallies.recount(db.session) == filled
+        db.session.remove()
         downgrade(directory=MIGRATIONS, revision="6c76d8d15026")
         db.engine.dispose()

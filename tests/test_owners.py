@@ -33,6 +33,7 @@ OWNERS: dict[str, str] = {
     "Account": "services/owners/accounts.py",
     "FirstLoginCode": "services/owners/accounts.py",
     "ResetCode": "services/owners/accounts.py",
+    "MemberTally": "services/owners/tallies.py",
 }
 
 # Modules every owner shares (private to services/owners; each owner wraps them with owner_of for its tables).

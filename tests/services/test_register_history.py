@@ -17,7 +17,7 @@ from tuanjian.domain.settings import DEFAULT_SETTINGS as S
 from tuanjian.models import Member, MembershipEvent, Org
 from tuanjian.services import members, orgs, transfers
 from tuanjian.services.actor import Actor
-from tuanjian.services.owners import posts
+from tuanjian.services.owners import posts, tallies
 from tuanjian.services.owners.memberships import next_dates
 from tuanjian.tuanji import queries
 
@@ -158,6 +158,8 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
     rows = session.execute(select(MembershipEvent.id, MembershipEvent.person_id, MembershipEvent.on_date,
                                   MembershipEvent.erased, MembershipEvent.next_on)).all()
     assert {r.id: r.next_on for r in rows} == next_dates((r.id, r.person_id, r.on_date, r.erased) for r in rows)
+    # so do the member tallies (a recount from scratch)
+    assert tallies.stored(session) == tallies.recount(session)
     assert any(r.next_on for r in rows)
     all_orgs = list(session.query(Org).filter(Org.code.startswith(tree.county.code)))
     dates = [date(2022, 12, 31)] + [date(y, m, 1) - timedelta(days=1) for y in (2023, 2024, 2025) for m in
@@ -174,6 +176,7 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             assert got == want, (d, org.short_name)
     # the 团内统计: every org's figure equals the recount and the comparison balances
     checked_internal = 0
+    checked_tallies = 0
     with_cadres = 0
     for year in (2023, 2024, 2025):
         d = date(year, 12, 31)
@@ -196,6 +199,11 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             facts = queries.member_facts(session, d, org.code)
             assert len(facts) == want
             assert report.member_tables == rs.member_tables(facts, d, S.register_age_bounds), (year, org.short_name)
+            if queries.whole_scope(session, org) is None:      # the root: tallies kept on write, corrected
+                tally = queries.tallied(session, d, movers_share=None)
+                assert rs.margin_member_tables(rs.tally_margins(tally, d, S.register_age_bounds),
+                                               S.register_age_bounds) == report.member_tables, year
+                checked_tallies += 1
             # the orgs and cadres counted in SQL equal them listed one by one and counted in Python
             per_org = queries.counts_on(session, d)
             assert report.org_tables == rs.org_tables(queries.org_facts(session, org, d), per_org, small=3)
@@ -217,3 +225,4 @@ def test_generated_history_equals_a_brute_force_recount(session, tree):
             checked_internal += internal
     assert checked_internal > 0          # the history has transfers between subordinates to take off
     assert with_cadres > 3
+    assert checked_tallies == 3

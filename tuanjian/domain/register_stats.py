@@ -133,23 +133,69 @@ def member_tables(facts: list[MemberFact], on: date, bounds: Iterable[int] = DEF
 def grouped_member_tables(groups: Iterable[MemberGroup], bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
     """``member_tables`` from counted groups."""
     bounds = list(bounds)
-    labels = age_groups(bounds)
+    margins: dict[str, Counter] = {k: Counter() for k in MARGINS}
+    for g in groups:
+        for key, value in (("gender", g.gender), ("ethnicity", g.ethnicity), ("age", g.age),
+                           ("education", g.education), ("occupation", g.occupation),
+                           ("political_status", g.political_status)):
+            margins[key][value] += g.n
+    return margin_member_tables(margins, bounds)
+
+
+MARGINS = ("gender", "ethnicity", "age", "education", "occupation", "political_status")
+
+
+def age_index(birth: date, cuts: list[date]) -> int:
+    """The age group (index) of someone born on ``birth``, for the ``age_cutoffs`` of the day (as the grouped
+    query's CASE)."""
+    for i, c in enumerate(cuts):
+        if birth > c:
+            return i
+    return len(cuts)
+
+
+def tally_margins(tally: dict[tuple[str, str], int], on: date,
+                  bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> dict[str, Counter]:
+    """The one-field counts the member tables show from member tallies ((field, value) -> n, as the tallies owner
+    keeps them: "" for an empty field, the birth date as an ISO date), age groups as of ``on``."""
+    cuts = age_cutoffs(on, bounds)
+    margins: dict[str, Counter] = {k: Counter() for k in MARGINS}
+    for (key, value), n in tally.items():
+        if not n:
+            continue
+        if key == "birth":
+            margins["age"][age_index(date.fromisoformat(value), cuts)] += n
+        elif key in margins:
+            margins[key][value or None] += n
+    return margins
+
+
+def margin_member_tables(margins: dict[str, Counter], bounds: Iterable[int] = DEFAULT_AGE_BOUNDS) -> list[Table]:
+    """``member_tables`` from the counts by each field alone (``margins``: field -> value -> n, None for an empty
+    field, ``age``: age group index -> n): every table shows one field, so these are all it needs."""
+    labels = age_groups(list(bounds))
     gender: Counter = Counter()
     eth: Counter = Counter()
     ages: Counter = Counter()
     edu: Counter = Counter()
     occ: Counter = Counter()
     party: Counter = Counter()
-    total = 0
-    for g in groups:
-        total += g.n
-        gender[g.gender or UNFILLED] += g.n
-        eth[g.ethnicity or UNFILLED] += g.n
-        ages[labels[g.age]] += g.n
-        edu[g.education or UNFILLED] += g.n
-        occ[g.occupation or UNFILLED] += g.n
-        if g.political_status in register.PARTY_STATUSES:
-            party[g.political_status] += g.n
+    for value, n in margins["gender"].items():
+        gender[value or UNFILLED] += n
+    for value, n in margins["ethnicity"].items():
+        eth[value or UNFILLED] += n
+    for value, n in margins["age"].items():
+        ages[labels[value]] += n
+    for value, n in margins["education"].items():
+        edu[value or UNFILLED] += n
+    for value, n in margins["occupation"].items():
+        occ[value or UNFILLED] += n
+    for value, n in margins["political_status"].items():
+        if value in register.PARTY_STATUSES:
+            party[value] += n
+    total = sum(margins["gender"].values())
+    # a value no member has any more (a tally at zero) is no row
+    gender, eth, edu, occ = (Counter({v: n for v, n in c.items() if n}) for c in (gender, eth, edu, occ))
     han = eth.get("汉族", 0)
     minority = sum(n for v, n in eth.items() if v not in ("汉族", UNFILLED))
     eth_table = Table("团员民族", [("汉族", han), ("少数民族", minority)]

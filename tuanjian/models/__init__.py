@@ -10,6 +10,7 @@ from .people import (
     ExceptionRequest,
     Member,
     MembershipEvent,
+    MemberTally,
     Person,
     PostChange,
     RegisterSnapshot,
@@ -22,6 +23,6 @@ from .stash import FormStash
 
 __all__ = ["Account", "AdminGrant", "AuditEntry", "AuditOrg", "Base", "CadrePost", "Campaign", "CampaignConfirmation",
            "ExceptionRequest", "ExchangeLink", "FirstLoginCode", "FormStash", "ImportBatch", "Member",
-           "MembershipEvent", "Org", "OrgCodeChange", "OrgStats", "Person", "PostChange", "ReconcileExplanation",
-           "ReconcileFigure", "Reconciliation", "RegisterSnapshot", "RegistrationCode", "ResetCode", "Throttle",
-           "TransferRequest", "utcnow"]
+           "MembershipEvent", "MemberTally", "Org", "OrgCodeChange", "OrgStats", "Person", "PostChange",
+           "ReconcileExplanation", "ReconcileFigure", "Reconciliation", "RegisterSnapshot", "RegistrationCode",
+           "ResetCode", "Throttle", "TransferRequest", "utcnow"]

@@ -83,6 +83,7 @@ class MembershipEvent(Base):
         Index("ix_membership_events_person_on", "person_id", "on_date", "id"),
         Index("ix_membership_events_org_on", "org_id", "on_date"),
         Index("ix_membership_events_created_at", "created_at"),     # a frozen 团内统计's later corrections
+        Index("ix_membership_events_on_person", "on_date", "person_id"),   # the people with events after a day
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,6 +100,21 @@ class MembershipEvent(Base):
 
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
     org: Mapped[Org] = relationship()  # noqa: F821
+
+
+class MemberTally(Base):
+    """团内统计 counters kept on write (issue 27, province root): how many people the events place as members now
+    (their latest counted event, whatever its date, is an arrival) have each value of each counted field (``field``:
+    gender, ethnicity, birth (ISO date), education, occupation, political_status). ``value`` "" stands for an empty
+    field. The tallies owner
+    (services/owners/tallies.py) adds each write's difference; the 团内统计 of the whole data reads these instead of
+    every member."""
+
+    __tablename__ = "member_tallies"
+
+    field: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RegisterSnapshot(Base):

@@ -39,3 +39,14 @@ def recount_overage():
         recount(db.session, root, settings=current_settings(), today=today)
     db.session.commit()
     click.echo(f"已按 {today.isoformat()} 重新统计超龄团员人数（{len(roots)} 个根组织及其全部下级）。")
+
+
+@commands.command("recount-tallies")
+def recount_tallies():
+    """重新统计团内统计使用的团员计数（通常不需要：每次保存团员、团籍变动都会同时更新；直接改动过数据库后可运行）。"""
+    from ..services.owners import tallies
+    kept, fresh = tallies.stored(db.session), tallies.recount(db.session)
+    differ = sum(1 for k in set(kept) | set(fresh) if kept.get(k, 0) != fresh.get(k, 0))
+    tallies.rebuild(db.session)
+    db.session.commit()
+    click.echo(f"已重新统计团员计数（{len(fresh)} 项；与保存的计数不同的 {differ} 项已更正）。")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, exists, false, func, or_, select, text, true, union_all
+from sqlalchemy import BigInteger, and_, case, cast, exists, false, func, or_, select, text, true, union_all
 from sqlalchemy.orm import aliased
 
 from .. import clock
@@ -42,16 +42,18 @@ def _inside(stmt, org_id, scope_code: str | None, org=Org):
     return stmt.join(org, org.id == org_id).where(within(org.code, scope_code))
 
 
-def _figures_stmt(day: date, earlier: date, scope_code: str | None):
+def _figures_stmt(day: date, earlier: date, scope_code: str | None, *, checksum: bool = False):
     e = MembershipEvent
     arriving = e.kind.in_(register.ARRIVING)
     at_day = and_(arriving, or_(e.next_on.is_(None), e.next_on > day))
     at_earlier = and_(arriving, e.on_date <= earlier, or_(e.next_on.is_(None), e.next_on > earlier))
     in_span = e.on_date > earlier
+    sums = ([func.sum(case((at_day, h), else_=0)).label(f"h{i}")
+             for i, h in enumerate(_pair_hashes(e.person_id, e.org_id))] if checksum else [])
     return _inside(select(e.org_id.label("org_id"), func.sum(case((at_earlier, 1), else_=0)).label("last"),
                           func.sum(case((and_(in_span, arriving), 1), else_=0)).label("arrivals"),
                           func.sum(case((and_(in_span, ~arriving), 1), else_=0)).label("departures"),
-                          func.sum(case((at_day, 1), else_=0)).label("this"))
+                          func.sum(case((at_day, 1), else_=0)).label("this"), *sums)
                    .where(e.erased == false(), e.on_date <= day,
                           or_(in_span, and_(arriving, or_(e.next_on.is_(None), e.next_on > earlier)))),
                    e.org_id, scope_code).group_by(e.org_id)
@@ -216,12 +218,8 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
         # 11 s); events, people and records read in person order by their indexes and merged take about half. The
         # people are split into two halves by id, each merged and counted in its own process (a Parallel Append
         # of two whole plans: the scan sizes set out of reach keep the planner from splitting the scans inside)
-        low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
-        low, high = (low or 0), (high or 0) + 1
-        middle = (low + high) // 2
-        for setting in ("enable_hashjoin = off", "min_parallel_table_scan_size = '1TB'",
-                        "min_parallel_index_scan_size = '1TB'"):
-            conn.execute(text(f"SET LOCAL {setting}"))
+        low, middle, high = _halves(conn)
+        _merge_settings(conn, True)
         t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
         keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
         stmt = select(*keys, func.sum(t.c.n)).group_by(*keys)
@@ -233,11 +231,124 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
             continue
         out.append(MemberGroup(*row, int(n)))
         off_record += int(n) if flag else 0
-    if merge:        # (on an error the transaction is rolled back, and the SET LOCAL with it)
-        for setting in ("enable_hashjoin", "min_parallel_table_scan_size", "min_parallel_index_scan_size"):
-            conn.execute(text(f"SET LOCAL {setting} TO DEFAULT"))
+    if merge:
+        _merge_settings(conn, False)
     if unrecorded is not None:
         unrecorded.append(off_record)
+    return out
+
+
+def _halves(conn) -> tuple[int, int, int]:
+    """People ids split in two halves: (low, middle, high), high exclusive."""
+    low, high = conn.execute(select(func.min(Person.id), func.max(Person.id))).one()
+    low, high = (low or 0), (high or 0) + 1
+    return low, (low + high) // 2, high
+
+
+_MERGE_SETTINGS = {"enable_hashjoin": "off", "min_parallel_table_scan_size": "'1TB'",
+                   "min_parallel_index_scan_size": "'1TB'"}
+
+
+def _merge_settings(conn, on: bool) -> None:
+    """PostgreSQL, for the next statement: merge in person order, each half of a UNION ALL in its own process (see
+    ``member_groups``); off again after it (on an error the transaction is rolled back, and the SET LOCAL with
+    it)."""
+    for name, value in _MERGE_SETTINGS.items():
+        conn.execute(text(f"SET LOCAL {name} = {value}" if on else f"SET LOCAL {name} TO DEFAULT"))
+
+
+def _pair_hashes(person_id, org_id):
+    """Two 32-bit hashes of the (person, org) pair (PostgreSQL): summed over a set of pairs, with its count, a
+    64-bit checksum of the set."""
+    key = cast(person_id, BigInteger) * 4294967296 + org_id
+    return func.hashint8(key), func.hashint8extended(key, 27).op(">>")(32)
+
+
+def records_match(session, day: date, placed: tuple[int, int, int] | None = None) -> bool:
+    """PostgreSQL, all the data: whether the members the events place at the end of ``day`` and the live member
+    records are the same (person, org) pairs, by their count and a 64-bit checksum of each side (two scans, no
+    join: about half the merge of ``unrecorded_whole``). False means they differ; True that they agree, wrong only if
+    a difference happens to leave both 32-bit sums unchanged (about one chance in 2^64). On SQLite: False (the
+    caller runs the exact queries)."""
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        return False
+    e = MembershipEvent
+    if placed is None:      # (the page has it from ``subtree_figures``' pass over the events)
+        placed = conn.execute(select(func.count(), *map(func.sum, _pair_hashes(e.person_id, e.org_id)))
+                              .where(_placed(day))).one()
+    recorded = conn.execute(select(func.count(), *map(func.sum, _pair_hashes(Member.person_id, Member.org_id)))
+                            .where(Member.deleted_at.is_(None))).one()
+    return tuple(int(n or 0) for n in placed) == tuple(int(n or 0) for n in recorded)
+
+
+def unrecorded_whole(session, day: date) -> int:
+    """How many members the events place at the end of ``day`` (in all the data) have no live member record in
+    that org (``member_groups``' ``unrecorded`` without the fields): every placing event read with its person's
+    record, because what it looks for — a record changed directly in the database — is what no counter kept on
+    write can see. On PostgreSQL merged in person order, in two halves in two processes."""
+    e = MembershipEvent
+    off = or_(Member.id.is_(None), Member.deleted_at.is_not(None), Member.org_id != e.org_id)
+    session.flush()
+    conn = session.connection()
+
+    def counted(*person_range):
+        on_member, where = Member.person_id == e.person_id, [_placed(day), off]
+        if person_range:
+            lo, hi = person_range
+            where += [e.person_id >= lo, e.person_id < hi]
+            on_member = and_(on_member, Member.person_id >= lo, Member.person_id < hi)
+        return select(func.count().label("n")).select_from(e).outerjoin(Member, on_member).where(*where)
+
+    if conn.dialect.name != "postgresql":
+        return conn.execute(counted()).scalar() or 0
+    low, middle, high = _halves(conn)
+    _merge_settings(conn, True)
+    t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
+    n = conn.execute(select(func.sum(t.c.n))).scalar() or 0
+    _merge_settings(conn, False)
+    return int(n)
+
+
+# The correction of the tallies reads each mover's events, person and member record by index (or hashes them all):
+# at a province, under load, about 50 µs a mover, against about 1.3 µs a member for counting everyone in SQL
+# (bench/register_stats.py). With more events dated after the day than this share of the members, counting them
+# all is cheaper, and the page does that.
+MOVERS_SHARE = 0.02
+
+
+def tallied(session, day: date, *, movers_share: float | None = MOVERS_SHARE) -> dict[tuple[str, str], int] | None:
+    """The member tallies of the whole data as of the end of ``day`` ((field, value) -> n, as ``member_tallies``
+    holds them; ``register_stats.tally_margins`` makes the tables' counts): the tallies kept on write count the
+    people placed by their latest counted event; only people with a counted event dated after ``day`` (movers)
+    can be placed otherwise at its end, so their contribution now is taken off and their contribution as of
+    ``day`` added, in one grouped pass over those people alone (none when ``day`` is today and nothing is dated
+    ahead; January's movers for last 31 December in January). None when the events dated after ``day`` are more
+    than ``movers_share`` of the members (the caller counts the members instead; None: no limit)."""
+    from ..models import MemberTally
+    from ..services.owners import tallies
+    session.flush()
+    tallies.settle(session)            # this transaction's own writes (a reader after writes, e.g. a test)
+    conn = session.connection()
+    t = MemberTally.__table__
+    out = {(f, v): n for f, v, n in conn.execute(select(t.c.field, t.c.value, t.c.n).where(t.c.n != 0))}
+    e, later_e = MembershipEvent, aliased(MembershipEvent)
+    if movers_share is not None:
+        members = sum(n for (f, _), n in out.items() if f == "gender")
+        # erased ones included: an upper bound read from the (on_date, person_id) index alone
+        if conn.execute(select(func.count()).select_from(e).where(e.on_date > day)).scalar() > members * movers_share:
+            return None
+    later = (select(later_e.person_id).where(later_e.erased == false(), later_e.on_date > day).distinct()
+             .subquery("later"))
+    # the event placing a mover now counts -1, the one placing them at the end of ``day`` +1 (never the same
+    # event: their latest is dated after ``day``)
+    now_or_then = and_(e.erased == false(), e.kind.in_(register.ARRIVING),
+                       or_(e.next_on.is_(None), and_(e.on_date <= day, e.next_on > day)))
+    sign = case((e.next_on.is_(None), -1), else_=1)
+    rows = conn.execute(tallies.placed_groups(now_or_then, count=sign, among_people=later))
+    for key, n in tallies.tally_of(rows).items():
+        out[key] = out.get(key, 0) + n
     return out
 
 
@@ -314,28 +425,34 @@ def org_groups(session, org: Org, day: date) -> list:
 
 
 def subtree_figures(session, org: Org, day: date, earlier: date, scope_code: str | None, *,
-                    small: int) -> tuple[dict[str, tuple[int, int, int, int]], object]:
+                    small: int, checksum: list | None = None) -> tuple[dict[str, tuple[int, int, int, int]], object]:
     """Per org: members at the end of ``earlier``, the counted arrivals and departures dated after it and on or
     before ``day``, members at the end of ``day`` (one pass over the events); added up in SQL per head code (the
     code of ``org``'s child whose subtree holds the org — a child's code is its parent's and one 3-digit segment —
     or ``org``'s own code); and the branches existing at the end of ``day`` counted by members then
-    (``register_stats.BranchSizes``). A few rows instead of one per org."""
+    (``register_stats.BranchSizes``). A few rows instead of one per org. ``checksum`` (PostgreSQL): a list to
+    receive (members at the end of ``day``, the two sums of ``_pair_hashes`` over them), ``records_match``'s events
+    side, summed in the same pass."""
     from ..domain.orgtree import CODE_SEGMENT_WIDTH, OrgKind
     from ..domain.register_stats import BranchSizes
-    f = _figures_stmt(day, earlier, scope_code).subquery("figures")
+    f = _figures_stmt(day, earlier, scope_code, checksum=checksum is not None).subquery("figures")
     head = func.substr(Org.code, 1, len(org.code) + 1 + CODE_SEGMENT_WIDTH).label("head")
     end = _end_utc(day)
     branch = and_(Org.kind.in_([k.value for k in OrgKind if k.holds_members]), _existed(end))
     now = func.coalesce(f.c.this, 0)
     stmt = (select(head, *[func.sum(func.coalesce(c, 0)) for c in (f.c.last, f.c.arrivals, f.c.departures, f.c.this)],
                    func.sum(case((branch, 1), else_=0)), func.sum(case((and_(branch, now == 0), 1), else_=0)),
-                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)))
+                   func.sum(case((and_(branch, now > 0, now < small), 1), else_=0)),
+                   *([func.sum(f.c.h0), func.sum(f.c.h1)] if checksum is not None else []))
             .select_from(Org).outerjoin(f, f.c.org_id == Org.id).where(within(Org.code, org.code)).group_by(head))
     session.flush()
-    sums, sizes = {}, [0, 0, 0]
+    sums, sizes, hashes = {}, [0, 0, 0], [0, 0]
     for code, *row in session.connection().execute(stmt).all():
         sums[code] = tuple(int(n or 0) for n in row[:4])
-        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:], strict=True)]
+        sizes = [a + int(b or 0) for a, b in zip(sizes, row[4:7], strict=True)]
+        hashes = [a + int(b or 0) for a, b in zip(hashes, row[7:], strict=False)]
+    if checksum is not None:
+        checksum.append((sum(v[3] for v in sums.values()), *hashes))
     return sums, BranchSizes(*sizes)
 
 
@@ -368,8 +485,20 @@ def cadre_groups(session, org: Org, day: date, bounds, *, whole: bool = False) -
                         Member.education.label("education"), first).subquery("posts")
     keys = (t.c.nature, t.c.gender, t.c.age, t.c.education)
     session.flush()
-    return [CadreGroup(*row) for row in session.connection().execute(
+    conn = session.connection()
+    # all the data on PostgreSQL: each post's person and record looked up by index (in person order, as the window
+    # wants them) rather than every person hashed (a province: 180,000 posts, 2.5 million people; 0.65–1.05 s
+    # against 0.96–2.29 s by EXPLAIN ANALYZE on a quiet machine)
+    lookups = whole and conn.dialect.name == "postgresql"
+    if lookups:
+        for name in ("enable_hashjoin", "enable_mergejoin"):
+            conn.execute(text(f"SET LOCAL {name} = off"))
+    out = [CadreGroup(*row) for row in conn.execute(
         select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
+    if lookups:
+        for name in ("enable_hashjoin", "enable_mergejoin"):
+            conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
+    return out
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
@@ -461,11 +590,14 @@ def tune(session) -> None:
         session.execute(text("SET LOCAL jit = off"))
 
 
-def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Statistics:
+def statistics(session, org: Org, day: date, *, age_bounds, small: int, use_tallies: bool = True) -> Statistics:
     """团内统计 of ``org``'s subtree as of the end of ``day``, compared with the same day a year before. Counted in
     SQL: members at both dates (``next_on`` filter, no window) and the year's arrivals and departures per org in
     one pass over the events, added up per subordinate with the branches' sizes; the members' fields, the orgs and
-    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows."""
+    the cadres each in one grouped query; the year's events by kind. Python gets a few hundred rows. For the whole
+    data (a province root) the members' fields come from the tallies kept on write (``tallied``) instead of
+    reading every member, unless many events are dated after ``day`` (then they are counted in SQL as for any other
+    org); ``use_tallies=False`` always counts them (the bench's comparison)."""
     from ..domain import register_stats as rs
     try:
         last_day = day.replace(year=day.year - 1)
@@ -474,7 +606,11 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     today = clock.local_today()
     tune(session)
     scope = whole_scope(session, org)
-    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small)
+    # the whole data today, on PostgreSQL: the pass over the events also sums the checksum of the placed members
+    # (the record check, ``records_match``)
+    placed_check = ([] if scope is None and use_tallies and day == today
+                    and session.get_bind().dialect.name == "postgresql" else None)
+    sums, sizes = subtree_figures(session, org, day, last_day, scope, small=small, checksum=placed_check)
     kinds = kind_counts(session, last_day, day, scope)
     internal = internal_transfers(session, last_day, day, scope)
     children = list(session.scalars(select(Org).where(Org.parent_id == org.id).order_by(Org.sort_order, Org.code)))
@@ -485,15 +621,29 @@ def statistics(session, org: Org, day: date, *, age_bounds, small: int) -> Stati
     total = rs.net_of_internal(compared[org.id], internal)
     youth = {c.id: c.youth_count for c, _ in rows}
     unrecorded: list[int] = []
-    groups_now = member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None)
-    return Statistics(org, day, last_day,
-                      rs.grouped_member_tables(groups_now, age_bounds),
+    # the whole data (a province root): the tallies kept on write, not millions of members read
+    tally = tallied(session, day) if scope is None and use_tallies else None
+    matched = False
+    if tally is not None:
+        member_tables = rs.margin_member_tables(rs.tally_margins(tally, day, age_bounds), age_bounds)
+        if day == today:
+            # the record check: the placed members and the live records compared by checksum; named only if they
+            # differ (by the exact queries)
+            matched = records_match(session, day, placed_check[0] if placed_check else None)
+            if not matched:
+                unrecorded.append(unrecorded_whole(session, day))
+    else:
+        member_tables = rs.grouped_member_tables(
+            member_groups(session, day, scope, age_bounds, unrecorded=unrecorded if day == today else None),
+            age_bounds)
+    return Statistics(org, day, last_day, member_tables,
                       rs.kind_tables(kinds, internal),
                       rs.grouped_org_tables(org_groups(session, org, day), sizes, small=small),
                       rs.grouped_cadre_tables(cadre_groups(session, org, day, age_bounds, whole=scope is None),
                                               age_bounds),
-                      rows, total, unexplained(session, org, today, total.this if day == today else None,
-                                               unrecorded[0] if unrecorded else None, whole=scope is None),
+                      rows, total, [] if matched else unexplained(
+                          session, org, today, total.this if day == today else None,
+                          unrecorded[0] if unrecorded else None, whole=scope is None),
                       internal, youth,
                       combined_youth(org.youth_count, total.this, [(r.this, youth[c.id]) for c, r in rows]))
 

@@ -17,7 +17,7 @@ from ...models import Member, MembershipEvent, Org, Person, utcnow
 from ...queries import among
 from .. import ownership
 from ..actor import Actor
-from . import _rows
+from . import _rows, tallies
 from ._mark import owner_of
 from ._rows import fresh
 
@@ -32,6 +32,12 @@ def add(session, actor: Actor, person: Person, branch: Org, fields: dict, *, now
     member and whether an old record was restored. ``also``: the requester's reach of a deferred write. The arrival
     is recorded as a 团籍变动 of ``kind`` (default: 恢复团籍 / 新发展 / 首次录入, ``register.arrival_kind``)."""
     ownership.require_places(session, actor, person, "member", also=also)
+    with tallies.kept(session, lambda: [person.id]):
+        return _add(session, actor, person, branch, fields, now=now, kind=kind)
+
+
+def _add(session, actor: Actor, person: Person, branch: Org, fields: dict, *, now: datetime,
+         kind: str | None) -> tuple[Member, bool]:
     member = session.scalar(select(Member).where(Member.person_id == person.id)) if person.id is not None else None
     restored = member is not None
     if member is None:
@@ -52,9 +58,10 @@ def add(session, actor: Actor, person: Person, branch: Org, fields: dict, *, now
 @owner_of(TABLE)
 def update(session, actor: Actor, member: Member, fields: dict) -> None:
     """The member's own fields (发展团员编号, 学历, …); the caller checked ``member.edit`` for the branch."""
-    for key, value in fields.items():
-        setattr(member, key, value)
-    session.flush()
+    with tallies.kept(session, [member.person_id], when=bool(tallies.MEMBER_COLUMNS & set(fields))):
+        for key, value in fields.items():
+            setattr(member, key, value)
+        session.flush()
 
 
 @owner_of(TABLE)
@@ -70,6 +77,12 @@ def end(session, actor: Actor, member: Member, *, reason: str, now: datetime, ki
         on: date | None = None) -> None:
     """Soft delete: the record and its history stay. The departure is a 团籍变动 of ``kind`` on ``on`` (default:
     the kind the free-text ``reason`` names, today). 录入错误 erases the current span from every figure."""
+    with tallies.kept(session, [member.person_id]):
+        _end(session, actor, member, reason=reason, now=now, kind=kind, on=on)
+
+
+def _end(session, actor: Actor, member: Member, *, reason: str, now: datetime, kind: str | None,
+         on: date | None) -> None:
     member.deleted_at, member.deleted_reason, member.deleted_by_id = now, reason, actor.person_id
     session.flush()
     kind = kind or register.kind_from_reason(reason)
@@ -85,11 +98,12 @@ def move(session, actor: Actor, member: Member, to_branch: Org, *, now: datetime
     """The membership moves to another branch (组织关系转接 accepted, an import row naming another branch of the
     same admin, a merge): a 转出（县内）/转入（县内） pair. The caller decided who may; a transfer checks its
     requester with ``requester_scope``."""
-    from_id = member.org_id
-    member.org_id = to_branch.id
-    session.flush()
-    if from_id != to_branch.id and member.deleted_at is None:
-        _move_events(session, actor, member.person_id, from_id, to_branch.id, local_date(now or utcnow()), note)
+    with tallies.kept(session, [member.person_id]):
+        from_id = member.org_id
+        member.org_id = to_branch.id
+        session.flush()
+        if from_id != to_branch.id and member.deleted_at is None:
+            _move_events(session, actor, member.person_id, from_id, to_branch.id, local_date(now or utcnow()), note)
 
 
 @owner_of(TABLE, EVENTS)
@@ -97,12 +111,14 @@ def move_all(session, actor: Actor, source: Org, target: Org, *, now: datetime |
     """Every member record of ``source`` moves to ``target`` (a merge of branches). Returns how many."""
     moved = 0
     on = local_date(now or utcnow())
-    for member in session.scalars(select(Member).where(Member.org_id == source.id)):
-        member.org_id = target.id
-        moved += 1
-        if member.deleted_at is None:
-            _move_events(session, actor, member.person_id, source.id, target.id, on, f"{source.short_name}并入")
-    session.flush()
+    records = list(session.scalars(select(Member).where(Member.org_id == source.id)))
+    with tallies.kept(session, [m.person_id for m in records]):
+        for member in records:
+            member.org_id = target.id
+            moved += 1
+            if member.deleted_at is None:
+                _move_events(session, actor, member.person_id, source.id, target.id, on, f"{source.short_name}并入")
+        session.flush()
     return moved
 
 
@@ -111,7 +127,8 @@ def record(session, actor: Actor, person_id: int, org_id: int, on: date, kind: s
            dev_number: str | None = None, note: str | None = None) -> MembershipEvent:
     """One 团籍变动 on its own (no change of the current place): what the migration and the generated histories of
     the tests write."""
-    return _event(session, actor, person_id, org_id, on, kind, dev_number=dev_number, note=note)
+    with tallies.kept(session, [person_id]):
+        return _event(session, actor, person_id, org_id, on, kind, dev_number=dev_number, note=note)
 
 
 def _event(session, actor: Actor, person_id: int, org_id: int, on: date, kind: str, *,
@@ -214,6 +231,18 @@ def insert_many(session, actor: Actor, rows: list[dict] | dict[str, list], *, no
     if not person_ids:
         return
     _require_no_foreign(session, actor, person_ids, "member")
+    if len(set(person_ids)) == len(person_ids) and tallies.untouched(session, person_ids):
+        # people entered in this transaction, placed nowhere yet: each now holds this record and its arrival
+        _insert_many(session, actor, rows, person_ids, org_ids, dev_numbers, now=now, join_dates=join_dates)
+        tallies.add_first_places(session, person_ids, {
+            f: rows.get(f) if isinstance(rows, dict) else [r.get(f) for r in rows] for f in tallies.MEMBER_FIELDS})
+        return
+    with tallies.kept(session, person_ids):
+        _insert_many(session, actor, rows, person_ids, org_ids, dev_numbers, now=now, join_dates=join_dates)
+
+
+def _insert_many(session, actor: Actor, rows, person_ids: list[int], org_ids, dev_numbers, *, now: datetime,
+                 join_dates: dict[int, str | None] | None) -> None:
     _insert(session, Member.__table__, rows, {"created_at": now, "updated_at": now})
     on = local_date(now)
     joined = _join_dates(session, person_ids) if join_dates is None else join_dates
@@ -296,10 +325,11 @@ def insert_rows(session, actor: Actor, name: str, rows: list[dict], *, reach: tu
     assert name in ("members",), name
     _rows.check_places(session, actor, name, [r.get("person_id") for r in rows], reach=reach)
     people_ids = [r.get("person_id") for r in rows]
-    before = _places(session, people_ids)
-    _rows.insert_rows(session, name, rows)
-    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
-                    carried)
+    with tallies.kept(session, people_ids):
+        before = _places(session, people_ids)
+        _rows.insert_rows(session, name, rows)
+        _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
+                        carried)
 
 
 @owner_of("members", EVENTS)
@@ -308,14 +338,15 @@ def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: 
     """``moved``: person ids whose place changes organisation or comes back (the person rule applies to them)."""
     assert name in ("members",), name
     _rows.check_places(session, actor, name, moved, reach=reach)
-    if "org_id" not in shape and "deleted_at" not in shape:
-        _rows.update_rows(session, name, shape, rows)
-        return
     people_ids = _people_of(session, [r["_id"] for r in rows])
-    before = _places(session, people_ids)
-    _rows.update_rows(session, name, shape, rows)
-    _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
-                    carried)
+    with tallies.kept(session, people_ids, when=bool(tallies.MEMBER_COLUMNS & set(shape))):
+        if "org_id" not in shape and "deleted_at" not in shape:
+            _rows.update_rows(session, name, shape, rows)
+            return
+        before = _places(session, people_ids)
+        _rows.update_rows(session, name, shape, rows)
+        _record_changes(session, actor, before, _places(session, people_ids), local_date(utcnow()), "上报文件",
+                        carried)
 
 
 @owner_of("members", EVENTS)
@@ -323,14 +354,16 @@ def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: 
               carried=frozenset()) -> None:
     """Retire rows (a 上报文件 no longer has them) or free their 发展团员编号."""
     assert name in ("members",), name
-    if "deleted_at" not in values:
+    counted = bool(tallies.MEMBER_COLUMNS & set(values))
+    people_ids = _people_of(session, ids) if counted else []
+    with tallies.kept(session, people_ids, when=counted):
+        if "deleted_at" not in values:
+            _rows.set_where(session, name, ids, values, only_set=only_set)
+            return
+        before = _places(session, people_ids)
         _rows.set_where(session, name, ids, values, only_set=only_set)
-        return
-    people_ids = _people_of(session, ids)
-    before = _places(session, people_ids)
-    _rows.set_where(session, name, ids, values, only_set=only_set)
-    _record_changes(session, actor, before, _places(session, people_ids), local_date(values["deleted_at"]),
-                    "上报文件", carried)
+        _record_changes(session, actor, before, _places(session, people_ids), local_date(values["deleted_at"]),
+                        "上报文件", carried)
 
 
 @owner_of(EVENTS)
@@ -338,6 +371,12 @@ def record_carried(session, actor: Actor, events: list[dict], *, erased_keys=())
     """The sender's 团籍变动 a 上报文件 carried, as this instance's rows (``events``: person_id, org_id as ids here,
     on_date, kind, dev_number, note, erased; the caller left out the ones already here). ``erased_keys``: (person
     id, org id, date, kind) of events here that the sender has since erased (a 录入错误). Returns how many written."""
+    touched = {e["person_id"] for e in events} | {k[0] for k in erased_keys}
+    with tallies.kept(session, touched):
+        return _record_carried(session, actor, events, erased_keys=erased_keys)
+
+
+def _record_carried(session, actor: Actor, events: list[dict], *, erased_keys=()) -> int:
     now = utcnow()
     rows = [{"person_id": e["person_id"], "org_id": e["org_id"], "on_date": e["on_date"], "kind": e["kind"],
              "dev_number": e.get("dev_number"), "note": e.get("note"), "erased": bool(e.get("erased")),

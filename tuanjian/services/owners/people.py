@@ -13,7 +13,7 @@ from ...models import Person
 from ...queries import among
 from .. import ownership
 from ..actor import Actor
-from . import _rows
+from . import _rows, tallies
 from ._mark import owner_of
 from ._rows import fresh
 
@@ -46,9 +46,10 @@ def update(session, actor: Actor, person: Person, values: dict, *, action: str =
     changed = {k: (getattr(person, k), v) for k, v in values.items() if getattr(person, k) != v}
     if changed:
         _check(session, actor, person, action)
-        for key, (_, value) in changed.items():
-            setattr(person, key, value)
-        session.flush()
+        with tallies.kept(session, [person.id], when=bool(tallies.PERSON_COLUMNS & set(changed))):
+            for key, (_, value) in changed.items():
+                setattr(person, key, value)
+            session.flush()
     return changed
 
 
@@ -57,9 +58,10 @@ def update_own(session, actor: Actor, person: Person, values: dict) -> None:
     """The person themself (本人修改个人信息): only their own row."""
     if actor.person_id is None or actor.person_id != person.id:
         raise NotAllowed("只能修改本人的信息")
-    for key, value in values.items():
-        setattr(person, key, value)
-    session.flush()
+    with tallies.kept(session, [person.id], when=bool(tallies.PERSON_COLUMNS & set(values))):
+        for key, value in values.items():
+            setattr(person, key, value)
+        session.flush()
 
 
 @owner_of(TABLE)
@@ -67,9 +69,10 @@ def correct_identity(session, actor: Actor, person: Person, *, name: str, id_num
                      birth_date: date) -> None:
     """姓名 and 身份证号码 (``person.correct``: only an admin strictly above every place)."""
     _check(session, actor, person, "person.correct")
-    person.name, person.id_number = name, id_number
-    person.gender, person.birth_date = gender, birth_date
-    session.flush()
+    with tallies.kept(session, [person.id]):
+        person.name, person.id_number = name, id_number
+        person.gender, person.birth_date = gender, birth_date
+        session.flush()
 
 
 @owner_of(TABLE)
@@ -117,11 +120,13 @@ def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: 
     """``moved``: person ids whose place changes organisation or comes back (the person rule applies to them)."""
     assert name in ("people",), name
     _rows.check_places(session, actor, name, moved, reach=reach)
-    _rows.update_rows(session, name, shape, rows)
+    with tallies.kept(session, [r["_id"] for r in rows], when=bool(tallies.PERSON_COLUMNS & set(shape))):
+        _rows.update_rows(session, name, shape, rows)
 
 
 @owner_of("people")
 def set_where(session, actor: Actor, name: str, ids, values: dict, *, only_set: str | None = None) -> None:
     """Retire rows (a 上报文件 no longer has them) or free their 发展团员编号."""
     assert name in ("people",), name
-    _rows.set_where(session, name, ids, values, only_set=only_set)
+    with tallies.kept(session, list(ids), when=bool(tallies.PERSON_COLUMNS & set(values))):
+        _rows.set_where(session, name, ids, values, only_set=only_set)
