@@ -16,7 +16,8 @@ with --think 10 offer about 30 requests a second; the p50/p95 per kind is the wa
 
 Every response is counted: a connection error, any 5xx or any status other than the one the step expects is an
 error. Afterwards, with gunicorn stopped: every imported ID number is in the database exactly once, as a live
-member of the importing branch, every batch is committed, and the stored org_stats rows equal a fresh recompute.
+member of the importing branch, every batch is committed, the stored org_stats rows equal a fresh recompute, and
+the 团内统计's member tallies kept on write (issue 27) equal a recount.
 Prints requests, errors, wall time, throughput and p50/p95/max latency overall and per kind (login: login/logout;
 page: other pages; progress: progress page and exception lists; import-upload; import-commit). Timings are
 printed, never asserted; the exit status is 1 when there were errors, lost writes or stats mismatches.
@@ -587,6 +588,13 @@ def verify(app, imports: list[ImportDone], members_before: int) -> list[str]:
         for line in mismatches[:20]:
             print(f"  {line}")
         problems += [f"org_stats {m}" for m in mismatches]
+        # the 团内统计's counters kept on write (issue 27) by every concurrent import and edit: equal to a recount
+        from tuanjian.services.owners import tallies
+        kept, recounted = tallies.stored(db.session), tallies.recount(db.session)
+        tally_diff = sorted((k, kept.get(k, 0), recounted.get(k, 0)) for k in kept.keys() | recounted.keys()
+                            if kept.get(k, 0) != recounted.get(k, 0))
+        print(f"member_tallies: {len(kept)} kept, {len(recounted)} recounted, {len(tally_diff)} differences")
+        problems += [f"member_tallies {k}: kept {a}, recount {b}" for k, a, b in tally_diff[:20]]
         db.session.remove()
         db.engine.dispose()
     return problems
@@ -1067,7 +1075,8 @@ def run(args) -> dict:
         print(f"gunicorn stderr ({log}):")
         for line in server_log_excerpt(log) or ["(no tracebacks or errors logged)"]:
             print(f"  | {line}")
-    print("result: " + ("FAILED" if failed else "OK (0 errors, no lost writes, org_stats consistent)"))
+    print("result: " + ("FAILED" if failed
+                        else "OK (0 errors, no lost writes, org_stats and member tallies consistent)"))
     if args.keep or failed:
         print(f"kept: {tmp}" + (f" and database {PG_DB}" if args.db == "postgresql" else ""))
     else:
