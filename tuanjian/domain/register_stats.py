@@ -174,28 +174,21 @@ def margin_member_tables(margins: dict[str, Counter], bounds: Iterable[int] = DE
     """``member_tables`` from the counts by each field alone (``margins``: field -> value -> n, None for an empty
     field, ``age``: age group index -> n): every table shows one field, so these are all it needs."""
     labels = age_groups(list(bounds))
-    gender: Counter = Counter()
-    eth: Counter = Counter()
+
+    def filled(field: str) -> Counter:
+        """The field's counts with an empty value as 未填写; a value no member has any more (a tally at zero) is
+        no row."""
+        out: Counter = Counter()
+        for value, n in margins[field].items():
+            out[value or UNFILLED] += n
+        return Counter({v: n for v, n in out.items() if n})
+
+    gender, eth, edu, occ = map(filled, ("gender", "ethnicity", "education", "occupation"))
     ages: Counter = Counter()
-    edu: Counter = Counter()
-    occ: Counter = Counter()
-    party: Counter = Counter()
-    for value, n in margins["gender"].items():
-        gender[value or UNFILLED] += n
-    for value, n in margins["ethnicity"].items():
-        eth[value or UNFILLED] += n
-    for value, n in margins["age"].items():
-        ages[labels[value]] += n
-    for value, n in margins["education"].items():
-        edu[value or UNFILLED] += n
-    for value, n in margins["occupation"].items():
-        occ[value or UNFILLED] += n
-    for value, n in margins["political_status"].items():
-        if value in register.PARTY_STATUSES:
-            party[value] += n
+    for index, n in margins["age"].items():
+        ages[labels[index]] += n
+    party = Counter({v: n for v, n in margins["political_status"].items() if v in register.PARTY_STATUSES})
     total = sum(margins["gender"].values())
-    # a value no member has any more (a tally at zero) is no row
-    gender, eth, edu, occ = (Counter({v: n for v, n in c.items() if n}) for c in (gender, eth, edu, occ))
     han = eth.get("汉族", 0)
     minority = sum(n for v, n in eth.items() if v not in ("汉族", UNFILLED))
     eth_table = Table("团员民族", [("汉族", han), ("少数民族", minority)]

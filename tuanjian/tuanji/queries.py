@@ -4,6 +4,7 @@ The rule is ``domain.register.place_on`` in SQL: per person, the latest event da
 id) that is not erased; an arrival places them in its org, a departure means they were not a member that day."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -219,20 +220,19 @@ def member_groups(session, day: date, scope_code: str | None, bounds, *, unrecor
         # people are split into two halves by id, each merged and counted in its own process (a Parallel Append
         # of two whole plans: the scan sizes set out of reach keep the planner from splitting the scans inside)
         low, middle, high = _halves(conn)
-        _merge_settings(conn, True)
         t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
         keys = (t.c.gender, t.c.ethnicity, t.c.age, t.c.education, t.c.occupation, t.c.political_status, t.c.off)
         stmt = select(*keys, func.sum(t.c.n)).group_by(*keys)
     else:
         stmt = counted()
+    with _planner(conn, _MERGE_SETTINGS if merge else {}):
+        found = conn.execute(stmt).all()
     out, off_record = [], 0
-    for *row, flag, n in conn.execute(stmt).all():
+    for *row, flag, n in found:
         if not n:
             continue
         out.append(MemberGroup(*row, int(n)))
         off_record += int(n) if flag else 0
-    if merge:
-        _merge_settings(conn, False)
     if unrecorded is not None:
         unrecorded.append(off_record)
     return out
@@ -245,16 +245,20 @@ def _halves(conn) -> tuple[int, int, int]:
     return low, (low + high) // 2, high
 
 
+# PostgreSQL: merge in person order, each half of a UNION ALL in its own process (see ``member_groups``)
 _MERGE_SETTINGS = {"enable_hashjoin": "off", "min_parallel_table_scan_size": "'1TB'",
                    "min_parallel_index_scan_size": "'1TB'"}
 
 
-def _merge_settings(conn, on: bool) -> None:
-    """PostgreSQL, for the next statement: merge in person order, each half of a UNION ALL in its own process (see
-    ``member_groups``); off again after it (on an error the transaction is rolled back, and the SET LOCAL with
-    it)."""
-    for name, value in _MERGE_SETTINGS.items():
-        conn.execute(text(f"SET LOCAL {name} = {value}" if on else f"SET LOCAL {name} TO DEFAULT"))
+@contextmanager
+def _planner(conn, settings: dict[str, str]):
+    """PostgreSQL planner ``settings`` (name -> value) for the statements run inside, back to their defaults after
+    them (on an error the transaction is rolled back, and the SET LOCAL with it)."""
+    for name, value in settings.items():
+        conn.execute(text(f"SET LOCAL {name} = {value}"))
+    yield
+    for name in settings:
+        conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
 
 
 def _pair_hashes(person_id, org_id):
@@ -304,10 +308,9 @@ def unrecorded_whole(session, day: date) -> int:
     if conn.dialect.name != "postgresql":
         return conn.execute(counted()).scalar() or 0
     low, middle, high = _halves(conn)
-    _merge_settings(conn, True)
     t = union_all(counted(low, middle), counted(middle, high)).subquery("halves")
-    n = conn.execute(select(func.sum(t.c.n))).scalar() or 0
-    _merge_settings(conn, False)
+    with _planner(conn, _MERGE_SETTINGS):
+        n = conn.execute(select(func.sum(t.c.n))).scalar() or 0
     return int(n)
 
 
@@ -490,15 +493,9 @@ def cadre_groups(session, org: Org, day: date, bounds, *, whole: bool = False) -
     # wants them) rather than every person hashed (a province: 180,000 posts, 2.5 million people; 0.65–1.05 s
     # against 0.96–2.29 s by EXPLAIN ANALYZE on a quiet machine)
     lookups = whole and conn.dialect.name == "postgresql"
-    if lookups:
-        for name in ("enable_hashjoin", "enable_mergejoin"):
-            conn.execute(text(f"SET LOCAL {name} = off"))
-    out = [CadreGroup(*row) for row in conn.execute(
-        select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
-    if lookups:
-        for name in ("enable_hashjoin", "enable_mergejoin"):
-            conn.execute(text(f"SET LOCAL {name} TO DEFAULT"))
-    return out
+    with _planner(conn, {"enable_hashjoin": "off", "enable_mergejoin": "off"} if lookups else {}):
+        return [CadreGroup(*row) for row in conn.execute(
+            select(*keys, func.count()).where(t.c.rn == 1).group_by(*keys))]
 
 
 def pure_events(session, start: date, end: date, scope_code: str) -> list[register.Event]:
