@@ -338,8 +338,10 @@ def update_rows(session, actor: Actor, name: str, shape: tuple[str, ...], rows: 
     """``moved``: person ids whose place changes organisation or comes back (the person rule applies to them)."""
     assert name in ("members",), name
     _rows.check_places(session, actor, name, moved, reach=reach)
-    people_ids = _people_of(session, [r["_id"] for r in rows])
-    with tallies.kept(session, people_ids, when=bool(tallies.MEMBER_COLUMNS & set(shape))):
+    # (org_id and deleted_at are counted columns: a write of neither needs no people)
+    counted = bool(tallies.MEMBER_COLUMNS & set(shape))
+    people_ids = _people_of(session, [r["_id"] for r in rows]) if counted else []
+    with tallies.kept(session, people_ids, when=counted):
         if "org_id" not in shape and "deleted_at" not in shape:
             _rows.update_rows(session, name, shape, rows)
             return
